@@ -1,0 +1,239 @@
+/**
+ * CONTRACT: the experiment spec — what a person writes in `experiments/*.yaml`.
+ *
+ * This file is one of the two contract files the server may import (the other is
+ * `protocol.ts`). It imports nothing from the repo but the schema library and YAML parser.
+ * Every field is documented here; this is the user-facing reference the README points to.
+ */
+import { z } from 'zod';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+
+/** The learning task. Inferred from the target column when a spec omits it. */
+export const TASKS = ['binary', 'multiclass', 'regression'] as const;
+export type TaskKind = (typeof TASKS)[number];
+
+/** Metrics recorded per epoch for each task, without the `val_` prefix. `loss` is always first. */
+export const TASK_METRICS: Readonly<Record<TaskKind, readonly string[]>> = {
+  binary: ['loss', 'accuracy', 'auc', 'pr_auc'],
+  multiclass: ['loss', 'accuracy'],
+  regression: ['loss', 'rmse', 'mae', 'r2'],
+};
+
+/** Whether a larger value of a metric is better. */
+export function isHigherBetter(metric: string): boolean {
+  return ['accuracy', 'auc', 'pr_auc', 'r2'].includes(metric.replace(/^(val_|test_)/, ''));
+}
+
+const positiveInt = z.number().int().positive();
+const fraction = z.number().gt(0).lt(1);
+
+/** A dataset reference. Workers load the data themselves from it; only this crosses processes. */
+export const datasetSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('fraud'),
+    /** Rows generated. @default 20000 */
+    rows: positiveInt.min(50).default(20_000),
+    /** Numeric feature columns. @default 30 */
+    features: positiveInt.min(2).max(500).default(30),
+    /** Share of positive labels. @default 0.03 */
+    positiveRate: fraction.default(0.03),
+  }),
+  z.strictObject({
+    kind: z.literal('sine'),
+    /** Rows generated, x uniform in [-3, 3], y = sin(x) + noise. @default 2000 */
+    rows: positiveInt.min(20).default(2_000),
+    /** Standard deviation of the Gaussian noise on y. @default 0.1 */
+    noise: z.number().min(0).default(0.1),
+  }),
+  z.strictObject({ kind: z.literal('iris') }),
+  z.strictObject({
+    kind: z.literal('csv'),
+    /** Path of the CSV file, relative to the spec file's folder (or absolute). Header row required. */
+    path: z.string().min(1),
+    /** Name of the target column. */
+    target: z.string().min(1),
+  }),
+]);
+export type DatasetSpec = z.infer<typeof datasetSchema>;
+
+/** Hyperparameters of one run. Each may be fixed in `model` or searched in `grid`. */
+export const paramFields = {
+  /** Model family. @default 'mlp' */
+  family: z.enum(['mlp']),
+  /** Hidden layers (0 = a linear model). @default 2 */
+  depth: z.number().int().min(0).max(16),
+  /** Units of the first hidden layer. @default 64 */
+  width: positiveInt.max(4096),
+  /** `constant`: every hidden layer has `width` units; `halve`: 128-64-32. @default 'constant' */
+  widthSchedule: z.enum(['constant', 'halve']),
+  /** Hidden-layer activation. @default 'relu' */
+  activation: z.enum(['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear']),
+  /** Dropout rate after each hidden layer. @default 0 */
+  dropout: z.number().min(0).lt(1),
+  /** Optimizer. @default 'adam' */
+  optimizer: z.enum(['adam', 'sgd', 'rmsprop', 'adagrad']),
+  /** Learning rate. @default 0.001 */
+  learningRate: z.number().gt(0).max(10),
+  /** L2 penalty on the weights. @default 0 */
+  l2: z.number().min(0),
+  /** Maximum epochs (early stopping may end sooner). @default 20 */
+  epochs: positiveInt.max(10_000),
+  /** Mini-batch size. @default 128 */
+  batchSize: positiveInt.max(1_000_000),
+} as const;
+
+export type ParamName = keyof typeof paramFields;
+export type Params = { [K in ParamName]: z.infer<(typeof paramFields)[K]> };
+export type ParamValue = Params[ParamName];
+
+export const DEFAULT_PARAMS: Params = {
+  family: 'mlp',
+  depth: 2,
+  width: 64,
+  widthSchedule: 'constant',
+  activation: 'relu',
+  dropout: 0,
+  optimizer: 'adam',
+  learningRate: 0.001,
+  l2: 0,
+  epochs: 20,
+  batchSize: 128,
+};
+export const PARAM_NAMES = Object.keys(DEFAULT_PARAMS) as ParamName[];
+
+const fixedParamsSchema = z.strictObject(paramFields).partial();
+
+const gridShape = Object.fromEntries(
+  Object.entries(paramFields).map(([name, field]) => [name, z.union([field, z.array(field).min(1, 'a grid list needs at least one value')])]),
+) as { [K in ParamName]: z.ZodUnion<[(typeof paramFields)[K], z.ZodArray<(typeof paramFields)[K]>]> };
+const gridSchema = z.strictObject(gridShape).partial();
+
+/** Early stopping on a validation metric, restoring the best epoch's weights. */
+export const earlyStoppingSchema = z.strictObject({
+  /** Validation metric watched, e.g. `val_loss` or `val_auc`. @default 'val_loss' */
+  monitor: z.string().regex(/^val_[a-z_0-9]+$/, 'a validation metric name such as val_loss or val_auc').default('val_loss'),
+  /** Epochs without improvement before stopping. @default 5 */
+  patience: z.number().int().min(0).default(5),
+  /** Smallest change that counts as improvement. @default 0 */
+  minDelta: z.number().min(0).default(0),
+  /** Restore the weights of the best epoch when training ends. @default true */
+  restoreBestWeights: z.boolean().default(true),
+});
+export type EarlyStoppingSpec = z.infer<typeof earlyStoppingSchema>;
+
+export const validationSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('holdout'),
+    /** Share of the non-test rows held out for validation. @default 0.2 */
+    fraction: fraction.default(0.2),
+    earlyStopping: earlyStoppingSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('kfold'),
+    /** Number of folds. @default 5 */
+    k: z.number().int().min(2).max(20).default(5),
+    /** Keep class proportions in each fold (classification only). @default true */
+    stratified: z.boolean().default(true),
+    earlyStopping: earlyStoppingSchema.optional(),
+  }),
+]);
+export type ValidationSpec = z.infer<typeof validationSchema>;
+
+export const specSchema = z.strictObject({
+  /** Experiment name: letters, digits, `.`, `_`, `-`; unique in a data directory. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  /** Free text shown in the dashboard. */
+  description: z.string().max(2000).optional(),
+  dataset: datasetSchema,
+  /** Learning task; inferred from the target when omitted. */
+  task: z.enum(TASKS).optional(),
+  /** Test split, cut before the search and stratified for classification. */
+  testSplit: z.strictObject({ fraction: fraction.default(0.2) }).default({ fraction: 0.2 }),
+  /** Fixed hyperparameters (defaults: DEFAULT_PARAMS). */
+  model: fixedParamsSchema.default({}),
+  /** Searched hyperparameters: each a list (one grid axis) or a single value. */
+  grid: gridSchema.default({}),
+  validation: validationSchema.default({ kind: 'kfold', k: 5, stratified: true }),
+  /** The metric that ranks runs (without `val_`), and whether to maximise it. Defaults by task. */
+  selection: z
+    .strictObject({
+      metric: z.string().regex(/^[a-z_0-9]+$/, 'a metric name such as auc, accuracy or rmse'),
+      direction: z.enum(['maximize', 'minimize']).optional(),
+    })
+    .optional(),
+  /** Seed for data generation, splits and weight initialisation. @default 42 */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  /** Worker processes; defaults to the number of cores. */
+  workers: positiveInt.max(256).optional(),
+  /** Refuse grids with more runs than this unless `--allow-large-grid`. @default 1000 */
+  maxRuns: positiveInt.default(1000),
+})
+  .superRefine((spec, ctx) => {
+    for (const name of Object.keys(spec.grid)) {
+      if (name in spec.model) {
+        ctx.addIssue({ code: 'custom', path: ['grid', name], message: `"${name}" is set in both model and grid; keep it in one place` });
+      }
+    }
+    const es = spec.validation.earlyStopping;
+    if (spec.task && es && !TASK_METRICS[spec.task].includes(es.monitor.slice(4))) {
+      ctx.addIssue({ code: 'custom', path: ['validation', 'earlyStopping', 'monitor'], message: `expected one of ${TASK_METRICS[spec.task].map((m) => `val_${m}`).join(', ')} for a ${spec.task} task` });
+    }
+    if (spec.task && spec.selection && !TASK_METRICS[spec.task].includes(spec.selection.metric)) {
+      ctx.addIssue({ code: 'custom', path: ['selection', 'metric'], message: `expected one of ${TASK_METRICS[spec.task].join(', ')} for a ${spec.task} task` });
+    }
+  });
+
+export type ExperimentSpec = z.infer<typeof specSchema>;
+
+/** One problem with a spec: where it is and what was expected. */
+export type SpecIssue = { readonly path: string; readonly message: string };
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+  constructor(readonly issues: readonly SpecIssue[]) {
+    super(issues.map((issue) => `${issue.path || '(spec)'}: ${issue.message}`).join('\n'));
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+}
+
+/** Validates an already-parsed object. @throws {SpecError} with one issue per bad field. */
+export function validateSpec(raw: unknown): ExperimentSpec {
+  const result = specSchema.safeParse(raw);
+  if (!result.success) {
+    throw new SpecError(result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
+  }
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message;
+}
+
+/** Parses YAML (JSON is valid YAML) and validates it. @throws {SpecError} */
+export function parseSpec(text: string): ExperimentSpec {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(spec)';
+      throw new SpecError([{ path: where, message: `malformed YAML: ${error.message.split('\n')[0]}` }]);
+    }
+    throw error;
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SpecError([{ path: '', message: 'expected a mapping of spec fields (name, dataset, grid, ...)' }]);
+  }
+  return validateSpec(raw);
+}
+
+/** The metric that ranks runs and its direction, filled in from the task when the spec is silent. */
+export function selectionFor(spec: ExperimentSpec, task: TaskKind): { metric: string; direction: 'maximize' | 'minimize' } {
+  const metric = spec.selection?.metric ?? (task === 'binary' ? 'auc' : task === 'multiclass' ? 'accuracy' : 'rmse');
+  const direction = spec.selection?.direction ?? (isHigherBetter(metric) ? 'maximize' : 'minimize');
+  return { metric, direction };
+}
