@@ -15,12 +15,12 @@ export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export type Task = {
-  /** Unique per delivery: `${runId}:${foldIndex}:${attempt}`. */
+  /** Unique per delivery: `${runId}:${foldIndex}:${attempt}` (see makeTaskId). */
   readonly taskId: string;
   readonly runId: number;
   /** 0-based fold; always 0 for a holdout run or a refit. */
   readonly foldIndex: number;
-  /** 0 for the first delivery, then 1, 2, … on retries. */
+  /** Delivery number of this (run, fold): 1 for the first, higher on retries and resumes. Epoch messages of an older attempt are ignored. */
   readonly attempt: number;
   readonly kind: 'search' | 'refit';
   /** The parsed spec, with `dataset.path` made absolute by the coordinator. */
@@ -47,13 +47,33 @@ export type TaskResult = {
   readonly testMetrics?: EpochMetrics;
 };
 
-export type ToWorker = { readonly type: 'task'; readonly task: Task } | { readonly type: 'shutdown' };
+/** What the coordinator learns about a dataset before it writes anything: a worker loads and splits it once. */
+export type DescribeRequest = {
+  readonly requestId: string;
+  readonly spec: ExperimentSpec;
+};
+
+export type DatasetInfo = {
+  readonly task: TaskKind;
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly testRows: number;
+  readonly classes: readonly string[] | null;
+  readonly featureNames: readonly string[];
+};
+
+export type ToWorker =
+  | { readonly type: 'task'; readonly task: Task }
+  | { readonly type: 'describe'; readonly request: DescribeRequest }
+  | { readonly type: 'shutdown' };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly backend: BackendName; readonly workerName: string }
   | { readonly type: 'epoch'; readonly taskId: string; readonly epoch: number; readonly metrics: EpochMetrics }
   | { readonly type: 'done'; readonly taskId: string; readonly result: TaskResult }
-  | { readonly type: 'failed'; readonly taskId: string; readonly reason: 'diverged' | 'error'; readonly message: string };
+  | { readonly type: 'failed'; readonly taskId: string; readonly reason: 'diverged' | 'error'; readonly message: string }
+  | { readonly type: 'described'; readonly requestId: string; readonly info: DatasetInfo }
+  | { readonly type: 'describe-failed'; readonly requestId: string; readonly message: string };
 
 const metricsSchema = z.record(z.string(), z.number().nullable());
 const paramsSchema = z.strictObject(paramFields);
@@ -72,7 +92,29 @@ const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('epoch'), taskId: z.string(), epoch: z.number().int().min(0), metrics: metricsSchema }),
   z.strictObject({ type: z.literal('done'), taskId: z.string(), result: resultSchema }),
   z.strictObject({ type: z.literal('failed'), taskId: z.string(), reason: z.enum(['diverged', 'error']), message: z.string() }),
+  z.strictObject({
+    type: z.literal('described'),
+    requestId: z.string(),
+    info: z.strictObject({
+      task: z.enum(TASKS),
+      nRows: z.number().int().min(0),
+      nFeatures: z.number().int().min(0),
+      testRows: z.number().int().min(0),
+      classes: z.array(z.string()).nullable(),
+      featureNames: z.array(z.string()),
+    }),
+  }),
+  z.strictObject({ type: z.literal('describe-failed'), requestId: z.string(), message: z.string() }),
 ]);
+
+const specInMessage = z.unknown().transform((raw, ctx) => {
+  const parsed = specSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: `bad spec in message: ${parsed.error.message}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const taskSchema = z.strictObject({
   taskId: z.string(),
@@ -80,14 +122,7 @@ const taskSchema = z.strictObject({
   foldIndex: z.number().int().min(0),
   attempt: z.number().int().min(0),
   kind: z.enum(['search', 'refit']),
-  spec: z.unknown().transform((raw, ctx) => {
-    const parsed = specSchema.safeParse(raw);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `bad spec in task: ${parsed.error.message}` });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
+  spec: specInMessage,
   task: z.enum(TASKS),
   params: paramsSchema,
   refit: z.strictObject({ epochs: z.number().int().positive(), modelDir: z.string().min(1) }).optional(),
@@ -95,6 +130,7 @@ const taskSchema = z.strictObject({
 
 const toWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('task'), task: taskSchema }),
+  z.strictObject({ type: z.literal('describe'), request: z.strictObject({ requestId: z.string(), spec: specInMessage }) }),
   z.strictObject({ type: z.literal('shutdown') }),
 ]);
 

@@ -1,0 +1,284 @@
+/**
+ * `foldwise run|list|show|refit|predict|delete|serve`: parse argv, call the composition, print,
+ * exit. Bad input exits 2 with one message naming the field; nothing is half-written.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { loadConfig, type ConfigFlags } from './config.js';
+import { compose, type Composition } from './compose.js';
+import { AppError, ValidationError } from './errors.js';
+import { openStorage } from './storage/storage.js';
+import { rankRuns } from './coordinator/coordinator.js';
+import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
+import { createSearchProgressBar } from './cli/progress.js';
+import { deleteExperiment } from './services/delete-experiment.js';
+import { writePredictions } from './cli/predict.js';
+import type { Experiment } from './storage/experiment-store.js';
+import type { Storage } from './storage/storage.js';
+
+type GlobalFlags = { dataDir?: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number from 1 up, got "${value}"`);
+  return n;
+}
+
+const program = new Command();
+program
+  .name('foldwise')
+  .description('Honest, fast hyperparameter search for small neural networks.')
+  .option('--data-dir <dir>', 'folder for the database and model files (env FOLDWISE_DATA_DIR)', undefined)
+  .showHelpAfterError();
+
+function configFrom(command: Command, extra: ConfigFlags = {}) {
+  const globals = command.optsWithGlobals<GlobalFlags>();
+  return loadConfig({ dataDir: globals.dataDir, ...extra });
+}
+
+/** Opens the database read-mostly for commands that train nothing. */
+function withStorage<T>(command: Command, action: (storage: Storage) => T): T {
+  const config = configFrom(command);
+  if (!existsSync(config.dbPath)) throw new AppError('not_found', `no foldwise database at ${config.dbPath} (run an experiment first, or pass --data-dir)`);
+  const storage = openStorage(config.dbPath);
+  try {
+    return action(storage);
+  } finally {
+    storage.close();
+  }
+}
+
+function printLeaderboard(storage: Storage, composition: Pick<Composition, 'coordinator'> | null, experiment: Experiment): void {
+  const runs = storage.runs.list(experiment.experimentId);
+  const ranked = rankRuns(experiment, runs);
+  const others = runs.filter((run) => !ranked.includes(run));
+  const spec = JSON.parse(experiment.specJson);
+  console.log(`\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`);
+  console.log(formatLeaderboard(spec, experiment.selectionMetric, ranked, others.filter((run) => run.status !== 'done')));
+  void composition;
+}
+
+function printModels(storage: Storage, experiment: Experiment): void {
+  const models = storage.models.ofExperiment(experiment.experimentId);
+  for (const model of models.slice(0, 1)) {
+    const source = model.sourceRunId === null ? null : storage.runs.get(model.sourceRunId);
+    console.log(`\nRefit of run ${model.sourceRunId} on all non-test rows:`);
+    const names = Object.keys(model.testMetrics);
+    console.log(
+      textTable(
+        ['metric', 'cross-validation estimate', 'test split (refit model)'],
+        names.map((name) => {
+          const base = name.replace(/^test_/, '');
+          const cv = base === experiment.selectionMetric && source ? `${formatScore(source.scoreMean)} ± ${formatScore(source.scoreStd)}` : '';
+          return [base, cv, formatScore(model.testMetrics[name])];
+        }),
+      ),
+    );
+    console.log(`Model saved in ${model.path}`);
+  }
+}
+
+program
+  .command('run')
+  .description('run (or resume) the experiment in SPEC, refit the best configuration and score it on the test split')
+  .argument('<spec>', 'experiment spec file (YAML or JSON)')
+  .option('-w, --workers <n>', 'worker processes (default: one per core, or the spec\'s workers)', positiveInt)
+  .option('--allow-large-grid', 'allow grids larger than the spec\'s maxRuns')
+  .option('--no-refit', 'stop after the search')
+  .option('--serve', 'serve the dashboard while the search runs, and after it')
+  .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
+  .option('--port <port>', 'dashboard port', positiveInt)
+  .action(async (specPath: string, flags: { workers?: number; allowLargeGrid?: boolean; refit: boolean; serve?: boolean; host?: string; port?: number }, command: Command) => {
+    const path = resolve(specPath);
+    if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
+    const specText = readFileSync(path, 'utf8');
+    const specWorkers = /^workers:\s*(\d+)/m.exec(specText)?.[1];
+    const config = configFrom(command, { workers: flags.workers ?? (specWorkers ? Number(specWorkers) : undefined), host: flags.host, port: flags.port });
+    const composition = compose(config);
+    const controller = new AbortController();
+    installStopHandlers(controller, composition);
+    try {
+      const dashboard = flags.serve ? await startDashboard(composition) : null;
+      const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
+      const { experiment } = prepared;
+      const backends = await whenReady(composition);
+      console.log(
+        `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${JSON.parse(experiment.specJson).validation.kind === 'kfold' ? `${JSON.parse(experiment.specJson).validation.k} folds` : 'holdout'}, ` +
+          `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
+          `${config.workers} workers on ${[...new Set(backends)].join('/')}`,
+      );
+      const bar = createSearchProgressBar(experiment.selectionMetric);
+      const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
+      const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
+      stopBar();
+      bar.stop();
+      console.log(`Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} (${summary.tasksTrained} tasks trained).`);
+      printLeaderboard(composition.storage, composition, summary.experiment);
+      if (summary.interrupted) {
+        console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);
+        process.exitCode = 130;
+        return;
+      }
+      if (flags.refit) {
+        console.log('\nRefitting the best configuration on all non-test rows…');
+        await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal);
+        printModels(composition.storage, composition.storage.experiments.get(experiment.experimentId));
+      }
+      if (dashboard) {
+        console.log(`\nDashboard: ${dashboard.url} — Ctrl-C to quit.`);
+        await new Promise<void>((resolveWait) => controller.signal.addEventListener('abort', () => resolveWait(), { once: true }));
+        await dashboard.close();
+      }
+    } finally {
+      await composition.close();
+    }
+  });
+
+async function whenReady(composition: Composition): Promise<string[]> {
+  const runner = composition.runner as { whenReady?: () => Promise<string[]> };
+  return runner.whenReady ? runner.whenReady() : [];
+}
+
+/** Starts the dashboard if this build has one. */
+async function startDashboard(composition: Composition): Promise<{ url: string; close(): Promise<void> } | null> {
+  const modulePath = './http/serve.js';
+  try {
+    const { serveDashboard } = (await import(modulePath)) as { serveDashboard: (c: Composition) => Promise<{ url: string; close(): Promise<void> }> };
+    const dashboard = await serveDashboard(composition);
+    console.log(`Dashboard: ${dashboard.url}`);
+    return dashboard;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
+    throw error;
+  }
+}
+
+/** First Ctrl-C / SIGTERM: stop dispatch, end running tasks, mark them interrupted. Second: exit at once. */
+function installStopHandlers(controller: AbortController, composition: Composition): void {
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error(`\n${signal}: stopping; running tasks will be marked interrupted (again to force).`);
+    controller.abort();
+    // Ends workers now, so the search loop sees its tasks end and records them as interrupted.
+    void composition.runner.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+program
+  .command('list')
+  .description('list experiments')
+  .action((_flags, command: Command) =>
+    withStorage(command, (storage) => {
+      const experiments = storage.experiments.list();
+      if (experiments.length === 0) return console.log('No experiments yet. Try `foldwise run experiments/default.yaml`.');
+      console.log(
+        textTable(
+          ['name', 'dataset', 'task', 'status', 'runs done/total', 'best', 'started'],
+          experiments.map((e) => [e.name, e.datasetKind, e.task, e.status, `${e.runsFinished}/${e.runsTotal}`, `${e.selectionMetric} ${formatScore(e.bestScore)}`, new Date(e.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
+        ),
+      );
+    }),
+  );
+
+program
+  .command('show')
+  .description('show the leaderboard of an experiment')
+  .argument('<experiment>', 'experiment name')
+  .action((name: string, _flags, command: Command) =>
+    withStorage(command, (storage) => {
+      const experiment = storage.experiments.getByName(name);
+      printLeaderboard(storage, null, experiment);
+      printModels(storage, experiment);
+    }),
+  );
+
+program
+  .command('refit')
+  .description('refit the best configuration (or --run ID) on all non-test rows and score it on the test split')
+  .argument('<experiment>', 'experiment name')
+  .option('--run <id>', 'refit this run instead of the best', positiveInt)
+  .option('-w, --workers <n>', 'worker processes', positiveInt)
+  .action(async (name: string, flags: { run?: number }, command: Command) => {
+    const composition = compose(configFrom(command, { workers: 1 }));
+    try {
+      const experiment = composition.storage.experiments.getByName(name);
+      await composition.coordinator.refit(experiment.experimentId, flags.run);
+      printModels(composition.storage, experiment);
+    } finally {
+      await composition.close();
+    }
+  });
+
+program
+  .command('predict')
+  .description('predict rows of a CSV with the newest refit model of an experiment')
+  .requiredOption('--experiment <name>', 'experiment name')
+  .requiredOption('--input <csv>', 'rows to predict (same feature columns as the training data; the target column may be absent)')
+  .option('--output <csv>', 'where to write predictions (default: standard output)')
+  .action(async (flags: { experiment: string; input: string; output?: string }, command: Command) => {
+    const modelPath = withStorage(command, (storage) => {
+      const experiment = storage.experiments.getByName(flags.experiment);
+      const model = storage.models.ofExperiment(experiment.experimentId)[0];
+      if (!model) throw new AppError('not_found', `experiment "${flags.experiment}" has no refit model yet: run \`foldwise refit ${flags.experiment}\``);
+      return model.path;
+    });
+    const count = await writePredictions(modelPath, flags.input, flags.output);
+    if (flags.output) console.error(`Wrote ${count} predictions to ${flags.output}`);
+  });
+
+program
+  .command('delete')
+  .description('delete an experiment with its runs, curves and model files')
+  .argument('<experiment>', 'experiment name')
+  .option('-y, --yes', 'do not ask for confirmation')
+  .action(async (name: string, flags: { yes?: boolean }, command: Command) => {
+    const config = configFrom(command);
+    const storage = openStorage(config.dbPath);
+    try {
+      const experiment = storage.experiments.getByName(name);
+      if (!flags.yes) {
+        if (!process.stdin.isTTY) throw new ValidationError('refusing to delete without confirmation: pass --yes');
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question(`Delete "${name}" with all its runs, curves and models? Type the name to confirm: `);
+        rl.close();
+        if (answer.trim() !== name) return console.log('Not deleted.');
+      }
+      deleteExperiment(storage, config.dataDir, experiment.experimentId);
+      console.log(`Deleted "${name}".`);
+    } finally {
+      storage.close();
+    }
+  });
+
+program
+  .command('serve')
+  .description('serve the dashboard')
+  .option('--host <host>', 'address to bind (loopback unless you say otherwise)')
+  .option('--port <port>', 'port', positiveInt)
+  .option('-w, --workers <n>', 'worker processes for searches started from the browser', positiveInt)
+  .action(async (flags: { host?: string; port?: number; workers?: number }, command: Command) => {
+    const composition = compose(configFrom(command, flags));
+    const controller = new AbortController();
+    installStopHandlers(controller, composition);
+    const dashboard = await startDashboard(composition);
+    if (!dashboard) throw new AppError('internal', 'this build has no dashboard');
+    await new Promise<void>((resolveWait) => controller.signal.addEventListener('abort', () => resolveWait(), { once: true }));
+    await dashboard.close();
+    await composition.close();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof AppError) {
+    console.error(`foldwise: ${error.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
+}

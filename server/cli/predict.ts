@@ -1,0 +1,35 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { ValidationError } from '../errors.js';
+
+/**
+ * Predicts the rows of a CSV with a saved refit model and writes them as CSV. Runs TensorFlow.js
+ * in this process: a one-shot command needs no worker pool. (A deliberate exception to "server
+ * imports only the worker's contract files": loaded lazily, so other commands never load TF.)
+ * Returns the number of rows predicted.
+ */
+export async function writePredictions(modelDir: string, inputPath: string, outputPath?: string): Promise<number> {
+  if (!existsSync(inputPath)) throw new ValidationError(`--input: file not found: ${inputPath}`);
+  let rows: Record<string, string>[];
+  try {
+    rows = parse(readFileSync(inputPath, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  } catch (error) {
+    throw new ValidationError(`--input: ${(error as Error).message}`);
+  }
+  if (rows.length === 0) throw new ValidationError(`--input: ${inputPath} has no data rows`);
+  const { selectBackend } = await import('../../worker/backend.js');
+  const { predictFromCsv } = await import('../../worker/model-files.js');
+  const { tf } = await selectBackend();
+  let table: { header: string[]; rows: (string | number)[][] };
+  try {
+    table = await predictFromCsv(tf, modelDir, rows);
+  } catch (error) {
+    if ((error as Error).name === 'DataError') throw new ValidationError(`--input: ${(error as Error).message}`);
+    throw error;
+  }
+  const text = stringify([table.header, ...table.rows]);
+  if (outputPath) writeFileSync(outputPath, text);
+  else process.stdout.write(text);
+  return table.rows.length;
+}

@@ -1,0 +1,224 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import { isHigherBetter, specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/spec.js';
+import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/protocol.js';
+import { AppError, ConflictError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import type { Experiment } from '../storage/experiment-store.js';
+import type { Run } from '../storage/run-store.js';
+import type { SavedModel } from '../storage/model-store.js';
+import { CoordinatorEventBus, type SearchProgress } from './events.js';
+import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
+import type { TaskOutcome, TaskRunner } from './task-runner.js';
+
+export type CoordinatorOptions = {
+  /** Folder for model files (beside the database). */
+  readonly dataDir: string;
+  /** Deliveries of one task before its run is marked failed (crashes and errors; divergence is never retried). @default 3 */
+  readonly maxAttempts?: number;
+};
+
+export type SearchSummary = {
+  readonly experiment: Experiment;
+  readonly interrupted: boolean;
+  readonly tasksTrained: number;
+  readonly wallMs: number;
+};
+
+export type RefitSummary = { readonly refitRun: Run; readonly sourceRun: Run; readonly model: SavedModel };
+
+/** A rough cost of one task, to start the longest first so no core idles at the end. */
+function estimatedCost(params: Params): number {
+  const hiddenUnits = params.depth === 0 ? 1 : params.width * params.depth;
+  return params.epochs * (hiddenUnits + 32) * (1 + 64 / params.batchSize);
+}
+
+/**
+ * Turns experiments into tasks and results into rows. The only writer of the database: workers
+ * report, the coordinator records each event in one transaction and announces it on `events`.
+ */
+export class Coordinator {
+  readonly events = new CoordinatorEventBus();
+  readonly #storage: Storage;
+  readonly #runner: TaskRunner;
+  readonly #dataDir: string;
+  readonly #maxAttempts: number;
+
+  constructor(storage: Storage, runner: TaskRunner, options: CoordinatorOptions) {
+    this.#storage = storage;
+    this.#runner = runner;
+    this.#dataDir = options.dataDir;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+  }
+
+  /** Validates and records a spec (or finds it for resuming). See prepareExperiment. */
+  prepare(specText: string, options: PrepareOptions): Promise<PreparedExperiment> {
+    return prepareExperiment(this.#storage, this.#runner, specText, options);
+  }
+
+  /** The stored, resolved spec of an experiment. */
+  specOf(experiment: Experiment): ExperimentSpec {
+    return specSchema.parse(JSON.parse(experiment.specJson));
+  }
+
+  /**
+   * Trains every unfinished (run, fold) of the experiment on the runner. Interrupted folds start
+   * over; finished ones are kept. Aborting `signal` stops dispatch, ends running tasks and marks
+   * their runs interrupted.
+   */
+  async search(experimentId: number, signal?: AbortSignal): Promise<SearchSummary> {
+    const startedAt = Date.now();
+    const { experiments, runs } = this.#storage;
+    const experiment = experiments.get(experimentId);
+    const spec = this.specOf(experiment);
+    runs.requeueUnfinished(experimentId);
+    experiments.setStatus(experimentId, 'running');
+    this.events.emit('experiment', { experimentId, status: 'running' });
+
+    const pending = runs.pendingFolds(experimentId);
+    const allRuns = runs.list(experimentId);
+    const foldsTotal = allRuns.reduce((sum, run) => sum + run.nFolds, 0);
+    let tasksDone = foldsTotal - pending.length;
+    let best = this.#bestOf(experiment, allRuns);
+    const reportProgress = () =>
+      this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, best });
+    reportProgress();
+
+    const queue = new PQueue({ concurrency: this.#runner.concurrency });
+    const onAbort = () => queue.clear();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let tasksTrained = 0;
+    for (const fold of pending) {
+      const params = JSON.parse(fold.paramsJson) as Params;
+      void queue.add(
+        async () => {
+          if (signal?.aborted) return;
+          const finished = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, params, signal);
+          if (!finished) return;
+          tasksTrained++;
+          tasksDone++;
+          best = this.#bestOf(experiment, runs.list(experimentId));
+          reportProgress();
+        },
+        { priority: estimatedCost(params) },
+      );
+    }
+    await queue.onIdle();
+    signal?.removeEventListener('abort', onAbort);
+
+    const interrupted = signal?.aborted ?? false;
+    if (interrupted) runs.markInterrupted(experimentId);
+    const status = interrupted ? 'interrupted' : 'done';
+    experiments.setStatus(experimentId, status);
+    this.events.emit('experiment', { experimentId, status });
+    return { experiment: experiments.get(experimentId), interrupted, tasksTrained, wallMs: Date.now() - startedAt };
+  }
+
+  /** Trains one (run, fold), retrying crashes. Returns true when the fold reached a final state. */
+  async #trainFold(experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, previousAttempt: number, params: Params, signal?: AbortSignal): Promise<boolean> {
+    const { runs, metrics } = this.#storage;
+    const experimentId = experiment.experimentId;
+    for (let delivery = 1; delivery <= this.#maxAttempts; delivery++) {
+      if (!['queued', 'running', 'interrupted'].includes(runs.get(runId).status)) return true; // failed or pruned meanwhile
+      const attempt = previousAttempt + delivery;
+      runs.startFold(runId, foldIndex, attempt);
+      this.events.emit('run', { experimentId, runId, status: 'running' });
+      const task: Task = { taskId: makeTaskId(runId, foldIndex, attempt), runId, foldIndex, attempt, kind: 'search', spec, task: experiment.task as TaskKind, params };
+      const outcome = await this.#runner.run(task, (epoch, values) => this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values), signal);
+      if (outcome.status === 'done') {
+        this.#finishFold(experiment, runId, foldIndex, attempt, outcome.result, outcome.backend, outcome.workerName);
+        return true;
+      }
+      if (outcome.reason === 'interrupted') return false;
+      const retry = outcome.reason !== 'diverged' && delivery < this.#maxAttempts;
+      const message = outcome.reason === 'diverged' ? `diverged: ${outcome.message}` : outcome.message;
+      runs.failFold(runId, foldIndex, attempt, message, !retry, outcome.workerName);
+      if (!retry) {
+        this.events.emit('run', { experimentId, runId, status: 'failed' });
+        return true;
+      }
+    }
+    return true;
+  }
+
+  #recordEpoch(experimentId: number, runId: number, foldIndex: number, attempt: number, epoch: number, values: EpochMetrics): void {
+    if (this.#storage.metrics.recordEpoch(runId, foldIndex, attempt, epoch, values)) {
+      this.events.emit('epoch', { experimentId, runId, foldIndex, epoch, metrics: values });
+    }
+  }
+
+  #finishFold(experiment: Experiment, runId: number, foldIndex: number, attempt: number, result: TaskResult, backend: string, workerName: string): void {
+    const score = result.bestMetrics[`val_${experiment.selectionMetric}`] ?? null;
+    const recorded = this.#storage.runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName });
+    if (!recorded) return;
+    const run = this.#storage.runs.get(runId);
+    if (run.status === 'done') this.events.emit('run', { experimentId: experiment.experimentId, runId, status: 'done' });
+  }
+
+  #bestOf(experiment: Experiment, runs: readonly Run[]): SearchProgress['best'] {
+    const best = rankRuns(experiment, runs)[0];
+    return best && best.scoreMean !== null ? { runId: best.runId, score: best.scoreMean } : null;
+  }
+
+  /** Finished search runs, best first by the selection metric; ties go to the smaller model. */
+  leaderboard(experimentId: number): Run[] {
+    const experiment = this.#storage.experiments.get(experimentId);
+    return rankRuns(experiment, this.#storage.runs.list(experimentId));
+  }
+
+  /**
+   * Refits a configuration (the best by default) on all non-test rows for the epochs its search
+   * chose, scores it on the test split, and saves the model. Recorded as a run of kind `refit`.
+   */
+  async refit(experimentId: number, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
+    const { experiments, runs, models } = this.#storage;
+    const experiment = experiments.get(experimentId);
+    const spec = this.specOf(experiment);
+    const sourceRun = sourceRunId === undefined ? rankRuns(experiment, runs.list(experimentId))[0] : runs.get(sourceRunId);
+    if (!sourceRun) throw new ConflictError(`experiment "${experiment.name}" has no finished run to refit yet`);
+    if (sourceRun.experimentId !== experimentId || sourceRun.kind !== 'search') throw new ConflictError(`run ${sourceRun.runId} is not a search run of "${experiment.name}"`);
+    if (sourceRun.status !== 'done') throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
+    const params = JSON.parse(sourceRun.paramsJson) as Params;
+    const epochs = spec.validation.earlyStopping ? (sourceRun.refitEpochs ?? params.epochs) : params.epochs;
+    const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
+    const modelDir = join(this.#dataDir, 'models', experiment.name, `run-${refitRun.runId}`);
+    rmSync(modelDir, { recursive: true, force: true });
+
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      runs.startFold(refitRun.runId, 0, attempt);
+      this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'running' });
+      const task: Task = {
+        taskId: makeTaskId(refitRun.runId, 0, attempt), runId: refitRun.runId, foldIndex: 0, attempt, kind: 'refit', spec,
+        task: experiment.task as TaskKind, params: { ...params, epochs }, refit: { epochs, modelDir },
+      };
+      const outcome: TaskOutcome = await this.#runner.run(task, (epoch, values) => this.#recordEpoch(experimentId, refitRun.runId, 0, attempt, epoch, values), signal);
+      if (outcome.status === 'done') {
+        const testMetrics = outcome.result.testMetrics ?? {};
+        const score = testMetrics[`test_${experiment.selectionMetric}`] ?? null;
+        this.#storage.db.transaction(() => {
+          runs.finishFold(refitRun.runId, 0, attempt, { ...outcome.result, score, backend: outcome.backend, workerName: outcome.workerName });
+          models.save({ runId: refitRun.runId, experimentId, sourceRunId: sourceRun.runId, format: 'tfjs-layers', path: modelDir, testMetrics });
+        })();
+        this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'done' });
+        const model = models.ofExperiment(experimentId).find((m) => m.runId === refitRun.runId)!;
+        return { refitRun: runs.get(refitRun.runId), sourceRun, model };
+      }
+      const final = outcome.reason === 'diverged' || outcome.reason === 'interrupted' || attempt === this.#maxAttempts;
+      runs.failFold(refitRun.runId, 0, attempt, outcome.message, final, outcome.workerName);
+      if (final) {
+        this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'failed' });
+        throw new AppError('internal', `refit of run ${sourceRun.runId} failed: ${outcome.message}`);
+      }
+    }
+    throw new AppError('internal', 'unreachable: refit attempts exhausted');
+  }
+}
+
+/** Finished runs ordered best first by score mean in the experiment's direction; ties: fewer parameters, then lower id. */
+export function rankRuns(experiment: Pick<Experiment, 'selectionDirection' | 'selectionMetric'>, runs: readonly Run[]): Run[] {
+  const sign = experiment.selectionDirection === 'maximize' || (experiment.selectionDirection === undefined && isHigherBetter(experiment.selectionMetric)) ? -1 : 1;
+  return runs
+    .filter((run) => run.status === 'done' && run.scoreMean !== null)
+    .sort((a, b) => sign * (a.scoreMean! - b.scoreMean!) || (a.paramCount ?? 0) - (b.paramCount ?? 0) || a.runId - b.runId);
+}

@@ -1,0 +1,40 @@
+import { EventEmitter } from 'node:events';
+import type { EpochMetrics } from '../../worker/protocol.js';
+import type { ExperimentStatus } from '../storage/experiment-store.js';
+import type { RunStatus } from '../storage/run-store.js';
+
+/** What the coordinator announces after each write; the dashboard streams these as Server-Sent Events. */
+export type CoordinatorEvents = {
+  epoch: { experimentId: number; runId: number; foldIndex: number; epoch: number; metrics: EpochMetrics };
+  run: { experimentId: number; runId: number; status: RunStatus };
+  experiment: { experimentId: number; status: ExperimentStatus };
+  progress: SearchProgress;
+};
+
+export type SearchProgress = {
+  readonly experimentId: number;
+  readonly tasksDone: number;
+  readonly tasksTotal: number;
+  readonly elapsedMs: number;
+  /** Best finished run so far by the selection metric, if any. */
+  readonly best: { readonly runId: number; readonly score: number } | null;
+};
+
+/** A typed wrapper over EventEmitter: `emit` and `on` only accept the events above. */
+export class CoordinatorEventBus {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    // Every open dashboard tab subscribes; many listeners are expected, not a leak.
+    this.#emitter.setMaxListeners(0);
+  }
+
+  emit<K extends keyof CoordinatorEvents>(name: K, event: CoordinatorEvents[K]): void {
+    this.#emitter.emit(name, event);
+  }
+
+  on<K extends keyof CoordinatorEvents>(name: K, listener: (event: CoordinatorEvents[K]) => void): () => void {
+    this.#emitter.on(name, listener);
+    return () => this.#emitter.off(name, listener);
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseSpec, selectionFor, SpecError, TASK_METRICS, type ExperimentSpec } from '../../worker/spec.js';
+import type { DatasetInfo } from '../../worker/protocol.js';
+import { ConflictError, ValidationError } from '../errors.js';
+import { canonicalParamsJson, expandGrid, gridSize } from '../search/grid.js';
+import type { Storage } from '../storage/storage.js';
+import type { Experiment } from '../storage/experiment-store.js';
+import type { TaskRunner } from './task-runner.js';
+
+export type PrepareOptions = {
+  /** Folder that relative dataset paths are resolved against (the spec file's folder). */
+  readonly baseDir: string;
+  /** Allow grids larger than the spec's `maxRuns`. */
+  readonly allowLargeGrid?: boolean;
+  /** When set, dataset files must lie inside one of these folders (the web API's rule). */
+  readonly allowedDataRoots?: readonly string[];
+};
+
+export type PreparedExperiment = {
+  readonly experiment: Experiment;
+  /** True when an experiment with this name and the same spec existed: the search resumes it. */
+  readonly resumed: boolean;
+  readonly runsTotal: number;
+  readonly info: DatasetInfo;
+};
+
+/** Parses spec text into the spec, or throws a ValidationError listing every bad field. */
+export function parseSpecText(specText: string): ExperimentSpec {
+  try {
+    return parseSpec(specText);
+  } catch (error) {
+    if (error instanceof SpecError) throw new ValidationError(`invalid spec:\n${error.message}`, error.issues);
+    throw error;
+  }
+}
+
+/** Makes a CSV path absolute and checks where it points; other datasets pass through. */
+function resolveDataset(spec: ExperimentSpec, options: PrepareOptions): ExperimentSpec {
+  if (spec.dataset.kind !== 'csv') return spec;
+  const path = isAbsolute(spec.dataset.path) ? spec.dataset.path : resolve(options.baseDir, spec.dataset.path);
+  if (options.allowedDataRoots && !options.allowedDataRoots.some((root) => path.startsWith(resolve(root) + '/'))) {
+    throw new ValidationError(`dataset.path: expected a file inside ${options.allowedDataRoots.join(' or ')}, got ${spec.dataset.path}`, [
+      { path: 'dataset.path', message: 'outside the folders foldwise may read' },
+    ]);
+  }
+  return { ...spec, dataset: { ...spec.dataset, path } };
+}
+
+/** Hash of what determines results: the resolved spec and the dataset file's bytes. `workers` and `description` do not count. */
+function specHash(spec: ExperimentSpec): string {
+  const hash = createHash('sha256');
+  const { workers: _workers, description: _description, ...rest } = spec;
+  hash.update(JSON.stringify(rest));
+  if (spec.dataset.kind === 'csv') {
+    try {
+      if (statSync(spec.dataset.path).isFile()) hash.update(readFileSync(spec.dataset.path));
+    } catch {
+      // A missing file is reported by the worker's describe step with a clearer message.
+    }
+  }
+  return hash.digest('hex');
+}
+
+function checkMetricsFitTask(spec: ExperimentSpec, info: DatasetInfo): void {
+  const metrics = TASK_METRICS[info.task];
+  const issues: { path: string; message: string }[] = [];
+  if (spec.selection && !metrics.includes(spec.selection.metric)) {
+    issues.push({ path: 'selection.metric', message: `expected one of ${metrics.join(', ')} for a ${info.task} task, got "${spec.selection.metric}"` });
+  }
+  const monitor = spec.validation.earlyStopping?.monitor;
+  if (monitor && !metrics.includes(monitor.slice('val_'.length))) {
+    issues.push({ path: 'validation.earlyStopping.monitor', message: `expected one of ${metrics.map((m) => `val_${m}`).join(', ')} for a ${info.task} task, got "${monitor}"` });
+  }
+  if (issues.length > 0) throw new ValidationError(`invalid spec:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`, issues);
+}
+
+/**
+ * Validates a spec, reads its dataset once on a worker, and records the experiment with all its
+ * runs in one transaction — or, when the name exists with the same spec, returns it for resuming.
+ * Nothing is written when anything is wrong.
+ */
+export async function prepareExperiment(storage: Storage, runner: TaskRunner, specText: string, options: PrepareOptions): Promise<PreparedExperiment> {
+  const spec = resolveDataset(parseSpecText(specText), options);
+  const runCount = gridSize(spec);
+  if (runCount > spec.maxRuns && !options.allowLargeGrid) {
+    throw new ValidationError(`grid: expands to ${runCount} runs, more than maxRuns (${spec.maxRuns}); raise maxRuns in the spec or pass --allow-large-grid`, [
+      { path: 'grid', message: `${runCount} runs > maxRuns ${spec.maxRuns}` },
+    ]);
+  }
+  const hash = specHash(spec);
+  const existing = storage.experiments.findByName(spec.name);
+  if (existing && existing.specHash !== hash) {
+    throw new ConflictError(
+      `an experiment named "${spec.name}" already exists with a different spec (or data). Give this spec a new name, or delete the old one with \`foldwise delete ${spec.name}\``,
+    );
+  }
+  const info = await runner.describe(spec);
+  checkMetricsFitTask(spec, info);
+  const nFolds = spec.validation.kind === 'kfold' ? spec.validation.k : 1;
+  const paramsJsonList = expandGrid(spec).map(canonicalParamsJson);
+  const selection = selectionFor(spec, info.task);
+  const experiment = storage.db.transaction(() => {
+    const row =
+      existing ??
+      storage.experiments.create({
+        name: spec.name, specText, specJson: JSON.stringify(spec), specHash: hash, datasetKind: spec.dataset.kind, task: info.task,
+        selectionMetric: selection.metric, selectionDirection: selection.direction,
+      });
+    storage.runs.createSearchRuns(row.experimentId, paramsJsonList, nFolds);
+    return row;
+  })();
+  return { experiment, resumed: existing !== undefined, runsTotal: paramsJsonList.length, info };
+}

@@ -1,0 +1,27 @@
+import type { BackendName, DatasetInfo, EpochMetrics, ExperimentSpec, Task, TaskResult } from '../../worker/protocol.js';
+
+/** How one delivery of a task ended. Failures are data: the coordinator decides about retries. */
+export type TaskOutcome =
+  | { readonly status: 'done'; readonly result: TaskResult; readonly workerName: string; readonly backend: BackendName }
+  | {
+      readonly status: 'failed';
+      /** diverged: non-finite loss; error: the task threw; crashed: the worker process died; interrupted: we stopped it. */
+      readonly reason: 'diverged' | 'error' | 'crashed' | 'interrupted';
+      readonly message: string;
+      readonly workerName: string | null;
+    };
+
+/**
+ * Where tasks are trained: the local pool of worker processes, or (later) a distributed queue.
+ * The coordinator sees only this seam.
+ */
+export type TaskRunner = {
+  /** How many tasks may train at once. */
+  readonly concurrency: number;
+  /** Trains one task; never rejects for a task's own failure (that is an outcome). */
+  run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome>;
+  /** Loads and splits the dataset once on a worker, to learn the task and catch bad data before anything is written. */
+  describe(spec: ExperimentSpec): Promise<DatasetInfo>;
+  /** Stops every worker; running tasks end as interrupted. */
+  close(): Promise<void>;
+};

@@ -1,0 +1,246 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseFromWorker, type BackendName, type DatasetInfo, type EpochMetrics, type ExperimentSpec, type FromWorker, type Task, type ToWorker } from '../../worker/protocol.js';
+import { ValidationError } from '../errors.js';
+import type { TaskOutcome, TaskRunner } from './task-runner.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+const OUTPUT_TAIL_CHARS = 4000;
+
+export type WorkerPoolOptions = {
+  /** Worker processes. */
+  readonly size: number;
+  /** Extra environment for the workers (e.g. FOLDWISE_BACKEND). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** V8 heap limit per worker, so a runaway task fails alone instead of swapping the machine. @default 4096 */
+  readonly maxOldSpaceMb?: number;
+  /** Called with each worker's backend once it is ready. */
+  readonly onReady?: (workerName: string, backend: BackendName) => void;
+};
+
+type Listener = (message: FromWorker) => void;
+
+/** One long-lived child process. It loads TensorFlow.js once and trains one task at a time. */
+class WorkerProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<{ backend: BackendName; workerName: string }>;
+  backend: BackendName | null = null;
+  workerName: string;
+  busy = false;
+  exited = false;
+  #outputTail = '';
+  #listeners = new Set<Listener>();
+  #exitListeners = new Set<(code: number | null, signal: NodeJS.Signals | null) => void>();
+
+  constructor(options: WorkerPoolOptions) {
+    this.child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', 'tsx', `--max-old-space-size=${options.maxOldSpaceMb ?? 4096}`],
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    this.workerName = `pid:${this.child.pid}`;
+    const keepTail = (chunk: Buffer) => {
+      this.#outputTail = (this.#outputTail + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
+    };
+    this.child.stdout?.on('data', keepTail);
+    this.child.stderr?.on('data', keepTail);
+    this.ready = new Promise((resolve, reject) => {
+      const onReady: Listener = (message) => {
+        if (message.type !== 'ready') return;
+        this.#listeners.delete(onReady);
+        this.backend = message.backend;
+        this.workerName = message.workerName;
+        resolve(message);
+      };
+      this.#listeners.add(onReady);
+      this.onExit((code, signal) => reject(new Error(`worker exited before it was ready (${signal ?? `code ${code}`}): ${this.outputTail()}`)));
+    });
+    this.ready.catch(() => undefined);
+    this.child.on('message', (raw) => {
+      let message: FromWorker;
+      try {
+        message = parseFromWorker(raw);
+      } catch (error) {
+        // A malformed message is a bug in the worker: end it, its task fails as crashed.
+        keepTail(Buffer.from(`\nmalformed message from worker: ${(error as Error).message}\n`));
+        this.child.kill('SIGKILL');
+        return;
+      }
+      for (const listener of [...this.#listeners]) listener(message);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const listener of [...this.#exitListeners]) listener(code, signal);
+    });
+    // Writes to a dead child's channel raise EPIPE on the child object; the exit handler reports the failure.
+    this.child.on('error', () => undefined);
+  }
+
+  outputTail(): string {
+    return this.#outputTail.trim().split('\n').slice(-15).join('\n');
+  }
+
+  send(message: ToWorker): void {
+    if (!this.exited && this.child.connected) this.child.send(message);
+  }
+
+  listen(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): () => void {
+    this.#exitListeners.add(listener);
+    return () => this.#exitListeners.delete(listener);
+  }
+}
+
+/**
+ * N worker processes, each training one task at a time. A worker that dies is replaced at
+ * once, so the pool stays at full size; the task it held ends as `crashed`.
+ */
+export class WorkerPool implements TaskRunner {
+  readonly concurrency: number;
+  readonly #options: WorkerPoolOptions;
+  readonly #workers = new Set<WorkerProcess>();
+  readonly #waiting: ((worker: WorkerProcess) => void)[] = [];
+  #closed = false;
+  #describeCounter = 0;
+
+  constructor(options: WorkerPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) {
+      throw new ValidationError(`expected workers to be a whole number from 1 up, got ${options.size}`);
+    }
+    this.concurrency = options.size;
+    this.#options = options;
+    for (let i = 0; i < options.size; i++) this.#spawn();
+  }
+
+  /** Resolves when every worker has loaded TensorFlow.js; returns their backends. */
+  async whenReady(): Promise<BackendName[]> {
+    const ready = await Promise.all([...this.#workers].map((worker) => worker.ready));
+    return ready.map((r) => r.backend);
+  }
+
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
+  /** Process ids of the live workers (tests kill one to check recovery). */
+  get pids(): number[] {
+    return [...this.#workers].map((worker) => worker.child.pid ?? -1);
+  }
+
+  #spawn(): WorkerProcess {
+    const worker = new WorkerProcess(this.#options);
+    this.#workers.add(worker);
+    worker.ready.then(
+      (ready) => {
+        this.#options.onReady?.(ready.workerName, ready.backend);
+        this.#release(worker);
+      },
+      () => undefined,
+    );
+    worker.onExit(() => {
+      this.#workers.delete(worker);
+      if (!this.#closed) this.#spawn();
+    });
+    return worker;
+  }
+
+  #release(worker: WorkerProcess): void {
+    if (worker.exited || this.#closed) return;
+    worker.busy = false;
+    const next = this.#waiting.shift();
+    if (next) {
+      worker.busy = true;
+      next(worker);
+    }
+  }
+
+  #acquire(): Promise<WorkerProcess> {
+    for (const worker of this.#workers) {
+      if (!worker.busy && !worker.exited && worker.backend !== null) {
+        worker.busy = true;
+        return Promise.resolve(worker);
+      }
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  async run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome> {
+    if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped before it started', workerName: null };
+    const worker = await this.#acquire();
+    return new Promise<TaskOutcome>((resolve) => {
+      let settled = false;
+      const finish = (outcome: TaskOutcome) => {
+        if (settled) return;
+        settled = true;
+        stopListening();
+        stopExitWatch();
+        signal?.removeEventListener('abort', onAbort);
+        if (outcome.status === 'done' || outcome.reason === 'diverged' || outcome.reason === 'error') this.#release(worker);
+        resolve(outcome);
+      };
+      const stopListening = worker.listen((message) => {
+        if (!('taskId' in message) || message.taskId !== task.taskId) return;
+        if (message.type === 'epoch') onEpoch(message.epoch, message.metrics);
+        else if (message.type === 'done') finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
+        else if (message.type === 'failed') finish({ status: 'failed', reason: message.reason, message: message.message, workerName: worker.workerName });
+      });
+      const stopExitWatch = worker.onExit((code, exitSignal) => {
+        const how = exitSignal ? `killed by ${exitSignal}` : `exited with code ${code}`;
+        const tail = worker.outputTail();
+        finish({ status: 'failed', reason: signal?.aborted ? 'interrupted' : 'crashed', message: `worker ${worker.workerName} ${how}${tail ? `: ${tail}` : ''}`, workerName: worker.workerName });
+      });
+      // Stopping a task mid-epoch: the process is the unit we can stop at once; the pool replaces it.
+      const onAbort = () => worker.child.kill('SIGKILL');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.send({ type: 'task', task });
+    });
+  }
+
+  async describe(spec: ExperimentSpec): Promise<DatasetInfo> {
+    const worker = await this.#acquire();
+    const requestId = `describe-${++this.#describeCounter}`;
+    return new Promise<DatasetInfo>((resolve, reject) => {
+      const stopListening = worker.listen((message) => {
+        if (message.type === 'described' && message.requestId === requestId) {
+          cleanup();
+          resolve(message.info);
+        } else if (message.type === 'describe-failed' && message.requestId === requestId) {
+          cleanup();
+          reject(new ValidationError(message.message));
+        }
+      });
+      const stopExitWatch = worker.onExit(() => {
+        cleanup();
+        reject(new Error(`worker died while reading the dataset: ${worker.outputTail()}`));
+      });
+      const cleanup = () => {
+        stopListening();
+        stopExitWatch();
+        this.#release(worker);
+      };
+      worker.send({ type: 'describe', request: { requestId, spec } });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const exits = [...this.#workers].map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.exited) return resolve();
+          const timer = setTimeout(() => worker.child.kill('SIGKILL'), 2000);
+          worker.onExit(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          if (worker.busy) worker.child.kill('SIGKILL');
+          else worker.send({ type: 'shutdown' });
+        }),
+    );
+    await Promise.all(exits);
+  }
+}

@@ -1,0 +1,44 @@
+import { DEFAULT_PARAMS, PARAM_NAMES, type ExperimentSpec, type ParamName, type Params, type ParamValue } from '../../worker/spec.js';
+
+/** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
+export function canonicalParamsJson(params: Params): string {
+  const sorted = Object.fromEntries([...PARAM_NAMES].sort().map((name) => [name, params[name]]));
+  return JSON.stringify(sorted);
+}
+
+/** Each grid axis as a list of its distinct values, in the order the spec gave them. */
+export function gridAxes(spec: ExperimentSpec): [ParamName, ParamValue[]][] {
+  return (Object.entries(spec.grid) as [ParamName, ParamValue | ParamValue[]][])
+    .map(([name, values]) => [name, [...new Set(Array.isArray(values) ? values : [values])]] as [ParamName, ParamValue[]])
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** Number of runs the grid expands to, computed without expanding it. */
+export function gridSize(spec: ExperimentSpec): number {
+  return gridAxes(spec).reduce((product, [, values]) => product * values.length, 1);
+}
+
+/**
+ * Expands the grid into full hyperparameter settings: defaults, then the spec's fixed
+ * `model` values, then one value per grid axis (cartesian product, axes in sorted key order).
+ * Duplicates (the same setting reached twice) are dropped.
+ */
+export function expandGrid(spec: ExperimentSpec): Params[] {
+  const base: Params = { ...DEFAULT_PARAMS, ...spec.model } as Params;
+  let settings: Params[] = [base];
+  for (const [name, values] of gridAxes(spec)) {
+    settings = settings.flatMap((setting) => values.map((value) => ({ ...setting, [name]: value }) as Params));
+  }
+  const seen = new Set<string>();
+  return settings.filter((setting) => {
+    const key = canonicalParamsJson(setting);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The hyperparameters that vary across the grid: the columns a leaderboard shows. */
+export function searchedParamNames(spec: ExperimentSpec): ParamName[] {
+  return gridAxes(spec).filter(([, values]) => values.length > 1).map(([name]) => name);
+}

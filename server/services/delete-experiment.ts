@@ -1,0 +1,24 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Storage } from '../storage/storage.js';
+
+/**
+ * Deletes an experiment's rows (runs, folds, curves, models: one cascading transaction) and
+ * its model files. The files are first moved aside, so a failed delete puts them back and a
+ * successful one never leaves rows pointing at missing files.
+ * @throws {NotFoundError}
+ */
+export function deleteExperiment(storage: Storage, dataDir: string, experimentId: number): void {
+  const experiment = storage.experiments.get(experimentId);
+  const modelsDir = join(dataDir, 'models', experiment.name);
+  const trash = `${modelsDir}.deleting-${process.pid}-${Date.now()}`;
+  const hasFiles = existsSync(modelsDir);
+  if (hasFiles) renameSync(modelsDir, trash);
+  try {
+    storage.experiments.delete(experimentId);
+  } catch (error) {
+    if (hasFiles) renameSync(trash, modelsDir);
+    throw error;
+  }
+  if (hasFiles) rmSync(trash, { recursive: true, force: true });
+}

@@ -1,0 +1,116 @@
+import type { Db } from './database.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+
+export type ExperimentStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
+
+export type Experiment = {
+  readonly experimentId: number;
+  readonly name: string;
+  readonly specText: string;
+  readonly specJson: string;
+  readonly specHash: string;
+  readonly datasetKind: string;
+  readonly task: string;
+  readonly selectionMetric: string;
+  readonly selectionDirection: 'maximize' | 'minimize';
+  readonly status: ExperimentStatus;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+};
+
+/** An experiment with its run counts and best score, for listings. */
+export type ExperimentSummary = Experiment & {
+  readonly runsTotal: number;
+  readonly runsFinished: number;
+  readonly runsFailed: number;
+  readonly bestScore: number | null;
+};
+
+type ExperimentRow = {
+  experiment_id: number; name: string; spec_text: string; spec_json: string; spec_hash: string;
+  dataset_kind: string; task: string; selection_metric: string; selection_direction: 'maximize' | 'minimize'; status: ExperimentStatus; created_at: number;
+  started_at: number | null; finished_at: number | null;
+};
+
+function rowToExperiment(row: ExperimentRow): Experiment {
+  return {
+    experimentId: row.experiment_id, name: row.name, specText: row.spec_text, specJson: row.spec_json,
+    specHash: row.spec_hash, datasetKind: row.dataset_kind, task: row.task,
+    selectionMetric: row.selection_metric, selectionDirection: row.selection_direction, status: row.status,
+    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+  };
+}
+
+export type NewExperiment = Pick<Experiment, 'name' | 'specText' | 'specJson' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'>;
+
+export class ExperimentStore {
+  readonly #insert; readonly #byName; readonly #byId; readonly #setStatus; readonly #summaries; readonly #delete;
+
+  constructor(readonly db: Db) {
+    this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
+      VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);
+    this.#byName = db.prepare('SELECT * FROM experiments WHERE name = ?');
+    this.#byId = db.prepare('SELECT * FROM experiments WHERE experiment_id = ?');
+    this.#setStatus = db.prepare(`UPDATE experiments SET status = @status,
+      started_at = CASE WHEN @status = 'running' THEN coalesce(started_at, @now) ELSE started_at END,
+      finished_at = CASE WHEN @status IN ('done','failed','interrupted') THEN @now ELSE NULL END
+      WHERE experiment_id = @experimentId`);
+    // Best score honours the direction stored in the spec (minimise → smallest mean).
+    this.#summaries = db.prepare(`SELECT e.*,
+        (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search') AS runs_total,
+        (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status IN ('done','failed','pruned')) AS runs_finished,
+        (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'failed') AS runs_failed,
+        (SELECT CASE WHEN e.selection_direction = 'minimize' THEN min(r.score_mean) ELSE max(r.score_mean) END
+           FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'done') AS best_score
+      FROM experiments e ORDER BY e.created_at DESC, e.experiment_id DESC`);
+    this.#delete = db.prepare('DELETE FROM experiments WHERE experiment_id = ?');
+  }
+
+  /** @throws {ConflictError} when the name is taken. */
+  create(experiment: NewExperiment, now = Date.now()): Experiment {
+    try {
+      const { lastInsertRowid } = this.#insert.run({ ...experiment, createdAt: now });
+      return this.get(Number(lastInsertRowid));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new ConflictError(`an experiment named "${experiment.name}" already exists`);
+      }
+      throw error;
+    }
+  }
+
+  findByName(name: string): Experiment | undefined {
+    const row = this.#byName.get(name) as ExperimentRow | undefined;
+    return row && rowToExperiment(row);
+  }
+
+  /** @throws {NotFoundError} */
+  get(experimentId: number): Experiment {
+    const row = this.#byId.get(experimentId) as ExperimentRow | undefined;
+    if (!row) throw new NotFoundError(`no experiment with id ${experimentId}`);
+    return rowToExperiment(row);
+  }
+
+  /** @throws {NotFoundError} */
+  getByName(name: string): Experiment {
+    const experiment = this.findByName(name);
+    if (!experiment) throw new NotFoundError(`no experiment named "${name}" (see \`foldwise list\`)`);
+    return experiment;
+  }
+
+  setStatus(experimentId: number, status: ExperimentStatus, now = Date.now()): void {
+    this.#setStatus.run({ experimentId, status, now });
+  }
+
+  list(): ExperimentSummary[] {
+    return (this.#summaries.all() as (ExperimentRow & { runs_total: number; runs_finished: number; runs_failed: number; best_score: number | null })[]).map((row) => ({
+      ...rowToExperiment(row), runsTotal: row.runs_total, runsFinished: row.runs_finished, runsFailed: row.runs_failed, bestScore: row.best_score,
+    }));
+  }
+
+  /** Deletes the experiment with its runs, folds, curves and model rows (cascade), in one statement. */
+  delete(experimentId: number): void {
+    if (this.#delete.run(experimentId).changes === 0) throw new NotFoundError(`no experiment with id ${experimentId}`);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Ordered, append-only schema migrations, applied under `PRAGMA user_version`.
+ * A shipped migration is never edited: add a new one, so an older database still opens.
+ */
+export type Migration = { readonly version: number; readonly sql: string };
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE experiments (
+  experiment_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  spec_text TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  dataset_kind TEXT NOT NULL,
+  task TEXT NOT NULL,
+  selection_metric TEXT NOT NULL,
+  selection_direction TEXT NOT NULL CHECK (selection_direction IN ('maximize','minimize')),
+  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','interrupted')),
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+) STRICT;
+
+CREATE TABLE runs (
+  run_id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('search','refit')),
+  params_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','pruned','interrupted')),
+  n_folds INTEGER NOT NULL,
+  score_mean REAL,
+  score_std REAL,
+  refit_epochs INTEGER,
+  param_count INTEGER,
+  backend TEXT,
+  error TEXT,
+  source_run_id INTEGER REFERENCES runs ON DELETE SET NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  train_ms INTEGER,
+  UNIQUE (experiment_id, kind, params_json)
+) STRICT;
+CREATE INDEX runs_by_experiment ON runs (experiment_id, status);
+
+CREATE TABLE folds (
+  run_id INTEGER NOT NULL REFERENCES runs ON DELETE CASCADE,
+  fold_index INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','pruned','interrupted')),
+  attempt INTEGER NOT NULL DEFAULT 0,
+  best_epoch INTEGER,
+  stopped_epoch INTEGER,
+  score REAL,
+  best_metrics_json TEXT,
+  train_ms INTEGER,
+  worker_name TEXT,
+  error TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  PRIMARY KEY (run_id, fold_index)
+) STRICT, WITHOUT ROWID;
+
+-- value NULL = non-finite (SQLite stores NaN as NULL; JSON turns NaN/Inf into null).
+CREATE TABLE metric_points (
+  run_id INTEGER NOT NULL,
+  fold_index INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  epoch INTEGER NOT NULL CHECK (epoch >= 0),
+  value REAL,
+  PRIMARY KEY (run_id, fold_index, name, epoch),
+  FOREIGN KEY (run_id, fold_index) REFERENCES folds ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE models (
+  model_id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL UNIQUE REFERENCES runs ON DELETE CASCADE,
+  experiment_id INTEGER NOT NULL REFERENCES experiments ON DELETE CASCADE,
+  source_run_id INTEGER,
+  format TEXT NOT NULL,
+  path TEXT NOT NULL,
+  test_metrics_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
+];

@@ -1,0 +1,53 @@
+import type { Db } from './database.js';
+import { NotFoundError } from '../errors.js';
+
+export type SavedModel = {
+  readonly modelId: number;
+  readonly runId: number;
+  readonly experimentId: number;
+  readonly sourceRunId: number | null;
+  readonly format: string;
+  /** Folder holding model.json, weights and preprocessing.json. */
+  readonly path: string;
+  readonly testMetrics: Readonly<Record<string, number | null>>;
+  readonly createdAt: number;
+};
+
+type ModelRow = { model_id: number; run_id: number; experiment_id: number; source_run_id: number | null; format: string; path: string; test_metrics_json: string; created_at: number };
+
+function rowToModel(row: ModelRow): SavedModel {
+  return {
+    modelId: row.model_id, runId: row.run_id, experimentId: row.experiment_id, sourceRunId: row.source_run_id,
+    format: row.format, path: row.path, testMetrics: JSON.parse(row.test_metrics_json), createdAt: row.created_at,
+  };
+}
+
+/** Refitted models: where their files are and how they scored on the test split. */
+export class ModelStore {
+  readonly #upsert; readonly #byId; readonly #ofExperiment;
+
+  constructor(readonly db: Db) {
+    this.#upsert = db.prepare(`INSERT INTO models (run_id, experiment_id, source_run_id, format, path, test_metrics_json, created_at)
+      VALUES (@runId, @experimentId, @sourceRunId, @format, @path, @testMetricsJson, @createdAt)
+      ON CONFLICT (run_id) DO UPDATE SET path = excluded.path, test_metrics_json = excluded.test_metrics_json, created_at = excluded.created_at,
+        source_run_id = excluded.source_run_id`);
+    this.#byId = db.prepare('SELECT * FROM models WHERE model_id = ?');
+    this.#ofExperiment = db.prepare('SELECT * FROM models WHERE experiment_id = ? ORDER BY created_at DESC, model_id DESC');
+  }
+
+  save(model: Omit<SavedModel, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> }, now = Date.now()): void {
+    this.#upsert.run({ ...model, testMetricsJson: JSON.stringify(model.testMetrics), createdAt: now });
+  }
+
+  /** @throws {NotFoundError} */
+  get(modelId: number): SavedModel {
+    const row = this.#byId.get(modelId) as ModelRow | undefined;
+    if (!row) throw new NotFoundError(`no model with id ${modelId}`);
+    return rowToModel(row);
+  }
+
+  /** Newest first. */
+  ofExperiment(experimentId: number): SavedModel[] {
+    return (this.#ofExperiment.all(experimentId) as ModelRow[]).map(rowToModel);
+  }
+}

@@ -1,0 +1,279 @@
+import type { Db } from './database.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'pruned' | 'interrupted';
+export type RunKind = 'search' | 'refit';
+
+export type Run = {
+  readonly runId: number;
+  readonly experimentId: number;
+  readonly kind: RunKind;
+  readonly paramsJson: string;
+  readonly status: RunStatus;
+  readonly nFolds: number;
+  readonly scoreMean: number | null;
+  readonly scoreStd: number | null;
+  /** Epochs a refit of this configuration trains: the median of the folds' best epochs, counted from 1. */
+  readonly refitEpochs: number | null;
+  readonly paramCount: number | null;
+  readonly backend: string | null;
+  readonly error: string | null;
+  readonly sourceRunId: number | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** Training time summed over folds. */
+  readonly trainMs: number | null;
+  readonly foldsDone: number;
+};
+
+export type Fold = {
+  readonly runId: number;
+  readonly foldIndex: number;
+  readonly status: RunStatus;
+  readonly attempt: number;
+  readonly bestEpoch: number | null;
+  readonly stoppedEpoch: number | null;
+  readonly score: number | null;
+  readonly bestMetrics: Readonly<Record<string, number | null>> | null;
+  readonly trainMs: number | null;
+  readonly workerName: string | null;
+  readonly error: string | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+};
+
+/** A (run, fold) still to train, with what the coordinator needs to build its task. */
+export type PendingFold = { readonly runId: number; readonly foldIndex: number; readonly attempt: number; readonly paramsJson: string; readonly kind: RunKind };
+
+export type FoldResult = {
+  readonly bestEpoch: number;
+  readonly stoppedEpoch: number;
+  readonly score: number | null;
+  readonly bestMetrics: Readonly<Record<string, number | null>>;
+  readonly paramCount: number;
+  readonly trainMs: number;
+  readonly backend: string;
+  readonly workerName: string;
+};
+
+type RunRow = {
+  run_id: number; experiment_id: number; kind: RunKind; params_json: string; status: RunStatus; n_folds: number;
+  score_mean: number | null; score_std: number | null; refit_epochs: number | null; param_count: number | null;
+  backend: string | null; error: string | null; source_run_id: number | null; created_at: number;
+  started_at: number | null; finished_at: number | null; train_ms: number | null; folds_done: number;
+};
+type FoldRow = {
+  run_id: number; fold_index: number; status: RunStatus; attempt: number; best_epoch: number | null; stopped_epoch: number | null;
+  score: number | null; best_metrics_json: string | null; train_ms: number | null; worker_name: string | null; error: string | null;
+  started_at: number | null; finished_at: number | null;
+};
+
+function rowToRun(row: RunRow): Run {
+  return {
+    runId: row.run_id, experimentId: row.experiment_id, kind: row.kind, paramsJson: row.params_json, status: row.status,
+    nFolds: row.n_folds, scoreMean: row.score_mean, scoreStd: row.score_std, refitEpochs: row.refit_epochs,
+    paramCount: row.param_count, backend: row.backend, error: row.error, sourceRunId: row.source_run_id,
+    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, trainMs: row.train_ms, foldsDone: row.folds_done,
+  };
+}
+
+function rowToFold(row: FoldRow): Fold {
+  return {
+    runId: row.run_id, foldIndex: row.fold_index, status: row.status, attempt: row.attempt, bestEpoch: row.best_epoch,
+    stoppedEpoch: row.stopped_epoch, score: row.score, bestMetrics: row.best_metrics_json === null ? null : JSON.parse(row.best_metrics_json),
+    trainMs: row.train_ms, workerName: row.worker_name, error: row.error, startedAt: row.started_at, finishedAt: row.finished_at,
+  };
+}
+
+const RUN_COLUMNS = `r.*, (SELECT count(*) FROM folds f WHERE f.run_id = r.run_id AND f.status = 'done') AS folds_done`;
+
+/** Median of the folds' best epochs, as an epoch count (best epoch 0 → 1 epoch). */
+export function medianEpochCount(bestEpochs: readonly number[]): number {
+  const sorted = [...bestEpochs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return Math.round(median) + 1;
+}
+
+/** Mean and population standard deviation (as scikit-learn's `std_test_score`); null if any is missing. */
+export function meanAndStd(values: readonly (number | null)[]): { mean: number | null; std: number | null } {
+  if (values.length === 0 || values.some((v) => v === null || !Number.isFinite(v))) return { mean: null, std: null };
+  const numbers = values as number[];
+  const mean = numbers.reduce((a, b) => a + b, 0) / numbers.length;
+  const variance = numbers.reduce((a, b) => a + (b - mean) ** 2, 0) / numbers.length;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/**
+ * Runs and their folds. Status changes are guarded by the current status (and the fold's
+ * attempt), so a late or duplicated message from a worker cannot overwrite newer state.
+ */
+export class RunStore {
+  readonly #insertRun; readonly #insertFold; readonly #runById; readonly #runsOf; readonly #foldsOf; readonly #pending;
+  readonly #startFold; readonly #markRunRunning; readonly #clearPoints; readonly #finishFold; readonly #doneFolds; readonly #finishRun;
+  readonly #failFold; readonly #failRun; readonly #interruptFolds; readonly #interruptRuns; readonly #requeueFolds; readonly #requeueRuns;
+  readonly #clearUnfinishedPoints; readonly #resetRefit; readonly #findRun; readonly #pruneRun; readonly #pruneFolds;
+
+  constructor(readonly db: Db) {
+    this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at)
+      VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#insertFold = db.prepare(`INSERT INTO folds (run_id, fold_index, status) VALUES (?, ?, 'queued') ON CONFLICT DO NOTHING`);
+    this.#findRun = db.prepare('SELECT run_id FROM runs WHERE experiment_id = ? AND kind = ? AND params_json = ?');
+    this.#runById = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.run_id = ?`);
+    this.#runsOf = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.experiment_id = ? AND r.kind = ? ORDER BY r.run_id`);
+    this.#foldsOf = db.prepare('SELECT * FROM folds WHERE run_id = ? ORDER BY fold_index');
+    this.#pending = db.prepare(`SELECT f.run_id, f.fold_index, f.attempt, r.params_json, r.kind FROM folds f JOIN runs r USING (run_id)
+      WHERE r.experiment_id = ? AND r.kind = 'search' AND r.status IN ('queued','running','interrupted') AND f.status <> 'done'
+      ORDER BY f.run_id, f.fold_index`);
+    this.#startFold = db.prepare(`UPDATE folds SET status = 'running', attempt = @attempt, started_at = @now, finished_at = NULL, error = NULL,
+      worker_name = NULL WHERE run_id = @runId AND fold_index = @foldIndex AND status <> 'done'`);
+    this.#markRunRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = coalesce(started_at, @now)
+      WHERE run_id = @runId AND status IN ('queued','interrupted','running')`);
+    this.#clearPoints = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ?');
+    this.#finishFold = db.prepare(`UPDATE folds SET status = 'done', best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
+      best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now
+      WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
+    this.#doneFolds = db.prepare(`SELECT best_epoch, score, train_ms FROM folds WHERE run_id = ? AND status = 'done'`);
+    this.#finishRun = db.prepare(`UPDATE runs SET status = 'done', score_mean = @scoreMean, score_std = @scoreStd, refit_epochs = @refitEpochs,
+      param_count = @paramCount, backend = @backend, train_ms = @trainMs, finished_at = @now WHERE run_id = @runId AND status = 'running'`);
+    this.#failFold = db.prepare(`UPDATE folds SET status = @status, error = @error, worker_name = @workerName, finished_at = @now
+      WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
+    this.#failRun = db.prepare(`UPDATE runs SET status = 'failed', error = @error, finished_at = @now WHERE run_id = @runId AND status IN ('queued','running','interrupted')`);
+    this.#pruneRun = db.prepare(`UPDATE runs SET status = 'pruned', error = @reason, score_mean = @scoreMean, score_std = @scoreStd, finished_at = @now
+      WHERE run_id = @runId AND status IN ('queued','running','interrupted')`);
+    this.#pruneFolds = db.prepare(`UPDATE folds SET status = 'pruned' WHERE run_id = ? AND status IN ('queued','interrupted')`);
+    this.#interruptFolds = db.prepare(`UPDATE folds SET status = 'interrupted' WHERE status = 'running' AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`);
+    this.#interruptRuns = db.prepare(`UPDATE runs SET status = 'interrupted' WHERE experiment_id = ? AND status IN ('running','queued')
+      AND EXISTS (SELECT 1 FROM folds f WHERE f.run_id = runs.run_id AND f.status IN ('interrupted','done'))`);
+    this.#requeueFolds = db.prepare(`UPDATE folds SET status = 'queued' WHERE status IN ('running','interrupted') AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`);
+    this.#requeueRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status IN ('running','interrupted')`);
+    this.#clearUnfinishedPoints = db.prepare(`DELETE FROM metric_points WHERE (run_id, fold_index) IN
+      (SELECT f.run_id, f.fold_index FROM folds f JOIN runs r USING (run_id) WHERE r.experiment_id = ? AND f.status <> 'done')`);
+    this.#resetRefit = db.prepare(`UPDATE runs SET status = 'queued', error = NULL, score_mean = NULL, score_std = NULL, started_at = NULL,
+      finished_at = NULL, source_run_id = ? WHERE run_id = ?`);
+  }
+
+  /** Creates the search runs (one fold row per fold) in one transaction; existing ones are kept. Returns how many were new. */
+  createSearchRuns(experimentId: number, paramsJsonList: readonly string[], nFolds: number, now = Date.now()): number {
+    return this.db.transaction(() => {
+      let created = 0;
+      for (const paramsJson of paramsJsonList) {
+        const { changes } = this.#insertRun.run(experimentId, 'search', paramsJson, nFolds, null, now);
+        created += changes;
+        const { run_id: runId } = this.#findRun.get(experimentId, 'search', paramsJson) as { run_id: number };
+        for (let fold = 0; fold < nFolds; fold++) this.#insertFold.run(runId, fold);
+      }
+      return created;
+    })();
+  }
+
+  /** Creates (or resets, when the same configuration was refitted before) the refit run of a configuration. */
+  createRefitRun(experimentId: number, paramsJson: string, sourceRunId: number, now = Date.now()): Run {
+    return this.db.transaction(() => {
+      this.#insertRun.run(experimentId, 'refit', paramsJson, 1, sourceRunId, now);
+      const { run_id: runId } = this.#findRun.get(experimentId, 'refit', paramsJson) as { run_id: number };
+      this.#resetRefit.run(sourceRunId, runId);
+      this.#insertFold.run(runId, 0);
+      this.db.prepare(`UPDATE folds SET status = 'queued', attempt = 0 WHERE run_id = ?`).run(runId);
+      this.#clearPoints.run(runId, 0);
+      return this.get(runId);
+    })();
+  }
+
+  /** @throws {NotFoundError} */
+  get(runId: number): Run {
+    const row = this.#runById.get(runId) as RunRow | undefined;
+    if (!row) throw new NotFoundError(`no run with id ${runId}`);
+    return rowToRun(row);
+  }
+
+  list(experimentId: number, kind: RunKind = 'search'): Run[] {
+    return (this.#runsOf.all(experimentId, kind) as RunRow[]).map(rowToRun);
+  }
+
+  folds(runId: number): Fold[] {
+    return (this.#foldsOf.all(runId) as FoldRow[]).map(rowToFold);
+  }
+
+  /** Folds of unfinished search runs that still need training, in run order. */
+  pendingFolds(experimentId: number): PendingFold[] {
+    return (this.#pending.all(experimentId) as { run_id: number; fold_index: number; attempt: number; params_json: string; kind: RunKind }[]).map((row) => ({
+      runId: row.run_id, foldIndex: row.fold_index, attempt: row.attempt, paramsJson: row.params_json, kind: row.kind,
+    }));
+  }
+
+  /** Marks a fold running under a new attempt and drops any points an earlier attempt left: a retried task starts from scratch. */
+  startFold(runId: number, foldIndex: number, attempt: number, now = Date.now()): void {
+    this.db.transaction(() => {
+      if (this.#startFold.run({ runId, foldIndex, attempt, now }).changes === 0) {
+        throw new ConflictError(`fold ${foldIndex} of run ${runId} is already done`);
+      }
+      this.#markRunRunning.run({ runId, now });
+      this.#clearPoints.run(runId, foldIndex);
+    })();
+  }
+
+  /**
+   * Records a finished fold and, when it was the run's last, the run's aggregate, in one transaction.
+   * Returns false (and changes nothing) when the fold is not running under this attempt.
+   */
+  finishFold(runId: number, foldIndex: number, attempt: number, result: FoldResult, now = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const { changes } = this.#finishFold.run({
+        runId, foldIndex, attempt, now, bestEpoch: result.bestEpoch, stoppedEpoch: result.stoppedEpoch, score: result.score,
+        bestMetricsJson: JSON.stringify(result.bestMetrics), trainMs: Math.round(result.trainMs), workerName: result.workerName,
+      });
+      if (changes === 0) return false;
+      const run = this.get(runId);
+      const done = this.#doneFolds.all(runId) as { best_epoch: number; score: number | null; train_ms: number }[];
+      if (done.length === run.nFolds) {
+        const { mean, std } = meanAndStd(done.map((fold) => fold.score));
+        this.#finishRun.run({
+          runId, now, scoreMean: mean, scoreStd: std, refitEpochs: medianEpochCount(done.map((fold) => fold.best_epoch)),
+          paramCount: result.paramCount, backend: result.backend, trainMs: done.reduce((sum, fold) => sum + fold.train_ms, 0),
+        });
+      }
+      return true;
+    })();
+  }
+
+  /** Ends a fold attempt in failure; when `final`, the whole run fails with the message. */
+  failFold(runId: number, foldIndex: number, attempt: number, error: string, final: boolean, workerName: string | null = null, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.#failFold.run({ runId, foldIndex, attempt, error, workerName, now, status: final ? 'failed' : 'interrupted' });
+      if (final) this.#failRun.run({ runId, error, now });
+    })();
+  }
+
+  /** Ends a run early (pruned) with the reason and the partial score of its finished folds. */
+  pruneRun(runId: number, reason: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      const done = this.#doneFolds.all(runId) as { score: number | null }[];
+      const { mean, std } = meanAndStd(done.map((fold) => fold.score));
+      this.#pruneRun.run({ runId, reason, now, scoreMean: mean, scoreStd: std });
+      this.#pruneFolds.run(runId);
+    })();
+  }
+
+  /** After a stop: running folds and runs become interrupted (finished ones are untouched). */
+  markInterrupted(experimentId: number): void {
+    this.db.transaction(() => {
+      this.#interruptFolds.run(experimentId);
+      this.#interruptRuns.run(experimentId);
+      this.db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`).run(experimentId);
+    })();
+  }
+
+  /**
+   * Before resuming: every unfinished fold goes back to the queue and loses the points an
+   * interrupted attempt left, so no epoch row is duplicated or half-kept.
+   */
+  requeueUnfinished(experimentId: number): void {
+    this.db.transaction(() => {
+      this.#clearUnfinishedPoints.run(experimentId);
+      this.#requeueFolds.run(experimentId);
+      this.#requeueRuns.run(experimentId);
+    })();
+  }
+}

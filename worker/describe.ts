@@ -1,0 +1,23 @@
+import type { DatasetInfo } from './protocol.js';
+import type { ExperimentSpec } from './spec.js';
+import { loadDataset } from './datasets.js';
+import { splitTest, validationSplits } from './splits.js';
+
+/**
+ * Loads the spec's dataset and cuts its splits once, so that bad data (a missing column, a
+ * single class, fewer rows than folds) is reported before the coordinator writes anything.
+ * @throws {DataError}
+ */
+export async function describeDataset(spec: ExperimentSpec): Promise<DatasetInfo> {
+  const table = await loadDataset(spec.dataset, spec.seed, spec.task);
+  const { train, test } = splitTest(table.y, table.task, spec.testSplit.fraction, spec.seed);
+  validationSplits(table.y, train, spec.validation, table.task, spec.seed);
+  return {
+    task: table.task,
+    nRows: table.nRows,
+    nFeatures: table.nFeatures,
+    testRows: test.length,
+    classes: table.encoding.classes === null ? null : [...table.encoding.classes],
+    featureNames: [...table.encoding.featureNames],
+  };
+}

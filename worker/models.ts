@@ -1,0 +1,121 @@
+/**
+ * Models and optimizers built from a run's hyperparameters.
+ */
+import type { LayersModel, Optimizer, Sequential, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { TensorFlow } from './backend.js';
+import { createRng, deriveSeed, type Rng } from './rng.js';
+import type { Params, TaskKind } from './spec.js';
+
+/**
+ * Units of each hidden layer: `width` every time (`constant`), or halved per layer (`halve`,
+ * e.g. 128-64-32), never below one unit.
+ */
+export function hiddenWidths(params: Pick<Params, 'depth' | 'width' | 'widthSchedule'>): number[] {
+  return Array.from({ length: params.depth }, (_, i) => (params.widthSchedule === 'halve' ? Math.max(1, Math.floor(params.width / 2 ** i)) : params.width));
+}
+
+/**
+ * Builds the MLP a run trains: `depth` dense hidden layers (see `hiddenWidths`) with
+ * `activation`, dropout after each when `dropout > 0`, an L2 kernel penalty when `l2 > 0`, and
+ * an output layer for the task: 1 sigmoid unit (binary), `nClasses` softmax units (multiclass)
+ * or 1 linear unit (regression). Weights use Glorot-uniform initialisers seeded from `seed`,
+ * so the same seed gives the same initial weights; dropout masks are seeded too.
+ * @param nInputs number of encoded features.
+ * @param nClasses number of classes (ignored for binary and regression).
+ */
+export function buildModel(tf: TensorFlow, params: Params, nInputs: number, task: TaskKind, nClasses: number, seed: number): Sequential {
+  const model = tf.sequential();
+  const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
+  // One seed per layer: with a shared seed, equal-shaped layers would start with equal weights.
+  const dense = (name: string, units: number, activation: Params['activation'] | 'softmax', inputShape?: number[]) =>
+    tf.layers.dense({ name, units, activation, inputShape, kernelRegularizer, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }), biasInitializer: 'zeros' });
+
+  hiddenWidths(params).forEach((units, i) => {
+    model.add(dense(`hidden_${i + 1}`, units, params.activation, i === 0 ? [nInputs] : undefined));
+    if (params.dropout > 0) model.add(createSeededDropout(tf, { name: `dropout_${i + 1}`, rate: params.dropout, seed: deriveSeed(seed, `dropout/${i + 1}`) }));
+  });
+  const inputShape = params.depth === 0 ? [nInputs] : undefined;
+  if (task === 'multiclass') model.add(dense('output', nClasses, 'softmax', inputShape));
+  else model.add(dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape));
+  return model;
+}
+
+/** Number of trainable and non-trainable weights (scalars) in a model. */
+export function countParams(model: LayersModel): number {
+  return model.countParams();
+}
+
+/** Rows per forward pass at inference: big enough that a validation set is one or two passes. */
+export const PREDICT_BATCH_SIZE = 8192;
+
+/**
+ * Inference (dropout off) on a whole matrix, read back to JavaScript once.
+ * @returns binary: n probabilities of class 1; multiclass: n × C probabilities, row-major;
+ *   regression: n values.
+ */
+export async function predictArray(model: LayersModel, x: Tensor2D): Promise<Float32Array> {
+  if (x.shape[0] === 0) return new Float32Array(0);
+  const output = model.predict(x, { batchSize: PREDICT_BATCH_SIZE });
+  if (Array.isArray(output)) throw new Error(`expected a single-output model, got ${output.length} outputs`);
+  try {
+    return await output.data<'float32'>();
+  } finally {
+    output.dispose();
+  }
+}
+
+/** The optimizer named in `params`, with its learning rate and TensorFlow.js's other defaults. */
+export function createOptimizer(tf: TensorFlow, params: Pick<Params, 'optimizer' | 'learningRate'>): Optimizer {
+  switch (params.optimizer) {
+    case 'adam':
+      return tf.train.adam(params.learningRate);
+    case 'sgd':
+      return tf.train.sgd(params.learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(params.learningRate);
+    case 'adagrad':
+      return tf.train.adagrad(params.learningRate);
+  }
+}
+
+type SeededDropoutArgs = { readonly name: string; readonly rate: number; readonly seed: number };
+type Layer = InstanceType<TensorFlow['layers']['Layer']>;
+
+const seededDropoutClasses = new WeakMap<TensorFlow, new (args: SeededDropoutArgs) => Layer>();
+
+/**
+ * A dropout layer whose masks are reproducible. tfjs's own Dropout either draws from
+ * Math.random (no seed: curves not reproducible) or, given a seed, draws the SAME mask on every
+ * call; this one draws a fresh seed per training call from its own seeded stream.
+ */
+function createSeededDropout(tf: TensorFlow, args: SeededDropoutArgs): Layer {
+  let SeededDropout = seededDropoutClasses.get(tf);
+  if (SeededDropout === undefined) {
+    SeededDropout = class extends tf.layers.Layer {
+      // Saved as a plain Dropout: both are the identity at inference, so any TensorFlow.js can
+      // load the model without our class. Deliberately not registered for deserialisation.
+      static className = 'Dropout';
+      readonly rate: number;
+      readonly #masks: Rng;
+
+      constructor({ name, rate, seed }: SeededDropoutArgs) {
+        super({ name });
+        this.rate = rate;
+        this.#masks = createRng(seed);
+      }
+
+      override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
+        const input = Array.isArray(inputs) ? inputs[0] : inputs;
+        if (input === undefined) throw new Error(`${this.name} expects one input`);
+        if (kwargs['training'] !== true) return input;
+        return tf.dropout(input, this.rate, undefined, this.#masks.int(2 ** 31));
+      }
+
+      override getConfig() {
+        return { ...super.getConfig(), rate: this.rate };
+      }
+    };
+    seededDropoutClasses.set(tf, SeededDropout);
+  }
+  return new SeededDropout(args);
+}
