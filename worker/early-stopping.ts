@@ -2,6 +2,7 @@
  * Early stopping as a pure decision over a curve of validation values. The training loop owns
  * the weights: it snapshots them on 'improved' and restores the snapshot at the end.
  */
+import { isHigherBetter, type EarlyStoppingSpec } from './spec.js';
 
 /** What the training loop should do after an epoch. */
 export type EpochVerdict = 'improved' | 'continue' | 'stop';
@@ -67,4 +68,9 @@ export class BestEpochTracker {
     if (this.#bestValue === null) return true;
     return this.#mode === 'min' ? value < this.#bestValue - this.#minDelta : value > this.#bestValue + this.#minDelta;
   }
+}
+
+/** A tracker for a spec's early-stopping settings; the mode follows the monitored metric. */
+export function createBestEpochTracker(spec: Pick<EarlyStoppingSpec, 'monitor' | 'patience' | 'minDelta'>): BestEpochTracker {
+  return new BestEpochTracker({ monitor: spec.monitor, patience: spec.patience, minDelta: spec.minDelta, mode: isHigherBetter(spec.monitor) ? 'max' : 'min' });
 }
