@@ -119,3 +119,41 @@ function createSeededDropout(tf: TensorFlow, args: SeededDropoutArgs): Layer {
   }
   return new SeededDropout(args);
 }
+
+/**
+ * A copy of a model's weights taken at one epoch, to be written back later: early stopping's
+ * best weights. Cheap: a clone shares the variable's current buffer, and optimizers replace a
+ * variable's buffer (assign) rather than write into it.
+ */
+export class WeightSnapshot {
+  readonly #tf: TensorFlow;
+  #weights: Tensor[] | null = null;
+
+  constructor(tf: TensorFlow) {
+    this.#tf = tf;
+  }
+
+  /** Whether a snapshot has been taken (and not disposed). */
+  get isTaken(): boolean {
+    return this.#weights !== null;
+  }
+
+  /** Replaces the snapshot with the model's current weights. */
+  take(model: LayersModel): void {
+    this.dispose();
+    this.#weights = this.#tf.tidy(() => model.getWeights().map((weight) => weight.clone()));
+  }
+
+  /** Writes the snapshot into `model`. @returns false when there is no snapshot. */
+  restoreInto(model: LayersModel): boolean {
+    if (this.#weights === null) return false;
+    model.setWeights(this.#weights);
+    return true;
+  }
+
+  /** Frees the snapshot's tensors; the snapshot becomes empty. */
+  dispose(): void {
+    for (const weight of this.#weights ?? []) weight.dispose();
+    this.#weights = null;
+  }
+}

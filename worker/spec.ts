@@ -139,6 +139,36 @@ export const validationSchema = z.discriminatedUnion('kind', [
 ]);
 export type ValidationSpec = z.infer<typeof validationSchema>;
 
+/** Cutting hopeless work short. Both rules compare with the selection metric, fold by fold. */
+export const pruningSchema = z.strictObject({
+  /**
+   * Fold cutting: a run's remaining folds are skipped once, on each of its first `minFolds`
+   * finished folds, it scored worse than the current leader on the same fold by more than `margin`.
+   */
+  foldCut: z
+    .strictObject({
+      /** Folds a run must finish before it can be cut. @default 2 */
+      minFolds: z.number().int().min(1).default(2),
+      /** How much worse, in units of the selection metric, counts as clearly worse. @default 0.01 */
+      margin: z.number().min(0).default(0.01),
+    })
+    .optional(),
+  /**
+   * Asynchronous successive halving (ASHA) on the per-epoch validation curve: at epochs
+   * minEpochs·η^k a fold continues only if its best score so far is in the top 1/η of the folds
+   * (with the same index) that reached that epoch before it.
+   */
+  asha: z
+    .strictObject({
+      /** First rung, in epochs. @default 3 */
+      minEpochs: z.number().int().min(1).default(3),
+      /** η: keep the top 1/η at each rung. @default 3 */
+      reductionFactor: z.number().int().min(2).default(3),
+    })
+    .optional(),
+});
+export type PruningSpec = z.infer<typeof pruningSchema>;
+
 export const specSchema = z.strictObject({
   /** Experiment name: letters, digits, `.`, `_`, `-`; unique in a data directory. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
@@ -161,6 +191,8 @@ export const specSchema = z.strictObject({
       direction: z.enum(['maximize', 'minimize']).optional(),
     })
     .optional(),
+  /** Optional pruning of clearly worse runs. Off by default. */
+  pruning: pruningSchema.optional(),
   /** Seed for data generation, splits and weight initialisation. @default 42 */
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
   /** Worker processes; defaults to the number of cores. */

@@ -1,0 +1,94 @@
+/**
+ * Worker process entry, started by the coordinator with
+ * `child_process.fork('worker/main.ts', { execArgv: ['--import', 'tsx'] })`.
+ *
+ * Selects the backend once, announces `ready`, then trains one task at a time, streaming
+ * `epoch` messages and ending each task with `done` or `failed`. A failing task never takes
+ * the process down. Exits on `shutdown` or when the coordinator goes away.
+ */
+import { hostname } from 'node:os';
+import { selectBackend } from './backend.js';
+import { parseToWorker, type FromWorker, type Task } from './protocol.js';
+import { DivergedError, runTask, type TrainingContext } from './train.js';
+
+if (process.send === undefined) {
+  process.stderr.write('worker/main.ts is started by the coordinator (child_process.fork); it has no IPC channel here.\n');
+  process.exit(2);
+}
+
+const pending: Task[] = [];
+let context: TrainingContext | null = null;
+let running = false;
+/** Aborts the task in progress; the process is about to exit. */
+const stopping = new AbortController();
+
+process.on('disconnect', () => exitNow());
+process.on('message', (raw: unknown) => {
+  let message;
+  try {
+    message = parseToWorker(raw);
+  } catch (error) {
+    reportMalformed(raw, error);
+    return;
+  }
+  if (message.type === 'shutdown') exitNow();
+  else {
+    pending.push(message.task);
+    void drain();
+  }
+});
+
+try {
+  const { tf, backend } = await selectBackend();
+  context = { tf, backend };
+  send({ type: 'ready', backend, workerName: `${hostname()}:${process.pid}` });
+  void drain();
+} catch (error) {
+  process.stderr.write(`worker ${process.pid}: ${errorMessage(error)}\n`);
+  process.exit(1);
+}
+
+/** Runs queued tasks one after another; a no-op while one is running or the backend is not ready. */
+async function drain(): Promise<void> {
+  if (running || context === null) return;
+  running = true;
+  try {
+    for (let task = pending.shift(); task !== undefined; task = pending.shift()) await runOne(task, context);
+  } finally {
+    running = false;
+  }
+}
+
+async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
+  const { taskId } = task;
+  try {
+    const result = await runTask(task, ctx, (epoch, metrics) => send({ type: 'epoch', taskId, epoch, metrics }), stopping.signal);
+    send({ type: 'done', taskId, result });
+  } catch (error) {
+    if (stopping.signal.aborted) return;
+    send({ type: 'failed', taskId, reason: error instanceof DivergedError ? 'diverged' : 'error', message: errorMessage(error) });
+  }
+}
+
+function send(message: FromWorker): void {
+  // After a disconnect there is nobody to tell; the process is exiting.
+  if (process.connected) process.send?.(message);
+}
+
+/** A message that fails validation is answered as a failed task when it names one. */
+function reportMalformed(raw: unknown, error: unknown): void {
+  const taskId = typeof raw === 'object' && raw !== null && 'task' in raw && typeof raw.task === 'object' && raw.task !== null && 'taskId' in raw.task ? raw.task.taskId : undefined;
+  const message = `malformed message from the coordinator: ${errorMessage(error)}`;
+  if (typeof taskId === 'string') send({ type: 'failed', taskId, reason: 'error', message });
+  else process.stderr.write(`worker ${process.pid}: ${message}\n`);
+}
+
+function exitNow(): never {
+  stopping.abort();
+  // Nothing to flush: the coordinator owns all state, and a half-trained task is retried.
+  process.exit(0);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,364 @@
+/**
+ * One task, from its description to its result: a (run, fold) of the search, or the refit of
+ * the chosen setting on all non-test rows followed by the one score on the test split.
+ *
+ * The loop is our own rather than `model.fit`: batches are sliced from tensors that stay on the
+ * backend for the whole task, the epoch's loss is summed on the backend and read once per epoch,
+ * dropout masks and shuffles are seeded, and early stopping restores the best weights.
+ * This module does no IPC, so the same `runTask` can be driven by a queue consumer.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import type { TensorFlow } from './backend.js';
+import { datasetKey, loadDataset, type Table } from './datasets.js';
+import { createBestEpochTracker, type BestEpochTracker } from './early-stopping.js';
+import { evaluate } from './metrics.js';
+import { describePreprocessing, saveModel } from './model-files.js';
+import { buildModel, countParams, createOptimizer, predictArray, WeightSnapshot } from './models.js';
+import { fitStandardizer, gather, gatherStandardized, type Standardizer } from './preprocess.js';
+import type { BackendName, EpochMetrics, Task, TaskResult } from './protocol.js';
+import { createRng, deriveSeed, shuffleInPlace, type Rng } from './rng.js';
+import { PARAM_NAMES, TASK_METRICS, type TaskKind } from './spec.js';
+import { splitTest, validationSplits } from './splits.js';
+
+/** What `runTask` trains with: the TensorFlow.js namespace and its initialised backend. */
+export type TrainingContext = { readonly tf: TensorFlow; readonly backend: BackendName };
+
+/** Receives each epoch's metrics (0-based epoch) as soon as the epoch ends. */
+export type EpochListener = (epoch: number, metrics: EpochMetrics) => void;
+
+/** The training loss became NaN or ±Infinity: the run failed as diverged, not the search. */
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+  constructor(
+    /** 0-based epoch whose mean training loss was not finite. */
+    readonly epoch: number,
+    readonly loss: number,
+  ) {
+    super(`training diverged: the loss became ${loss} at epoch ${epoch} (try a smaller learning rate)`);
+  }
+}
+
+/**
+ * Trains one task.
+ * - search: train on the fold's training rows, score `val_…` metrics every epoch, early-stop on
+ *   `spec.validation.earlyStopping` (restoring the best weights when asked);
+ * - refit: train on all non-test rows for `refit.epochs` epochs, score `test_…` metrics once,
+ *   and save the model and its preprocessing to `refit.modelDir`.
+ * Leaves no tensors behind, whether it returns or throws.
+ * @param onEpoch called after every epoch with `loss` (and `accuracy` for classification) on the
+ *   training rows, plus `val_…` metrics for search tasks; non-finite values are `null`.
+ * @param signal aborting it stops training at the next batch.
+ * @throws {DivergedError} when the training loss is not finite.
+ * @throws {DOMException} named `AbortError` when `signal` is aborted.
+ * @throws {DataError} when the dataset cannot be loaded or split.
+ */
+export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskResult> {
+  throwIfAborted(signal, task);
+  const table = await loadTable(task);
+  throwIfAborted(signal, task);
+  const data = prepareData(table, task);
+  const { tf } = ctx;
+  const seed = taskSeed(task);
+  const epochs = task.kind === 'refit' ? refitSettings(task).epochs : task.params.epochs;
+
+  const model = buildModel(tf, task.params, table.nFeatures, task.task, data.nClasses, deriveSeed(seed, 'init'));
+  const optimizer = createOptimizer(tf, task.params);
+  const tensors: Tensor[] = [];
+  const keep = <T extends Tensor>(tensor: T): T => (tensors.push(tensor), tensor);
+  try {
+    const session: Session = {
+      tf,
+      task,
+      model,
+      optimizer,
+      variables: trainableVariables(tf, model),
+      nClasses: data.nClasses,
+      x: keep(tf.tensor2d(data.train.x, [data.train.n, table.nFeatures])),
+      y: keep(trainingTargets(tf, task.task, data.train.y, data.nClasses)),
+      nRows: data.train.n,
+      shuffle: createRng(deriveSeed(seed, 'shuffle')),
+      signal,
+      lastYieldAt: performance.now(),
+    };
+    const held = data.held.n > 0 ? { x: keep(tf.tensor2d(data.held.x, [data.held.n, table.nFeatures])), y: data.held.y } : null;
+
+    if (task.kind === 'search') {
+      if (held === null) throw new Error(`fold ${task.foldIndex} has no validation rows`);
+      return await trainSearch(session, epochs, held, onEpoch);
+    }
+    const refit = refitSettings(task);
+    const startedAt = performance.now();
+    for (let epoch = 0; epoch < epochs; epoch++) onEpoch(epoch, await trainEpoch(session, epoch));
+    const trainMs = performance.now() - startedAt;
+    const testMetrics = held === null ? {} : prefixed('test_', await evaluateOn(session, held));
+    await saveModel(tf, model, refit.modelDir, describePreprocessing({ task: task.task, encoding: table.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed }));
+    return { bestEpoch: epochs - 1, stoppedEpoch: epochs - 1, bestMetrics: {}, paramCount: countParams(model), trainMs, testMetrics };
+  } finally {
+    for (const tensor of tensors) tensor.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+// ───────────────────────────── data ─────────────────────────────
+
+/** Tables per worker process, most recently used last: the k folds of a run load the data once. */
+const tableCache = new Map<string, Promise<Table>>();
+const TABLE_CACHE_SIZE = 4;
+
+function loadTable(task: Task): Promise<Table> {
+  const key = datasetKey(task.spec.dataset, task.spec.seed, task.task);
+  const cached = tableCache.get(key);
+  tableCache.delete(key);
+  const table = cached ?? loadDataset(task.spec.dataset, task.spec.seed, task.task);
+  tableCache.set(key, table);
+  if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
+  // A failed load is not cached: the next task retries (the file may have been fixed).
+  table.catch(() => tableCache.get(key) === table && tableCache.delete(key));
+  return table;
+}
+
+type Rows = { readonly x: Float32Array; readonly y: Float32Array; readonly n: number };
+
+type TaskData = {
+  readonly train: Rows;
+  /** Validation rows (search) or test rows (refit). */
+  readonly held: Rows;
+  readonly standardizer: Standardizer;
+  readonly nClasses: number;
+};
+
+/**
+ * Cuts the test split first (DESIGN.md), then the fold; fits the standardiser on the training
+ * rows only and applies it to the held-out ones.
+ */
+function prepareData(table: Table, task: Task): TaskData {
+  const { spec } = task;
+  const { train: nonTest, test } = splitTest(table.y, task.task, spec.testSplit.fraction, spec.seed);
+  let trainRows = nonTest;
+  let heldRows = test;
+  if (task.kind === 'search') {
+    const folds = validationSplits(table.y, nonTest, spec.validation, task.task, spec.seed);
+    const fold = folds[task.foldIndex];
+    if (fold === undefined) throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);
+    trainRows = fold.train;
+    heldRows = fold.validation;
+  }
+  const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
+  const rowsOf = (rows: Int32Array): Rows => ({ x: gatherStandardized(table.x, table.nFeatures, rows, standardizer), y: gather(table.y, rows), n: rows.length });
+  return { train: rowsOf(trainRows), held: rowsOf(heldRows), standardizer, nClasses: classCount(table) };
+}
+
+function classCount(table: Table): number {
+  if (table.task === 'binary') return 2;
+  if (table.task === 'regression') return 1;
+  return table.encoding.classes?.length ?? Math.max(0, ...table.y) + 1;
+}
+
+/** Targets as the loss wants them: one-hot rows for multiclass, a column otherwise. */
+function trainingTargets(tf: TensorFlow, task: TaskKind, y: Float32Array, nClasses: number): Tensor2D {
+  if (task !== 'multiclass') return tf.tensor2d(y, [y.length, 1]);
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), nClasses).toFloat().as2D(y.length, nClasses));
+}
+
+/**
+ * The task's random seed: from the experiment seed, the hyperparameters, the kind and the fold,
+ * but not the run id, so that re-running the same spec reproduces the same curves.
+ */
+function taskSeed(task: Task): number {
+  const params = JSON.stringify(PARAM_NAMES.map((name) => [name, task.params[name]]));
+  return deriveSeed(task.spec.seed, `task/${task.kind}/${task.foldIndex}/${params}`);
+}
+
+function refitSettings(task: Task): NonNullable<Task['refit']> {
+  if (task.refit === undefined) throw new Error(`refit task ${task.taskId} has no refit settings (epochs, modelDir)`);
+  return task.refit;
+}
+
+// ───────────────────────────── training ─────────────────────────────
+
+type Session = {
+  readonly tf: TensorFlow;
+  readonly task: Task;
+  readonly model: LayersModel;
+  readonly optimizer: Optimizer;
+  readonly variables: Variable[];
+  readonly nClasses: number;
+  /** Standardised training features, n × f, on the backend for the whole task. */
+  readonly x: Tensor2D;
+  /** Training targets, n × 1 (binary, regression) or n × C one-hot (multiclass). */
+  readonly y: Tensor2D;
+  readonly nRows: number;
+  readonly shuffle: Rng;
+  readonly signal: AbortSignal | undefined;
+  lastYieldAt: number;
+};
+
+type HeldOut = { readonly x: Tensor2D; readonly y: Float32Array };
+
+/** The event loop gets a turn this often, so IPC (shutdown, abort) is heard mid-epoch. */
+const YIELD_EVERY_MS = 50;
+
+async function trainSearch(session: Session, epochs: number, validation: HeldOut, onEpoch: EpochListener): Promise<TaskResult> {
+  const { tf, task, model } = session;
+  const earlyStopping = task.spec.validation.earlyStopping;
+  const tracker = earlyStopping === undefined ? null : createBestEpochTracker(earlyStopping);
+  if (tracker !== null) checkMonitor(tracker.monitor, task.task);
+  const restoreBest = earlyStopping?.restoreBestWeights ?? false;
+
+  const bestWeights = new WeightSnapshot(tf);
+  let bestMetrics: EpochMetrics = {};
+  let lastMetrics: EpochMetrics = {};
+  let stoppedEpoch = 0;
+  const startedAt = performance.now();
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      stoppedEpoch = epoch;
+      const trainMetrics = await trainEpoch(session, epoch);
+      lastMetrics = prefixed('val_', await evaluateOn(session, validation));
+      onEpoch(epoch, { ...trainMetrics, ...lastMetrics });
+      if (tracker === null) continue;
+      const verdict = tracker.update(epoch, lastMetrics[tracker.monitor] ?? null);
+      if (verdict === 'improved') {
+        bestMetrics = lastMetrics;
+        if (restoreBest) bestWeights.take(model);
+      }
+      if (verdict === 'stop') break;
+    }
+    const trainMs = performance.now() - startedAt;
+    const bestEpoch = tracker?.bestEpoch;
+    // Restore even when training ran to `epochs` without stopping (the Keras bug #12511).
+    if (restoreBest && bestEpoch != null && bestEpoch !== stoppedEpoch && bestWeights.restoreInto(model)) {
+      return { bestEpoch, stoppedEpoch, bestMetrics, paramCount: countParams(model), trainMs };
+    }
+    // Otherwise the weights kept are the last epoch's (the contract's meaning of bestEpoch).
+    return { bestEpoch: stoppedEpoch, stoppedEpoch, bestMetrics: lastMetrics, paramCount: countParams(model), trainMs };
+  } finally {
+    bestWeights.dispose();
+  }
+}
+
+function checkMonitor(monitor: string, task: TaskKind): void {
+  const recorded = TASK_METRICS[task].map((name) => `val_${name}`);
+  if (!recorded.includes(monitor)) throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
+}
+
+/**
+ * One pass over the shuffled training rows. Per-batch values stay on the backend (no
+ * synchronisation per batch); the epoch's sums are read once at the end.
+ * @returns `loss` (mean training loss, without the L2 penalty so that it compares with
+ *   `val_loss`) and, for classification, `accuracy`, both from the training-mode passes.
+ * @throws {DivergedError} when the loss or the penalised objective is not finite.
+ */
+async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics> {
+  const { tf, model, optimizer, variables, nRows } = session;
+  const taskKind = session.task.task;
+  const batchSize = Math.min(session.task.params.batchSize, nRows);
+  const order = Int32Array.from({ length: nRows }, (_, i) => i);
+  shuffleInPlace(order, session.shuffle);
+
+  // One gather per epoch, then contiguous slices per batch: fewer ops than a gather per batch.
+  const [xs, ys] = tf.tidy(() => {
+    const indices = tf.tensor1d(order, 'int32');
+    return [tf.gather(session.x, indices), tf.gather(session.y, indices)];
+  });
+  // [objective × rows, loss sum, correct predictions], summed over the epoch's batches.
+  let sums: Tensor = tf.zeros([3]);
+  try {
+    for (let start = 0; start < nRows; start += batchSize) {
+      await betweenBatches(session, epoch);
+      const size = Math.min(batchSize, nRows - start);
+      // Kept past minimize's scope to be added to the sums, then disposed here.
+      const kept: { lossSum?: Scalar; correct?: Scalar } = {};
+      let next: Tensor;
+      try {
+        next = tf.tidy(() => {
+          const xBatch = xs.slice([start, 0], [size, -1]);
+          const yBatch = ys.slice([start, 0], [size, -1]);
+          const objective = optimizer.minimize(
+            () => {
+              const predictions = asTensor(tf, model.apply(xBatch, { training: true }));
+              const lossSum = (kept.lossSum = tf.keep(batchLossSum(tf, taskKind, predictions, yBatch)));
+              kept.correct = tf.keep(taskKind === 'regression' ? tf.scalar(0) : batchCorrect(tf, taskKind, predictions, yBatch));
+              return model.calculateLosses().reduce<Scalar>((total, penalty) => total.add(penalty), lossSum.div(size));
+            },
+            true,
+            variables,
+          );
+          if (objective === null || kept.lossSum === undefined || kept.correct === undefined) throw new Error('the optimizer returned no loss');
+          return sums.add(tf.stack([objective.mul(size), kept.lossSum, kept.correct]));
+        });
+      } finally {
+        kept.lossSum?.dispose();
+        kept.correct?.dispose();
+      }
+      sums.dispose();
+      sums = next;
+    }
+    const [objectiveSum, lossSum, correct] = await sums.data<'float32'>();
+    const loss = lossSum! / nRows;
+    const objective = objectiveSum! / nRows;
+    if (!Number.isFinite(loss) || !Number.isFinite(objective)) throw new DivergedError(epoch, Number.isFinite(loss) ? objective : loss);
+    return taskKind === 'regression' ? { loss } : { loss, accuracy: correct! / nRows };
+  } finally {
+    xs.dispose();
+    ys.dispose();
+    sums.dispose();
+  }
+}
+
+/** Probability clipping in the cross-entropies, as Keras (and metrics.ts) do. */
+const EPSILON = 1e-7;
+
+/** Sum over the batch of each row's loss: cross-entropy for classification, squared error for regression. */
+function batchLossSum(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
+  if (task === 'regression') return predictions.sub(targets).square().sum<Scalar>();
+  const p = predictions.clipByValue(EPSILON, 1 - EPSILON);
+  if (task === 'multiclass') return targets.mul(p.log()).sum<Scalar>().neg();
+  return targets.mul(p.log()).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log())).sum<Scalar>().neg();
+}
+
+/** Rows classified right: p > 0.5 is positive (binary); the first highest probability wins (multiclass). */
+function batchCorrect(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
+  const right = task === 'binary' ? predictions.greater(0.5).toFloat().equal(targets) : predictions.argMax(1).equal(targets.argMax(1));
+  return right.toFloat().sum<Scalar>();
+}
+
+/** Yields to the event loop now and then, and stops at this batch boundary when aborted. */
+async function betweenBatches(session: Session, epoch: number): Promise<void> {
+  throwIfAborted(session.signal, session.task, epoch);
+  if (performance.now() - session.lastYieldAt < YIELD_EVERY_MS) return;
+  await yieldToEventLoop();
+  session.lastYieldAt = performance.now();
+  throwIfAborted(session.signal, session.task, epoch);
+}
+
+/** Metrics of the current weights on held-out rows: one inference pass, read once. */
+async function evaluateOn(session: Session, held: HeldOut): Promise<Record<string, number>> {
+  return evaluate(session.task.task, held.y, await predictArray(session.model, held.x), session.nClasses);
+}
+
+// ───────────────────────────── helpers ─────────────────────────────
+
+function trainableVariables(tf: TensorFlow, model: LayersModel): Variable[] {
+  return model.trainableWeights.map((weight) => {
+    const value = weight.read();
+    if (!(value instanceof tf.Variable)) throw new Error(`weight ${weight.name} is not a variable`);
+    return value;
+  });
+}
+
+function asTensor(tf: TensorFlow, output: ReturnType<LayersModel['apply']>): Tensor {
+  if (output instanceof tf.Tensor) return output;
+  throw new Error('expected the model to return one concrete tensor');
+}
+
+/** Metric names with a prefix; NaN and ±Infinity become null (the protocol's non-finite). */
+function prefixed(prefix: string, metrics: Record<string, number>): EpochMetrics {
+  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`${prefix}${name}`, Number.isFinite(value) ? value : null]));
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, task: Task, epoch?: number): void {
+  if (signal?.aborted) throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
+}
