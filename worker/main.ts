@@ -2,13 +2,15 @@
  * Worker process entry, started by the coordinator with
  * `child_process.fork('worker/main.ts', { execArgv: ['--import', 'tsx'] })`.
  *
- * Selects the backend once, announces `ready`, then trains one task at a time, streaming
- * `epoch` messages and ending each task with `done` or `failed`. A failing task never takes
- * the process down. Exits on `shutdown` or when the coordinator goes away.
+ * Selects the backend once, announces `ready`, then handles one request at a time: a task
+ * streams `epoch` messages and ends with `done` or `failed`; a dataset description ends with
+ * `described` or `describe-failed`. A failing request never takes the process down. Exits on
+ * `shutdown` or when the coordinator goes away.
  */
 import { hostname } from 'node:os';
 import { selectBackend } from './backend.js';
-import { parseToWorker, type FromWorker, type Task } from './protocol.js';
+import { describeDataset } from './describe.js';
+import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task } from './protocol.js';
 import { DivergedError, runTask, type TrainingContext } from './train.js';
 
 if (process.send === undefined) {
@@ -16,9 +18,13 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
-const pending: Task[] = [];
+type Job = { readonly kind: 'task'; readonly task: Task } | { readonly kind: 'describe'; readonly request: DescribeRequest };
+
+const pending: Job[] = [];
 let context: TrainingContext | null = null;
 let running = false;
+/** Tasks the coordinator asked to end after their current epoch (pruning). */
+const stopRequests = new Set<string>();
 /** Aborts the task in progress; the process is about to exit. */
 const stopping = new AbortController();
 
@@ -31,10 +37,18 @@ process.on('message', (raw: unknown) => {
     reportMalformed(raw, error);
     return;
   }
-  if (message.type === 'shutdown') exitNow();
-  else {
-    pending.push(message.task);
-    void drain();
+  switch (message.type) {
+    case 'shutdown':
+      return exitNow();
+    case 'stop':
+      stopRequests.add(message.taskId);
+      return;
+    case 'task':
+      pending.push({ kind: 'task', task: message.task });
+      return void drain();
+    case 'describe':
+      pending.push({ kind: 'describe', request: message.request });
+      return void drain();
   }
 });
 
@@ -48,25 +62,43 @@ try {
   process.exit(1);
 }
 
-/** Runs queued tasks one after another; a no-op while one is running or the backend is not ready. */
+/** Handles queued jobs one after another; a no-op while one is running or the backend is not ready. */
 async function drain(): Promise<void> {
   if (running || context === null) return;
   running = true;
   try {
-    for (let task = pending.shift(); task !== undefined; task = pending.shift()) await runOne(task, context);
+    for (let job = pending.shift(); job !== undefined; job = pending.shift()) {
+      if (job.kind === 'task') await runOne(job.task, context);
+      else await describeOne(job.request);
+    }
   } finally {
     running = false;
+  }
+}
+
+async function describeOne({ requestId, spec }: DescribeRequest): Promise<void> {
+  try {
+    send({ type: 'described', requestId, info: await describeDataset(spec) });
+  } catch (error) {
+    send({ type: 'describe-failed', requestId, message: errorMessage(error) });
   }
 }
 
 async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
   const { taskId } = task;
   try {
-    const result = await runTask(task, ctx, (epoch, metrics) => send({ type: 'epoch', taskId, epoch, metrics }), stopping.signal);
+    const onEpoch = (epoch: number, metrics: EpochMetrics) => {
+      send({ type: 'epoch', taskId, epoch, metrics });
+      // A stop sent in answer to an earlier epoch arrives while a later one trains: honoured here.
+      return stopRequests.has(taskId) ? 'stop' : 'continue';
+    };
+    const result = await runTask(task, ctx, onEpoch, stopping.signal);
     send({ type: 'done', taskId, result });
   } catch (error) {
     if (stopping.signal.aborted) return;
     send({ type: 'failed', taskId, reason: error instanceof DivergedError ? 'diverged' : 'error', message: errorMessage(error) });
+  } finally {
+    stopRequests.delete(taskId);
   }
 }
 

@@ -45,6 +45,8 @@ export type TaskResult = {
   readonly trainMs: number;
   /** Refit only: metrics on the test split (`test_…`). */
   readonly testMetrics?: EpochMetrics;
+  /** True when training ended because the coordinator sent `stop` (pruning), not by itself. */
+  readonly stoppedByRequest?: boolean;
 };
 
 /** What the coordinator learns about a dataset before it writes anything: a worker loads and splits it once. */
@@ -65,6 +67,8 @@ export type DatasetInfo = {
 export type ToWorker =
   | { readonly type: 'task'; readonly task: Task }
   | { readonly type: 'describe'; readonly request: DescribeRequest }
+  /** End this task gracefully after the current epoch (pruning); the worker still answers `done`. */
+  | { readonly type: 'stop'; readonly taskId: string }
   | { readonly type: 'shutdown' };
 
 export type FromWorker =
@@ -85,6 +89,7 @@ const resultSchema = z.strictObject({
   paramCount: z.number().int().min(0),
   trainMs: z.number().min(0),
   testMetrics: metricsSchema.optional(),
+  stoppedByRequest: z.boolean().optional(),
 });
 
 const fromWorkerSchema = z.discriminatedUnion('type', [
@@ -131,6 +136,7 @@ const taskSchema = z.strictObject({
 const toWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('task'), task: taskSchema }),
   z.strictObject({ type: z.literal('describe'), request: z.strictObject({ requestId: z.string(), spec: specInMessage }) }),
+  z.strictObject({ type: z.literal('stop'), taskId: z.string() }),
   z.strictObject({ type: z.literal('shutdown') }),
 ]);
 

@@ -24,8 +24,11 @@ import { splitTest, validationSplits } from './splits.js';
 /** What `runTask` trains with: the TensorFlow.js namespace and its initialised backend. */
 export type TrainingContext = { readonly tf: TensorFlow; readonly backend: BackendName };
 
-/** Receives each epoch's metrics (0-based epoch) as soon as the epoch ends. */
-export type EpochListener = (epoch: number, metrics: EpochMetrics) => void;
+/**
+ * Receives each epoch's metrics (0-based epoch) as soon as the epoch ends. Returning 'stop'
+ * ends a search task after this epoch, as early stopping would (pruning); refits ignore it.
+ */
+export type EpochListener = (epoch: number, metrics: EpochMetrics) => 'stop' | 'continue' | void;
 
 /** The training loss became NaN or ±Infinity: the run failed as diverged, not the search. */
 export class DivergedError extends Error {
@@ -89,7 +92,11 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
     }
     const refit = refitSettings(task);
     const startedAt = performance.now();
-    for (let epoch = 0; epoch < epochs; epoch++) onEpoch(epoch, await trainEpoch(session, epoch));
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const metrics = await trainEpoch(session, epoch);
+      await epochBoundary(session, epoch);
+      onEpoch(epoch, metrics);
+    }
     const trainMs = performance.now() - startedAt;
     const testMetrics = held === null ? {} : prefixed('test_', await evaluateOn(session, held));
     await saveModel(tf, model, refit.modelDir, describePreprocessing({ task: task.task, encoding: table.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed }));
@@ -211,29 +218,30 @@ async function trainSearch(session: Session, epochs: number, validation: HeldOut
   let bestMetrics: EpochMetrics = {};
   let lastMetrics: EpochMetrics = {};
   let stoppedEpoch = 0;
+  let stoppedByRequest = false;
   const startedAt = performance.now();
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       stoppedEpoch = epoch;
       const trainMetrics = await trainEpoch(session, epoch);
       lastMetrics = prefixed('val_', await evaluateOn(session, validation));
-      onEpoch(epoch, { ...trainMetrics, ...lastMetrics });
-      if (tracker === null) continue;
-      const verdict = tracker.update(epoch, lastMetrics[tracker.monitor] ?? null);
+      await epochBoundary(session, epoch);
+      stoppedByRequest = onEpoch(epoch, { ...trainMetrics, ...lastMetrics }) === 'stop';
+      const verdict = tracker?.update(epoch, lastMetrics[tracker.monitor] ?? null);
       if (verdict === 'improved') {
         bestMetrics = lastMetrics;
         if (restoreBest) bestWeights.take(model);
       }
-      if (verdict === 'stop') break;
+      if (stoppedByRequest || verdict === 'stop') break;
     }
-    const trainMs = performance.now() - startedAt;
+    const result = { stoppedEpoch, paramCount: countParams(model), trainMs: performance.now() - startedAt, ...(stoppedByRequest ? { stoppedByRequest } : {}) };
     const bestEpoch = tracker?.bestEpoch;
     // Restore even when training ran to `epochs` without stopping (the Keras bug #12511).
     if (restoreBest && bestEpoch != null && bestEpoch !== stoppedEpoch && bestWeights.restoreInto(model)) {
-      return { bestEpoch, stoppedEpoch, bestMetrics, paramCount: countParams(model), trainMs };
+      return { ...result, bestEpoch, bestMetrics };
     }
     // Otherwise the weights kept are the last epoch's (the contract's meaning of bestEpoch).
-    return { bestEpoch: stoppedEpoch, stoppedEpoch, bestMetrics: lastMetrics, paramCount: countParams(model), trainMs };
+    return { ...result, bestEpoch: stoppedEpoch, bestMetrics: lastMetrics };
   } finally {
     bestWeights.dispose();
   }
@@ -323,6 +331,16 @@ function batchLossSum(tf: TensorFlow, task: TaskKind, predictions: Tensor, targe
 function batchCorrect(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
   const right = task === 'binary' ? predictions.greater(0.5).toFloat().equal(targets) : predictions.argMax(1).equal(targets.argMax(1));
   return right.toFloat().sum<Scalar>();
+}
+
+/**
+ * Gives the event loop a turn at the end of every epoch, so that messages (stop, shutdown) sent
+ * while the epoch trained are heard before the epoch is reported, even when epochs are short.
+ */
+async function epochBoundary(session: Session, epoch: number): Promise<void> {
+  await yieldToEventLoop();
+  session.lastYieldAt = performance.now();
+  throwIfAborted(session.signal, session.task, epoch);
 }
 
 /** Yields to the event loop now and then, and stops at this batch boundary when aborted. */

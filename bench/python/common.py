@@ -60,6 +60,8 @@ def runtime_info() -> dict:
         "python": sys.executable,
         "python_version": platform.python_version(),
         "numpy": np.__version__,
+        "cpu_count": os.cpu_count(),
+        "loadavg_1_5_15": [round(v, 2) for v in os.getloadavg()],
         "env_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "env_OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
     }

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { isHigherBetter, specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/spec.js';
+import { specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/protocol.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -11,6 +11,8 @@ import type { SavedModel } from '../storage/model-store.js';
 import { CoordinatorEventBus, type SearchProgress } from './events.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
+import { AshaPruner } from '../search/asha.js';
+import { shouldCutFolds } from '../search/fold-cutter.js';
 
 export type CoordinatorOptions = {
   /** Folder for model files (beside the database). */
@@ -85,24 +87,29 @@ export class Coordinator {
       this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, best });
     reportProgress();
 
+    const asha = spec.pruning?.asha ? new AshaPruner({ ...spec.pruning.asha, direction: experiment.selectionDirection }) : null;
     const queue = new PQueue({ concurrency: this.#runner.concurrency });
     const onAbort = () => queue.clear();
     signal?.addEventListener('abort', onAbort, { once: true });
     let tasksTrained = 0;
-    for (const fold of pending) {
-      const params = JSON.parse(fold.paramsJson) as Params;
-      void queue.add(
-        async () => {
-          if (signal?.aborted) return;
-          const finished = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, params, signal);
-          if (!finished) return;
-          tasksTrained++;
-          tasksDone++;
-          best = this.#bestOf(experiment, runs.list(experimentId));
-          reportProgress();
-        },
-        { priority: estimatedCost(params) },
-      );
+    // All first folds before any second fold (so fold cutting can act early), longest first within a
+    // wave. Sorted here, not by p-queue priority alone: the first tasks added start before later ones are seen.
+    const ordered = pending
+      .map((fold) => {
+        const params = JSON.parse(fold.paramsJson) as Params;
+        return { fold, params, priority: (nFoldsOf(spec) - fold.foldIndex) * 1e12 + estimatedCost(params) };
+      })
+      .sort((a, b) => b.priority - a.priority);
+    for (const { fold, params } of ordered) {
+      void queue.add(async () => {
+        if (signal?.aborted) return;
+        const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, params, asha, signal);
+        if (ending === 'interrupted') return;
+        if (ending === 'trained') tasksTrained++;
+        tasksDone++;
+        best = this.#bestOf(experiment, runs.list(experimentId));
+        reportProgress();
+      });
     }
     await queue.onIdle();
     signal?.removeEventListener('abort', onAbort);
@@ -115,31 +122,48 @@ export class Coordinator {
     return { experiment: experiments.get(experimentId), interrupted, tasksTrained, wallMs: Date.now() - startedAt };
   }
 
-  /** Trains one (run, fold), retrying crashes. Returns true when the fold reached a final state. */
-  async #trainFold(experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, previousAttempt: number, params: Params, signal?: AbortSignal): Promise<boolean> {
+  /** Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been pruned. */
+  async #trainFold(
+    experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, previousAttempt: number, params: Params,
+    asha: AshaPruner | null, signal?: AbortSignal,
+  ): Promise<'trained' | 'skipped' | 'interrupted'> {
     const { runs, metrics } = this.#storage;
     const experimentId = experiment.experimentId;
     for (let delivery = 1; delivery <= this.#maxAttempts; delivery++) {
-      if (!['queued', 'running', 'interrupted'].includes(runs.get(runId).status)) return true; // failed or pruned meanwhile
+      if (!['queued', 'running', 'interrupted'].includes(runs.get(runId).status)) return 'skipped'; // failed or pruned meanwhile
       const attempt = previousAttempt + delivery;
       runs.startFold(runId, foldIndex, attempt);
       this.events.emit('run', { experimentId, runId, status: 'running' });
       const task: Task = { taskId: makeTaskId(runId, foldIndex, attempt), runId, foldIndex, attempt, kind: 'search', spec, task: experiment.task as TaskKind, params };
-      const outcome = await this.#runner.run(task, (epoch, values) => this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values), signal);
+      const curve = new BestSoFar(experiment.selectionDirection);
+      let prunedReason: string | undefined;
+      const outcome = await this.#runner.run(
+        task,
+        (epoch, values) => {
+          this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values);
+          const best = curve.add(values[`val_${experiment.selectionMetric}`] ?? null);
+          if (asha && prunedReason === undefined && asha.report(foldIndex, epoch, best) === 'stop') {
+            prunedReason = `ASHA: best val_${experiment.selectionMetric} ${best?.toFixed(4)} after ${epoch + 1} epochs was not in the top 1/${spec.pruning!.asha!.reductionFactor} of fold ${foldIndex}`;
+            return 'stop';
+          }
+          return 'continue';
+        },
+        signal,
+      );
       if (outcome.status === 'done') {
-        this.#finishFold(experiment, runId, foldIndex, attempt, outcome.result, outcome.backend, outcome.workerName);
-        return true;
+        this.#finishFold(experiment, spec, runId, foldIndex, attempt, outcome.result, outcome.backend, outcome.workerName, outcome.result.stoppedByRequest ? prunedReason : undefined);
+        return 'trained';
       }
-      if (outcome.reason === 'interrupted') return false;
+      if (outcome.reason === 'interrupted') return 'interrupted';
       const retry = outcome.reason !== 'diverged' && delivery < this.#maxAttempts;
       const message = outcome.reason === 'diverged' ? `diverged: ${outcome.message}` : outcome.message;
       runs.failFold(runId, foldIndex, attempt, message, !retry, outcome.workerName);
       if (!retry) {
         this.events.emit('run', { experimentId, runId, status: 'failed' });
-        return true;
+        return 'trained';
       }
     }
-    return true;
+    return 'trained';
   }
 
   #recordEpoch(experimentId: number, runId: number, foldIndex: number, attempt: number, epoch: number, values: EpochMetrics): void {
@@ -148,12 +172,25 @@ export class Coordinator {
     }
   }
 
-  #finishFold(experiment: Experiment, runId: number, foldIndex: number, attempt: number, result: TaskResult, backend: string, workerName: string): void {
+  #finishFold(
+    experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, attempt: number, result: TaskResult, backend: string, workerName: string,
+    prunedReason: string | undefined,
+  ): void {
+    const { runs } = this.#storage;
     const score = result.bestMetrics[`val_${experiment.selectionMetric}`] ?? null;
-    const recorded = this.#storage.runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName });
+    const recorded = runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName, prunedReason });
     if (!recorded) return;
-    const run = this.#storage.runs.get(runId);
-    if (run.status === 'done') this.events.emit('run', { experimentId: experiment.experimentId, runId, status: 'done' });
+    const foldCut = spec.pruning?.foldCut;
+    if (foldCut && runs.get(runId).status === 'running') {
+      const scores = runs.foldScores(experiment.experimentId);
+      const mine = scores.get(runId) ?? new Map<number, number | null>();
+      scores.delete(runId);
+      if (shouldCutFolds(mine, [...scores.values()], { ...foldCut, direction: experiment.selectionDirection })) {
+        runs.pruneRun(runId, `fold cut: worse than the leader on each of folds ${[...mine.keys()].join(', ')} by more than ${foldCut.margin}`);
+      }
+    }
+    const status = runs.get(runId).status;
+    if (status === 'done' || status === 'pruned') this.events.emit('run', { experimentId: experiment.experimentId, runId, status });
   }
 
   #bestOf(experiment: Experiment, runs: readonly Run[]): SearchProgress['best'] {
@@ -215,9 +252,23 @@ export class Coordinator {
   }
 }
 
+function nFoldsOf(spec: ExperimentSpec): number {
+  return spec.validation.kind === 'kfold' ? spec.validation.k : 1;
+}
+
+/** Best value so far of a validation curve, in the selection direction; non-finite values are skipped. */
+class BestSoFar {
+  #best: number | null = null;
+  constructor(readonly direction: 'maximize' | 'minimize') {}
+  add(value: number | null): number | null {
+    if (value !== null && Number.isFinite(value) && (this.#best === null || (this.direction === 'maximize' ? value > this.#best : value < this.#best))) this.#best = value;
+    return this.#best;
+  }
+}
+
 /** Finished runs ordered best first by score mean in the experiment's direction; ties: fewer parameters, then lower id. */
-export function rankRuns(experiment: Pick<Experiment, 'selectionDirection' | 'selectionMetric'>, runs: readonly Run[]): Run[] {
-  const sign = experiment.selectionDirection === 'maximize' || (experiment.selectionDirection === undefined && isHigherBetter(experiment.selectionMetric)) ? -1 : 1;
+export function rankRuns(experiment: Pick<Experiment, 'selectionDirection'>, runs: readonly Run[]): Run[] {
+  const sign = experiment.selectionDirection === 'maximize' ? -1 : 1;
   return runs
     .filter((run) => run.status === 'done' && run.scoreMean !== null)
     .sort((a, b) => sign * (a.scoreMean! - b.scoreMean!) || (a.paramCount ?? 0) - (b.paramCount ?? 0) || a.runId - b.runId);

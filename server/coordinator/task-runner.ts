@@ -1,5 +1,7 @@
 import type { BackendName, DatasetInfo, EpochMetrics, ExperimentSpec, Task, TaskResult } from '../../worker/protocol.js';
 
+export type EpochListener = (epoch: number, metrics: EpochMetrics) => 'continue' | 'stop' | void;
+
 /** How one delivery of a task ended. Failures are data: the coordinator decides about retries. */
 export type TaskOutcome =
   | { readonly status: 'done'; readonly result: TaskResult; readonly workerName: string; readonly backend: BackendName }
@@ -18,8 +20,12 @@ export type TaskOutcome =
 export type TaskRunner = {
   /** How many tasks may train at once. */
   readonly concurrency: number;
-  /** Trains one task; never rejects for a task's own failure (that is an outcome). */
-  run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome>;
+  /**
+   * Trains one task; never rejects for a task's own failure (that is an outcome). When `onEpoch`
+   * returns 'stop', the worker is asked to end the task after the epoch it is in (pruning); it
+   * still reports `done`, with `stoppedByRequest`.
+   */
+  run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome>;
   /** Loads and splits the dataset once on a worker, to learn the task and catch bad data before anything is written. */
   describe(spec: ExperimentSpec): Promise<DatasetInfo>;
   /** Stops every worker; running tasks end as interrupted. */

@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseFromWorker, type BackendName, type DatasetInfo, type EpochMetrics, type ExperimentSpec, type FromWorker, type Task, type ToWorker } from '../../worker/protocol.js';
+import { parseFromWorker, type BackendName, type DatasetInfo, type ExperimentSpec, type FromWorker, type Task, type ToWorker } from '../../worker/protocol.js';
 import { ValidationError } from '../errors.js';
-import type { TaskOutcome, TaskRunner } from './task-runner.js';
+import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 const OUTPUT_TAIL_CHARS = 4000;
@@ -168,7 +168,7 @@ export class WorkerPool implements TaskRunner {
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  async run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome> {
+  async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome> {
     if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped before it started', workerName: null };
     const worker = await this.#acquire();
     return new Promise<TaskOutcome>((resolve) => {
@@ -184,7 +184,9 @@ export class WorkerPool implements TaskRunner {
       };
       const stopListening = worker.listen((message) => {
         if (!('taskId' in message) || message.taskId !== task.taskId) return;
-        if (message.type === 'epoch') onEpoch(message.epoch, message.metrics);
+        if (message.type === 'epoch') {
+          if (onEpoch(message.epoch, message.metrics) === 'stop') worker.send({ type: 'stop', taskId: task.taskId });
+        }
         else if (message.type === 'done') finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
         else if (message.type === 'failed') finish({ status: 'failed', reason: message.reason, message: message.message, workerName: worker.workerName });
       });

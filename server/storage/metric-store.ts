@@ -4,13 +4,21 @@ export type MetricPoint = { readonly runId: number; readonly foldIndex: number; 
 
 /** Learning curves: one row per (run, fold, metric, epoch). */
 export class MetricStore {
-  readonly #insert; readonly #foldAttempt; readonly #ofRun;
+  readonly #insert; readonly #foldAttempt; readonly #ofRun; readonly #atBestEpoch; readonly #namesOfRun;
 
   constructor(readonly db: Db) {
     this.#insert = db.prepare(`INSERT INTO metric_points (run_id, fold_index, name, epoch, value) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET value = excluded.value`);
     this.#foldAttempt = db.prepare(`SELECT attempt FROM folds WHERE run_id = ? AND fold_index = ? AND status = 'running'`);
     this.#ofRun = db.prepare('SELECT run_id, fold_index, name, epoch, value FROM metric_points WHERE run_id = ? ORDER BY fold_index, name, epoch');
+    // One primary-key seek per (finished fold, name): cheap even for 500 runs × 5 folds. CROSS JOIN
+    // pins this join order; left to itself the planner scans every point of every run instead.
+    this.#atBestEpoch = db.prepare(`SELECT f.run_id, n.value AS name, avg(m.value) AS mean
+      FROM runs r CROSS JOIN folds f CROSS JOIN json_each(?) n CROSS JOIN metric_points m
+      WHERE r.experiment_id = ? AND r.kind = 'search' AND f.run_id = r.run_id AND f.status = 'done' AND f.best_epoch IS NOT NULL
+        AND m.run_id = f.run_id AND m.fold_index = f.fold_index AND m.name = n.value AND m.epoch = f.best_epoch
+      GROUP BY f.run_id, n.value`);
+    this.#namesOfRun = db.prepare('SELECT DISTINCT name FROM metric_points WHERE run_id = ? ORDER BY name');
   }
 
   /**
@@ -43,7 +51,26 @@ export class MetricStore {
       ${names.length > 0 ? `AND name IN (${names.map(() => '?').join(',')})` : ''} AND epoch > ? ORDER BY run_id, fold_index, name, epoch`;
     return (this.db.prepare(sql).all(...runIds, ...names, options.afterEpoch ?? -1) as { run_id: number; fold_index: number; name: string; epoch: number; value: number | null }[]).map(toPoint);
   }
+
+  /**
+   * For every search run of an experiment: each named metric at each finished fold's best
+   * epoch, averaged over those folds (the model-complexity chart). Runs without a finished
+   * fold are absent.
+   */
+  atBestEpoch(experimentId: number, names: readonly string[]): BestEpochMean[] {
+    if (names.length === 0) return [];
+    return (this.#atBestEpoch.all(JSON.stringify(names), experimentId) as { run_id: number; name: string; mean: number | null }[]).map((row) => ({
+      runId: row.run_id, name: row.name, mean: row.mean,
+    }));
+  }
+
+  /** The metric names recorded for a run, sorted. */
+  namesOfRun(runId: number): string[] {
+    return (this.#namesOfRun.all(runId) as { name: string }[]).map((row) => row.name);
+  }
 }
+
+export type BestEpochMean = { readonly runId: number; readonly name: string; readonly mean: number | null };
 
 function toPoint(row: { run_id: number; fold_index: number; name: string; epoch: number; value: number | null }): MetricPoint {
   return { runId: row.run_id, foldIndex: row.fold_index, name: row.name, epoch: row.epoch, value: row.value };

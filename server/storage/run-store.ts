@@ -55,6 +55,8 @@ export type FoldResult = {
   readonly trainMs: number;
   readonly backend: string;
   readonly workerName: string;
+  /** Set when the fold was stopped by pruning: the fold and its run end as pruned. */
+  readonly prunedReason?: string;
 };
 
 type RunRow = {
@@ -113,7 +115,8 @@ export class RunStore {
   readonly #insertRun; readonly #insertFold; readonly #runById; readonly #runsOf; readonly #foldsOf; readonly #pending;
   readonly #startFold; readonly #markRunRunning; readonly #clearPoints; readonly #finishFold; readonly #doneFolds; readonly #finishRun;
   readonly #failFold; readonly #failRun; readonly #interruptFolds; readonly #interruptRuns; readonly #requeueFolds; readonly #requeueRuns;
-  readonly #clearUnfinishedPoints; readonly #resetRefit; readonly #findRun; readonly #pruneRun; readonly #pruneFolds;
+  readonly #clearUnfinishedPoints; readonly #resetRefit; readonly #foldScores;
+  readonly #requeueRefitFold; readonly #requeueUnstartedRuns; readonly #scoredFolds; readonly #findRun; readonly #pruneRun; readonly #pruneFolds;
 
   constructor(readonly db: Db) {
     this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at)
@@ -131,10 +134,15 @@ export class RunStore {
     this.#markRunRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = coalesce(started_at, @now)
       WHERE run_id = @runId AND status IN ('queued','interrupted','running')`);
     this.#clearPoints = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ?');
-    this.#finishFold = db.prepare(`UPDATE folds SET status = 'done', best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
+    this.#finishFold = db.prepare(`UPDATE folds SET status = @status, best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
       best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
     this.#doneFolds = db.prepare(`SELECT best_epoch, score, train_ms FROM folds WHERE run_id = ? AND status = 'done'`);
+    this.#scoredFolds = db.prepare(`SELECT score FROM folds WHERE run_id = ? AND status IN ('done','pruned') AND score IS NOT NULL`);
+    this.#requeueRefitFold = db.prepare(`UPDATE folds SET status = 'queued', attempt = 0 WHERE run_id = ?`);
+    this.#requeueUnstartedRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`);
+    this.#foldScores = db.prepare(`SELECT f.run_id, f.fold_index, f.score FROM folds f JOIN runs r USING (run_id)
+      WHERE r.experiment_id = ? AND r.kind = 'search' AND f.status = 'done'`);
     this.#finishRun = db.prepare(`UPDATE runs SET status = 'done', score_mean = @scoreMean, score_std = @scoreStd, refit_epochs = @refitEpochs,
       param_count = @paramCount, backend = @backend, train_ms = @trainMs, finished_at = @now WHERE run_id = @runId AND status = 'running'`);
     this.#failFold = db.prepare(`UPDATE folds SET status = @status, error = @error, worker_name = @workerName, finished_at = @now
@@ -175,7 +183,7 @@ export class RunStore {
       const { run_id: runId } = this.#findRun.get(experimentId, 'refit', paramsJson) as { run_id: number };
       this.#resetRefit.run(sourceRunId, runId);
       this.#insertFold.run(runId, 0);
-      this.db.prepare(`UPDATE folds SET status = 'queued', attempt = 0 WHERE run_id = ?`).run(runId);
+      this.#requeueRefitFold.run(runId);
       this.#clearPoints.run(runId, 0);
       return this.get(runId);
     })();
@@ -221,10 +229,14 @@ export class RunStore {
   finishFold(runId: number, foldIndex: number, attempt: number, result: FoldResult, now = Date.now()): boolean {
     return this.db.transaction(() => {
       const { changes } = this.#finishFold.run({
-        runId, foldIndex, attempt, now, bestEpoch: result.bestEpoch, stoppedEpoch: result.stoppedEpoch, score: result.score,
+        runId, foldIndex, attempt, now, status: result.prunedReason ? 'pruned' : 'done', bestEpoch: result.bestEpoch, stoppedEpoch: result.stoppedEpoch, score: result.score,
         bestMetricsJson: JSON.stringify(result.bestMetrics), trainMs: Math.round(result.trainMs), workerName: result.workerName,
       });
       if (changes === 0) return false;
+      if (result.prunedReason) {
+        this.pruneRun(runId, result.prunedReason, now);
+        return true;
+      }
       const run = this.get(runId);
       const done = this.#doneFolds.all(runId) as { best_epoch: number; score: number | null; train_ms: number }[];
       if (done.length === run.nFolds) {
@@ -238,6 +250,17 @@ export class RunStore {
     })();
   }
 
+  /** Scores of every finished search fold of an experiment: run id → fold index → score. */
+  foldScores(experimentId: number): Map<number, Map<number, number | null>> {
+    const byRun = new Map<number, Map<number, number | null>>();
+    for (const row of this.#foldScores.all(experimentId) as { run_id: number; fold_index: number; score: number | null }[]) {
+      const folds = byRun.get(row.run_id) ?? new Map<number, number | null>();
+      folds.set(row.fold_index, row.score);
+      byRun.set(row.run_id, folds);
+    }
+    return byRun;
+  }
+
   /** Ends a fold attempt in failure; when `final`, the whole run fails with the message. */
   failFold(runId: number, foldIndex: number, attempt: number, error: string, final: boolean, workerName: string | null = null, now = Date.now()): void {
     this.db.transaction(() => {
@@ -249,8 +272,8 @@ export class RunStore {
   /** Ends a run early (pruned) with the reason and the partial score of its finished folds. */
   pruneRun(runId: number, reason: string, now = Date.now()): void {
     this.db.transaction(() => {
-      const done = this.#doneFolds.all(runId) as { score: number | null }[];
-      const { mean, std } = meanAndStd(done.map((fold) => fold.score));
+      const scored = this.#scoredFolds.all(runId) as { score: number }[];
+      const { mean, std } = meanAndStd(scored.map((fold) => fold.score));
       this.#pruneRun.run({ runId, reason, now, scoreMean: mean, scoreStd: std });
       this.#pruneFolds.run(runId);
     })();
@@ -261,7 +284,8 @@ export class RunStore {
     this.db.transaction(() => {
       this.#interruptFolds.run(experimentId);
       this.#interruptRuns.run(experimentId);
-      this.db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`).run(experimentId);
+      // Runs that had no fold interrupted or done never really started.
+      this.#requeueUnstartedRuns.run(experimentId);
     })();
   }
 

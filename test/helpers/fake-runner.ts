@@ -1,5 +1,5 @@
 import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/protocol.js';
-import type { TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
+import type { EpochListener, TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 
 export type Script = (task: Task, delivery: number) => { curve: number[]; outcome?: TaskOutcome };
 
@@ -19,15 +19,22 @@ export class FakeRunner implements TaskRunner {
     this.#info = { task: 'binary', nRows: 100, nFeatures: 3, testRows: 20, classes: ['0', '1'], featureNames: ['a', 'b', 'c'], ...options.info };
   }
 
-  async run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome> {
+  async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome> {
     this.deliveries.push(task);
     const delivery = this.deliveries.filter((t) => t.runId === task.runId && t.foldIndex === task.foldIndex).length;
-    const { curve, outcome } = this.#script(task, delivery);
+    const script = this.#script(task, delivery);
+    const outcome = script.outcome;
+    let curve = script.curve;
+    let stoppedByRequest = false;
     for (let epoch = 0; epoch < curve.length; epoch++) {
       await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped', workerName: 'fake' };
       const metrics: EpochMetrics = task.kind === 'refit' ? { loss: 1 - curve[epoch]! } : { loss: 1 - curve[epoch]!, val_loss: 1 - curve[epoch]!, val_auc: curve[epoch]! };
-      onEpoch(epoch, metrics);
+      if (onEpoch(epoch, metrics) === 'stop') {
+        curve = curve.slice(0, epoch + 1);
+        stoppedByRequest = true;
+        break;
+      }
     }
     if (outcome) return outcome;
     const bestEpoch = curve.indexOf(Math.max(...curve));
@@ -39,6 +46,7 @@ export class FakeRunner implements TaskRunner {
         bestEpoch, stoppedEpoch: curve.length - 1, paramCount: 10 * task.params.width, trainMs: 5,
         bestMetrics: task.kind === 'refit' ? {} : { val_loss: 1 - curve[bestEpoch]!, val_auc: curve[bestEpoch]! },
         testMetrics: task.kind === 'refit' ? { test_loss: 0.2, test_auc: 0.9 } : undefined,
+        ...(stoppedByRequest ? { stoppedByRequest } : {}),
       },
     };
   }

@@ -151,3 +151,32 @@ test('Coordinator: grids above maxRuns are refused unless allowed', async () => 
   const { runsTotal } = await coordinator.prepare(big, { baseDir: '.', allowLargeGrid: true });
   assert.equal(runsTotal, 6);
 });
+
+test('Coordinator: fold cutting prunes a run that lost to the leader on its first folds; the winner is unchanged', async () => {
+  const spec = SPEC.replace('k: 2', 'k: 4') + 'pruning: { foldCut: { minFolds: 2, margin: 0.05 } }\n';
+  const { storage, coordinator, runner } = setUp((task) => ({ curve: [0.5, task.params.width === 8 ? 0.6 : 0.9 + task.params.width / 1000 + task.foldIndex / 1000, 0.55] }));
+  const { experiment } = await coordinator.prepare(spec, { baseDir: '.' });
+  await coordinator.search(experiment.experimentId);
+  const runs = storage.runs.list(experiment.experimentId);
+  const narrow = runs.find((r) => JSON.parse(r.paramsJson).width === 8)!;
+  assert.equal(narrow.status, 'pruned');
+  assert.match(narrow.error!, /fold cut/);
+  assert.ok(runner.deliveries.filter((t) => t.runId === narrow.runId).length < 4, 'its remaining folds were not trained');
+  assert.equal(JSON.parse(coordinator.leaderboard(experiment.experimentId)[0]!.paramsJson).width, 32);
+  assert.equal(runs.filter((r) => r.status === 'done').length, 2);
+});
+
+test('Coordinator: ASHA asks the worker to stop folds below the top 1/η at a rung and prunes their runs', async () => {
+  const spec = SPEC.replace('[8, 16, 32]', '[8, 16, 32, 64]').replace('k: 2', 'k: 1').replace('kind: kfold, k: 1', 'kind: holdout') +
+    'pruning: { asha: { minEpochs: 1, reductionFactor: 2 } }\n';
+  const stops: string[] = [];
+  const { storage, coordinator } = setUp((task) => ({ curve: [task.params.width / 100, task.params.width / 100 + 0.01, task.params.width / 100 + 0.02] }));
+  // One task at a time, widest first (longest first), so later, narrower runs are compared with wider ones.
+  (coordinator as unknown as { events: { on: Function } }).events.on('run', (e: { status: string; runId: number }) => e.status === 'pruned' && stops.push(String(e.runId)));
+  const { experiment } = await coordinator.prepare(spec, { baseDir: '.' });
+  await coordinator.search(experiment.experimentId);
+  const pruned = storage.runs.list(experiment.experimentId).filter((r) => r.status === 'pruned');
+  assert.ok(pruned.length >= 1, 'at least one run pruned');
+  for (const run of pruned) assert.match(run.error!, /ASHA/);
+  assert.equal(JSON.parse(coordinator.leaderboard(experiment.experimentId)[0]!.paramsJson).width, 64);
+});
