@@ -17,6 +17,7 @@ import { deleteExperiment } from './services/delete-experiment.js';
 import { writePredictions } from './cli/predict.js';
 import type { Experiment } from './storage/experiment-store.js';
 import type { Storage } from './storage/storage.js';
+import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
 type GlobalFlags = { dataDir?: string };
 
@@ -90,13 +91,17 @@ program
   .option('--serve', 'serve the dashboard while the search runs, and after it')
   .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
   .option('--port <port>', 'dashboard port', positiveInt)
-  .action(async (specPath: string, flags: { workers?: number; allowLargeGrid?: boolean; refit: boolean; serve?: boolean; host?: string; port?: number }, command: Command) => {
+  .option('--queue [url]', 'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); --workers then counts task slots')
+  .option('--local-workers <n>', 'with --queue: also run N queue workers on this machine', positiveInt)
+  .action(async (specPath: string, flags: { workers?: number; allowLargeGrid?: boolean; refit: boolean; serve?: boolean; host?: string; port?: number; queue?: string | boolean; localWorkers?: number }, command: Command) => {
     const path = resolve(specPath);
     if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
+    if (flags.localWorkers !== undefined && flags.queue === undefined) throw new ValidationError('--local-workers goes with --queue (without it, --workers sets the local pool)');
     const specText = readFileSync(path, 'utf8');
     const specWorkers = /^workers:\s*(\d+)/m.exec(specText)?.[1];
     const config = configFrom(command, { workers: flags.workers ?? (specWorkers ? Number(specWorkers) : undefined), host: flags.host, port: flags.port });
-    const composition = compose(config);
+    const queueRunner = flags.queue === undefined ? null : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
+    const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
     const controller = new AbortController();
     installStopHandlers(controller, composition);
     try {
@@ -107,7 +112,7 @@ program
       console.log(
         `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${JSON.parse(experiment.specJson).validation.kind === 'kfold' ? `${JSON.parse(experiment.specJson).validation.k} folds` : 'holdout'}, ` +
           `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
-          `${config.workers} workers on ${[...new Set(backends)].join('/')}`,
+          `${queueRunner ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0) : `${config.workers} workers`} on ${[...new Set(backends)].join('/')}`,
       );
       const bar = createSearchProgressBar(experiment.selectionMetric);
       const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
@@ -167,6 +172,16 @@ function installStopHandlers(controller: AbortController, composition: Compositi
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+program
+  .command('worker')
+  .description('train tasks that `foldwise run SPEC --queue URL` publishes, on this machine')
+  .option('--queue [url]', 'redis://[:PASSWORD@]HOST:PORT of the coordinator\'s Redis (or env FOLDWISE_QUEUE_URL)')
+  .option('-c, --concurrency <n>', 'worker processes, each training one task at a time', positiveInt, 1)
+  .option('--cache-dir <dir>', 'where verified copies of CSV datasets are kept (default: ~/.cache/foldwise/datasets)')
+  .action(async (flags: { queue?: string | boolean; concurrency: number; cacheDir?: string }) => {
+    process.exitCode = await runQueueWorkers(flags);
+  });
 
 program
   .command('list')

@@ -7,11 +7,11 @@
  * `described` or `describe-failed`. A failing request never takes the process down. Exits on
  * `shutdown` or when the coordinator goes away.
  */
-import { hostname } from 'node:os';
 import { selectBackend } from './backend.js';
 import { describeDataset } from './describe.js';
+import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
 import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task } from './protocol.js';
-import { DivergedError, runTask, type TrainingContext } from './train.js';
+import type { TrainingContext } from './train.js';
 
 if (process.send === undefined) {
   process.stderr.write('worker/main.ts is started by the coordinator (child_process.fork); it has no IPC channel here.\n');
@@ -23,6 +23,7 @@ type Job = { readonly kind: 'task'; readonly task: Task } | { readonly kind: 'de
 const pending: Job[] = [];
 let context: TrainingContext | null = null;
 let running = false;
+let currentTaskId: string | null = null;
 /** Tasks the coordinator asked to end after their current epoch (pruning). */
 const stopRequests = new Set<string>();
 /** Aborts the task in progress; the process is about to exit. */
@@ -41,7 +42,8 @@ process.on('message', (raw: unknown) => {
     case 'shutdown':
       return exitNow();
     case 'stop':
-      stopRequests.add(message.taskId);
+      // Late stops (the task already ended) are dropped, so the set cannot grow without bound.
+      if (isRunningOrPending(message.taskId)) stopRequests.add(message.taskId);
       return;
     case 'task':
       pending.push({ kind: 'task', task: message.task });
@@ -55,7 +57,7 @@ process.on('message', (raw: unknown) => {
 try {
   const { tf, backend } = await selectBackend();
   context = { tf, backend };
-  send({ type: 'ready', backend, workerName: `${hostname()}:${process.pid}` });
+  send({ type: 'ready', backend, workerName: defaultWorkerName() });
   void drain();
 } catch (error) {
   process.stderr.write(`worker ${process.pid}: ${errorMessage(error)}\n`);
@@ -86,20 +88,25 @@ async function describeOne({ requestId, spec }: DescribeRequest): Promise<void> 
 
 async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
   const { taskId } = task;
+  const onEpoch = (epoch: number, metrics: EpochMetrics) => {
+    send({ type: 'epoch', taskId, epoch, metrics });
+    // A stop sent in answer to an earlier epoch arrives while a later one trains: honoured here.
+    return stopRequests.has(taskId) ? 'stop' : 'continue';
+  };
+  currentTaskId = taskId;
   try {
-    const onEpoch = (epoch: number, metrics: EpochMetrics) => {
-      send({ type: 'epoch', taskId, epoch, metrics });
-      // A stop sent in answer to an earlier epoch arrives while a later one trains: honoured here.
-      return stopRequests.has(taskId) ? 'stop' : 'continue';
-    };
-    const result = await runTask(task, ctx, onEpoch, stopping.signal);
-    send({ type: 'done', taskId, result });
-  } catch (error) {
-    if (stopping.signal.aborted) return;
-    send({ type: 'failed', taskId, reason: error instanceof DivergedError ? 'diverged' : 'error', message: errorMessage(error) });
+    const outcome = await executeTask(task, ctx, onEpoch, stopping.signal);
+    if (outcome.status === 'done') send({ type: 'done', taskId, result: outcome.result });
+    else if (outcome.status === 'failed') send({ type: 'failed', taskId, reason: outcome.reason, message: outcome.message });
+    // 'aborted': the process is exiting and the coordinator retries the task.
   } finally {
+    currentTaskId = null;
     stopRequests.delete(taskId);
   }
+}
+
+function isRunningOrPending(taskId: string): boolean {
+  return taskId === currentTaskId || pending.some((job) => job.kind === 'task' && job.task.taskId === taskId);
 }
 
 function send(message: FromWorker): void {
@@ -119,8 +126,4 @@ function exitNow(): never {
   stopping.abort();
   // Nothing to flush: the coordinator owns all state, and a half-trained task is retried.
   process.exit(0);
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

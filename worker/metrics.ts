@@ -156,7 +156,7 @@ export function r2(yTrue: Numbers, yPred: Numbers): number {
  * @param nClasses the number of classes (ignored for binary and regression).
  */
 export function evaluate(task: TaskKind, yTrue: Float32Array, predictions: Float32Array, nClasses: number): Record<string, number> {
-  const metrics: Record<string, number> = (() => {
+  const metrics = ((): Record<string, number> => {
     switch (task) {
       case 'binary':
         return { loss: binaryLogLoss(yTrue, predictions), accuracy: binaryAccuracy(yTrue, predictions), auc: rocAuc(yTrue, predictions), pr_auc: averagePrecision(yTrue, predictions) };

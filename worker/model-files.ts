@@ -17,8 +17,11 @@ import { gatherStandardized, type Standardizer } from './preprocess.js';
 import { BACKENDS, type BackendName } from './protocol.js';
 import { paramFields, TASKS, type Params, type TaskKind } from './spec.js';
 
+/** The network's topology and weights manifest (TensorFlow.js layers format). */
 export const MODEL_FILE = 'model.json';
+/** All weights, in the order of the manifest. */
 export const WEIGHTS_FILE = 'weights.bin';
+/** The `Preprocessing` record. */
 export const PREPROCESSING_FILE = 'preprocessing.json';
 
 /** Everything besides the network that `foldwise predict` needs, as saved in `preprocessing.json`. */

@@ -133,11 +133,6 @@ export class WeightSnapshot {
     this.#tf = tf;
   }
 
-  /** Whether a snapshot has been taken (and not disposed). */
-  get isTaken(): boolean {
-    return this.#weights !== null;
-  }
-
   /** Replaces the snapshot with the model's current weights. */
   take(model: LayersModel): void {
     this.dispose();

@@ -2,8 +2,8 @@
  * One task, from its description to its result: a (run, fold) of the search, or the refit of
  * the chosen setting on all non-test rows followed by the one score on the test split.
  *
- * The loop is our own rather than `model.fit`: batches are sliced from tensors that stay on the
- * backend for the whole task, the epoch's loss is summed on the backend and read once per epoch,
+ * The loop is our own rather than `model.fit`: batches are gathered from tensors that stay on the
+ * backend for the whole task, nothing is read back per batch (the epoch's losses are read once),
  * dropout masks and shuffles are seeded, and early stopping restores the best weights.
  * This module does no IPC, so the same `runTask` can be driven by a queue consumer.
  */
@@ -11,8 +11,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import type { TensorFlow } from './backend.js';
 import { datasetKey, loadDataset, type Table } from './datasets.js';
-import { createBestEpochTracker, type BestEpochTracker } from './early-stopping.js';
-import { evaluate } from './metrics.js';
+import { createBestEpochTracker } from './early-stopping.js';
+import { binaryAccuracy, evaluate, multiclassAccuracy } from './metrics.js';
 import { describePreprocessing, saveModel } from './model-files.js';
 import { buildModel, countParams, createOptimizer, predictArray, WeightSnapshot } from './models.js';
 import { fitStandardizer, gather, gatherStandardized, type Standardizer } from './preprocess.js';
@@ -48,7 +48,8 @@ export class DivergedError extends Error {
  *   `spec.validation.earlyStopping` (restoring the best weights when asked);
  * - refit: train on all non-test rows for `refit.epochs` epochs, score `test_…` metrics once,
  *   and save the model and its preprocessing to `refit.modelDir`.
- * Leaves no tensors behind, whether it returns or throws.
+ * `trainMs` in the result is the time of the epochs (training and validation), without loading
+ * the data or saving the model. Leaves no tensors behind, whether it returns or throws.
  * @param onEpoch called after every epoch with `loss` (and `accuracy` for classification) on the
  *   training rows, plus `val_…` metrics for search tasks; non-finite values are `null`.
  * @param signal aborting it stops training at the next batch.
@@ -63,48 +64,36 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const data = prepareData(table, task);
   const { tf } = ctx;
   const seed = taskSeed(task);
-  const epochs = task.kind === 'refit' ? refitSettings(task).epochs : task.params.epochs;
 
-  const model = buildModel(tf, task.params, table.nFeatures, task.task, data.nClasses, deriveSeed(seed, 'init'));
-  const optimizer = createOptimizer(tf, task.params);
-  const tensors: Tensor[] = [];
-  const keep = <T extends Tensor>(tensor: T): T => (tensors.push(tensor), tensor);
+  const owned: { dispose(): void }[] = [];
+  const own = <T extends { dispose(): void }>(resource: T): T => (owned.push(resource), resource);
   try {
+    const model = own(buildModel(tf, task.params, table.nFeatures, task.task, data.nClasses, deriveSeed(seed, 'init')));
     const session: Session = {
       tf,
       task,
       model,
-      optimizer,
+      optimizer: own(createOptimizer(tf, task.params)),
       variables: trainableVariables(tf, model),
       nClasses: data.nClasses,
-      x: keep(tf.tensor2d(data.train.x, [data.train.n, table.nFeatures])),
-      y: keep(trainingTargets(tf, task.task, data.train.y, data.nClasses)),
+      x: own(tf.tensor2d(data.train.x, [data.train.n, table.nFeatures])),
+      y: own(trainingTargets(tf, task.task, data.train.y, data.nClasses)),
+      labels: data.train.y,
       nRows: data.train.n,
       shuffle: createRng(deriveSeed(seed, 'shuffle')),
       signal,
       lastYieldAt: performance.now(),
     };
-    const held = data.held.n > 0 ? { x: keep(tf.tensor2d(data.held.x, [data.held.n, table.nFeatures])), y: data.held.y } : null;
+    if (data.held.n === 0) throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
+    const held: HeldOut = { x: own(tf.tensor2d(data.held.x, [data.held.n, table.nFeatures])), y: data.held.y };
+    if (task.kind === 'search') return await trainSearch(session, held, onEpoch);
 
-    if (task.kind === 'search') {
-      if (held === null) throw new Error(`fold ${task.foldIndex} has no validation rows`);
-      return await trainSearch(session, epochs, held, onEpoch);
-    }
-    const refit = refitSettings(task);
-    const startedAt = performance.now();
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const metrics = await trainEpoch(session, epoch);
-      await epochBoundary(session, epoch);
-      onEpoch(epoch, metrics);
-    }
-    const trainMs = performance.now() - startedAt;
-    const testMetrics = held === null ? {} : prefixed('test_', await evaluateOn(session, held));
-    await saveModel(tf, model, refit.modelDir, describePreprocessing({ task: task.task, encoding: table.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed }));
-    return { bestEpoch: epochs - 1, stoppedEpoch: epochs - 1, bestMetrics: {}, paramCount: countParams(model), trainMs, testMetrics };
+    const result = await trainRefit(session, held, onEpoch);
+    const preprocessing = describePreprocessing({ task: task.task, encoding: table.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed });
+    await saveModel(tf, model, refitSettings(task).modelDir, preprocessing);
+    return result;
   } finally {
-    for (const tensor of tensors) tensor.dispose();
-    optimizer.dispose();
-    model.dispose();
+    for (const resource of owned.reverse()) resource.dispose();
   }
 }
 
@@ -146,7 +135,7 @@ function prepareData(table: Table, task: Task): TaskData {
   let trainRows = nonTest;
   let heldRows = test;
   if (task.kind === 'search') {
-    const folds = validationSplits(table.y, nonTest, spec.validation, task.task, spec.seed);
+    const folds = validationSplits(table.y, nonTest, spec.validation, task.task, spec.seed, table.encoding.classes ?? undefined);
     const fold = folds[task.foldIndex];
     if (fold === undefined) throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);
     trainRows = fold.train;
@@ -160,7 +149,8 @@ function prepareData(table: Table, task: Task): TaskData {
 function classCount(table: Table): number {
   if (table.task === 'binary') return 2;
   if (table.task === 'regression') return 1;
-  return table.encoding.classes?.length ?? Math.max(0, ...table.y) + 1;
+  if (table.encoding.classes === null) throw new Error('a multiclass table without class labels');
+  return table.encoding.classes.length;
 }
 
 /** Targets as the loss wants them: one-hot rows for multiclass, a column otherwise. */
@@ -196,6 +186,8 @@ type Session = {
   readonly x: Tensor2D;
   /** Training targets, n × 1 (binary, regression) or n × C one-hot (multiclass). */
   readonly y: Tensor2D;
+  /** Training labels (class indices) in row order, for the epoch's accuracy. */
+  readonly labels: Float32Array;
   readonly nRows: number;
   readonly shuffle: Rng;
   readonly signal: AbortSignal | undefined;
@@ -207,8 +199,9 @@ type HeldOut = { readonly x: Tensor2D; readonly y: Float32Array };
 /** The event loop gets a turn this often, so IPC (shutdown, abort) is heard mid-epoch. */
 const YIELD_EVERY_MS = 50;
 
-async function trainSearch(session: Session, epochs: number, validation: HeldOut, onEpoch: EpochListener): Promise<TaskResult> {
+async function trainSearch(session: Session, validation: HeldOut, onEpoch: EpochListener): Promise<TaskResult> {
   const { tf, task, model } = session;
+  const { epochs } = task.params;
   const earlyStopping = task.spec.validation.earlyStopping;
   const tracker = earlyStopping === undefined ? null : createBestEpochTracker(earlyStopping);
   if (tracker !== null) checkMonitor(tracker.monitor, task.task);
@@ -247,14 +240,29 @@ async function trainSearch(session: Session, epochs: number, validation: HeldOut
   }
 }
 
+/** Trains for `refit.epochs` on all non-test rows (stop requests do not apply), then scores the test rows. */
+async function trainRefit(session: Session, test: HeldOut, onEpoch: EpochListener): Promise<TaskResult> {
+  const { epochs } = refitSettings(session.task);
+  const startedAt = performance.now();
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const metrics = await trainEpoch(session, epoch);
+    await epochBoundary(session, epoch);
+    onEpoch(epoch, metrics);
+  }
+  const trainMs = performance.now() - startedAt;
+  const testMetrics = prefixed('test_', await evaluateOn(session, test));
+  return { bestEpoch: epochs - 1, stoppedEpoch: epochs - 1, bestMetrics: {}, paramCount: countParams(session.model), trainMs, testMetrics };
+}
+
 function checkMonitor(monitor: string, task: TaskKind): void {
   const recorded = TASK_METRICS[task].map((name) => `val_${name}`);
   if (!recorded.includes(monitor)) throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
 }
 
 /**
- * One pass over the shuffled training rows. Per-batch values stay on the backend (no
- * synchronisation per batch); the epoch's sums are read once at the end.
+ * One pass over the shuffled training rows. Nothing is read back per batch: the tensors the
+ * step computes anyway (each batch's loss, objective and predictions) are kept and read once
+ * when the epoch ends, so bookkeeping adds no kernels to a step.
  * @returns `loss` (mean training loss, without the L2 penalty so that it compares with
  *   `val_loss`) and, for classification, `accuracy`, both from the training-mode passes.
  * @throws {DivergedError} when the loss or the penalised objective is not finite.
@@ -266,71 +274,70 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
   const order = Int32Array.from({ length: nRows }, (_, i) => i);
   shuffleInPlace(order, session.shuffle);
 
-  // One gather per epoch, then contiguous slices per batch: fewer ops than a gather per batch.
-  const [xs, ys] = tf.tidy(() => {
-    const indices = tf.tensor1d(order, 'int32');
-    return [tf.gather(session.x, indices), tf.gather(session.y, indices)];
-  });
-  // [objective × rows, loss sum, correct predictions], summed over the epoch's batches.
-  let sums: Tensor = tf.zeros([3]);
+  const batchSizes: number[] = [];
+  const losses: Scalar[] = [];
+  const objectives: Scalar[] = [];
+  const predictions: Tensor[] = [];
   try {
     for (let start = 0; start < nRows; start += batchSize) {
       await betweenBatches(session, epoch);
       const size = Math.min(batchSize, nRows - start);
-      // Kept past minimize's scope to be added to the sums, then disposed here.
-      const kept: { lossSum?: Scalar; correct?: Scalar } = {};
-      let next: Tensor;
-      try {
-        next = tf.tidy(() => {
-          const xBatch = xs.slice([start, 0], [size, -1]);
-          const yBatch = ys.slice([start, 0], [size, -1]);
-          const objective = optimizer.minimize(
-            () => {
-              const predictions = asTensor(tf, model.apply(xBatch, { training: true }));
-              const lossSum = (kept.lossSum = tf.keep(batchLossSum(tf, taskKind, predictions, yBatch)));
-              kept.correct = tf.keep(taskKind === 'regression' ? tf.scalar(0) : batchCorrect(tf, taskKind, predictions, yBatch));
-              return model.calculateLosses().reduce<Scalar>((total, penalty) => total.add(penalty), lossSum.div(size));
-            },
-            true,
-            variables,
-          );
-          if (objective === null || kept.lossSum === undefined || kept.correct === undefined) throw new Error('the optimizer returned no loss');
-          return sums.add(tf.stack([objective.mul(size), kept.lossSum, kept.correct]));
-        });
-      } finally {
-        kept.lossSum?.dispose();
-        kept.correct?.dispose();
-      }
-      sums.dispose();
-      sums = next;
+      batchSizes.push(size);
+      const objective = tf.tidy(() => {
+        // A gather by a small index tensor, not a slice: the wasm backend's slice kernel copies
+        // its whole input out of the heap, which made every batch cost O(rows).
+        const indices = tf.tensor1d(order.subarray(start, start + size), 'int32');
+        const xBatch = tf.gather(session.x, indices);
+        const yBatch = tf.gather(session.y, indices);
+        const cost = optimizer.minimize(
+          () => {
+            const output = asTensor(tf, model.apply(xBatch, { training: true }));
+            if (taskKind !== 'regression') predictions.push(tf.keep(output));
+            const loss = tf.keep(batchMeanLoss(tf, taskKind, output, yBatch));
+            losses.push(loss);
+            return model.calculateLosses().reduce<Scalar>((total, penalty) => total.add(penalty), loss);
+          },
+          true,
+          variables,
+        );
+        if (cost === null) throw new Error('the optimizer returned no loss');
+        return cost;
+      });
+      objectives.push(objective);
     }
-    const [objectiveSum, lossSum, correct] = await sums.data<'float32'>();
-    const loss = lossSum! / nRows;
-    const objective = objectiveSum! / nRows;
+
+    const meanOf = async (values: Scalar[]) => {
+      const stacked = tf.stack(values);
+      const batchValues = await stacked.data<'float32'>();
+      stacked.dispose();
+      return batchSizes.reduce((sum, size, b) => sum + size * batchValues[b]!, 0) / nRows;
+    };
+    const loss = await meanOf(losses);
+    const objective = await meanOf(objectives);
     if (!Number.isFinite(loss) || !Number.isFinite(objective)) throw new DivergedError(epoch, Number.isFinite(loss) ? objective : loss);
-    return taskKind === 'regression' ? { loss } : { loss, accuracy: correct! / nRows };
+    if (taskKind === 'regression') return { loss };
+
+    const epochPredictions = tf.concat(predictions);
+    const probabilities = await epochPredictions.data<'float32'>();
+    epochPredictions.dispose();
+    const labels = Float32Array.from(order, (row) => session.labels[row]!);
+    const accuracy = taskKind === 'binary' ? binaryAccuracy(labels, probabilities) : multiclassAccuracy(labels, probabilities, session.nClasses);
+    return { loss, accuracy };
   } finally {
-    xs.dispose();
-    ys.dispose();
-    sums.dispose();
+    // Without a penalty an objective is its loss tensor; disposing twice is harmless.
+    for (const tensor of [...losses, ...objectives, ...predictions]) tensor.dispose();
   }
 }
 
 /** Probability clipping in the cross-entropies, as Keras (and metrics.ts) do. */
 const EPSILON = 1e-7;
 
-/** Sum over the batch of each row's loss: cross-entropy for classification, squared error for regression. */
-function batchLossSum(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
-  if (task === 'regression') return predictions.sub(targets).square().sum<Scalar>();
+/** Mean over the batch of each row's loss: cross-entropy for classification, squared error for regression. */
+function batchMeanLoss(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
+  if (task === 'regression') return predictions.sub(targets).square().mean<Scalar>();
   const p = predictions.clipByValue(EPSILON, 1 - EPSILON);
-  if (task === 'multiclass') return targets.mul(p.log()).sum<Scalar>().neg();
-  return targets.mul(p.log()).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log())).sum<Scalar>().neg();
-}
-
-/** Rows classified right: p > 0.5 is positive (binary); the first highest probability wins (multiclass). */
-function batchCorrect(tf: TensorFlow, task: TaskKind, predictions: Tensor, targets: Tensor): Scalar {
-  const right = task === 'binary' ? predictions.greater(0.5).toFloat().equal(targets) : predictions.argMax(1).equal(targets.argMax(1));
-  return right.toFloat().sum<Scalar>();
+  if (task === 'multiclass') return targets.mul(p.log()).sum(1).mean<Scalar>().neg();
+  return targets.mul(p.log()).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log())).mean<Scalar>().neg();
 }
 
 /**

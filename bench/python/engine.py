@@ -13,6 +13,7 @@ standardised). Median of --runs runs each (default 3). Prints one JSON object on
 """
 import argparse
 import json
+import os
 import statistics
 import time
 import warnings
@@ -78,6 +79,7 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
+    loadavg_start = [round(v, 2) for v in os.getloadavg()]
     x_train, y_train, _, _ = load_fraud(args.csv)
     x, y = x_train[:ROWS], y_train[:ROWS]
     assert x.shape == (ROWS, 30), x.shape
@@ -88,6 +90,7 @@ def main():
     print(json.dumps({
         "script": "engine.py",
         "model": "30-64-32-1 MLP, ReLU, Adam lr 1e-3",
+        "loadavg_start": loadavg_start,
         "rows": ROWS, "epochs": EPOCHS, "batch": BATCH, "runs": args.runs, "threads": 1,
         "sklearn": sk,
         "torch": pt,

@@ -207,8 +207,10 @@ def main():
         worker(args)
         return
 
+    loadavg_start = [round(v, 2) for v in os.getloadavg()]
     x_train, y_train, x_test, y_test = load_fraud(args.csv)
     out = {
+        "loadavg_start": loadavg_start,
         "script": "search_optuna.py",
         "train_rows": int(len(y_train)), "test_rows": int(len(y_test)), "seed": args.seed,
         "hidden_layer_sizes_schedule": "halve: depth d, width w -> (w, w//2, ..., w//2**(d-1))",

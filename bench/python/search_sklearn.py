@@ -22,6 +22,7 @@ ROC AUC is the refit pipeline's on foldwise's test rows. Prints one JSON object 
 """
 import argparse
 import json
+import os
 import time
 import warnings
 
@@ -33,12 +34,25 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+# ConvergenceWarning (a UserWarning) after every fit that stops at max_iter, by design here; the
+# loky worker processes inherit this, the warnings filter below covers this process (the refit).
+os.environ["PYTHONWARNINGS"] = "ignore::UserWarning"
+
 from common import BATCHES, DEPTHS, EPOCHS, N_FOLDS, WIDTHS, default_csv, hidden_layers, load_fraud, runtime_info
 
 
 def epochs_scorer(estimator, x, y):
     """Not a score: the number of epochs the fold's MLP actually trained (n_iter_)."""
     return float(estimator[-1].n_iter_)
+
+
+def kept_epoch_scorer(estimator, x, y):
+    """Not a score: the epoch whose weights the fold's MLP keeps. With early_stopping=True
+    scikit-learn restores the weights of the epoch with the best held-out accuracy
+    (argmax of validation_scores_); without it, the last epoch's."""
+    mlp = estimator[-1]
+    scores = getattr(mlp, "validation_scores_", None)
+    return float(np.argmax(scores) + 1) if mlp.early_stopping and scores else float(mlp.n_iter_)
 
 
 def param_grid():
@@ -56,7 +70,7 @@ def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
         mlp = MLPClassifier(solver="adam", tol=0.0, n_iter_no_change=10**6, early_stopping=False, random_state=seed)
     pipeline = Pipeline([("scale", StandardScaler()), ("mlp", mlp)])
     search = GridSearchCV(
-        pipeline, param_grid(), scoring={"roc_auc": "roc_auc", "epochs": epochs_scorer}, refit="roc_auc",
+        pipeline, param_grid(), scoring={"roc_auc": "roc_auc", "epochs": epochs_scorer, "kept_epoch": kept_epoch_scorer}, refit="roc_auc",
         cv=StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed), n_jobs=n_jobs, error_score="raise",
     )
     with warnings.catch_warnings():
@@ -67,6 +81,7 @@ def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
 
     results = search.cv_results_
     fold_epochs = np.array([results[f"split{k}_test_epochs"] for k in range(N_FOLDS)])  # folds x configs
+    kept_epochs = np.array([results[f"split{k}_test_kept_epoch"] for k in range(N_FOLDS)])
     refit_epochs = int(search.best_estimator_[-1].n_iter_)
     test_auc = roc_auc_score(y_test, search.best_estimator_.predict_proba(x_test)[:, 1])
     best = search.best_params_
@@ -82,10 +97,13 @@ def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
         "epochs_refit": refit_epochs,
         "epochs_total": int(fold_epochs.sum()) + refit_epochs,
         "mean_epochs_per_fit": round(float(fold_epochs.mean()), 2),
+        "median_kept_epoch": float(np.median(kept_epochs)),
+        "mean_kept_epoch": round(float(kept_epochs.mean()), 2),
         "cv_auc_by_config": [
             {
                 "hidden_layer_sizes": list(p["mlp__hidden_layer_sizes"]), "batch_size": p["mlp__batch_size"], "max_iter": p["mlp__max_iter"],
                 "cv_auc": round(float(m), 4), "epochs_per_fold": [int(e) for e in fold_epochs[:, i]],
+                "kept_epoch_per_fold": [int(e) for e in kept_epochs[:, i]],
             }
             for i, (p, m) in enumerate(zip(results["params"], results["mean_test_roc_auc"]))
         ],
@@ -100,8 +118,10 @@ def main():
     parser.add_argument("--variants", default="full,early_stopping")
     args = parser.parse_args()
 
+    loadavg_start = [round(v, 2) for v in os.getloadavg()]
     x_train, y_train, x_test, y_test = load_fraud(args.csv)
     out = {
+        "loadavg_start": loadavg_start,
         "script": "search_sklearn.py",
         "train_rows": int(len(y_train)), "test_rows": int(len(y_test)),
         "train_positives": int(y_train.sum()), "test_positives": int(y_test.sum()),

@@ -1,0 +1,118 @@
+import { createReadStream } from 'node:fs';
+import { Router, type Request, type Response } from 'express';
+import type { DashboardServices } from '../services/dashboard-services.js';
+import { parseDeleteBody, parseId, parseIdList, parseMetricNames, parseRefitBody, parseStartBody } from './params.js';
+import { streamExperimentEvents } from './sse.js';
+
+/** Curves of at most this many runs per request: the pages fetch the runs they show, not all. */
+export const MAX_CURVE_RUNS = 50;
+export const MAX_COMPARE_RUNS = 12;
+
+/** The JSON API under /api: what the pages show, for scripts and for the pages' own live updates. */
+export function createApiRouter(services: DashboardServices): Router {
+  const { queries, commands, specs, models, live, jobs } = services;
+  const api = Router();
+  const experimentId = (req: Request) => parseId(req.params.experimentId, 'experimentId');
+
+  /** @route GET /api/experiments */
+  api.get('/experiments', (_req, res) => {
+    res.json({ experiments: queries.list() });
+  });
+
+  /** @route POST /api/experiments  body {specFile} | {specText}; 201, the search runs in the background */
+  api.post('/experiments', async (req, res) => {
+    const { source: _source, ...spec } = parseStartBody(req.body);
+    const started = await commands.start(spec);
+    const id = started.experiment.experimentId;
+    res.status(201).json({ experiment: queries.item(id), resumed: started.resumed, runsTotal: started.runsTotal, search: started.search, url: `/experiments/${id}` });
+  });
+
+  /** @route GET /api/experiments/:experimentId */
+  api.get('/experiments/:experimentId', (req, res) => {
+    res.json({ experiment: queries.detail(experimentId(req)) });
+  });
+
+  /** @route GET /api/experiments/:experimentId/runs  the leaderboard */
+  api.get('/experiments/:experimentId/runs', (req, res) => {
+    res.json(queries.leaderboard(experimentId(req)));
+  });
+
+  /** @route GET /api/experiments/:experimentId/runs/:runId  a run with its folds */
+  api.get('/experiments/:experimentId/runs/:runId', (req, res) => {
+    res.json(queries.run(experimentId(req), parseId(req.params.runId, 'runId')));
+  });
+
+  /** @route GET /api/experiments/:experimentId/curves?runs=1,2,3&names=loss,val_auc */
+  api.get('/experiments/:experimentId/curves', (req, res) => {
+    const id = experimentId(req);
+    const runIds = parseIdList(req.query.runs, 'runs', 1, MAX_CURVE_RUNS);
+    const names = parseMetricNames(req.query.names);
+    res.json({ experimentId: id, runs: queries.curves(id, runIds, names) });
+  });
+
+  /** @route GET /api/experiments/:experimentId/compare?runs=1,2 */
+  api.get('/experiments/:experimentId/compare', (req, res) => {
+    const id = experimentId(req);
+    res.json(queries.compare(id, parseIdList(req.query.runs, 'runs', 2, MAX_COMPARE_RUNS)));
+  });
+
+  /** @route GET /api/experiments/:experimentId/models  refit models, newest first */
+  api.get('/experiments/:experimentId/models', (req, res) => {
+    res.json({ models: models.ofExperiment(experimentId(req)) });
+  });
+
+  /** @route GET /api/experiments/:experimentId/refit  the refit started from the dashboard, if any */
+  api.get('/experiments/:experimentId/refit', (req, res) => {
+    const id = experimentId(req);
+    queries.item(id);
+    res.json({ job: jobs.refitJob(id), refitting: jobs.isRefitting(id) });
+  });
+
+  /** @route POST /api/experiments/:experimentId/refit  body {runId?}; 202, refits in the background */
+  api.post('/experiments/:experimentId/refit', (req, res) => {
+    const id = experimentId(req);
+    const { runId } = parseRefitBody(req.body);
+    res.status(202).json({ job: commands.refit(id, runId) });
+  });
+
+  /** @route POST /api/experiments/:experimentId/delete  body {confirm: name} */
+  api.post('/experiments/:experimentId/delete', (req, res) => {
+    const id = experimentId(req);
+    commands.delete(id, parseDeleteBody(req.body).confirm);
+    res.json({ deleted: true, experimentId: id });
+  });
+
+  /** @route GET /api/experiments/:experimentId/events  Server-Sent Events: epoch, run, experiment, progress, refit, search */
+  api.get('/experiments/:experimentId/events', (req, res) => {
+    const id = experimentId(req);
+    queries.item(id);
+    streamExperimentEvents(req, res, live, id);
+  });
+
+  /** @route GET /api/models/:modelId */
+  api.get('/models/:modelId', (req, res) => {
+    res.json({ model: models.get(parseId(req.params.modelId, 'modelId')) });
+  });
+
+  /** @route GET /api/models/:modelId/files/:file  download model.json, weights.bin or preprocessing.json */
+  api.get('/models/:modelId/files/:file', (req, res: Response, next) => {
+    const file = models.filePath(parseId(req.params.modelId, 'modelId'), String(req.params.file));
+    res.attachment(file.name);
+    res.setHeader('Content-Length', String(file.bytes));
+    res.setHeader('Cache-Control', 'no-store');
+    createReadStream(file.path).on('error', next).pipe(res);
+  });
+
+  /** @route GET /api/specs  spec files in the experiments folder (names only) */
+  api.get('/specs', (_req, res) => {
+    res.json({ specs: specs.list() });
+  });
+
+  /** @route GET /api/specs/:file */
+  api.get('/specs/:file', (req, res) => {
+    const fileName = String(req.params.file);
+    res.json({ fileName, text: specs.read(fileName) });
+  });
+
+  return api;
+}

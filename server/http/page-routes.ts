@@ -1,0 +1,176 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError, ValidationError } from '../errors.js';
+import type { DashboardServices } from '../services/dashboard-services.js';
+import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
+import { describeError } from './error-handler.js';
+import { MAX_COMPARE_RUNS } from './api-routes.js';
+import { parseDeleteBody, parseId, parseIdList, parseRefitBody, parseStartBody } from './params.js';
+import type { Views } from './views.js';
+
+/** Partials a page can send alone (`?fragment=a,b`) for its live refreshes. */
+const FRAGMENTS: Record<string, readonly string[]> = {
+  experiments: ['experiment-rows'],
+  experiment: ['experiment-summary', 'best-card', 'refit-panel', 'leaderboard-rows'],
+  run: ['run-head', 'run-result', 'fold-table', 'run-models'],
+};
+
+function requestedFragments(req: Request, page: string): string[] | null {
+  const raw = req.query.fragment;
+  if (raw === undefined) return null;
+  const names = typeof raw === 'string' ? raw.split(',') : [];
+  const allowed = FRAGMENTS[page]!;
+  if (names.length === 0 || names.some((name) => !allowed.includes(name))) {
+    throw new ValidationError(`fragment: expected some of ${allowed.join(', ')}`, [{ path: 'fragment', message: `expected some of ${allowed.join(', ')}` }]);
+  }
+  return names;
+}
+
+function sendPage(res: Response, views: Views, req: Request, page: string, context: Record<string, unknown>): void {
+  const fragments = requestedFragments(req, page);
+  res.setHeader('Cache-Control', 'no-store');
+  res.type('html').send(fragments ? views.fragments(fragments, context) : views.page(page, context));
+}
+
+function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
+  const best = detail.best;
+  return {
+    title: detail.name,
+    script: 'experiment.js',
+    charts: true,
+    e: detail,
+    board,
+    experimentId: detail.experimentId,
+    bestModel: best ? (detail.models.find((model) => model.sourceRunId === best.runId) ?? null) : null,
+    latestModel: detail.models[0] ?? null,
+    olderModels: detail.models.slice(1),
+    finishedRuns: board.runs.filter((run) => run.rank !== null).length,
+    pageData: {
+      experimentId: detail.experimentId, metric: detail.selectionMetric, direction: detail.selectionDirection, columns: board.columns,
+      status: detail.status, refitJob: detail.refitJob,
+    },
+  };
+}
+
+function runContext(detail: RunDetail) {
+  const run = detail.run;
+  return {
+    title: `Run #${run.runId} · ${detail.experiment.name}`,
+    script: 'run.js',
+    charts: true,
+    d: detail,
+    run,
+    experimentId: detail.experiment.experimentId,
+    params: detail.paramList,
+    canRefit: run.kind === 'search' && run.status === 'done' && !detail.refitting,
+    totalRanked: detail.experiment.runsFinished,
+    pageData: {
+      experimentId: detail.experiment.experimentId, runId: run.runId, kind: run.kind, status: run.status, metric: detail.experiment.selectionMetric,
+      metricNames: detail.metricNames, refitEpochs: run.refitEpochs,
+      folds: detail.folds.map((fold) => ({ foldIndex: fold.foldIndex, bestEpoch: fold.bestEpoch, stoppedEpoch: fold.stoppedEpoch, status: fold.status })),
+    },
+  };
+}
+
+type StartForm = { source: 'file' | 'text'; specFile: string; specText: string };
+
+/** The HTML pages. Forms post here and are answered with a redirect (303) or the form with its errors. */
+export function createPageRouter(services: DashboardServices, views: Views): Router {
+  const { queries, commands, specs } = services;
+  const pages = Router();
+
+  /** @route GET / — experiments */
+  pages.get('/', (req, res) => {
+    const experiments = queries.list();
+    const deleted = typeof req.query.deleted === 'string' ? req.query.deleted.slice(0, 100) : null;
+    sendPage(res, views, req, 'experiments', {
+      title: 'Experiments', script: 'experiments.js', nav: 'experiments', experiments, deleted,
+      anyRunning: experiments.some((e) => e.status === 'running' || e.searching),
+    });
+  });
+
+  pages.get('/experiments', (_req, res) => res.redirect(301, '/'));
+
+  const renderNewForm = (res: Response, status: number, form: StartForm, errors: { specFile?: unknown; specText?: unknown; general?: string }) => {
+    const files = specs.list();
+    res.status(status).type('html').send(
+      views.page('new-experiment', {
+        title: 'New experiment', script: 'new-experiment.js', nav: 'new', specs: files, form, errors,
+        experimentsDir: specs.directory, isFile: form.source === 'file', hasSpecs: files.length > 0,
+        errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
+      }),
+    );
+  };
+
+  /** @route GET /experiments/new */
+  pages.get('/experiments/new', (req, res) => {
+    const files = specs.list();
+    const wanted = typeof req.query.spec === 'string' ? req.query.spec : '';
+    const specFile = files.some((f) => f.fileName === wanted) ? wanted : (files.find((f) => f.fileName === 'default.yaml') ?? files[0])?.fileName ?? '';
+    renderNewForm(res, 200, { source: files.length > 0 ? 'file' : 'text', specFile, specText: '' }, {});
+  });
+
+  /** @route POST /experiments — validate, record, start in the background, go to its page */
+  pages.post('/experiments', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const form: StartForm = {
+      source: body.source === 'text' ? 'text' : 'file',
+      specFile: typeof body.specFile === 'string' ? body.specFile : '',
+      specText: typeof body.specText === 'string' ? body.specText : '',
+    };
+    try {
+      const { source: _source, ...spec } = parseStartBody(body);
+      const started = await commands.start(spec);
+      res.redirect(303, `/experiments/${started.experiment.experimentId}`);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code === 'internal') throw error;
+      const { status } = describeError(error);
+      const issues = error instanceof ValidationError && error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
+      const field = issues.some((issue) => issue.path === 'specFile') ? 'specFile' : form.source === 'file' ? 'specFile' : 'specText';
+      renderNewForm(res, status, form, { [field]: issues, general: error instanceof ValidationError ? undefined : error.message });
+    }
+  });
+
+  /** @route GET /experiments/:experimentId */
+  pages.get('/experiments/:experimentId', (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    const board = queries.leaderboard(id);
+    sendPage(res, views, req, 'experiment', experimentContext(queries.detail(id, board), board));
+  });
+
+  /** @route GET /experiments/:experimentId/compare?runs=1,2 */
+  pages.get('/experiments/:experimentId/compare', (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    const runIds = parseIdList(req.query.runs, 'runs', 2, MAX_COMPARE_RUNS);
+    const comparison = queries.compare(id, runIds);
+    sendPage(res, views, req, 'compare', {
+      title: `Compare ${runIds.map((r) => `#${r}`).join(', ')} · ${comparison.experiment.name}`, script: 'compare.js', charts: true, c: comparison,
+      experimentId: id, differing: comparison.params.filter((p) => p.differs).length,
+      pageData: { experimentId: id, runIds, metric: comparison.experiment.selectionMetric, direction: comparison.experiment.selectionDirection },
+    });
+  });
+
+  /** @route GET /experiments/:experimentId/runs/:runId */
+  pages.get('/experiments/:experimentId/runs/:runId', (req, res) => {
+    const detail = queries.run(parseId(req.params.experimentId, 'experimentId'), parseId(req.params.runId, 'runId'));
+    sendPage(res, views, req, 'run', runContext(detail));
+  });
+
+  /** @route POST /experiments/:experimentId/refit — body runId?, from=run|experiment */
+  pages.post('/experiments/:experimentId/refit', (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    const { runId } = parseRefitBody(req.body);
+    commands.refit(id, runId);
+    const fromRun = (req.body as { from?: unknown } | undefined)?.from === 'run' && runId !== undefined;
+    res.redirect(303, fromRun ? `/experiments/${id}/runs/${runId}` : `/experiments/${id}#refit`);
+  });
+
+  /** @route POST /experiments/:experimentId/delete — body confirm=<name> */
+  pages.post('/experiments/:experimentId/delete', (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    const name = queries.item(id).name;
+    commands.delete(id, parseDeleteBody(req.body).confirm);
+    res.redirect(303, `/?deleted=${encodeURIComponent(name)}`);
+  });
+
+  return pages;
+}

@@ -1,0 +1,38 @@
+import type { DashboardDeps } from './deps.js';
+import { ExperimentCommands } from './experiment-commands.js';
+import { ExperimentQueries } from './experiment-queries.js';
+import { Jobs } from './jobs.js';
+import { LiveEvents } from './live-events.js';
+import { ModelFiles } from './model-files.js';
+import { SpecFiles } from './spec-files.js';
+
+export type { DashboardDeps } from './deps.js';
+
+/** Everything the HTTP layer calls. Routes never touch storage or the coordinator directly. */
+export type DashboardServices = {
+  readonly queries: ExperimentQueries;
+  readonly commands: ExperimentCommands;
+  readonly specs: SpecFiles;
+  readonly models: ModelFiles;
+  readonly live: LiveEvents;
+  readonly jobs: Jobs;
+  /** Stops background searches and refits (their tasks end as interrupted) and drops live subscribers. */
+  close(): Promise<void>;
+};
+
+export function createDashboardServices(deps: DashboardDeps): DashboardServices {
+  const live = new LiveEvents(deps.coordinator.events);
+  const jobs = new Jobs(deps, live);
+  const specs = new SpecFiles(deps.config.experimentsDir);
+  const models = new ModelFiles(deps.storage, deps.config.dataDir);
+  const queries = new ExperimentQueries(deps, jobs, models);
+  const commands = new ExperimentCommands(deps, jobs, specs);
+  let closing: Promise<void> | null = null;
+  return {
+    queries, commands, specs, models, live, jobs,
+    close() {
+      closing ??= jobs.close().finally(() => live.close());
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { ConflictError, ValidationError } from '../errors.js';
+import type { Experiment } from '../storage/experiment-store.js';
+import { deleteExperiment } from './delete-experiment.js';
+import type { DashboardDeps } from './deps.js';
+import type { Jobs, RefitJob, SearchJob } from './jobs.js';
+import { MAX_SPEC_BYTES, type SpecFiles } from './spec-files.js';
+
+/** Where a new experiment's spec comes from: a file of the experiments folder, by name, or pasted text. */
+export type SpecSource = { readonly specFile: string } | { readonly specText: string };
+
+export type StartedExperiment = {
+  readonly experiment: Experiment;
+  /** The same name and spec existed: its search resumes where it stopped. */
+  readonly resumed: boolean;
+  readonly runsTotal: number;
+  readonly search: SearchJob;
+};
+
+/**
+ * The dashboard's state-changing actions: start an experiment, refit a run, delete an
+ * experiment. Validation is the CLI's (the coordinator's `prepare`); the work runs in `Jobs`.
+ */
+export class ExperimentCommands {
+  readonly #deps: DashboardDeps;
+  readonly #jobs: Jobs;
+  readonly #specs: SpecFiles;
+
+  constructor(deps: DashboardDeps, jobs: Jobs, specs: SpecFiles) {
+    this.#deps = deps;
+    this.#jobs = jobs;
+    this.#specs = specs;
+  }
+
+  /**
+   * Validates the spec exactly as `foldwise run` does, records the experiment and its runs, and
+   * starts the search in the background. Dataset files must lie in the experiments folder or
+   * the data directory; relative paths are resolved against the experiments folder.
+   * @throws {ValidationError} with one issue (path → message) per bad field.
+   * @throws {ConflictError} when the name exists with a different spec.
+   */
+  async start(source: SpecSource): Promise<StartedExperiment> {
+    const specText = 'specFile' in source ? this.#specs.read(source.specFile) : source.specText;
+    if (specText.trim() === '') throw new ValidationError('specText: the spec is empty', [{ path: 'specText', message: 'paste a spec (YAML or JSON)' }]);
+    if (Buffer.byteLength(specText) > MAX_SPEC_BYTES) {
+      throw new ValidationError(`specText: longer than ${MAX_SPEC_BYTES / 1024} kB`, [{ path: 'specText', message: 'spec too long' }]);
+    }
+    const { config, coordinator } = this.#deps;
+    const prepared = await coordinator.prepare(specText, {
+      baseDir: config.experimentsDir,
+      allowLargeGrid: false,
+      allowedDataRoots: [config.experimentsDir, config.dataDir],
+    });
+    const search = this.#jobs.startSearch(prepared.experiment.experimentId);
+    return { experiment: prepared.experiment, resumed: prepared.resumed, runsTotal: prepared.runsTotal, search };
+  }
+
+  /** Refits a finished run (the best when `runId` is absent) in the background. See Jobs.startRefit. */
+  refit(experimentId: number, runId?: number): RefitJob {
+    return this.#jobs.startRefit(experimentId, runId);
+  }
+
+  /**
+   * Deletes an experiment with its runs, curves and model files, once `confirm` repeats its name.
+   * @throws {ValidationError} when the confirmation does not match.
+   * @throws {ConflictError} while a search or refit of it runs.
+   * @throws {NotFoundError}
+   */
+  delete(experimentId: number, confirm: string): void {
+    const { storage, config } = this.#deps;
+    const experiment = storage.experiments.get(experimentId);
+    if (confirm !== experiment.name) {
+      throw new ValidationError(`confirm: type the experiment's name ("${experiment.name}") to delete it`, [
+        { path: 'confirm', message: `type "${experiment.name}" to confirm` },
+      ]);
+    }
+    if (this.#jobs.isSearching(experimentId)) throw new ConflictError(`"${experiment.name}" is searching; stop it before deleting it`);
+    if (this.#jobs.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is running; wait for it before deleting`);
+    deleteExperiment(storage, config.dataDir, experimentId);
+  }
+}

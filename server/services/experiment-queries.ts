@@ -1,0 +1,395 @@
+import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/spec.js';
+import { rankRuns } from '../coordinator/coordinator.js';
+import { searchedParamNames } from '../search/grid.js';
+import { NotFoundError } from '../errors.js';
+import type { Experiment, ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
+import type { Fold, Run, RunKind, RunStatus } from '../storage/run-store.js';
+import type { DashboardDeps } from './deps.js';
+import type { Jobs, RefitJob, SearchJob } from './jobs.js';
+import type { ModelFiles, ModelInfo } from './model-files.js';
+
+/** An experiment as the list and the page headers show it. */
+export type ExperimentItem = {
+  readonly experimentId: number;
+  readonly name: string;
+  readonly description: string | null;
+  readonly datasetKind: string;
+  /** e.g. "fraud · 20000 rows · 30 features" or "csv data.csv → target y". */
+  readonly datasetLabel: string;
+  readonly task: string;
+  readonly status: ExperimentStatus;
+  readonly selectionMetric: string;
+  readonly selectionDirection: 'maximize' | 'minimize';
+  readonly runsTotal: number;
+  readonly runsFinished: number;
+  readonly runsFailed: number;
+  readonly bestScore: number | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** Search wall time so far (to now while it runs). */
+  readonly durationMs: number | null;
+  /** A search of it runs in this process now. */
+  readonly searching: boolean;
+};
+
+/** One run in a leaderboard. Metrics "at the chosen epoch" are means over finished folds at each fold's best epoch. */
+export type RunRow = {
+  readonly runId: number;
+  readonly kind: RunKind;
+  /** 1 = best; null for runs that have not finished. */
+  readonly rank: number | null;
+  readonly isBest: boolean;
+  readonly params: Params;
+  readonly status: RunStatus;
+  readonly scoreMean: number | null;
+  readonly scoreStd: number | null;
+  /** Epochs a refit trains (median best epoch over folds, counted from 1). */
+  readonly refitEpochs: number | null;
+  readonly paramCount: number | null;
+  /** Training time summed over folds. */
+  readonly trainMs: number | null;
+  readonly wallMs: number | null;
+  readonly foldsDone: number;
+  readonly nFolds: number;
+  readonly backend: string | null;
+  readonly error: string | null;
+  readonly sourceRunId: number | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly trainLoss: number | null;
+  readonly valLoss: number | null;
+  readonly valScore: number | null;
+};
+
+export type Leaderboard = {
+  readonly experimentId: number;
+  /** The searched hyperparameters: one column each. */
+  readonly columns: readonly ParamName[];
+  readonly metric: string;
+  readonly direction: 'maximize' | 'minimize';
+  /** Finished runs best first, then running, queued and the rest. */
+  readonly runs: readonly RunRow[];
+};
+
+export type ExperimentDetail = ExperimentItem & {
+  readonly specText: string;
+  readonly validationLabel: string;
+  readonly testFraction: number | null;
+  readonly seed: number | null;
+  /** Hyperparameters that are the same for every run, with their values. */
+  readonly fixedParams: readonly { readonly name: ParamName; readonly value: string }[];
+  readonly columns: readonly ParamName[];
+  readonly tasksDone: number;
+  readonly tasksTotal: number;
+  readonly best: RunRow | null;
+  readonly searchJob: SearchJob | null;
+  readonly refitJob: RefitJob | null;
+  readonly refitting: boolean;
+  readonly models: readonly ModelInfo[];
+};
+
+export type FoldDetail = Omit<Fold, 'runId'>;
+
+export type RunDetail = {
+  readonly experiment: ExperimentItem;
+  readonly columns: readonly ParamName[];
+  readonly run: RunRow;
+  /** Every hyperparameter in the spec's order; `searched` marks the grid's axes. */
+  readonly paramList: readonly { readonly name: ParamName; readonly value: string; readonly searched: boolean }[];
+  readonly folds: readonly FoldDetail[];
+  readonly metricNames: readonly string[];
+  /** The model a refit run saved. */
+  readonly model: ModelInfo | null;
+  /** Models refitted from this (search) run. */
+  readonly refits: readonly ModelInfo[];
+  readonly refitting: boolean;
+};
+
+export type Comparison = {
+  readonly experiment: ExperimentItem;
+  readonly runs: readonly RunRow[];
+  /** Every hyperparameter, with one value per run; `differs` marks the rows worth looking at. */
+  readonly params: readonly { readonly name: ParamName; readonly values: readonly string[]; readonly differs: boolean; readonly searched: boolean }[];
+};
+
+/** A metric's curve for one run: per fold by epoch, and the mean, min and max over folds at each epoch. */
+export type MetricCurve = {
+  readonly folds: readonly (readonly (number | null)[])[];
+  readonly mean: readonly (number | null)[];
+  readonly min: readonly (number | null)[];
+  readonly max: readonly (number | null)[];
+};
+
+export type RunCurves = {
+  readonly runId: number;
+  readonly nFolds: number;
+  readonly metrics: Readonly<Record<string, MetricCurve>>;
+};
+
+const STATUS_ORDER: Record<RunStatus, number> = { done: 0, running: 1, queued: 2, interrupted: 3, pruned: 4, failed: 5 };
+
+function parseSpecJson(experiment: Experiment, deps: DashboardDeps): ExperimentSpec | null {
+  try {
+    return deps.coordinator.specOf(experiment);
+  } catch {
+    return null;
+  }
+}
+
+function datasetLabel(spec: ExperimentSpec | null, kind: string): string {
+  if (!spec) return kind;
+  const d = spec.dataset;
+  switch (d.kind) {
+    case 'fraud':
+      return `fraud · ${d.rows} rows · ${d.features} features · ${Math.round(d.positiveRate * 1000) / 10}% positive`;
+    case 'sine':
+      return `sine · ${d.rows} rows · noise ${d.noise}`;
+    case 'iris':
+      return 'iris · 150 rows · 4 features';
+    case 'csv':
+      return `csv ${d.path.split('/').pop()} → target ${d.target}`;
+  }
+}
+
+function validationLabel(spec: ExperimentSpec | null): string {
+  if (!spec) return '';
+  const v = spec.validation;
+  const scheme = v.kind === 'kfold' ? `${v.k}-fold${v.stratified ? ' stratified' : ''} CV` : `holdout ${Math.round(v.fraction * 100)}%`;
+  const es = v.earlyStopping;
+  return es ? `${scheme}, early stopping on ${es.monitor} (patience ${es.patience}${es.minDelta ? `, min Δ ${es.minDelta}` : ''})` : scheme;
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Read-side of the dashboard: experiments, leaderboards, runs and curves, shaped for pages and
+ * the JSON API alike. Every `experimentId`/`runId` is checked; unknown ones throw NotFoundError.
+ */
+export class ExperimentQueries {
+  readonly #deps: DashboardDeps;
+  readonly #jobs: Jobs;
+  readonly #models: ModelFiles;
+
+  constructor(deps: DashboardDeps, jobs: Jobs, models: ModelFiles) {
+    this.#deps = deps;
+    this.#jobs = jobs;
+    this.#models = models;
+  }
+
+  #item(summary: ExperimentSummary, spec: ExperimentSpec | null, now = Date.now()): ExperimentItem {
+    const durationMs = summary.startedAt === null ? null : (summary.status === 'running' ? now : (summary.finishedAt ?? now)) - summary.startedAt;
+    return {
+      experimentId: summary.experimentId, name: summary.name, description: spec?.description ?? null, datasetKind: summary.datasetKind,
+      datasetLabel: datasetLabel(spec, summary.datasetKind), task: summary.task, status: summary.status, selectionMetric: summary.selectionMetric,
+      selectionDirection: summary.selectionDirection, runsTotal: summary.runsTotal, runsFinished: summary.runsFinished, runsFailed: summary.runsFailed,
+      bestScore: summary.bestScore, createdAt: summary.createdAt, startedAt: summary.startedAt, finishedAt: summary.finishedAt, durationMs,
+      searching: this.#jobs.isSearching(summary.experimentId),
+    };
+  }
+
+  /** Every experiment, newest first. */
+  list(): ExperimentItem[] {
+    return this.#deps.storage.experiments.list().map((summary) => {
+      const experiment = summary;
+      return this.#item(summary, parseSpecJson(experiment, this.#deps));
+    });
+  }
+
+  /** @throws {NotFoundError} */
+  #experiment(experimentId: number): { experiment: Experiment; spec: ExperimentSpec | null } {
+    const experiment = this.#deps.storage.experiments.get(experimentId);
+    return { experiment, spec: parseSpecJson(experiment, this.#deps) };
+  }
+
+  /** The list entry of one experiment. @throws {NotFoundError} */
+  item(experimentId: number): ExperimentItem {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const runs = this.#deps.storage.runs.list(experimentId);
+    return this.#item(this.#summarise(experiment, runs), spec);
+  }
+
+  #summarise(experiment: Experiment, runs: readonly Run[]): ExperimentSummary {
+    const ranked = rankRuns(experiment, runs);
+    return {
+      ...experiment,
+      runsTotal: runs.length,
+      runsFinished: runs.filter((run) => run.status === 'done' || run.status === 'failed' || run.status === 'pruned').length,
+      runsFailed: runs.filter((run) => run.status === 'failed').length,
+      bestScore: ranked[0]?.scoreMean ?? null,
+    };
+  }
+
+  #columns(spec: ExperimentSpec | null): ParamName[] {
+    const searched = spec ? searchedParamNames(spec) : [];
+    return searched.length > 0 ? searched : PARAM_NAMES.filter((name) => ['depth', 'width', 'epochs', 'batchSize'].includes(name));
+  }
+
+  #rows(experiment: Experiment, runs: readonly Run[]): RunRow[] {
+    const metric = experiment.selectionMetric;
+    const valScoreName = `val_${metric}`;
+    const names = metric === 'loss' ? ['loss', 'val_loss'] : ['loss', 'val_loss', valScoreName];
+    const atBest = new Map<number, Record<string, number | null>>();
+    for (const point of this.#deps.storage.metrics.atBestEpoch(experiment.experimentId, names)) {
+      const entry = atBest.get(point.runId) ?? {};
+      entry[point.name] = point.mean;
+      atBest.set(point.runId, entry);
+    }
+    const ranked = rankRuns(experiment, runs);
+    const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
+    const ordered = [...ranked, ...runs.filter((run) => !rankOf.has(run.runId)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId)];
+    return ordered.map((run) => toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName));
+  }
+
+  /** The leaderboard of an experiment's search runs. @throws {NotFoundError} */
+  leaderboard(experimentId: number): Leaderboard {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const runs = this.#deps.storage.runs.list(experimentId);
+    return {
+      experimentId, columns: this.#columns(spec), metric: experiment.selectionMetric, direction: experiment.selectionDirection,
+      runs: this.#rows(experiment, runs),
+    };
+  }
+
+  /** Everything the experiment page shows above and beside its leaderboard. @throws {NotFoundError} */
+  detail(experimentId: number, leaderboard?: Leaderboard): ExperimentDetail {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const runs = this.#deps.storage.runs.list(experimentId);
+    const board = leaderboard ?? this.leaderboard(experimentId);
+    const item = this.#item(this.#summarise(experiment, runs), spec);
+    const finalStatuses: RunStatus[] = ['failed', 'pruned'];
+    const tasksTotal = runs.reduce((sum, run) => sum + run.nFolds, 0);
+    const tasksDone = runs.reduce((sum, run) => sum + (finalStatuses.includes(run.status) ? run.nFolds : run.foldsDone), 0);
+    const searched = new Set(this.#columns(spec));
+    const fixed = spec ? (board.runs[0]?.params ?? null) : null;
+    return {
+      ...item,
+      specText: experiment.specText,
+      validationLabel: validationLabel(spec),
+      testFraction: spec?.testSplit.fraction ?? null,
+      seed: spec?.seed ?? null,
+      fixedParams: fixed ? PARAM_NAMES.filter((name) => !searched.has(name)).map((name) => ({ name, value: formatValue(fixed[name]) })) : [],
+      columns: board.columns,
+      tasksDone,
+      tasksTotal,
+      best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
+      searchJob: this.#jobs.searchJob(experimentId),
+      refitJob: this.#jobs.refitJob(experimentId),
+      refitting: this.#jobs.isRefitting(experimentId),
+      models: this.#models.ofExperiment(experimentId),
+    };
+  }
+
+  /** A run with its folds. @throws {NotFoundError} also when the run is not in this experiment. */
+  run(experimentId: number, runId: number): RunDetail {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const run = this.#runOf(experimentId, runId);
+    const runs = this.#deps.storage.runs.list(experimentId);
+    const row = run.kind === 'search' ? this.#rows(experiment, runs).find((r) => r.runId === runId)! : toRow(run, null, undefined, `val_${experiment.selectionMetric}`);
+    const models = this.#models.ofExperiment(experimentId);
+    const searched = new Set(spec ? searchedParamNames(spec) : []);
+    return {
+      experiment: this.#item(this.#summarise(experiment, runs), spec),
+      columns: this.#columns(spec),
+      run: row,
+      paramList: PARAM_NAMES.map((name) => ({ name, value: formatValue(row.params[name]), searched: searched.has(name) })),
+      folds: this.#deps.storage.runs.folds(runId).map(({ runId: _runId, ...fold }) => fold),
+      metricNames: this.#deps.storage.metrics.namesOfRun(runId),
+      model: models.find((model) => model.runId === runId) ?? null,
+      refits: models.filter((model) => model.sourceRunId === runId),
+      refitting: this.#jobs.isRefitting(experimentId),
+    };
+  }
+
+  #runOf(experimentId: number, runId: number): Run {
+    const run = this.#deps.storage.runs.get(runId);
+    if (run.experimentId !== experimentId) throw new NotFoundError(`no run ${runId} in experiment ${experimentId}`);
+    return run;
+  }
+
+  /** Runs side by side, in the order asked. @throws {NotFoundError} */
+  compare(experimentId: number, runIds: readonly number[]): Comparison {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const runs = this.#deps.storage.runs.list(experimentId);
+    for (const runId of runIds) this.#runOf(experimentId, runId);
+    const rows = this.#rows(experiment, runs);
+    const byId = new Map(rows.map((row) => [row.runId, row]));
+    const chosen = runIds.map((runId) => byId.get(runId)).filter((row): row is RunRow => row !== undefined);
+    if (chosen.length !== runIds.length) throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
+    const searched = new Set(this.#columns(spec));
+    const params = PARAM_NAMES.map((name) => {
+      const values = chosen.map((row) => formatValue(row.params[name]));
+      return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
+    }).sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
+    return { experiment: this.#item(this.#summarise(experiment, runs), spec), runs: chosen, params };
+  }
+
+  /**
+   * Curves of some runs of an experiment: only these runs, only these metrics (all when
+   * `names` is empty). @throws {NotFoundError} when a run is not in the experiment.
+   */
+  curves(experimentId: number, runIds: readonly number[], names: readonly string[] = []): RunCurves[] {
+    this.#experiment(experimentId);
+    const runs = [...new Set(runIds)].map((runId) => this.#runOf(experimentId, runId));
+    const runById = new Map(runs.map((run) => [run.runId, run]));
+    const points = this.#deps.storage.metrics.ofRuns([...runById.keys()], { names });
+    const perRun = new Map<number, Map<string, (number | null)[][]>>();
+    for (const run of runs) perRun.set(run.runId, new Map());
+    for (const point of points) {
+      const run = runById.get(point.runId)!;
+      const byName = perRun.get(point.runId)!;
+      let folds = byName.get(point.name);
+      if (!folds) {
+        folds = Array.from({ length: run.nFolds }, () => []);
+        byName.set(point.name, folds);
+      }
+      const fold = folds[point.foldIndex] ?? (folds[point.foldIndex] = []);
+      fold[point.epoch] = point.value;
+    }
+    return runs.map((run) => {
+      const metrics: Record<string, MetricCurve> = {};
+      for (const [name, folds] of perRun.get(run.runId)!) metrics[name] = aggregate(folds);
+      return { runId: run.runId, nFolds: run.nFolds, metrics };
+    });
+  }
+}
+
+function toRow(run: Run, rank: number | null, atBest: Record<string, number | null> | undefined, valScoreName: string): RunRow {
+  return {
+    runId: run.runId, kind: run.kind, rank, isBest: rank === 1, params: JSON.parse(run.paramsJson) as Params, status: run.status,
+    scoreMean: run.scoreMean, scoreStd: run.scoreStd, refitEpochs: run.refitEpochs, paramCount: run.paramCount, trainMs: run.trainMs,
+    wallMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null, foldsDone: run.foldsDone, nFolds: run.nFolds,
+    backend: run.backend, error: run.error, sourceRunId: run.sourceRunId, createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt,
+    trainLoss: atBest?.loss ?? null, valLoss: atBest?.val_loss ?? null, valScore: atBest?.[valScoreName] ?? null,
+  };
+}
+
+/** Mean, min and max over folds at each epoch, ignoring folds that have no finite value there. */
+function aggregate(folds: (number | null)[][]): MetricCurve {
+  const length = Math.max(0, ...folds.map((fold) => fold.length));
+  const dense = folds.map((fold) => Array.from({ length: fold.length }, (_, epoch) => fold[epoch] ?? null));
+  const mean: (number | null)[] = [];
+  const min: (number | null)[] = [];
+  const max: (number | null)[] = [];
+  for (let epoch = 0; epoch < length; epoch++) {
+    let sum = 0;
+    let count = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const fold of dense) {
+      const value = fold[epoch];
+      if (value === null || value === undefined) continue;
+      sum += value;
+      count++;
+      if (value < lo) lo = value;
+      if (value > hi) hi = value;
+    }
+    mean.push(count > 0 ? sum / count : null);
+    min.push(count > 0 ? lo : null);
+    max.push(count > 0 ? hi : null);
+  }
+  return { folds: dense, mean, min, max };
+}

@@ -1,0 +1,226 @@
+import type { Params } from '../../worker/spec.js';
+import { rankRuns } from '../coordinator/coordinator.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import type { Run } from '../storage/run-store.js';
+import type { DashboardDeps } from './deps.js';
+import type { LiveEvents } from './live-events.js';
+
+export type JobState = 'running' | 'done' | 'failed' | 'interrupted';
+
+/** A search started from the dashboard, running in this process. */
+export type SearchJob = {
+  readonly experimentId: number;
+  readonly state: JobState;
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
+  readonly error: string | null;
+};
+
+/** A refit started from the dashboard: its progress, then where its model is. */
+export type RefitJob = {
+  readonly experimentId: number;
+  readonly sourceRunId: number;
+  /** Known once the coordinator has created the refit run. */
+  readonly refitRunId: number | null;
+  readonly state: JobState;
+  readonly epochsDone: number;
+  readonly epochsTotal: number;
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
+  readonly error: string | null;
+  readonly modelId: number | null;
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Message for an error a user sees; anything not an AppError is logged and summarised. */
+function userMessage(error: unknown, what: string): string {
+  if (error instanceof AppError) return error.message;
+  console.error(`${what} failed:`, error);
+  return `${what} failed unexpectedly; the server log has the details`;
+}
+
+/**
+ * Background work started from the browser: searches and refits. Requests return at once; the
+ * work goes on here and reports through `LiveEvents`. Also notices searches and refits the CLI
+ * runs in the same process (`foldwise run --serve`) from the coordinator's events, so the
+ * dashboard never starts a second search of a running experiment or deletes one mid-search.
+ */
+export class Jobs {
+  readonly #deps: DashboardDeps;
+  readonly #live: LiveEvents;
+  readonly #searches = new Map<number, Mutable<SearchJob>>();
+  readonly #refits = new Map<number, Mutable<RefitJob>>();
+  /** Experiments whose search runs in this process, whoever started it. */
+  readonly #searching = new Set<number>();
+  /** Refit runs in progress in this process → their experiment. */
+  readonly #refitRuns = new Map<number, number>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #controller = new AbortController();
+  readonly #unsubscribe: (() => void)[];
+
+  constructor(deps: DashboardDeps, live: LiveEvents) {
+    this.#deps = deps;
+    this.#live = live;
+    const bus = deps.coordinator.events;
+    this.#unsubscribe = [
+      bus.on('experiment', ({ experimentId, status }) => {
+        if (status === 'running') this.#searching.add(experimentId);
+        else if (!this.#searches.has(experimentId) || this.#searches.get(experimentId)!.state !== 'running') this.#searching.delete(experimentId);
+      }),
+      bus.on('run', ({ experimentId, runId, status }) => {
+        if (status === 'running') {
+          if (this.#refitRuns.has(runId)) return;
+          const run = this.#findRun(runId);
+          if (run?.kind !== 'refit') return;
+          this.#refitRuns.set(runId, experimentId);
+          const job = this.#refits.get(experimentId);
+          if (job && job.state === 'running' && job.refitRunId === null) {
+            job.refitRunId = runId;
+            this.#publishRefit(job);
+          }
+        } else {
+          this.#refitRuns.delete(runId);
+        }
+      }),
+      bus.on('epoch', ({ experimentId, runId, epoch }) => {
+        const job = this.#refits.get(experimentId);
+        if (!job || job.state !== 'running' || job.refitRunId !== runId) return;
+        job.epochsDone = Math.max(job.epochsDone, epoch + 1);
+        this.#publishRefit(job);
+      }),
+    ];
+  }
+
+  #findRun(runId: number): Run | null {
+    try {
+      return this.#deps.storage.runs.get(runId);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether a search of the experiment is running in this process. */
+  isSearching(experimentId: number): boolean {
+    return this.#searching.has(experimentId);
+  }
+
+  /** Whether a refit of the experiment is running in this process. */
+  isRefitting(experimentId: number): boolean {
+    if (this.#refits.get(experimentId)?.state === 'running') return true;
+    for (const owner of this.#refitRuns.values()) if (owner === experimentId) return true;
+    return false;
+  }
+
+  searchJob(experimentId: number): SearchJob | null {
+    return this.#searches.get(experimentId) ?? null;
+  }
+
+  refitJob(experimentId: number): RefitJob | null {
+    return this.#refits.get(experimentId) ?? null;
+  }
+
+  /**
+   * Starts (or resumes) the search of a prepared experiment in the background. When it is
+   * already running in this process, returns its job and starts nothing.
+   * @throws {NotFoundError}
+   */
+  startSearch(experimentId: number): SearchJob {
+    this.#deps.storage.experiments.get(experimentId);
+    const current = this.#searches.get(experimentId);
+    if (current?.state === 'running' || this.#searching.has(experimentId)) {
+      return current ?? { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
+    }
+    const job: Mutable<SearchJob> = { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
+    this.#searches.set(experimentId, job);
+    this.#searching.add(experimentId);
+    this.#live.publish(experimentId, { type: 'search', data: { ...job } });
+    this.#track(
+      this.#deps.coordinator.search(experimentId, this.#controller.signal).then(
+        (summary) => {
+          job.state = summary.interrupted ? 'interrupted' : 'done';
+        },
+        (error: unknown) => {
+          job.state = 'failed';
+          job.error = userMessage(error, `search of experiment ${experimentId}`);
+          // The coordinator could not record an end state; say so rather than show "running" forever.
+          try {
+            this.#deps.storage.experiments.setStatus(experimentId, 'failed');
+          } catch {
+            // The experiment may have been deleted meanwhile.
+          }
+        },
+      ).finally(() => {
+        job.finishedAt = Date.now();
+        this.#searching.delete(experimentId);
+        this.#live.publish(experimentId, { type: 'search', data: { ...job } });
+      }),
+    );
+    return { ...job };
+  }
+
+  /**
+   * Refits a finished run (the best by default) in the background.
+   * @throws {NotFoundError} for an unknown experiment, or a run not in it.
+   * @throws {ConflictError} when a refit of it is running, or the run has not finished.
+   */
+  startRefit(experimentId: number, sourceRunId?: number): RefitJob {
+    const { storage, coordinator } = this.#deps;
+    const experiment = storage.experiments.get(experimentId);
+    if (this.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is already running`);
+    let source: Run | undefined;
+    if (sourceRunId === undefined) {
+      source = rankRuns(experiment, storage.runs.list(experimentId))[0];
+      if (!source) throw new ConflictError(`"${experiment.name}" has no finished run to refit yet`);
+    } else {
+      source = storage.runs.get(sourceRunId);
+      if (source.experimentId !== experimentId) throw new NotFoundError(`no run ${sourceRunId} in experiment ${experimentId}`);
+      if (source.kind !== 'search') throw new ConflictError(`run ${sourceRunId} is a refit; refit its source run instead`);
+      if (source.status !== 'done') throw new ConflictError(`run ${sourceRunId} is ${source.status}; only finished runs can be refitted`);
+    }
+    const params = JSON.parse(source.paramsJson) as Params;
+    const spec = coordinator.specOf(experiment);
+    const epochsTotal = spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
+    const job: Mutable<RefitJob> = {
+      experimentId, sourceRunId: source.runId, refitRunId: null, state: 'running', epochsDone: 0, epochsTotal,
+      startedAt: Date.now(), finishedAt: null, error: null, modelId: null,
+    };
+    this.#refits.set(experimentId, job);
+    this.#publishRefit(job);
+    this.#track(
+      coordinator.refit(experimentId, source.runId, this.#controller.signal).then(
+        (summary) => {
+          job.state = 'done';
+          job.refitRunId = summary.refitRun.runId;
+          job.modelId = summary.model.modelId;
+          job.epochsDone = job.epochsTotal;
+        },
+        (error: unknown) => {
+          job.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
+          job.error = userMessage(error, `refit of run ${source.runId}`);
+        },
+      ).finally(() => {
+        job.finishedAt = Date.now();
+        this.#publishRefit(job);
+      }),
+    );
+    return { ...job };
+  }
+
+  #publishRefit(job: RefitJob): void {
+    this.#live.publish(job.experimentId, { type: 'refit', data: { ...job } });
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const settled = promise.catch(() => undefined);
+    this.#pending.add(settled);
+    void settled.finally(() => this.#pending.delete(settled));
+  }
+
+  /** Stops background work (running tasks end as interrupted) and waits for it to record that. */
+  async close(): Promise<void> {
+    this.#controller.abort();
+    await Promise.all([...this.#pending]);
+    for (const stop of this.#unsubscribe) stop();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Helpers for the queue tests: `foldwise worker` processes with their output captured, and a
+ * coordinator wired to a QueueRunner (or to the local pool, for the reference leaderboard).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../server/config.js';
+import { compose, type Composition } from '../../server/compose.js';
+import { QueueRunner, type QueueRunnerOptions } from '../../server/queue/queue-runner.js';
+import type { Run } from '../../server/storage/run-store.js';
+
+const CLI = fileURLToPath(new URL('../../bin/foldwise.js', import.meta.url));
+
+/** Same backend on every side, so scores compare exactly; short locks so a dead worker's task moves on within seconds. */
+export const TEST_WORKER_ENV = { FOLDWISE_BACKEND: 'wasm', FOLDWISE_QUEUE_LOCK_MS: '2000', FOLDWISE_QUEUE_STALLED_MS: '1000' } as const;
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `foldwise-${prefix}-`));
+}
+
+/** One `foldwise worker` command (its worker processes are its children), output captured line by line. */
+export class WorkerCommand {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  readonly exited: Promise<number | null>;
+  #listeners = new Set<(line: string) => void>();
+
+  constructor(url: string, options: { concurrency?: number; cacheDir?: string; env?: NodeJS.ProcessEnv } = {}) {
+    const args = [CLI, 'worker', '--queue', '--concurrency', String(options.concurrency ?? 1), '--cache-dir', options.cacheDir ?? tempDir('cache')];
+    // The URL (with its password) travels in the environment, as a user would keep it out of `ps`.
+    this.child = spawn(process.execPath, args, { env: { ...process.env, ...TEST_WORKER_ENV, ...options.env, FOLDWISE_QUEUE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString()).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) {
+          this.lines.push(line);
+          for (const listener of [...this.#listeners]) listener(line);
+        }
+      });
+    }
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get output(): string {
+    return this.lines.join('\n');
+  }
+
+  /** Resolves with the first line (seen or to come) that matches. */
+  waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    for (const line of this.lines) {
+      const match = pattern.exec(line);
+      if (match) return Promise.resolve(match);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners.delete(listener);
+        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${this.output}`));
+      }, timeoutMs);
+      const listener = (line: string) => {
+        const match = pattern.exec(line);
+        if (!match) return;
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+        resolve(match);
+      };
+      this.#listeners.add(listener);
+    });
+  }
+
+  onLine(listener: (line: string) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts `count` worker commands and waits until each has a ready worker. */
+export async function startWorkers(url: string, count: number, options: { cacheDir?: string } = {}): Promise<WorkerCommand[]> {
+  const workers = Array.from({ length: count }, () => new WorkerCommand(url, options));
+  await Promise.all(workers.map((worker) => worker.waitForLine(/: ready on /)));
+  return workers;
+}
+
+/** A coordinator whose tasks go through Redis; describe runs on a local wasm worker. */
+export function queueComposition(dataDir: string, options: Omit<QueueRunnerOptions, 'dataDir'>, logs: string[] = []): { composition: Composition; runner: QueueRunner } {
+  const runner = new QueueRunner({ checkIntervalMs: 1_000, localEnv: { FOLDWISE_BACKEND: 'wasm' }, log: (line) => logs.push(line), ...options, dataDir });
+  return { composition: compose(loadConfig({ dataDir }), { runner }), runner };
+}
+
+/** A coordinator with the local pool of `workers` processes. */
+export function localComposition(dataDir: string, workers: number): Composition {
+  return compose(loadConfig({ dataDir, workers }), { workerEnv: { FOLDWISE_BACKEND: 'wasm' } });
+}
+
+/** What the leaderboard says, comparable across databases: params, score, status. */
+export function boardOf(runs: readonly Run[]): { params: string; scoreMean: number | null; scoreStd: number | null; status: string }[] {
+  return runs.map((run) => ({ params: run.paramsJson, scoreMean: run.scoreMean, scoreStd: run.scoreStd, status: run.status }));
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,354 @@
+// Experiment page: sortable leaderboard, run selection, learning curves of the runs shown,
+// parallel coordinates, model complexity, refit, and live updates over Server-Sent Events.
+import { $, $$, fetchJson, liveEvents, pageData, postJson, refreshFragments, throttle } from './lib.js';
+import { ChartSlot, PALETTE, aggregate, complexityOption, curveOption, markChartsReady, parallelOption } from './charts.js';
+
+const page = pageData();
+const experimentId = page.experimentId;
+const higherBetter = page.direction !== 'minimize';
+const TRAIN = 'loss';
+const VAL = `val_${page.metric}`;
+const DEFAULT_SHOWN = 10;
+const MAX_SHOWN = 20;
+
+const state = {
+  board: null,
+  selected: new Set(),
+  /** runId → {nFolds, folds: {name: [[value by epoch] by fold]}} */
+  curves: new Map(),
+  /** runId → epoch events that arrived while its curves were loading */
+  buffered: new Map(),
+  shown: [],
+  colors: new Map(),
+  sort: null,
+};
+
+const slots = {
+  train: new ChartSlot($('#chart-train')),
+  val: new ChartSlot($('#chart-val')),
+  parallel: new ChartSlot($('#chart-parallel')),
+  complexity: new ChartSlot($('#chart-complexity')),
+};
+slots.complexity.onCreate = (chart) =>
+  chart.on('click', (p) => {
+    if (p.data?.runId) location.href = `/experiments/${experimentId}/runs/${p.data.runId}`;
+  });
+
+// ── which runs are plotted ───────────────────────────────────────────────
+
+function rowsInRankOrder() {
+  if (state.board) return state.board.runs;
+  // Before the leaderboard JSON arrives, the server-rendered rows (rank order) are enough.
+  return $$('#leaderboard-rows tr').map((tr) => ({
+    runId: Number(tr.dataset.runId),
+    rank: tr.querySelector('.rank')?.dataset.v ? Number(tr.querySelector('.rank').dataset.v) : null,
+    status: tr.className.match(/status-(\w+)/)?.[1],
+  }));
+}
+
+function shownRunIds() {
+  if (state.selected.size > 0) return [...state.selected].slice(0, MAX_SHOWN);
+  const rows = rowsInRankOrder();
+  const ids = rows.filter((r) => r.rank !== null).slice(0, DEFAULT_SHOWN).map((r) => r.runId);
+  for (const r of rows) {
+    if (ids.length >= DEFAULT_SHOWN) break;
+    if (r.status === 'running') ids.push(r.runId);
+  }
+  return ids;
+}
+
+function colorOf(runId) {
+  if (!state.colors.has(runId)) {
+    const used = new Set([...state.colors.entries()].filter(([id]) => state.shown.includes(id)).map(([, c]) => c));
+    state.colors.set(runId, PALETTE.find((c) => !used.has(c)) ?? PALETTE[runId % PALETTE.length]);
+  }
+  return state.colors.get(runId);
+}
+
+async function loadCurves(runIds) {
+  const missing = runIds.filter((id) => !state.curves.has(id) && !state.buffered.has(id));
+  if (missing.length === 0) return;
+  for (const id of missing) state.buffered.set(id, []);
+  try {
+    const data = await fetchJson(`/api/experiments/${experimentId}/curves?runs=${missing.join(',')}&names=${TRAIN},${VAL}`);
+    for (const run of data.runs) {
+      const folds = {};
+      for (const [name, curve] of Object.entries(run.metrics)) folds[name] = curve.folds.map((fold) => [...fold]);
+      state.curves.set(run.runId, { nFolds: run.nFolds, folds });
+      for (const event of state.buffered.get(run.runId) ?? []) applyEpoch(event);
+    }
+  } finally {
+    for (const id of missing) state.buffered.delete(id);
+  }
+}
+
+function applyEpoch({ runId, foldIndex, epoch, metrics }) {
+  if (state.buffered.has(runId)) {
+    state.buffered.get(runId).push({ runId, foldIndex, epoch, metrics });
+    return false;
+  }
+  const run = state.curves.get(runId);
+  if (!run) return false;
+  for (const name of [TRAIN, VAL]) {
+    if (!(name in metrics)) continue;
+    const folds = (run.folds[name] ??= Array.from({ length: run.nFolds }, () => []));
+    (folds[foldIndex] ??= [])[epoch] = metrics[name];
+  }
+  return true;
+}
+
+function entries(name) {
+  return state.shown.map((runId) => {
+    const run = state.curves.get(runId);
+    const folds = run?.folds[name];
+    return { runId, color: colorOf(runId), nFolds: run?.nFolds ?? 1, curve: folds ? aggregate(folds) : undefined };
+  });
+}
+
+function drawCurves(animate) {
+  const caption = $('#curve-caption');
+  if (caption) {
+    caption.textContent = state.selected.size > 0
+      ? `The ${state.shown.length} runs ticked in the leaderboard.`
+      : `The top ${state.shown.length} runs; tick runs in the leaderboard to plot those instead.`;
+  }
+  paintSwatches();
+  if (state.shown.length === 0) {
+    return Promise.all([slots.train.message('No run has started yet.'), slots.val.message('No run has started yet.')]);
+  }
+  const draw = (slot, name, yName, better) => {
+    const list = entries(name);
+    return list.some((e) => e.curve) ? slot.draw(curveOption(list, { yName, higherBetter: better, animate }), { replace: false }) : slot.message('No epochs recorded yet.');
+  };
+  return Promise.all([draw(slots.train, TRAIN, 'loss', false), draw(slots.val, VAL, VAL.replace('val_', ''), higherBetter)]);
+}
+
+function drawSummary(animate) {
+  const runs = state.board?.runs ?? [];
+  const finished = runs.filter((r) => r.rank !== null);
+  if (finished.length === 0) {
+    return Promise.all([slots.parallel.message('Appears when runs finish.'), slots.complexity.message('Appears when runs finish.')]);
+  }
+  void animate;
+  return Promise.all([
+    slots.parallel.draw(parallelOption(runs, state.board.columns, page.metric, page.direction)),
+    slots.complexity.draw(complexityOption(runs, page.metric, page.direction)),
+  ]);
+}
+
+async function updateShown(animate = false) {
+  const next = shownRunIds();
+  state.shown = next;
+  await loadCurves(next);
+  await drawCurves(animate);
+}
+
+function paintSwatches() {
+  for (const tr of $$('#leaderboard-rows tr')) {
+    const runId = Number(tr.dataset.runId);
+    const cell = tr.cells[2];
+    let swatch = cell?.querySelector('.swatch');
+    if (state.shown.includes(runId)) {
+      if (!swatch) {
+        swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.title = 'colour in the learning curves';
+        cell.prepend(swatch, ' ');
+      }
+      swatch.style.background = colorOf(runId);
+    } else if (swatch) {
+      swatch.nextSibling?.nodeType === Node.TEXT_NODE && swatch.nextSibling.remove();
+      swatch.remove();
+    }
+  }
+}
+
+// ── table: sorting and selection ─────────────────────────────────────────
+
+function compareCells(a, b, type) {
+  if (a === b) return 0;
+  if (a === '') return 1;
+  if (b === '') return -1;
+  const na = Number(a);
+  const nb = Number(b);
+  if (type === 'num' || (type === 'auto' && Number.isFinite(na) && Number.isFinite(nb))) return na - nb;
+  return a.localeCompare(b, undefined, { numeric: true });
+}
+
+function applySort() {
+  const table = $('#leaderboard');
+  for (const th of $$('thead th', table)) th.removeAttribute('aria-sort');
+  if (!state.sort) {
+    $$('thead th', table)[1]?.setAttribute('aria-sort', 'ascending');
+    return;
+  }
+  const { index, dir, type } = state.sort;
+  const tbody = $('#leaderboard-rows');
+  const key = (tr) => tr.cells[index]?.dataset.v ?? tr.cells[index]?.textContent.trim() ?? '';
+  const rows = [...tbody.rows];
+  rows.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka === '' || kb === '') return compareCells(ka, kb, type); // empty cells last either way
+    return dir * compareCells(ka, kb, type) || Number(a.dataset.runId) - Number(b.dataset.runId);
+  });
+  tbody.append(...rows);
+  $$('thead th', table)[index]?.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+}
+
+function setupTable() {
+  const table = $('#leaderboard');
+  table.querySelector('thead').addEventListener('click', (event) => {
+    const button = event.target.closest('button.sort');
+    if (!button) return;
+    const index = button.closest('th').cellIndex;
+    const type = button.dataset.type;
+    const bestFirst = button.dataset.direction === 'maximize' ? -1 : 1;
+    state.sort = state.sort?.index === index ? { index, type, dir: -state.sort.dir } : { index, type, dir: bestFirst };
+    applySort();
+  });
+  table.addEventListener('change', (event) => {
+    const box = event.target.closest('.run-select');
+    if (!box) return;
+    const runId = Number(box.value);
+    if (box.checked) state.selected.add(runId);
+    else state.selected.delete(runId);
+    syncSelection();
+    void updateShown(false);
+  });
+  $('#clear-selection').addEventListener('click', () => {
+    state.selected.clear();
+    syncSelection();
+    void updateShown(false);
+  });
+}
+
+function syncSelection() {
+  for (const tr of $$('#leaderboard-rows tr')) {
+    const selected = state.selected.has(Number(tr.dataset.runId));
+    tr.classList.toggle('is-selected', selected);
+    const box = tr.querySelector('.run-select');
+    if (box) box.checked = selected;
+  }
+  const count = state.selected.size;
+  const link = $('#compare-link');
+  const ids = [...state.selected];
+  link.href = `/experiments/${experimentId}/compare?runs=${ids.join(',')}`;
+  link.setAttribute('aria-disabled', count >= 2 ? 'false' : 'true');
+  link.textContent = count >= 2 ? `Compare ${count} runs` : 'Compare';
+  $('#clear-selection').disabled = count === 0;
+  $('#selection-count').textContent = count === 0 ? 'Tick runs to compare them' : count === 1 ? '1 run ticked: tick another to compare' : `${count} runs ticked`;
+}
+
+// ── live updates ─────────────────────────────────────────────────────────
+
+const refreshAll = throttle(async () => {
+  const [board] = await Promise.all([
+    fetchJson(`/api/experiments/${experimentId}/runs`),
+    refreshFragments(['experiment-summary', 'best-card', 'leaderboard-rows']),
+  ]);
+  state.board = board;
+  syncSelection();
+  applySort();
+  await Promise.all([updateShown(false), drawSummary(false)]);
+}, 1200);
+
+const redrawCurves = throttle(() => void drawCurves(false), 400);
+
+async function refreshRefit() {
+  await refreshFragments(['refit-panel', 'best-card']);
+}
+
+function onRefitEvent(job) {
+  const current = $('#refit-job');
+  if (job.state === 'running' && current?.dataset.state === 'running') {
+    const progress = $('#refit-progress');
+    if (progress) {
+      progress.max = job.epochsTotal;
+      progress.value = job.epochsDone;
+    }
+    const label = $('#refit-epochs');
+    if (label) label.textContent = `${job.epochsDone} / ${job.epochsTotal}`;
+    return;
+  }
+  void refreshRefit();
+}
+
+function showRefitError(message) {
+  const panel = $('#refit');
+  $('.refit-error', panel)?.remove();
+  const alert = document.createElement('div');
+  alert.className = 'alert error refit-error';
+  alert.setAttribute('role', 'alert');
+  alert.textContent = message;
+  panel.querySelector('.card-head').after(alert);
+}
+
+function setupForms() {
+  document.addEventListener('submit', async (event) => {
+    const form = event.target;
+    if (form.matches('.refit-form')) {
+      event.preventDefault();
+      const button = form.querySelector('button');
+      button.disabled = true;
+      const runId = form.querySelector('[name=runId]')?.value;
+      try {
+        await postJson(`/api/experiments/${experimentId}/refit`, runId ? { runId: Number(runId) } : {});
+        await refreshRefit();
+        $('#refit')?.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+      } catch (error) {
+        button.disabled = false;
+        showRefitError(error.message);
+      }
+    } else if (form.matches('#delete-form')) {
+      const input = form.querySelector('[name=confirm]');
+      if (input.value !== input.dataset.expected) {
+        event.preventDefault();
+        input.setCustomValidity(`Type ${input.dataset.expected} to confirm`);
+        input.reportValidity();
+        input.addEventListener('input', () => input.setCustomValidity(''), { once: true });
+      }
+    }
+  });
+}
+
+function connect() {
+  liveEvents(experimentId, {
+    epoch: (event) => {
+      if (applyEpoch(event)) redrawCurves();
+      else if (!state.shown.includes(event.runId) && state.selected.size === 0 && state.shown.length < DEFAULT_SHOWN) refreshAll();
+    },
+    run: () => refreshAll(),
+    experiment: () => refreshAll(),
+    search: () => refreshAll(),
+    progress: (p) => {
+      const bar = $('#search-progress');
+      if (bar) {
+        bar.max = p.tasksTotal;
+        bar.value = p.tasksDone;
+      }
+    },
+    refit: onRefitEvent,
+    resync: () => {
+      state.curves.clear();
+      refreshAll();
+    },
+  });
+}
+
+async function init() {
+  setupTable();
+  setupForms();
+  applySort();
+  connect();
+  state.shown = shownRunIds();
+  const [board] = await Promise.all([fetchJson(`/api/experiments/${experimentId}/runs`), loadCurves(state.shown)]);
+  state.board = board;
+  await Promise.all([drawCurves(true), drawSummary(true)]);
+  markChartsReady();
+}
+
+init().catch((error) => {
+  console.error(error);
+  markChartsReady();
+});

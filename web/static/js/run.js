@@ -1,0 +1,134 @@
+// Run page: per-fold curves with the best and stopping epochs marked, live while the run trains.
+import { $, fetchJson, liveEvents, metricLabel, pageData, postJson, refreshFragments, throttle } from './lib.js';
+import { ChartSlot, PALETTE, foldOption, markChartsReady } from './charts.js';
+
+const page = pageData();
+const { experimentId, runId } = page;
+const isHigherBetter = (name) => /(accuracy|auc|r2)$/.test(name);
+
+const state = { metrics: {}, folds: page.folds, refitEpochs: page.refitEpochs, nFolds: Math.max(1, page.folds.length) };
+const slots = { loss: new ChartSlot($('#chart-loss')), metric: new ChartSlot($('#chart-metric')) };
+const select = $('#metric-select');
+
+function foldName(index, part) {
+  const fold = state.nFolds === 1 ? '' : `fold ${index + 1}`;
+  return [fold, part].filter(Boolean).join(' ');
+}
+
+function foldLines(name, { dashed = false, part = '', marks = true } = {}) {
+  const folds = state.metrics[name] ?? [];
+  return folds.map((values, index) => ({
+    name: foldName(index, '') || part || metricLabel(name),
+    part,
+    values: Array.from({ length: values.length }, (_, i) => values[i] ?? null),
+    color: PALETTE[index % PALETTE.length],
+    dashed,
+    fold: marks ? state.folds[index] : undefined,
+  }));
+}
+
+function chosenMetric() {
+  return select.value || null;
+}
+
+function fillSelect() {
+  const names = Object.keys(state.metrics).filter((name) => name !== 'loss' && name !== 'val_loss');
+  const preferred = `val_${page.metric}`;
+  const current = select.value || (names.includes(preferred) ? preferred : names.find((n) => n.startsWith('val_')) ?? names[0] ?? '');
+  select.replaceChildren(...names.map((name) => new Option(metricLabel(name), name, false, name === current)));
+  select.closest('label').hidden = names.length === 0;
+}
+
+function draw(animate) {
+  const hasVal = Boolean(state.metrics.val_loss);
+  const lossLines = [
+    ...foldLines('loss', { part: hasVal ? 'train' : '', marks: !hasVal }),
+    ...(hasVal ? foldLines('val_loss', { dashed: true, part: 'val' }) : []),
+  ].filter((line) => line.values.length > 0);
+  const metric = chosenMetric();
+  $('#metric-caption').textContent = metric ? metricLabel(metric) : 'No other metric recorded';
+  const metricLines = metric ? foldLines(metric, { marks: metric.startsWith('val_') }).filter((line) => line.values.length > 0) : [];
+  return Promise.all([
+    lossLines.length ? slots.loss.draw(foldOption(lossLines, { yName: 'loss', refitEpochs: state.refitEpochs, animate }), { replace: false }) : slots.loss.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
+    metricLines.length
+      ? slots.metric.draw(foldOption(metricLines, { yName: metricLabel(metric), refitEpochs: state.refitEpochs, higherBetter: isHigherBetter(metric), animate }), { replace: false })
+      : slots.metric.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
+  ]);
+}
+
+async function loadCurves() {
+  const data = await fetchJson(`/api/experiments/${experimentId}/curves?runs=${runId}`);
+  const run = data.runs[0];
+  state.nFolds = run?.nFolds ?? state.nFolds;
+  state.metrics = {};
+  for (const [name, curve] of Object.entries(run?.metrics ?? {})) state.metrics[name] = curve.folds.map((fold) => [...fold]);
+}
+
+const redraw = throttle(() => void draw(false), 400);
+
+const refreshRun = throttle(async () => {
+  const [detail] = await Promise.all([
+    fetchJson(`/api/experiments/${experimentId}/runs/${runId}`),
+    refreshFragments(['run-head', 'run-result', 'fold-table', 'run-models']),
+  ]);
+  state.folds = detail.folds.map((f) => ({ foldIndex: f.foldIndex, bestEpoch: f.bestEpoch, stoppedEpoch: f.stoppedEpoch, status: f.status }));
+  state.refitEpochs = detail.run.refitEpochs;
+  redraw();
+}, 1000);
+
+function connect() {
+  liveEvents(experimentId, {
+    epoch: (event) => {
+      if (event.runId !== runId) return;
+      for (const [name, value] of Object.entries(event.metrics)) {
+        const folds = (state.metrics[name] ??= Array.from({ length: state.nFolds }, () => []));
+        (folds[event.foldIndex] ??= [])[event.epoch] = value;
+      }
+      if (select.options.length === 0) fillSelect();
+      redraw();
+    },
+    run: (event) => {
+      if (event.runId === runId) refreshRun();
+    },
+    refit: (job) => {
+      if (job.sourceRunId !== runId) return;
+      const note = $('#refit-running');
+      if (job.state === 'running' && note) note.textContent = `Refitting… ${job.epochsDone} / ${job.epochsTotal} epochs`;
+      else refreshRun();
+    },
+  });
+}
+
+document.addEventListener('submit', async (event) => {
+  const form = event.target;
+  if (!form.matches('.refit-form')) return;
+  event.preventDefault();
+  const button = form.querySelector('button');
+  button.disabled = true;
+  try {
+    await postJson(`/api/experiments/${experimentId}/refit`, { runId });
+    await refreshFragments(['run-head']);
+  } catch (error) {
+    button.disabled = false;
+    const alert = document.createElement('div');
+    alert.className = 'alert error';
+    alert.setAttribute('role', 'alert');
+    alert.textContent = error.message;
+    $('#run-head').append(alert);
+  }
+});
+
+select.addEventListener('change', () => void draw(false));
+
+async function init() {
+  connect();
+  await loadCurves();
+  fillSelect();
+  await draw(true);
+  markChartsReady();
+}
+
+init().catch((error) => {
+  console.error(error);
+  markChartsReady();
+});

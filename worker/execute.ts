@@ -1,0 +1,36 @@
+/**
+ * One task, trained and turned into an outcome: what every worker loop does around `runTask`,
+ * whether it is fed by the coordinator over IPC (main.ts) or pulls from the Redis queue
+ * (queue-worker.ts). Failures are outcomes, never exceptions.
+ */
+import { hostname } from 'node:os';
+import type { Task, TaskResult } from './protocol.js';
+import { DivergedError, runTask, type EpochListener, type TrainingContext } from './train.js';
+
+export type TaskExecution =
+  | { readonly status: 'done'; readonly result: TaskResult }
+  | { readonly status: 'failed'; readonly reason: 'diverged' | 'error'; readonly message: string }
+  /** `signal` was aborted: the caller knows why and answers for the task. */
+  | { readonly status: 'aborted' };
+
+/**
+ * Trains one task with `runTask` and reports how it ended. `onEpoch` returning 'stop' ends the
+ * task after that epoch (pruning); it still ends `done`, with `stoppedByRequest`.
+ */
+export async function executeTask(task: Task, ctx: TrainingContext, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskExecution> {
+  try {
+    return { status: 'done', result: await runTask(task, ctx, onEpoch, signal) };
+  } catch (error) {
+    if (signal?.aborted) return { status: 'aborted' };
+    return { status: 'failed', reason: error instanceof DivergedError ? 'diverged' : 'error', message: errorMessage(error) };
+  }
+}
+
+/** How this process appears in the folds table: `host:pid`. */
+export function defaultWorkerName(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
