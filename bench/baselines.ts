@@ -38,7 +38,7 @@ const PY_ENV = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE'] as c
 
 type Runtime = { python: string; python_version: string; numpy: string; sklearn: string | null; torch: string | null; optuna: string | null; blas_kernel: string | null; loadavg_1_5_15?: number[]; threadpools?: unknown };
 type EngineFigures = { seconds: number[]; samples_per_s: number[]; median_samples_per_s: number };
-type EngineResult = { sklearn: EngineFigures; torch: EngineFigures; runtime: Runtime };
+type EngineResult = { sklearn: EngineFigures; torch: EngineFigures; runtime: Runtime; loadavg_start: number[] };
 type SearchFigures = {
   wall_s: number;
   best_cv_auc: number;
@@ -48,8 +48,8 @@ type SearchFigures = {
   epochs_refit: number;
   best_params: Record<string, unknown>;
 };
-type SklearnVariant = SearchFigures & { refit_s: number; mean_epochs_per_fit: number };
-type SklearnResult = { full: SklearnVariant; early_stopping: SklearnVariant; runtime: Runtime; n_jobs: number };
+type SklearnVariant = SearchFigures & { refit_s: number; mean_epochs_per_fit: number; median_kept_epoch: number; mean_kept_epoch: number };
+type SklearnResult = { full: SklearnVariant; early_stopping: SklearnVariant; runtime: Runtime; n_jobs: number; loadavg_start: number[] };
 type OptunaVariant = SearchFigures & {
   search_s: number;
   refit_s: number;
@@ -63,7 +63,7 @@ type OptunaVariant = SearchFigures & {
   folds_trained: number;
   busy_share: number;
 };
-type OptunaResult = { no_pruning: OptunaVariant; median_pruner: OptunaVariant; runtime: Runtime };
+type OptunaResult = { no_pruning: OptunaVariant; median_pruner: OptunaVariant; runtime: Runtime; loadavg_start: number[] };
 
 export type Baselines = {
   readonly date: string;
@@ -238,12 +238,16 @@ export function baselinesMarkdown(b: Baselines): string {
       '',
       `- scikit-learn without early stopping: \`tol=0, n_iter_no_change=10**6\`, so each fit runs all its epochs (${sk.full.mean_epochs_per_fit} per fold on average); refit ${secs(sk.full.refit_s)} of the wall. ` +
         `Epochs are counted from each fitted fold's \`n_iter_\`.`,
-      `- scikit-learn's \`early_stopping=True\` (defaults: 10 % held out, patience 10, tol 1e-4) watches held-out **accuracy**, flat from the first epoch on a 3 %-positive task: ${sk.early_stopping.mean_epochs_per_fit} epochs per fold on average; best CV AUC ${auc(sk.early_stopping.best_cv_auc)} against ${auc(sk.full.best_cv_auc)}.`,
+      `- scikit-learn's \`early_stopping=True\` (defaults: 10 % held out, patience 10, tol 1e-4) watches held-out **accuracy**, nearly flat from the first epoch on a 3 %-positive task: ` +
+        `it trains ${sk.early_stopping.mean_epochs_per_fit} epochs per fold on average (it cannot stop before epoch 12 with patience 10, so the 10-epoch configurations run out), ` +
+        `but then restores the weights of the epoch with the best held-out accuracy: epoch ${sk.early_stopping.median_kept_epoch} in the median fold (mean ${sk.early_stopping.mean_kept_epoch}). ` +
+        `Best CV AUC ${auc(sk.early_stopping.best_cv_auc)} against ${auc(sk.full.best_cv_auc)} without it; the per-configuration CV AUCs are in baselines.json.`,
       `- Optuna: GridSampler, a trial = the 5 folds, value = mean validation AUC; each fold's AUC reported as an intermediate value (step = fold index). ` +
         `Without pruning: ${op.no_pruning.trials} trials for ${op.no_pruning.distinct_configs} distinct configurations (${op.no_pruning.duplicate_trials} duplicated by the two workers' race), ${op.no_pruning.folds_trained} folds trained; ` +
         `MedianPruner (defaults: 5 startup trials, no warm-up): ${op.median_pruner.complete} complete, ${op.median_pruner.pruned} pruned, ${op.median_pruner.folds_trained} folds trained. ` +
         `Training (fit + validation AUC) fills ${Math.round(op.no_pruning.busy_share * 100)} % / ${Math.round(op.median_pruner.busy_share * 100)} % of 2 × the search wall; the rest is process start-up (importing torch), data loading and the study storage.`,
-      `- Wall times: GridSearchCV.fit (search + refit); Optuna from creating the study to the refit model's test score, worker start-up included.`,
+      `- Wall times: GridSearchCV.fit (search + refit); Optuna from creating the study to the refit model's test score, worker start-up included. ` +
+        `The machine is shared: load average (1 min) when each script started: engine ${b.engine.runs.map((r) => r.loadavg_start[0]).join(' / ')}, GridSearchCV ${sk.loadavg_start[0]}, Optuna ${op.loadavg_start[0]} (2 cores; above 2 means other processes were competing).`,
     );
   }
   lines.push('', `Raw results: \`bench/out/baselines.json\` (git-ignored), read by the other bench scripts to compare in the same run.`);

@@ -11,6 +11,7 @@ import { compose, type Composition } from './compose.js';
 import { AppError, ValidationError } from './errors.js';
 import { openStorage } from './storage/storage.js';
 import { rankRuns } from './coordinator/coordinator.js';
+import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
 import { createSearchProgressBar } from './cli/progress.js';
 import { deleteExperiment } from './services/delete-experiment.js';
@@ -98,8 +99,9 @@ program
     if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
     if (flags.localWorkers !== undefined && flags.queue === undefined) throw new ValidationError('--local-workers goes with --queue (without it, --workers sets the local pool)');
     const specText = readFileSync(path, 'utf8');
-    const specWorkers = /^workers:\s*(\d+)/m.exec(specText)?.[1];
-    const config = configFrom(command, { workers: flags.workers ?? (specWorkers ? Number(specWorkers) : undefined), host: flags.host, port: flags.port });
+    // Schema errors are reported before any worker process starts.
+    const spec = parseSpecText(specText);
+    const config = configFrom(command, { workers: flags.workers ?? spec.workers, host: flags.host, port: flags.port });
     const queueRunner = flags.queue === undefined ? null : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
     const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
     const controller = new AbortController();
@@ -110,7 +112,7 @@ program
       const { experiment } = prepared;
       const backends = await whenReady(composition);
       console.log(
-        `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${JSON.parse(experiment.specJson).validation.kind === 'kfold' ? `${JSON.parse(experiment.specJson).validation.k} folds` : 'holdout'}, ` +
+        `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout'}, ` +
           `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
           `${queueRunner ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0) : `${config.workers} workers`} on ${[...new Set(backends)].join('/')}`,
       );

@@ -2,11 +2,18 @@
  * TensorFlow.js backend choice: native tfjs-node where it is installed, else WebAssembly, else
  * the plain JavaScript CPU backend (DESIGN.md, "TensorFlow.js backend").
  */
-import * as tfjs from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import type * as TfjsModule from '@tensorflow/tfjs';
 import { BACKENDS, type BackendName } from './protocol.js';
 
+// Loaded through CommonJS on purpose: the ESM build of @tensorflow/tfjs is hundreds of small
+// modules and took ~1.6 s to import here against ~0.6 s for the CommonJS bundle, paid by every
+// worker at start. tfjs-node and the wasm backend are CommonJS too, so all share one engine.
+const require = createRequire(import.meta.url);
+const tfjs = require('@tensorflow/tfjs') as typeof TfjsModule;
+
 /** The TensorFlow.js namespace, passed around so every module uses the one engine. */
-export type TensorFlow = typeof tfjs;
+export type TensorFlow = typeof TfjsModule;
 
 /** The chosen backend, ready to train on. */
 export type SelectedBackend = { readonly tf: TensorFlow; readonly backend: BackendName };
@@ -60,9 +67,9 @@ async function tryBackend(backend: BackendName): Promise<string | null> {
   try {
     if (backend === 'tensorflow') {
       // Importing tfjs-node registers the 'tensorflow' backend with the shared tfjs engine.
-      await import(TFJS_NODE_PACKAGE);
+      require(TFJS_NODE_PACKAGE);
     } else if (backend === 'wasm') {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       // One worker process per core already uses every core; more threads would oversubscribe.
       wasm.setThreadsCount(1);
     }

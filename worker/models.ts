@@ -1,7 +1,7 @@
 /**
  * Models and optimizers built from a run's hyperparameters.
  */
-import type { LayersModel, Optimizer, Sequential, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { LayersModel, Optimizer, Scalar, Sequential, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from './backend.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import type { Params, TaskKind } from './spec.js';
@@ -22,13 +22,18 @@ export function hiddenWidths(params: Pick<Params, 'depth' | 'width' | 'widthSche
  * so the same seed gives the same initial weights; dropout masks are seeded too.
  * @param nInputs number of encoded features.
  * @param nClasses number of classes (ignored for binary and regression).
+ * @param options.outputBias initial bias of a regression output (default 0); a ratings model
+ *   starts at the training mean rating instead of spending its first epochs getting there.
  */
-export function buildModel(tf: TensorFlow, params: Params, nInputs: number, task: TaskKind, nClasses: number, seed: number): Sequential {
+export function buildModel(tf: TensorFlow, params: Params, nInputs: number, task: TaskKind, nClasses: number, seed: number, options: { readonly outputBias?: number } = {}): Sequential {
   const model = tf.sequential();
   const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
   // One seed per layer: with a shared seed, equal-shaped layers would start with equal weights.
-  const dense = (name: string, units: number, activation: Params['activation'] | 'softmax', inputShape?: number[]) =>
-    tf.layers.dense({ name, units, activation, inputShape, kernelRegularizer, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }), biasInitializer: 'zeros' });
+  const dense = (name: string, units: number, activation: Params['activation'] | 'softmax', inputShape?: number[], bias = 0) =>
+    tf.layers.dense({
+      name, units, activation, inputShape, kernelRegularizer, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
+      biasInitializer: bias === 0 ? 'zeros' : tf.initializers.constant({ value: bias }),
+    });
 
   hiddenWidths(params).forEach((units, i) => {
     model.add(dense(`hidden_${i + 1}`, units, params.activation, i === 0 ? [nInputs] : undefined));
@@ -36,9 +41,16 @@ export function buildModel(tf: TensorFlow, params: Params, nInputs: number, task
   });
   const inputShape = params.depth === 0 ? [nInputs] : undefined;
   if (task === 'multiclass') model.add(dense('output', nClasses, 'softmax', inputShape));
-  else model.add(dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape));
+  else model.add(dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape, task === 'regression' ? (options.outputBias ?? 0) : 0));
   return model;
 }
+
+/**
+ * A model as a task trains it: the network, and a term added to each batch's objective beyond
+ * the layers' own regularisers (the recommendation families' per-rating embedding penalty), or
+ * null. The term gets the batch's model inputs.
+ */
+export type BuiltModel = { readonly model: LayersModel; readonly penalty: ((inputs: readonly Tensor[]) => Scalar) | null };
 
 /** Number of trainable and non-trainable weights (scalars) in a model. */
 export function countParams(model: LayersModel): number {
@@ -49,13 +61,17 @@ export function countParams(model: LayersModel): number {
 export const PREDICT_BATCH_SIZE = 8192;
 
 /**
- * Inference (dropout off) on a whole matrix, read back to JavaScript once.
+ * Inference (dropout off) on a whole matrix (or one matrix per input of a multi-input model),
+ * read back to JavaScript once.
  * @returns binary: n probabilities of class 1; multiclass: n × C probabilities, row-major;
  *   regression: n values.
  */
-export async function predictArray(model: LayersModel, x: Tensor2D): Promise<Float32Array> {
-  if (x.shape[0] === 0) return new Float32Array(0);
-  const output = model.predict(x, { batchSize: PREDICT_BATCH_SIZE });
+export async function predictArray(model: LayersModel, x: Tensor2D | readonly Tensor2D[]): Promise<Float32Array> {
+  // A model with several inputs (the recommendation families) takes one tensor per input.
+  const inputs = 'rank' in x ? x : [...x];
+  const rows = 'rank' in inputs ? inputs.shape[0] : inputs[0]?.shape[0];
+  if (rows === undefined || rows === 0) return new Float32Array(0);
+  const output = model.predict(inputs, { batchSize: PREDICT_BATCH_SIZE });
   if (Array.isArray(output)) throw new Error(`expected a single-output model, got ${output.length} outputs`);
   try {
     return await output.data<'float32'>();
@@ -78,7 +94,7 @@ export function createOptimizer(tf: TensorFlow, params: Pick<Params, 'optimizer'
   }
 }
 
-type SeededDropoutArgs = { readonly name: string; readonly rate: number; readonly seed: number };
+export type SeededDropoutArgs = { readonly name: string; readonly rate: number; readonly seed: number };
 type Layer = InstanceType<TensorFlow['layers']['Layer']>;
 
 const seededDropoutClasses = new WeakMap<TensorFlow, new (args: SeededDropoutArgs) => Layer>();
@@ -88,7 +104,7 @@ const seededDropoutClasses = new WeakMap<TensorFlow, new (args: SeededDropoutArg
  * Math.random (no seed: curves not reproducible) or, given a seed, draws the SAME mask on every
  * call; this one draws a fresh seed per training call from its own seeded stream.
  */
-function createSeededDropout(tf: TensorFlow, args: SeededDropoutArgs): Layer {
+export function createSeededDropout(tf: TensorFlow, args: SeededDropoutArgs): Layer {
   let SeededDropout = seededDropoutClasses.get(tf);
   if (SeededDropout === undefined) {
     SeededDropout = class extends tf.layers.Layer {

@@ -8,7 +8,7 @@
  * contract: `null` means non-finite in every layer.
  */
 import { z } from 'zod';
-import { specSchema, paramFields, TASKS, type ExperimentSpec, type Params, type TaskKind } from './spec.js';
+import { specSchema, storedParamsSchema, TASKS, type ExperimentSpec, type Params, type TaskKind } from './spec.js';
 
 /** Backends in order of preference. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -80,7 +80,8 @@ export type FromWorker =
   | { readonly type: 'describe-failed'; readonly requestId: string; readonly message: string };
 
 const metricsSchema = z.record(z.string(), z.number().nullable());
-const paramsSchema = z.strictObject(paramFields);
+// Params of runs recorded before a hyperparameter existed get its default (see storedParamsSchema).
+const paramsSchema = storedParamsSchema;
 
 const resultSchema = z.strictObject({
   bestEpoch: z.number().int().min(0),

@@ -24,6 +24,10 @@ export function isHigherBetter(metric: string): boolean {
   return ['accuracy', 'auc', 'pr_auc', 'r2'].includes(metric.replace(/^(val_|test_)/, ''));
 }
 
+/** Model families: `mlp` on any dataset; `mf` and `ncf` on ratings datasets. */
+export const FAMILIES = ['mlp', 'mf', 'ncf'] as const;
+export type Family = (typeof FAMILIES)[number];
+
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
 
@@ -53,13 +57,50 @@ export const datasetSchema = z.discriminatedUnion('kind', [
     /** Name of the target column. */
     target: z.string().min(1),
   }),
+  /**
+   * Synthetic ratings with a known ground truth (worker/recsys/synthetic.ts): users with
+   * features (age, gender, occupation), items with features (genres, year), and a rating that
+   * depends on the features, on per-user and per-item effects and on a latent interaction.
+   * A regression task over (user, item) rows.
+   */
+  z.strictObject({
+    kind: z.literal('ratings'),
+    /** Users generated. @default 1000 */
+    users: positiveInt.min(10).max(200_000).default(1_000),
+    /** Items generated. @default 500 */
+    items: positiveInt.min(10).max(200_000).default(500),
+    /** Mean ratings per user; the counts are skewed (some users rate a single item). @default 25 */
+    ratingsPerUser: z.number().min(1).max(10_000).default(25),
+    /** Standard deviation of the rating noise (the best attainable RMSE, before rounding to half stars). @default 0.5 */
+    noise: z.number().min(0).max(5).default(0.5),
+  }),
+  /**
+   * MovieLens ratings from a folder the user downloaded (foldwise ships none: MovieLens data may
+   * not be redistributed). A regression task over (user, item) rows, with side features.
+   */
+  z.strictObject({
+    kind: z.literal('movielens'),
+    /** The unpacked folder, relative to the spec file's folder (or absolute). */
+    path: z.string().min(1),
+    /**
+     * `ml-100k`: u.data, u.user, u.item; `ml-latest-small`: ratings.csv, movies.csv;
+     * `auto`: whichever of u.data / ratings.csv the folder holds. @default 'auto'
+     */
+    layout: z.enum(['auto', 'ml-100k', 'ml-latest-small']).default('auto'),
+  }),
 ]);
 export type DatasetSpec = z.infer<typeof datasetSchema>;
 
 /** Hyperparameters of one run. Each may be fixed in `model` or searched in `grid`. */
 export const paramFields = {
-  /** Model family. @default 'mlp' */
-  family: z.enum(['mlp']),
+  /**
+   * Model family. `mlp`: a multilayer perceptron on the features (on a ratings dataset: the
+   * user's and the item's side features, concatenated). `mf` and `ncf` need a ratings dataset:
+   * `mf` is the latent factor model r̂ = μ + b_u + b_i + p_uᵀq_i; `ncf` feeds [p_u, q_i, x_u, x_i]
+   * through an MLP (depth, width, …), plus p_uᵀq_i when `useDotTerm` (NeuMF).
+   * Usable as a grid axis to compare families in one experiment. @default 'mlp'
+   */
+  family: z.enum(FAMILIES),
   /** Hidden layers (0 = a linear model). @default 2 */
   depth: z.number().int().min(0).max(16),
   /** Units of the first hidden layer. @default 64 */
@@ -80,6 +121,13 @@ export const paramFields = {
   epochs: positiveInt.max(10_000),
   /** Mini-batch size. @default 128 */
   batchSize: positiveInt.max(1_000_000),
+  /** `mf`, `ncf`: dimension of the user and item embeddings p_u, q_i. Ignored by `mlp`. @default 16 */
+  factors: positiveInt.max(1024),
+  /**
+   * `ncf` only: add the latent factor term p_uᵀq_i (own embeddings) to the MLP's output, the
+   * NeuMF form f(p_u, x_u, q_i, x_i) + p_uᵀq_i. @default false
+   */
+  useDotTerm: z.boolean(),
 } as const;
 
 export type ParamName = keyof typeof paramFields;
@@ -98,8 +146,45 @@ export const DEFAULT_PARAMS: Params = {
   l2: 0,
   epochs: 20,
   batchSize: 128,
+  factors: 16,
+  useDotTerm: false,
 };
 export const PARAM_NAMES = Object.keys(DEFAULT_PARAMS) as ParamName[];
+
+/**
+ * The hyperparameters each family reads; the others do not change its model. A grid that
+ * crosses `family` with, say, `depth` would otherwise train the same `mf` model once per depth:
+ * the grid expansion records an ignored hyperparameter at its fixed (or default) value and
+ * drops the settings that become equal.
+ */
+export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
+  mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
+  mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
+  ncf: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize', 'factors', 'useDotTerm'],
+};
+
+/**
+ * Every hyperparameter, as stored in runs, tasks and model files. Keys added after runs and model
+ * files were first written (`factors`, `useDotTerm`) take their defaults when missing, so older
+ * experiments and model folders stay readable.
+ */
+export const storedParamsSchema = z.strictObject({
+  ...paramFields,
+  factors: paramFields.factors.default(DEFAULT_PARAMS.factors),
+  useDotTerm: paramFields.useDotTerm.default(DEFAULT_PARAMS.useDotTerm),
+});
+
+/** Dataset kinds whose rows are (user, item, rating): the ones `mf` and `ncf` can train on. */
+export const RATINGS_DATASETS = ['ratings', 'movielens'] as const;
+
+/**
+ * Validation metrics recorded for ratings datasets besides the regression ones (`val_…` during
+ * the search, `test_…` for a refit), each constant over epochs: `baseline_rmse`, the RMSE of
+ * predicting the training part's mean rating; `cold_rows`, the held-out rows whose user or item
+ * has no rating in the training part (they are predicted from biases — 0 — and features);
+ * `cold_rmse`, the RMSE on those rows (null when there are none).
+ */
+export const RATINGS_EXTRA_METRICS = ['baseline_rmse', 'cold_rows', 'cold_rmse'] as const;
 
 const fixedParamsSchema = z.strictObject(paramFields).partial();
 
@@ -205,6 +290,17 @@ export const specSchema = z.strictObject({
       if (name in spec.model) {
         ctx.addIssue({ code: 'custom', path: ['grid', name], message: `"${name}" is set in both model and grid; keep it in one place` });
       }
+    }
+    if (!(RATINGS_DATASETS as readonly string[]).includes(spec.dataset.kind)) {
+      const fixed = spec.model.family;
+      const searched = spec.grid.family === undefined ? [] : Array.isArray(spec.grid.family) ? spec.grid.family : [spec.grid.family];
+      const where = fixed !== undefined ? ['model', 'family'] : ['grid', 'family'];
+      const needRatings = [...(fixed === undefined ? [] : [fixed]), ...searched].filter((family) => family !== 'mlp');
+      if (needRatings.length > 0) {
+        ctx.addIssue({ code: 'custom', path: where, message: `family "${needRatings[0]}" needs a ratings dataset (kind ${RATINGS_DATASETS.join(' or ')}), not ${spec.dataset.kind}` });
+      }
+    } else if (spec.task !== undefined && spec.task !== 'regression') {
+      ctx.addIssue({ code: 'custom', path: ['task'], message: `a ${spec.dataset.kind} dataset is a regression task (predicting the rating), not ${spec.task}` });
     }
     const es = spec.validation.earlyStopping;
     if (spec.task && es && !TASK_METRICS[spec.task].includes(es.monitor.slice(4))) {

@@ -52,11 +52,10 @@ export function validationSplits(y: Float32Array, trainRows: Int32Array, validat
 
   // Shuffle within each class, lay the classes end to end and deal the rows out round-robin:
   // each class then lands ⌊n/k⌋ or ⌈n/k⌉ times in every fold, and fold sizes differ by ≤ 1.
-  const dealt: number[] = [];
-  for (const { rows } of groups) {
+  const dealt = groups.flatMap(({ rows }) => {
     shuffleInPlace(rows, rng);
-    dealt.push(...rows);
-  }
+    return rows;
+  });
   const folds = Array.from({ length: k }, (): number[] => []);
   dealt.forEach((row, position) => folds[position % k]!.push(row));
   return folds.map((validationRows, fold) => ({
@@ -75,13 +74,13 @@ function holdOut(y: Float32Array, rows: Int32Array, task: TaskKind, fraction: nu
   if (quotas.every((quota) => quota === 0)) {
     throw new DataError(`${what} cannot be cut: no class has a second row to spare (${rows.length} rows)`);
   }
-  const kept: number[] = [];
-  const held: number[] = [];
-  groups.forEach(({ rows: members }, g) => {
+  const shuffled = groups.map(({ rows: members }) => {
     shuffleInPlace(members, rng);
-    held.push(...members.slice(0, quotas[g]));
-    kept.push(...members.slice(quotas[g]));
+    return members;
   });
+  // (flatMap, not push(...spread): a spread of 10⁵ rows overflows the call stack.)
+  const held = shuffled.flatMap((members, g) => members.slice(0, quotas[g]));
+  const kept = shuffled.flatMap((members, g) => members.slice(quotas[g]));
   return { kept: sortedRows(kept), held: sortedRows(held) };
 }
 

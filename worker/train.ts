@@ -10,16 +10,18 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import type { TensorFlow } from './backend.js';
-import { datasetKey, loadDataset, type Table } from './datasets.js';
+import { datasetKey, loadDataset, type Encoding, type Table } from './datasets.js';
 import { createBestEpochTracker } from './early-stopping.js';
 import { binaryAccuracy, evaluate, multiclassAccuracy } from './metrics.js';
 import { describePreprocessing, saveModel } from './model-files.js';
-import { buildModel, countParams, createOptimizer, predictArray, WeightSnapshot } from './models.js';
+import { buildModel, countParams, createOptimizer, predictArray, WeightSnapshot, type BuiltModel } from './models.js';
 import { fitStandardizer, gather, gatherStandardized, type Standardizer } from './preprocess.js';
 import type { BackendName, EpochMetrics, Task, TaskResult } from './protocol.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from './rng.js';
-import { PARAM_NAMES, TASK_METRICS, type TaskKind } from './spec.js';
+import { PARAM_NAMES, TASK_METRICS, type Params, type TaskKind } from './spec.js';
 import { splitTest, validationSplits } from './splits.js';
+import { buildRatingsModel } from './recsys/models.js';
+import { prepareRatingsData, type PreparedRatings } from './recsys/prepare.js';
 
 /** What `runTask` trains with: the TensorFlow.js namespace and its initialised backend. */
 export type TrainingContext = { readonly tf: TensorFlow; readonly backend: BackendName };
@@ -68,15 +70,17 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const owned: { dispose(): void }[] = [];
   const own = <T extends { dispose(): void }>(resource: T): T => (owned.push(resource), resource);
   try {
-    const model = own(buildModel(tf, task.params, table.nFeatures, task.task, data.nClasses, deriveSeed(seed, 'init')));
+    const built = buildTaskModel(tf, task.params, task.task, data, deriveSeed(seed, 'init'));
+    const model = own(built.model);
     const session: Session = {
       tf,
       task,
       model,
       optimizer: own(createOptimizer(tf, task.params)),
       variables: trainableVariables(tf, model),
+      penalty: built.penalty,
       nClasses: data.nClasses,
-      x: own(tf.tensor2d(data.train.x, [data.train.n, table.nFeatures])),
+      inputs: data.train.inputs.map((input) => own(inputTensor(tf, input, data.train.n))),
       y: own(trainingTargets(tf, task.task, data.train.y, data.nClasses)),
       labels: data.train.y,
       nRows: data.train.n,
@@ -85,11 +89,14 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
       lastYieldAt: performance.now(),
     };
     if (data.held.n === 0) throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
-    const held: HeldOut = { x: own(tf.tensor2d(data.held.x, [data.held.n, table.nFeatures])), y: data.held.y };
+    const held: HeldOut = { inputs: data.held.inputs.map((input) => own(inputTensor(tf, input, data.held.n))), y: data.held.y, extraMetrics: data.ratings?.heldMetrics };
     if (task.kind === 'search') return await trainSearch(session, held, onEpoch);
 
     const result = await trainRefit(session, held, onEpoch);
-    const preprocessing = describePreprocessing({ task: task.task, encoding: table.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed });
+    const preprocessing = describePreprocessing({
+      task: task.task, encoding: data.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed,
+      ...(data.ratings ? { ratings: data.ratings.saved() } : {}),
+    });
     await saveModel(tf, model, refitSettings(task).modelDir, preprocessing);
     return result;
   } finally {
@@ -115,21 +122,42 @@ function loadTable(task: Task): Promise<Table> {
   return table;
 }
 
-type Rows = { readonly x: Float32Array; readonly y: Float32Array; readonly n: number };
+/**
+ * One input of a model, for a set of rows: row-major, `width` values per row. Float32 features,
+ * or int32 embedding indices (the recommendation families' user and item).
+ */
+export type ModelInput = { readonly values: Float32Array | Int32Array; readonly width: number };
+
+/** Rows as the model takes them: one matrix per model input (an MLP has one), and the targets. */
+type Rows = { readonly inputs: readonly ModelInput[]; readonly y: Float32Array; readonly n: number };
 
 type TaskData = {
   readonly train: Rows;
   /** Validation rows (search) or test rows (refit). */
   readonly held: Rows;
+  /** How raw rows become the features input; saved with a refit model. */
+  readonly encoding: Encoding;
   readonly standardizer: Standardizer;
   readonly nClasses: number;
+  /** Ratings tables only: the model's sizes, extra held-out metrics, and what a refit saves. */
+  readonly ratings?: PreparedRatings;
 };
 
 /**
- * Cuts the test split first (DESIGN.md), then the fold; fits the standardiser on the training
- * rows only and applies it to the held-out ones.
+ * Cuts the test split first (DESIGN.md), then the fold; fits the preprocessing on the training
+ * rows only and applies it to the held-out ones: the standardiser, or on a ratings table the
+ * side-feature encoders and id maps (recsys/prepare.ts).
  */
 function prepareData(table: Table, task: Task): TaskData {
+  const { trainRows, heldRows } = taskRows(table, task);
+  if (table.ratings !== undefined) return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
+  const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
+  const rowsOf = (rows: Int32Array): Rows => ({ inputs: [{ values: gatherStandardized(table.x, table.nFeatures, rows, standardizer), width: table.nFeatures }], y: gather(table.y, rows), n: rows.length });
+  return { train: rowsOf(trainRows), held: rowsOf(heldRows), encoding: table.encoding, standardizer, nClasses: classCount(table) };
+}
+
+/** The task's training rows and its held-out rows: the fold's validation rows (search) or the test split (refit). */
+function taskRows(table: Table, task: Task): { readonly trainRows: Int32Array; readonly heldRows: Int32Array } {
   const { spec } = task;
   const { train: nonTest, test } = splitTest(table.y, task.task, spec.testSplit.fraction, spec.seed);
   let trainRows = nonTest;
@@ -141,9 +169,18 @@ function prepareData(table: Table, task: Task): TaskData {
     trainRows = fold.train;
     heldRows = fold.validation;
   }
-  const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
-  const rowsOf = (rows: Int32Array): Rows => ({ x: gatherStandardized(table.x, table.nFeatures, rows, standardizer), y: gather(table.y, rows), n: rows.length });
-  return { train: rowsOf(trainRows), held: rowsOf(heldRows), standardizer, nClasses: classCount(table) };
+  return { trainRows, heldRows };
+}
+
+/** The task's model: an MLP, or on a ratings table the family's model (recsys/models.ts). */
+function buildTaskModel(tf: TensorFlow, params: Params, taskKind: TaskKind, data: TaskData, seed: number): BuiltModel {
+  if (data.ratings !== undefined) return buildRatingsModel(tf, params, data.ratings.shape, seed);
+  if (params.family !== 'mlp') throw new Error(`family ${params.family} needs a ratings dataset (kind ratings or movielens)`);
+  return { model: buildModel(tf, params, data.train.inputs[0]!.width, taskKind, data.nClasses, seed), penalty: null };
+}
+
+function inputTensor(tf: TensorFlow, input: ModelInput, n: number): Tensor2D {
+  return tf.tensor2d(input.values, [n, input.width], input.values instanceof Int32Array ? 'int32' : 'float32');
 }
 
 function classCount(table: Table): number {
@@ -181,9 +218,11 @@ type Session = {
   readonly model: LayersModel;
   readonly optimizer: Optimizer;
   readonly variables: Variable[];
+  /** A per-batch term added to the objective (the recommendation families' embedding L2), or null. */
+  readonly penalty: BuiltModel['penalty'];
   readonly nClasses: number;
-  /** Standardised training features, n × f, on the backend for the whole task. */
-  readonly x: Tensor2D;
+  /** The training rows' model inputs (standardised features for an MLP), on the backend for the whole task. */
+  readonly inputs: readonly Tensor2D[];
   /** Training targets, n × 1 (binary, regression) or n × C one-hot (multiclass). */
   readonly y: Tensor2D;
   /** Training labels (class indices) in row order, for the epoch's accuracy. */
@@ -194,7 +233,12 @@ type Session = {
   lastYieldAt: number;
 };
 
-type HeldOut = { readonly x: Tensor2D; readonly y: Float32Array };
+type HeldOut = {
+  readonly inputs: readonly Tensor2D[];
+  readonly y: Float32Array;
+  /** Metrics recorded besides the task's (ratings: baseline_rmse, cold_rows, cold_rmse). */
+  readonly extraMetrics: ((predictions: Float32Array) => Record<string, number>) | undefined;
+};
 
 /** The event loop gets a turn this often, so IPC (shutdown, abort) is heard mid-epoch. */
 const YIELD_EVERY_MS = 50;
@@ -287,15 +331,16 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
         // A gather by a small index tensor, not a slice: the wasm backend's slice kernel copies
         // its whole input out of the heap, which made every batch cost O(rows).
         const indices = tf.tensor1d(order.subarray(start, start + size), 'int32');
-        const xBatch = tf.gather(session.x, indices);
+        const batch = session.inputs.map((input) => tf.gather(input, indices));
         const yBatch = tf.gather(session.y, indices);
         const cost = optimizer.minimize(
           () => {
-            const output = asTensor(tf, model.apply(xBatch, { training: true }));
+            const output = asTensor(tf, model.apply(batch.length === 1 ? batch[0]! : batch, { training: true }));
             if (taskKind !== 'regression') predictions.push(tf.keep(output));
             const loss = tf.keep(batchMeanLoss(tf, taskKind, output, yBatch));
             losses.push(loss);
-            return model.calculateLosses().reduce<Scalar>((total, penalty) => total.add(penalty), loss);
+            const penalties = [...model.calculateLosses(), ...(session.penalty ? [session.penalty(batch)] : [])];
+            return penalties.reduce<Scalar>((total, penalty) => total.add(penalty), loss);
           },
           true,
           variables,
@@ -361,7 +406,8 @@ async function betweenBatches(session: Session, epoch: number): Promise<void> {
 
 /** Metrics of the current weights on held-out rows: one inference pass, read once. */
 async function evaluateOn(session: Session, held: HeldOut): Promise<Record<string, number>> {
-  return evaluate(session.task.task, held.y, await predictArray(session.model, held.x), session.nClasses);
+  const predictions = await predictArray(session.model, held.inputs);
+  return { ...evaluate(session.task.task, held.y, predictions, session.nClasses), ...held.extraMetrics?.(predictions) };
 }
 
 // ───────────────────────────── helpers ─────────────────────────────

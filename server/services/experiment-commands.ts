@@ -1,3 +1,5 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseSpecText } from '../coordinator/prepare-experiment.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import { deleteExperiment } from './delete-experiment.js';
@@ -45,6 +47,7 @@ export class ExperimentCommands {
       throw new ValidationError(`specText: longer than ${MAX_SPEC_BYTES / 1024} kB`, [{ path: 'specText', message: 'spec too long' }]);
     }
     const { config, coordinator } = this.#deps;
+    this.#checkDataPath(specText);
     const prepared = await coordinator.prepare(specText, {
       baseDir: config.experimentsDir,
       allowLargeGrid: false,
@@ -52,6 +55,24 @@ export class ExperimentCommands {
     });
     const search = this.#jobs.startSearch(prepared.experiment.experimentId);
     return { experiment: prepared.experiment, resumed: prepared.resumed, runsTotal: prepared.runsTotal, search };
+  }
+
+  /**
+   * Any dataset that names a file or folder (csv, and kinds added later) must point inside the
+   * experiments folder or the data directory: the web never makes foldwise read elsewhere.
+   * (prepare checks CSV paths itself; this covers every kind with a `path`.)
+   */
+  #checkDataPath(specText: string): void {
+    const { config } = this.#deps;
+    const dataset = parseSpecText(specText).dataset as { path?: unknown };
+    if (typeof dataset.path !== 'string') return;
+    const path = isAbsolute(dataset.path) ? resolve(dataset.path) : resolve(config.experimentsDir, dataset.path);
+    const roots = [config.experimentsDir, config.dataDir].map((root) => resolve(root));
+    if (!roots.some((root) => path.startsWith(root + '/'))) {
+      throw new ValidationError(`dataset.path: expected a path inside the experiments folder or the data directory, got ${dataset.path}`, [
+        { path: 'dataset.path', message: 'outside the folders the dashboard may read' },
+      ]);
+    }
   }
 
   /** Refits a finished run (the best when `runId` is absent) in the background. See Jobs.startRefit. */

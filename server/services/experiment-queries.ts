@@ -150,6 +150,14 @@ function datasetLabel(spec: ExperimentSpec | null, kind: string): string {
       return 'iris · 150 rows · 4 features';
     case 'csv':
       return `csv ${d.path.split('/').pop()} → target ${d.target}`;
+    default: {
+      // Datasets added later: their kind and their scalar settings, never a full path.
+      const fields = Object.entries(d as Record<string, unknown>)
+        .filter(([key, value]) => key !== 'kind' && (typeof value === 'number' || (typeof value === 'string' && key !== 'path')))
+        .map(([key, value]) => `${key} ${String(value)}`);
+      const path = (d as { path?: unknown }).path;
+      return [(d as { kind: string }).kind, ...(typeof path === 'string' ? [path.split('/').pop()!] : []), ...fields].join(' · ');
+    }
   }
 }
 

@@ -4,8 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { WorkerPool } from '../../server/coordinator/worker-pool.js';
-import { browserSkipReason, launchChromium, openPage, waitForCharts } from '../helpers/browser.js';
+import { browserSkipReason, launchChromium, openPage as openBrowserPage, waitForCharts } from '../helpers/browser.js';
 import { startTestDashboard, type TestDashboard } from '../helpers/dashboard-server.js';
+import { GatedRunner } from '../helpers/gated-runner.js';
 import { seedExperiment, type SeededExperiment } from '../helpers/seed-db.js';
 
 const skip = browserSkipReason();
@@ -17,10 +18,10 @@ const CSV_COLUMN = '<script>alert(1)</script>';
 // Real training: one worker process, tiny sine and CSV datasets (a few seconds in all).
 const LIVE_SPEC = `name: live-sine
 description: Tiny sine regression started from the browser.
-dataset: { kind: sine, rows: 600 }
+dataset: { kind: sine, rows: 400 }
 task: regression
-grid: { width: [4, 8, 16, 32], epochs: 40 }
-validation: { kind: holdout, earlyStopping: { monitor: val_loss, patience: 40 } }
+grid: { width: [4, 8, 16], epochs: 25 }
+validation: { kind: holdout, earlyStopping: { monitor: val_loss, patience: 25 } }
 selection: { metric: rmse }
 seed: 3
 `;
@@ -29,10 +30,17 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
   let dash: TestDashboard;
   let browser: Browser;
   let grid: SeededExperiment;
+  const gate = new GatedRunner(new WorkerPool({ size: 1 }));
+
+  /** A fresh page; relaunches Chromium if something outside the test ended it. */
+  async function openPage(_browser: Browser) {
+    if (!browser.isConnected()) browser = await launchChromium();
+    return openBrowserPage(browser);
+  }
 
   before(async () => {
     dash = await startTestDashboard({
-      runner: new WorkerPool({ size: 1 }),
+      runner: gate,
       seed: (storage, { dataDir, experimentsDir }) => {
         grid = seedExperiment(storage, { name: 'grid', runs: 24, folds: 3, epochs: 12, earlyStop: true, failed: 1, modelDataDir: dataDir });
         seedExperiment(storage, { name: 'xss', rowName: XSS_NAME, description: '<img src=x onerror=alert(2)>', csvTarget: CSV_COLUMN, runs: 2, folds: 2, epochs: 3 });
@@ -134,12 +142,14 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
     await page.waitForFunction(() => !document.querySelector('#spec-preview')?.hasAttribute('hidden'));
     assert.match((await page.locator('#spec-preview').textContent()) ?? '', /name: live-sine/);
     await page.getByRole('button', { name: 'Validate and start' }).click();
-    await page.waitForURL(/\/experiments\/\d+$/, { timeout: 20_000 });
+    await page.waitForURL(/\/experiments\/\d+$/, { timeout: 30_000 });
     await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
-    assert.equal(await page.locator('#leaderboard-rows tr').count(), 4);
-    const doneAtFirst = await page.locator('#leaderboard-rows .badge-done').count();
-    assert.ok(doneAtFirst < 4, `the page opened while the search ran (${doneAtFirst}/4 done)`);
-    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done').length === 4, null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.documentElement.dataset.live === 'connected');
+    assert.equal(await page.locator('#leaderboard-rows tr').count(), 3);
+    assert.equal(await page.locator('#leaderboard-rows .badge-done').count(), 0, 'nothing trained yet: the gate holds the tasks');
+    assert.match((await page.locator('#best-card').textContent()) ?? '', /No run has finished yet/);
+    gate.open();
+    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done').length === 3, null, { timeout: 90_000 });
     await page.waitForFunction(() => /^\d\.\d{4}$/.test(document.querySelector('#best-score')?.textContent ?? ''), null, { timeout: 5000 });
     await page.waitForFunction(() => document.querySelector('#chart-train canvas') !== null && document.querySelector('#chart-parallel canvas') !== null, null, { timeout: 5000 });
     assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true, 'filled in without a reload');
@@ -147,7 +157,7 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
 
     await page.getByRole('button', { name: /Refit best/ }).click();
     const testScore = page.locator('#refit .model-card .test-metric[data-metric="rmse"]');
-    await testScore.waitFor({ timeout: 30_000 });
+    await testScore.waitFor({ timeout: 60_000 });
     assert.match((await testScore.textContent()) ?? '', /^\d+\.\d{4}$/);
     assert.match((await page.locator('#refit .metrics-table').textContent()) ?? '', /±/, 'beside the cross-validation estimate');
     const download = page.locator('#refit a', { hasText: 'model.json' });
@@ -161,6 +171,7 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
   });
 
   test('a name or a CSV column containing <script> shows as text and runs nothing', async () => {
+    gate.open();
     const { page, problems, dialogs } = await openPage(browser);
     await page.goto(`${dash.url}/`);
     assert.equal(await page.getByRole('link', { name: XSS_NAME }).count(), 1);
@@ -174,9 +185,9 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
     await page.locator('input[name=source][value=text]').check();
     await page.locator('#specText').fill(`name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`);
     await page.getByRole('button', { name: 'Validate and start' }).click();
-    await page.waitForURL(/\/experiments\/\d+$/, { timeout: 20_000 });
+    await page.waitForURL(/\/experiments\/\d+$/, { timeout: 30_000 });
     assert.match((await page.locator('.facts').textContent()) ?? '', /target <script>alert\(1\)<\/script>/);
-    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done').length === 1, null, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done').length === 1, null, { timeout: 60_000 });
 
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     assert.deepEqual(dialogs, [], 'no alert() ran');

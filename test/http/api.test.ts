@@ -235,6 +235,9 @@ test('POST /api/experiments: a CSV outside the experiments folder and data direc
   assert.equal(error.path, 'dataset.path');
   const relative = await post('/api/experiments', { specText: 'name: outside2\ndataset: { kind: csv, path: ../../../etc/passwd, target: x }\n' });
   assert.equal(relative.status, 400);
+  const folder = await post('/api/experiments', { specText: 'name: outside3\ndataset: { kind: movielens, path: /etc }\n' });
+  assert.equal(folder.status, 400, 'any dataset kind with a path');
+  assert.equal(((await folder.json()) as any).error.path, 'dataset.path');
 });
 
 test('POST /api/experiments/:id/refit refits in the background; the model and its test metrics appear', async () => {

@@ -51,13 +51,14 @@ const postJson = (path: string, body: unknown, headers: Record<string, string> =
 
 test('a POST from another origin is refused with 403 and changes nothing', async () => {
   const id = seeded.experimentId;
-  for (const headers of [
+  const foreign: Record<string, string>[] = [
     { Origin: 'http://evil.example' },
     { Origin: 'null' },
     { Origin: `${dash.url.replace('127.0.0.1', 'localhost')}` },
     { 'Sec-Fetch-Site': 'cross-site' },
     { 'Sec-Fetch-Site': 'same-site' },
-  ]) {
+  ];
+  for (const headers of foreign) {
     const refit = await postJson(`/api/experiments/${id}/refit`, {}, headers);
     assert.equal(refit.status, 403, JSON.stringify(headers));
     assert.equal(((await refit.json()) as any).error.code, 'forbidden');

@@ -83,6 +83,10 @@ export async function refreshFragments(names) {
 /** Subscribes to an experiment's Server-Sent Events; returns the EventSource (it reconnects by itself). */
 export function liveEvents(experimentId, handlers) {
   const source = new EventSource(`/api/experiments/${experimentId}/events`);
+  // The connection state, for people (and tests) wondering whether the page is live.
+  const root = document.documentElement;
+  source.addEventListener('hello', () => (root.dataset.live = 'connected'));
+  source.addEventListener('error', () => (root.dataset.live = source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'));
   for (const [name, handler] of Object.entries(handlers)) {
     source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
   }
