@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Task, TaskResult } from './protocol.js';
 import { DivergedError, runTask, type EpochListener, type TrainingContext } from './train.js';
+import { injectFault } from './fault-injection.js';
 
 export type TaskExecution =
   | { readonly status: 'done'; readonly result: TaskResult }
@@ -19,6 +20,7 @@ export type TaskExecution =
  */
 export async function executeTask(task: Task, ctx: TrainingContext, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskExecution> {
   try {
+    injectFault(task);
     return { status: 'done', result: await runTask(task, ctx, onEpoch, signal) };
   } catch (error) {
     if (signal?.aborted) return { status: 'aborted' };

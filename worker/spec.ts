@@ -115,7 +115,10 @@ export const paramFields = {
   optimizer: z.enum(['adam', 'sgd', 'rmsprop', 'adagrad']),
   /** Learning rate. @default 0.001 */
   learningRate: z.number().gt(0).max(10),
-  /** L2 penalty on the weights. @default 0 */
+  /**
+   * L2 penalty. `mlp`: λ‖W‖² on the dense kernels. `mf`, `ncf`: λ(‖p_u‖² + ‖q_i‖², and the
+   * biases for mf) per rating, on the embeddings only (see worker/recsys/models.ts). @default 0
+   */
   l2: z.number().min(0),
   /** Maximum epochs (early stopping may end sooner). @default 20 */
   epochs: positiveInt.max(10_000),

@@ -22,6 +22,7 @@ import { PARAM_NAMES, TASK_METRICS, type Params, type TaskKind } from './spec.js
 import { splitTest, validationSplits } from './splits.js';
 import { buildRatingsModel } from './recsys/models.js';
 import { prepareRatingsData, type PreparedRatings } from './recsys/prepare.js';
+import { runMlpEngineTask, usesFastEngine } from './engine/mlp-task.js';
 
 /** What `runTask` trains with: the TensorFlow.js namespace and its initialised backend. */
 export type TrainingContext = { readonly tf: TensorFlow; readonly backend: BackendName };
@@ -66,6 +67,8 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const data = prepareData(table, task);
   const { tf } = ctx;
   const seed = taskSeed(task);
+  // The `mlp` family trains on the fast engine (worker/engine/) wherever it supports the run.
+  if (data.ratings === undefined && usesFastEngine(task)) return runMlpEngineTask(task, ctx, table, data, seed, onEpoch, signal);
 
   const owned: { dispose(): void }[] = [];
   const own = <T extends { dispose(): void }>(resource: T): T => (owned.push(resource), resource);

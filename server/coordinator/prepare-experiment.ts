@@ -36,9 +36,9 @@ export function parseSpecText(specText: string): ExperimentSpec {
   }
 }
 
-/** Makes a CSV path absolute and checks where it points; other datasets pass through. */
+/** Makes a CSV file's or MovieLens folder's path absolute and checks where it points; other datasets pass through. */
 function resolveDataset(spec: ExperimentSpec, options: PrepareOptions): ExperimentSpec {
-  if (spec.dataset.kind !== 'csv') return spec;
+  if (spec.dataset.kind !== 'csv' && spec.dataset.kind !== 'movielens') return spec;
   const path = isAbsolute(spec.dataset.path) ? spec.dataset.path : resolve(options.baseDir, spec.dataset.path);
   if (options.allowedDataRoots && !options.allowedDataRoots.some((root) => path.startsWith(resolve(root) + '/'))) {
     throw new ValidationError(`dataset.path: expected a file inside ${options.allowedDataRoots.join(' or ')}, got ${spec.dataset.path}`, [

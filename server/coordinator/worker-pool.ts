@@ -6,6 +6,7 @@ import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 const OUTPUT_TAIL_CHARS = 4000;
+const MAX_STARTUP_FAILURES = 3;
 
 export type WorkerPoolOptions = {
   /** Worker processes. */
@@ -103,9 +104,13 @@ export class WorkerPool implements TaskRunner {
   readonly concurrency: number;
   readonly #options: WorkerPoolOptions;
   readonly #workers = new Set<WorkerProcess>();
-  readonly #waiting: ((worker: WorkerProcess) => void)[] = [];
+  /** Callers waiting for an idle worker; given null when the pool breaks. */
+  readonly #waiting: ((worker: WorkerProcess | null) => void)[] = [];
   #closed = false;
   #describeCounter = 0;
+  /** Workers that died before announcing `ready`, in a row; past MAX_STARTUP_FAILURES the pool gives up. */
+  #startupFailures = 0;
+  #broken: Error | null = null;
 
   constructor(options: WorkerPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) {
@@ -131,21 +136,35 @@ export class WorkerPool implements TaskRunner {
     return [...this.#workers].map((worker) => worker.child.pid ?? -1);
   }
 
+  /** Process ids of the workers training a task right now. */
+  get busyPids(): number[] {
+    return [...this.#workers].filter((worker) => worker.busy).map((worker) => worker.child.pid ?? -1);
+  }
+
   #spawn(): WorkerProcess {
     const worker = new WorkerProcess(this.#options);
     this.#workers.add(worker);
     worker.ready.then(
       (ready) => {
+        this.#startupFailures = 0;
         this.#options.onReady?.(ready.workerName, ready.backend);
         this.#release(worker);
       },
-      () => undefined,
+      (error: Error) => {
+        // A worker that cannot even start (bad install, no memory) would be respawned forever.
+        if (++this.#startupFailures >= MAX_STARTUP_FAILURES && !this.#closed) this.#breakPool(error);
+      },
     );
     worker.onExit(() => {
       this.#workers.delete(worker);
-      if (!this.#closed) this.#spawn();
+      if (!this.#closed && this.#broken === null) this.#spawn();
     });
     return worker;
+  }
+
+  #breakPool(error: Error): void {
+    this.#broken = new Error(`worker processes cannot start (${MAX_STARTUP_FAILURES} in a row died before they were ready): ${error.message}`);
+    for (const waiter of this.#waiting.splice(0)) waiter(null);
   }
 
   #release(worker: WorkerProcess): void {
@@ -158,19 +177,27 @@ export class WorkerPool implements TaskRunner {
     }
   }
 
-  #acquire(): Promise<WorkerProcess> {
+  async #acquire(): Promise<WorkerProcess> {
+    if (this.#broken) throw this.#broken;
     for (const worker of this.#workers) {
       if (!worker.busy && !worker.exited && worker.backend !== null) {
         worker.busy = true;
-        return Promise.resolve(worker);
+        return worker;
       }
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    const worker = await new Promise<WorkerProcess | null>((resolve) => this.#waiting.push(resolve));
+    if (worker === null) throw this.#broken ?? new Error('worker pool closed');
+    return worker;
   }
 
   async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome> {
     if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped before it started', workerName: null };
-    const worker = await this.#acquire();
+    let worker: WorkerProcess;
+    try {
+      worker = await this.#acquire();
+    } catch (error) {
+      return { status: 'failed', reason: signal?.aborted ? 'interrupted' : 'crashed', message: (error as Error).message, workerName: null };
+    }
     return new Promise<TaskOutcome>((resolve) => {
       let settled = false;
       const finish = (outcome: TaskOutcome) => {
@@ -230,6 +257,7 @@ export class WorkerPool implements TaskRunner {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(null);
     const exits = [...this.#workers].map(
       (worker) =>
         new Promise<void>((resolve) => {

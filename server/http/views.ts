@@ -35,8 +35,9 @@ export class Views {
   }
 
   /**
-   * Some partials of a page, for live refreshes, inside one <template> so table rows parse
-   * anywhere: the browser swaps each element with the same id.
+   * Some partials of a page, for live refreshes, each inside its own <template> (so table rows
+   * parse anywhere; in one shared template a <tbody> after a <section> would be dropped): the
+   * browser swaps each element with the same id.
    */
   fragments(names: readonly string[], context: Record<string, unknown>): string {
     const parts = names.map((name) => {
@@ -44,8 +45,8 @@ export class Views {
       if (partial === undefined) throw new Error(`no partial named ${name}`);
       const template = typeof partial === 'function' ? (partial as Template) : this.#handlebars.compile(partial as string, { preventIndent: true });
       this.#handlebars.partials[name] = template;
-      return template(context);
+      return `<template data-fragment="${name}">${template(context)}</template>`;
     });
-    return `<template>${parts.join('\n')}</template>`;
+    return parts.join('\n');
   }
 }

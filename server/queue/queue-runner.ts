@@ -186,8 +186,15 @@ export class QueueRunner implements TaskRunner {
     const reported = new Set<string>();
     let waitingSaid = false;
     for (;;) {
-      const workers = await this.#registered(KEYS.workerPattern);
-      const refused = await this.#registered(KEYS.refusedPattern);
+      let workers: RegistryEntry[];
+      let refused: RegistryEntry[];
+      try {
+        workers = await this.#registered(KEYS.workerPattern);
+        refused = await this.#registered(KEYS.refusedPattern);
+      } catch (error) {
+        if (this.#closed) return [];
+        throw error;
+      }
       for (const entry of [...workers, ...refused].filter((w) => !sameVersion(w.version, this.#version))) {
         if (reported.has(entry.name)) continue;
         reported.add(entry.name);

@@ -100,9 +100,11 @@ export class QueueWorkerSupervisor {
         return;
       }
       options.log?.(`queue worker ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; starting another`);
+      // Not unref'd: with no child left, this timer is what keeps `foldwise worker` alive.
       setTimeout(() => {
         if (!this.#stopping) this.#spawn();
-      }, RESTART_DELAY_MS).unref();
+        else this.#maybeExited();
+      }, RESTART_DELAY_MS);
     });
   }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PARAMS, PARAM_NAMES, type ExperimentSpec, type ParamName, type Params, type ParamValue } from '../../worker/spec.js';
+import { DEFAULT_PARAMS, PARAM_NAMES, PARAMS_OF_FAMILY, type ExperimentSpec, type ParamName, type Params, type ParamValue } from '../../worker/spec.js';
 
 /** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
 export function canonicalParamsJson(params: Params): string {
@@ -13,7 +13,7 @@ export function gridAxes(spec: ExperimentSpec): [ParamName, ParamValue[]][] {
     .sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** Number of runs the grid expands to, computed without expanding it. */
+/** Number of runs the grid expands to, computed without expanding it: an upper bound when `family` is searched (see expandGrid). */
 export function gridSize(spec: ExperimentSpec): number {
   return gridAxes(spec).reduce((product, [, values]) => product * values.length, 1);
 }
@@ -21,7 +21,10 @@ export function gridSize(spec: ExperimentSpec): number {
 /**
  * Expands the grid into full hyperparameter settings: defaults, then the spec's fixed
  * `model` values, then one value per grid axis (cartesian product, axes in sorted key order).
- * Duplicates (the same setting reached twice) are dropped.
+ * A hyperparameter the setting's family does not read (PARAMS_OF_FAMILY: e.g. `depth` for `mf`,
+ * `factors` for `mlp`) is recorded at its fixed or default value, so a grid crossing `family`
+ * with such an axis does not train the same model twice. Duplicates (the same setting reached
+ * twice) are dropped.
  */
 export function expandGrid(spec: ExperimentSpec): Params[] {
   const base: Params = { ...DEFAULT_PARAMS, ...spec.model } as Params;
@@ -29,6 +32,10 @@ export function expandGrid(spec: ExperimentSpec): Params[] {
   for (const [name, values] of gridAxes(spec)) {
     settings = settings.flatMap((setting) => values.map((value) => ({ ...setting, [name]: value }) as Params));
   }
+  settings = settings.map((setting) => {
+    const read = new Set<ParamName>(PARAMS_OF_FAMILY[setting.family]);
+    return Object.fromEntries(PARAM_NAMES.map((name) => [name, read.has(name) ? setting[name] : base[name]])) as Params;
+  });
   const seen = new Set<string>();
   return settings.filter((setting) => {
     const key = canonicalParamsJson(setting);

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { WorkerPool } from '../../server/coordinator/worker-pool.js';
 import { browserSkipReason, launchChromium, openPage as openBrowserPage, waitForCharts } from '../helpers/browser.js';
 import { startTestDashboard, type TestDashboard } from '../helpers/dashboard-server.js';
 import { GatedRunner } from '../helpers/gated-runner.js';
+import { PacedRunner } from '../helpers/paced-runner.js';
 import { seedExperiment, type SeededExperiment } from '../helpers/seed-db.js';
 
 const skip = browserSkipReason();
@@ -15,7 +15,8 @@ if (skip) console.log(`# SKIP browser tests: ${skip}`);
 const XSS_NAME = '<script>window.__pwned=1</script>';
 const CSV_COLUMN = '<script>alert(1)</script>';
 
-// Real training: one worker process, tiny sine and CSV datasets (a few seconds in all).
+// A scripted runner (real curves' shapes, no TensorFlow) paced at 20 ms an epoch, behind a gate so
+// the page is open before anything trains. Real training in the browser: real-training.test.ts.
 const LIVE_SPEC = `name: live-sine
 description: Tiny sine regression started from the browser.
 dataset: { kind: sine, rows: 400 }
@@ -30,7 +31,7 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
   let dash: TestDashboard;
   let browser: Browser;
   let grid: SeededExperiment;
-  const gate = new GatedRunner(new WorkerPool({ size: 1 }));
+  const gate = new GatedRunner(new PacedRunner({ epochDelayMs: 20, concurrency: 2 }));
 
   /** A fresh page; relaunches Chromium if something outside the test ended it. */
   async function openPage(_browser: Browser) {

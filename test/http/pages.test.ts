@@ -75,8 +75,8 @@ test('GET /experiments/:id renders the leaderboard, best run, refit panel and ch
 test('GET /experiments/:id?fragment=… renders only those partials, for live refreshes', async () => {
   const { status, html } = await page(`/experiments/${grid.experimentId}?fragment=leaderboard-rows,best-card`);
   assert.equal(status, 200);
-  assert.match(html, /^<template><tbody id="leaderboard-rows">/);
-  assert.match(html, /<section class="card best-card" id="best-card">/);
+  assert.match(html, /^<template data-fragment="leaderboard-rows"><tbody id="leaderboard-rows">/);
+  assert.match(html, /<template data-fragment="best-card"><section class="card best-card" id="best-card">/);
   assert.ok(!html.includes('<html'));
   assert.equal((await page(`/experiments/${grid.experimentId}?fragment=layout`)).status, 400);
 });

@@ -85,22 +85,23 @@ export class WorkerCommand {
   }
 }
 
-/** Starts `count` worker commands and waits until each has a ready worker. */
-export async function startWorkers(url: string, count: number, options: { cacheDir?: string } = {}): Promise<WorkerCommand[]> {
-  const workers = Array.from({ length: count }, () => new WorkerCommand(url, options));
+/** Starts `count` worker commands and waits until each has a ready worker; `cleanup` stops them. */
+export async function startWorkers(cleanup: Cleanup, url: string, count: number, options: { cacheDir?: string } = {}): Promise<WorkerCommand[]> {
+  const workers = Array.from({ length: count }, () => cleanup.add(new WorkerCommand(url, options), (worker) => worker.stop()));
   await Promise.all(workers.map((worker) => worker.waitForLine(/: ready on /)));
   return workers;
 }
 
 /** A coordinator whose tasks go through Redis; describe runs on a local wasm worker. */
-export function queueComposition(dataDir: string, options: Omit<QueueRunnerOptions, 'dataDir'>, logs: string[] = []): { composition: Composition; runner: QueueRunner } {
+export function queueComposition(cleanup: Cleanup, dataDir: string, options: Omit<QueueRunnerOptions, 'dataDir'>, logs: string[] = []): { composition: Composition; runner: QueueRunner } {
   const runner = new QueueRunner({ checkIntervalMs: 1_000, localEnv: { FOLDWISE_BACKEND: 'wasm' }, log: (line) => logs.push(line), ...options, dataDir });
-  return { composition: compose(loadConfig({ dataDir }), { runner }), runner };
+  const composition = cleanup.add(compose(loadConfig({ dataDir }), { runner }), (c) => c.close());
+  return { composition, runner };
 }
 
 /** A coordinator with the local pool of `workers` processes. */
-export function localComposition(dataDir: string, workers: number): Composition {
-  return compose(loadConfig({ dataDir, workers }), { workerEnv: { FOLDWISE_BACKEND: 'wasm' } });
+export function localComposition(cleanup: Cleanup, dataDir: string, workers: number): Composition {
+  return cleanup.add(compose(loadConfig({ dataDir, workers }), { workerEnv: { FOLDWISE_BACKEND: 'wasm' } }), (c) => c.close());
 }
 
 /** What the leaderboard says, comparable across databases: params, score, status. */
@@ -114,5 +115,20 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
     return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Things a test file must stop even when a test fails or times out, stopped in reverse order. */
+export class Cleanup {
+  #steps: (() => Promise<unknown> | unknown)[] = [];
+
+  add<T>(thing: T, stop: (thing: T) => Promise<unknown> | unknown): T {
+    this.#steps.push(() => stop(thing));
+    return thing;
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.#steps.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    this.#steps = [];
   }
 }

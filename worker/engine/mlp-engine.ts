@@ -207,7 +207,7 @@ export class MlpEngine {
    */
   async trainEpoch(rows: TrainingRows, order: Int32Array, batchSize: number, between?: BetweenBatches): Promise<Float32Array> {
     this.#checkAlive();
-    const { tf } = { tf: this.#tf };
+    const tf = this.#tf;
     const size = Math.min(batchSize, order.length);
     if (size <= 0) throw new RangeError('an epoch needs at least one row');
     this.#setReferenceBatch(size);
@@ -326,7 +326,37 @@ export class MlpEngine {
   /** The current weights per dense layer, as the layers model's `setWeights` wants them. */
   async denseWeights(): Promise<DenseWeights[]> {
     this.#checkAlive();
-    const values = await this.#P.data<'float32'>();
+    return this.#unaugment(await this.#P.data<'float32'>());
+  }
+
+  /**
+   * The gradient of the mean loss over `batchRows` plus the L2 penalty, per dense layer, at the
+   * current weights, without dropout and without taking a step: what an optimizer would be
+   * given. For checks against automatic differentiation.
+   */
+  async gradient(rows: TrainingRows, batchRows: Int32Array): Promise<DenseWeights[]> {
+    this.#checkAlive();
+    const tf = this.#tf;
+    const batch = this.#uploadBatch(rows, batchRows);
+    try {
+      const g = tf.tidy(() => {
+        const { gradient } = this.#gradients(this.#views(this.#P), batch.x, batch.xT, batch.y, this.#layers.map(() => null));
+        let mean: Tensor1D = tf.mul(gradient, this.#lossFactor / batchRows.length);
+        if (this.#mask !== null) mean = tf.mul(mean, this.#mask);
+        return this.hyper.l2 > 0 ? tf.add<Tensor1D>(mean, tf.mul(tf.mul(this.#P, this.#kernelMask()), 2 * this.hyper.l2)) : mean;
+      });
+      try {
+        return this.#unaugment(await g.data<'float32'>());
+      } finally {
+        g.dispose();
+      }
+    } finally {
+      batch.dispose();
+    }
+  }
+
+  /** Kernels and biases per dense layer from values in P's augmented layout. */
+  #unaugment(values: Float32Array): DenseWeights[] {
     return this.#layers.map((layer) => {
       const kernel = new Float32Array(layer.nIn * layer.nOut);
       const bias = new Float32Array(layer.nOut);
@@ -359,12 +389,42 @@ export class MlpEngine {
   #trainBatch(rows: TrainingRows, batchRows: Int32Array): Tensor2D {
     const tf = this.#tf;
     const b = batchRows.length;
+    const batch = this.#uploadBatch(rows, batchRows);
+    const masks = this.#dropoutMasks(b);
+    const scalars = this.#stepScalars();
+    const scale = b === this.#referenceBatch ? null : tf.scalar(this.#referenceBatch / b);
+    try {
+      const result = tf.tidy(() => {
+        const weights = this.#views(this.#P);
+        const { predictions, gradient } = this.#gradients(weights, batch.x, batch.xT, batch.y, masks);
+        const g = this.#regularised(scale === null ? gradient : tf.mul(gradient, scale));
+        const { P, slots } = this.#update(g, scalars);
+        return { P, slots, predictions };
+      });
+      this.#P.dispose();
+      for (const slot of this.#slots) slot.dispose();
+      this.#P = result.P;
+      this.#slots = result.slots;
+      return result.predictions;
+    } finally {
+      batch.dispose();
+      for (const mask of masks) mask?.dispose();
+      for (const scalar of scalars) scalar.dispose();
+      scale?.dispose();
+    }
+  }
+
+  /**
+   * A batch's inputs with their ones column, their transpose for the first layer's weight
+   * gradient (explicit strategy), and targets (one-hot for softmax), assembled in JavaScript
+   * and uploaded: no gather kernels.
+   */
+  #uploadBatch(rows: TrainingRows, batchRows: Int32Array): { x: Tensor2D; xT: Tensor2D | null; y: Tensor2D; dispose(): void } {
+    const tf = this.#tf;
+    const b = batchRows.length;
     const { nInputs: f, nOutputs: c, output } = this.architecture;
-    // Inputs with their ones column, their transpose for the first layer's weight gradient,
-    // and targets (one-hot for softmax), assembled in JavaScript: no gather kernels.
     const xa = new Float32Array(b * (f + 1));
-    const explicit = this.transposes === 'explicit';
-    const xaT = explicit ? new Float32Array((f + 1) * b) : null;
+    const xaT = this.transposes === 'explicit' ? new Float32Array((f + 1) * b) : null;
     const yb = new Float32Array(b * c);
     for (let r = 0; r < b; r++) {
       const row = batchRows[r]!;
@@ -379,33 +439,19 @@ export class MlpEngine {
       if (output === 'softmax') yb[r * c + rows.y[row]!] = 1;
       else yb[r] = rows.y[row]!;
     }
-    const masks = this.#dropoutMasks(b);
-    const xTensor = tf.tensor2d(xa, [b, f + 1]);
-    const xTensorT = xaT === null ? null : tf.tensor2d(xaT, [f + 1, b]);
-    const yTensor = tf.tensor2d(yb, [b, c]);
-    const scalars = this.#stepScalars();
-    const scale = b === this.#referenceBatch ? null : tf.scalar(this.#referenceBatch / b);
-    try {
-      const result = tf.tidy(() => {
-        const weights = this.#views(this.#P);
-        const { predictions, gradient } = this.#gradients(weights, xTensor, xTensorT, yTensor, masks);
-        const g = this.#regularised(scale === null ? gradient : tf.mul(gradient, scale));
-        const { P, slots } = this.#update(g, scalars);
-        return { P, slots, predictions };
-      });
-      this.#P.dispose();
-      for (const slot of this.#slots) slot.dispose();
-      this.#P = result.P;
-      this.#slots = result.slots;
-      return result.predictions;
-    } finally {
-      xTensor.dispose();
-      xTensorT?.dispose();
-      yTensor.dispose();
-      for (const mask of masks) mask?.dispose();
-      for (const scalar of scalars) scalar.dispose();
-      scale?.dispose();
-    }
+    const x = tf.tensor2d(xa, [b, f + 1]);
+    const xT = xaT === null ? null : tf.tensor2d(xaT, [f + 1, b]);
+    const y = tf.tensor2d(yb, [b, c]);
+    return {
+      x,
+      xT,
+      y,
+      dispose() {
+        x.dispose();
+        xT?.dispose();
+        y.dispose();
+      },
+    };
   }
 
   /**
@@ -440,7 +486,10 @@ export class MlpEngine {
       if (l === 0) break;
       const w = weights[l]!;
       const layer = this.#layers[l]!;
-      let inputGradient: Tensor2D = explicit ? tf.matMul(delta, layer.cols === 1 ? tf.reshape(w, [1, layer.rows]) : tf.transpose(w)) : tf.matMul(delta, w, false, true);
+      // A transpose, never a reshape of w even when it has one column: the wasm backend caches
+      // XNNPACK operators by the weight tensor's buffer id, not its shape, so a reshaped w would
+      // reuse the forward pass's operator for the wrong shape (and yield garbage).
+      let inputGradient: Tensor2D = explicit ? tf.matMul(delta, tf.transpose(w)) : tf.matMul(delta, w, false, true);
       const mask = masks[l - 1];
       if (mask) inputGradient = tf.mul(inputGradient, mask);
       delta = this.#activationGradient(inputGradient, activations[l - 1]!);
@@ -452,8 +501,8 @@ export class MlpEngine {
   /** Masks the fixed units' entries and adds the L2 term, in the gradient's units. */
   #regularised(gradient: Tensor1D): Tensor1D {
     const tf = this.#tf;
-    let g = this.#mask === null ? gradient : tf.mul(gradient, this.#mask);
-    if (this.hyper.l2 > 0) g = tf.add(g, tf.mul(this.#P, this.#l2Factors!));
+    let g = this.#mask === null ? gradient : tf.mul<Tensor1D>(gradient, this.#mask);
+    if (this.hyper.l2 > 0) g = tf.add<Tensor1D>(g, tf.mul(this.#P, this.#l2Factors!));
     return g;
   }
 
@@ -474,10 +523,10 @@ export class MlpEngine {
         // M = m / ((1−β1)s), V = v / ((1−β2)s²); scalars: c_t, e_t (see #stepScalars).
         const [M, V] = this.#slots;
         const [rate, epsilon] = scalars;
-        const M2 = M === undefined ? g : tf.add(tf.mul(M, this.#beta1), g);
+        const M2 = M === undefined ? g : tf.add<Tensor1D>(tf.mul(M, this.#beta1), g);
         const g2 = tf.square(g);
-        const V2 = V === undefined ? g2 : tf.add(tf.mul(V, this.#beta2), g2);
-        const P2 = tf.sub(P, tf.mul(tf.div(M2, tf.add(tf.sqrt(V2), epsilon!)), rate!));
+        const V2 = V === undefined ? g2 : tf.add<Tensor1D>(tf.mul(V, this.#beta2), g2);
+        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(M2, tf.add(tf.sqrt(V2), epsilon!)), rate!));
         return { P: P2, slots: [M2, V2] };
       }
       case 'rmsprop': {
@@ -485,16 +534,16 @@ export class MlpEngine {
         const [S] = this.#slots;
         const [rate, epsilon] = this.#optimizerScalars;
         const g2 = tf.square(g);
-        const S2 = S === undefined ? g2 : tf.add(tf.mul(S, this.#beta1), g2);
-        const P2 = tf.sub(P, tf.mul(tf.div(g, tf.sqrt(tf.add(S2, epsilon!))), rate!));
+        const S2 = S === undefined ? g2 : tf.add<Tensor1D>(tf.mul(S, this.#beta1), g2);
+        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(g, tf.sqrt(tf.add(S2, epsilon!))), rate!));
         return { P: P2, slots: [S2] };
       }
       case 'adagrad': {
         // A = acc / s²: A ← A + g² (A₀ = 0.1/s²); P ← P − lr·g/√(A + ε/s²).
         const [A] = this.#slots;
         const [rate, epsilon, initial] = this.#optimizerScalars;
-        const A2 = tf.add(A ?? initial!, tf.square(g));
-        const P2 = tf.sub(P, tf.mul(tf.div(g, tf.sqrt(tf.add(A2, epsilon!))), rate!));
+        const A2 = tf.add<Tensor1D>(A ?? initial!, tf.square(g));
+        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(g, tf.sqrt(tf.add(A2, epsilon!))), rate!));
         return { P: P2, slots: [A2] };
       }
     }
@@ -547,7 +596,7 @@ export class MlpEngine {
         break;
     }
     this.#l2Factors?.dispose();
-    this.#l2Factors = this.hyper.l2 > 0 ? tf.tidy(() => tf.mul(this.#kernelMask(), (2 * this.hyper.l2) / s)) : null;
+    this.#l2Factors = this.hyper.l2 > 0 ? tf.tidy(() => tf.mul<Tensor1D>(this.#kernelMask(), (2 * this.hyper.l2) / s)) : null;
   }
 
   /** 1 on kernel entries (not bias rows, not fixed units), 0 elsewhere. */
@@ -577,9 +626,9 @@ export class MlpEngine {
   /** `activation(a · W)`: one fused kernel when the backend fuses the activation. */
   #dense(a: Tensor2D, w: Tensor2D, activation: EngineActivation): Tensor2D {
     const tf = this.#tf;
-    if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' });
-    const z = tf.matMul(a, w);
-    return activation === 'tanh' ? tf.tanh(z) : tf.selu(z);
+    if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' }) as Tensor2D;
+    const z = tf.matMul(a, w) as Tensor2D;
+    return activation === 'tanh' ? tf.tanh<Tensor2D>(z) : tf.selu<Tensor2D>(z);
   }
 
   /** dL/dz from dL/dh and the activation's output h. */

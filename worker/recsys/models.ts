@@ -21,14 +21,17 @@
  *
  * L2 (`l2` = λ): the embeddings are penalised per rating, as in the usual SGD formulation of
  * the latent factor model: the objective is the mean over the batch of
- * (r − r̂)² + λ(‖p_u‖² + ‖q_i‖² [+ b_u² + b_i² for mf]). The dense kernels of ncf and mlp get
- * the ordinary penalty λ‖W‖² (as `mlp` always has).
+ * (r − r̂)² + λ(‖p_u‖² + ‖q_i‖² [+ b_u² + b_i² for mf]). In ncf, λ applies to the embeddings
+ * only — its dense layers are regularised by `dropout` — because a λ that suits embeddings
+ * per rating (≈ 0.01–0.1) is far too strong as a whole-matrix kernel penalty. `mlp` keeps its
+ * kernel penalty λ‖W‖².
  */
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import { buildModel, createSeededDropout, hiddenWidths, type BuiltModel } from '../models.js';
 import { deriveSeed } from '../rng.js';
 import type { Family, Params } from '../spec.js';
+import { ensureEmbeddingGradients } from './wasm-kernels.js';
 
 /** Sizes a ratings model is built for. */
 export type RatingsModelShape = {
@@ -72,6 +75,7 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
     return { model: buildModel(tf, params, shape.nFeatures, 'regression', 1, seed, { outputBias: shape.globalMean }), penalty: null };
   }
 
+  ensureEmbeddingGradients(tf);
   const user = tf.input({ name: 'user', shape: [1], dtype: 'int32' });
   const item = tf.input({ name: 'item', shape: [1], dtype: 'int32' });
   const embeddings: { layer: ReturnType<TensorFlow['layers']['embedding']>; input: 0 | 1 }[] = [];
@@ -95,10 +99,9 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
     const features = shape.nFeatures > 0 ? tf.input({ name: 'features', shape: [shape.nFeatures] }) : null;
     const parts = [embed('user_embedding', 0, params.factors), embed('item_embedding', 1, params.factors), ...(features ? [features] : [])];
     let hidden = tf.layers.concatenate({ name: 'concat' }).apply(parts) as SymbolicTensor;
-    const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
     const dense = (name: string, units: number, activation: Params['activation'], bias = 0) =>
       tf.layers.dense({
-        name, units, activation, kernelRegularizer, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
+        name, units, activation, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
         biasInitializer: bias === 0 ? 'zeros' : tf.initializers.constant({ value: bias }),
       });
     hiddenWidths(params).forEach((units, i) => {

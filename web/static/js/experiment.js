@@ -75,7 +75,10 @@ async function loadCurves(runIds) {
       const folds = {};
       for (const [name, curve] of Object.entries(run.metrics)) folds[name] = curve.folds.map((fold) => [...fold]);
       state.curves.set(run.runId, { nFolds: run.nFolds, folds });
-      for (const event of state.buffered.get(run.runId) ?? []) applyEpoch(event);
+      // Replay what arrived during the fetch; take the buffer out first, or applyEpoch re-buffers it.
+      const buffered = state.buffered.get(run.runId) ?? [];
+      state.buffered.delete(run.runId);
+      for (const event of buffered) applyEpoch(event);
     }
   } finally {
     for (const id of missing) state.buffered.delete(id);

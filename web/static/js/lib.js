@@ -64,10 +64,8 @@ export async function refreshFragments(names) {
   const response = await fetch(url, { headers: { Accept: 'text/html' } });
   if (!response.ok) return [];
   const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
-  const template = doc.querySelector('template');
-  if (!template) return [];
   const swapped = [];
-  for (const fresh of [...template.content.children]) {
+  for (const fresh of $$('template', doc).flatMap((template) => [...template.content.children])) {
     const current = fresh.id ? document.getElementById(fresh.id) : null;
     if (!current) continue;
     const open = $$('details[open]', current).map((d) => $$('details', current).indexOf(d));

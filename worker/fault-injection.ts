@@ -1,0 +1,21 @@
+/**
+ * Faults on demand, for the reliability tests only: `FOLDWISE_INJECT_FAULT=KIND:PARAM=VALUE`
+ * makes this worker fail every task whose hyperparameter PARAM equals VALUE, the way real
+ * faults do: `oom` fills the V8 heap until the process dies, `exit` ends the process, `throw`
+ * throws inside the task. Unset in normal use; then this is a no-op.
+ */
+import type { Task } from './protocol.js';
+
+export const FAULT_ENV_VAR = 'FOLDWISE_INJECT_FAULT';
+
+export function injectFault(task: Task, setting = process.env[FAULT_ENV_VAR]): void {
+  if (!setting) return;
+  const match = /^(oom|exit|throw):(\w+)=(.+)$/.exec(setting);
+  if (!match) throw new Error(`${FAULT_ENV_VAR} must look like oom:depth=3, got "${setting}"`);
+  const [, kind, param, value] = match;
+  if (String((task.params as Record<string, unknown>)[param!]) !== value) return;
+  if (kind === 'throw') throw new Error(`injected fault in task ${task.taskId}`);
+  if (kind === 'exit') process.exit(3);
+  const hoard: number[][] = [];
+  for (;;) hoard.push(Array.from({ length: 1e6 }, (_, i) => i + hoard.length));
+}
