@@ -2,6 +2,7 @@
  * Helpers for the queue tests: `foldwise worker` processes with their output captured, and a
  * coordinator wired to a QueueRunner (or to the local pool, for the reference leaderboard).
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { loadConfig } from '../../server/config.js';
 import { compose, type Composition } from '../../server/compose.js';
 import { QueueRunner, type QueueRunnerOptions } from '../../server/queue/queue-runner.js';
 import type { Run } from '../../server/storage/run-store.js';
+import type { MetricPoint } from '../../server/storage/metric-store.js';
 
 const CLI = fileURLToPath(new URL('../../bin/foldwise.js', import.meta.url));
 
@@ -130,5 +132,29 @@ export class Cleanup {
   async run(): Promise<void> {
     for (const step of this.#steps.reverse()) await Promise.resolve(step()).catch(() => undefined);
     this.#steps = [];
+  }
+}
+
+/** Every point of every fold, keyed by the run's params so that two databases compare. */
+export function curvesOf(composition: Composition, experimentId: number): Map<string, MetricPoint[]> {
+  const { runs, metrics } = composition.storage;
+  return new Map(runs.list(experimentId).map((run) => [run.paramsJson, metrics.ofRun(run.runId).map((point) => ({ ...point, runId: 0 }))]));
+}
+
+/** Every run and fold is done, and each (run, fold, metric) has exactly the epochs 0..stoppedEpoch, once each. */
+export function assertEveryEpochOnce(composition: Composition, experimentId: number): void {
+  const { runs, metrics } = composition.storage;
+  for (const run of runs.list(experimentId)) {
+    assert.equal(run.status, 'done', `run ${run.runId}`);
+    const points = metrics.ofRun(run.runId);
+    for (const fold of runs.folds(run.runId)) {
+      assert.equal(fold.status, 'done', `run ${run.runId} fold ${fold.foldIndex}`);
+      const names = new Set(points.filter((p) => p.foldIndex === fold.foldIndex).map((p) => p.name));
+      assert.ok(names.has('val_loss') && names.has('loss'), `run ${run.runId} fold ${fold.foldIndex} has curves`);
+      for (const name of names) {
+        const epochs = points.filter((p) => p.foldIndex === fold.foldIndex && p.name === name).map((p) => p.epoch);
+        assert.deepEqual(epochs, Array.from({ length: fold.stoppedEpoch! + 1 }, (_, i) => i), `run ${run.runId} fold ${fold.foldIndex} ${name}`);
+      }
+    }
   }
 }
