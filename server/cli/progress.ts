@@ -19,7 +19,9 @@ export function createSearchProgressBar(metric: string, stream: NodeJS.WriteStre
   return {
     update(progress) {
       const payload = {
-        best: progress.best ? `${formatScore(progress.best.score)} (run ${progress.best.runId})` : '—',
+        best: progress.best
+          ? `${formatScore(progress.best.score)} (run ${progress.best.runId}${progress.best.foldsDone < progress.best.nFolds ? `, ${progress.best.foldsDone}/${progress.best.nFolds} folds` : ''})`
+          : '—',
         elapsed: formatClock(progress.elapsedMs),
         etaText: progress.tasksDone > 0 && progress.tasksDone < progress.tasksTotal ? formatClock((progress.elapsedMs / progress.tasksDone) * (progress.tasksTotal - progress.tasksDone)) : '—',
       };

@@ -82,7 +82,8 @@ export class Coordinator {
     const allRuns = runs.list(experimentId);
     const foldsTotal = allRuns.reduce((sum, run) => sum + run.nFolds, 0);
     let tasksDone = foldsTotal - pending.length;
-    let best = this.#bestOf(experiment, allRuns);
+    const nFolds = nFoldsOf(spec);
+    let best = this.#bestSoFar(experiment, nFolds);
     const reportProgress = () =>
       this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, best });
     reportProgress();
@@ -107,7 +108,7 @@ export class Coordinator {
         if (ending === 'interrupted') return;
         if (ending === 'trained') tasksTrained++;
         tasksDone++;
-        best = this.#bestOf(experiment, runs.list(experimentId));
+        best = this.#bestSoFar(experiment, nFolds);
         reportProgress();
       });
     }
@@ -193,9 +194,17 @@ export class Coordinator {
     if (status === 'done' || status === 'pruned') this.events.emit('run', { experimentId: experiment.experimentId, runId, status });
   }
 
-  #bestOf(experiment: Experiment, runs: readonly Run[]): SearchProgress['best'] {
-    const best = rankRuns(experiment, runs)[0];
-    return best && best.scoreMean !== null ? { runId: best.runId, score: best.scoreMean } : null;
+  /** The run with the best mean over its finished folds; among equal fold counts, more folds win ties by coming later. */
+  #bestSoFar(experiment: Experiment, nFolds: number): SearchProgress['best'] {
+    let best: SearchProgress['best'] = null;
+    const sign = experiment.selectionDirection === 'maximize' ? 1 : -1;
+    for (const [runId, folds] of this.#storage.runs.foldScores(experiment.experimentId)) {
+      const scores = [...folds.values()].filter((score): score is number => score !== null && Number.isFinite(score));
+      if (scores.length === 0) continue;
+      const score = scores.reduce((a, b) => a + b, 0) / scores.length;
+      if (best === null || sign * (score - best.score) > 0) best = { runId, score, foldsDone: scores.length, nFolds };
+    }
+    return best;
   }
 
   /** Finished search runs, best first by the selection metric; ties go to the smaller model. */

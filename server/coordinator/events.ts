@@ -16,8 +16,11 @@ export type SearchProgress = {
   readonly tasksDone: number;
   readonly tasksTotal: number;
   readonly elapsedMs: number;
-  /** Best finished run so far by the selection metric, if any. */
-  readonly best: { readonly runId: number; readonly score: number } | null;
+  /**
+   * Best run so far by the mean selection metric over its finished folds (folds train in waves,
+   * so early in a search this is a partial mean: `foldsDone` of `nFolds`).
+   */
+  readonly best: { readonly runId: number; readonly score: number; readonly foldsDone: number; readonly nFolds: number } | null;
 };
 
 /** A typed wrapper over EventEmitter: `emit` and `on` only accept the events above. */

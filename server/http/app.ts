@@ -29,6 +29,10 @@ export function createApp(services: DashboardServices, options: AppOptions = {})
   app.set('query parser', 'simple');
   const views = new Views();
 
+  app.use((_req, res, next) => {
+    res.locals.startedAt = performance.now();
+    next();
+  });
   app.use(securityHeaders);
   app.use(hostGuard(options.host ?? '127.0.0.1'));
 

@@ -27,8 +27,11 @@ function requestedFragments(req: Request, page: string): string[] | null {
 
 function sendPage(res: Response, views: Views, req: Request, page: string, context: Record<string, unknown>): void {
   const fragments = requestedFragments(req, page);
+  const html = fragments ? views.fragments(fragments, context) : views.page(page, context);
   res.setHeader('Cache-Control', 'no-store');
-  res.type('html').send(fragments ? views.fragments(fragments, context) : views.page(page, context));
+  // Time spent in the handler (queries + rendering), for the benchmark and the browser's devtools.
+  if (typeof res.locals.startedAt === 'number') res.setHeader('Server-Timing', `app;dur=${(performance.now() - res.locals.startedAt).toFixed(1)}`);
+  res.type('html').send(html);
 }
 
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {

@@ -1,30 +1,32 @@
 /**
  * A training engine for the `mlp` family that spends as few TensorFlow.js kernels per step as it
- * can. On the WebAssembly backend every kernel costs several microseconds of dispatch before any
- * arithmetic (issue 6), so a step is written by hand rather than taped by `tf.grad`:
+ * can. On the WebAssembly backend a kernel costs ~5 µs of dispatch, and its elementwise kernels
+ * run at ~5 ns per element (no SIMD), while a matrix product runs on XNNPACK (SIMD). So a step is
+ * written by hand rather than taped by `tf.grad`, and TensorFlow.js does the matrix products
+ * while plain JavaScript does the cheap elementwise glue:
  *
- * - All parameters live in ONE flat tensor `P`; so do the optimizer's slots. The update is a
- *   handful of elementwise kernels for the whole model (Adam: 10) instead of a dozen per weight
- *   tensor as in `tf.train.adam`.
- * - Biases are folded into the kernels ("augmented" layout): every layer input carries a
+ * - per step, 8 kernels for the reference MLP 30→64→32→1 (3 fused products forward, 5 backward),
+ *   against ~150 for `optimizer.minimize` on the layers model;
+ * - biases are folded into the kernels ("augmented" layout): every layer input carries a
  *   trailing column of ones and every kernel a trailing bias row, so the bias gradient falls out
- *   of the kernel's matrix product (no reductions over the batch). Each hidden layer keeps its
- *   ones column alive with one FIXED extra output unit: zero weights, a constant pre-activation
- *   whose activation is exactly 1; its gradient is masked to zero.
- * - Backward passes are written out per activation; sigmoid + cross-entropy and softmax +
- *   cross-entropy collapse to `p − y`. The 1/batch factor, the loss's constant factor and the
- *   optimizers' (1 − β) factors are folded into per-step scalars, so they cost no kernels.
- * - On wasm, matrix products with a transposed operand leave XNNPACK for a naive loop, so the
- *   engine transposes explicitly (the batch's transpose is built in JavaScript, for free).
- * - Batches are assembled in JavaScript and uploaded (a gather kernel on wasm costs ~50 ns per
- *   element copied); dropout masks are drawn in JavaScript from a seeded stream.
- * - Nothing is read back per batch: the epoch's training predictions are read once.
+ *   of the kernel's matrix product (no reductions). Each hidden layer keeps its ones column alive
+ *   with one FIXED extra unit (zero weights, a constant pre-activation whose activation is
+ *   exactly 1) that is never updated;
+ * - the backward pass is written out per activation; sigmoid + cross-entropy and softmax +
+ *   cross-entropy collapse to `p − y`. Activation derivatives, dropout, transposes and the
+ *   optimizer update (Adam, SGD, RMSprop, Adagrad with TensorFlow.js's formulas and defaults)
+ *   run in JavaScript on Float32Arrays: on the CPU backends (wasm, cpu, tensorflow) reading a
+ *   tensor is a synchronous memory copy, far cheaper than an elementwise kernel;
+ * - on wasm, a product with a transposed operand leaves XNNPACK for a naive loop, so operands are
+ *   transposed in JavaScript first; the cpu backend gets transpose flags instead;
+ * - batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
+ *   dropout masks come from a seeded stream.
  *
  * Semantics match the layers model of `worker/models.ts` (same initial weights when built from
- * its weights, same losses, L2 on kernels only, TensorFlow.js's optimizer formulas and defaults),
- * up to floating-point rounding; dropout masks come from a different (seeded) stream.
+ * its weights, same losses, L2 on kernels only, TensorFlow.js's optimizers), up to rounding;
+ * dropout masks come from a different (seeded) stream than tf.dropout's.
  */
-import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import type { Params } from '../spec.js';
 
@@ -54,9 +56,9 @@ export type MlpHyperparameters = Pick<Params, 'learningRate' | 'l2' | 'dropout'>
 export type DenseWeights = { readonly kernel: Float32Array; readonly bias: Float32Array };
 
 /**
- * How matrix products with a transposed operand are computed: `explicit` transposes first so
- * that every product takes the backend's fast path (XNNPACK on wasm); `flags` passes
- * transposeA/transposeB to the product (best where the kernel handles strides itself: cpu).
+ * How matrix products with a transposed operand are computed: `explicit` transposes the operand
+ * in JavaScript so that every product takes the backend's fast path (XNNPACK on wasm); `flags`
+ * passes transposeA/transposeB to the product (best where the kernel handles strides itself).
  */
 export type TransposeStrategy = 'explicit' | 'flags';
 
@@ -70,20 +72,24 @@ export type MlpEngineOptions = {
 /** Training rows as the engine reads them: standardised features n × f and targets, row-major. */
 export type TrainingRows = {
   readonly x: Float32Array;
-  /** Binary and regression: n values; softmax: n class indices. */
+  /** Sigmoid and linear outputs: n targets; softmax: n class indices. */
   readonly y: Float32Array;
   readonly n: number;
 };
 
+/** Inference inputs uploaded once (see `MlpEngine.uploadInputs`). */
+export type UploadedInputs = { readonly chunks: readonly Tensor2D[]; readonly n: number };
+
 /** Called between batches (abort checks, yielding to the event loop); may throw to stop. */
 export type BetweenBatches = () => Promise<void> | void;
 
-/** Activations a fused matrix product applies itself (tf.fused.matMul's list, minus prelu-like ones). */
+/** Activations a fused matrix product applies itself. */
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
 const SELU_SCALE = 1.0507009873554804934193349852946;
 const SELU_ALPHA = 1.6732632423543772848170429916717;
 /** Rows per forward pass at inference, as models.ts's PREDICT_BATCH_SIZE. */
 const PREDICT_CHUNK = 8192;
+/** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const RMSPROP_DECAY = 0.9;
@@ -98,9 +104,10 @@ export function unsupportedReason(params: Pick<Params, 'family' | 'activation' |
 }
 
 type Layer = {
-  /** Rows (inputs + the bias row) and columns (outputs, + the fixed ones unit on hidden layers) of the augmented kernel. */
+  /** Rows (inputs + the bias row) and columns (outputs, + the fixed unit on hidden layers) of the augmented kernel. */
   readonly rows: number;
   readonly cols: number;
+  /** Where the kernel starts in the flat parameters. */
   readonly offset: number;
   readonly nIn: number;
   readonly nOut: number;
@@ -108,8 +115,8 @@ type Layer = {
 };
 
 /**
- * An MLP under training. Owns its tensors: call `dispose()` (it is safe to call twice).
- * Not re-entrant: one `trainEpoch` or `predict` at a time.
+ * An MLP under training. Its parameters and optimizer state live in JavaScript; it holds no
+ * tensors between calls. Not re-entrant: one `trainEpoch` or `predict` at a time.
  */
 export class MlpEngine {
   readonly architecture: MlpArchitecture;
@@ -120,25 +127,21 @@ export class MlpEngine {
 
   readonly #tf: TensorFlow;
   readonly #layers: readonly Layer[];
-  readonly #size: number;
+  /** All parameters, layer after layer, each an augmented kernel rows × cols, row-major. */
+  readonly #P: Float32Array;
+  /** 1 where an entry is trained (not a fixed unit's), 0 elsewhere. */
+  readonly #trained: Uint8Array;
+  /** 1 on kernel entries (the L2 penalty's), 0 on bias rows and fixed units. */
+  readonly #kernel: Uint8Array;
+  /** Optimizer slots, in P's layout: Adam m and v; RMSprop the mean square; Adagrad the accumulator. */
+  readonly #slots: Float32Array[];
+  readonly #epsilon: number;
   readonly #rng: MaskStream;
-  readonly #keep: number;
-  /** Factor turning the batch-sum gradient `(p − y)ᵀ…` into the batch-mean gradient, at the reference batch size. */
-  #lossFactor: number;
-  #P: Tensor1D;
-  #slots: Tensor1D[];
-  #best: Tensor1D | null = null;
+  /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
+  readonly #lossFactor: number;
+  #best: Float32Array | null = null;
   #step = 0;
-  #referenceBatch = 0;
   #disposed = false;
-  /** Constants kept for the engine's lifetime. */
-  readonly #mask: Tensor1D | null;
-  #l2Factors: Tensor1D | null = null;
-  readonly #constants: Tensor[] = [];
-  readonly #one: Tensor;
-  readonly #beta1: Tensor;
-  readonly #beta2: Tensor;
-  #optimizerScalars: Tensor[] = [];
 
   private constructor(tf: TensorFlow, architecture: MlpArchitecture, hyper: MlpHyperparameters, initial: readonly DenseWeights[], options: MlpEngineOptions) {
     this.#tf = tf;
@@ -146,92 +149,80 @@ export class MlpEngine {
     this.hyper = hyper;
     this.transposes = options.transposes ?? (tf.getBackend() === 'wasm' ? 'explicit' : 'flags');
     this.#rng = new MaskStream(options.seed);
-    this.#keep = 1 - hyper.dropout;
     this.#lossFactor = architecture.output === 'linear' ? 2 : 1;
+    this.#epsilon = tf.backend().epsilon();
 
     const widths = [architecture.nInputs, ...architecture.hidden, architecture.nOutputs];
     const layers: Layer[] = [];
-    let offset = 0;
+    let size = 0;
     for (let l = 0; l < widths.length - 1; l++) {
       const hidden = l < widths.length - 2;
       const nIn = widths[l]!;
       const nOut = widths[l + 1]!;
-      const layer = { rows: nIn + 1, cols: nOut + (hidden ? 1 : 0), offset, nIn, nOut, hidden };
+      const layer = { rows: nIn + 1, cols: nOut + (hidden ? 1 : 0), offset: size, nIn, nOut, hidden };
       layers.push(layer);
-      offset += layer.rows * layer.cols;
+      size += layer.rows * layer.cols;
     }
     this.#layers = layers;
-    this.#size = offset;
     this.paramCount = layers.reduce((sum, layer) => sum + (layer.nIn + 1) * layer.nOut, 0);
     if (initial.length !== layers.length) throw new RangeError(`expected ${layers.length} dense layers of weights, got ${initial.length}`);
 
     const fixedPreActivation = architecture.hidden.length > 0 ? onesPreActivation(tf, architecture.activation) : 0;
-    const values = new Float32Array(this.#size);
-    const mask = new Float32Array(this.#size);
+    this.#P = new Float32Array(size);
+    this.#trained = new Uint8Array(size);
+    this.#kernel = new Uint8Array(size);
     layers.forEach((layer, l) => {
       const { kernel, bias } = initial[l]!;
       if (kernel.length !== layer.nIn * layer.nOut || bias.length !== layer.nOut) throw new RangeError(`layer ${l}: weights of the wrong size`);
       for (let i = 0; i <= layer.nIn; i++) {
+        const row = layer.offset + i * layer.cols;
         for (let j = 0; j < layer.nOut; j++) {
-          values[layer.offset + i * layer.cols + j] = i < layer.nIn ? kernel[i * layer.nOut + j]! : bias[j]!;
-          mask[layer.offset + i * layer.cols + j] = 1;
+          this.#P[row + j] = i < layer.nIn ? kernel[i * layer.nOut + j]! : bias[j]!;
+          this.#trained[row + j] = 1;
+          this.#kernel[row + j] = i < layer.nIn ? 1 : 0;
         }
-        if (layer.hidden) values[layer.offset + i * layer.cols + layer.nOut] = i === layer.nIn ? fixedPreActivation : 0;
+        if (layer.hidden) this.#P[row + layer.nOut] = i === layer.nIn ? fixedPreActivation : 0;
       }
     });
-    this.#P = tf.tensor1d(values);
-    this.#mask = architecture.hidden.length > 0 ? this.#keepConstant(tf.tensor1d(mask)) : null;
-    this.#one = this.#keepConstant(tf.scalar(1));
-    this.#beta1 = this.#keepConstant(tf.scalar(hyper.optimizer === 'adam' ? ADAM_BETA1 : RMSPROP_DECAY));
-    this.#beta2 = this.#keepConstant(tf.scalar(ADAM_BETA2));
-    this.#slots = [];
+    const slots = { adam: 2, sgd: 0, rmsprop: 1, adagrad: 1 }[hyper.optimizer];
+    this.#slots = Array.from({ length: slots }, () => new Float32Array(size).fill(hyper.optimizer === 'adagrad' ? ADAGRAD_INITIAL : 0));
   }
 
   /**
    * An engine whose initial weights are `initial` (one entry per dense layer, input to output),
    * e.g. the seeded Glorot weights of the layers model from `buildModel`.
+   * @throws {Error} when a hidden unit cannot be made to output exactly 1 on this backend.
    */
   static create(tf: TensorFlow, architecture: MlpArchitecture, hyper: MlpHyperparameters, initial: readonly DenseWeights[], options: MlpEngineOptions): MlpEngine {
     return new MlpEngine(tf, architecture, hyper, initial, options);
   }
 
-  /** Number of steps taken so far. */
+  /** Number of optimizer steps taken so far. */
   get steps(): number {
     return this.#step;
   }
 
   /**
    * One pass over `rows` in `order`, in mini-batches of `batchSize` (the last one smaller).
-   * @returns the training-mode predictions (dropout on, weights of the step that made them),
-   *   in visiting order: n values (sigmoid, linear) or n × C probabilities (softmax), row-major.
+   * @returns the training-mode predictions (dropout on; each batch's before its step), in
+   *   visiting order: n values (sigmoid, linear) or n × C probabilities (softmax), row-major.
    */
   async trainEpoch(rows: TrainingRows, order: Int32Array, batchSize: number, between?: BetweenBatches): Promise<Float32Array> {
     this.#checkAlive();
-    const tf = this.#tf;
     const size = Math.min(batchSize, order.length);
     if (size <= 0) throw new RangeError('an epoch needs at least one row');
-    this.#setReferenceBatch(size);
-    const predictions: Tensor[] = [];
-    try {
-      for (let start = 0; start < order.length; start += size) {
-        await between?.();
-        const batchRows = order.subarray(start, Math.min(start + size, order.length));
-        predictions.push(this.#trainBatch(rows, batchRows));
-      }
-      const all = predictions.length === 1 ? predictions[0]! : tf.concat(predictions);
-      try {
-        return await all.data<'float32'>();
-      } finally {
-        if (all !== predictions[0]) all.dispose();
-      }
-    } finally {
-      for (const tensor of predictions) tensor.dispose();
+    const predictions = new Float32Array(order.length * this.architecture.nOutputs);
+    for (let start = 0; start < order.length; start += size) {
+      await between?.();
+      const batch = order.subarray(start, Math.min(start + size, order.length));
+      const gradients = this.#forwardBackward(rows, batch, this.hyper.dropout > 0, predictions, start * this.architecture.nOutputs);
+      this.#update(gradients, batch.length);
     }
+    return predictions;
   }
 
   /**
-   * Inference (dropout off) on the rows of `x` (n × nInputs, row-major, standardised): one
-   * forward pass per 8192 rows, read back once.
+   * Inference (dropout off) on the rows of `x` (n × nInputs, row-major, standardised).
    * @returns as `trainEpoch`'s predictions, in row order.
    */
   async predict(x: Float32Array, n: number): Promise<Float32Array> {
@@ -244,8 +235,8 @@ export class MlpEngine {
   }
 
   /**
-   * Uploads inference inputs once (in the augmented layout), for `predictUploaded` to score
-   * every epoch without uploading again. The caller disposes `chunks`.
+   * Uploads inference inputs once (in the augmented layout, 8192 rows per chunk), for
+   * `predictUploaded` to score every epoch without uploading again. The caller disposes `chunks`.
    */
   uploadInputs(x: Float32Array, n: number): UploadedInputs {
     const f = this.architecture.nInputs;
@@ -263,13 +254,13 @@ export class MlpEngine {
     return { chunks, n };
   }
 
-  /** Inference on inputs from `uploadInputs`. */
+  /** Inference on inputs from `uploadInputs`: one forward pass per chunk, read back once. */
   async predictUploaded(inputs: UploadedInputs): Promise<Float32Array> {
     this.#checkAlive();
     const tf = this.#tf;
     if (inputs.n === 0) return new Float32Array(0);
     const output = tf.tidy(() => {
-      const weights = this.#views(this.#P);
+      const weights = this.#layers.map((layer) => this.#weightTensor(layer));
       const outputs = inputs.chunks.map((chunk) => {
         let a: Tensor2D = chunk;
         this.#layers.forEach((layer, l) => {
@@ -286,337 +277,225 @@ export class MlpEngine {
     }
   }
 
-  /** Keeps the current weights as the best so far (cheap: shares the buffer). */
+  /** Keeps a copy of the current weights as the best so far. */
   snapshot(): void {
     this.#checkAlive();
-    this.#best?.dispose();
-    this.#best = this.#P.clone();
+    this.#best = this.#P.slice();
   }
 
   /** Puts the snapshot's weights back. @returns false when there is no snapshot. */
   restoreSnapshot(): boolean {
     this.#checkAlive();
     if (this.#best === null) return false;
-    this.#P.dispose();
-    this.#P = this.#best.clone();
+    this.#P.set(this.#best);
     return true;
   }
 
   /**
-   * Sum of squares of all trainable parameters, read back (one small reduction): not finite
-   * once any parameter is not. Also returns the L2 penalty `l2·Σ kernel²` (0 without L2).
+   * Sum of squares of all trainable parameters (not finite once any parameter is not), and the
+   * L2 penalty `l2·Σ kernel²` (0 without L2).
    */
-  async parameterNorms(): Promise<{ readonly sumOfSquares: number; readonly penalty: number }> {
-    this.#checkAlive();
-    const tf = this.#tf;
-    const sums = tf.tidy(() => {
-      const squares = tf.square(this.#P);
-      const total = this.#mask === null ? tf.sum(squares) : tf.sum(tf.mul(squares, this.#mask));
-      if (this.hyper.l2 <= 0) return tf.stack([total, tf.scalar(0)]);
-      return tf.stack([total, tf.mul(tf.sum(tf.mul(squares, this.#kernelMask())), this.hyper.l2)]);
-    });
-    try {
-      const [sumOfSquares, penalty] = await sums.data<'float32'>();
-      return { sumOfSquares: sumOfSquares!, penalty: penalty! };
-    } finally {
-      sums.dispose();
+  parameterNorms(): { readonly sumOfSquares: number; readonly penalty: number } {
+    let sumOfSquares = 0;
+    let kernelSquares = 0;
+    const P = this.#P;
+    for (let k = 0; k < P.length; k++) {
+      if (this.#trained[k] === 0) continue;
+      const square = P[k]! * P[k]!;
+      sumOfSquares += square;
+      if (this.#kernel[k] === 1) kernelSquares += square;
     }
+    return { sumOfSquares, penalty: this.hyper.l2 > 0 ? this.hyper.l2 * kernelSquares : 0 };
   }
 
   /** The current weights per dense layer, as the layers model's `setWeights` wants them. */
   async denseWeights(): Promise<DenseWeights[]> {
     this.#checkAlive();
-    return this.#unaugment(await this.#P.data<'float32'>());
+    return this.#layers.map((layer) => this.#unaugment(layer, this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols)));
   }
 
   /**
    * The gradient of the mean loss over `batchRows` plus the L2 penalty, per dense layer, at the
-   * current weights, without dropout and without taking a step: what an optimizer would be
-   * given. For checks against automatic differentiation.
+   * current weights, without dropout and without taking a step: what the optimizer is given.
+   * For checks against automatic differentiation.
    */
   async gradient(rows: TrainingRows, batchRows: Int32Array): Promise<DenseWeights[]> {
     this.#checkAlive();
-    const tf = this.#tf;
-    const batch = this.#uploadBatch(rows, batchRows);
-    try {
-      const g = tf.tidy(() => {
-        const { gradient } = this.#gradients(this.#views(this.#P), batch.x, batch.xT, batch.y, this.#layers.map(() => null));
-        let mean: Tensor1D = tf.mul(gradient, this.#lossFactor / batchRows.length);
-        if (this.#mask !== null) mean = tf.mul(mean, this.#mask);
-        return this.hyper.l2 > 0 ? tf.add<Tensor1D>(mean, tf.mul(tf.mul(this.#P, this.#kernelMask()), 2 * this.hyper.l2)) : mean;
+    const sums = this.#forwardBackward(rows, batchRows, false, null, 0);
+    const scale = this.#lossFactor / batchRows.length;
+    return this.#layers.map((layer, l) => {
+      const g = Float32Array.from(sums[l]!, (value, i) => {
+        const k = layer.offset + i;
+        return this.#trained[k] === 0 ? 0 : value * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
       });
-      try {
-        return this.#unaugment(await g.data<'float32'>());
-      } finally {
-        g.dispose();
-      }
-    } finally {
-      batch.dispose();
-    }
-  }
-
-  /** Kernels and biases per dense layer from values in P's augmented layout. */
-  #unaugment(values: Float32Array): DenseWeights[] {
-    return this.#layers.map((layer) => {
-      const kernel = new Float32Array(layer.nIn * layer.nOut);
-      const bias = new Float32Array(layer.nOut);
-      for (let i = 0; i <= layer.nIn; i++) {
-        for (let j = 0; j < layer.nOut; j++) {
-          const value = values[layer.offset + i * layer.cols + j]!;
-          if (i < layer.nIn) kernel[i * layer.nOut + j] = value;
-          else bias[j] = value;
-        }
-      }
-      return { kernel, bias };
+      return this.#unaugment(layer, g);
     });
   }
 
-  /** Frees every tensor the engine holds. */
+  /** Marks the engine unusable (it holds no tensors between calls). */
   dispose(): void {
-    if (this.#disposed) return;
     this.#disposed = true;
-    this.#P.dispose();
-    this.#best?.dispose();
-    for (const tensor of [...this.#slots, ...this.#constants, ...this.#optimizerScalars]) tensor.dispose();
-    this.#l2Factors?.dispose();
-    this.#slots = [];
-    this.#optimizerScalars = [];
+    this.#best = null;
   }
 
   // ───────────────────────────── one step ─────────────────────────────
 
-  /** Trains on one batch; returns its predictions (the caller disposes them). */
-  #trainBatch(rows: TrainingRows, batchRows: Int32Array): Tensor2D {
-    const tf = this.#tf;
-    const b = batchRows.length;
-    const batch = this.#uploadBatch(rows, batchRows);
-    const masks = this.#dropoutMasks(b);
-    const scalars = this.#stepScalars();
-    const scale = b === this.#referenceBatch ? null : tf.scalar(this.#referenceBatch / b);
-    try {
-      const result = tf.tidy(() => {
-        const weights = this.#views(this.#P);
-        const { predictions, gradient } = this.#gradients(weights, batch.x, batch.xT, batch.y, masks);
-        const g = this.#regularised(scale === null ? gradient : tf.mul(gradient, scale));
-        const { P, slots } = this.#update(g, scalars);
-        return { P, slots, predictions };
-      });
-      this.#P.dispose();
-      for (const slot of this.#slots) slot.dispose();
-      this.#P = result.P;
-      this.#slots = result.slots;
-      return result.predictions;
-    } finally {
-      batch.dispose();
-      for (const mask of masks) mask?.dispose();
-      for (const scalar of scalars) scalar.dispose();
-      scale?.dispose();
-    }
-  }
-
   /**
-   * A batch's inputs with their ones column, their transpose for the first layer's weight
-   * gradient (explicit strategy), and targets (one-hot for softmax), assembled in JavaScript
-   * and uploaded: no gather kernels.
+   * Forward and backward pass on one batch.
+   * @param predictions when given, receives the batch's predictions at `offset`.
+   * @returns per layer, the gradient of Σ over the batch's rows of (loss / lossFactor), in the
+   *   layer's augmented layout; fixed units' entries are zero.
    */
-  #uploadBatch(rows: TrainingRows, batchRows: Int32Array): { x: Tensor2D; xT: Tensor2D | null; y: Tensor2D; dispose(): void } {
+  #forwardBackward(rows: TrainingRows, batch: Int32Array, dropout: boolean, predictions: Float32Array | null, offset: number): Float32Array[] {
     const tf = this.#tf;
-    const b = batchRows.length;
+    const layers = this.#layers;
+    const L = layers.length;
+    const b = batch.length;
     const { nInputs: f, nOutputs: c, output } = this.architecture;
-    const xa = new Float32Array(b * (f + 1));
-    const xaT = this.transposes === 'explicit' ? new Float32Array((f + 1) * b) : null;
-    const yb = new Float32Array(b * c);
-    for (let r = 0; r < b; r++) {
-      const row = batchRows[r]!;
-      const source = row * f;
-      const target = r * (f + 1);
-      for (let j = 0; j < f; j++) xa[target + j] = rows.x[source + j]!;
-      xa[target + f] = 1;
-      if (xaT !== null) {
-        for (let j = 0; j < f; j++) xaT[j * b + r] = rows.x[source + j]!;
-        xaT[f * b + r] = 1;
-      }
-      if (output === 'softmax') yb[r * c + rows.y[row]!] = 1;
-      else yb[r] = rows.y[row]!;
-    }
-    const x = tf.tensor2d(xa, [b, f + 1]);
-    const xT = xaT === null ? null : tf.tensor2d(xaT, [f + 1, b]);
-    const y = tf.tensor2d(yb, [b, c]);
-    return {
-      x,
-      xT,
-      y,
-      dispose() {
-        x.dispose();
-        xT?.dispose();
-        y.dispose();
-      },
-    };
-  }
-
-  /**
-   * Forward and backward pass. @returns the batch's predictions and the flat gradient of the
-   * batch-SUM loss divided by the loss's constant factor (i.e. Σ rows of (p − y)-driven terms),
-   * in P's layout, the fixed units' entries not yet masked.
-   */
-  #gradients(weights: Tensor2D[], x: Tensor2D, xT: Tensor2D | null, y: Tensor2D, masks: (Tensor2D | null)[]): { predictions: Tensor2D; gradient: Tensor1D } {
-    const tf = this.#tf;
-    const L = this.#layers.length;
-    const inputs: Tensor2D[] = [x];
-    const activations: Tensor2D[] = [];
-    let predictions: Tensor2D = x;
-    for (let l = 0; l < L; l++) {
-      const layer = this.#layers[l]!;
-      const out = this.#dense(inputs[l]!, weights[l]!, layer.hidden ? this.architecture.activation : this.#outputActivation());
-      if (layer.hidden) {
-        activations[l] = out;
-        const mask = masks[l];
-        inputs.push(mask ? tf.mul(out, mask) : out);
-      } else {
-        predictions = this.architecture.output === 'softmax' ? tf.softmax(out) : out;
-      }
-    }
-    let delta: Tensor2D = tf.sub(predictions, y);
-    const grads: Tensor1D[] = new Array<Tensor1D>(L);
     const explicit = this.transposes === 'explicit';
-    for (let l = L - 1; l >= 0; l--) {
-      const input = inputs[l]!;
-      const weightGradient = explicit ? tf.matMul(l === 0 && xT !== null ? xT : tf.transpose(input), delta) : tf.matMul(input, delta, true, false);
-      grads[l] = tf.reshape(weightGradient, [-1]);
-      if (l === 0) break;
-      const w = weights[l]!;
-      const layer = this.#layers[l]!;
-      // A transpose, never a reshape of w even when it has one column: the wasm backend caches
-      // XNNPACK operators by the weight tensor's buffer id, not its shape, so a reshaped w would
-      // reuse the forward pass's operator for the wrong shape (and yield garbage).
-      let inputGradient: Tensor2D = explicit ? tf.matMul(delta, tf.transpose(w)) : tf.matMul(delta, w, false, true);
-      const mask = masks[l - 1];
-      if (mask) inputGradient = tf.mul(inputGradient, mask);
-      delta = this.#activationGradient(inputGradient, activations[l - 1]!);
+    const owned: Tensor[] = [];
+    const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
+    try {
+      // Inputs with their ones column (and transposed, for the first weight gradient).
+      const x0 = new Float32Array(b * (f + 1));
+      const x0T = explicit ? new Float32Array((f + 1) * b) : null;
+      for (let r = 0; r < b; r++) {
+        const source = batch[r]! * f;
+        const target = r * (f + 1);
+        for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
+        x0[target + f] = 1;
+        if (x0T !== null) {
+          for (let j = 0; j < f; j++) x0T[j * b + r] = rows.x[source + j]!;
+          x0T[f * b + r] = 1;
+        }
+      }
+      const weights = layers.map((layer) => own(this.#weightTensor(layer)));
+
+      // Forward: a_l (inputs of layer l) in JavaScript and as tensors; h_l (activations before dropout).
+      const inputs: Float32Array[] = [x0];
+      const inputTensors: Tensor2D[] = [own(tf.tensor2d(x0, [b, f + 1]))];
+      const activations: Float32Array[] = [];
+      const masks: (Float32Array | null)[] = [];
+      let p: Float32Array = x0;
+      for (let l = 0; l < L; l++) {
+        const layer = layers[l]!;
+        const activation = layer.hidden ? this.architecture.activation : this.#outputActivation();
+        const out = own(tf.tidy(() => {
+          const z = this.#dense(inputTensors[l]!, weights[l]!, activation);
+          return !layer.hidden && output === 'softmax' ? tf.softmax(z) : z;
+        }));
+        const values = out.dataSync() as Float32Array;
+        if (!layer.hidden) {
+          p = values;
+          break;
+        }
+        activations.push(values);
+        if (dropout) {
+          const mask = this.#rng.mask(b, layer.cols, 1 - this.hyper.dropout);
+          const dropped = new Float32Array(values.length);
+          for (let i = 0; i < values.length; i++) dropped[i] = values[i]! * mask[i]!;
+          masks.push(mask);
+          inputs.push(dropped);
+          inputTensors.push(own(tf.tensor2d(dropped, [b, layer.cols])));
+        } else {
+          masks.push(null);
+          inputs.push(values);
+          inputTensors.push(out);
+        }
+      }
+      if (predictions !== null) predictions.set(p, offset);
+
+      // Backward: delta_l = ∂(Σ loss / factor)/∂z_l, starting from p − y.
+      let delta: Float32Array = new Float32Array(b * c);
+      for (let r = 0; r < b; r++) {
+        const label = rows.y[batch[r]!]!;
+        if (output === 'softmax') {
+          for (let j = 0; j < c; j++) delta[r * c + j] = p[r * c + j]! - (j === label ? 1 : 0);
+        } else {
+          delta[r] = p[r]! - label;
+        }
+      }
+      let deltaTensor = own(tf.tensor2d(delta, [b, c]));
+      const gradients: Float32Array[] = new Array<Float32Array>(L);
+      for (let l = L - 1; l >= 0; l--) {
+        const layer = layers[l]!;
+        const inputT = explicit ? own(tf.tensor2d(l === 0 ? x0T! : transpose(inputs[l]!, b, layer.rows), [layer.rows, b])) : null;
+        const gradient = own(inputT !== null ? tf.matMul(inputT, deltaTensor) : tf.matMul(inputTensors[l]!, deltaTensor, true, false));
+        gradients[l] = gradient.dataSync() as Float32Array;
+        if (l === 0) break;
+        const weightsT = explicit ? own(tf.tensor2d(transpose(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols), [layer.cols, layer.rows])) : null;
+        const inputGradient = own(weightsT !== null ? tf.matMul(deltaTensor, weightsT) : tf.matMul(deltaTensor, weights[l]!, false, true));
+        delta = activationGradient(this.architecture.activation, inputGradient.dataSync() as Float32Array, activations[l - 1]!, masks[l - 1] ?? null, layer.rows);
+        deltaTensor = own(tf.tensor2d(delta, [b, layer.rows]));
+      }
+      return gradients;
+    } finally {
+      for (const tensor of owned) tensor.dispose();
     }
-    const gradient = grads.length === 1 ? grads[0]! : tf.concat(grads);
-    return { predictions, gradient };
   }
 
-  /** Masks the fixed units' entries and adds the L2 term, in the gradient's units. */
-  #regularised(gradient: Tensor1D): Tensor1D {
-    const tf = this.#tf;
-    let g = this.#mask === null ? gradient : tf.mul<Tensor1D>(gradient, this.#mask);
-    if (this.hyper.l2 > 0) g = tf.add<Tensor1D>(g, tf.mul(this.#P, this.#l2Factors!));
-    return g;
-  }
-
-  /**
-   * The optimizer's update on the flat parameters. `g` is the gradient in "reference units":
-   * the true mean gradient is `s·g` with `s = lossFactor / referenceBatch`. The slots are kept
-   * scaled so that each recurrence is a multiply-add, and every constant folds into a scalar.
-   */
-  #update(g: Tensor1D, scalars: readonly Tensor[]): { P: Tensor1D; slots: Tensor1D[] } {
-    const tf = this.#tf;
+  /** One optimizer step from the batch-sum gradients of a batch of `b` rows (TensorFlow.js's formulas). */
+  #update(gradients: readonly Float32Array[], b: number): void {
+    const t = ++this.#step;
     const P = this.#P;
-    switch (this.hyper.optimizer) {
-      case 'sgd': {
-        const [rate] = this.#optimizerScalars;
-        return { P: tf.sub(P, tf.mul(g, rate!)), slots: [] };
+    const trained = this.#trained;
+    const kernel = this.#kernel;
+    const { learningRate: lr, l2 } = this.hyper;
+    const scale = this.#lossFactor / b;
+    const decay = 2 * l2;
+    const eps = this.#epsilon;
+    const [s1, s2] = this.#slots;
+    const correction1 = 1 - ADAM_BETA1 ** t;
+    const correction2 = 1 - ADAM_BETA2 ** t;
+    this.#layers.forEach((layer, l) => {
+      const g = gradients[l]!;
+      const base = layer.offset;
+      switch (this.hyper.optimizer) {
+        case 'sgd':
+          for (let i = 0; i < g.length; i++) {
+            const k = base + i;
+            if (trained[k] === 0) continue;
+            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
+            P[k] = P[k]! - lr * gradient;
+          }
+          break;
+        case 'adam':
+          for (let i = 0; i < g.length; i++) {
+            const k = base + i;
+            if (trained[k] === 0) continue;
+            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
+            const m = (s1![k] = ADAM_BETA1 * s1![k]! + (1 - ADAM_BETA1) * gradient);
+            const v = (s2![k] = ADAM_BETA2 * s2![k]! + (1 - ADAM_BETA2) * gradient * gradient);
+            P[k] = P[k]! - (lr * (m / correction1)) / (Math.sqrt(v / correction2) + eps);
+          }
+          break;
+        case 'rmsprop':
+          for (let i = 0; i < g.length; i++) {
+            const k = base + i;
+            if (trained[k] === 0) continue;
+            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
+            const meanSquare = (s1![k] = RMSPROP_DECAY * s1![k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
+            P[k] = P[k]! - (lr * gradient) / Math.sqrt(meanSquare + eps);
+          }
+          break;
+        case 'adagrad':
+          for (let i = 0; i < g.length; i++) {
+            const k = base + i;
+            if (trained[k] === 0) continue;
+            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
+            const accumulated = (s1![k] = s1![k]! + gradient * gradient);
+            P[k] = P[k]! - (lr * gradient) / Math.sqrt(accumulated + eps);
+          }
+          break;
       }
-      case 'adam': {
-        // M = m / ((1−β1)s), V = v / ((1−β2)s²); scalars: c_t, e_t (see #stepScalars).
-        const [M, V] = this.#slots;
-        const [rate, epsilon] = scalars;
-        const M2 = M === undefined ? g : tf.add<Tensor1D>(tf.mul(M, this.#beta1), g);
-        const g2 = tf.square(g);
-        const V2 = V === undefined ? g2 : tf.add<Tensor1D>(tf.mul(V, this.#beta2), g2);
-        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(M2, tf.add(tf.sqrt(V2), epsilon!)), rate!));
-        return { P: P2, slots: [M2, V2] };
-      }
-      case 'rmsprop': {
-        // S = ms / ((1−ρ)s²): S ← ρS + g²; P ← P − (lr/√(1−ρ))·g/√(S + ε/((1−ρ)s²)).
-        const [S] = this.#slots;
-        const [rate, epsilon] = this.#optimizerScalars;
-        const g2 = tf.square(g);
-        const S2 = S === undefined ? g2 : tf.add<Tensor1D>(tf.mul(S, this.#beta1), g2);
-        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(g, tf.sqrt(tf.add(S2, epsilon!))), rate!));
-        return { P: P2, slots: [S2] };
-      }
-      case 'adagrad': {
-        // A = acc / s²: A ← A + g² (A₀ = 0.1/s²); P ← P − lr·g/√(A + ε/s²).
-        const [A] = this.#slots;
-        const [rate, epsilon, initial] = this.#optimizerScalars;
-        const A2 = tf.add<Tensor1D>(A ?? initial!, tf.square(g));
-        const P2 = tf.sub<Tensor1D>(P, tf.mul(tf.div(g, tf.sqrt(tf.add(A2, epsilon!))), rate!));
-        return { P: P2, slots: [A2] };
-      }
-    }
-  }
-
-  /** Per-step scalars (Adam's bias corrections); the caller disposes them. */
-  #stepScalars(): Tensor[] {
-    this.#step++;
-    if (this.hyper.optimizer !== 'adam') return [];
-    const t = this.#step;
-    const s = this.#lossFactor / this.#referenceBatch;
-    const correction2 = Math.sqrt(1 - ADAM_BETA2 ** t);
-    const rate = (this.hyper.learningRate * (1 - ADAM_BETA1) * correction2) / ((1 - ADAM_BETA1 ** t) * Math.sqrt(1 - ADAM_BETA2));
-    const epsilon = (this.#tf.backend().epsilon() * correction2) / (Math.sqrt(1 - ADAM_BETA2) * s);
-    return [this.#tf.scalar(rate), this.#tf.scalar(epsilon)];
-  }
-
-  /**
-   * Fixes the reference batch size (the one most batches have), which sets the units of the
-   * gradient and of the optimizer's slots. Changing it later rescales the slots.
-   */
-  #setReferenceBatch(batch: number): void {
-    if (batch === this.#referenceBatch) return;
-    const tf = this.#tf;
-    const previous = this.#referenceBatch;
-    this.#referenceBatch = batch;
-    const s = this.#lossFactor / batch;
-    if (previous > 0 && this.#slots.length > 0) {
-      // Slots are stored divided by s (Adam's first moment) or s² (second moments): rescale.
-      const ratio = batch / previous;
-      const old = this.#slots;
-      this.#slots = tf.tidy(() => old.map((slot, i) => tf.mul(slot, this.hyper.optimizer === 'adam' && i === 0 ? ratio : ratio * ratio)));
-      for (const slot of old) slot.dispose();
-    }
-    for (const scalar of this.#optimizerScalars) scalar.dispose();
-    const epsilon = tf.backend().epsilon();
-    const lr = this.hyper.learningRate;
-    switch (this.hyper.optimizer) {
-      case 'sgd':
-        this.#optimizerScalars = [tf.scalar(lr * s)];
-        break;
-      case 'adam':
-        this.#optimizerScalars = [];
-        break;
-      case 'rmsprop':
-        this.#optimizerScalars = [tf.scalar(lr / Math.sqrt(1 - RMSPROP_DECAY)), tf.scalar(epsilon / ((1 - RMSPROP_DECAY) * s * s))];
-        break;
-      case 'adagrad':
-        this.#optimizerScalars = [tf.scalar(lr), tf.scalar(epsilon / (s * s)), tf.scalar(ADAGRAD_INITIAL / (s * s))];
-        break;
-    }
-    this.#l2Factors?.dispose();
-    this.#l2Factors = this.hyper.l2 > 0 ? tf.tidy(() => tf.mul<Tensor1D>(this.#kernelMask(), (2 * this.hyper.l2) / s)) : null;
-  }
-
-  /** 1 on kernel entries (not bias rows, not fixed units), 0 elsewhere. */
-  #kernelMask(): Tensor1D {
-    const values = new Float32Array(this.#size);
-    for (const layer of this.#layers) {
-      for (let i = 0; i < layer.nIn; i++) values.fill(1, layer.offset + i * layer.cols, layer.offset + i * layer.cols + layer.nOut);
-    }
-    return this.#tf.tensor1d(values);
+    });
   }
 
   // ───────────────────────────── pieces ─────────────────────────────
 
-  /** P split into the layers' augmented kernels. */
-  #views(P: Tensor1D): Tensor2D[] {
-    const tf = this.#tf;
-    const layers = this.#layers;
-    if (layers.length === 1) return [tf.reshape(P, [layers[0]!.rows, layers[0]!.cols])];
-    const parts = tf.split(P, layers.map((layer) => layer.rows * layer.cols));
-    return parts.map((part, l) => tf.reshape(part, [layers[l]!.rows, layers[l]!.cols]));
+  /** A layer's augmented kernel as a tensor (a copy: the cpu backend keeps the array it is given). */
+  #weightTensor(layer: Layer): Tensor2D {
+    return this.#tf.tensor2d(this.#P.slice(layer.offset, layer.offset + layer.rows * layer.cols), [layer.rows, layer.cols]);
   }
 
   #outputActivation(): EngineActivation {
@@ -625,46 +504,21 @@ export class MlpEngine {
 
   /** `activation(a · W)`: one fused kernel when the backend fuses the activation. */
   #dense(a: Tensor2D, w: Tensor2D, activation: EngineActivation): Tensor2D {
-    const tf = this.#tf;
-    if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' }) as Tensor2D;
-    const z = tf.matMul(a, w) as Tensor2D;
-    return activation === 'tanh' ? tf.tanh<Tensor2D>(z) : tf.selu<Tensor2D>(z);
+    return denseLayer(this.#tf, a, w, activation);
   }
 
-  /** dL/dz from dL/dh and the activation's output h. */
-  #activationGradient(dh: Tensor2D, h: Tensor2D): Tensor2D {
-    const tf = this.#tf;
-    switch (this.architecture.activation) {
-      case 'linear':
-        return dh;
-      case 'relu':
-        return tf.mul(dh, tf.step(h));
-      case 'elu':
-        return tf.engine().runKernel('EluGrad', { dy: dh, y: h }) as Tensor2D;
-      case 'sigmoid':
-        return tf.mul(dh, tf.mul(h, tf.sub(this.#one, h)));
-      case 'tanh':
-        return tf.mul(dh, tf.sub(this.#one, tf.square(h)));
-      case 'selu': {
-        // h > 0: λ; h ≤ 0: λα·eᶻ = h + λα.
-        const shifted = tf.add(h, SELU_SCALE * SELU_ALPHA);
-        return tf.mul(dh, tf.add(shifted, tf.mul(tf.step(h), tf.sub(SELU_SCALE, shifted))));
+  /** Kernel and bias of one layer from values in its augmented layout. */
+  #unaugment(layer: Layer, values: Float32Array): DenseWeights {
+    const kernel = new Float32Array(layer.nIn * layer.nOut);
+    const bias = new Float32Array(layer.nOut);
+    for (let i = 0; i <= layer.nIn; i++) {
+      for (let j = 0; j < layer.nOut; j++) {
+        const value = values[i * layer.cols + j]!;
+        if (i < layer.nIn) kernel[i * layer.nOut + j] = value;
+        else bias[j] = value;
       }
     }
-  }
-
-  /** Inverted-dropout masks per hidden layer (values 0 or 1/keep; the ones column is kept), or nulls. */
-  #dropoutMasks(b: number): (Tensor2D | null)[] {
-    return this.#layers.map((layer) => {
-      if (!layer.hidden || this.hyper.dropout <= 0) return null;
-      const values = this.#rng.mask(b, layer.cols, this.#keep);
-      return this.#tf.tensor2d(values, [b, layer.cols]);
-    });
-  }
-
-  #keepConstant<T extends Tensor>(tensor: T): T {
-    this.#constants.push(tensor);
-    return tensor;
+    return { kernel, bias };
   }
 
   #checkAlive(): void {
@@ -672,13 +526,59 @@ export class MlpEngine {
   }
 }
 
-/** Inference inputs uploaded once (see `MlpEngine.uploadInputs`). */
-export type UploadedInputs = { readonly chunks: readonly Tensor2D[]; readonly n: number };
+function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: EngineActivation): Tensor2D {
+  if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' }) as Tensor2D;
+  const z = tf.matMul(a, w) as Tensor2D;
+  return activation === 'tanh' ? tf.tanh<Tensor2D>(z) : tf.selu<Tensor2D>(z);
+}
+
+/**
+ * ∂/∂z of a hidden layer from ∂/∂a (`upstream`, b × cols), its activations h (before dropout)
+ * and its dropout mask (values 0 or 1/keep). The last column (the fixed unit) gets 0, so no
+ * gradient flows through the ones column.
+ */
+function activationGradient(activation: EngineActivation, upstream: Float32Array, h: Float32Array, mask: Float32Array | null, cols: number): Float32Array {
+  const out = new Float32Array(upstream.length);
+  const n = upstream.length;
+  switch (activation) {
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = h[i]! > 0 ? upstream[i]! : 0;
+      break;
+    case 'linear':
+      out.set(upstream);
+      break;
+    case 'elu':
+      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (h[i]! > 0 ? 1 : h[i]! + 1);
+      break;
+    case 'selu':
+      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (h[i]! > 0 ? SELU_SCALE : h[i]! + SELU_SCALE * SELU_ALPHA);
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) out[i] = upstream[i]! * h[i]! * (1 - h[i]!);
+      break;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (1 - h[i]! * h[i]!);
+      break;
+  }
+  if (mask !== null) for (let i = 0; i < n; i++) out[i] = out[i]! * mask[i]!;
+  for (let i = cols - 1; i < n; i += cols) out[i] = 0;
+  return out;
+}
+
+/** A rows × cols row-major matrix transposed (cols × rows). */
+function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const row = i * cols;
+    for (let j = 0; j < cols; j++) out[j * rows + i] = values[row + j]!;
+  }
+  return out;
+}
 
 /**
  * The pre-activation of a hidden layer's fixed unit: a constant whose activation is exactly 1
  * on this backend, so that the unit's output is the next layer's ones column.
- * @throws {Error} when no candidate gives exactly 1 (the caller falls back to the layers loop).
+ * @throws {Error} when no candidate gives exactly 1.
  */
 function onesPreActivation(tf: TensorFlow, activation: EngineActivation): number {
   const candidates = ((): number[] => {
@@ -698,13 +598,7 @@ function onesPreActivation(tf: TensorFlow, activation: EngineActivation): number
   })();
   const values = tf.tidy(() => {
     const a = tf.ones([1, 1]) as Tensor2D;
-    const outs = candidates.map((c) => {
-      const w = tf.tensor2d([c], [1, 1]);
-      if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' });
-      const z = tf.matMul(a, w);
-      return activation === 'tanh' ? tf.tanh(z) : tf.selu(z);
-    });
-    return tf.concat(outs.map((out) => tf.reshape(out, [1])));
+    return tf.concat(candidates.map((c) => tf.reshape(denseLayer(tf, a, tf.tensor2d([c], [1, 1]), activation), [1])));
   });
   const read = values.dataSync();
   values.dispose();
@@ -723,7 +617,7 @@ function nextFloat32(value: number, steps: number): number {
 
 /**
  * A small, fast, seeded stream of 32-bit values (xoshiro128**, seeded by splitmix32) for dropout
- * masks: millions of draws per epoch, so a closure-based generator would dominate the step.
+ * masks: a closure-based generator would dominate the step.
  */
 class MaskStream {
   #a: number;
@@ -747,7 +641,7 @@ class MaskStream {
     if ((this.#a | this.#b | this.#c | this.#d) === 0) this.#a = 1;
   }
 
-  /** rows × cols mask: each entry 1/keep with probability keep, else 0; the last column is 1 (the ones column). */
+  /** rows × cols inverted-dropout mask: each entry 1/keep with probability keep, else 0; the last column (the ones column) is 1. */
   mask(rows: number, cols: number, keep: number): Float32Array {
     const out = new Float32Array(rows * cols);
     const threshold = keep * 4294967296;

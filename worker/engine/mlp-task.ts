@@ -206,7 +206,7 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
   const predictions = await engine.trainEpoch(rows, order, session.task.params.batchSize, () => betweenBatches(session, epoch));
   const labels = Float32Array.from(order, (row) => rows.y[row]!);
   const loss = taskKind === 'binary' ? binaryLogLoss(labels, predictions) : taskKind === 'multiclass' ? categoricalLogLoss(labels, predictions, nClasses) : mse(labels, predictions);
-  const { sumOfSquares, penalty } = await engine.parameterNorms();
+  const { sumOfSquares, penalty } = engine.parameterNorms();
   const objective = loss + penalty;
   if (!Number.isFinite(loss) || !Number.isFinite(objective) || !Number.isFinite(sumOfSquares)) {
     throw new DivergedError(epoch, !Number.isFinite(loss) ? loss : !Number.isFinite(objective) ? objective : sumOfSquares);

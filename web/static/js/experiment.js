@@ -248,13 +248,18 @@ function syncSelection() {
 const refreshAll = throttle(async () => {
   const [board] = await Promise.all([
     fetchJson(`/api/experiments/${experimentId}/runs`),
-    refreshFragments(['experiment-summary', 'best-card', 'leaderboard-rows']),
+    refreshFragments(['experiment-summary', 'best-card', 'leaderboard-rows', ...(refitRunning() ? [] : ['refit-panel'])]),
   ]);
   state.board = board;
   syncSelection();
   applySort();
   await Promise.all([updateShown(false), drawSummary(false)]);
 }, 1200);
+
+/** While a refit runs its panel updates from refit events; a refresh would only flicker it. */
+function refitRunning() {
+  return document.getElementById('refit-job')?.dataset.state === 'running';
+}
 
 const redrawCurves = throttle(() => void drawCurves(false), 400);
 
@@ -316,7 +321,14 @@ function setupForms() {
 }
 
 function connect() {
+  let connections = 0;
+  const unfinished = () => page.status === 'running' || page.status === 'queued' || $$('#leaderboard-rows .badge-running, #leaderboard-rows .badge-queued').length > 0;
   liveEvents(experimentId, {
+    // Events between rendering this page and subscribing (or during a reconnect) were missed: catch up.
+    hello: () => {
+      connections++;
+      if (connections > 1 || unfinished()) refreshAll();
+    },
     epoch: (event) => {
       if (applyEpoch(event)) redrawCurves();
       else if (!state.shown.includes(event.runId) && state.selected.size === 0 && state.shown.length < DEFAULT_SHOWN) refreshAll();

@@ -84,6 +84,7 @@ export function liveEvents(experimentId, handlers) {
   // The connection state, for people (and tests) wondering whether the page is live.
   const root = document.documentElement;
   source.addEventListener('hello', () => (root.dataset.live = 'connected'));
+  // Until the stream opens, the page shows what the server rendered; 'hello' handlers catch up.
   source.addEventListener('error', () => (root.dataset.live = source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'));
   for (const [name, handler] of Object.entries(handlers)) {
     source.addEventListener(name, (event) => handler(JSON.parse(event.data)));

@@ -77,7 +77,16 @@ const refreshRun = throttle(async () => {
 }, 1000);
 
 function connect() {
+  let connections = 0;
   liveEvents(experimentId, {
+    // Catch up on what happened between rendering and subscribing, or during a reconnect.
+    hello: async () => {
+      connections++;
+      if (connections === 1 && !['running', 'queued'].includes(page.status)) return;
+      await loadCurves();
+      if (select.options.length === 0) fillSelect();
+      refreshRun();
+    },
     epoch: (event) => {
       if (event.runId !== runId) return;
       for (const [name, value] of Object.entries(event.metrics)) {
