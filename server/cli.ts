@@ -52,14 +52,13 @@ function withStorage<T>(command: Command, action: (storage: Storage) => T): T {
   }
 }
 
-function printLeaderboard(storage: Storage, composition: Pick<Composition, 'coordinator'> | null, experiment: Experiment): void {
+function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const runs = storage.runs.list(experiment.experimentId);
   const ranked = rankRuns(experiment, runs);
   const others = runs.filter((run) => !ranked.includes(run));
   const spec = JSON.parse(experiment.specJson);
   console.log(`\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`);
-  console.log(formatLeaderboard(spec, experiment.selectionMetric, ranked, others.filter((run) => run.status !== 'done')));
-  void composition;
+  console.log(formatLeaderboard(spec, experiment.selectionMetric, ranked, others));
 }
 
 function printModels(storage: Storage, experiment: Experiment): void {
@@ -106,8 +105,10 @@ program
     const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
     const controller = new AbortController();
     installStopHandlers(controller, composition);
+    // Closed in `finally` too: an open server would keep an interrupted or failed run from exiting.
+    let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
     try {
-      const dashboard = flags.serve ? await startDashboard(composition) : null;
+      dashboard = flags.serve ? await startDashboard(composition) : null;
       const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
       const { experiment } = prepared;
       const backends = await whenReady(composition);
@@ -122,7 +123,7 @@ program
       stopBar();
       bar.stop();
       console.log(`Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} (${summary.tasksTrained} tasks trained).`);
-      printLeaderboard(composition.storage, composition, summary.experiment);
+      printLeaderboard(composition.storage, summary.experiment);
       if (summary.interrupted) {
         console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);
         process.exitCode = 130;
@@ -139,6 +140,7 @@ program
         await dashboard.close();
       }
     } finally {
+      await dashboard?.close();
       await composition.close();
     }
   });
@@ -208,7 +210,7 @@ program
   .action((name: string, _flags, command: Command) =>
     withStorage(command, (storage) => {
       const experiment = storage.experiments.getByName(name);
-      printLeaderboard(storage, null, experiment);
+      printLeaderboard(storage, experiment);
       printModels(storage, experiment);
     }),
   );

@@ -68,7 +68,7 @@ export const PREDICT_BATCH_SIZE = 8192;
  */
 export async function predictArray(model: LayersModel, x: Tensor2D | readonly Tensor2D[]): Promise<Float32Array> {
   // A model with several inputs (the recommendation families) takes one tensor per input.
-  const inputs = 'rank' in x ? x : [...x];
+  const inputs = 'rank' in x ? x : x.length === 1 ? x[0]! : [...x];
   const rows = 'rank' in inputs ? inputs.shape[0] : inputs[0]?.shape[0];
   if (rows === undefined || rows === 0) return new Float32Array(0);
   const output = model.predict(inputs, { batchSize: PREDICT_BATCH_SIZE });

@@ -41,6 +41,8 @@ type Current = {
   readonly abort: AbortController;
   control: Control | null;
   stale: boolean;
+  /** A read of the control keys is under way. */
+  refreshing: boolean;
 };
 
 const EXIT_REFUSED = 2;
@@ -133,7 +135,7 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
   }
 
   const delivery = job.attemptsStarted;
-  const state: Current = { jobId, data, abort: new AbortController(), control, stale: false };
+  const state: Current = { jobId, data, abort: new AbortController(), control, stale: false, refreshing: false };
   current = state;
   bullSignal?.addEventListener('abort', () => state.abort.abort(), { once: true });
   if (shuttingDown) state.abort.abort();
@@ -147,8 +149,10 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
     const progress: EpochProgress = { type: 'epoch', taskId: task.taskId, delivery, epoch, metrics };
     reports = reports
       .then(() => job.updateProgress(progress))
-      .catch((error: unknown) => logError(`could not report epoch ${epoch} of task ${task.taskId}: ${errorMessage(error)}`))
-      .then(() => refreshControl(state));
+      .catch((error: unknown) => logError(`could not report epoch ${epoch} of task ${task.taskId}: ${errorMessage(error)}`));
+    // Pub/sub brings 'stop' and 'cancel' at once; this read catches a message missed during a
+    // reconnect, and a change of owner. Off the critical path: the result never waits for it.
+    void refreshControl(state);
     return state.control === 'stop' ? 'stop' : 'continue';
   };
   try {
@@ -177,6 +181,8 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
 }
 
 async function refreshControl(state: Current): Promise<void> {
+  if (state.refreshing) return;
+  state.refreshing = true;
   try {
     const [owner, control] = await redis.mget(KEYS.owner(state.data.scope), KEYS.control(state.jobId));
     if (owner != null && owner !== state.data.owner) {
@@ -187,6 +193,8 @@ async function refreshControl(state: Current): Promise<void> {
     if (value !== null) applyControl(state, value);
   } catch (error) {
     logError(`could not read the coordinator's instructions: ${errorMessage(error)}`);
+  } finally {
+    state.refreshing = false;
   }
 }
 

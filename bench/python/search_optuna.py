@@ -15,7 +15,8 @@
 
 Two variants: "no_pruning" (optuna.pruners.NopPruner) and "median_pruner" (MedianPruner with
 its defaults: n_startup_trials=5, n_warmup_steps=0), which may stop a trial after any fold.
-Wall time runs from creating the study to the refit model's test score, the worker processes'
+cpu_s: CPU time of the workers and this process over the same span (cpu_s / 2 is the best wall
+time on two idle cores, a check on other processes competing for them). Wall time runs from creating the study to the refit model's test score, the worker processes'
 start-up (importing torch, reading the CSV) included. Prints one JSON object on stdout.
 
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/python/search_optuna.py
@@ -23,6 +24,7 @@ start-up (importing torch, reading the CSV) included. Prints one JSON object on 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -57,6 +59,13 @@ def open_storage(kind, path):
 def fit_seed(seed, params, fold):
     key = f"{params['depth']}/{params['width']}/{params['batch']}/{params['epochs']}/{fold}"
     return (seed * 1_000_003 + zlib.crc32(key.encode())) % 2**31
+
+
+def cpu_seconds():
+    """CPU seconds used so far by this process and its reaped children (the worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # ───────────────────────────── worker process ─────────────────────────────
@@ -119,6 +128,7 @@ def run_variant(args, variant, x_train, y_train, x_test, y_test):
             os.remove(storage_path + suffix)
     study_name = f"foldwise-bench-{variant}"
 
+    cpu_start = cpu_seconds()
     start = time.perf_counter()
     study = optuna.create_study(
         study_name=study_name, storage=open_storage(args.storage, storage_path), direction="maximize",
@@ -147,6 +157,7 @@ def run_variant(args, variant, x_train, y_train, x_test, y_test):
     test_auc = roc_auc_score(y_test, predict_scores(model, x_test_scaled))
     refit_s = time.perf_counter() - refit_start
     wall = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu_start
 
     trials = study.get_trials(deepcopy=False)
     states = [t.state.name for t in trials]
@@ -159,6 +170,7 @@ def run_variant(args, variant, x_train, y_train, x_test, y_test):
         "wall_s": round(wall, 2),
         "search_s": round(search_s, 2),
         "refit_s": round(refit_s, 2),
+        "cpu_s": round(cpu, 1),
         "storage": args.storage,
         "workers": args.workers,
         "trials": len(trials),

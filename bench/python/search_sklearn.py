@@ -14,7 +14,9 @@ Two variants, run one after the other:
     0.1, n_iter_no_change 10, tol 1e-4): it holds out 10 % of each training fold and stops when
     the held-out ACCURACY stops improving, which on a 3 %-positive task is flat from the start.
 
-Epochs trained are counted for real: an extra scorer returns each fitted fold's n_iter_, and the
+cpu_s is the CPU time of the search (this process and the loky workers, which are started
+fresh for each variant and reaped after it); cpu_s / 2 is the wall time two idle cores would need
+at best, a check on other processes competing for the cores. Epochs trained are counted for real: an extra scorer returns each fitted fold's n_iter_, and the
 refit model's n_iter_ is added. Wall time covers GridSearchCV.fit (search + refit) only; the test
 ROC AUC is the refit pipeline's on foldwise's test rows. Prints one JSON object on stdout.
 
@@ -23,6 +25,7 @@ ROC AUC is the refit pipeline's on foldwise's test rows. Prints one JSON object 
 import argparse
 import json
 import os
+import resource
 import time
 import warnings
 
@@ -63,6 +66,13 @@ def param_grid():
     }
 
 
+def cpu_seconds():
+    """CPU seconds used so far by this process and its reaped children (the loky workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
     if early_stopping:
         mlp = MLPClassifier(solver="adam", early_stopping=True, random_state=seed)
@@ -73,11 +83,17 @@ def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
         pipeline, param_grid(), scoring={"roc_auc": "roc_auc", "epochs": epochs_scorer, "kept_epoch": kept_epoch_scorer}, refit="roc_auc",
         cv=StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed), n_jobs=n_jobs, error_score="raise",
     )
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # fresh workers: their CPU time is this search's
+    cpu_start = cpu_seconds()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
         search.fit(x_train, y_train)
         wall = time.perf_counter() - start
+    get_reusable_executor().shutdown(wait=True)  # outside the wall time; reaps the workers
+    cpu = cpu_seconds() - cpu_start
 
     results = search.cv_results_
     fold_epochs = np.array([results[f"split{k}_test_epochs"] for k in range(N_FOLDS)])  # folds x configs
@@ -88,6 +104,8 @@ def run_search(x_train, y_train, x_test, y_test, seed, n_jobs, early_stopping):
     return {
         "wall_s": round(wall, 2),
         "refit_s": round(search.refit_time_, 2),
+        "cpu_s": round(cpu, 1),
+        "fit_s_sum": round(float(sum(results[f"mean_fit_time"]) * N_FOLDS), 1),
         "configs": len(results["params"]),
         "folds": N_FOLDS,
         "best_params": {"hidden_layer_sizes": list(best["mlp__hidden_layer_sizes"]), "batch_size": best["mlp__batch_size"], "max_iter": best["mlp__max_iter"]},

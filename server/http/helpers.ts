@@ -47,7 +47,7 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   /** JSON text for a data-* attribute: `{{ }}` escapes it and the browser unescapes attribute values. */
   json: (value: unknown) => JSON.stringify(value ?? null),
   /** A value for client-side sorting: numbers as they are, null as empty. */
-  sortValue: (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'number' ? String(value) : String(value)),
+  sortValue: (value: unknown) => (value === null || value === undefined ? '' : String(value)),
   statusOrder: (status: unknown) => String({ done: 0, running: 1, queued: 2, interrupted: 3, pruned: 4, failed: 5 }[String(status)] ?? 9),
   plural: (count: unknown, singular: unknown, pluralForm?: unknown) =>
     `${String(count)} ${count === 1 ? String(singular) : typeof pluralForm === 'string' ? pluralForm : `${String(singular)}s`}`,

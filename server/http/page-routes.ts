@@ -34,9 +34,25 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
   res.type('html').send(html);
 }
 
+/**
+ * The data the experiment page fetches first, preloaded while the HTML parses: the leaderboard
+ * JSON and the curves of the runs it plots by default (the top 10, then running ones), with the
+ * same ids in the same order as experiment.js asks for them.
+ */
+function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
+  const shown = board.runs.filter((run) => run.rank !== null).slice(0, 10).map((run) => run.runId);
+  for (const run of board.runs) {
+    if (shown.length >= 10) break;
+    if (run.status === 'running') shown.push(run.runId);
+  }
+  const id = detail.experimentId;
+  return [`/api/experiments/${id}/runs`, ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,val_${detail.selectionMetric}`] : [])];
+}
+
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
   const best = detail.best;
   return {
+    preload: experimentPreloads(detail, board),
     title: detail.name,
     script: 'experiment.js',
     charts: true,
@@ -49,7 +65,7 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
     finishedRuns: board.runs.filter((run) => run.rank !== null).length,
     pageData: {
       experimentId: detail.experimentId, metric: detail.selectionMetric, direction: detail.selectionDirection, columns: board.columns,
-      status: detail.status, refitJob: detail.refitJob,
+      status: detail.status,
     },
   };
 }
@@ -98,7 +114,7 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     res.status(status).type('html').send(
       views.page('new-experiment', {
         title: 'New experiment', script: 'new-experiment.js', nav: 'new', specs: files, form, errors,
-        experimentsDir: specs.directory, isFile: form.source === 'file', hasSpecs: files.length > 0,
+        isFile: form.source === 'file', hasSpecs: files.length > 0,
         errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
       }),
     );

@@ -201,12 +201,14 @@ export class QueueRunner implements TaskRunner {
         this.#log(`queue worker ${entry.name} refused: it runs ${describeVersion(entry.version)}, this coordinator ${describeVersion(this.#version)}`);
       }
       const compatible = workers.filter((w) => sameVersion(w.version, this.#version));
-      if (compatible.length > 0) {
+      // This machine's own workers (`localWorkers`) are waited for; remote ones cannot be known in advance.
+      if (compatible.length >= Math.max(1, this.#options.localWorkers ?? 0)) {
         this.#discoveredSlots = compatible.reduce((sum, w) => sum + (w.slots ?? 1), 0);
         return compatible.map((w) => w.backend ?? 'cpu');
       }
       if (this.#closed) return [];
-      if (!waitingSaid) {
+      if (this.#supervisor?.stopped) throw new AppError('internal', 'the queue workers of this machine (--local-workers) could not start; see the messages above');
+      if (!waitingSaid && compatible.length === 0 && this.#supervisor === null) {
         this.#log(`Waiting for queue workers: start \`foldwise worker --queue ${maskRedisUrl(this.#options.url)}\` on the training machines…`);
         waitingSaid = true;
       }

@@ -57,6 +57,11 @@ export class QueueWorkerSupervisor {
     for (let i = 0; i < options.count; i++) this.#spawn();
   }
 
+  /** True once the workers were told to stop (or gave up). */
+  get stopped(): boolean {
+    return this.#stopping;
+  }
+
   get pids(): number[] {
     return [...this.#children].map((child) => child.pid ?? -1);
   }

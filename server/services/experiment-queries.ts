@@ -201,10 +201,7 @@ export class ExperimentQueries {
 
   /** Every experiment, newest first. */
   list(): ExperimentItem[] {
-    return this.#deps.storage.experiments.list().map((summary) => {
-      const experiment = summary;
-      return this.#item(summary, parseSpecJson(experiment, this.#deps));
-    });
+    return this.#deps.storage.experiments.list().map((summary) => this.#item(summary, parseSpecJson(summary, this.#deps)));
   }
 
   /** @throws {NotFoundError} */

@@ -33,10 +33,6 @@ export class SpecFiles {
     this.#dir = experimentsDir;
   }
 
-  get directory(): string {
-    return this.#dir;
-  }
-
   #fileNames(): string[] {
     let names: string[];
     try {

@@ -60,7 +60,8 @@ test('GET /experiments/:id renders the leaderboard, best run, refit panel and ch
   assert.equal(count(html, /class="is-best /g), 1);
   assert.match(html, new RegExp(`<tr data-run-id="${grid.bestRunId}" class="is-best`));
   for (const header of ['depth', 'width', 'Chosen epochs', 'Parameters', 'Train time', 'Status']) assert.ok(html.includes(header), header);
-  assert.match(html, /<span class="mean">0\.\d{4}<\/span> <span class="std">± 0\.\d{4}<\/span>/);
+  assert.match(html, /<b>0\.\d{4}<\/b> <small>± 0\.\d{4}<\/small>/);
+  assert.match(html, /<link rel="preload" as="fetch" crossorigin href="\/api\/experiments\/\d+\/curves\?runs(=|&#x3D;)[\d,]+&amp;names(=|&#x3D;)loss,val_auc">/);
   assert.match(html, /Refit best \(#\d+\)/);
   assert.match(html, /\/api\/models\/\d+\/files\/model\.json/);
   assert.match(html, /\/api\/models\/\d+\/files\/preprocessing\.json/);

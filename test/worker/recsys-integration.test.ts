@@ -35,7 +35,7 @@ test('family comparison through real workers: on the test split, NCF with featur
     const summary = await coordinator.search(experiment.experimentId);
     assert.equal(summary.tasksTrained, 4);
     const board = coordinator.leaderboard(experiment.experimentId);
-    assert.equal(board.length, 4, `every run finished: ${JSON.stringify(storage.runs.list(experiment.experimentId).map((r) => [r.status, r.errorText]))}`);
+    assert.equal(board.length, 4, `every run finished: ${JSON.stringify(storage.runs.list(experiment.experimentId).map((r) => [r.status, r.error]))}`);
     const familyOf = (paramsJson: string) => (JSON.parse(paramsJson) as Params).family;
 
     // Curves carry the extra ratings metrics like any other metric.

@@ -1,25 +1,25 @@
 /**
  * A training engine for the `mlp` family that spends as few TensorFlow.js kernels per step as it
- * can. On the WebAssembly backend a kernel costs ~5 µs of dispatch, and its elementwise kernels
- * run at ~5 ns per element (no SIMD), while a matrix product runs on XNNPACK (SIMD). So a step is
- * written by hand rather than taped by `tf.grad`, and TensorFlow.js does the matrix products
- * while plain JavaScript does the cheap elementwise glue:
+ * can. On the WebAssembly backend a kernel costs ~5 µs of dispatch and its elementwise kernels
+ * run at ~5 ns per element (no SIMD), while matrix products run on XNNPACK (SIMD). So a step is
+ * written by hand rather than taped by `tf.grad`: TensorFlow.js does the matrix products and
+ * plain JavaScript the cheap elementwise glue.
  *
- * - per step, 8 kernels for the reference MLP 30→64→32→1 (3 fused products forward, 5 backward),
- *   against ~150 for `optimizer.minimize` on the layers model;
- * - biases are folded into the kernels ("augmented" layout): every layer input carries a
+ * - Per step, one kernel per matrix product: 8 for the reference MLP 30→64→32→1 (3 fused
+ *   products forward, 5 backward), against ~150 for `optimizer.minimize` on the layers model.
+ * - Biases are folded into the kernels ("augmented" layout): every layer input carries a
  *   trailing column of ones and every kernel a trailing bias row, so the bias gradient falls out
- *   of the kernel's matrix product (no reductions). Each hidden layer keeps its ones column alive
- *   with one FIXED extra unit (zero weights, a constant pre-activation whose activation is
- *   exactly 1) that is never updated;
- * - the backward pass is written out per activation; sigmoid + cross-entropy and softmax +
- *   cross-entropy collapse to `p − y`. Activation derivatives, dropout, transposes and the
- *   optimizer update (Adam, SGD, RMSprop, Adagrad with TensorFlow.js's formulas and defaults)
- *   run in JavaScript on Float32Arrays: on the CPU backends (wasm, cpu, tensorflow) reading a
- *   tensor is a synchronous memory copy, far cheaper than an elementwise kernel;
- * - on wasm, a product with a transposed operand leaves XNNPACK for a naive loop, so operands are
- *   transposed in JavaScript first; the cpu backend gets transpose flags instead;
- * - batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
+ *   of the kernel's product (no reductions). Each hidden layer keeps its ones column alive with
+ *   one FIXED extra unit (zero weights, a constant pre-activation whose activation is exactly 1)
+ *   that is never updated.
+ * - The backward pass is written out per activation; sigmoid + cross-entropy and softmax +
+ *   cross-entropy collapse to `p − y`. It runs on transposed deltas (dWᵀ = δᵀ·a, dhᵀ = W·δᵀ), so
+ *   no product has a transposed operand: on wasm those leave XNNPACK for a naive loop.
+ * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
+ *   TensorFlow.js's formulas and defaults) run in JavaScript on Float32Arrays: on the CPU
+ *   backends (wasm, cpu, tensorflow) reading a tensor is a synchronous memory copy, far cheaper
+ *   than an elementwise kernel. Parameters and optimizer state live in JavaScript.
+ * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
  *   dropout masks come from a seeded stream.
  *
  * Semantics match the layers model of `worker/models.ts` (same initial weights when built from
@@ -55,18 +55,9 @@ export type MlpHyperparameters = Pick<Params, 'learningRate' | 'l2' | 'dropout'>
 /** One dense layer's weights as the layers model holds them: kernel nIn × nOut row-major, bias nOut. */
 export type DenseWeights = { readonly kernel: Float32Array; readonly bias: Float32Array };
 
-/**
- * How matrix products with a transposed operand are computed: `explicit` transposes the operand
- * in JavaScript so that every product takes the backend's fast path (XNNPACK on wasm); `flags`
- * passes transposeA/transposeB to the product (best where the kernel handles strides itself).
- */
-export type TransposeStrategy = 'explicit' | 'flags';
-
 export type MlpEngineOptions = {
   /** Seed of the dropout masks' stream. */
   readonly seed: number;
-  /** Defaults to `explicit` on wasm and `flags` elsewhere. */
-  readonly transposes?: TransposeStrategy;
 };
 
 /** Training rows as the engine reads them: standardised features n × f and targets, row-major. */
@@ -123,7 +114,6 @@ export class MlpEngine {
   readonly hyper: MlpHyperparameters;
   /** Trainable scalars, as the layers model counts them. */
   readonly paramCount: number;
-  readonly transposes: TransposeStrategy;
 
   readonly #tf: TensorFlow;
   readonly #layers: readonly Layer[];
@@ -140,6 +130,8 @@ export class MlpEngine {
   /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
   readonly #lossFactor: number;
   #best: Float32Array | null = null;
+  /** Scratch arrays reused from step to step (every tensor made from one is disposed within its step). */
+  readonly #scratch = new Map<string, Float32Array>();
   #step = 0;
   #disposed = false;
 
@@ -147,7 +139,6 @@ export class MlpEngine {
     this.#tf = tf;
     this.architecture = architecture;
     this.hyper = hyper;
-    this.transposes = options.transposes ?? (tf.getBackend() === 'wasm' ? 'explicit' : 'flags');
     this.#rng = new MaskStream(options.seed);
     this.#lossFactor = architecture.output === 'linear' ? 2 : 1;
     this.#epsilon = tf.backend().epsilon();
@@ -321,13 +312,16 @@ export class MlpEngine {
    */
   async gradient(rows: TrainingRows, batchRows: Int32Array): Promise<DenseWeights[]> {
     this.#checkAlive();
-    const sums = this.#forwardBackward(rows, batchRows, false, null, 0);
+    const sumsT = this.#forwardBackward(rows, batchRows, false, null, 0);
     const scale = this.#lossFactor / batchRows.length;
     return this.#layers.map((layer, l) => {
-      const g = Float32Array.from(sums[l]!, (value, i) => {
-        const k = layer.offset + i;
-        return this.#trained[k] === 0 ? 0 : value * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
-      });
+      const g = new Float32Array(layer.rows * layer.cols);
+      for (let i = 0; i < layer.rows; i++) {
+        for (let j = 0; j < layer.cols; j++) {
+          const k = layer.offset + i * layer.cols + j;
+          if (this.#trained[k] === 1) g[i * layer.cols + j] = sumsT[l]![j * layer.rows + i]! * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
+        }
+      }
       return this.#unaugment(layer, g);
     });
   }
@@ -341,49 +335,50 @@ export class MlpEngine {
   // ───────────────────────────── one step ─────────────────────────────
 
   /**
-   * Forward and backward pass on one batch.
+   * Forward and backward pass on one batch, 8 kernels for two hidden layers: every product is
+   * a plain `a · b` (no transposed operand, hence XNNPACK's fast path on wasm), because the
+   * backward pass works on transposed deltas δᵀ, which the JavaScript loops computing them can
+   * write transposed for free: dWᵀ = δᵀ · a and dhᵀ = W · δᵀ.
    * @param predictions when given, receives the batch's predictions at `offset`.
-   * @returns per layer, the gradient of Σ over the batch's rows of (loss / lossFactor), in the
-   *   layer's augmented layout; fixed units' entries are zero.
+   * @returns per layer, the TRANSPOSED gradient (cols × rows) of Σ over the batch's rows of
+   *   (loss / lossFactor); fixed units' entries are zero.
    */
   #forwardBackward(rows: TrainingRows, batch: Int32Array, dropout: boolean, predictions: Float32Array | null, offset: number): Float32Array[] {
     const tf = this.#tf;
+    const engine = tf.engine();
     const layers = this.#layers;
     const L = layers.length;
     const b = batch.length;
-    const { nInputs: f, nOutputs: c, output } = this.architecture;
-    const explicit = this.transposes === 'explicit';
+    const { nInputs: f, nOutputs: c, output, activation } = this.architecture;
     const owned: Tensor[] = [];
     const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
+    const upload = (values: Float32Array, r: number, k: number) => own(tf.tensor3d(values, [1, r, k]));
+    // Kernels run directly on rank-3 operands, as tf.matMul and tf.fused.matMul run them after
+    // reshaping: this saves three reshape kernels and the op wrapper per product.
+    const product = (a: Tensor, w: Tensor) => own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     try {
-      // Inputs with their ones column (and transposed, for the first weight gradient).
-      const x0 = new Float32Array(b * (f + 1));
-      const x0T = explicit ? new Float32Array((f + 1) * b) : null;
+      // Inputs with their ones column.
+      const x0 = this.#buffer('x', b * (f + 1));
       for (let r = 0; r < b; r++) {
         const source = batch[r]! * f;
         const target = r * (f + 1);
         for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
         x0[target + f] = 1;
-        if (x0T !== null) {
-          for (let j = 0; j < f; j++) x0T[j * b + r] = rows.x[source + j]!;
-          x0T[f * b + r] = 1;
-        }
       }
-      const weights = layers.map((layer) => own(this.#weightTensor(layer)));
+      // Views of P: it does not change before the step's tensors are disposed.
+      const weights = layers.map((layer) => upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols));
 
-      // Forward: a_l (inputs of layer l) in JavaScript and as tensors; h_l (activations before dropout).
-      const inputs: Float32Array[] = [x0];
-      const inputTensors: Tensor2D[] = [own(tf.tensor2d(x0, [b, f + 1]))];
+      // Forward: each layer's input a_l as a tensor; activations h_l (before dropout) in JavaScript.
+      const inputs: Tensor[] = [upload(x0, b, f + 1)];
       const activations: Float32Array[] = [];
       const masks: (Float32Array | null)[] = [];
       let p: Float32Array = x0;
       for (let l = 0; l < L; l++) {
         const layer = layers[l]!;
-        const activation = layer.hidden ? this.architecture.activation : this.#outputActivation();
-        const out = own(tf.tidy(() => {
-          const z = this.#dense(inputTensors[l]!, weights[l]!, activation);
-          return !layer.hidden && output === 'softmax' ? tf.softmax(z) : z;
-        }));
+        const kind = layer.hidden ? activation : this.#outputActivation();
+        let out = own(engine.runKernel('_FusedMatMul', { a: inputs[l]!, b: weights[l]! }, { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 }) as Tensor);
+        if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
+        if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
         const values = out.dataSync() as Float32Array;
         if (!layer.hidden) {
           p = values;
@@ -391,42 +386,37 @@ export class MlpEngine {
         }
         activations.push(values);
         if (dropout) {
-          const mask = this.#rng.mask(b, layer.cols, 1 - this.hyper.dropout);
-          const dropped = new Float32Array(values.length);
+          const mask = this.#rng.mask(this.#buffer(`mask${l}`, values.length), b, layer.cols, 1 - this.hyper.dropout);
+          const dropped = this.#buffer(`dropped${l}`, values.length);
           for (let i = 0; i < values.length; i++) dropped[i] = values[i]! * mask[i]!;
           masks.push(mask);
-          inputs.push(dropped);
-          inputTensors.push(own(tf.tensor2d(dropped, [b, layer.cols])));
+          inputs.push(upload(dropped, b, layer.cols));
         } else {
           masks.push(null);
-          inputs.push(values);
-          inputTensors.push(out);
+          inputs.push(out);
         }
       }
       if (predictions !== null) predictions.set(p, offset);
 
-      // Backward: delta_l = ∂(Σ loss / factor)/∂z_l, starting from p − y.
-      let delta: Float32Array = new Float32Array(b * c);
+      // Backward on δᵀ = (∂(Σ loss / factor)/∂z)ᵀ, from (p − y)ᵀ.
+      let deltaT: Float32Array = this.#buffer(`delta${L - 1}`, c * b);
       for (let r = 0; r < b; r++) {
         const label = rows.y[batch[r]!]!;
         if (output === 'softmax') {
-          for (let j = 0; j < c; j++) delta[r * c + j] = p[r * c + j]! - (j === label ? 1 : 0);
+          for (let j = 0; j < c; j++) deltaT[j * b + r] = p[r * c + j]! - (j === label ? 1 : 0);
         } else {
-          delta[r] = p[r]! - label;
+          deltaT[r] = p[r]! - label;
         }
       }
-      let deltaTensor = own(tf.tensor2d(delta, [b, c]));
+      let deltaTensor = upload(deltaT, c, b);
       const gradients: Float32Array[] = new Array<Float32Array>(L);
       for (let l = L - 1; l >= 0; l--) {
-        const layer = layers[l]!;
-        const inputT = explicit ? own(tf.tensor2d(l === 0 ? x0T! : transpose(inputs[l]!, b, layer.rows), [layer.rows, b])) : null;
-        const gradient = own(inputT !== null ? tf.matMul(inputT, deltaTensor) : tf.matMul(inputTensors[l]!, deltaTensor, true, false));
-        gradients[l] = gradient.dataSync() as Float32Array;
+        gradients[l] = product(deltaTensor, inputs[l]!).dataSync() as Float32Array;
         if (l === 0) break;
-        const weightsT = explicit ? own(tf.tensor2d(transpose(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols), [layer.cols, layer.rows])) : null;
-        const inputGradient = own(weightsT !== null ? tf.matMul(deltaTensor, weightsT) : tf.matMul(deltaTensor, weights[l]!, false, true));
-        delta = activationGradient(this.architecture.activation, inputGradient.dataSync() as Float32Array, activations[l - 1]!, masks[l - 1] ?? null, layer.rows);
-        deltaTensor = own(tf.tensor2d(delta, [b, layer.rows]));
+        const upstreamT = product(weights[l]!, deltaTensor).dataSync() as Float32Array;
+        const cols = layers[l - 1]!.cols;
+        deltaT = activationGradientT(this.#buffer(`delta${l - 1}`, cols * b), activation, upstreamT, activations[l - 1]!, masks[l - 1] ?? null, b, cols);
+        deltaTensor = upload(deltaT, cols, b);
       }
       return gradients;
     } finally {
@@ -434,64 +424,58 @@ export class MlpEngine {
     }
   }
 
-  /** One optimizer step from the batch-sum gradients of a batch of `b` rows (TensorFlow.js's formulas). */
-  #update(gradients: readonly Float32Array[], b: number): void {
+  /** One optimizer step from the transposed batch-sum gradients of a batch of `b` rows (TensorFlow.js's formulas). */
+  #update(gradientsT: readonly Float32Array[], b: number): void {
     const t = ++this.#step;
     const P = this.#P;
     const trained = this.#trained;
     const kernel = this.#kernel;
-    const { learningRate: lr, l2 } = this.hyper;
+    const { learningRate: lr, l2, optimizer } = this.hyper;
     const scale = this.#lossFactor / b;
     const decay = 2 * l2;
     const eps = this.#epsilon;
-    const [s1, s2] = this.#slots;
+    const s1 = this.#slots[0] ?? P;
+    const s2 = this.#slots[1] ?? P;
     const correction1 = 1 - ADAM_BETA1 ** t;
     const correction2 = 1 - ADAM_BETA2 ** t;
     this.#layers.forEach((layer, l) => {
-      const g = gradients[l]!;
-      const base = layer.offset;
-      switch (this.hyper.optimizer) {
-        case 'sgd':
-          for (let i = 0; i < g.length; i++) {
-            const k = base + i;
-            if (trained[k] === 0) continue;
-            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-            P[k] = P[k]! - lr * gradient;
-          }
-          break;
-        case 'adam':
-          for (let i = 0; i < g.length; i++) {
-            const k = base + i;
-            if (trained[k] === 0) continue;
-            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-            const m = (s1![k] = ADAM_BETA1 * s1![k]! + (1 - ADAM_BETA1) * gradient);
-            const v = (s2![k] = ADAM_BETA2 * s2![k]! + (1 - ADAM_BETA2) * gradient * gradient);
+      const gT = gradientsT[l]!;
+      const { rows, cols, offset } = layer;
+      for (let j = 0; j < cols; j++) {
+        for (let i = 0; i < rows; i++) {
+          const k = offset + i * cols + j;
+          if (trained[k] === 0) continue;
+          const gradient = gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
+          if (optimizer === 'adam') {
+            const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * gradient);
+            const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * gradient * gradient);
             P[k] = P[k]! - (lr * (m / correction1)) / (Math.sqrt(v / correction2) + eps);
-          }
-          break;
-        case 'rmsprop':
-          for (let i = 0; i < g.length; i++) {
-            const k = base + i;
-            if (trained[k] === 0) continue;
-            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-            const meanSquare = (s1![k] = RMSPROP_DECAY * s1![k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
+          } else if (optimizer === 'sgd') {
+            P[k] = P[k]! - lr * gradient;
+          } else if (optimizer === 'rmsprop') {
+            const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
             P[k] = P[k]! - (lr * gradient) / Math.sqrt(meanSquare + eps);
-          }
-          break;
-        case 'adagrad':
-          for (let i = 0; i < g.length; i++) {
-            const k = base + i;
-            if (trained[k] === 0) continue;
-            const gradient = g[i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-            const accumulated = (s1![k] = s1![k]! + gradient * gradient);
+          } else {
+            const accumulated = (s1[k] = s1[k]! + gradient * gradient);
             P[k] = P[k]! - (lr * gradient) / Math.sqrt(accumulated + eps);
           }
-          break;
+        }
       }
     });
   }
 
   // ───────────────────────────── pieces ─────────────────────────────
+
+  /** A scratch array of `size` values for `purpose`, reused by later steps. */
+  #buffer(purpose: string, size: number): Float32Array {
+    const key = `${purpose}/${size}`;
+    let buffer = this.#scratch.get(key);
+    if (buffer === undefined) {
+      buffer = new Float32Array(size);
+      this.#scratch.set(key, buffer);
+    }
+    return buffer;
+  }
 
   /** A layer's augmented kernel as a tensor (a copy: the cpu backend keeps the array it is given). */
   #weightTensor(layer: Layer): Tensor2D {
@@ -533,45 +517,37 @@ function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: Engine
 }
 
 /**
- * ∂/∂z of a hidden layer from ∂/∂a (`upstream`, b × cols), its activations h (before dropout)
- * and its dropout mask (values 0 or 1/keep). The last column (the fixed unit) gets 0, so no
- * gradient flows through the ones column.
+ * (∂/∂z)ᵀ of a hidden layer (cols × b) from (∂/∂a)ᵀ (`upstreamT`, cols × b), its activations h
+ * (b × cols, before dropout) and its dropout mask (b × cols, values 0 or 1/keep). The last row
+ * (the fixed unit) is 0, so no gradient flows through the ones column. Writes into `out` (cols × b).
  */
-function activationGradient(activation: EngineActivation, upstream: Float32Array, h: Float32Array, mask: Float32Array | null, cols: number): Float32Array {
-  const out = new Float32Array(upstream.length);
-  const n = upstream.length;
-  switch (activation) {
-    case 'relu':
-      for (let i = 0; i < n; i++) out[i] = h[i]! > 0 ? upstream[i]! : 0;
-      break;
-    case 'linear':
-      out.set(upstream);
-      break;
-    case 'elu':
-      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (h[i]! > 0 ? 1 : h[i]! + 1);
-      break;
-    case 'selu':
-      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (h[i]! > 0 ? SELU_SCALE : h[i]! + SELU_SCALE * SELU_ALPHA);
-      break;
-    case 'sigmoid':
-      for (let i = 0; i < n; i++) out[i] = upstream[i]! * h[i]! * (1 - h[i]!);
-      break;
-    case 'tanh':
-      for (let i = 0; i < n; i++) out[i] = upstream[i]! * (1 - h[i]! * h[i]!);
-      break;
+function activationGradientT(out: Float32Array, activation: EngineActivation, upstreamT: Float32Array, h: Float32Array, mask: Float32Array | null, b: number, cols: number): Float32Array {
+  // One loop per activation: a switch inside the loop costs more than the arithmetic.
+  for (let j = 0; j < cols - 1; j++) {
+    const row = j * b;
+    switch (activation) {
+      case 'relu':
+        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : 0;
+        break;
+      case 'linear':
+        for (let r = 0; r < b; r++) out[row + r] = upstreamT[row + r]!;
+        break;
+      case 'elu':
+        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : upstreamT[row + r]! * (h[at]! + 1);
+        break;
+      case 'selu':
+        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * (h[at]! > 0 ? SELU_SCALE : h[at]! + SELU_SCALE * SELU_ALPHA);
+        break;
+      case 'sigmoid':
+        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * h[at]! * (1 - h[at]!);
+        break;
+      case 'tanh':
+        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * (1 - h[at]! * h[at]!);
+        break;
+    }
+    if (mask !== null) for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = out[row + r]! * mask[at]!;
   }
-  if (mask !== null) for (let i = 0; i < n; i++) out[i] = out[i]! * mask[i]!;
-  for (let i = cols - 1; i < n; i += cols) out[i] = 0;
-  return out;
-}
-
-/** A rows × cols row-major matrix transposed (cols × rows). */
-function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const row = i * cols;
-    for (let j = 0; j < cols; j++) out[j * rows + i] = values[row + j]!;
-  }
+  out.fill(0, (cols - 1) * b);
   return out;
 }
 
@@ -641,9 +617,8 @@ class MaskStream {
     if ((this.#a | this.#b | this.#c | this.#d) === 0) this.#a = 1;
   }
 
-  /** rows × cols inverted-dropout mask: each entry 1/keep with probability keep, else 0; the last column (the ones column) is 1. */
-  mask(rows: number, cols: number, keep: number): Float32Array {
-    const out = new Float32Array(rows * cols);
+  /** Fills `out` with a rows × cols inverted-dropout mask: each entry 1/keep with probability keep, else 0; the last column (the ones column) is 1. */
+  mask(out: Float32Array, rows: number, cols: number, keep: number): Float32Array {
     const threshold = keep * 4294967296;
     const kept = 1 / keep;
     let a = this.#a;
@@ -661,7 +636,7 @@ class MaskStream {
         a ^= d;
         c ^= t;
         d = rotl(d, 11);
-        if (result < threshold) out[base + j] = kept;
+        out[base + j] = result < threshold ? kept : 0;
       }
       out[base + cols - 1] = 1;
     }

@@ -16,7 +16,7 @@ import type { Encoding, Table } from '../datasets.js';
 import { createBestEpochTracker } from '../early-stopping.js';
 import { binaryAccuracy, binaryLogLoss, categoricalLogLoss, evaluate, mse, multiclassAccuracy } from '../metrics.js';
 import { describePreprocessing, saveModel } from '../model-files.js';
-import { buildModel, hiddenWidths } from '../models.js';
+import { buildModel, hiddenWidths, predictArray } from '../models.js';
 import type { Standardizer } from '../preprocess.js';
 import type { EpochMetrics, Task, TaskResult } from '../protocol.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
@@ -70,12 +70,20 @@ export async function runMlpEngineTask(task: Task, ctx: TrainingContext, table: 
   try {
     if (data.held.n === 0) throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
     engine = MlpEngine.create(tf, architectureFor(task, nInputs, data.nClasses), hyperparametersOf(task), readDenseWeights(model), { seed: deriveSeed(seed, 'dropout') });
-    held = engine.uploadInputs(heldRows.x, heldRows.n);
+    // Validation rows are uploaded once and scored by the engine every epoch; a refit's test
+    // rows are scored once, by the layers model that is saved (below).
+    held = task.kind === 'search' ? engine.uploadInputs(heldRows.x, heldRows.n) : null;
     const session: Session = { tf, task, engine, rows: train, heldY: heldRows.y, held, nClasses: data.nClasses, shuffle: createRng(deriveSeed(seed, 'shuffle')), signal, lastYieldAt: performance.now() };
     if (task.kind === 'search') return await trainSearch(session, onEpoch);
 
-    const result = await trainRefit(session, onEpoch);
+    const trained = await trainRefit(session, onEpoch);
     writeDenseWeights(tf, model, await engine.denseWeights());
+    // Scored by the model about to be saved, so that predicting from its files reproduces the
+    // test score exactly (the engine's own forward pass differs in the last bits: biases via a
+    // ones column).
+    const testX = tf.tensor2d(heldRows.x, [heldRows.n, nInputs]);
+    const testPredictions = await predictArray(model, testX).finally(() => testX.dispose());
+    const result: TaskResult = { ...trained, testMetrics: prefixed('test_', evaluate(task.task, heldRows.y, testPredictions, data.nClasses)) };
     const preprocessing = describePreprocessing({ task: task.task, encoding: data.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed });
     if (task.refit === undefined) throw new Error(`refit task ${task.taskId} has no refit settings (epochs, modelDir)`);
     await saveModel(tf, model, task.refit.modelDir, preprocessing);
@@ -131,9 +139,9 @@ type Session = {
   readonly task: Task;
   readonly engine: MlpEngine;
   readonly rows: TrainingRows;
-  /** Held-out labels and the held-out features uploaded once. */
+  /** Held-out labels and (search) the held-out features uploaded once. */
   readonly heldY: Float32Array;
-  readonly held: UploadedInputs;
+  readonly held: UploadedInputs | null;
   readonly nClasses: number;
   readonly shuffle: Rng;
   readonly signal: AbortSignal | undefined;
@@ -188,8 +196,7 @@ async function trainRefit(session: Session, onEpoch: EpochListener): Promise<Tas
     onEpoch(epoch, metrics);
   }
   const trainMs = performance.now() - startedAt;
-  const testMetrics = prefixed('test_', await evaluateHeld(session));
-  return { bestEpoch: epochs - 1, stoppedEpoch: epochs - 1, bestMetrics: {}, paramCount: session.engine.paramCount, trainMs, testMetrics };
+  return { bestEpoch: epochs - 1, stoppedEpoch: epochs - 1, bestMetrics: {}, paramCount: session.engine.paramCount, trainMs };
 }
 
 /**
@@ -218,6 +225,7 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
 
 /** Metrics of the current weights on the held-out rows: one inference pass, read once. */
 async function evaluateHeld(session: Session): Promise<Record<string, number>> {
+  if (session.held === null) throw new Error('no held-out rows were uploaded');
   return evaluate(session.task.task, session.heldY, await session.engine.predictUploaded(session.held), session.nClasses);
 }
 

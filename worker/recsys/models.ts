@@ -118,8 +118,8 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
 
   // The unknown row starts (and, never looked up in training, stays) at zero.
   for (const { layer } of embeddings) {
-    const [weights] = layer.getWeights();
-    const zeroed = tf.tidy(() => weights!.mul(tf.oneHot(tf.tensor1d([UNKNOWN_INDEX], 'int32'), weights!.shape[0]!).sum(0).neg().add(1).expandDims(1)));
+    const weights = layer.getWeights()[0]!;
+    const zeroed = tf.tidy(() => tf.concat([tf.zeros([1, weights.shape[1]!]), weights.slice([UNKNOWN_INDEX + 1, 0], [-1, -1])]));
     layer.setWeights([zeroed]);
     zeroed.dispose();
   }

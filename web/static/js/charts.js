@@ -33,15 +33,24 @@ export class ChartSlot {
     if (!this.chart) {
       this.element.replaceChildren();
       this.chart = echarts.init(this.element, null, { renderer: 'canvas' });
-      this.observer = new ResizeObserver(() => this.chart?.resize());
+      // The observer reports the current size once at start: skip that one, or every chart draws twice.
+      let { clientWidth: width, clientHeight: height } = this.element;
+      this.observer = new ResizeObserver(() => {
+        if (this.element.clientWidth === width && this.element.clientHeight === height) return;
+        ({ clientWidth: width, clientHeight: height } = this.element);
+        this.chart?.resize();
+      });
       this.observer.observe(this.element);
       this.onCreate?.(this.chart);
     }
     const chart = this.chart;
+    const started = performance.now();
     const rendered = new Promise((resolve) => {
       const done = () => {
         chart.off('finished', done);
         clearTimeout(timer);
+        // Visible in the browser's performance panel as "chart:<element id>".
+        performance.measure(`chart:${this.element.id}`, { start: started, end: performance.now() });
         resolve();
       };
       const timer = setTimeout(done, 3000);
@@ -217,7 +226,8 @@ export function parallelOption(runs, columns, metric, direction) {
 /** Parameter count against training and validation loss (and the validation score) at the chosen epoch. */
 export function complexityOption(runs, metric, direction) {
   const finished = runs.filter((run) => run.rank !== null && run.paramCount !== null && run.paramCount > 0);
-  const point = (value) => (run) => (run[value] === null ? null : { value: [run.paramCount, run[value]], runId: run.runId });
+  // Plain [parameters, value, runId] rows: large mode keeps every dimension of an array row.
+  const point = (value) => (run) => (run[value] === null ? null : [run.paramCount, run[value], run.runId]);
   const trend = (value) => {
     const groups = new Map();
     for (const run of finished) {
@@ -233,14 +243,16 @@ export function complexityOption(runs, metric, direction) {
   const scoreName = metricLabel(`val_${metric}`);
   const animate = finished.length <= 200;
   const symbolSize = finished.length > 200 ? 5 : 8;
+  // Past a few hundred points, ECharts' large mode draws a series in one batch (no per-point hover).
+  const large = finished.length > 300 ? { large: true, largeThreshold: 300 } : {};
   const series = [
-    { name: 'training loss', type: 'scatter', data: finished.map(point('trainLoss')).filter(Boolean), symbolSize, color: '#3451d1', itemStyle: { opacity: 0.65 } },
-    { name: 'validation loss', type: 'scatter', data: finished.map(point('valLoss')).filter(Boolean), symbolSize, color: '#e8590c', itemStyle: { opacity: 0.65 } },
+    { name: 'training loss', type: 'scatter', data: finished.map(point('trainLoss')).filter(Boolean), symbolSize, color: '#3451d1', itemStyle: { opacity: 0.65 }, ...large },
+    { name: 'validation loss', type: 'scatter', data: finished.map(point('valLoss')).filter(Boolean), symbolSize, color: '#e8590c', itemStyle: { opacity: 0.65 }, ...large },
     { name: 'training loss', type: 'line', data: trend('trainLoss'), symbol: 'none', color: '#3451d1', lineStyle: { width: 2, opacity: 0.8 }, silent: true, tooltip: { show: false } },
     { name: 'validation loss', type: 'line', data: trend('valLoss'), symbol: 'none', color: '#e8590c', lineStyle: { width: 2, opacity: 0.8 }, silent: true, tooltip: { show: false } },
   ];
   if (showScore) {
-    series.push({ name: scoreName, type: 'scatter', yAxisIndex: 1, data: finished.map(point('valScore')).filter(Boolean), symbol: 'diamond', symbolSize: symbolSize + 1, color: '#2b8a3e', itemStyle: { opacity: 0.55 } });
+    series.push({ name: scoreName, type: 'scatter', yAxisIndex: 1, data: finished.map(point('valScore')).filter(Boolean), symbol: 'diamond', symbolSize: symbolSize + 1, color: '#2b8a3e', itemStyle: { opacity: 0.55 }, ...large });
   }
   return {
     ...base(animate),
@@ -248,12 +260,12 @@ export function complexityOption(runs, metric, direction) {
     legend: { top: 0, icon: 'circle', itemWidth: 9, itemHeight: 9, textStyle: { color: MUTED, fontSize: 11 }, data: ['training loss', 'validation loss', ...(showScore ? [scoreName] : [])] },
     tooltip: {
       trigger: 'item', confine: true,
-      formatter: (p) => `<b>run #${p.data.runId}</b> · ${fmt.int(p.data.value[0])} parameters<br>${swatch(p.color)}${p.seriesName} ${fmt.score(p.data.value[1])}`,
+      formatter: (p) => `<b>run #${p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
     },
     xAxis: { type: 'log', name: 'parameters (log scale)', nameLocation: 'middle', nameGap: 24, ...axisStyle, splitLine: { show: false }, axisLabel: { color: MUTED, fontSize: 11, formatter: fmt.compact } },
     yAxis: [
       { type: 'value', name: 'loss', scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick } },
-      ...(showScore ? [{ type: 'value', name: `${scoreName} ${direction === 'minimize' ? '↓' : '↑'}`, scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick }, splitLine: { show: false } }] : []),
+      ...(showScore ? [{ type: 'value', name: `${metricLabel(metric)} ${direction === 'minimize' ? '↓' : '↑'}`, scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick }, splitLine: { show: false } }] : []),
     ],
     series,
   };

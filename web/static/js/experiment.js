@@ -31,7 +31,8 @@ const slots = {
 };
 slots.complexity.onCreate = (chart) =>
   chart.on('click', (p) => {
-    if (p.data?.runId) location.href = `/experiments/${experimentId}/runs/${p.data.runId}`;
+    const runId = Array.isArray(p.value) ? p.value[2] : undefined;
+    if (runId) location.href = `/experiments/${experimentId}/runs/${runId}`;
   });
 
 // ── which runs are plotted ───────────────────────────────────────────────
@@ -41,7 +42,7 @@ function rowsInRankOrder() {
   // Before the leaderboard JSON arrives, the server-rendered rows (rank order) are enough.
   return $$('#leaderboard-rows tr').map((tr) => ({
     runId: Number(tr.dataset.runId),
-    rank: tr.querySelector('.rank')?.dataset.v ? Number(tr.querySelector('.rank').dataset.v) : null,
+    rank: /^\d+$/.test(tr.querySelector('.rank')?.textContent ?? '') ? Number(tr.querySelector('.rank').textContent) : null,
     status: tr.className.match(/status-(\w+)/)?.[1],
   }));
 }
@@ -65,12 +66,15 @@ function colorOf(runId) {
   return state.colors.get(runId);
 }
 
+/** The URL the server also preloads for the initial runs (keep the two in step: same ids, same order). */
+const curvesUrl = (runIds) => `/api/experiments/${experimentId}/curves?runs=${runIds.join(',')}&names=${TRAIN},${VAL}`;
+
 async function loadCurves(runIds) {
   const missing = runIds.filter((id) => !state.curves.has(id) && !state.buffered.has(id));
   if (missing.length === 0) return;
   for (const id of missing) state.buffered.set(id, []);
   try {
-    const data = await fetchJson(`/api/experiments/${experimentId}/curves?runs=${missing.join(',')}&names=${TRAIN},${VAL}`);
+    const data = await fetchJson(curvesUrl(missing));
     for (const run of data.runs) {
       const folds = {};
       for (const [name, curve] of Object.entries(run.metrics)) folds[name] = curve.folds.map((fold) => [...fold]);
@@ -111,9 +115,13 @@ function entries(name) {
 function drawCurves(animate) {
   const caption = $('#curve-caption');
   if (caption) {
+    const ranked = new Set((state.board?.runs ?? rowsInRankOrder()).filter((r) => r.rank !== null).map((r) => r.runId));
+    const finished = state.shown.filter((id) => ranked.has(id)).length;
     caption.textContent = state.selected.size > 0
       ? `The ${state.shown.length} runs ticked in the leaderboard.`
-      : `The top ${state.shown.length} runs; tick runs in the leaderboard to plot those instead.`;
+      : finished === 0
+        ? `${state.shown.length} runs training now; the top runs replace them as they finish. Tick runs in the leaderboard to choose.`
+        : `The top ${finished} runs${state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : ''}; tick runs in the leaderboard to plot those instead.`;
   }
   paintSwatches();
   if (state.shown.length === 0) {
@@ -126,13 +134,12 @@ function drawCurves(animate) {
   return Promise.all([draw(slots.train, TRAIN, 'loss', false), draw(slots.val, VAL, VAL.replace('val_', ''), higherBetter)]);
 }
 
-function drawSummary(animate) {
+function drawSummary() {
   const runs = state.board?.runs ?? [];
   const finished = runs.filter((r) => r.rank !== null);
   if (finished.length === 0) {
     return Promise.all([slots.parallel.message('Appears when runs finish.'), slots.complexity.message('Appears when runs finish.')]);
   }
-  void animate;
   return Promise.all([
     slots.parallel.draw(parallelOption(runs, state.board.columns, page.metric, page.direction)),
     slots.complexity.draw(complexityOption(runs, page.metric, page.direction)),
@@ -187,7 +194,12 @@ function applySort() {
   }
   const { index, dir, type } = state.sort;
   const tbody = $('#leaderboard-rows');
-  const key = (tr) => tr.cells[index]?.dataset.v ?? tr.cells[index]?.textContent.trim() ?? '';
+  // data-v where the text does not sort (scores, counts with separators, times); else the text, dashes as empty.
+  const key = (tr) => {
+    const cell = tr.cells[index];
+    const value = cell?.dataset.v ?? cell?.textContent.trim() ?? '';
+    return value === '—' || value === '–' ? '' : value;
+  };
   const rows = [...tbody.rows];
   rows.sort((a, b) => {
     const ka = key(a);
@@ -253,7 +265,7 @@ const refreshAll = throttle(async () => {
   state.board = board;
   syncSelection();
   applySort();
-  await Promise.all([updateShown(false), drawSummary(false)]);
+  await Promise.all([updateShown(false), drawSummary()]);
 }, 1200);
 
 /** While a refit runs its panel updates from refit events; a refresh would only flicker it. */
@@ -352,6 +364,7 @@ function connect() {
 }
 
 async function init() {
+  performance.mark('foldwise:init');
   setupTable();
   setupForms();
   applySort();
@@ -359,7 +372,8 @@ async function init() {
   state.shown = shownRunIds();
   const [board] = await Promise.all([fetchJson(`/api/experiments/${experimentId}/runs`), loadCurves(state.shown)]);
   state.board = board;
-  await Promise.all([drawCurves(true), drawSummary(true)]);
+  performance.mark('foldwise:data');
+  await Promise.all([drawCurves(false), drawSummary()]);
   markChartsReady();
 }
 
