@@ -15,6 +15,7 @@ import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
 import { createSearchProgressBar } from './cli/progress.js';
 import { deleteExperiment } from './services/delete-experiment.js';
+import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
 import type { Experiment } from './storage/experiment-store.js';
 import type { Storage } from './storage/storage.js';
@@ -62,23 +63,16 @@ function printLeaderboard(storage: Storage, experiment: Experiment): void {
 }
 
 function printModels(storage: Storage, experiment: Experiment): void {
-  const models = storage.models.ofExperiment(experiment.experimentId);
-  for (const model of models.slice(0, 1)) {
-    const source = model.sourceRunId === null ? null : storage.runs.get(model.sourceRunId);
-    console.log(`\nRefit of run ${model.sourceRunId} on all non-test rows:`);
-    const names = Object.keys(model.testMetrics);
-    console.log(
-      textTable(
-        ['metric', 'cross-validation estimate', 'test split (refit model)'],
-        names.map((name) => {
-          const base = name.replace(/^test_/, '');
-          const cv = base === experiment.selectionMetric && source ? `${formatScore(source.scoreMean)} ± ${formatScore(source.scoreStd)}` : '';
-          return [base, cv, formatScore(model.testMetrics[name])];
-        }),
-      ),
-    );
-    console.log(`Model saved in ${model.path}`);
-  }
+  const model = storage.models.ofExperiment(experiment.experimentId)[0];
+  if (!model) return;
+  console.log(`\nRefit of run ${model.sourceRunId} on all non-test rows:`);
+  console.log(
+    textTable(
+      ['metric', 'cross-validation estimate', 'test split (refit model)'],
+      cvVersusTest(storage.runs, model).map((m) => [m.name, m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`, formatScore(m.test)]),
+    ),
+  );
+  console.log(`Model saved in ${model.path}`);
 }
 
 program

@@ -162,12 +162,13 @@ export async function predictRows(tf: TensorFlow, saved: SavedModel, rows: reado
 /**
  * Loads the model in `modelDir`, predicts `rows` and disposes the model: the one-call form of
  * `loadSavedModel` + `predictRows` for `foldwise predict`.
+ * @param options.source names the input in error messages (e.g. the CSV path).
  * @throws {ModelFileError | DataError}
  */
-export async function predictFromCsv(tf: TensorFlow, modelDir: string, rows: Record<string, string>[]): Promise<PredictionTable> {
+export async function predictFromCsv(tf: TensorFlow, modelDir: string, rows: Record<string, string>[], options: { readonly source?: string } = {}): Promise<PredictionTable> {
   const saved = await loadSavedModel(tf, modelDir);
   try {
-    return await predictRows(tf, saved, rows);
+    return await predictRows(tf, saved, rows, options);
   } finally {
     saved.model.dispose();
   }

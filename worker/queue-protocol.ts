@@ -9,9 +9,10 @@
  *   return value; the coordinator reads both, in order, from the queue's event stream.
  * - Control from the coordinator (pruning `stop`, `cancel`) is a key per job plus a pub/sub
  *   message, so it reaches a worker mid-epoch and survives a missed message.
- * - A CSV is never read from a path: the coordinator stores its bytes under
- *   `foldwise:data:<sha256>` and the task says `dataset.path: "sha256:<hex>"`; the worker checks
- *   the hash, caches the file privately and trains on that copy only.
+ * - Data is never read from a path the task names: the coordinator stores a CSV's bytes under
+ *   `foldwise:data:<sha256>` and the task says `dataset.path: "sha256:<hex>"`; a MovieLens folder
+ *   becomes a manifest (file name → sha256 of each file the loader reads) stored the same way.
+ *   The worker checks every hash, caches the copies privately and trains on them only.
  * - The queue name carries the code version, so a worker of another version never pulls a job;
  *   both sides also register in Redis so that a mismatch is reported in words, not by silence.
  *
@@ -62,7 +63,7 @@ export const KEYS = {
   control: (jobId: string) => `foldwise:control:${jobId}`,
   /** Pub/sub channel announcing a new control value: message = job id. */
   controlChannel: 'foldwise:control',
-  /** Bytes of a published CSV file, addressed by their sha256 (hex). */
+  /** Bytes of a published file or folder manifest, addressed by their sha256 (hex). */
   data: (sha256: string) => `foldwise:data:${sha256}`,
 } as const;
 
@@ -70,18 +71,46 @@ export const KEYS = {
 export const REGISTRY_TTL_SECONDS = 15;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-/** `dataset.path` of a CSV task on the queue: a content address, never a file name. */
+/** `dataset.path` of a task on the queue: a content address, never a file name. */
 export const CSV_ADDRESS_PREFIX = 'sha256:';
 
 export function csvAddress(sha256: string): string {
   return `${CSV_ADDRESS_PREFIX}${sha256}`;
 }
 
-/** The sha256 a task's CSV address names, or null when `path` is not a content address. */
+/** The sha256 a task's dataset address names, or null when `path` is not a content address. */
 export function parseCsvAddress(path: string): string | null {
   if (!path.startsWith(CSV_ADDRESS_PREFIX)) return null;
   const hex = path.slice(CSV_ADDRESS_PREFIX.length);
   return SHA256_HEX.test(hex) ? hex : null;
+}
+
+/**
+ * The only files of a MovieLens folder that travel: those worker/recsys/movielens.ts reads
+ * (ml-100k: u.data, u.user, u.item, u.genre; ml-latest-small: ratings.csv, movies.csv).
+ */
+export const MOVIELENS_FILES = ['u.data', 'u.user', 'u.item', 'u.genre', 'ratings.csv', 'movies.csv'] as const;
+
+/** A published folder: its files by name, each addressed by its sha256. Stored as canonical JSON. */
+export type FolderManifest = { readonly files: readonly { readonly name: (typeof MOVIELENS_FILES)[number]; readonly sha256: string }[] };
+
+const manifestSchema = z.strictObject({
+  files: z
+    .array(z.strictObject({ name: z.enum(MOVIELENS_FILES), sha256: z.string().regex(SHA256_HEX) }))
+    .min(1)
+    .max(MOVIELENS_FILES.length)
+    .refine((files) => new Set(files.map((f) => f.name)).size === files.length, 'each file once'),
+});
+
+/** The bytes that represent a manifest (names sorted), so that equal folders have one address. */
+export function manifestBytes(manifest: FolderManifest): Buffer {
+  const files = [...manifest.files].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, sha256 }) => ({ name, sha256 }));
+  return Buffer.from(JSON.stringify({ files }));
+}
+
+/** @throws {Error} when the bytes are not a manifest of allowed file names. */
+export function parseManifest(bytes: Buffer): FolderManifest {
+  return manifestSchema.parse(JSON.parse(bytes.toString('utf8')));
 }
 
 export function jobIdFor(scope: string, task: Pick<Task, 'runId' | 'foldIndex' | 'attempt'>): string {
@@ -98,7 +127,7 @@ export type JobData = {
   /** The coordinator instance that published the job (see KEYS.owner). */
   readonly owner: string;
   readonly scope: string;
-  /** The task, with a CSV's `dataset.path` replaced by its content address. */
+  /** The task, with a CSV's or a folder's `dataset.path` replaced by its content address. */
   readonly task: Task;
 };
 

@@ -23,7 +23,7 @@ export async function writePredictions(modelDir: string, inputPath: string, outp
   const { tf } = await selectBackend();
   let table: { header: string[]; rows: (string | number)[][] };
   try {
-    table = await predictFromCsv(tf, modelDir, rows);
+    table = await predictFromCsv(tf, modelDir, rows, { source: inputPath });
   } catch (error) {
     if ((error as Error).name === 'DataError') throw new ValidationError(`--input: ${(error as Error).message}`);
     throw error;

@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BackendName, DatasetInfo, ExperimentSpec, Task } from '../../worker/protocol.js';
 import {
-  CODE_VERSION, KEYS, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, csvAddress, describeVersion, jobIdFor, maskRedisUrl, parseEpochProgress,
+  CODE_VERSION, KEYS, MOVIELENS_FILES, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, csvAddress, describeVersion, jobIdFor, manifestBytes, maskRedisUrl, parseEpochProgress,
   parseJobReturn, parseRegistryEntry, queueNameFor, redisRetryDelayMs, sameVersion, type CodeVersion, type Control, type JobData, type RegistryEntry,
 } from '../../worker/queue-protocol.js';
 import { AppError, ValidationError } from '../errors.js';
@@ -58,7 +58,6 @@ type InFlight = {
   readonly data: JobData;
   readonly onEpoch: EpochListener;
   readonly resolve: (outcome: TaskOutcome) => void;
-  readonly csvSha: string | null;
   /** Highest BullMQ delivery (pick-up) seen for this job; older deliveries' epochs are ignored. */
   delivery: number;
   published: boolean;
@@ -66,14 +65,16 @@ type InFlight = {
   stopSent: boolean;
 };
 
-type PublishedCsv = { readonly sha256: string; readonly bytes: Buffer };
+/** A dataset's content address and the blobs behind it (one file, or a manifest and its files). */
+type PublishedData = { readonly sha256: string; readonly blobs: readonly Blob[] };
+type Blob = { readonly sha256: string; readonly bytes: Buffer };
 
 const OWNER_TTL_SECONDS = 3600;
 const CONNECT_TIMEOUT_MS = 10_000;
 const DATA_TTL_SECONDS = 3600;
 const KEEP_FINISHED_JOBS = { age: 24 * 3600 };
-/** Redis strings stop at 512 MiB; a CSV near that size belongs on a shared disk. */
-const MAX_CSV_BYTES = 256 * 1024 * 1024;
+/** Redis strings stop at 512 MiB; a file near that size belongs on a shared disk. */
+const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
  * A TaskRunner that publishes (run, fold) tasks to a BullMQ queue on Redis and reads their
@@ -102,8 +103,8 @@ export class QueueRunner implements TaskRunner {
   readonly #started: Promise<void>;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #claims = new Map<string, Promise<void>>();
-  readonly #csvByPath = new Map<string, Promise<PublishedCsv>>();
-  readonly #csvBySha = new Map<string, PublishedCsv>();
+  readonly #dataByPath = new Map<string, Promise<PublishedData>>();
+  readonly #blobs = new Map<string, Blob>();
   readonly #dataDir: string;
   readonly #supervisor: QueueWorkerSupervisor | null;
   #local: TaskRunner | null = null;
@@ -221,16 +222,15 @@ export class QueueRunner implements TaskRunner {
     if (task.kind === 'refit') return this.#localRunner().run(task, onEpoch, signal);
     if (signal?.aborted || this.#closed) return interrupted('stopped before it was published');
     let data: JobData;
-    let csvSha: string | null = null;
     try {
       await this.#started;
       const scope = this.#scopeOf(task.spec.name);
       await this.#claim(scope);
       let remoteTask = task;
-      if (task.spec.dataset.kind === 'csv') {
-        const csv = await this.#publishCsv(task.spec.dataset.path);
-        csvSha = csv.sha256;
-        remoteTask = { ...task, spec: { ...task.spec, dataset: { ...task.spec.dataset, path: csvAddress(csv.sha256) } } };
+      const { dataset } = task.spec;
+      if (dataset.kind === 'csv' || dataset.kind === 'movielens') {
+        const published = await this.#publishData(dataset.kind, dataset.path);
+        remoteTask = { ...task, spec: { ...task.spec, dataset: { ...dataset, path: csvAddress(published.sha256) } } };
       }
       data = { version: this.#version, owner: this.#instanceId, scope, task: remoteTask };
     } catch (error) {
@@ -239,7 +239,7 @@ export class QueueRunner implements TaskRunner {
     if (signal?.aborted || this.#closed) return interrupted('stopped before it was published');
     const jobId = jobIdFor(data.scope, task);
     return new Promise<TaskOutcome>((resolveOutcome) => {
-      const entry: InFlight = { jobId, data, onEpoch, csvSha, resolve: resolveOutcome, delivery: 0, published: false, settled: false, stopSent: false };
+      const entry: InFlight = { jobId, data, onEpoch, resolve: resolveOutcome, delivery: 0, published: false, settled: false, stopSent: false };
       this.#inFlight.set(jobId, entry);
       signal?.addEventListener('abort', () => this.#withdraw(entry, 'stopped by the coordinator'), { once: true });
       this.#publish(entry).then(
@@ -300,23 +300,43 @@ export class QueueRunner implements TaskRunner {
     return claim;
   }
 
-  /** Stores a CSV's bytes once under their sha256; workers fetch, verify and cache them. */
-  #publishCsv(path: string): Promise<PublishedCsv> {
-    let published = this.#csvByPath.get(path);
+  /**
+   * Stores a dataset once under its sha256: a CSV file's bytes, or a MovieLens folder as a
+   * manifest of the files its loader reads (nothing else of the folder leaves this machine).
+   * Workers fetch, verify and cache them.
+   */
+  #publishData(kind: 'csv' | 'movielens', path: string): Promise<PublishedData> {
+    const key = `${kind}\0${path}`;
+    let published = this.#dataByPath.get(key);
     if (published === undefined) {
       published = (async () => {
-        const bytes = await readFile(path);
-        if (bytes.length > MAX_CSV_BYTES) throw new Error(`${path} has ${bytes.length} bytes; the queue carries CSV files up to ${MAX_CSV_BYTES} bytes`);
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        await this.#redis.set(KEYS.data(sha256), bytes, 'EX', DATA_TTL_SECONDS);
-        const csv = { sha256, bytes };
-        this.#csvBySha.set(sha256, csv);
-        return csv;
+        if (kind === 'csv') {
+          const blob = blobOf(await readLimited(path));
+          await this.#storeBlobs([blob]);
+          return { sha256: blob.sha256, blobs: [blob] };
+        }
+        const files: { name: (typeof MOVIELENS_FILES)[number]; blob: Blob }[] = [];
+        for (const name of MOVIELENS_FILES) {
+          const file = join(path, name);
+          if (await stat(file).then((s) => s.isFile(), () => false)) files.push({ name, blob: blobOf(await readLimited(file)) });
+        }
+        // No known file: the worker's loader reports the folder as it would locally.
+        const manifest = blobOf(manifestBytes({ files: files.map(({ name, blob }) => ({ name, sha256: blob.sha256 })) }));
+        const blobs = [manifest, ...files.map((f) => f.blob)];
+        await this.#storeBlobs(blobs);
+        return { sha256: manifest.sha256, blobs };
       })();
-      this.#csvByPath.set(path, published);
-      published.catch(() => this.#csvByPath.delete(path));
+      this.#dataByPath.set(key, published);
+      published.catch(() => this.#dataByPath.delete(key));
     }
     return published;
+  }
+
+  async #storeBlobs(blobs: readonly Blob[]): Promise<void> {
+    for (const blob of blobs) {
+      await this.#redis.set(KEYS.data(blob.sha256), blob.bytes, 'EX', DATA_TTL_SECONDS);
+      this.#blobs.set(blob.sha256, blob);
+    }
   }
 
   // ───────────────────────────── events ─────────────────────────────
@@ -423,9 +443,9 @@ export class QueueRunner implements TaskRunner {
         const claimed = await this.#redis.set(KEYS.owner(scope), this.#instanceId, 'EX', OWNER_TTL_SECONDS, 'NX');
         if (claimed === null && (await this.#redis.get(KEYS.owner(scope))) === this.#instanceId) await this.#redis.expire(KEYS.owner(scope), OWNER_TTL_SECONDS);
       }
-      for (const csv of this.#csvBySha.values()) {
-        if ((await this.#redis.expire(KEYS.data(csv.sha256), DATA_TTL_SECONDS)) === 0) {
-          await this.#redis.set(KEYS.data(csv.sha256), csv.bytes, 'EX', DATA_TTL_SECONDS);
+      for (const blob of this.#blobs.values()) {
+        if ((await this.#redis.expire(KEYS.data(blob.sha256), DATA_TTL_SECONDS)) === 0) {
+          await this.#redis.set(KEYS.data(blob.sha256), blob.bytes, 'EX', DATA_TTL_SECONDS);
         }
       }
     } catch {
@@ -496,6 +516,16 @@ export class QueueRunner implements TaskRunner {
     this.#local ??= this.#options.createLocalRunner?.() ?? new WorkerPool({ size: 1, env: this.#options.localEnv });
     return this.#local;
   }
+}
+
+function blobOf(bytes: Buffer): Blob {
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
+}
+
+async function readLimited(path: string): Promise<Buffer> {
+  const bytes = await readFile(path);
+  if (bytes.length > MAX_FILE_BYTES) throw new Error(`${path} has ${bytes.length} bytes; the queue carries data files up to ${MAX_FILE_BYTES} bytes`);
+  return bytes;
 }
 
 function interrupted(message: string): Extract<TaskOutcome, { status: 'failed' }> {

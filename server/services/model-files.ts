@@ -1,7 +1,7 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { meanAndStd } from '../storage/run-store.js';
+import { cvVersusTest } from './cv-versus-test.js';
 import type { SavedModel } from '../storage/model-store.js';
 import type { Storage } from '../storage/storage.js';
 import { isInside } from './spec-files.js';
@@ -69,12 +69,7 @@ export class ModelFiles {
 
   #info(model: SavedModel): ModelInfo {
     const folder = this.#folder(model);
-    const folds = model.sourceRunId === null ? [] : this.#storage.runs.folds(model.sourceRunId).filter((fold) => fold.status === 'done');
-    const metrics = Object.entries(model.testMetrics).map(([key, test]) => {
-      const name = key.replace(/^test_/, '');
-      const { mean, std } = folds.length > 0 ? meanAndStd(folds.map((fold) => fold.bestMetrics?.[`val_${name}`] ?? null)) : { mean: null, std: null };
-      return { name, cvMean: mean, cvStd: std, test };
-    });
+    const metrics = cvVersusTest(this.#storage.runs, model);
     let location: string | null = null;
     if (folder !== null) location = relative(realpathSync(this.#dataDir), folder);
     return {
