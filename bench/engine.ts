@@ -11,7 +11,7 @@
  *     metrics on 3,200 rows), the path a search actually takes;
  *
  * interleaved round by round (median of --runs rounds; ratios are medians of per-round ratios,
- * i.e. measured in the same run), after one untimed warm-up epoch per variant. samples/s =
+ * i.e. measured in the same run), after untimed warm-up epochs per variant. samples/s =
  * training rows × epochs / training time (`trainMs` of the task, or the `fit` call). Also the
  * CPU time of this process per sample (a figure the shared machine's load disturbs less), the
  * kernels dispatched per step, the stacked-fold experiment (the step's matrix products batched
@@ -19,7 +19,7 @@
  * session by bench/python/engine.py when Debian's python3-torch is installed (else read from
  * bench/out/baselines.json, else the issue's reference figures).
  *
- *   node --import tsx bench/engine.ts [--runs 3] [--epochs 20] [--cpu-epochs 3] [--backends wasm,cpu] [--no-python]
+ *   node --import tsx bench/engine.ts [--runs 3] [--epochs 20] [--cpu-epochs 5] [--warmup-epochs 2] [--backends wasm,cpu] [--no-python]
  *
  * Writes the `engine` section of BENCHMARKS.md and bench/out/engine.json.
  */
@@ -52,10 +52,10 @@ const ISSUE_REFERENCE = { torch: '170,000 – 325,000', sklearn: '220,000 – 39
 
 const REFERENCE_PARAMS: Params = { ...DEFAULT_PARAMS, family: 'mlp', depth: 2, width: 64, widthSchedule: 'halve', activation: 'relu', optimizer: 'adam', learningRate: 0.001, l2: 0, dropout: 0, batchSize: BATCH };
 
-type Options = { runs: number; epochs: number; cpuEpochs: number; backends: BackendName[] | null; python: boolean };
+type Options = { runs: number; epochs: number; cpuEpochs: number; warmupEpochs: number; backends: BackendName[] | null; python: boolean };
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { runs: 3, epochs: 20, cpuEpochs: 3, backends: null, python: true };
+  const options: Options = { runs: 3, epochs: 20, cpuEpochs: 5, warmupEpochs: 2, backends: null, python: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -66,9 +66,10 @@ function parseArgs(argv: readonly string[]): Options {
     if (arg === '--runs') options.runs = positive(value(), arg);
     else if (arg === '--epochs') options.epochs = positive(value(), arg);
     else if (arg === '--cpu-epochs') options.cpuEpochs = positive(value(), arg);
+    else if (arg === '--warmup-epochs') options.warmupEpochs = positive(value(), arg);
     else if (arg === '--backends') options.backends = value().split(',').map((name) => backendName(name.trim()));
     else if (arg === '--no-python') options.python = false;
-    else throw new Error(`unknown argument ${arg}; expected --runs N, --epochs N, --cpu-epochs N, --backends wasm,cpu, --no-python`);
+    else throw new Error(`unknown argument ${arg}; expected --runs N, --epochs N, --cpu-epochs N, --warmup-epochs N, --backends wasm,cpu, --no-python`);
   }
   return options;
 }
@@ -302,9 +303,12 @@ async function benchBackend(backend: BackendName, options: Options, data: Data, 
   const ratios = { engineOverFit: [] as number[], engineOverLayers: [] as number[], foldEngineOverLayers: [] as number[] };
   const python: PythonEngine[] = [];
   try {
-    log(`${backend}: warm-up (one epoch per variant) and kernels per step`);
+    log(`${backend}: kernels per step, and warm-up (${options.warmupEpochs} epochs per variant)`);
     const kernels: Partial<Record<VariantKey, number>> = {};
-    for (const variant of list) kernels[variant.key] = await kernelsPerStep(tf, variant);
+    for (const variant of list) {
+      kernels[variant.key] = await kernelsPerStep(tf, variant);
+      await variant.run(options.warmupEpochs);
+    }
     for (let round = 0; round < options.runs; round++) {
       const measured = {} as Record<VariantKey, Measurement>;
       for (const variant of list) {
@@ -344,8 +348,8 @@ function report(options: Options, results: BackendResult[], missing: BackendName
 
   lines.push('## Engine: training throughput of the reference MLP', '');
   lines.push(`${machineLine()} · load average ${load.start.map((v) => v.toFixed(1)).join(' / ')} at the start, ${load.end.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; 2 cores, shared) · ${Math.round(seconds)} s`, '');
-  lines.push(`\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ${options.cpuEpochs}\``, '');
-  lines.push(`MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr 1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after one untimed warm-up epoch each; **median of ${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op wrappers not counted.`, '');
+  lines.push(`\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ${options.cpuEpochs} --warmup-epochs ${options.warmupEpochs}\``, '');
+  lines.push(`MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr 1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after untimed warm-up epochs (${options.warmupEpochs} each, as a long-lived worker process is warm); **median of ${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op wrappers not counted.`, '');
 
   lines.push('| backend | path | epochs | samples/s (median) | range | CPU samples/s | kernels / step | vs `model.fit` | vs previous loop |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -365,7 +369,7 @@ function report(options: Options, results: BackendResult[], missing: BackendName
   if (sameRunTorch !== null && engineWasm !== null && wasm) {
     const ratios = wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.torch.median_samples_per_s);
     const ratio = median(ratios);
-    lines.push(`Measured in the same session, one \`bench/python/engine.py --runs 1\` (median of 3 fits each) after each wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`, '');
+    lines.push(`Measured in the same session, one \`bench/python/engine.py --runs 1\` (one fit of each library) after each wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`, '');
     lines.push('| engine | samples/s (median) | range |', '|---|---:|---:|');
     lines.push(`| PyTorch 1 thread, plain loop | ${fmt(sameRunTorch)} | ${range(wasm.python.map((p) => p.torch.median_samples_per_s))} |`);
     lines.push(`| scikit-learn MLPClassifier (BLAS 1 thread) | ${fmt(sameRunSklearn!)} | ${range(wasm.python.map((p) => p.sklearn.median_samples_per_s))} |`);

@@ -20,7 +20,7 @@ import { selectBackend } from './backend.js';
 import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
 import type { Task } from './protocol.js';
 import {
-  CODE_VERSION, KEYS, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, describeVersion, maskRedisUrl, parseControl, parseCsvAddress,
+  CODE_VERSION, KEYS, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, describeVersion, maskRedisUrl, parseControl, parseCsvAddress, parseManifest,
   parseJobData, parseRegistryEntry, queueNameFor, redisRetryDelayMs, sameVersion, type Control, type EpochProgress, type JobData, type JobReturn,
   type RegistryEntry,
 } from './queue-protocol.js';
@@ -206,39 +206,78 @@ function applyControl(state: Current, control: Control): void {
 // ───────────────────────────── data ─────────────────────────────
 
 /**
- * The task as this worker trains it: a CSV's content address replaced by the verified copy in
- * the private cache. Any other path is refused: a task cannot make a worker read its files.
+ * The task as this worker trains it: a dataset's content address replaced by the verified copy in
+ * the private cache (a CSV file, or a MovieLens folder rebuilt from its manifest). Any other
+ * path is refused: a task cannot make a worker read its files.
  */
 async function withLocalDataset(task: Task): Promise<Task> {
   const { dataset } = task.spec;
-  if (dataset.kind !== 'csv') return task;
+  if (!('path' in dataset)) return task;
   const sha256 = parseCsvAddress(dataset.path);
   if (sha256 === null) {
     throw new Error(`refused task ${task.taskId}: its dataset.path ${JSON.stringify(dataset.path)} is not a content address (sha256:<hex>); a queue worker reads only data it was sent`);
   }
-  let file = datasets.get(sha256);
-  if (file === undefined) {
-    file = fetchDataset(sha256);
-    datasets.set(sha256, file);
-    file.catch(() => datasets.delete(sha256));
+  let local: Promise<string>;
+  if (dataset.kind === 'csv') local = cached(`file:${sha256}`, () => cacheFile(sha256));
+  else if (dataset.kind === 'movielens') local = cached(`folder:${sha256}`, () => cacheFolder(sha256));
+  else throw new Error(`refused task ${task.taskId}: a ${(dataset as { kind: string }).kind} dataset cannot travel through the queue`);
+  return { ...task, spec: { ...task.spec, dataset: { ...dataset, path: await local } } };
+}
+
+/** One fetch per dataset and process; a failed one is tried again by the next task. */
+function cached(key: string, fetch: () => Promise<string>): Promise<string> {
+  let local = datasets.get(key);
+  if (local === undefined) {
+    local = fetch();
+    datasets.set(key, local);
+    local.catch(() => datasets.delete(key));
   }
-  return { ...task, spec: { ...task.spec, dataset: { ...dataset, path: await file } } };
+  return local;
+}
+
+/** A published file's bytes, checked against their address. */
+async function fetchBlob(sha256: string, what: string): Promise<Buffer> {
+  const bytes = await redis.getBuffer(KEYS.data(sha256));
+  if (bytes === null) throw new Error(`${what} sha256:${sha256.slice(0, 12)}… is not in Redis (the coordinator publishes it while its search runs)`);
+  const actual = hashOf(bytes);
+  if (actual !== sha256) throw new Error(`refused ${what} sha256:${sha256.slice(0, 12)}…: the bytes in Redis hash to ${actual.slice(0, 12)}… (tampered or corrupted)`);
+  return bytes;
 }
 
 /** Copies a published CSV into the cache after checking its hash; reuses a cached copy whose hash still matches. */
-async function fetchDataset(sha256: string): Promise<string> {
+async function cacheFile(sha256: string): Promise<string> {
   const path = join(config.cacheDir, `${sha256}.csv`);
-  const cached = await readFile(path).catch(() => null);
-  if (cached !== null && hashOf(cached) === sha256) return path;
-  const bytes = await redis.getBuffer(KEYS.data(sha256));
-  if (bytes === null) {
-    throw new Error(`dataset sha256:${sha256.slice(0, 12)}… is not in Redis (the coordinator publishes it while its search runs)`);
-  }
-  const actual = hashOf(bytes);
-  if (actual !== sha256) {
-    throw new Error(`refused dataset sha256:${sha256.slice(0, 12)}…: the bytes in Redis hash to ${actual.slice(0, 12)}… (tampered or corrupted)`);
-  }
+  if (await matches(path, sha256)) return path;
+  const bytes = await fetchBlob(sha256, 'dataset');
   await mkdir(config.cacheDir, { recursive: true, mode: 0o700 });
+  await writeAtomically(path, bytes);
+  log(`dataset sha256:${sha256.slice(0, 12)}… verified and cached (${bytes.length} bytes)`);
+  return path;
+}
+
+/** Rebuilds a published folder in the cache from its manifest, every file checked against its hash. */
+async function cacheFolder(manifestSha: string): Promise<string> {
+  const folder = join(config.cacheDir, manifestSha);
+  const manifest = parseManifest(await fetchBlob(manifestSha, 'dataset folder'));
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  let bytesTotal = 0;
+  for (const file of manifest.files) {
+    const path = join(folder, file.name);
+    if (await matches(path, file.sha256)) continue;
+    const bytes = await fetchBlob(file.sha256, `dataset file ${file.name}`);
+    await writeAtomically(path, bytes);
+    bytesTotal += bytes.length;
+  }
+  log(`dataset folder sha256:${manifestSha.slice(0, 12)}… (${manifest.files.map((f) => f.name).join(', ')}) verified and cached (${bytesTotal} bytes fetched)`);
+  return folder;
+}
+
+async function matches(path: string, sha256: string): Promise<boolean> {
+  const bytes = await readFile(path).catch(() => null);
+  return bytes !== null && hashOf(bytes) === sha256;
+}
+
+async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
   const partial = `${path}.${process.pid}.partial`;
   try {
     await writeFile(partial, bytes, { mode: 0o600 });
@@ -246,8 +285,6 @@ async function fetchDataset(sha256: string): Promise<string> {
   } finally {
     await rm(partial, { force: true });
   }
-  log(`dataset sha256:${sha256.slice(0, 12)}… verified and cached (${bytes.length} bytes)`);
-  return path;
 }
 
 function hashOf(bytes: Buffer): string {

@@ -68,7 +68,7 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const { tf } = ctx;
   const seed = taskSeed(task);
   // The `mlp` family trains on the fast engine (worker/engine/) wherever it supports the run.
-  if (data.ratings === undefined && usesFastEngine(task)) return runMlpEngineTask(task, ctx, table, data, seed, onEpoch, signal);
+  if (data.ratings === undefined && usesFastEngine(task, tf)) return runMlpEngineTask(task, ctx, table, data, seed, onEpoch, signal);
 
   const owned: { dispose(): void }[] = [];
   const own = <T extends { dispose(): void }>(resource: T): T => (owned.push(resource), resource);

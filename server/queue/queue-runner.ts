@@ -320,7 +320,7 @@ export class QueueRunner implements TaskRunner {
           const file = join(path, name);
           if (await stat(file).then((s) => s.isFile(), () => false)) files.push({ name, blob: blobOf(await readLimited(file)) });
         }
-        // No known file: the worker's loader reports the folder as it would locally.
+        if (files.length === 0) throw new Error(`movielens: ${path} holds none of ${MOVIELENS_FILES.join(', ')}; nothing to send to the queue workers`);
         const manifest = blobOf(manifestBytes({ files: files.map(({ name, blob }) => ({ name, sha256: blob.sha256 })) }));
         const blobs = [manifest, ...files.map((f) => f.blob)];
         await this.#storeBlobs(blobs);

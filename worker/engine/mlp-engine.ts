@@ -86,11 +86,15 @@ const ADAM_BETA2 = 0.999;
 const RMSPROP_DECAY = 0.9;
 const ADAGRAD_INITIAL = 0.1;
 
-/** Why the engine cannot train `params` (null when it can). */
-export function unsupportedReason(params: Pick<Params, 'family' | 'activation' | 'optimizer'>): string | null {
+/**
+ * Why the engine cannot train `params` (null when it can). With `tf`, also checks that the
+ * backend can run the fixed hidden units (see `fixedUnitConstant`).
+ */
+export function unsupportedReason(params: Pick<Params, 'family' | 'activation' | 'optimizer' | 'depth'>, tf?: TensorFlow): string | null {
   if (params.family !== 'mlp') return `family ${params.family} is not an MLP`;
   if (!(ENGINE_ACTIVATIONS as readonly string[]).includes(params.activation)) return `activation ${params.activation} is not implemented`;
   if (!(ENGINE_OPTIMIZERS as readonly string[]).includes(params.optimizer)) return `optimizer ${params.optimizer} is not implemented`;
+  if (tf !== undefined && params.depth > 0 && fixedUnitConstant(tf, params.activation) === null) return `no constant makes ${params.activation} output exactly 1 on the ${tf.getBackend()} backend`;
   return null;
 }
 
@@ -158,7 +162,8 @@ export class MlpEngine {
     this.paramCount = layers.reduce((sum, layer) => sum + (layer.nIn + 1) * layer.nOut, 0);
     if (initial.length !== layers.length) throw new RangeError(`expected ${layers.length} dense layers of weights, got ${initial.length}`);
 
-    const fixedPreActivation = architecture.hidden.length > 0 ? onesPreActivation(tf, architecture.activation) : 0;
+    const fixedPreActivation = architecture.hidden.length > 0 ? fixedUnitConstant(tf, architecture.activation) : 0;
+    if (fixedPreActivation === null) throw new Error(`no constant makes ${architecture.activation} output exactly 1 on the ${tf.getBackend()} backend`);
     this.#P = new Float32Array(size);
     this.#trained = new Uint8Array(size);
     this.#kernel = new Uint8Array(size);
@@ -551,12 +556,20 @@ function activationGradientT(out: Float32Array, activation: EngineActivation, up
   return out;
 }
 
+const fixedUnitConstants = new Map<string, number | null>();
+
 /**
  * The pre-activation of a hidden layer's fixed unit: a constant whose activation is exactly 1
- * on this backend, so that the unit's output is the next layer's ones column.
- * @throws {Error} when no candidate gives exactly 1.
+ * on the current backend, so that the unit's output is the next layer's ones column; null when
+ * no candidate gives exactly 1 (then the layers loop trains the run). Probed once per backend.
  */
-function onesPreActivation(tf: TensorFlow, activation: EngineActivation): number {
+export function fixedUnitConstant(tf: TensorFlow, activation: EngineActivation): number | null {
+  const key = `${tf.getBackend()}/${activation}`;
+  if (!fixedUnitConstants.has(key)) fixedUnitConstants.set(key, probeFixedUnitConstant(tf, activation));
+  return fixedUnitConstants.get(key)!;
+}
+
+function probeFixedUnitConstant(tf: TensorFlow, activation: EngineActivation): number | null {
   const candidates = ((): number[] => {
     switch (activation) {
       case 'relu':
@@ -579,8 +592,7 @@ function onesPreActivation(tf: TensorFlow, activation: EngineActivation): number
   const read = values.dataSync();
   values.dispose();
   const index = Array.from(read).findIndex((value) => value === 1);
-  if (index < 0) throw new Error(`no constant gives ${activation}(c) = 1 exactly on the ${tf.getBackend()} backend`);
-  return candidates[index]!;
+  return index < 0 ? null : candidates[index]!;
 }
 
 /** The float32 `steps` ulps away from `value`. */

@@ -6,7 +6,7 @@
  * left behind; a refit is copied into the layers model of models.ts and saved as before.
  *
  * `runTask` (train.ts) calls `runMlpEngineTask` after loading and splitting the data when
- * `usesFastEngine(task)`; `FOLDWISE_MLP_ENGINE=layers` forces the layers loop (benchmarks,
+ * `usesFastEngine(task, tf)`; `FOLDWISE_MLP_ENGINE=layers` forces the layers loop (benchmarks,
  * comparisons).
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -27,12 +27,15 @@ import { MlpEngine, unsupportedReason, type DenseWeights, type MlpArchitecture, 
 /** `fast` (default): the engine trains every `mlp` task it supports; `layers`: always the layers-model loop. */
 export const MLP_ENGINE_ENV_VAR = 'FOLDWISE_MLP_ENGINE';
 
-/** Whether `runTask` should train `task` with the fast engine. @throws {Error} on a bad FOLDWISE_MLP_ENGINE. */
-export function usesFastEngine(task: Pick<Task, 'params'>): boolean {
+/**
+ * Whether `runTask` should train `task` with the fast engine (on `tf`'s current backend, when
+ * given). @throws {Error} on a bad FOLDWISE_MLP_ENGINE.
+ */
+export function usesFastEngine(task: Pick<Task, 'params'>, tf?: TensorFlow): boolean {
   const forced = process.env[MLP_ENGINE_ENV_VAR]?.trim() ?? '';
   if (forced === 'layers') return false;
   if (forced !== '' && forced !== 'fast') throw new Error(`${MLP_ENGINE_ENV_VAR} must be "fast" or "layers"; got "${forced}"`);
-  return unsupportedReason(task.params) === null;
+  return unsupportedReason(task.params, tf) === null;
 }
 
 /** The rows of one task as train.ts prepares them: one standardised features input, labels. */
