@@ -5,6 +5,13 @@ import { ValidationError } from '../errors.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+// Resolved from this file, not the working directory, so foldwise runs from any folder.
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/** Node flags for a worker process: the TypeScript loader and a heap limit. */
+export function workerExecArgv(maxOldSpaceMb = 4096): string[] {
+  return ['--import', TSX_LOADER, `--max-old-space-size=${maxOldSpaceMb}`];
+}
 const OUTPUT_TAIL_CHARS = 4000;
 const MAX_STARTUP_FAILURES = 3;
 
@@ -35,7 +42,7 @@ class WorkerProcess {
 
   constructor(options: WorkerPoolOptions) {
     this.child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', 'tsx', `--max-old-space-size=${options.maxOldSpaceMb ?? 4096}`],
+      execArgv: workerExecArgv(options.maxOldSpaceMb),
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
