@@ -333,8 +333,11 @@ async function registered(pattern: string): Promise<RegistryEntry[]> {
 
 // ───────────────────────────── lifecycle ─────────────────────────────
 
-async function shutDown(code: number): Promise<never> {
-  if (!shuttingDown) {
+let stopping: Promise<never> | null = null;
+
+/** Hands the task in progress back to the queue, unregisters and exits; a second signal waits for the first. */
+function shutDown(code: number): Promise<never> {
+  stopping ??= (async () => {
     shuttingDown = true;
     if (heartbeat) clearInterval(heartbeat);
     if (versionCheck) clearInterval(versionCheck);
@@ -347,8 +350,9 @@ async function shutDown(code: number): Promise<never> {
     })().catch(() => undefined);
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     if (code === 0) log('stopped');
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 
 function readConfig(env: NodeJS.ProcessEnv): Config {

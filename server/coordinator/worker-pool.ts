@@ -114,6 +114,7 @@ export class WorkerPool implements TaskRunner {
   /** Callers waiting for an idle worker; given null when the pool breaks. */
   readonly #waiting: ((worker: WorkerProcess | null) => void)[] = [];
   #closed = false;
+  #started = false;
   #describeCounter = 0;
   /** Workers that died before announcing `ready`, in a row; past MAX_STARTUP_FAILURES the pool gives up. */
   #startupFailures = 0;
@@ -125,11 +126,18 @@ export class WorkerPool implements TaskRunner {
     }
     this.concurrency = options.size;
     this.#options = options;
-    for (let i = 0; i < options.size; i++) this.#spawn();
+  }
+
+  /** Workers start on first use, so `foldwise serve` costs no processes until a search starts. */
+  #ensureStarted(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    for (let i = 0; i < this.#options.size; i++) this.#spawn();
   }
 
   /** Resolves when every worker has loaded TensorFlow.js; returns their backends. */
   async whenReady(): Promise<BackendName[]> {
+    this.#ensureStarted();
     const ready = await Promise.all([...this.#workers].map((worker) => worker.ready));
     return ready.map((r) => r.backend);
   }
@@ -186,6 +194,7 @@ export class WorkerPool implements TaskRunner {
 
   async #acquire(): Promise<WorkerProcess> {
     if (this.#broken) throw this.#broken;
+    this.#ensureStarted();
     for (const worker of this.#workers) {
       if (!worker.busy && !worker.exited && worker.backend !== null) {
         worker.busy = true;

@@ -489,6 +489,8 @@ export class QueueRunner implements TaskRunner {
         await this.#heartbeat();
         for (const entry of lost) {
           if (entry.settled) continue;
+          // The new job's deliveries count from 1 again.
+          entry.delivery = 0;
           await this.#publish(entry);
           this.stats.republished++;
         }

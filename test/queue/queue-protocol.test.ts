@@ -70,3 +70,13 @@ test('parseEpochProgress / parseJobReturn: numbers or null, known statuses only'
   assert.throws(() => parseJobReturn({ status: 'done', taskId: 't', result: { ...result, bestEpoch: -1 }, workerName: 'w', backend: 'wasm' }));
   assert.throws(() => parseJobReturn({ status: 'exploded', taskId: 't', workerName: 'w' }));
 });
+
+test('MOVIELENS_FILES: every file the MovieLens loader needs can travel, and only plain file names', async () => {
+  const { MOVIELENS_FILES, manifestBytes, parseManifest } = await import('../../worker/queue-protocol.js');
+  const { LAYOUT_FILES } = await import('../../worker/recsys/movielens.js');
+  for (const name of Object.values(LAYOUT_FILES).flat()) assert.ok((MOVIELENS_FILES as readonly string[]).includes(name), name);
+  const bytes = manifestBytes({ files: [{ name: 'u.user', sha256: SHA }, { name: 'u.data', sha256: SHA }] });
+  assert.deepEqual(parseManifest(bytes).files.map((f) => f.name), ['u.data', 'u.user'], 'canonical order');
+  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ files: [{ name: '../../etc/passwd', sha256: SHA }] }))));
+  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ files: [{ name: 'u.data', sha256: SHA }, { name: 'u.data', sha256: SHA }] }))));
+});

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -93,7 +93,50 @@ validation: { kind: kfold, k: 2 }
   await composition.close();
 });
 
-test('queue: a worker refuses a tampered dataset, a dataset path that is not a content address, and a refit task', { skip: skip ?? false, timeout: 120_000 }, async () => {
+/** An ml-100k folder: `users` users rating `items` items, plus a file that must never leave the machine. */
+function writeMl100k(dir: string, users: number, items: number): string {
+  const rng = createRng(9);
+  const folder = join(dir, 'ml-100k');
+  mkdirSync(folder);
+  const occupations = ['technician', 'other', 'writer', 'engineer'];
+  writeFileSync(join(folder, 'u.user'), Array.from({ length: users }, (_, u) => `${u + 1}|${20 + (u % 40)}|${u % 2 ? 'F' : 'M'}|${occupations[u % 4]}|1000${u}`).join('\n') + '\n');
+  const flags = (i: number) => Array.from({ length: 19 }, (_, g) => (g === i % 19 ? 1 : 0)).join('|');
+  writeFileSync(join(folder, 'u.item'), Array.from({ length: items }, (_, i) => `${i + 1}|Movie ${i + 1} (199${i % 10})|01-Jan-199${i % 10}||http://x|${flags(i)}`).join('\n') + '\n');
+  const ratings: string[] = [];
+  for (let u = 1; u <= users; u++) {
+    for (let i = 1; i <= items; i++) if (rng.next() < 0.5) ratings.push(`${u}\t${i}\t${1 + ((u + i) % 5)}\t${880000000 + u * items + i}`);
+  }
+  writeFileSync(join(folder, 'u.data'), ratings.join('\n') + '\n');
+  writeFileSync(join(folder, 'private-notes.txt'), 'not for the workers\n');
+  return folder;
+}
+
+test('queue: a MovieLens folder travels as a manifest of the files the loader reads, each verified; nothing else of the folder is sent', { skip: skip ?? false, timeout: 120_000 }, async () => {
+  const dir = tempDir('movielens');
+  writeMl100k(dir, 40, 30);
+  const cacheDir = join(dir, 'cache');
+  const [worker] = await startWorkers(cleanup, redis.url, 1, { cacheDir });
+  const { composition, runner } = queueComposition(cleanup, tempDir('movielens-db'), { url: redis.url });
+  const spec = `
+name: movielens-queue
+dataset: { kind: movielens, path: ml-100k }
+grid: { width: [4, 8], epochs: 2, batchSize: 64 }
+validation: { kind: kfold, k: 2 }
+`;
+  const { experiment } = await composition.coordinator.prepare(spec, { baseDir: dir });
+  await runner.whenReady();
+  const summary = await withTimeout(composition.coordinator.search(experiment.experimentId), 90_000, 'search');
+  assert.equal(summary.experiment.status, 'done');
+  assert.ok(composition.storage.runs.list(experiment.experimentId).every((run) => run.status === 'done'));
+  const [folder] = readdirSync(cacheDir);
+  assert.match(folder ?? '', /^[0-9a-f]{64}$/, 'the cached folder is named by its manifest hash');
+  assert.deepEqual(readdirSync(join(cacheDir, folder!)).sort(), ['u.data', 'u.item', 'u.user']);
+  for (const name of ['u.data', 'u.item', 'u.user']) assert.deepEqual(readFileSync(join(cacheDir, folder!, name)), readFileSync(join(dir, 'ml-100k', name)));
+  assert.equal(worker!.lines.filter((line) => line.includes('verified and cached')).length, 1);
+  await composition.close();
+});
+
+test('queue: a worker refuses a tampered dataset, a dataset path (file or folder) that is not a content address, and a refit task', { skip: skip ?? false, timeout: 120_000 }, async () => {
   const dir = tempDir('refuse');
   const cacheDir = join(dir, 'cache');
   await startWorkers(cleanup, redis.url, 1, { cacheDir });
@@ -121,6 +164,11 @@ test('queue: a worker refuses a tampered dataset, a dataset path that is not a c
   const elsewhere = await submit('elsewhere', searchTask(csvSpec('/etc/passwd')));
   assert.equal(elsewhere.status, 'failed');
   assert.match(elsewhere.status === 'failed' ? elsewhere.message : '', /dataset\.path "\/etc\/passwd" is not a content address/);
+
+  const folder = specSchema.parse({ name: 'hostile', dataset: { kind: 'movielens', path: '/root' }, validation: { kind: 'kfold', k: 2 } });
+  const folderElsewhere = await submit('folder-elsewhere', searchTask(folder, { task: 'regression' }));
+  assert.equal(folderElsewhere.status, 'failed');
+  assert.match(folderElsewhere.status === 'failed' ? folderElsewhere.message : '', /dataset\.path "\/root" is not a content address/);
 
   const fraud = specSchema.parse({ name: 'hostile', dataset: { kind: 'fraud', rows: 200 } });
   const refit = await submit('refit', searchTask(fraud, { kind: 'refit', refit: { epochs: 1, modelDir: join(dir, 'planted-model') } }));
