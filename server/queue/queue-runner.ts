@@ -63,6 +63,8 @@ type InFlight = {
   published: boolean;
   settled: boolean;
   stopSent: boolean;
+  /** Stops listening to the coordinator's abort signal. */
+  detach: () => void;
 };
 
 /** A dataset's content address and the blobs behind it (one file, or a manifest and its files). */
@@ -152,6 +154,7 @@ export class QueueRunner implements TaskRunner {
     // Events are read from the server's clock now rather than from '$' at the first XREAD, so
     // that nothing a worker reports in between is missed.
     const [seconds, micros] = await this.#redis.time();
+    if (this.#closed) return;
     const lastEventId = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}-0`;
     const events = new QueueEvents(this.queueName, { connection: this.#connection, lastEventId });
     this.#events = events;
@@ -162,6 +165,7 @@ export class QueueRunner implements TaskRunner {
     events.on('stalled', ({ jobId }) => this.#onStalled(jobId));
     await events.waitUntilReady();
     await this.#heartbeat();
+    if (this.#closed) return;
     const everyMs = (REGISTRY_TTL_SECONDS * 1000) / 3;
     this.#timers.push(setInterval(() => void this.#heartbeat(), everyMs));
     this.#timers.push(setInterval(() => void this.#check(), this.#options.checkIntervalMs ?? 5_000));
@@ -239,9 +243,11 @@ export class QueueRunner implements TaskRunner {
     if (signal?.aborted || this.#closed) return interrupted('stopped before it was published');
     const jobId = jobIdFor(data.scope, task);
     return new Promise<TaskOutcome>((resolveOutcome) => {
-      const entry: InFlight = { jobId, data, onEpoch, resolve: resolveOutcome, delivery: 0, published: false, settled: false, stopSent: false };
+      const entry: InFlight = { jobId, data, onEpoch, resolve: resolveOutcome, delivery: 0, published: false, settled: false, stopSent: false, detach: () => undefined };
       this.#inFlight.set(jobId, entry);
-      signal?.addEventListener('abort', () => this.#withdraw(entry, 'stopped by the coordinator'), { once: true });
+      const onAbort = () => void this.#withdraw(entry, 'stopped by the coordinator');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.detach = () => signal?.removeEventListener('abort', onAbort);
       this.#publish(entry).then(
         () => {
           entry.published = true;
@@ -402,6 +408,7 @@ export class QueueRunner implements TaskRunner {
   #settle(entry: InFlight, outcome: TaskOutcome): void {
     if (entry.settled) return;
     entry.settled = true;
+    entry.detach();
     this.#inFlight.delete(entry.jobId);
     entry.resolve(outcome);
     this.#forget(entry.jobId);
