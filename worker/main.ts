@@ -123,7 +123,10 @@ function reportMalformed(raw: unknown, error: unknown): void {
 }
 
 function exitNow(): never {
-  stopping.abort();
   // Nothing to flush: the coordinator owns all state, and a half-trained task is retried.
-  process.exit(0);
+  try {
+    stopping.abort();
+  } finally {
+    process.exit(0);
+  }
 }

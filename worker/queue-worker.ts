@@ -64,6 +64,7 @@ let shuttingDown = false;
 let worker: Worker | null = null;
 let heartbeat: NodeJS.Timeout | null = null;
 let versionCheck: NodeJS.Timeout | null = null;
+let stopping: Promise<never> | null = null;
 const datasets = new Map<string, Promise<string>>();
 
 process.once('SIGTERM', () => void shutDown(0));
@@ -332,8 +333,6 @@ async function registered(pattern: string): Promise<RegistryEntry[]> {
 }
 
 // ───────────────────────────── lifecycle ─────────────────────────────
-
-let stopping: Promise<never> | null = null;
 
 /** Hands the task in progress back to the queue, unregisters and exits; a second signal waits for the first. */
 function shutDown(code: number): Promise<never> {
