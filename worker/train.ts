@@ -7,7 +7,7 @@
  * dropout masks and shuffles are seeded, and early stopping restores the best weights.
  * This module does no IPC, so the same `runTask` can be driven by a queue consumer.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { betweenBatches, epochBoundary, throwIfAborted } from './pacing.js';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import type { TensorFlow } from './backend.js';
 import { datasetKey, loadDataset, type Encoding, type Table } from './datasets.js';
@@ -243,9 +243,6 @@ type HeldOut = {
   readonly extraMetrics: ((predictions: Float32Array) => Record<string, number>) | undefined;
 };
 
-/** The event loop gets a turn this often, so IPC (shutdown, abort) is heard mid-epoch. */
-const YIELD_EVERY_MS = 50;
-
 async function trainSearch(session: Session, validation: HeldOut, onEpoch: EpochListener): Promise<TaskResult> {
   const { tf, task, model } = session;
   const { epochs } = task.params;
@@ -388,24 +385,7 @@ function batchMeanLoss(tf: TensorFlow, task: TaskKind, predictions: Tensor, targ
   return targets.mul(p.log()).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log())).mean<Scalar>().neg();
 }
 
-/**
- * Gives the event loop a turn at the end of every epoch, so that messages (stop, shutdown) sent
- * while the epoch trained are heard before the epoch is reported, even when epochs are short.
- */
-async function epochBoundary(session: Session, epoch: number): Promise<void> {
-  await yieldToEventLoop();
-  session.lastYieldAt = performance.now();
-  throwIfAborted(session.signal, session.task, epoch);
-}
 
-/** Yields to the event loop now and then, and stops at this batch boundary when aborted. */
-async function betweenBatches(session: Session, epoch: number): Promise<void> {
-  throwIfAborted(session.signal, session.task, epoch);
-  if (performance.now() - session.lastYieldAt < YIELD_EVERY_MS) return;
-  await yieldToEventLoop();
-  session.lastYieldAt = performance.now();
-  throwIfAborted(session.signal, session.task, epoch);
-}
 
 /** Metrics of the current weights on held-out rows: one inference pass, read once. */
 async function evaluateOn(session: Session, held: HeldOut): Promise<Record<string, number>> {
@@ -433,6 +413,3 @@ function prefixed(prefix: string, metrics: Record<string, number>): EpochMetrics
   return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`${prefix}${name}`, Number.isFinite(value) ? value : null]));
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, task: Task, epoch?: number): void {
-  if (signal?.aborted) throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
-}

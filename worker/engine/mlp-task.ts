@@ -9,7 +9,7 @@
  * `usesFastEngine(task, tf)`; `FOLDWISE_MLP_ENGINE=layers` forces the layers loop (benchmarks,
  * comparisons).
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { betweenBatches, epochBoundary, throwIfAborted } from '../pacing.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import type { Encoding, Table } from '../datasets.js';
@@ -151,9 +151,6 @@ type Session = {
   lastYieldAt: number;
 };
 
-/** The event loop gets a turn this often, so IPC (shutdown, abort) is heard mid-epoch. */
-const YIELD_EVERY_MS = 50;
-
 async function trainSearch(session: Session, onEpoch: EpochListener): Promise<TaskResult> {
   const { task, engine } = session;
   const { epochs } = task.params;
@@ -232,19 +229,7 @@ async function evaluateHeld(session: Session): Promise<Record<string, number>> {
   return evaluate(session.task.task, session.heldY, await session.engine.predictUploaded(session.held), session.nClasses);
 }
 
-async function epochBoundary(session: Session, epoch: number): Promise<void> {
-  await yieldToEventLoop();
-  session.lastYieldAt = performance.now();
-  throwIfAborted(session.signal, session.task, epoch);
-}
 
-async function betweenBatches(session: Session, epoch: number): Promise<void> {
-  throwIfAborted(session.signal, session.task, epoch);
-  if (performance.now() - session.lastYieldAt < YIELD_EVERY_MS) return;
-  await yieldToEventLoop();
-  session.lastYieldAt = performance.now();
-  throwIfAborted(session.signal, session.task, epoch);
-}
 
 function checkMonitor(monitor: string, task: TaskKind): void {
   const recorded = TASK_METRICS[task].map((name) => `val_${name}`);
@@ -255,6 +240,3 @@ function prefixed(prefix: string, metrics: Record<string, number>): EpochMetrics
   return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`${prefix}${name}`, Number.isFinite(value) ? value : null]));
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, task: Task, epoch?: number): void {
-  if (signal?.aborted) throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
-}
