@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+
+/** DESIGN.md's import rules, made checkable: every static and dynamic import specifier of every source file. */
+const ROOT = resolve(import.meta.dirname, '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
+  return found.map((spec) => (spec.startsWith('.') ? relative(ROOT, resolve(dirname(file), spec)).replace(/\.js$/, '.ts') : spec));
+}
+
+const CONTRACT = ['worker/spec.ts', 'worker/protocol.ts', 'worker/queue-protocol.ts'];
+// `foldwise predict` runs TensorFlow.js in the CLI process on purpose (see server/cli/predict.ts).
+const DOCUMENTED_EXCEPTIONS = new Set(['server/cli/predict.ts → worker/backend.ts', 'server/cli/predict.ts → worker/model-files.ts']);
+
+test('architecture: worker/ imports nothing from server/', () => {
+  const offending = sources(join(ROOT, 'worker')).flatMap((file) => importsOf(file).filter((spec) => spec.startsWith('server/')).map((spec) => `${relative(ROOT, file)} → ${spec}`));
+  assert.deepEqual(offending, []);
+});
+
+test('architecture: server/ imports only the contract files of the worker', () => {
+  const offending = sources(join(ROOT, 'server')).flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => spec.startsWith('worker/') && !CONTRACT.includes(spec))
+      .map((spec) => `${relative(ROOT, file)} → ${spec}`)
+      .filter((edge) => !DOCUMENTED_EXCEPTIONS.has(edge)),
+  );
+  assert.deepEqual(offending, []);
+});
+
+test('architecture: SQL stays in server/storage (the only importer of better-sqlite3); HTTP code never touches storage', () => {
+  const all = [...sources(join(ROOT, 'server')), ...sources(join(ROOT, 'worker'))];
+  const sqlite = all.filter((file) => importsOf(file).includes('better-sqlite3')).map((file) => relative(ROOT, file));
+  assert.ok(sqlite.every((file) => file.startsWith('server/storage/')), sqlite.join(', '));
+  const httpToStorage = sources(join(ROOT, 'server/http')).filter((file) => importsOf(file).some((spec) => spec.startsWith('server/storage/') && !spec.endsWith('-store.ts')));
+  assert.deepEqual(httpToStorage.map((file) => relative(ROOT, file)), [], 'http may use store types, never open the database');
+});
+
+test('architecture: the contract files import only the schema libraries and each other', () => {
+  for (const file of CONTRACT) {
+    const external = importsOf(join(ROOT, file)).filter((spec) => !CONTRACT.includes(spec) && !['zod', 'yaml'].includes(spec) && !spec.startsWith('node:'));
+    assert.deepEqual(external, [], file);
+  }
+});
