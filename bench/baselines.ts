@@ -90,7 +90,7 @@ export type Baselines = {
 // ───────────────────────────── running the scripts ─────────────────────────────
 
 /** Runs a command from the repository root; stderr streams through, stdout's last line is parsed as JSON. */
-function runJson<T>(argv: readonly string[]): Promise<{ value: T; seconds: number }> {
+export function runJson<T>(argv: readonly string[]): Promise<{ value: T; seconds: number }> {
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -109,7 +109,7 @@ function runJson<T>(argv: readonly string[]): Promise<{ value: T; seconds: numbe
   });
 }
 
-function python(script: string, ...args: string[]): string[] {
+export function python(script: string, ...args: string[]): string[] {
   return [...PY_ENV, PYTHON, `${PY_DIR}/${script}`, ...args];
 }
 

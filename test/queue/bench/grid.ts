@@ -5,7 +5,7 @@
  * URL --concurrency 2`, started and warm beforehand, then `foldwise run --queue URL --workers 2`).
  * Both on this machine, alternated `--repeat` times. A benchmark, not a test.
  *
- *   node --import tsx test/queue/bench/grid.ts [--repeat 1] [--depth 1,2,3]
+ *   node --import tsx test/queue/bench/grid.ts [--repeat 1] [--depth 1,2,3] [--first local|queue]
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { rankRuns } from '../../../server/coordinator/coordinator.js';
 import { TestRedis } from '../redis-server.js';
 import { WorkerCommand, tempDir } from '../helpers.js';
 
-const { values } = parseArgs({ options: { repeat: { type: 'string', default: '1' }, depth: { type: 'string', default: '1,2,3' } } });
+const { values } = parseArgs({ options: { repeat: { type: 'string', default: '1' }, depth: { type: 'string', default: '1,2,3' }, first: { type: 'string', default: 'local' } } });
 const CLI = fileURLToPath(new URL('../../../bin/foldwise.js', import.meta.url));
 const SOURCE_CSV = fileURLToPath(new URL('../../../bench/out/fraud.csv', import.meta.url));
 
@@ -89,11 +89,13 @@ const redis = await TestRedis.start();
 const workers = new WorkerCommand(redis.url, { concurrency: 2, env: { ...env, FOLDWISE_QUEUE_LOCK_MS: '30000', FOLDWISE_QUEUE_STALLED_MS: '15000' } });
 while (workers.lines.filter((line) => line.includes(': ready on ')).length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
 const results: Result[] = [];
+const variants = { local: ['--workers', '2'], queue: ['--queue', redis.url, '--workers', '2'] } as const;
+const order = values.first === 'queue' ? (['queue', 'local'] as const) : (['local', 'queue'] as const);
 for (let i = 0; i < Number(values.repeat); i++) {
-  results.push(await run('local', ['--workers', '2'], env));
-  console.error(JSON.stringify(results.at(-1)));
-  results.push(await run('queue', ['--queue', redis.url, '--workers', '2'], env));
-  console.error(JSON.stringify(results.at(-1)));
+  for (const label of order) {
+    results.push(await run(label, [...variants[label]], env));
+    console.error(JSON.stringify(results.at(-1)));
+  }
 }
 await workers.stop();
 await redis.stopServer();
