@@ -159,8 +159,25 @@ function prepareData(table: Table, task: Task): TaskData {
   return { train: rowsOf(trainRows), held: rowsOf(heldRows), encoding: table.encoding, standardizer, nClasses: classCount(table) };
 }
 
+type TaskRows = { readonly trainRows: Int32Array; readonly heldRows: Int32Array };
+
+/** Splits already cut, per cached table: every run of a search reuses the same folds, so a worker cuts them once. */
+const rowsCache = new WeakMap<Table, Map<string, TaskRows>>();
+
 /** The task's training rows and its held-out rows: the fold's validation rows (search) or the test split (refit). */
-function taskRows(table: Table, task: Task): { readonly trainRows: Int32Array; readonly heldRows: Int32Array } {
+function taskRows(table: Table, task: Task): TaskRows {
+  const { spec } = task;
+  const key = JSON.stringify([task.task, spec.testSplit, spec.validation, spec.seed, task.kind, task.kind === 'search' ? task.foldIndex : -1]);
+  const cached = rowsCache.get(table)?.get(key);
+  if (cached !== undefined) return cached;
+  const rows = cutRows(table, task);
+  const forTable = rowsCache.get(table) ?? new Map<string, TaskRows>();
+  forTable.set(key, rows);
+  rowsCache.set(table, forTable);
+  return rows;
+}
+
+function cutRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
   const { train: nonTest, test } = splitTest(table.y, task.task, spec.testSplit.fraction, spec.seed);
   let trainRows = nonTest;
