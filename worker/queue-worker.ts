@@ -55,7 +55,11 @@ const logError = rateLimited((line: string) => process.stderr.write(`foldwise wo
 
 const redisOptions = { maxRetriesPerRequest: null, retryStrategy: redisRetryDelayMs, connectionName: `foldwise-worker:${config.workerName}` };
 const redis = new Redis(config.url, redisOptions);
-redis.on('error', (error: Error) => logError(`Redis: ${error.message}`));
+redis.on('error', (error: Error) => {
+  logError(`Redis: ${error.message}`);
+  // A wrong password does not fix itself by retrying.
+  if (/WRONGPASS|NOAUTH|invalid password/i.test(error.message)) void shutDown(EXIT_REFUSED);
+});
 const subscriber = redis.duplicate();
 subscriber.on('error', () => undefined); // reported once by `redis`
 

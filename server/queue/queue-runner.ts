@@ -268,14 +268,18 @@ export class QueueRunner implements TaskRunner {
     for (const timer of this.#timers) clearInterval(timer);
     const withdrawals = [...this.#inFlight.values()].map((entry) => this.#withdraw(entry, 'the coordinator stopped'));
     await this.#started.catch(() => undefined);
-    await Promise.race([Promise.all(withdrawals), sleep(2_000, { unref: true })]);
+    // Redis may be unreachable: its commands wait for a reconnect, so none may hold up the exit.
+    const bounded = (work: Promise<unknown>) => Promise.race([work.catch(() => undefined), sleep(2_000, { unref: true })]);
+    await bounded(Promise.all(withdrawals));
     await Promise.all([
       this.#local?.close(),
       this.#supervisor?.stop(),
-      this.#redis.del(KEYS.coordinator(this.#instanceId)).catch(() => undefined),
+      this.#redis.status === 'ready' ? bounded(this.#redis.del(KEYS.coordinator(this.#instanceId))) : undefined,
     ]);
-    await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
+    await bounded(Promise.allSettled([this.#events?.close(), this.#queue.close()]));
     this.#redis.disconnect();
+    if (this.#events) void this.#events.disconnect().catch(() => undefined);
+    void this.#queue.disconnect().catch(() => undefined);
   }
 
   // ───────────────────────────── publishing ─────────────────────────────

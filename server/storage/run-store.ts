@@ -113,7 +113,7 @@ export function meanAndStd(values: readonly (number | null)[]): { mean: number |
  */
 export class RunStore {
   readonly #insertRun; readonly #insertFold; readonly #runById; readonly #runsOf; readonly #foldsOf; readonly #pending;
-  readonly #startFold; readonly #markRunRunning; readonly #clearPoints; readonly #finishFold; readonly #doneFolds; readonly #finishRun;
+  readonly #startFold; readonly #markRunRunning; readonly #clearPoints; readonly #clearPointsAfter; readonly #finishFold; readonly #doneFolds; readonly #finishRun;
   readonly #failFold; readonly #failRun; readonly #interruptFolds; readonly #interruptRuns; readonly #requeueFolds; readonly #requeueRuns;
   readonly #clearUnfinishedPoints; readonly #resetRefit; readonly #foldScores;
   readonly #requeueRefitFold; readonly #requeueUnstartedRuns; readonly #scoredFolds; readonly #findRun; readonly #pruneRun; readonly #pruneFolds;
@@ -134,6 +134,7 @@ export class RunStore {
     this.#markRunRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = coalesce(started_at, @now)
       WHERE run_id = @runId AND status IN ('queued','interrupted','running')`);
     this.#clearPoints = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ?');
+    this.#clearPointsAfter = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ? AND epoch > ?');
     this.#finishFold = db.prepare(`UPDATE folds SET status = @status, best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
       best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
@@ -233,6 +234,8 @@ export class RunStore {
         bestMetricsJson: JSON.stringify(result.bestMetrics), trainMs: Math.round(result.trainMs), workerName: result.workerName,
       });
       if (changes === 0) return false;
+      // A dead earlier delivery of the same attempt (a queue redelivery) may have reported epochs past this one's end.
+      this.#clearPointsAfter.run(runId, foldIndex, result.stoppedEpoch);
       if (result.prunedReason) {
         this.pruneRun(runId, result.prunedReason, now);
         return true;

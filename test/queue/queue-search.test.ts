@@ -9,9 +9,9 @@ if (skip) console.log(`# ${skip}`);
 
 const SPEC = `
 name: queue-search
-dataset: { kind: fraud, rows: 1000, features: 10 }
-grid: { depth: [1, 2], width: [8, 16], epochs: 6, batchSize: 16 }
-validation: { kind: kfold, k: 2, earlyStopping: { monitor: val_loss, patience: 2 } }
+dataset: { kind: fraud, rows: 2000, features: 10 }
+grid: { depth: [1, 2], width: [8, 16], epochs: 10, batchSize: 16 }
+validation: { kind: kfold, k: 2, earlyStopping: { monitor: val_loss, patience: 3 } }
 seed: 7
 `;
 
@@ -35,7 +35,7 @@ test('queue: three workers, one killed mid-task — the search completes, each e
   assert.equal(localBoard.length, 4);
 
   const workers = await startWorkers(cleanup, redis.url, 3);
-  // Kill the first worker process that starts a task, while it trains it.
+  // Kill the first worker process that starts a task, while it trains it (a task takes about a second).
   let victimChosen = false;
   const killed = new Promise<{ workerName: string; taskId: string }>((resolve) => {
     for (const worker of workers) {

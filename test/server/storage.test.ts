@@ -102,3 +102,14 @@ test('ExperimentStore.delete: runs, folds, curves and models go in one cascade',
   }
   assert.equal(storage.experiments.list().length, 1);
 });
+
+test('RunStore.finishFold: points past the fold\'s last epoch (left by a dead delivery) are removed', () => {
+  const storage = openStorage(':memory:');
+  const { experimentId } = newExperiment(storage);
+  storage.runs.createSearchRuns(experimentId, ['{}'], 1);
+  const runId = storage.runs.list(experimentId)[0]!.runId;
+  storage.runs.startFold(runId, 0, 1);
+  for (let epoch = 0; epoch < 5; epoch++) storage.metrics.recordEpoch(runId, 0, 1, epoch, { loss: 1 });
+  storage.runs.finishFold(runId, 0, 1, { ...result, stoppedEpoch: 2 });
+  assert.deepEqual(storage.metrics.ofRun(runId).map((p) => p.epoch), [0, 1, 2]);
+});

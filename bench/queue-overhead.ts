@@ -4,18 +4,18 @@
  * coordinator makes it. Overhead = wall time of the call − the worker's own training time.
  * A benchmark, not a test (DESIGN.md): run it by hand and copy the figures into docs/scale-out.md.
  *
- *   node --import tsx test/queue/bench/overhead.ts [--tasks 40] [--rounds 3]
+ *   node --import tsx bench/queue-overhead.ts [--tasks 40] [--rounds 3]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../../server/config.js';
-import { compose } from '../../../server/compose.js';
-import { WorkerPool } from '../../../server/coordinator/worker-pool.js';
-import { QueueRunner } from '../../../server/queue/queue-runner.js';
-import type { EpochListener, TaskOutcome, TaskRunner } from '../../../server/coordinator/task-runner.js';
-import type { DatasetInfo, ExperimentSpec, Task } from '../../../worker/protocol.js';
-import { TestRedis } from '../redis-server.js';
-import { WorkerCommand, tempDir } from '../helpers.js';
+import { loadConfig } from '../server/config.js';
+import { compose } from '../server/compose.js';
+import { WorkerPool } from '../server/coordinator/worker-pool.js';
+import { QueueRunner } from '../server/queue/queue-runner.js';
+import type { EpochListener, TaskOutcome, TaskRunner } from '../server/coordinator/task-runner.js';
+import type { DatasetInfo, ExperimentSpec, Task } from '../worker/protocol.js';
+import { TestRedis } from '../test/queue/redis-server.js';
+import { WorkerCommand, tempDir } from '../test/queue/helpers.js';
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '40' }, rounds: { type: 'string', default: '3' } } });
 const TASKS = Number(values.tasks);

@@ -5,7 +5,7 @@
  * URL --concurrency 2`, started and warm beforehand, then `foldwise run --queue URL --workers 2`).
  * Both on this machine, alternated `--repeat` times. A benchmark, not a test.
  *
- *   node --import tsx test/queue/bench/grid.ts [--repeat 1] [--depth 1,2,3] [--first local|queue]
+ *   node --import tsx bench/queue-grid.ts [--repeat 1] [--depth 1,2,3] [--first local|queue]
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -13,14 +13,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openStorage } from '../../../server/storage/storage.js';
-import { rankRuns } from '../../../server/coordinator/coordinator.js';
-import { TestRedis } from '../redis-server.js';
-import { WorkerCommand, tempDir } from '../helpers.js';
+import { openStorage } from '../server/storage/storage.js';
+import { rankRuns } from '../server/coordinator/coordinator.js';
+import { TestRedis } from '../test/queue/redis-server.js';
+import { WorkerCommand, tempDir } from '../test/queue/helpers.js';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '1' }, depth: { type: 'string', default: '1,2,3' }, first: { type: 'string', default: 'local' } } });
-const CLI = fileURLToPath(new URL('../../../bin/foldwise.js', import.meta.url));
-const SOURCE_CSV = fileURLToPath(new URL('../../../bench/out/fraud.csv', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
+const SOURCE_CSV = fileURLToPath(new URL('../bench/out/fraud.csv', import.meta.url));
 
 if (!existsSync(SOURCE_CSV)) {
   console.error(`${SOURCE_CSV} is missing: run \`node --import tsx bench/export-fraud.ts\` first`);
