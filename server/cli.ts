@@ -214,8 +214,8 @@ program
   .description('refit the best configuration (or --run ID) on all non-test rows and score it on the test split')
   .argument('<experiment>', 'experiment name')
   .option('--run <id>', 'refit this run instead of the best', positiveInt)
-  .option('-w, --workers <n>', 'worker processes', positiveInt)
   .action(async (name: string, flags: { run?: number }, command: Command) => {
+    // A refit is one task: one worker process.
     const composition = compose(configFrom(command, { workers: 1 }));
     try {
       const experiment = composition.storage.experiments.getByName(name);
