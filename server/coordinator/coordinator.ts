@@ -79,8 +79,7 @@ export class Coordinator {
     this.events.emit('experiment', { experimentId, status: 'running' });
 
     const pending = runs.pendingFolds(experimentId);
-    const allRuns = runs.list(experimentId);
-    const foldsTotal = allRuns.reduce((sum, run) => sum + run.nFolds, 0);
+    const foldsTotal = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
     let tasksDone = foldsTotal - pending.length;
     const nFolds = nFoldsOf(spec);
     let best = this.#bestSoFar(experiment, nFolds);
@@ -98,7 +97,7 @@ export class Coordinator {
     const ordered = pending
       .map((fold) => {
         const params = JSON.parse(fold.paramsJson) as Params;
-        return { fold, params, priority: (nFoldsOf(spec) - fold.foldIndex) * 1e12 + estimatedCost(params) };
+        return { fold, params, priority: (nFolds - fold.foldIndex) * 1e12 + estimatedCost(params) };
       })
       .sort((a, b) => b.priority - a.priority);
     for (const { fold, params } of ordered) {
@@ -128,7 +127,7 @@ export class Coordinator {
     experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, previousAttempt: number, params: Params,
     asha: AshaPruner | null, signal?: AbortSignal,
   ): Promise<'trained' | 'skipped' | 'interrupted'> {
-    const { runs, metrics } = this.#storage;
+    const { runs } = this.#storage;
     const experimentId = experiment.experimentId;
     for (let delivery = 1; delivery <= this.#maxAttempts; delivery++) {
       if (!['queued', 'running', 'interrupted'].includes(runs.get(runId).status)) return 'skipped'; // failed or pruned meanwhile
