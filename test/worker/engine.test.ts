@@ -37,18 +37,7 @@ function writeEasyCsv(): string {
   return path;
 }
 
-/** Features that carry no information about the label: a model can only overfit. */
-function writeNoiseCsv(): string {
-  const rng = createRng(4);
-  const lines = ['a,b,c,d,e,f,label'];
-  for (let i = 0; i < 160; i++) lines.push([...Array.from({ length: 6 }, () => rng.normal().toFixed(4)), rng.next() < 0.5 ? 1 : 0].join(','));
-  const path = join(scratch, 'noise.csv');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
-
 const easyCsv = writeEasyCsv();
-const noiseCsv = writeNoiseCsv();
 
 function makeTask(overrides: { spec?: Record<string, unknown>; params?: Partial<Params>; task?: TaskKind; kind?: Task['kind']; foldIndex?: number; refit?: Task['refit'] }): Task {
   const spec = validateSpec({ name: 'engine-test', dataset: { kind: 'csv', path: easyCsv, target: 'label' }, validation: { kind: 'holdout', fraction: 0.25 }, ...overrides.spec });
@@ -298,7 +287,8 @@ test('runTask: the engine follows the layers loop\'s curve (same initial weights
   }
 });
 
-test('runTask: every optimizer and activation trains on the engine (multiclass and regression too)', async () => {
+// Multiclass, regression and early stopping through runTask are in train.test.ts, which runs on the engine by default.
+test('runTask: every optimizer and activation trains on the engine', async () => {
   const { tf, backend } = await selectBackend('wasm');
   const rates = { adam: 0.01, sgd: 0.1, rmsprop: 0.01, adagrad: 0.1 } as const;
   for (const optimizer of ['adam', 'sgd', 'rmsprop', 'adagrad'] as const) {
@@ -309,29 +299,6 @@ test('runTask: every optimizer and activation trains on the engine (multiclass a
     const { result } = await run(tf, backend, makeTask({ params: { activation, epochs: 6, learningRate: 0.02 } }));
     assert.ok(result.bestMetrics['val_auc']! > 0.9, `${activation}: val_auc ${result.bestMetrics['val_auc']}`);
   }
-  const iris = await run(tf, backend, makeTask({ spec: { dataset: { kind: 'iris' } }, task: 'multiclass', params: { epochs: 30, width: 16, learningRate: 0.05, batchSize: 16 } }));
-  assert.deepEqual(Object.keys(iris.curve[0]!), ['loss', 'accuracy', 'val_loss', 'val_accuracy']);
-  assert.ok(iris.result.bestMetrics['val_accuracy']! > 0.8, `iris val_accuracy ${iris.result.bestMetrics['val_accuracy']}`);
-  const sine = await run(tf, backend, makeTask({ spec: { dataset: { kind: 'sine', rows: 300 } }, task: 'regression', params: { epochs: 30, width: 32, activation: 'tanh', learningRate: 0.02 } }));
-  assert.deepEqual(Object.keys(sine.curve[0]!), ['loss', 'val_loss', 'val_rmse', 'val_mae', 'val_r2']);
-  assert.ok(sine.result.bestMetrics['val_r2']! > 0.7, `sine val_r2 ${sine.result.bestMetrics['val_r2']}`);
-});
-
-test('runTask: early stopping on the engine stops after `patience` bad epochs and reports the best epoch', async () => {
-  const { tf, backend } = await selectBackend('wasm');
-  const before = tf.memory().numTensors;
-  const task = makeTask({
-    spec: { dataset: { kind: 'csv', path: noiseCsv, target: 'label' }, validation: { kind: 'holdout', fraction: 0.3, earlyStopping: { monitor: 'val_loss', patience: 3 } } },
-    params: { epochs: 60, width: 64, learningRate: 0.03, batchSize: 16 },
-  });
-  const { result, curve } = await run(tf, backend, task);
-  assert.equal(tf.memory().numTensors, before);
-  assert.ok(result.stoppedEpoch < 59, `stopped at ${result.stoppedEpoch}`);
-  assert.equal(result.stoppedEpoch - result.bestEpoch, 3);
-  assert.equal(curve.length, result.stoppedEpoch + 1);
-  const valLosses = curve.map((metrics) => metrics['val_loss']!);
-  assert.equal(Math.min(...valLosses), valLosses[result.bestEpoch]);
-  assert.deepEqual(result.bestMetrics, Object.fromEntries(Object.entries(curve[result.bestEpoch]!).filter(([name]) => name.startsWith('val_'))));
 });
 
 test('runTask: divergence on the engine → DivergedError at epoch 0 (regression, and saturated sigmoids), no leaks', async () => {
