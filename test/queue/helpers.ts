@@ -3,6 +3,7 @@
  * coordinator wired to a QueueRunner (or to the local pool, for the reference leaderboard).
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { compose, type Composition } from '../../server/compose.js';
 import { QueueRunner, type QueueRunnerOptions } from '../../server/queue/queue-runner.js';
 import type { Run } from '../../server/storage/run-store.js';
 import type { MetricPoint } from '../../server/storage/metric-store.js';
+import { TestRedis, redisMissing } from './redis-server.js';
 
 const CLI = fileURLToPath(new URL('../../bin/foldwise.js', import.meta.url));
 
@@ -133,6 +135,29 @@ export class Cleanup {
     for (const step of this.#steps.reverse()) await Promise.resolve(step()).catch(() => undefined);
     this.#steps = [];
   }
+}
+
+/**
+ * What every queue test file sets up: a skip message when redis-server is absent, one Redis
+ * started before the file's tests, and the cleanup run after them. `redis` is there once `before` ran.
+ */
+export function queueTestSuite(): { readonly skip: string | null; readonly cleanup: Cleanup; readonly redis: TestRedis } {
+  const skip = redisMissing();
+  if (skip) console.log(`# ${skip}`);
+  const cleanup = new Cleanup();
+  let redis: TestRedis | undefined;
+  before(async () => {
+    if (!skip) redis = cleanup.add(await TestRedis.start(), (server) => server.stopServer());
+  });
+  after(() => cleanup.run());
+  return {
+    skip,
+    cleanup,
+    get redis() {
+      if (redis === undefined) throw new Error('Redis is not running: before() has not run, or redis-server is missing');
+      return redis;
+    },
+  };
 }
 
 /** Every point of every fold, keyed by the run's params so that two databases compare. */

@@ -7,20 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { QueueRunner } from '../../server/queue/queue-runner.js';
 import { DEFAULT_PARAMS, specSchema } from '../../worker/spec.js';
 import type { Task } from '../../worker/protocol.js';
-import { REDIS_PASSWORD, TestRedis, redisMissing } from './redis-server.js';
-import { Cleanup, TEST_WORKER_ENV, startWorkers, tempDir, withTimeout } from './helpers.js';
+import { REDIS_PASSWORD } from './redis-server.js';
+import { queueTestSuite, TEST_WORKER_ENV, startWorkers, tempDir, withTimeout } from './helpers.js';
 
-const skip = redisMissing();
-if (skip) console.log(`# ${skip}`);
+const suite = queueTestSuite();
+const { skip, cleanup } = suite;
 
-const cleanup = new Cleanup();
-let redis: TestRedis;
-
-before(async () => {
-  if (!skip) redis = cleanup.add(await TestRedis.start(), (server) => server.stopServer());
-});
-
-after(() => cleanup.run());
 
 /** A task long enough (1000 epochs) that only the coordinator's word ends it early. */
 function longTask(runId: number): Task {
@@ -29,8 +21,8 @@ function longTask(runId: number): Task {
 }
 
 test('queue: a stop verdict (pruning) ends the remote task after that epoch as done; an abort withdraws a running task', { skip: skip ?? false, timeout: 120_000 }, async () => {
-  const [worker] = await startWorkers(cleanup, redis.url, 1);
-  const runner = cleanup.add(new QueueRunner({ url: redis.url, dataDir: tempDir('control'), slots: 1, log: () => undefined }), (r) => r.close());
+  const [worker] = await startWorkers(cleanup, suite.redis.url, 1);
+  const runner = cleanup.add(new QueueRunner({ url: suite.redis.url, dataDir: tempDir('control'), slots: 1, log: () => undefined }), (r) => r.close());
 
   const epochs: number[] = [];
   const stopped = await withTimeout(
@@ -72,7 +64,7 @@ test('foldwise run --queue --local-workers 2: searches on queue workers of this 
   const cli = fileURLToPath(new URL('../../bin/foldwise.js', import.meta.url));
   const child = cleanup.add(
     spawn(process.execPath, [cli, '--data-dir', dataDir, 'run', specPath, '--queue', '--local-workers', '2'], {
-      env: { ...process.env, ...TEST_WORKER_ENV, FOLDWISE_QUEUE_URL: redis.url },
+      env: { ...process.env, ...TEST_WORKER_ENV, FOLDWISE_QUEUE_URL: suite.redis.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
     (c) => c.kill('SIGKILL'),

@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { CODE_VERSION, queueNameFor } from '../../worker/queue-protocol.js';
-import { TestRedis, redisMissing } from './redis-server.js';
-import { Cleanup, TEST_WORKER_ENV, assertEveryEpochOnce, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
+import { queueTestSuite, TEST_WORKER_ENV, assertEveryEpochOnce, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
 
-const skip = redisMissing();
-if (skip) console.log(`# ${skip}`);
+const suite = queueTestSuite();
+const { skip, cleanup } = suite;
 
 const SPEC = `
 name: queue-faults
@@ -20,19 +19,11 @@ validation: { kind: kfold, k: 2 }
 seed: 3
 `;
 
-const cleanup = new Cleanup();
-let redis: TestRedis;
-
-before(async () => {
-  if (!skip) redis = cleanup.add(await TestRedis.start(), (server) => server.stopServer());
-});
-
-after(() => cleanup.run());
 
 test('queue: Redis restarting mid-search loses no finished run; the tasks it lost are published again', { skip: skip ?? false, timeout: 180_000 }, async () => {
-  const workers = await startWorkers(cleanup, redis.url, 2);
+  const workers = await startWorkers(cleanup, suite.redis.url, 2);
   const logs: string[] = [];
-  const { composition, runner } = queueComposition(cleanup, tempDir('restart'), { url: redis.url, slots: 2, checkIntervalMs: 500 }, logs);
+  const { composition, runner } = queueComposition(cleanup, tempDir('restart'), { url: suite.redis.url, slots: 2, checkIntervalMs: 500 }, logs);
   const { experiment } = await composition.coordinator.prepare(SPEC, { baseDir: '.' });
   await runner.whenReady();
 
@@ -47,9 +38,9 @@ test('queue: Redis restarting mid-search loses no finished run; the tasks it los
       .map(({ runId, foldIndex, score, workerName }) => ({ runId, foldIndex, score, workerName }));
     // Everything in Redis is gone: the server keeps nothing on disk.
     restarted = (async () => {
-      await redis.stopServer();
+      await suite.redis.stopServer();
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await redis.startServer();
+      await suite.redis.startServer();
     })();
   });
   const summary = await withTimeout(composition.coordinator.search(experiment.experimentId), 150_000, 'search');
@@ -69,7 +60,7 @@ test('queue: Redis restarting mid-search loses no finished run; the tasks it los
 });
 
 test('queue: a restarted coordinator resumes from SQLite, publishes only unfinished tasks, and withdraws the old ones', { skip: skip ?? false, timeout: 180_000 }, async () => {
-  const workers = await startWorkers(cleanup, redis.url, 2);
+  const workers = await startWorkers(cleanup, suite.redis.url, 2);
   const dataDir = tempDir('resume');
   const specPath = join(dataDir, 'spec.yaml');
   writeFileSync(specPath, SPEC);
@@ -77,7 +68,7 @@ test('queue: a restarted coordinator resumes from SQLite, publishes only unfinis
   // Coordinator A, killed without warning once a few folds are done.
   const cli = fileURLToPath(new URL('../../bin/foldwise.js', import.meta.url));
   const first = spawn(process.execPath, [cli, '--data-dir', dataDir, 'run', specPath, '--queue', '--workers', '2', '--no-refit'], {
-    env: { ...process.env, ...TEST_WORKER_ENV, FOLDWISE_QUEUE_URL: redis.url },
+    env: { ...process.env, ...TEST_WORKER_ENV, FOLDWISE_QUEUE_URL: suite.redis.url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let firstOutput = '';
@@ -103,7 +94,7 @@ test('queue: a restarted coordinator resumes from SQLite, publishes only unfinis
 
   // Coordinator B on the same data dir.
   const logs: string[] = [];
-  const { composition, runner } = queueComposition(cleanup, dataDir, { url: redis.url, slots: 2 }, logs);
+  const { composition, runner } = queueComposition(cleanup, dataDir, { url: suite.redis.url, slots: 2 }, logs);
   const prepared = await composition.coordinator.prepare(SPEC, { baseDir: dataDir });
   const experimentId = prepared.experiment.experimentId;
   assert.equal(prepared.resumed, true);
@@ -123,7 +114,7 @@ test('queue: a restarted coordinator resumes from SQLite, publishes only unfinis
   assert.ok(logs.some((line) => line.includes('Taking over from an earlier coordinator')), logs.join('\n'));
   await composition.close();
 
-  const queue = cleanup.add(new Queue(queueNameFor(CODE_VERSION), { connection: { url: redis.url } }), (q) => q.close());
+  const queue = cleanup.add(new Queue(queueNameFor(CODE_VERSION), { connection: { url: suite.redis.url } }), (q) => q.close());
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
   assert.deepEqual(counts, { waiting: 0, active: 0, delayed: 0, prioritized: 0 }, 'no task of either coordinator is left to train');
 });

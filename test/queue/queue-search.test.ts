@@ -1,11 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { REDIS_PASSWORD, TestRedis, redisMissing } from './redis-server.js';
-import { Cleanup, assertEveryEpochOnce, boardOf, curvesOf, localComposition, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
+import { REDIS_PASSWORD } from './redis-server.js';
+import { queueTestSuite, assertEveryEpochOnce, boardOf, curvesOf, localComposition, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
 
-const skip = redisMissing();
-if (skip) console.log(`# ${skip}`);
+const suite = queueTestSuite();
+const { skip, cleanup } = suite;
 
 const SPEC = `
 name: queue-search
@@ -15,14 +15,6 @@ validation: { kind: kfold, k: 2, earlyStopping: { monitor: val_loss, patience: 3
 seed: 7
 `;
 
-const cleanup = new Cleanup();
-let redis: TestRedis;
-
-before(async () => {
-  if (!skip) redis = cleanup.add(await TestRedis.start(), (server) => server.stopServer());
-});
-
-after(() => cleanup.run());
 
 test('queue: three workers, one killed mid-task — the search completes, each epoch is stored once, the leaderboard equals the local pool\'s', { skip: skip ?? false, timeout: 240_000 }, async () => {
   // Reference: the same spec on the local pool.
@@ -34,7 +26,7 @@ test('queue: three workers, one killed mid-task — the search completes, each e
   await local.close();
   assert.equal(localBoard.length, 4);
 
-  const workers = await startWorkers(cleanup, redis.url, 3);
+  const workers = await startWorkers(cleanup, suite.redis.url, 3);
   // Kill the first worker process that starts a task, while it trains it (a task takes about a second).
   let victimChosen = false;
   const killed = new Promise<{ workerName: string; taskId: string }>((resolve) => {
@@ -50,7 +42,7 @@ test('queue: three workers, one killed mid-task — the search completes, each e
   });
 
   const logs: string[] = [];
-  const { composition, runner } = queueComposition(cleanup, tempDir('queue'), { url: redis.url, slots: 3 }, logs);
+  const { composition, runner } = queueComposition(cleanup, tempDir('queue'), { url: suite.redis.url, slots: 3 }, logs);
   const { experiment } = await composition.coordinator.prepare(SPEC, { baseDir: '.' });
   assert.deepEqual(await runner.whenReady(), ['wasm', 'wasm', 'wasm']);
   const summary = await withTimeout(composition.coordinator.search(experiment.experimentId), 180_000, 'search');

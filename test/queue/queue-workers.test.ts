@@ -10,20 +10,12 @@ import { createRng } from '../../worker/rng.js';
 import { DEFAULT_PARAMS, specSchema, type ExperimentSpec } from '../../worker/spec.js';
 import type { Task } from '../../worker/protocol.js';
 import { CODE_VERSION, KEYS, csvAddress, queueNameFor, type JobData, type JobReturn } from '../../worker/queue-protocol.js';
-import { REDIS_PASSWORD, TestRedis, redisMissing } from './redis-server.js';
-import { Cleanup, WorkerCommand, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
+import { REDIS_PASSWORD } from './redis-server.js';
+import { queueTestSuite, WorkerCommand, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
 
-const skip = redisMissing();
-if (skip) console.log(`# ${skip}`);
+const suite = queueTestSuite();
+const { skip, cleanup } = suite;
 
-const cleanup = new Cleanup();
-let redis: TestRedis;
-
-before(async () => {
-  if (!skip) redis = cleanup.add(await TestRedis.start(), (server) => server.stopServer());
-});
-
-after(() => cleanup.run());
 
 /** A binary CSV: three numeric features, a label that depends on them, some noise. */
 function writeCsv(dir: string, name: string, rows: number, seed: number): { path: string; sha256: string } {
@@ -45,12 +37,12 @@ function searchTask(spec: ExperimentSpec, overrides: Partial<Task> = {}): Task {
 test('queue: a worker of another code version is refused with a clear message and takes no task', { skip: skip ?? false, timeout: 60_000 }, async () => {
   const other = { packageVersion: '0.0.0-other', protocol: CODE_VERSION.protocol + 98 };
   const logs: string[] = [];
-  const runner = cleanup.add(new QueueRunner({ url: redis.url, dataDir: tempDir('other'), codeVersion: other, log: (line) => logs.push(line) }), (r) => r.close());
+  const runner = cleanup.add(new QueueRunner({ url: suite.redis.url, dataDir: tempDir('other'), codeVersion: other, log: (line) => logs.push(line) }), (r) => r.close());
   const spec = specSchema.parse({ name: 'other-version', dataset: { kind: 'fraud', rows: 200 } });
   const outcome = runner.run(searchTask(spec), () => 'continue');
   const ready = runner.whenReady();
 
-  const worker = cleanup.add(new WorkerCommand(redis.url), (w) => w.stop());
+  const worker = cleanup.add(new WorkerCommand(suite.redis.url), (w) => w.stop());
   assert.equal(await withTimeout(worker.exited, 30_000, 'refused worker exit'), 2, 'exit code 2: refused');
   assert.match(
     worker.output,
@@ -61,7 +53,7 @@ test('queue: a worker of another code version is refused with a clear message an
   assert.ok(logs.some((line) => /queue worker \S+ refused: it runs foldwise 0\.1\.0 \(queue protocol 1\), this coordinator foldwise 0\.0\.0-other/.test(line)), logs.join('\n'));
   assert.ok(![...logs, worker.output].join('\n').includes(REDIS_PASSWORD));
 
-  const queue = cleanup.add(new Queue(queueNameFor(other), { connection: { url: redis.url } }), (q) => q.close());
+  const queue = cleanup.add(new Queue(queueNameFor(other), { connection: { url: suite.redis.url } }), (q) => q.close());
   assert.equal(await queue.getWaitingCount(), 1, 'the task is still waiting for a worker of its version');
   await runner.close();
   assert.deepEqual(await ready, []);
@@ -72,8 +64,8 @@ test('queue: a CSV is published once under its sha256, verified and cached by th
   const dir = tempDir('csv');
   const csv = writeCsv(dir, 'data.csv', 300, 5);
   const cacheDir = join(dir, 'cache');
-  const [worker] = await startWorkers(cleanup, redis.url, 1, { cacheDir });
-  const { composition, runner } = queueComposition(cleanup, tempDir('csv-db'), { url: redis.url });
+  const [worker] = await startWorkers(cleanup, suite.redis.url, 1, { cacheDir });
+  const { composition, runner } = queueComposition(cleanup, tempDir('csv-db'), { url: suite.redis.url });
   const spec = `
 name: csv-queue
 dataset: { kind: csv, path: data.csv, target: label }
@@ -115,8 +107,8 @@ test('queue: a MovieLens folder travels as a manifest of the files the loader re
   const dir = tempDir('movielens');
   writeMl100k(dir, 40, 30);
   const cacheDir = join(dir, 'cache');
-  const [worker] = await startWorkers(cleanup, redis.url, 1, { cacheDir });
-  const { composition, runner } = queueComposition(cleanup, tempDir('movielens-db'), { url: redis.url });
+  const [worker] = await startWorkers(cleanup, suite.redis.url, 1, { cacheDir });
+  const { composition, runner } = queueComposition(cleanup, tempDir('movielens-db'), { url: suite.redis.url });
   const spec = `
 name: movielens-queue
 dataset: { kind: movielens, path: ml-100k }
@@ -139,12 +131,12 @@ validation: { kind: kfold, k: 2 }
 test('queue: a worker refuses a tampered dataset, a dataset path (file or folder) that is not a content address, and a refit task', { skip: skip ?? false, timeout: 120_000 }, async () => {
   const dir = tempDir('refuse');
   const cacheDir = join(dir, 'cache');
-  await startWorkers(cleanup, redis.url, 1, { cacheDir });
+  await startWorkers(cleanup, suite.redis.url, 1, { cacheDir });
   const queueName = queueNameFor(CODE_VERSION);
-  const queue = cleanup.add(new Queue(queueName, { connection: { url: redis.url } }), (q) => q.close());
-  const events = cleanup.add(new QueueEvents(queueName, { connection: { url: redis.url } }), (e) => e.close());
+  const queue = cleanup.add(new Queue(queueName, { connection: { url: suite.redis.url } }), (q) => q.close());
+  const events = cleanup.add(new QueueEvents(queueName, { connection: { url: suite.redis.url } }), (e) => e.close());
   await events.waitUntilReady();
-  const client = cleanup.add(new Redis(redis.url), (c) => c.disconnect());
+  const client = cleanup.add(new Redis(suite.redis.url), (c) => c.disconnect());
 
   // What a broken or hostile publisher could put on the queue.
   const submit = async (name: string, task: Task): Promise<JobReturn> => {
