@@ -24,7 +24,7 @@
  *
  * Writes the `engine` section of BENCHMARKS.md and bench/out/engine.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -41,11 +41,10 @@ import { splitTest } from '../worker/splits.js';
 import { runTask } from '../worker/train.js';
 import { DEFAULT_CSV, DEFAULT_SEED, exportFraud, FRAUD_DATASET, TEST_FRACTION } from './export-fraud.js';
 import { machineLine, median, writeSection } from './report.js';
+import { BASELINES_JSON, PYTHON, python, runJson } from './baselines.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('./out/', import.meta.url));
-const BASELINES_JSON = join(OUT, 'baselines.json');
-const PYTHON = '/usr/bin/python3';
 const BATCH = 128;
 const FOLDS = 5;
 /** The issue's reference figures (samples/s, one core), quoted when nothing was measured here. */
@@ -246,23 +245,9 @@ function pythonAvailable(): boolean {
   return probe.status === 0;
 }
 
-function runPythonEngine(csv: string, epochs: number): Promise<PythonEngine> {
-  const argv = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE', PYTHON, 'bench/python/engine.py', '--csv', csv, '--runs', '1', '--seed', String(DEFAULT_SEED)];
+async function runPythonEngine(csv: string, epochs: number): Promise<PythonEngine> {
   if (epochs !== 20) log(`note: engine.py always trains 20 epochs (samples/s compare regardless)`);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`bench/python/engine.py exited with ${code}`));
-      try {
-        resolvePromise(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as PythonEngine);
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-  });
+  return (await runJson<PythonEngine>(python('engine.py', '--csv', csv, '--runs', '1', '--seed', String(DEFAULT_SEED)))).value;
 }
 
 type Baselines = { readonly date: string; readonly engine: { readonly sklearnSamplesPerS: number; readonly torchSamplesPerS: number; readonly runs: readonly { readonly runtime: { readonly loadavg_1_5_15?: readonly number[] } }[] } };
