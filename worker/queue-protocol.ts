@@ -277,3 +277,14 @@ export function checkRedisUrl(url: string): void {
 export function redisRetryDelayMs(times: number): number {
   return Math.min(100 * 2 ** Math.min(times, 5), 2000);
 }
+
+/** Log lines for both ends of the queue: the same message at most once every 10 s: a Redis outage would otherwise print a line per retry. */
+export function rateLimited(write: (line: string) => void): (line: string) => void {
+  const lastAt = new Map<string, number>();
+  return (line) => {
+    const now = Date.now();
+    if (now - (lastAt.get(line) ?? 0) < 10_000) return;
+    lastAt.set(line, now);
+    write(line);
+  };
+}

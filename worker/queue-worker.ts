@@ -21,7 +21,7 @@ import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
 import type { Task } from './protocol.js';
 import {
   CODE_VERSION, KEYS, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, describeVersion, maskRedisUrl, parseControl, parseCsvAddress, parseManifest,
-  parseJobData, parseRegistryEntry, queueNameFor, redisRetryDelayMs, sameVersion, type Control, type EpochProgress, type JobData, type JobReturn,
+  parseJobData, parseRegistryEntry, rateLimited, queueNameFor, redisRetryDelayMs, sameVersion, type Control, type EpochProgress, type JobData, type JobReturn,
   type RegistryEntry,
 } from './queue-protocol.js';
 import type { TrainingContext } from './train.js';
@@ -387,13 +387,3 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
   };
 }
 
-/** The same message at most once every 10 s: a Redis outage would otherwise print a line per retry. */
-function rateLimited(write: (line: string) => void): (line: string) => void {
-  const lastAt = new Map<string, number>();
-  return (line) => {
-    const now = Date.now();
-    if (now - (lastAt.get(line) ?? 0) < 10_000) return;
-    lastAt.set(line, now);
-    write(line);
-  };
-}

@@ -7,7 +7,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BackendName, DatasetInfo, ExperimentSpec, Task } from '../../worker/protocol.js';
 import {
-  CODE_VERSION, KEYS, MOVIELENS_FILES, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, csvAddress, describeVersion, jobIdFor, manifestBytes, maskRedisUrl, parseEpochProgress,
+  CODE_VERSION, KEYS, MOVIELENS_FILES, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, csvAddress, describeVersion, jobIdFor, manifestBytes, maskRedisUrl, parseEpochProgress, rateLimited,
   parseJobReturn, parseRegistryEntry, queueNameFor, redisRetryDelayMs, sameVersion, type CodeVersion, type Control, type JobData, type RegistryEntry,
 } from '../../worker/queue-protocol.js';
 import { AppError, ValidationError } from '../errors.js';
@@ -581,13 +581,3 @@ function sleep(ms: number, options: { unref?: boolean } = {}): Promise<void> {
   });
 }
 
-/** The same message at most once every 10 s: a Redis outage would otherwise print a line per retry. */
-function rateLimited(write: (line: string) => void): (line: string) => void {
-  const lastAt = new Map<string, number>();
-  return (line) => {
-    const now = Date.now();
-    if (now - (lastAt.get(line) ?? 0) < 10_000) return;
-    lastAt.set(line, now);
-    write(line);
-  };
-}
