@@ -12,11 +12,11 @@ import { evaluate } from '../../worker/metrics.js';
 import { loadSavedModel } from '../../worker/model-files.js';
 import { buildModel, createOptimizer, predictArray } from '../../worker/models.js';
 import { gatherStandardized } from '../../worker/preprocess.js';
-import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/protocol.js';
 import { createRng } from '../../worker/rng.js';
-import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/spec.js';
+import { DEFAULT_PARAMS, type Params, type TaskKind } from '../../worker/spec.js';
 import { splitTest } from '../../worker/splits.js';
-import { DivergedError, runTask, type EpochListener } from '../../worker/train.js';
+import { DivergedError, runTask } from '../../worker/train.js';
+import { run, taskMaker } from '../helpers/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-engine-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -39,32 +39,7 @@ function writeEasyCsv(): string {
 
 const easyCsv = writeEasyCsv();
 
-function makeTask(overrides: { spec?: Record<string, unknown>; params?: Partial<Params>; task?: TaskKind; kind?: Task['kind']; foldIndex?: number; refit?: Task['refit'] }): Task {
-  const spec = validateSpec({ name: 'engine-test', dataset: { kind: 'csv', path: easyCsv, target: 'label' }, validation: { kind: 'holdout', fraction: 0.25 }, ...overrides.spec });
-  return {
-    taskId: 'engine:0:1',
-    runId: 1,
-    foldIndex: overrides.foldIndex ?? 0,
-    attempt: 1,
-    kind: overrides.kind ?? 'search',
-    spec,
-    task: overrides.task ?? 'binary',
-    params: { ...DEFAULT_PARAMS, depth: 1, width: 16, epochs: 8, batchSize: 32, learningRate: 0.01, ...overrides.params },
-    ...(overrides.refit ? { refit: overrides.refit } : {}),
-  };
-}
-
-type Run = { result: TaskResult; curve: EpochMetrics[] };
-
-async function run(tf: TensorFlow, backend: BackendName, task: Task, listener?: EpochListener, signal?: AbortSignal): Promise<Run> {
-  const curve: EpochMetrics[] = [];
-  const result = await runTask(task, { tf, backend }, (epoch, metrics) => {
-    assert.equal(epoch, curve.length, 'epochs are reported in order, from 0');
-    curve.push(metrics);
-    return listener?.(epoch, metrics);
-  }, signal);
-  return { result, curve };
-}
+const makeTask = taskMaker(easyCsv, 'engine-test');
 
 /** Runs `body` with FOLDWISE_MLP_ENGINE set to `value`, restoring it afterwards. */
 async function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {

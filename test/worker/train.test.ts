@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend, type TensorFlow } from '../../worker/backend.js';
 import { createRng } from '../../worker/rng.js';
-import { DEFAULT_PARAMS, validateSpec, type Params } from '../../worker/spec.js';
-import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/protocol.js';
-import { DivergedError, runTask, type EpochListener } from '../../worker/train.js';
+import { DivergedError, runTask } from '../../worker/train.js';
+import { run, taskMaker } from '../helpers/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-train-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -40,32 +39,7 @@ function writeNoiseCsv(): string {
 const easyCsv = writeEasyCsv();
 const noiseCsv = writeNoiseCsv();
 
-function makeTask(overrides: { spec?: Record<string, unknown>; params?: Partial<Params>; task?: Task['task']; kind?: Task['kind']; foldIndex?: number; refit?: Task['refit'] }): Task {
-  const spec = validateSpec({ name: 'train-test', dataset: { kind: 'csv', path: easyCsv, target: 'label' }, validation: { kind: 'holdout', fraction: 0.25 }, ...overrides.spec });
-  return {
-    taskId: 'test:0:1',
-    runId: 1,
-    foldIndex: overrides.foldIndex ?? 0,
-    attempt: 1,
-    kind: overrides.kind ?? 'search',
-    spec,
-    task: overrides.task ?? 'binary',
-    params: { ...DEFAULT_PARAMS, depth: 1, width: 16, epochs: 8, batchSize: 32, learningRate: 0.01, ...overrides.params },
-    ...(overrides.refit ? { refit: overrides.refit } : {}),
-  };
-}
-
-type Run = { result: TaskResult; curve: EpochMetrics[] };
-
-async function run(tf: TensorFlow, backend: BackendName, task: Task, listener?: EpochListener, signal?: AbortSignal): Promise<Run> {
-  const curve: EpochMetrics[] = [];
-  const result = await runTask(task, { tf, backend }, (epoch, metrics) => {
-    assert.equal(epoch, curve.length, 'epochs are reported in order, from 0');
-    curve.push(metrics);
-    return listener?.(epoch, metrics);
-  }, signal);
-  return { result, curve };
-}
+const makeTask = taskMaker(easyCsv, 'train-test');
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`runTask on ${backend}: learns an easy binary task, reports every metric, leaks no tensors`, async () => {
