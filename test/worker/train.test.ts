@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selectBackend, type TensorFlow } from '../../worker/backend.js';
+import { selectBackend } from '../../worker/backend.js';
 import { createRng } from '../../worker/rng.js';
 import { DivergedError, runTask } from '../../worker/train.js';
 import { run, taskMaker } from '../helpers/run-task.js';
