@@ -36,8 +36,25 @@ const PY_ENV = ['env', '-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE'] as c
 
 // ───────────────────────────── result shapes (what the Python scripts print) ─────────────────────────────
 
-type Runtime = { python: string; python_version: string; numpy: string; sklearn: string | null; torch: string | null; optuna: string | null; blas_kernel: string | null; loadavg_1_5_15?: number[]; threadpools?: unknown };
-type EngineFigures = { seconds: number[]; cpu_seconds: number[]; samples_per_s: number[]; median_samples_per_s: number; samples_per_cpu_s: number[]; median_samples_per_cpu_s: number };
+type Runtime = {
+  python: string;
+  python_version: string;
+  numpy: string;
+  sklearn: string | null;
+  torch: string | null;
+  optuna: string | null;
+  blas_kernel: string | null;
+  loadavg_1_5_15?: number[];
+  threadpools?: unknown;
+};
+type EngineFigures = {
+  seconds: number[];
+  cpu_seconds: number[];
+  samples_per_s: number[];
+  median_samples_per_s: number;
+  samples_per_cpu_s: number[];
+  median_samples_per_cpu_s: number;
+};
 type EngineResult = { sklearn: EngineFigures; torch: EngineFigures; runtime: Runtime; loadavg_start: number[] };
 type SearchFigures = {
   wall_s: number;
@@ -117,7 +134,9 @@ function log(message: string): void {
   process.stderr.write(`[baselines] ${message}\n`);
 }
 
-export async function runBaselines(options: { readonly engineRepeats?: number; readonly seed?: number; readonly skipSearch?: boolean } = {}): Promise<Baselines> {
+export async function runBaselines(
+  options: { readonly engineRepeats?: number; readonly seed?: number; readonly skipSearch?: boolean } = {},
+): Promise<Baselines> {
   const engineRepeats = options.engineRepeats ?? 3;
   const seed = options.seed ?? 42;
   const started = performance.now();
@@ -128,7 +147,12 @@ export async function runBaselines(options: { readonly engineRepeats?: number; r
   const exportStarted = performance.now();
   commands.push(`node --import tsx bench/export-fraud.ts --out ${csv} --seed ${seed}`);
   const exported = await exportFraud({ out: resolve(ROOT, csv), seed });
-  const exportSummary = { ...exported, csv: relative(ROOT, exported.csv), split: relative(ROOT, exported.split), seconds: (performance.now() - exportStarted) / 1000 };
+  const exportSummary = {
+    ...exported,
+    csv: relative(ROOT, exported.csv),
+    split: relative(ROOT, exported.split),
+    seconds: (performance.now() - exportStarted) / 1000,
+  };
 
   log('bench/python/setup.sh');
   commands.push('bash bench/python/setup.sh');
@@ -222,7 +246,7 @@ export function baselinesMarkdown(b: Baselines): string {
     `### Engine: reference MLP 30→64→32→1, ${thousands(16000)} rows, 20 epochs, batch 128, Adam, one thread`,
     '',
     `Median of ${b.engine.runs.length} runs of \`engine.py\`, each the median of 3 fits (range over all ${skAll.length} fits). Time of the fit call only. ` +
-      'Per CPU-second: the same samples over the process\'s CPU time, which other processes competing for the cores inflate much less than the wall time.',
+      "Per CPU-second: the same samples over the process's CPU time, which other processes competing for the cores inflate much less than the wall time.",
     '',
     '| engine | samples/s (median) | range | samples per CPU-second (median) |',
     '|---|---:|---:|---:|',
@@ -287,5 +311,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   mkdirSync(OUT_DIR, { recursive: true });
   writeFileSync(BASELINES_JSON, `${JSON.stringify(baselines, null, 2)}\n`);
   if (!options.skipSearch) writeSection('baselines', baselinesMarkdown(baselines));
-  log(`done in ${secs(baselines.totalSeconds)}; wrote ${relative(ROOT, BASELINES_JSON)}${options.skipSearch ? '' : ' and the baselines section of BENCHMARKS.md'}`);
+  log(
+    `done in ${secs(baselines.totalSeconds)}; wrote ${relative(ROOT, BASELINES_JSON)}${options.skipSearch ? '' : ' and the baselines section of BENCHMARKS.md'}`,
+  );
 }

@@ -60,10 +60,18 @@ try {
   }
 
   const pageTimes = await timeRequests(pageUrl, SAMPLES);
-  const top10 = dash.services.queries.leaderboard(seeded.experimentId).runs.slice(0, 10).map((run) => run.runId);
-  const curveTimes = await timeRequests(`${dash.url}/api/experiments/${seeded.experimentId}/curves?runs=${top10.join(',')}&names=loss,val_auc`, SAMPLES);
+  const top10 = dash.services.queries
+    .leaderboard(seeded.experimentId)
+    .runs.slice(0, 10)
+    .map((run) => run.runId);
+  const curveTimes = await timeRequests(
+    `${dash.url}/api/experiments/${seeded.experimentId}/curves?runs=${top10.join(',')}&names=loss,val_auc`,
+    SAMPLES,
+  );
   const boardTimes = await timeRequests(`${dash.url}/api/experiments/${seeded.experimentId}/runs`, SAMPLES);
-  console.log(`experiment page: server ${round(median(pageTimes.server))} ms, response ${round(median(pageTimes.total))} ms, ${Math.round(pageTimes.bytes / 1024)} kB`);
+  console.log(
+    `experiment page: server ${round(median(pageTimes.server))} ms, response ${round(median(pageTimes.total))} ms, ${Math.round(pageTimes.bytes / 1024)} kB`,
+  );
   console.log(`curves of 10 runs: ${round(median(curveTimes.total))} ms, ${Math.round(curveTimes.bytes / 1024)} kB`);
   console.log(`leaderboard JSON: ${round(median(boardTimes.total))} ms, ${Math.round(boardTimes.bytes / 1024)} kB`);
 
@@ -80,17 +88,35 @@ try {
       chartTimes.push(await page.evaluate(() => (window as unknown as { __foldwise: { chartsReadyAt: number } }).__foldwise.chartsReadyAt));
     }
     await browser.close();
-    console.log(`charts drawn in the browser: ${round(median(chartTimes))} ms after navigation (loads: ${chartTimes.map(round).join(', ')})`);
+    console.log(
+      `charts drawn in the browser: ${round(median(chartTimes))} ms after navigation (loads: ${chartTimes.map(round).join(', ')})`,
+    );
   } else {
     console.log(`no Chromium at ${CHROMIUM}: browser timing skipped`);
   }
 
   const verdict = (value: number, limit: number) => (value < limit ? `✓ < ${limit} ms` : `✗ over ${limit} ms`);
   const rows = [
-    ['Experiment page, server (handler: queries + handlebars)', `${round(median(pageTimes.server))} ms`, verdict(median(pageTimes.server), 300)],
-    ['Experiment page, full response on loopback', `${round(median(pageTimes.total))} ms (${Math.round(pageTimes.bytes / 1024)} kB HTML)`, verdict(median(pageTimes.total), 300)],
-    ['`/api/…/curves` for the top 10 runs (loss, val_auc)', `${round(median(curveTimes.total))} ms (${Math.round(curveTimes.bytes / 1024)} kB)`, ''],
-    ['`/api/…/runs` leaderboard JSON (all 500 runs)', `${round(median(boardTimes.total))} ms (${Math.round(boardTimes.bytes / 1024)} kB)`, ''],
+    [
+      'Experiment page, server (handler: queries + handlebars)',
+      `${round(median(pageTimes.server))} ms`,
+      verdict(median(pageTimes.server), 300),
+    ],
+    [
+      'Experiment page, full response on loopback',
+      `${round(median(pageTimes.total))} ms (${Math.round(pageTimes.bytes / 1024)} kB HTML)`,
+      verdict(median(pageTimes.total), 300),
+    ],
+    [
+      '`/api/…/curves` for the top 10 runs (loss, val_auc)',
+      `${round(median(curveTimes.total))} ms (${Math.round(curveTimes.bytes / 1024)} kB)`,
+      '',
+    ],
+    [
+      '`/api/…/runs` leaderboard JSON (all 500 runs)',
+      `${round(median(boardTimes.total))} ms (${Math.round(boardTimes.bytes / 1024)} kB)`,
+      '',
+    ],
     ...(chartTimes.length > 0
       ? [['Browser: navigation → all four charts drawn', `${round(median(chartTimes))} ms`, verdict(median(chartTimes), 2000)]]
       : [['Browser: navigation → all four charts drawn', 'not measured (no Chromium)', '']]),
@@ -100,9 +126,9 @@ try {
     '',
     machineLine(),
     '',
-    `One experiment of ${RUNS} runs × ${FOLDS} folds × ${EPOCHS} epochs (${points.toLocaleString('en-US')} metric points, seeded through the stores in ${(seedMs / 1000).toFixed(1)} s), `
-      + `served by \`createApp\` from a file database. Medians of ${SAMPLES} requests (after 2 warm-ups) and of ${BROWSER_LOADS} page loads in Chromium (echarts.min.js cached after the first). `
-      + 'The page fetches curves only for the 10 runs it plots. `node --import tsx bench/dashboard.ts`.',
+    `One experiment of ${RUNS} runs × ${FOLDS} folds × ${EPOCHS} epochs (${points.toLocaleString('en-US')} metric points, seeded through the stores in ${(seedMs / 1000).toFixed(1)} s), ` +
+      `served by \`createApp\` from a file database. Medians of ${SAMPLES} requests (after 2 warm-ups) and of ${BROWSER_LOADS} page loads in Chromium (echarts.min.js cached after the first). ` +
+      'The page fetches curves only for the 10 runs it plots. `node --import tsx bench/dashboard.ts`.',
     '',
     '| measure | median | target |',
     '|---|---|---|',

@@ -50,7 +50,19 @@ const FOLDS = 5;
 /** The issue's reference figures (samples/s, one core), quoted when nothing was measured here. */
 const ISSUE_REFERENCE = { torch: '170,000 – 325,000', sklearn: '220,000 – 390,000', wasmFit: 'about 45,000', cpuFit: 'about 15,000' };
 
-const REFERENCE_PARAMS: Params = { ...DEFAULT_PARAMS, family: 'mlp', depth: 2, width: 64, widthSchedule: 'halve', activation: 'relu', optimizer: 'adam', learningRate: 0.001, l2: 0, dropout: 0, batchSize: BATCH };
+const REFERENCE_PARAMS: Params = {
+  ...DEFAULT_PARAMS,
+  family: 'mlp',
+  depth: 2,
+  width: 64,
+  widthSchedule: 'halve',
+  activation: 'relu',
+  optimizer: 'adam',
+  learningRate: 0.001,
+  l2: 0,
+  dropout: 0,
+  batchSize: BATCH,
+};
 
 type Options = { runs: number; epochs: number; cpuEpochs: number; warmupEpochs: number; backends: BackendName[] | null; python: boolean };
 
@@ -67,9 +79,15 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--epochs') options.epochs = positive(value(), arg);
     else if (arg === '--cpu-epochs') options.cpuEpochs = positive(value(), arg);
     else if (arg === '--warmup-epochs') options.warmupEpochs = positive(value(), arg);
-    else if (arg === '--backends') options.backends = value().split(',').map((name) => backendName(name.trim()));
+    else if (arg === '--backends')
+      options.backends = value()
+        .split(',')
+        .map((name) => backendName(name.trim()));
     else if (arg === '--no-python') options.python = false;
-    else throw new Error(`unknown argument ${arg}; expected --runs N, --epochs N, --cpu-epochs N, --warmup-epochs N, --backends wasm,cpu, --no-python`);
+    else
+      throw new Error(
+        `unknown argument ${arg}; expected --runs N, --epochs N, --cpu-epochs N, --warmup-epochs N, --backends wasm,cpu, --no-python`,
+      );
   }
   return options;
 }
@@ -104,7 +122,13 @@ const VARIANT_LABELS: Record<VariantKey, string> = {
   engineFold: '**engine**, search fold + per-epoch validation',
 };
 
-const spec = validateSpec({ name: 'bench-engine', dataset: FRAUD_DATASET, seed: DEFAULT_SEED, testSplit: { fraction: TEST_FRACTION }, validation: { kind: 'kfold', k: FOLDS, stratified: true } });
+const spec = validateSpec({
+  name: 'bench-engine',
+  dataset: FRAUD_DATASET,
+  seed: DEFAULT_SEED,
+  testSplit: { fraction: TEST_FRACTION },
+  validation: { kind: 'kfold', k: FOLDS, stratified: true },
+});
 
 function task(kind: Task['kind'], epochs: number, modelDir: string): Task {
   return {
@@ -139,22 +163,38 @@ async function withEngine<T>(engine: 'fast' | 'layers', body: () => Promise<T>):
   }
 }
 
-type Data = { readonly x: Float32Array; readonly y: Float32Array; readonly n: number; readonly nFeatures: number; readonly foldTrainRows: number };
+type Data = {
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  readonly n: number;
+  readonly nFeatures: number;
+  readonly foldTrainRows: number;
+};
 
 async function loadData(): Promise<Data> {
   const table = await loadDataset(spec.dataset, spec.seed, 'binary');
   const { train } = splitTest(table.y, 'binary', spec.testSplit.fraction, spec.seed);
   const standardizer = fitStandardizer(table.x, table.nFeatures, train);
-  return { x: gatherStandardized(table.x, table.nFeatures, train, standardizer), y: gather(table.y, train), n: train.length, nFeatures: table.nFeatures, foldTrainRows: train.length - Math.round(train.length / FOLDS) };
+  return {
+    x: gatherStandardized(table.x, table.nFeatures, train, standardizer),
+    y: gather(table.y, train),
+    n: train.length,
+    nFeatures: table.nFeatures,
+    foldTrainRows: train.length - Math.round(train.length / FOLDS),
+  };
 }
 
 function variants(tf: TensorFlow, backend: BackendName, data: Data, modelDir: string): Variant[] {
   const ctx = { tf, backend };
-  const viaRunTask = (engine: 'fast' | 'layers', kind: Task['kind']) => async (epochs: number): Promise<Measurement> => {
-    const { value: result, cpuSeconds } = await timed(() => withEngine(engine, () => runTask(task(kind, epochs, modelDir), ctx, () => undefined)));
-    const samples = (kind === 'refit' ? data.n : data.foldTrainRows) * epochs;
-    return { samplesPerS: samples / (result.trainMs / 1000), cpuSamplesPerS: samples / cpuSeconds };
-  };
+  const viaRunTask =
+    (engine: 'fast' | 'layers', kind: Task['kind']) =>
+    async (epochs: number): Promise<Measurement> => {
+      const { value: result, cpuSeconds } = await timed(() =>
+        withEngine(engine, () => runTask(task(kind, epochs, modelDir), ctx, () => undefined)),
+      );
+      const samples = (kind === 'refit' ? data.n : data.foldTrainRows) * epochs;
+      return { samplesPerS: samples / (result.trainMs / 1000), cpuSamplesPerS: samples / cpuSeconds };
+    };
   return [
     {
       key: 'fit',
@@ -216,13 +256,22 @@ function stackedProducts(tf: TensorFlow, k: number, repeats: number): number {
     [65, 33, b, ''],
     [65, b, 31, ''],
   ];
-  const values = shapes.map(([m, inner, n]) => [Float32Array.from({ length: k * m * inner }, (_, i) => Math.sin(i)), Float32Array.from({ length: k * inner * n }, (_, i) => Math.cos(i))] as const);
+  const values = shapes.map(
+    ([m, inner, n]) =>
+      [
+        Float32Array.from({ length: k * m * inner }, (_, i) => Math.sin(i)),
+        Float32Array.from({ length: k * inner * n }, (_, i) => Math.cos(i)),
+      ] as const,
+  );
   const step = () => {
     const tensors: Tensor[] = [];
     shapes.forEach(([m, inner, n, activation], i) => {
       const a = tf.tensor3d(values[i]![0], [k, m, inner]);
       const w = tf.tensor3d(values[i]![1], [k, inner, n]);
-      const out = activation === '' ? engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) : engine.runKernel('_FusedMatMul', { a, b: w }, { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0 });
+      const out =
+        activation === ''
+          ? engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false })
+          : engine.runKernel('_FusedMatMul', { a, b: w }, { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0 });
       (out as Tensor).dataSync();
       tensors.push(a, w, out as Tensor);
     });
@@ -250,7 +299,14 @@ async function runPythonEngine(csv: string, epochs: number): Promise<PythonEngin
   return (await runJson<PythonEngine>(python('engine.py', '--csv', csv, '--runs', '1', '--seed', String(DEFAULT_SEED)))).value;
 }
 
-type Baselines = { readonly date: string; readonly engine: { readonly sklearnSamplesPerS: number; readonly torchSamplesPerS: number; readonly runs: readonly { readonly runtime: { readonly loadavg_1_5_15?: readonly number[] } }[] } };
+type Baselines = {
+  readonly date: string;
+  readonly engine: {
+    readonly sklearnSamplesPerS: number;
+    readonly torchSamplesPerS: number;
+    readonly runs: readonly { readonly runtime: { readonly loadavg_1_5_15?: readonly number[] } }[];
+  };
+};
 
 function readBaselines(): Baselines | null {
   if (!existsSync(BASELINES_JSON)) return null;
@@ -269,7 +325,12 @@ type BackendResult = {
   readonly results: Record<VariantKey, Measurement[]>;
   readonly ratios: { readonly engineOverFit: number[]; readonly engineOverLayers: number[]; readonly foldEngineOverLayers: number[] };
   readonly kernels: Partial<Record<VariantKey, number>>;
-  readonly stacked: { readonly k: number; readonly singleMicros: number; readonly stackedMicros: number; readonly engineStepMicros: number };
+  readonly stacked: {
+    readonly k: number;
+    readonly singleMicros: number;
+    readonly stackedMicros: number;
+    readonly engineStepMicros: number;
+  };
   readonly python: PythonEngine[];
 };
 
@@ -300,7 +361,9 @@ async function benchBackend(backend: BackendName, options: Options, data: Data, 
       for (const variant of list) {
         measured[variant.key] = await variant.run(epochs);
         results[variant.key].push(measured[variant.key]);
-        log(`${backend} round ${round + 1}/${options.runs}: ${variant.key} ${Math.round(measured[variant.key].samplesPerS)} samples/s (cpu ${Math.round(measured[variant.key].cpuSamplesPerS)})`);
+        log(
+          `${backend} round ${round + 1}/${options.runs}: ${variant.key} ${Math.round(measured[variant.key].samplesPerS)} samples/s (cpu ${Math.round(measured[variant.key].cpuSamplesPerS)})`,
+        );
       }
       ratios.engineOverFit.push(measured.engine.samplesPerS / measured.fit.samplesPerS);
       ratios.engineOverLayers.push(measured.engine.samplesPerS / measured.layers.samplesPerS);
@@ -325,7 +388,15 @@ const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
 const fmtRatio = (value: number) => `${value.toFixed(2)}×`;
 const range = (values: readonly number[]) => `${fmt(Math.min(...values))} – ${fmt(Math.max(...values))}`;
 
-function report(machine: string, options: Options, results: BackendResult[], missing: BackendName[], baselines: Baselines | null, load: { start: number[]; end: number[] }, seconds: number): string {
+function report(
+  machine: string,
+  options: Options,
+  results: BackendResult[],
+  missing: BackendName[],
+  baselines: Baselines | null,
+  load: { start: number[]; end: number[] },
+  seconds: number,
+): string {
   const lines: string[] = [];
   const wasm = results.find((result) => result.backend === 'wasm');
   const sameRunTorch = wasm && wasm.python.length > 0 ? median(wasm.python.map((p) => p.torch.median_samples_per_s)) : null;
@@ -333,66 +404,129 @@ function report(machine: string, options: Options, results: BackendResult[], mis
   const engineWasm = wasm ? median(wasm.results.engine.map((m) => m.samplesPerS)) : null;
 
   lines.push('## Engine: training throughput of the reference MLP', '');
-  lines.push(`${machine} · load average ${load.start.map((v) => v.toFixed(1)).join(' / ')} at the start, ${load.end.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; 2 cores, shared) · ${Math.round(seconds)} s`, '');
-  lines.push(`\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ${options.cpuEpochs} --warmup-epochs ${options.warmupEpochs}\``, '');
-  lines.push(`MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr 1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after untimed warm-up epochs (${options.warmupEpochs} each, as a long-lived worker process is warm); **median of ${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op wrappers not counted.`, '');
+  lines.push(
+    `${machine} · load average ${load.start.map((v) => v.toFixed(1)).join(' / ')} at the start, ${load.end.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; 2 cores, shared) · ${Math.round(seconds)} s`,
+    '',
+  );
+  lines.push(
+    `\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ${options.cpuEpochs} --warmup-epochs ${options.warmupEpochs}\``,
+    '',
+  );
+  lines.push(
+    `MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr 1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after untimed warm-up epochs (${options.warmupEpochs} each, as a long-lived worker process is warm); **median of ${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op wrappers not counted.`,
+    '',
+  );
 
-  lines.push('| backend | path | epochs | samples/s (median) | range | CPU samples/s | kernels / step | vs `model.fit` | vs previous loop |');
+  lines.push(
+    '| backend | path | epochs | samples/s (median) | range | CPU samples/s | kernels / step | vs `model.fit` | vs previous loop |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const result of results) {
     for (const key of ['fit', 'layers', 'engine', 'layersFold', 'engineFold'] as const) {
       const values = result.results[key];
       const vsFit = key === 'engine' ? fmtRatio(median(result.ratios.engineOverFit)) : '';
-      const vsLayers = key === 'engine' ? fmtRatio(median(result.ratios.engineOverLayers)) : key === 'engineFold' ? fmtRatio(median(result.ratios.foldEngineOverLayers)) : '';
+      const vsLayers =
+        key === 'engine'
+          ? fmtRatio(median(result.ratios.engineOverLayers))
+          : key === 'engineFold'
+            ? fmtRatio(median(result.ratios.foldEngineOverLayers))
+            : '';
       const kernels = result.kernels[key];
-      lines.push(`| ${result.backend} | ${VARIANT_LABELS[key]} | ${result.epochs} | ${fmt(median(values.map((m) => m.samplesPerS)))} | ${range(values.map((m) => m.samplesPerS))} | ${fmt(median(values.map((m) => m.cpuSamplesPerS)))} | ${kernels === undefined ? '' : kernels.toFixed(0)} | ${vsFit} | ${vsLayers} |`);
+      lines.push(
+        `| ${result.backend} | ${VARIANT_LABELS[key]} | ${result.epochs} | ${fmt(median(values.map((m) => m.samplesPerS)))} | ${range(values.map((m) => m.samplesPerS))} | ${fmt(median(values.map((m) => m.cpuSamplesPerS)))} | ${kernels === undefined ? '' : kernels.toFixed(0)} | ${vsFit} | ${vsLayers} |`,
+      );
     }
   }
-  for (const backend of missing) lines.push(`| ${backend} | not installed here (${backend === 'tensorflow' ? '`@tensorflow/tfjs-node` cannot download libtensorflow on this machine' : 'backend did not start'}) | | | | | | | |`);
+  for (const backend of missing)
+    lines.push(
+      `| ${backend} | not installed here (${backend === 'tensorflow' ? '`@tensorflow/tfjs-node` cannot download libtensorflow on this machine' : 'backend did not start'}) | | | | | | | |`,
+    );
   lines.push('');
 
   lines.push('### Against PyTorch and scikit-learn (target: engine ≥ 50 % of PyTorch single-thread)', '');
   if (sameRunTorch !== null && engineWasm !== null && wasm) {
     const ratios = wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.torch.median_samples_per_s);
     const ratio = median(ratios);
-    lines.push(`Measured in the same session, one \`bench/python/engine.py --runs 1\` (one fit of each library) after each wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`, '');
+    lines.push(
+      `Measured in the same session, one \`bench/python/engine.py --runs 1\` (one fit of each library) after each wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`,
+      '',
+    );
     lines.push('| engine | samples/s (median) | range |', '|---|---:|---:|');
     lines.push(`| PyTorch 1 thread, plain loop | ${fmt(sameRunTorch)} | ${range(wasm.python.map((p) => p.torch.median_samples_per_s))} |`);
-    lines.push(`| scikit-learn MLPClassifier (BLAS 1 thread) | ${fmt(sameRunSklearn!)} | ${range(wasm.python.map((p) => p.sklearn.median_samples_per_s))} |`);
+    lines.push(
+      `| scikit-learn MLPClassifier (BLAS 1 thread) | ${fmt(sameRunSklearn!)} | ${range(wasm.python.map((p) => p.sklearn.median_samples_per_s))} |`,
+    );
     lines.push(`| foldwise engine, wasm | ${fmt(engineWasm)} | ${range(wasm.results.engine.map((m) => m.samplesPerS))} |`, '');
-    lines.push(`**Engine / PyTorch = ${(ratio * 100).toFixed(0)} %** (median of per-round ratios; target ≥ 50 %: ${ratio >= 0.5 ? '✓ met' : `✗ missed by ${((0.5 - ratio) * 100).toFixed(0)} points`}). Engine / scikit-learn = ${(median(wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.sklearn.median_samples_per_s)) * 100).toFixed(0)} %.`, '');
+    lines.push(
+      `**Engine / PyTorch = ${(ratio * 100).toFixed(0)} %** (median of per-round ratios; target ≥ 50 %: ${ratio >= 0.5 ? '✓ met' : `✗ missed by ${((0.5 - ratio) * 100).toFixed(0)} points`}). Engine / scikit-learn = ${(median(wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.sklearn.median_samples_per_s)) * 100).toFixed(0)} %.`,
+      '',
+    );
   } else if (baselines !== null && engineWasm !== null) {
     const ratio = engineWasm / baselines.engine.torchSamplesPerS;
-    lines.push(`From bench/out/baselines.json (${baselines.date.slice(0, 16)} UTC, another session: ratios are only indicative): PyTorch ${fmt(baselines.engine.torchSamplesPerS)} samples/s, scikit-learn ${fmt(baselines.engine.sklearnSamplesPerS)}. Engine (wasm) / PyTorch = **${(ratio * 100).toFixed(0)} %** (target ≥ 50 %: ${ratio >= 0.5 ? '✓' : '✗'}).`, '');
+    lines.push(
+      `From bench/out/baselines.json (${baselines.date.slice(0, 16)} UTC, another session: ratios are only indicative): PyTorch ${fmt(baselines.engine.torchSamplesPerS)} samples/s, scikit-learn ${fmt(baselines.engine.sklearnSamplesPerS)}. Engine (wasm) / PyTorch = **${(ratio * 100).toFixed(0)} %** (target ≥ 50 %: ${ratio >= 0.5 ? '✓' : '✗'}).`,
+      '',
+    );
   } else {
-    lines.push(`Python was not measured (no Debian python3-torch here, no bench/out/baselines.json). The issue's reference figures for this machine type: PyTorch 1 thread ${ISSUE_REFERENCE.torch} samples/s, scikit-learn ${ISSUE_REFERENCE.sklearn}; the engine's wasm median above is ${engineWasm === null ? 'not measured' : `${fmt(engineWasm)}, i.e. ${((engineWasm / 170_000) * 100).toFixed(0)} – ${((engineWasm / 325_000) * 100).toFixed(0)} % of that PyTorch range`}.`, '');
+    lines.push(
+      `Python was not measured (no Debian python3-torch here, no bench/out/baselines.json). The issue's reference figures for this machine type: PyTorch 1 thread ${ISSUE_REFERENCE.torch} samples/s, scikit-learn ${ISSUE_REFERENCE.sklearn}; the engine's wasm median above is ${engineWasm === null ? 'not measured' : `${fmt(engineWasm)}, i.e. ${((engineWasm / 170_000) * 100).toFixed(0)} – ${((engineWasm / 325_000) * 100).toFixed(0)} % of that PyTorch range`}.`,
+      '',
+    );
   }
-  lines.push(`The issue's reference figures, measured on a quiet machine of this type: PyTorch ${ISSUE_REFERENCE.torch}, scikit-learn ${ISSUE_REFERENCE.sklearn}, wasm \`model.fit\` ${ISSUE_REFERENCE.wasmFit}, cpu \`model.fit\` ${ISSUE_REFERENCE.cpuFit} samples/s. This machine is shared: compare ratios within a run, not absolute figures across runs.`, '');
+  lines.push(
+    `The issue's reference figures, measured on a quiet machine of this type: PyTorch ${ISSUE_REFERENCE.torch}, scikit-learn ${ISSUE_REFERENCE.sklearn}, wasm \`model.fit\` ${ISSUE_REFERENCE.wasmFit}, cpu \`model.fit\` ${ISSUE_REFERENCE.cpuFit} samples/s. This machine is shared: compare ratios within a run, not absolute figures across runs.`,
+    '',
+  );
   if (wasm) {
     const cpuEngine = median(wasm.results.engine.map((m) => m.cpuSamplesPerS));
     const cpuFit = median(wasm.results.fit.map((m) => m.cpuSamplesPerS));
-    lines.push(`Without other load, wall time approaches CPU time: the engine's CPU-time figure on wasm, ${fmt(cpuEngine)} samples/s, is ${((cpuEngine / 325_000) * 100).toFixed(0)} – ${((cpuEngine / 170_000) * 100).toFixed(0)} % of the issue's quiet-machine PyTorch range. CPU time is itself inflated by contention (\`model.fit\`'s CPU-time figure here, ${fmt(cpuFit)}, against the issue's quiet ${ISSUE_REFERENCE.wasmFit}), so that is a lower bound for a quiet machine, not a measurement of one.`, '');
+    lines.push(
+      `Without other load, wall time approaches CPU time: the engine's CPU-time figure on wasm, ${fmt(cpuEngine)} samples/s, is ${((cpuEngine / 325_000) * 100).toFixed(0)} – ${((cpuEngine / 170_000) * 100).toFixed(0)} % of the issue's quiet-machine PyTorch range. CPU time is itself inflated by contention (\`model.fit\`'s CPU-time figure here, ${fmt(cpuFit)}, against the issue's quiet ${ISSUE_REFERENCE.wasmFit}), so that is a lower bound for a quiet machine, not a measurement of one.`,
+      '',
+    );
   }
 
   lines.push('### Stacked folds (train the k folds of a configuration as one model): measured, dropped', '');
-  lines.push('The 8 matrix products of one engine step for k folds stacked on a leading axis (one rank-3 kernel each, fresh operands every step as in training) against one fold; CPU µs per step. Stacking could only save what the k single-fold steps spend outside their products (dispatch, JavaScript), so it pays only if the stacked products cost well under k single ones.', '');
-  lines.push('| backend | products, 1 fold | products, k = 5 stacked | stacked / (5 × single) | whole engine step, 1 fold | best case for stacking vs 5 single steps |', '|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    'The 8 matrix products of one engine step for k folds stacked on a leading axis (one rank-3 kernel each, fresh operands every step as in training) against one fold; CPU µs per step. Stacking could only save what the k single-fold steps spend outside their products (dispatch, JavaScript), so it pays only if the stacked products cost well under k single ones.',
+    '',
+  );
+  lines.push(
+    '| backend | products, 1 fold | products, k = 5 stacked | stacked / (5 × single) | whole engine step, 1 fold | best case for stacking vs 5 single steps |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
   for (const result of results) {
     const { k, singleMicros, stackedMicros, engineStepMicros } = result.stacked;
     // Best case: stacking keeps everything outside the products at one fold's cost.
     const bestCase = (k * engineStepMicros) / (stackedMicros + (engineStepMicros - singleMicros));
-    lines.push(`| ${result.backend} | ${singleMicros.toFixed(0)} µs | ${stackedMicros.toFixed(0)} µs | ${(stackedMicros / (k * singleMicros)).toFixed(2)} | ${engineStepMicros.toFixed(0)} µs | ${fmtRatio(bestCase)} |`);
+    lines.push(
+      `| ${result.backend} | ${singleMicros.toFixed(0)} µs | ${stackedMicros.toFixed(0)} µs | ${(stackedMicros / (k * singleMicros)).toFixed(2)} | ${engineStepMicros.toFixed(0)} µs | ${fmtRatio(bestCase)} |`,
+    );
   }
-  lines.push('', 'On wasm a product with a batch dimension > 1 leaves XNNPACK for a naive loop (tfjs-backend-wasm `batch_mat_mul_impl.cc` only sends unbatched, untransposed products to XNNPACK), so the stacked products cost more than k separate fast ones; after the engine cut a step to 8 kernels, dispatch is a small share of it anyway. The 1.5× bar is not reachable, so foldwise keeps one task per (run, fold) and the coordinator needs no change.', '');
+  lines.push(
+    '',
+    'On wasm a product with a batch dimension > 1 leaves XNNPACK for a naive loop (tfjs-backend-wasm `batch_mat_mul_impl.cc` only sends unbatched, untransposed products to XNNPACK), so the stacked products cost more than k separate fast ones; after the engine cut a step to 8 kernels, dispatch is a small share of it anyway. The 1.5× bar is not reachable, so foldwise keeps one task per (run, fold) and the coordinator needs no change.',
+    '',
+  );
 
   lines.push('### tfjs-node (`tensorflow` backend): not measured here', '');
-  lines.push('`@tensorflow/tfjs-node` cannot install on this machine (its install downloads libtensorflow), so this is **not measured**, only placed from published figures: TensorFlow.js\'s team measured tfjs-node training about 4× slower than eager tf.keras on MNIST (tensorflow/tfjs#628, gap still there in 2019); users measured it about 2× faster than wasm on convolution-heavy models (vladmandic/face-api#108, wacky6/hikaru#5), but slower than wasm on a tiny dense model where per-op binding cost dominates (tensorflow/tfjs#4402: 54 ms in tfjs-node against 20 ms on wasm). The engine\'s step is 8 small products (batch 128, ≤ 65 columns): on tfjs-node they would run on native AVX2 GEMMs but each would pay the binding cost, so our estimate is between the engine\'s wasm figure and about twice it. The engine needs no change to run there (it calls the standard `BatchMatMul` / `_FusedMatMul` kernels and reads tensors synchronously, which tfjs-node supports on CPU).', '');
+  lines.push(
+    "`@tensorflow/tfjs-node` cannot install on this machine (its install downloads libtensorflow), so this is **not measured**, only placed from published figures: TensorFlow.js's team measured tfjs-node training about 4× slower than eager tf.keras on MNIST (tensorflow/tfjs#628, gap still there in 2019); users measured it about 2× faster than wasm on convolution-heavy models (vladmandic/face-api#108, wacky6/hikaru#5), but slower than wasm on a tiny dense model where per-op binding cost dominates (tensorflow/tfjs#4402: 54 ms in tfjs-node against 20 ms on wasm). The engine's step is 8 small products (batch 128, ≤ 65 columns): on tfjs-node they would run on native AVX2 GEMMs but each would pay the binding cost, so our estimate is between the engine's wasm figure and about twice it. The engine needs no change to run there (it calls the standard `BatchMatMul` / `_FusedMatMul` kernels and reads tensors synchronously, which tfjs-node supports on CPU).",
+    '',
+  );
   return lines.join('\n');
 }
 
 /** `--report-only`: rewrites the section from bench/out/engine.json without measuring again. */
 function rewriteReport(): void {
-  const saved = JSON.parse(readFileSync(join(OUT, 'engine.json'), 'utf8')) as { machine: string; options: Options; results: BackendResult[]; missing: BackendName[]; load: { start: number[]; end: number[] }; seconds: number };
+  const saved = JSON.parse(readFileSync(join(OUT, 'engine.json'), 'utf8')) as {
+    machine: string;
+    options: Options;
+    results: BackendResult[];
+    missing: BackendName[];
+    load: { start: number[]; end: number[] };
+    seconds: number;
+  };
   writeSection('engine', report(saved.machine, saved.options, saved.results, saved.missing, readBaselines(), saved.load, saved.seconds));
   log('rewrote the engine section of BENCHMARKS.md from bench/out/engine.json');
 }
@@ -427,7 +561,10 @@ async function main(): Promise<void> {
   const markdown = report(machine, options, results, missing, readBaselines(), load, seconds);
   writeSection('engine', markdown);
   mkdirSync(OUT, { recursive: true });
-  writeFileSync(join(OUT, 'engine.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, options, load, seconds, results, missing }, null, 2)}\n`);
+  writeFileSync(
+    join(OUT, 'engine.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), machine, options, load, seconds, results, missing }, null, 2)}\n`,
+  );
   log(`wrote the engine section of BENCHMARKS.md and bench/out/engine.json in ${Math.round(seconds)} s`);
 }
 

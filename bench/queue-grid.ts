@@ -18,7 +18,13 @@ import { rankRuns } from '../server/coordinator/coordinator.js';
 import { TestRedis } from '../test/queue/redis-server.js';
 import { WorkerCommand, tempDir } from '../test/queue/helpers.js';
 
-const { values } = parseArgs({ options: { repeat: { type: 'string', default: '1' }, depth: { type: 'string', default: '1,2,3' }, first: { type: 'string', default: 'local' } } });
+const { values } = parseArgs({
+  options: {
+    repeat: { type: 'string', default: '1' },
+    depth: { type: 'string', default: '1,2,3' },
+    first: { type: 'string', default: 'local' },
+  },
+});
 const CLI = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
 const SOURCE_CSV = fileURLToPath(new URL('../bench/out/fraud.csv', import.meta.url));
 
@@ -47,13 +53,28 @@ seed: 42
 `,
 );
 
-type Result = { label: string; totalS: number; searchS: number; trainS: number; refitS: number; best: string; bestAuc: number | null; load: string; workers: string[] };
+type Result = {
+  label: string;
+  totalS: number;
+  searchS: number;
+  trainS: number;
+  refitS: number;
+  best: string;
+  bestAuc: number | null;
+  load: string;
+  workers: string[];
+};
 
 async function run(label: string, args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
   const dataDir = tempDir(`grid-${label}`);
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', specPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'run', specPath, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -71,7 +92,10 @@ async function run(label: string, args: string[], env: NodeJS.ProcessEnv): Promi
     const folds = runs.flatMap((r) => storage.runs.folds(r.runId));
     const workers = [...new Set(folds.map((f) => f.workerName ?? '?'))];
     return {
-      label, totalS, load, workers,
+      label,
+      totalS,
+      load,
+      workers,
       searchS: (Math.max(...ends) - Math.min(...starts)) / 1000,
       trainS: folds.reduce((sum, f) => sum + (f.trainMs ?? 0), 0) / 1000,
       refitS: refit && refit.startedAt && refit.finishedAt ? (refit.finishedAt - refit.startedAt) / 1000 : NaN,
@@ -86,7 +110,10 @@ async function run(label: string, args: string[], env: NodeJS.ProcessEnv): Promi
 const env = { FOLDWISE_BACKEND: 'wasm' };
 const redis = await TestRedis.start();
 // The production lock and stalled-check timings, not the tests' short ones.
-const workers = new WorkerCommand(redis.url, { concurrency: 2, env: { ...env, FOLDWISE_QUEUE_LOCK_MS: '30000', FOLDWISE_QUEUE_STALLED_MS: '15000' } });
+const workers = new WorkerCommand(redis.url, {
+  concurrency: 2,
+  env: { ...env, FOLDWISE_QUEUE_LOCK_MS: '30000', FOLDWISE_QUEUE_STALLED_MS: '15000' },
+});
 while (workers.lines.filter((line) => line.includes(': ready on ')).length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
 const results: Result[] = [];
 const variants = { local: ['--workers', '2'], queue: ['--queue', redis.url, '--workers', '2'] } as const;
@@ -100,10 +127,16 @@ for (let i = 0; i < Number(values.repeat); i++) {
 await workers.stop();
 await redis.stopServer();
 
-console.log(`grid: depth {${values.depth}} × width {32,64} × batch {64,128} × epochs {10,20}, 5-fold, fraud 20,000 rows (CSV), wasm backend`);
-console.log('| workers | load average at start | search wall (first task start → last run end) | training time of the folds / 2 | refit | whole `foldwise run` | best CV AUC |');
+console.log(
+  `grid: depth {${values.depth}} × width {32,64} × batch {64,128} × epochs {10,20}, 5-fold, fraud 20,000 rows (CSV), wasm backend`,
+);
+console.log(
+  '| workers | load average at start | search wall (first task start → last run end) | training time of the folds / 2 | refit | whole `foldwise run` | best CV AUC |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.label === 'local' ? '2 local (pool)' : '2 queue (Redis)'} | ${r.load} | ${r.searchS.toFixed(1)} s | ${(r.trainS / 2).toFixed(1)} s (${((100 * r.trainS) / 2 / r.searchS).toFixed(0)} % of the wall) | ${r.refitS.toFixed(1)} s | ${r.totalS.toFixed(1)} s | ${r.bestAuc?.toFixed(4)} |`);
+  console.log(
+    `| ${r.label === 'local' ? '2 local (pool)' : '2 queue (Redis)'} | ${r.load} | ${r.searchS.toFixed(1)} s | ${(r.trainS / 2).toFixed(1)} s (${((100 * r.trainS) / 2 / r.searchS).toFixed(0)} % of the wall) | ${r.refitS.toFixed(1)} s | ${r.totalS.toFixed(1)} s | ${r.bestAuc?.toFixed(4)} |`,
+  );
 }
 console.log(`best run (every variant): ${[...new Set(results.map((r) => r.best))].join(' / ')}`);

@@ -52,7 +52,10 @@ grid: { width: [${Array.from({ length: tasks }, (_, i) => i + 2).join(', ')}], e
 validation: { kind: holdout, fraction: 0.2 }
 `;
 
-async function measure(label: string, runner: TimedRunner): Promise<{ label: string; wallMs: number[]; overheadMs: number[]; searchMs: number[] }> {
+async function measure(
+  label: string,
+  runner: TimedRunner,
+): Promise<{ label: string; wallMs: number[]; overheadMs: number[]; searchMs: number[] }> {
   const composition = compose(loadConfig({ dataDir: tempDir(`overhead-${label}`) }), { runner });
   const result = { label, wallMs: [] as number[], overheadMs: [] as number[], searchMs: [] as number[] };
   try {
@@ -82,7 +85,9 @@ function quantile(values: readonly number[], q: number): number {
 
 const env = { FOLDWISE_BACKEND: 'wasm' };
 process.env.FOLDWISE_BACKEND = 'wasm';
-const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 const local = await measure('local', new TimedRunner(new WorkerPool({ size: 1, env })));
 
 const redis = await TestRedis.start();
@@ -104,4 +109,6 @@ for (const r of [local, queued]) {
       `${quantile(r.overheadMs, 0.5).toFixed(1)} ms | ${quantile(r.overheadMs, 0.9).toFixed(1)} ms | ${perTask.toFixed(1)} ms |`,
   );
 }
-console.log(`queue − local, median overhead: ${(quantile(queued.overheadMs, 0.5) - quantile(local.overheadMs, 0.5)).toFixed(1)} ms per task`);
+console.log(
+  `queue − local, median overhead: ${(quantile(queued.overheadMs, 0.5) - quantile(local.overheadMs, 0.5)).toFixed(1)} ms per task`,
+);

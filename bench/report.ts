@@ -22,10 +22,13 @@ export function machineLine(): string {
 export function writeSection(name: string, markdown: string): void {
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
-  const current = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each section by its own script in `bench/`.\n';
+  const current = existsSync(BENCHMARKS)
+    ? readFileSync(BENCHMARKS, 'utf8')
+    : '# Benchmarks\n\nWritten by `npm run bench`; each section by its own script in `bench/`.\n';
   const block = `${begin}\n${markdown.trim()}\n${end}`;
   const start = current.indexOf(begin);
   const stop = current.indexOf(end);
-  const next = start >= 0 && stop > start ? current.slice(0, start) + block + current.slice(stop + end.length) : `${current.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && stop > start ? current.slice(0, start) + block + current.slice(stop + end.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(BENCHMARKS, next);
 }

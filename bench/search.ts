@@ -51,7 +51,10 @@ const VARIANTS: Variant[] = [
   {
     key: 'smart',
     label: 'foldwise, early stopping on val_auc + fold cutting',
-    yaml: BASE('bench-smart', '  earlyStopping: { monitor: val_auc, patience: 3, minDelta: 0.001 }\npruning:\n  foldCut: { minFolds: 2, margin: 0.01 }'),
+    yaml: BASE(
+      'bench-smart',
+      '  earlyStopping: { monitor: val_auc, patience: 3, minDelta: 0.001 }\npruning:\n  foldCut: { minFolds: 2, margin: 0.01 }',
+    ),
   },
 ];
 
@@ -76,7 +79,9 @@ function runSearch(variant: Variant, workers: number, suffix: string): Measured 
   const specPath = join(dataDir, 'spec.yaml');
   writeFileSync(specPath, variant.yaml);
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, 'run', specPath, '--workers', String(workers)], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, 'run', specPath, '--workers', String(workers)], {
+    encoding: 'utf8',
+  });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`foldwise run failed (${result.status}): ${result.stderr}`);
   const storage = openStorage(join(dataDir, 'foldwise.db'));
@@ -147,8 +152,13 @@ async function main(): Promise<void> {
   // GridSearchCV right before foldwise, so the two walls share the machine's conditions.
   const sameRun = args.includes('--skip-sklearn')
     ? undefined
-    : (await runJson<{ full: Baseline }>(python('search_sklearn.py', '--csv', DEFAULT_CSV, '--seed', '42', '--n-jobs', '2', '--variants', 'full'))).value.full;
-  if (sameRun) console.error(`GridSearchCV: ${sameRun.wall_s.toFixed(1)} s, CV AUC ${fmt(sameRun.best_cv_auc)}, test AUC ${fmt(sameRun.test_auc)}`);
+    : (
+        await runJson<{ full: Baseline }>(
+          python('search_sklearn.py', '--csv', DEFAULT_CSV, '--seed', '42', '--n-jobs', '2', '--variants', 'full'),
+        )
+      ).value.full;
+  if (sameRun)
+    console.error(`GridSearchCV: ${sameRun.wall_s.toFixed(1)} s, CV AUC ${fmt(sameRun.best_cv_auc)}, test AUC ${fmt(sameRun.test_auc)}`);
 
   const rows: string[] = [];
   const measured: Record<string, Measured[]> = {};
@@ -157,21 +167,34 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       const m = runSearch(variant, 2, `2w-${i}`);
       measured[variant.key]!.push(m);
-      console.error(`${variant.key} #${i + 1}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ${m.epochsTrained} epochs`);
+      console.error(
+        `${variant.key} #${i + 1}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ${m.epochsTrained} epochs`,
+      );
     }
     const ms = measured[variant.key]!;
     const mid = ms.find((m) => m.wallS === median(ms.map((x) => x.wallS))) ?? ms[0]!;
-    rows.push(`| ${variant.label} | ${fmt(median(ms.map((m) => m.wallS)), 1)} | ${fmt(mid.bestCvAuc)} (${mid.bestParams}) | ${fmt(mid.testAuc)} | ${mid.epochsTrained} | ${mid.runsPruned} | ${(100 * mid.outsideTrainingShare).toFixed(1)} % |`);
+    rows.push(
+      `| ${variant.label} | ${fmt(median(ms.map((m) => m.wallS)), 1)} | ${fmt(mid.bestCvAuc)} (${mid.bestParams}) | ${fmt(mid.testAuc)} | ${mid.epochsTrained} | ${mid.runsPruned} | ${(100 * mid.outsideTrainingShare).toFixed(1)} % |`,
+    );
   }
 
   const baselines = readBaselines();
-  if (sameRun) rows.unshift(`| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(sameRun.wall_s, 1)} | ${fmt(sameRun.best_cv_auc)} | ${fmt(sameRun.test_auc)} | ${sameRun.epochs_total} | | |`);
-  const baselineRows = Object.entries(baselines)
-    .map(([name, b]) => `| ${name} (from baselines.json) | ${fmt(b.wall_s, 1)} | ${fmt(b.best_cv_auc)} | ${fmt(b.test_auc)} | ${b.epochs_total} | | |`);
+  if (sameRun)
+    rows.unshift(
+      `| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(sameRun.wall_s, 1)} | ${fmt(sameRun.best_cv_auc)} | ${fmt(sameRun.test_auc)} | ${sameRun.epochs_total} | | |`,
+    );
+  const baselineRows = Object.entries(baselines).map(
+    ([name, b]) =>
+      `| ${name} (from baselines.json) | ${fmt(b.wall_s, 1)} | ${fmt(b.best_cv_auc)} | ${fmt(b.test_auc)} | ${b.epochs_total} | | |`,
+  );
 
   let scaling = '';
   if (!args.includes('--skip-scaling')) {
-    const small: Variant = { key: 'scaling', label: 'scaling', yaml: BASE('bench-scaling', '', 'depth: [1, 2]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: 10') };
+    const small: Variant = {
+      key: 'scaling',
+      label: 'scaling',
+      yaml: BASE('bench-scaling', '', 'depth: [1, 2]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: 10'),
+    };
     const one = runSearch(small, 1, '1w');
     const two = runSearch(small, 2, '2w');
     const rate = (m: Measured) => m.searchSamples / m.searchWallS;

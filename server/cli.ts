@@ -44,7 +44,8 @@ function configFrom(command: Command, extra: ConfigFlags = {}) {
 /** Opens the database read-mostly for commands that train nothing. */
 function withStorage<T>(command: Command, action: (storage: Storage) => T): T {
   const config = configFrom(command);
-  if (!existsSync(config.dbPath)) throw new AppError('not_found', `no foldwise database at ${config.dbPath} (run an experiment first, or pass --data-dir)`);
+  if (!existsSync(config.dbPath))
+    throw new AppError('not_found', `no foldwise database at ${config.dbPath} (run an experiment first, or pass --data-dir)`);
   const storage = openStorage(config.dbPath);
   try {
     return action(storage);
@@ -58,7 +59,9 @@ function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const ranked = rankRuns(experiment, runs);
   const others = runs.filter((run) => !ranked.includes(run));
   const spec = JSON.parse(experiment.specJson);
-  console.log(`\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`);
+  console.log(
+    `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
+  );
   console.log(formatLeaderboard(spec, experiment.selectionMetric, ranked, others));
 }
 
@@ -69,7 +72,11 @@ function printModels(storage: Storage, experiment: Experiment): void {
   console.log(
     textTable(
       ['metric', 'cross-validation estimate', 'test split (refit model)'],
-      cvVersusTest(storage.runs, model).map((m) => [m.name, m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`, formatScore(m.test)]),
+      cvVersusTest(storage.runs, model).map((m) => [
+        m.name,
+        m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`,
+        formatScore(m.test),
+      ]),
     ),
   );
   console.log(`Model saved in ${model.path}`);
@@ -79,65 +86,89 @@ program
   .command('run')
   .description('run (or resume) the experiment in SPEC, refit the best configuration and score it on the test split')
   .argument('<spec>', 'experiment spec file (YAML or JSON)')
-  .option('-w, --workers <n>', 'worker processes (default: one per core, or the spec\'s workers)', positiveInt)
-  .option('--allow-large-grid', 'allow grids larger than the spec\'s maxRuns')
+  .option('-w, --workers <n>', "worker processes (default: one per core, or the spec's workers)", positiveInt)
+  .option('--allow-large-grid', "allow grids larger than the spec's maxRuns")
   .option('--no-refit', 'stop after the search')
   .option('--serve', 'serve the dashboard while the search runs, and after it')
   .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
   .option('--port <port>', 'dashboard port', positiveInt)
-  .option('--queue [url]', 'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); --workers then counts task slots')
+  .option(
+    '--queue [url]',
+    'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); --workers then counts task slots',
+  )
   .option('--local-workers <n>', 'with --queue: also run N queue workers on this machine', positiveInt)
-  .action(async (specPath: string, flags: { workers?: number; allowLargeGrid?: boolean; refit: boolean; serve?: boolean; host?: string; port?: number; queue?: string | boolean; localWorkers?: number }, command: Command) => {
-    const path = resolve(specPath);
-    if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
-    if (flags.localWorkers !== undefined && flags.queue === undefined) throw new ValidationError('--local-workers goes with --queue (without it, --workers sets the local pool)');
-    const specText = readFileSync(path, 'utf8');
-    // Schema errors are reported before any worker process starts.
-    const spec = parseSpecText(specText);
-    const config = configFrom(command, { workers: flags.workers ?? spec.workers, host: flags.host, port: flags.port });
-    const queueRunner = flags.queue === undefined ? null : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
-    const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
-    const controller = new AbortController();
-    installStopHandlers(controller, composition);
-    // Closed in `finally` too: an open server would keep an interrupted or failed run from exiting.
-    let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
-    try {
-      dashboard = flags.serve ? await startDashboard(composition) : null;
-      const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
-      const { experiment } = prepared;
-      const backends = await whenReady(composition);
-      console.log(
-        `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout'}, ` +
-          `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
-          `${queueRunner ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0) : `${config.workers} workers`} on ${[...new Set(backends)].join('/')}`,
-      );
-      const bar = createSearchProgressBar(experiment.selectionMetric);
-      const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
-      const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
-      stopBar();
-      bar.stop();
-      console.log(`Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} (${summary.tasksTrained} tasks trained).`);
-      printLeaderboard(composition.storage, summary.experiment);
-      if (summary.interrupted) {
-        console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);
-        process.exitCode = 130;
-        return;
+  .action(
+    async (
+      specPath: string,
+      flags: {
+        workers?: number;
+        allowLargeGrid?: boolean;
+        refit: boolean;
+        serve?: boolean;
+        host?: string;
+        port?: number;
+        queue?: string | boolean;
+        localWorkers?: number;
+      },
+      command: Command,
+    ) => {
+      const path = resolve(specPath);
+      if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
+      if (flags.localWorkers !== undefined && flags.queue === undefined)
+        throw new ValidationError('--local-workers goes with --queue (without it, --workers sets the local pool)');
+      const specText = readFileSync(path, 'utf8');
+      // Schema errors are reported before any worker process starts.
+      const spec = parseSpecText(specText);
+      const config = configFrom(command, { workers: flags.workers ?? spec.workers, host: flags.host, port: flags.port });
+      const queueRunner =
+        flags.queue === undefined
+          ? null
+          : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
+      const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
+      const controller = new AbortController();
+      installStopHandlers(controller, composition);
+      // Closed in `finally` too: an open server would keep an interrupted or failed run from exiting.
+      let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
+      try {
+        dashboard = flags.serve ? await startDashboard(composition) : null;
+        const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
+        const { experiment } = prepared;
+        const backends = await whenReady(composition);
+        console.log(
+          `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout'}, ` +
+            `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
+            `${queueRunner ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0) : `${config.workers} workers`} on ${[...new Set(backends)].join('/')}`,
+        );
+        const bar = createSearchProgressBar(experiment.selectionMetric);
+        const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
+        const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
+        stopBar();
+        bar.stop();
+        console.log(
+          `Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} (${summary.tasksTrained} tasks trained).`,
+        );
+        printLeaderboard(composition.storage, summary.experiment);
+        if (summary.interrupted) {
+          console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);
+          process.exitCode = 130;
+          return;
+        }
+        if (flags.refit) {
+          console.log('\nRefitting the best configuration on all non-test rows…');
+          await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal);
+          printModels(composition.storage, composition.storage.experiments.get(experiment.experimentId));
+        }
+        if (dashboard) {
+          console.log(`\nDashboard: ${dashboard.url} — Ctrl-C to quit.`);
+          await new Promise<void>((resolveWait) => controller.signal.addEventListener('abort', () => resolveWait(), { once: true }));
+          await dashboard.close();
+        }
+      } finally {
+        await dashboard?.close();
+        await composition.close();
       }
-      if (flags.refit) {
-        console.log('\nRefitting the best configuration on all non-test rows…');
-        await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal);
-        printModels(composition.storage, composition.storage.experiments.get(experiment.experimentId));
-      }
-      if (dashboard) {
-        console.log(`\nDashboard: ${dashboard.url} — Ctrl-C to quit.`);
-        await new Promise<void>((resolveWait) => controller.signal.addEventListener('abort', () => resolveWait(), { once: true }));
-        await dashboard.close();
-      }
-    } finally {
-      await dashboard?.close();
-      await composition.close();
-    }
-  });
+    },
+  );
 
 async function whenReady(composition: Composition): Promise<string[]> {
   const runner = composition.runner as { whenReady?: () => Promise<string[]> };
@@ -148,7 +179,9 @@ async function whenReady(composition: Composition): Promise<string[]> {
 async function startDashboard(composition: Composition): Promise<{ url: string; close(): Promise<void> } | null> {
   const modulePath = './http/serve.js';
   try {
-    const { serveDashboard } = (await import(modulePath)) as { serveDashboard: (c: Composition) => Promise<{ url: string; close(): Promise<void> }> };
+    const { serveDashboard } = (await import(modulePath)) as {
+      serveDashboard: (c: Composition) => Promise<{ url: string; close(): Promise<void> }>;
+    };
     const dashboard = await serveDashboard(composition);
     console.log(`Dashboard: ${dashboard.url}`);
     return dashboard;
@@ -174,7 +207,7 @@ function installStopHandlers(controller: AbortController, composition: Compositi
 program
   .command('worker')
   .description('train tasks that `foldwise run SPEC --queue URL` publishes, on this machine')
-  .option('--queue [url]', 'redis://[:PASSWORD@]HOST:PORT of the coordinator\'s Redis (or env FOLDWISE_QUEUE_URL)')
+  .option('--queue [url]', "redis://[:PASSWORD@]HOST:PORT of the coordinator's Redis (or env FOLDWISE_QUEUE_URL)")
   .option('-c, --concurrency <n>', 'worker processes, each training one task at a time', positiveInt, 1)
   .option('--cache-dir <dir>', 'where verified copies of CSV datasets are kept (default: ~/.cache/foldwise/datasets)')
   .action(async (flags: { queue?: string | boolean; concurrency: number; cacheDir?: string }) => {
@@ -191,7 +224,15 @@ program
       console.log(
         textTable(
           ['name', 'dataset', 'task', 'status', 'runs done/total', 'best', 'started'],
-          experiments.map((e) => [e.name, e.datasetKind, e.task, e.status, `${e.runsFinished}/${e.runsTotal}`, `${e.selectionMetric} ${formatScore(e.bestScore)}`, new Date(e.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
+          experiments.map((e) => [
+            e.name,
+            e.datasetKind,
+            e.task,
+            e.status,
+            `${e.runsFinished}/${e.runsTotal}`,
+            `${e.selectionMetric} ${formatScore(e.bestScore)}`,
+            new Date(e.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+          ]),
         ),
       );
     }),
@@ -236,7 +277,11 @@ program
     const modelPath = withStorage(command, (storage) => {
       const experiment = storage.experiments.getByName(flags.experiment);
       const model = storage.models.ofExperiment(experiment.experimentId)[0];
-      if (!model) throw new AppError('not_found', `experiment "${flags.experiment}" has no refit model yet: run \`foldwise refit ${flags.experiment}\``);
+      if (!model)
+        throw new AppError(
+          'not_found',
+          `experiment "${flags.experiment}" has no refit model yet: run \`foldwise refit ${flags.experiment}\``,
+        );
       return model.path;
     });
     const count = await writePredictions(modelPath, flags.input, flags.output);

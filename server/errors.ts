@@ -7,7 +7,10 @@ export type ErrorCode = 'invalid_argument' | 'not_found' | 'conflict' | 'interna
 
 export class AppError extends Error {
   override name = 'AppError';
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -15,7 +18,10 @@ export class AppError extends Error {
 /** Bad input: `path` names the field, as in spec errors. */
 export class ValidationError extends AppError {
   override name = 'ValidationError';
-  constructor(message: string, readonly issues: readonly { path: string; message: string }[] = []) {
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[] = [],
+  ) {
     super('invalid_argument', message);
   }
 }

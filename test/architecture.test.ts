@@ -24,7 +24,11 @@ const CONTRACT = ['worker/spec.ts', 'worker/protocol.ts', 'worker/queue-protocol
 const DOCUMENTED_EXCEPTIONS = new Set(['server/cli/predict.ts → worker/backend.ts', 'server/cli/predict.ts → worker/model-files.ts']);
 
 test('architecture: worker/ imports nothing from server/', () => {
-  const offending = sources(join(ROOT, 'worker')).flatMap((file) => importsOf(file).filter((spec) => spec.startsWith('server/')).map((spec) => `${relative(ROOT, file)} → ${spec}`));
+  const offending = sources(join(ROOT, 'worker')).flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => spec.startsWith('server/'))
+      .map((spec) => `${relative(ROOT, file)} → ${spec}`),
+  );
   assert.deepEqual(offending, []);
 });
 
@@ -41,14 +45,25 @@ test('architecture: server/ imports only the contract files of the worker', () =
 test('architecture: SQL stays in server/storage (the only importer of better-sqlite3); HTTP code never touches storage', () => {
   const all = [...sources(join(ROOT, 'server')), ...sources(join(ROOT, 'worker'))];
   const sqlite = all.filter((file) => importsOf(file).includes('better-sqlite3')).map((file) => relative(ROOT, file));
-  assert.ok(sqlite.every((file) => file.startsWith('server/storage/')), sqlite.join(', '));
-  const httpToStorage = sources(join(ROOT, 'server/http')).filter((file) => importsOf(file).some((spec) => spec.startsWith('server/storage/') && !spec.endsWith('-store.ts')));
-  assert.deepEqual(httpToStorage.map((file) => relative(ROOT, file)), [], 'http may use store types, never open the database');
+  assert.ok(
+    sqlite.every((file) => file.startsWith('server/storage/')),
+    sqlite.join(', '),
+  );
+  const httpToStorage = sources(join(ROOT, 'server/http')).filter((file) =>
+    importsOf(file).some((spec) => spec.startsWith('server/storage/') && !spec.endsWith('-store.ts')),
+  );
+  assert.deepEqual(
+    httpToStorage.map((file) => relative(ROOT, file)),
+    [],
+    'http may use store types, never open the database',
+  );
 });
 
 test('architecture: the contract files import only the schema libraries and each other', () => {
   for (const file of CONTRACT) {
-    const external = importsOf(join(ROOT, file)).filter((spec) => !CONTRACT.includes(spec) && !['zod', 'yaml'].includes(spec) && !spec.startsWith('node:'));
+    const external = importsOf(join(ROOT, file)).filter(
+      (spec) => !CONTRACT.includes(spec) && !['zod', 'yaml'].includes(spec) && !spec.startsWith('node:'),
+    );
     assert.deepEqual(external, [], file);
   }
 });

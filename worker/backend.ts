@@ -77,6 +77,6 @@ async function tryBackend(backend: BackendName): Promise<string | null> {
     await tfjs.ready();
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] ?? error.name : String(error);
+    return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
   }
 }

@@ -75,7 +75,11 @@ export async function loadDataset(dataset: DatasetSpec, seed: number, task?: Tas
     case 'ratings':
       return withTask((await import('./recsys/synthetic.js')).generateRatings(dataset, seed), 'the ratings dataset', task);
     case 'movielens':
-      return withTask(await (await import('./recsys/movielens.js')).loadMovieLens(dataset), `the movielens dataset (${dataset.path})`, task);
+      return withTask(
+        await (await import('./recsys/movielens.js')).loadMovieLens(dataset),
+        `the movielens dataset (${dataset.path})`,
+        task,
+      );
   }
 }
 
@@ -127,7 +131,11 @@ export function inferTask(labels: readonly string[]): TaskKind {
  * @returns row-major rows.length × featureNames.length, not standardised.
  * @throws {DataError} on a missing column, an empty cell, or a non-numeric numeric cell.
  */
-export function encodeRows(encoding: Encoding, rows: readonly Record<string, string>[], options: { readonly source?: string } = {}): Float32Array {
+export function encodeRows(
+  encoding: Encoding,
+  rows: readonly Record<string, string>[],
+  options: { readonly source?: string } = {},
+): Float32Array {
   const source = options.source ?? 'input';
   const plan = planEncoding(encoding.columns);
   const x = new Float32Array(rows.length * plan.width);
@@ -136,7 +144,9 @@ export function encodeRows(encoding: Encoding, rows: readonly Record<string, str
       // hasOwn: a column named "constructor" must not find Object.prototype's.
       const cell = Object.hasOwn(row, column.name) ? row[column.name] : undefined;
       if (cell === undefined) {
-        throw new DataError(`${source}, row ${i + 2}: column ${quote(column.name)} is missing (the model needs ${encoding.columns.map((c) => quote(c.name)).join(', ')})`);
+        throw new DataError(
+          `${source}, row ${i + 2}: column ${quote(column.name)} is missing (the model needs ${encoding.columns.map((c) => quote(c.name)).join(', ')})`,
+        );
       }
       return checkedCell(cell.trim(), column, `${source}, row ${i + 2}, column ${quote(column.name)}`);
     });
@@ -150,7 +160,9 @@ export function encodeRows(encoding: Encoding, rows: readonly Record<string, str
  * `foldwise predict`, whose rows then go through `encodeRows`.
  * @throws {DataError}
  */
-export async function readCsvRecords(path: string): Promise<{ readonly header: readonly string[]; readonly rows: readonly Record<string, string>[] }> {
+export async function readCsvRecords(
+  path: string,
+): Promise<{ readonly header: readonly string[]; readonly rows: readonly Record<string, string>[] }> {
   const csv = await readCsvFile(path);
   const rows = csv.rows.map((cells) => Object.fromEntries(csv.header.map((name, c) => [name, cells[c]!])));
   return { header: csv.header, rows };
@@ -206,7 +218,12 @@ function checkedCell(cell: string, column: Column, where: string): number | stri
   return value;
 }
 
-type EncodingPlan = { readonly width: number; readonly offsets: readonly number[]; readonly categoryIndex: readonly (ReadonlyMap<string, number> | null)[]; readonly columns: readonly Column[] };
+type EncodingPlan = {
+  readonly width: number;
+  readonly offsets: readonly number[];
+  readonly categoryIndex: readonly (ReadonlyMap<string, number> | null)[];
+  readonly columns: readonly Column[];
+};
 
 function planEncoding(columns: readonly Column[]): EncodingPlan {
   const offsets: number[] = [];
@@ -215,7 +232,9 @@ function planEncoding(columns: readonly Column[]): EncodingPlan {
     offsets.push(width);
     width += column.kind === 'numeric' ? 1 : column.categories.length;
   }
-  const categoryIndex = columns.map((column) => (column.kind === 'categorical' ? new Map(column.categories.map((category, k) => [category, k])) : null));
+  const categoryIndex = columns.map((column) =>
+    column.kind === 'categorical' ? new Map(column.categories.map((category, k) => [category, k])) : null,
+  );
   return { width, offsets, categoryIndex, columns };
 }
 
@@ -235,7 +254,9 @@ function encodeRowInto(x: Float32Array, row: number, plan: EncodingPlan, valueOf
 }
 
 function featureNamesOf(columns: readonly Column[]): string[] {
-  return columns.flatMap((column) => (column.kind === 'numeric' ? [column.name] : column.categories.map((category) => `${column.name}=${category}`)));
+  return columns.flatMap((column) =>
+    column.kind === 'numeric' ? [column.name] : column.categories.map((category) => `${column.name}=${category}`),
+  );
 }
 
 /** Checks a requested task against a built-in dataset's own. */
@@ -255,20 +276,31 @@ type EncodedTarget = { readonly task: TaskKind; readonly y: Float32Array; readon
  * @param what names the target in messages, e.g. `data.csv: the target column "label"`.
  * @param rowLabel names a data row (0-based) in messages, e.g. "row 7".
  */
-function encodeTarget(labels: readonly string[], requested: TaskKind | undefined, what: string, rowLabel: (row: number) => string): EncodedTarget {
+function encodeTarget(
+  labels: readonly string[],
+  requested: TaskKind | undefined,
+  what: string,
+  rowLabel: (row: number) => string,
+): EncodedTarget {
   const task = requested ?? inferTask(labels);
   const numbers = parseAllNumbers(labels);
   if (task === 'regression') {
     if (numbers === null) {
       const row = labels.findIndex((label) => parseNumber(label) === null);
-      throw new DataError(`${what} holds text (${quote(labels[row]!)} in ${rowLabel(row)}); a regression task needs numbers (is the task binary or multiclass?)`);
+      throw new DataError(
+        `${what} holds text (${quote(labels[row]!)} in ${rowLabel(row)}); a regression task needs numbers (is the task binary or multiclass?)`,
+      );
     }
-    if (new Set(numbers).size < 2) throw new DataError(`${what} has the same value (${quote(labels[0] ?? '')}) in every row; there is nothing to learn`);
+    if (new Set(numbers).size < 2)
+      throw new DataError(`${what} has the same value (${quote(labels[0] ?? '')}) in every row; there is nothing to learn`);
     return { task, y: Float32Array.from(numbers), classes: null };
   }
   if (numbers !== null) {
     const row = numbers.findIndex((value) => !Number.isInteger(value));
-    if (row >= 0) throw new DataError(`${what} holds fractional numbers (${quote(labels[row]!)} in ${rowLabel(row)}); a ${task} task needs class labels (is the task regression?)`);
+    if (row >= 0)
+      throw new DataError(
+        `${what} holds fractional numbers (${quote(labels[row]!)} in ${rowLabel(row)}); a ${task} task needs class labels (is the task regression?)`,
+      );
   }
 
   // Classes as strings; numeric labels are normalised ("1.0" is "1") and sorted numerically.
@@ -277,7 +309,9 @@ function encodeTarget(labels: readonly string[], requested: TaskKind | undefined
   const classes = numbers === null ? distinct.sort(compareText) : distinct.sort((a, b) => Number(a) - Number(b));
   if (classes.length < 2) throw new DataError(`${what} has a single class (${quote(classes[0] ?? '')}); classification needs at least two`);
   if (task === 'binary' && classes.length !== 2) {
-    throw new DataError(`${what} has ${classes.length} classes (${summariseValues(classes)}); a binary task needs exactly 2 (use multiclass${numbers === null ? '' : ' or regression'})`);
+    throw new DataError(
+      `${what} has ${classes.length} classes (${summariseValues(classes)}); a binary task needs exactly 2 (use multiclass${numbers === null ? '' : ' or regression'})`,
+    );
   }
   const indexOf = new Map(classes.map((label, k) => [label, k]));
   return { task, y: Float32Array.from(keys, (key) => indexOf.get(key)!), classes };
@@ -325,7 +359,9 @@ async function readCsvFile(path: string): Promise<CsvFile> {
   if (rows.length === 0) throw new DataError(`${path}: there is a header row but no data rows`);
   rows.forEach((row, i) => {
     if (row.length !== header.length) {
-      throw new DataError(`${path}, ${recordLabel(i + 1)}: ${row.length} cell${row.length === 1 ? '' : 's'}, but the header has ${header.length} columns`);
+      throw new DataError(
+        `${path}, ${recordLabel(i + 1)}: ${row.length} cell${row.length === 1 ? '' : 's'}, but the header has ${header.length} columns`,
+      );
     }
   });
   return { path, header, rows, rowLabel: (dataRow) => recordLabel(dataRow + 1) };
@@ -335,7 +371,13 @@ async function readCsvFile(path: string): Promise<CsvFile> {
  * Rows with every cell empty (blank lines, ",,," from spreadsheets) are not data: skip them.
  * Ragged rows are parsed so that they can be reported with their row number.
  */
-const CSV_OPTIONS = { bom: true, trim: true, skip_empty_lines: true, skip_records_with_empty_values: true, relax_column_count: true } as const;
+const CSV_OPTIONS = {
+  bom: true,
+  trim: true,
+  skip_empty_lines: true,
+  skip_records_with_empty_values: true,
+  relax_column_count: true,
+} as const;
 
 /**
  * Names record i (0 = header) as "row i+1", adding the file line when skipped blank lines or
@@ -385,7 +427,9 @@ async function loadCsv(path: string, target: string, requested: TaskKind | undef
     if (profiles[c]!.kind === 'numeric') return { name, kind: 'numeric' };
     const categories = [...new Set(cellsOf(c))].sort(compareText);
     if (categories.length > MAX_CATEGORIES) {
-      throw new DataError(`${path}, column ${quote(name)}: ${categories.length} distinct text values (e.g. ${summariseValues(categories.slice(0, 3))}); more than ${MAX_CATEGORIES} categories is more likely an identifier than a feature — remove the column`);
+      throw new DataError(
+        `${path}, column ${quote(name)}: ${categories.length} distinct text values (e.g. ${summariseValues(categories.slice(0, 3))}); more than ${MAX_CATEGORIES} categories is more likely an identifier than a feature — remove the column`,
+      );
     }
     return { name, kind: 'categorical', categories };
   });
@@ -508,9 +552,9 @@ function generateFraud(spec: FraudSpec, seed: number): Table {
     for (const [feature, weight] of projection) projected += weight * at(feature);
     score[r] =
       FRAUD_TERMS.interaction * at(pairA) * at(pairB) +
-      FRAUD_TERMS.quadratic * (at(squared) ** 2 - 1) / Math.SQRT2 +
-      FRAUD_TERMS.sine * Math.sin(2 * projected) / SINE_STD +
-      FRAUD_TERMS.relu * (Math.max(at(relu) - 0.5, 0) - RELU_MEAN) / RELU_STD +
+      (FRAUD_TERMS.quadratic * (at(squared) ** 2 - 1)) / Math.SQRT2 +
+      (FRAUD_TERMS.sine * Math.sin(2 * projected)) / SINE_STD +
+      (FRAUD_TERMS.relu * (Math.max(at(relu) - 0.5, 0) - RELU_MEAN)) / RELU_STD +
       FRAUD_TERMS.linear * at(linear) +
       FRAUD_TERMS.noise * rng.normal();
   }
@@ -532,7 +576,7 @@ const [RELU_MEAN, RELU_STD] = shiftedReluMoments(0.5);
 
 function shiftedReluMoments(shift: number): [number, number] {
   // E[(z-s)+] = φ(s) - s(1-Φ(s)); E[(z-s)+²] = (1+s²)(1-Φ(s)) - sφ(s). Φ by numeric integration.
-  const density = (z: number): number => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+  const density = (z: number): number => Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
   let tail = 0;
   for (let z = shift, step = 1e-4; z < 12; z += step) tail += density(z + step / 2) * step;
   const mean = density(shift) - shift * tail;

@@ -34,7 +34,8 @@ export class BestEpochTracker {
 
   /** @throws {RangeError} on a negative or non-integer patience, or a negative minDelta. */
   constructor(options: BestEpochTrackerOptions) {
-    if (!Number.isInteger(options.patience) || options.patience < 0) throw new RangeError(`patience must be an integer ≥ 0, got ${options.patience}`);
+    if (!Number.isInteger(options.patience) || options.patience < 0)
+      throw new RangeError(`patience must be an integer ≥ 0, got ${options.patience}`);
     if (!(options.minDelta >= 0)) throw new RangeError(`minDelta must be ≥ 0, got ${options.minDelta}`);
     this.monitor = options.monitor;
     this.#patience = options.patience;
@@ -72,5 +73,10 @@ export class BestEpochTracker {
 
 /** A tracker for a spec's early-stopping settings; the mode follows the monitored metric. */
 export function createBestEpochTracker(spec: Pick<EarlyStoppingSpec, 'monitor' | 'patience' | 'minDelta'>): BestEpochTracker {
-  return new BestEpochTracker({ monitor: spec.monitor, patience: spec.patience, minDelta: spec.minDelta, mode: isHigherBetter(spec.monitor) ? 'max' : 'min' });
+  return new BestEpochTracker({
+    monitor: spec.monitor,
+    patience: spec.patience,
+    minDelta: spec.minDelta,
+    mode: isHigherBetter(spec.monitor) ? 'max' : 'min',
+  });
 }

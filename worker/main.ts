@@ -116,7 +116,10 @@ function send(message: FromWorker): void {
 
 /** A message that fails validation is answered as a failed task when it names one. */
 function reportMalformed(raw: unknown, error: unknown): void {
-  const taskId = typeof raw === 'object' && raw !== null && 'task' in raw && typeof raw.task === 'object' && raw.task !== null && 'taskId' in raw.task ? raw.task.taskId : undefined;
+  const taskId =
+    typeof raw === 'object' && raw !== null && 'task' in raw && typeof raw.task === 'object' && raw.task !== null && 'taskId' in raw.task
+      ? raw.task.taskId
+      : undefined;
   const message = `malformed message from the coordinator: ${errorMessage(error)}`;
   if (typeof taskId === 'string') send({ type: 'failed', taskId, reason: 'error', message });
   else process.stderr.write(`worker ${process.pid}: ${message}\n`);

@@ -158,7 +158,12 @@ export function evaluate(task: TaskKind, yTrue: Float32Array, predictions: Float
   const metrics = ((): Record<string, number> => {
     switch (task) {
       case 'binary':
-        return { loss: binaryLogLoss(yTrue, predictions), accuracy: binaryAccuracy(yTrue, predictions), auc: rocAuc(yTrue, predictions), pr_auc: averagePrecision(yTrue, predictions) };
+        return {
+          loss: binaryLogLoss(yTrue, predictions),
+          accuracy: binaryAccuracy(yTrue, predictions),
+          auc: rocAuc(yTrue, predictions),
+          pr_auc: averagePrecision(yTrue, predictions),
+        };
       case 'multiclass':
         return { loss: categoricalLogLoss(yTrue, predictions, nClasses), accuracy: multiclassAccuracy(yTrue, predictions, nClasses) };
       case 'regression':

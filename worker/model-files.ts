@@ -117,11 +117,16 @@ function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string
   const ratings = preprocessing.ratings;
   if (ratings === undefined) {
     const inputs = model.inputs[0]?.shape[1];
-    return inputs === nFeatures && model.inputs.length === 1 ? null : `the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${nFeatures} features`;
+    return inputs === nFeatures && model.inputs.length === 1
+      ? null
+      : `the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${nFeatures} features`;
   }
-  if (model.inputs.length !== ratings.inputs.length) return `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} (${ratings.inputs.join(', ')})`;
+  if (model.inputs.length !== ratings.inputs.length)
+    return `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} (${ratings.inputs.join(', ')})`;
   const bad = ratings.inputs.findIndex((name, k) => model.inputs[k]!.shape[1] !== (name === 'features' ? nFeatures : 1));
-  return bad < 0 ? null : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
+  return bad < 0
+    ? null
+    : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
 }
 
 /**
@@ -132,12 +137,22 @@ function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string
  * @param options.source names the input in error messages (e.g. the CSV path).
  * @throws {DataError} when a row lacks a column or has a bad cell.
  */
-export async function predictRows(tf: TensorFlow, saved: SavedModel, rows: readonly Record<string, string>[], options: { readonly source?: string } = {}): Promise<PredictionTable> {
+export async function predictRows(
+  tf: TensorFlow,
+  saved: SavedModel,
+  rows: readonly Record<string, string>[],
+  options: { readonly source?: string } = {},
+): Promise<PredictionTable> {
   if (saved.preprocessing.ratings !== undefined) return predictRatingsRows(tf, saved.model, saved.preprocessing.ratings, rows, options);
   const { encoding, standardizer, task } = saved.preprocessing;
   const nFeatures = encoding.featureNames.length;
   const raw = encodeRows(encoding, rows, options);
-  const standardized = gatherStandardized(raw, nFeatures, Int32Array.from(rows, (_, i) => i), standardizer);
+  const standardized = gatherStandardized(
+    raw,
+    nFeatures,
+    Int32Array.from(rows, (_, i) => i),
+    standardizer,
+  );
   const x = tf.tensor2d(standardized, [rows.length, nFeatures]);
   let outputs: Float32Array;
   try {
@@ -151,7 +166,8 @@ export async function predictRows(tf: TensorFlow, saved: SavedModel, rows: reado
   const header = ['prediction', ...classes.map((label) => `probability_${label}`)];
   const table: (string | number)[][] = [];
   for (let i = 0; i < rows.length; i++) {
-    const probabilities = task === 'binary' ? [1 - outputs[i]!, outputs[i]!] : Array.from(outputs.subarray(i * classes.length, (i + 1) * classes.length));
+    const probabilities =
+      task === 'binary' ? [1 - outputs[i]!, outputs[i]!] : Array.from(outputs.subarray(i * classes.length, (i + 1) * classes.length));
     // Ties go to the first class, as argmax does in the metrics.
     const best = probabilities.reduce((bestIndex, p, k) => (p > probabilities[bestIndex]! ? k : bestIndex), 0);
     table.push([classes[best]!, ...probabilities]);
@@ -165,7 +181,12 @@ export async function predictRows(tf: TensorFlow, saved: SavedModel, rows: reado
  * @param options.source names the input in error messages (e.g. the CSV path).
  * @throws {ModelFileError | DataError}
  */
-export async function predictFromCsv(tf: TensorFlow, modelDir: string, rows: Record<string, string>[], options: { readonly source?: string } = {}): Promise<PredictionTable> {
+export async function predictFromCsv(
+  tf: TensorFlow,
+  modelDir: string,
+  rows: Record<string, string>[],
+  options: { readonly source?: string } = {},
+): Promise<PredictionTable> {
   const saved = await loadSavedModel(tf, modelDir);
   try {
     return await predictRows(tf, saved, rows, options);
@@ -186,7 +207,12 @@ const preprocessingSchema = z
     format: z.literal('foldwise-preprocessing'),
     version: z.literal(1),
     task: z.enum(TASKS),
-    encoding: z.strictObject({ columns: z.array(columnSchema), featureNames: z.array(z.string()), target: z.string(), classes: z.array(z.string()).nullable() }),
+    encoding: z.strictObject({
+      columns: z.array(columnSchema),
+      featureNames: z.array(z.string()),
+      target: z.string(),
+      classes: z.array(z.string()).nullable(),
+    }),
     standardizer: z.strictObject({ mean: z.array(z.number()), std: z.array(z.number()) }),
     classes: z.array(z.string()).nullable(),
     params: storedParamsSchema,
@@ -197,14 +223,29 @@ const preprocessingSchema = z
   .superRefine((value, ctx) => {
     const nFeatures = value.encoding.featureNames.length;
     for (const key of ['mean', 'std'] as const) {
-      if (value.standardizer[key].length !== nFeatures) ctx.addIssue({ code: 'custom', path: ['standardizer', key], message: `expected ${nFeatures} values (one per feature), got ${value.standardizer[key].length}` });
+      if (value.standardizer[key].length !== nFeatures)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['standardizer', key],
+          message: `expected ${nFeatures} values (one per feature), got ${value.standardizer[key].length}`,
+        });
     }
-    if ((value.task === 'regression') !== (value.classes === null)) ctx.addIssue({ code: 'custom', path: ['classes'], message: value.task === 'regression' ? 'expected null for regression' : 'expected the class labels' });
+    if ((value.task === 'regression') !== (value.classes === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classes'],
+        message: value.task === 'regression' ? 'expected null for regression' : 'expected the class labels',
+      });
   });
 
 const modelJsonSchema = z.looseObject({
   modelTopology: z.record(z.string(), z.unknown()),
-  weightsManifest: z.array(z.looseObject({ paths: z.array(z.string()), weights: z.array(z.looseObject({ name: z.string(), shape: z.array(z.number()), dtype: z.string() })) })),
+  weightsManifest: z.array(
+    z.looseObject({
+      paths: z.array(z.string()),
+      weights: z.array(z.looseObject({ name: z.string(), shape: z.array(z.number()), dtype: z.string() })),
+    }),
+  ),
 });
 
 function parsePreprocessing(raw: unknown, path: string): Preprocessing {
@@ -229,7 +270,9 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ModelFileError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (is this a model folder written by a refit?)`);
+    throw new ModelFileError(
+      `cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (is this a model folder written by a refit?)`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -240,7 +283,8 @@ async function readJson(path: string): Promise<unknown> {
 
 async function readWeights(dir: string, path: string): Promise<ArrayBuffer> {
   // Weight files sit beside model.json; a path elsewhere would let a model folder read any file.
-  if (basename(path) !== path) throw new ModelFileError(`${join(dir, MODEL_FILE)}: weight file "${path}" must be a plain file name in the model folder`);
+  if (basename(path) !== path)
+    throw new ModelFileError(`${join(dir, MODEL_FILE)}: weight file "${path}" must be a plain file name in the model folder`);
   try {
     const bytes = await readFile(join(dir, path));
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);

@@ -11,7 +11,9 @@ import type { Params, TaskKind } from './spec.js';
  * e.g. 128-64-32), never below one unit.
  */
 export function hiddenWidths(params: Pick<Params, 'depth' | 'width' | 'widthSchedule'>): number[] {
-  return Array.from({ length: params.depth }, (_, i) => (params.widthSchedule === 'halve' ? Math.max(1, Math.floor(params.width / 2 ** i)) : params.width));
+  return Array.from({ length: params.depth }, (_, i) =>
+    params.widthSchedule === 'halve' ? Math.max(1, Math.floor(params.width / 2 ** i)) : params.width,
+  );
 }
 
 /**
@@ -25,23 +27,40 @@ export function hiddenWidths(params: Pick<Params, 'depth' | 'width' | 'widthSche
  * @param options.outputBias initial bias of a regression output (default 0); a ratings model
  *   starts at the training mean rating instead of spending its first epochs getting there.
  */
-export function buildModel(tf: TensorFlow, params: Params, nInputs: number, task: TaskKind, nClasses: number, seed: number, options: { readonly outputBias?: number } = {}): Sequential {
+export function buildModel(
+  tf: TensorFlow,
+  params: Params,
+  nInputs: number,
+  task: TaskKind,
+  nClasses: number,
+  seed: number,
+  options: { readonly outputBias?: number } = {},
+): Sequential {
   const model = tf.sequential();
   const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
   // One seed per layer: with a shared seed, equal-shaped layers would start with equal weights.
   const dense = (name: string, units: number, activation: Params['activation'] | 'softmax', inputShape?: number[], bias = 0) =>
     tf.layers.dense({
-      name, units, activation, inputShape, kernelRegularizer, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
+      name,
+      units,
+      activation,
+      inputShape,
+      kernelRegularizer,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
       biasInitializer: bias === 0 ? 'zeros' : tf.initializers.constant({ value: bias }),
     });
 
   hiddenWidths(params).forEach((units, i) => {
     model.add(dense(`hidden_${i + 1}`, units, params.activation, i === 0 ? [nInputs] : undefined));
-    if (params.dropout > 0) model.add(createSeededDropout(tf, { name: `dropout_${i + 1}`, rate: params.dropout, seed: deriveSeed(seed, `dropout/${i + 1}`) }));
+    if (params.dropout > 0)
+      model.add(createSeededDropout(tf, { name: `dropout_${i + 1}`, rate: params.dropout, seed: deriveSeed(seed, `dropout/${i + 1}`) }));
   });
   const inputShape = params.depth === 0 ? [nInputs] : undefined;
   if (task === 'multiclass') model.add(dense('output', nClasses, 'softmax', inputShape));
-  else model.add(dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape, task === 'regression' ? (options.outputBias ?? 0) : 0));
+  else
+    model.add(
+      dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape, task === 'regression' ? (options.outputBias ?? 0) : 0),
+    );
   return model;
 }
 

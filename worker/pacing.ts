@@ -12,7 +12,8 @@ const YIELD_EVERY_MS = 50;
 export type Paced = { readonly task: Task; readonly signal?: AbortSignal; lastYieldAt: number };
 
 export function throwIfAborted(signal: AbortSignal | undefined, task: Task, epoch?: number): void {
-  if (signal?.aborted) throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
+  if (signal?.aborted)
+    throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
 }
 
 /** End of an epoch: messages sent while it trained are heard before it is reported. */

@@ -147,7 +147,13 @@ export function parseJobData(raw: unknown): JobData {
 }
 
 /** Job progress: one finished epoch. `delivery` counts BullMQ pick-ups of the job (a stalled job is picked up again). */
-export type EpochProgress = { readonly type: 'epoch'; readonly taskId: string; readonly delivery: number; readonly epoch: number; readonly metrics: EpochMetrics };
+export type EpochProgress = {
+  readonly type: 'epoch';
+  readonly taskId: string;
+  readonly delivery: number;
+  readonly epoch: number;
+  readonly metrics: EpochMetrics;
+};
 
 const progressSchema = z.strictObject({
   type: z.literal('epoch'),
@@ -167,13 +173,31 @@ export function parseEpochProgress(raw: unknown): EpochProgress {
 
 /** A job's return value. `stale`: the job's coordinator was replaced; `cancelled`: the coordinator withdrew it. */
 export type JobReturn =
-  | { readonly status: 'done'; readonly taskId: string; readonly result: TaskResult; readonly workerName: string; readonly backend: BackendName }
-  | { readonly status: 'failed'; readonly taskId: string; readonly reason: 'diverged' | 'error'; readonly message: string; readonly workerName: string }
+  | {
+      readonly status: 'done';
+      readonly taskId: string;
+      readonly result: TaskResult;
+      readonly workerName: string;
+      readonly backend: BackendName;
+    }
+  | {
+      readonly status: 'failed';
+      readonly taskId: string;
+      readonly reason: 'diverged' | 'error';
+      readonly message: string;
+      readonly workerName: string;
+    }
   | { readonly status: 'stale' | 'cancelled'; readonly taskId: string; readonly workerName: string };
 
 const returnSchema = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('done'), taskId: z.string(), result: z.unknown(), workerName: z.string(), backend: z.enum(BACKENDS) }),
-  z.strictObject({ status: z.literal('failed'), taskId: z.string(), reason: z.enum(['diverged', 'error']), message: z.string(), workerName: z.string() }),
+  z.strictObject({
+    status: z.literal('failed'),
+    taskId: z.string(),
+    reason: z.enum(['diverged', 'error']),
+    message: z.string(),
+    workerName: z.string(),
+  }),
   z.strictObject({ status: z.enum(['stale', 'cancelled']), taskId: z.string(), workerName: z.string() }),
 ]);
 
@@ -243,8 +267,9 @@ export function createRedactor(url: string): (text: string) => string {
   let secrets: string[] = [];
   try {
     const parsed = new URL(url);
-    secrets = [parsed.password, decodeURIComponent(parsed.password), parsed.username !== 'default' ? parsed.username : '']
-      .filter((secret) => secret.length > 0);
+    secrets = [parsed.password, decodeURIComponent(parsed.password), parsed.username !== 'default' ? parsed.username : ''].filter(
+      (secret) => secret.length > 0,
+    );
   } catch {
     secrets = [];
   }
@@ -265,7 +290,9 @@ export function checkRedisUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`--queue: expected a URL such as redis://HOST:6379 or redis://:PASSWORD@HOST:6379, got ${JSON.stringify(maskRedisUrl(url))}`);
+    throw new Error(
+      `--queue: expected a URL such as redis://HOST:6379 or redis://:PASSWORD@HOST:6379, got ${JSON.stringify(maskRedisUrl(url))}`,
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new Error(`--queue: expected a redis:// or rediss:// URL, got ${maskRedisUrl(url)}`);

@@ -20,8 +20,26 @@ import { selectBackend } from './backend.js';
 import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
 import type { Task } from './protocol.js';
 import {
-  CODE_VERSION, KEYS, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, describeVersion, maskRedisUrl, parseControl, parseCsvAddress, parseManifest,
-  parseJobData, parseRegistryEntry, rateLimited, queueNameFor, redisRetryDelayMs, sameVersion, type Control, type EpochProgress, type JobData, type JobReturn,
+  CODE_VERSION,
+  KEYS,
+  REGISTRY_TTL_SECONDS,
+  checkRedisUrl,
+  createRedactor,
+  describeVersion,
+  maskRedisUrl,
+  parseControl,
+  parseCsvAddress,
+  parseManifest,
+  parseJobData,
+  parseRegistryEntry,
+  rateLimited,
+  queueNameFor,
+  redisRetryDelayMs,
+  sameVersion,
+  type Control,
+  type EpochProgress,
+  type JobData,
+  type JobReturn,
   type RegistryEntry,
 } from './queue-protocol.js';
 import type { TrainingContext } from './train.js';
@@ -53,7 +71,11 @@ const redact = createRedactor(config.url);
 const log = (line: string) => process.stdout.write(`foldwise worker ${config.workerName}: ${redact(line)}\n`);
 const logError = rateLimited((line: string) => process.stderr.write(`foldwise worker ${config.workerName}: ${redact(line)}\n`));
 
-const redisOptions = { maxRetriesPerRequest: null, retryStrategy: redisRetryDelayMs, connectionName: `foldwise-worker:${config.workerName}` };
+const redisOptions = {
+  maxRetriesPerRequest: null,
+  retryStrategy: redisRetryDelayMs,
+  connectionName: `foldwise-worker:${config.workerName}`,
+};
 const redis = new Redis(config.url, redisOptions);
 redis.on('error', (error: Error) => {
   logError(`Redis: ${error.message}`);
@@ -116,15 +138,29 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
   try {
     data = parseJobData(job.data);
   } catch (error) {
-    return { status: 'failed', taskId: jobId, reason: 'error', message: `malformed job ${jobId}: ${errorMessage(error)}`, workerName: config.workerName };
+    return {
+      status: 'failed',
+      taskId: jobId,
+      reason: 'error',
+      message: `malformed job ${jobId}: ${errorMessage(error)}`,
+      workerName: config.workerName,
+    };
   }
   const { task } = data;
-  const failed = (message: string): JobReturn => ({ status: 'failed', taskId: task.taskId, reason: 'error', message, workerName: config.workerName });
+  const failed = (message: string): JobReturn => ({
+    status: 'failed',
+    taskId: task.taskId,
+    reason: 'error',
+    message,
+    workerName: config.workerName,
+  });
   if (!sameVersion(data.version, CODE_VERSION)) {
     return failed(`job ${jobId} comes from ${describeVersion(data.version)}, but this worker runs ${describeVersion(CODE_VERSION)}`);
   }
   if (task.kind === 'refit' || task.refit !== undefined) {
-    return failed(`refused refit task ${task.taskId}: refits are trained on the coordinator's machine, whose data dir keeps the model files`);
+    return failed(
+      `refused refit task ${task.taskId}: refits are trained on the coordinator's machine, whose data dir keeps the model files`,
+    );
   }
   const [owner, controlText] = await redis.mget(KEYS.owner(data.scope), KEYS.control(jobId));
   if (owner != null && owner !== data.owner) return { status: 'stale', taskId: task.taskId, workerName: config.workerName };
@@ -144,7 +180,9 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
   current = state;
   bullSignal?.addEventListener('abort', () => state.abort.abort(), { once: true });
   if (shuttingDown) state.abort.abort();
-  log(`task ${task.taskId} started (run ${task.runId}, fold ${task.foldIndex}, attempt ${task.attempt}, delivery ${delivery}, pid ${process.pid})`);
+  log(
+    `task ${task.taskId} started (run ${task.runId}, fold ${task.foldIndex}, attempt ${task.attempt}, delivery ${delivery}, pid ${process.pid})`,
+  );
   const startedAt = performance.now();
 
   // Progress messages leave in order and all before the return value: the coordinator ignores
@@ -220,7 +258,9 @@ async function withLocalDataset(task: Task): Promise<Task> {
   if (!('path' in dataset)) return task;
   const sha256 = parseCsvAddress(dataset.path);
   if (sha256 === null) {
-    throw new Error(`refused task ${task.taskId}: its dataset.path ${JSON.stringify(dataset.path)} is not a content address (sha256:<hex>); a queue worker reads only data it was sent`);
+    throw new Error(
+      `refused task ${task.taskId}: its dataset.path ${JSON.stringify(dataset.path)} is not a content address (sha256:<hex>); a queue worker reads only data it was sent`,
+    );
   }
   let local: Promise<string>;
   if (dataset.kind === 'csv') local = cached(`file:${sha256}`, () => cacheFile(sha256));
@@ -243,9 +283,13 @@ function cached(key: string, fetch: () => Promise<string>): Promise<string> {
 /** A published file's bytes, checked against their address. */
 async function fetchBlob(sha256: string, what: string): Promise<Buffer> {
   const bytes = await redis.getBuffer(KEYS.data(sha256));
-  if (bytes === null) throw new Error(`${what} sha256:${sha256.slice(0, 12)}… is not in Redis (the coordinator publishes it while its search runs)`);
+  if (bytes === null)
+    throw new Error(`${what} sha256:${sha256.slice(0, 12)}… is not in Redis (the coordinator publishes it while its search runs)`);
   const actual = hashOf(bytes);
-  if (actual !== sha256) throw new Error(`refused ${what} sha256:${sha256.slice(0, 12)}…: the bytes in Redis hash to ${actual.slice(0, 12)}… (tampered or corrupted)`);
+  if (actual !== sha256)
+    throw new Error(
+      `refused ${what} sha256:${sha256.slice(0, 12)}…: the bytes in Redis hash to ${actual.slice(0, 12)}… (tampered or corrupted)`,
+    );
   return bytes;
 }
 
@@ -273,7 +317,9 @@ async function cacheFolder(manifestSha: string): Promise<string> {
     await writeAtomically(path, bytes);
     bytesTotal += bytes.length;
   }
-  log(`dataset folder sha256:${manifestSha.slice(0, 12)}… (${manifest.files.map((f) => f.name).join(', ')}) verified and cached (${bytesTotal} bytes fetched)`);
+  log(
+    `dataset folder sha256:${manifestSha.slice(0, 12)}… (${manifest.files.map((f) => f.name).join(', ')}) verified and cached (${bytesTotal} bytes fetched)`,
+  );
   return folder;
 }
 
@@ -386,4 +432,3 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     workerName: env.FOLDWISE_WORKER_NAME || defaultWorkerName(),
   };
 }
-

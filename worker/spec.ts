@@ -163,7 +163,21 @@ export const PARAM_NAMES = Object.keys(DEFAULT_PARAMS) as ParamName[];
 export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
   mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
   mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
-  ncf: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize', 'factors', 'useDotTerm'],
+  ncf: [
+    'family',
+    'depth',
+    'width',
+    'widthSchedule',
+    'activation',
+    'dropout',
+    'optimizer',
+    'learningRate',
+    'l2',
+    'epochs',
+    'batchSize',
+    'factors',
+    'useDotTerm',
+  ],
 };
 
 /**
@@ -192,14 +206,20 @@ export const RATINGS_EXTRA_METRICS = ['baseline_rmse', 'cold_rows', 'cold_rmse']
 const fixedParamsSchema = z.strictObject(paramFields).partial();
 
 const gridShape = Object.fromEntries(
-  Object.entries(paramFields).map(([name, field]) => [name, z.union([field, z.array(field).min(1, 'a grid list needs at least one value')])]),
+  Object.entries(paramFields).map(([name, field]) => [
+    name,
+    z.union([field, z.array(field).min(1, 'a grid list needs at least one value')]),
+  ]),
 ) as { [K in ParamName]: z.ZodUnion<[(typeof paramFields)[K], z.ZodArray<(typeof paramFields)[K]>]> };
 const gridSchema = z.strictObject(gridShape).partial();
 
 /** Early stopping on a validation metric, restoring the best epoch's weights. */
 export const earlyStoppingSchema = z.strictObject({
   /** Validation metric watched, e.g. `val_loss` or `val_auc`. @default 'val_loss' */
-  monitor: z.string().regex(/^val_[a-z_0-9]+$/, 'a validation metric name such as val_loss or val_auc').default('val_loss'),
+  monitor: z
+    .string()
+    .regex(/^val_[a-z_0-9]+$/, 'a validation metric name such as val_loss or val_auc')
+    .default('val_loss'),
   /** Epochs without improvement before stopping. @default 5 */
   patience: z.number().int().min(0).default(5),
   /** Smallest change that counts as improvement. @default 0 */
@@ -257,37 +277,45 @@ export const pruningSchema = z.strictObject({
 });
 export type PruningSpec = z.infer<typeof pruningSchema>;
 
-export const specSchema = z.strictObject({
-  /** Experiment name: letters, digits, `.`, `_`, `-`; unique in a data directory. */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  /** Free text shown in the dashboard. */
-  description: z.string().max(2000).optional(),
-  dataset: datasetSchema,
-  /** Learning task; inferred from the target when omitted. */
-  task: z.enum(TASKS).optional(),
-  /** Test split, cut before the search and stratified for classification. */
-  testSplit: z.strictObject({ fraction: fraction.default(0.2) }).default({ fraction: 0.2 }),
-  /** Fixed hyperparameters (defaults: DEFAULT_PARAMS). */
-  model: fixedParamsSchema.default({}),
-  /** Searched hyperparameters: each a list (one grid axis) or a single value. */
-  grid: gridSchema.default({}),
-  validation: validationSchema.default({ kind: 'kfold', k: 5, stratified: true }),
-  /** The metric that ranks runs (without `val_`), and whether to maximise it. Defaults by task. */
-  selection: z
-    .strictObject({
-      metric: z.string().regex(/^[a-z_0-9]+$/, 'a metric name such as auc, accuracy or rmse'),
-      direction: z.enum(['maximize', 'minimize']).optional(),
-    })
-    .optional(),
-  /** Optional pruning of clearly worse runs. Off by default. */
-  pruning: pruningSchema.optional(),
-  /** Seed for data generation, splits and weight initialisation. @default 42 */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-  /** Worker processes; defaults to the number of cores. */
-  workers: positiveInt.max(256).optional(),
-  /** Refuse grids with more runs than this unless `--allow-large-grid`. @default 1000 */
-  maxRuns: positiveInt.default(1000),
-})
+export const specSchema = z
+  .strictObject({
+    /** Experiment name: letters, digits, `.`, `_`, `-`; unique in a data directory. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    /** Free text shown in the dashboard. */
+    description: z.string().max(2000).optional(),
+    dataset: datasetSchema,
+    /** Learning task; inferred from the target when omitted. */
+    task: z.enum(TASKS).optional(),
+    /** Test split, cut before the search and stratified for classification. */
+    testSplit: z.strictObject({ fraction: fraction.default(0.2) }).default({ fraction: 0.2 }),
+    /** Fixed hyperparameters (defaults: DEFAULT_PARAMS). */
+    model: fixedParamsSchema.default({}),
+    /** Searched hyperparameters: each a list (one grid axis) or a single value. */
+    grid: gridSchema.default({}),
+    validation: validationSchema.default({ kind: 'kfold', k: 5, stratified: true }),
+    /** The metric that ranks runs (without `val_`), and whether to maximise it. Defaults by task. */
+    selection: z
+      .strictObject({
+        metric: z.string().regex(/^[a-z_0-9]+$/, 'a metric name such as auc, accuracy or rmse'),
+        direction: z.enum(['maximize', 'minimize']).optional(),
+      })
+      .optional(),
+    /** Optional pruning of clearly worse runs. Off by default. */
+    pruning: pruningSchema.optional(),
+    /** Seed for data generation, splits and weight initialisation. @default 42 */
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
+    /** Worker processes; defaults to the number of cores. */
+    workers: positiveInt.max(256).optional(),
+    /** Refuse grids with more runs than this unless `--allow-large-grid`. @default 1000 */
+    maxRuns: positiveInt.default(1000),
+  })
   .superRefine((spec, ctx) => {
     for (const name of Object.keys(spec.grid)) {
       if (name in spec.model) {
@@ -300,17 +328,33 @@ export const specSchema = z.strictObject({
       const where = fixed !== undefined ? ['model', 'family'] : ['grid', 'family'];
       const needRatings = [...(fixed === undefined ? [] : [fixed]), ...searched].filter((family) => family !== 'mlp');
       if (needRatings.length > 0) {
-        ctx.addIssue({ code: 'custom', path: where, message: `family "${needRatings[0]}" needs a ratings dataset (kind ${RATINGS_DATASETS.join(' or ')}), not ${spec.dataset.kind}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: `family "${needRatings[0]}" needs a ratings dataset (kind ${RATINGS_DATASETS.join(' or ')}), not ${spec.dataset.kind}`,
+        });
       }
     } else if (spec.task !== undefined && spec.task !== 'regression') {
-      ctx.addIssue({ code: 'custom', path: ['task'], message: `a ${spec.dataset.kind} dataset is a regression task (predicting the rating), not ${spec.task}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task'],
+        message: `a ${spec.dataset.kind} dataset is a regression task (predicting the rating), not ${spec.task}`,
+      });
     }
     const es = spec.validation.earlyStopping;
     if (spec.task && es && !TASK_METRICS[spec.task].includes(es.monitor.slice(4))) {
-      ctx.addIssue({ code: 'custom', path: ['validation', 'earlyStopping', 'monitor'], message: `expected one of ${TASK_METRICS[spec.task].map((m) => `val_${m}`).join(', ')} for a ${spec.task} task` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validation', 'earlyStopping', 'monitor'],
+        message: `expected one of ${TASK_METRICS[spec.task].map((m) => `val_${m}`).join(', ')} for a ${spec.task} task`,
+      });
     }
     if (spec.task && spec.selection && !TASK_METRICS[spec.task].includes(spec.selection.metric)) {
-      ctx.addIssue({ code: 'custom', path: ['selection', 'metric'], message: `expected one of ${TASK_METRICS[spec.task].join(', ')} for a ${spec.task} task` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['selection', 'metric'],
+        message: `expected one of ${TASK_METRICS[spec.task].join(', ')} for a ${spec.task} task`,
+      });
     }
   });
 
@@ -340,7 +384,8 @@ export function validateSpec(raw: unknown): ExperimentSpec {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return issue.message;
 }
 

@@ -15,7 +15,12 @@ export type Split = { readonly train: Int32Array; readonly validation: Int32Arra
  * least one training row).
  * @throws {DataError} when there are too few rows for both parts.
  */
-export function splitTest(y: Float32Array, task: TaskKind, fraction: number, seed: number): { readonly train: Int32Array; readonly test: Int32Array } {
+export function splitTest(
+  y: Float32Array,
+  task: TaskKind,
+  fraction: number,
+  seed: number,
+): { readonly train: Int32Array; readonly test: Int32Array } {
   const rows = Int32Array.from({ length: y.length }, (_, i) => i);
   const { kept, held } = holdOut(y, rows, task, fraction, createRng(deriveSeed(seed, 'test-split')), 'the test split');
   return { train: kept, test: held };
@@ -29,7 +34,14 @@ export function splitTest(y: Float32Array, task: TaskKind, fraction: number, see
  * @param classNames optional, only to name a class in error messages.
  * @throws {DataError} when there are fewer rows than folds, or a class has fewer rows than folds.
  */
-export function validationSplits(y: Float32Array, trainRows: Int32Array, validation: ValidationSpec, task: TaskKind, seed: number, classNames?: readonly string[]): Split[] {
+export function validationSplits(
+  y: Float32Array,
+  trainRows: Int32Array,
+  validation: ValidationSpec,
+  task: TaskKind,
+  seed: number,
+  classNames?: readonly string[],
+): Split[] {
   const rng = createRng(deriveSeed(seed, 'validation'));
   if (validation.kind === 'holdout') {
     const { kept, held } = holdOut(y, trainRows, task, validation.fraction, rng, 'the validation split');
@@ -45,7 +57,9 @@ export function validationSplits(y: Float32Array, trainRows: Int32Array, validat
   if (stratify) {
     for (const { label, rows } of groups) {
       if (rows.length < k) {
-        throw new DataError(`stratified ${k}-fold cross-validation needs at least ${k} training rows of each class, but class ${className(label, classNames)} has only ${rows.length}; lower k, or set stratified: false`);
+        throw new DataError(
+          `stratified ${k}-fold cross-validation needs at least ${k} training rows of each class, but class ${className(label, classNames)} has only ${rows.length}; lower k, or set stratified: false`,
+        );
       }
     }
   }
@@ -65,11 +79,22 @@ export function validationSplits(y: Float32Array, trainRows: Int32Array, validat
 }
 
 /** Holds out `fraction` of `rows` (stratified when classifying); the rest is kept. */
-function holdOut(y: Float32Array, rows: Int32Array, task: TaskKind, fraction: number, rng: Rng, what: string): { kept: Int32Array; held: Int32Array } {
-  if (rows.length < 2) throw new DataError(`${what} needs at least 2 rows to cut from, but there ${rows.length === 1 ? 'is 1' : `are ${rows.length}`}`);
+function holdOut(
+  y: Float32Array,
+  rows: Int32Array,
+  task: TaskKind,
+  fraction: number,
+  rng: Rng,
+  what: string,
+): { kept: Int32Array; held: Int32Array } {
+  if (rows.length < 2)
+    throw new DataError(`${what} needs at least 2 rows to cut from, but there ${rows.length === 1 ? 'is 1' : `are ${rows.length}`}`);
   const total = Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
   const groups = task === 'regression' ? [{ label: 0, rows: Array.from(rows) }] : groupByClass(y, rows);
-  const quotas = apportion(groups.map((group) => group.rows.length), total);
+  const quotas = apportion(
+    groups.map((group) => group.rows.length),
+    total,
+  );
 
   if (quotas.every((quota) => quota === 0)) {
     throw new DataError(`${what} cannot be cut: no class has a second row to spare (${rows.length} rows)`);
@@ -95,7 +120,9 @@ function apportion(sizes: readonly number[], total: number): number[] {
   const quotas = exact.map((share, g) => Math.min(capacity[g]!, Math.floor(share)));
   // Hand out the rows still missing by largest fractional part (ties: the earlier group),
   // one per group first, then to any group with room.
-  const byRemainder = exact.map((share, g) => ({ g, remainder: share - Math.floor(share) })).sort((a, b) => b.remainder - a.remainder || a.g - b.g);
+  const byRemainder = exact
+    .map((share, g) => ({ g, remainder: share - Math.floor(share) }))
+    .sort((a, b) => b.remainder - a.remainder || a.g - b.g);
   const hasRoom = (g: number): boolean => quotas[g]! < capacity[g]!;
   for (let missing = total - quotas.reduce((sum, quota) => sum + quota, 0); missing > 0; missing--) {
     const next = byRemainder.find(({ g }) => hasRoom(g) && quotas[g]! <= Math.floor(exact[g]!)) ?? byRemainder.find(({ g }) => hasRoom(g));

@@ -91,13 +91,24 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
       signal,
       lastYieldAt: performance.now(),
     };
-    if (data.held.n === 0) throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
-    const held: HeldOut = { inputs: data.held.inputs.map((input) => own(inputTensor(tf, input, data.held.n))), y: data.held.y, extraMetrics: data.ratings?.heldMetrics };
+    if (data.held.n === 0)
+      throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
+    const held: HeldOut = {
+      inputs: data.held.inputs.map((input) => own(inputTensor(tf, input, data.held.n))),
+      y: data.held.y,
+      extraMetrics: data.ratings?.heldMetrics,
+    };
     if (task.kind === 'search') return await trainSearch(session, held, onEpoch);
 
     const result = await trainRefit(session, held, onEpoch);
     const preprocessing = describePreprocessing({
-      task: task.task, encoding: data.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed,
+      task: task.task,
+      encoding: data.encoding,
+      standardizer: data.standardizer,
+      classes: table.encoding.classes,
+      params: task.params,
+      backend: ctx.backend,
+      seed: task.spec.seed,
       ...(data.ratings ? { ratings: data.ratings.saved() } : {}),
     });
     await saveModel(tf, model, refitSettings(task).modelDir, preprocessing);
@@ -153,9 +164,14 @@ type TaskData = {
  */
 function prepareData(table: Table, task: Task): TaskData {
   const { trainRows, heldRows } = taskRows(table, task);
-  if (table.ratings !== undefined) return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
+  if (table.ratings !== undefined)
+    return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
   const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
-  const rowsOf = (rows: Int32Array): Rows => ({ inputs: [{ values: gatherStandardized(table.x, table.nFeatures, rows, standardizer), width: table.nFeatures }], y: gather(table.y, rows), n: rows.length });
+  const rowsOf = (rows: Int32Array): Rows => ({
+    inputs: [{ values: gatherStandardized(table.x, table.nFeatures, rows, standardizer), width: table.nFeatures }],
+    y: gather(table.y, rows),
+    n: rows.length,
+  });
   return { train: rowsOf(trainRows), held: rowsOf(heldRows), encoding: table.encoding, standardizer, nClasses: classCount(table) };
 }
 
@@ -167,7 +183,14 @@ const rowsCache = new WeakMap<Table, Map<string, TaskRows>>();
 /** The task's training rows and its held-out rows: the fold's validation rows (search) or the test split (refit). */
 function taskRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
-  const key = JSON.stringify([task.task, spec.testSplit, spec.validation, spec.seed, task.kind, task.kind === 'search' ? task.foldIndex : -1]);
+  const key = JSON.stringify([
+    task.task,
+    spec.testSplit,
+    spec.validation,
+    spec.seed,
+    task.kind,
+    task.kind === 'search' ? task.foldIndex : -1,
+  ]);
   const cached = rowsCache.get(table)?.get(key);
   if (cached !== undefined) return cached;
   const rows = cutRows(table, task);
@@ -185,7 +208,10 @@ function cutRows(table: Table, task: Task): TaskRows {
   if (task.kind === 'search') {
     const folds = validationSplits(table.y, nonTest, spec.validation, task.task, spec.seed, table.encoding.classes ?? undefined);
     const fold = folds[task.foldIndex];
-    if (fold === undefined) throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);
+    if (fold === undefined)
+      throw new RangeError(
+        `fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`,
+      );
     trainRows = fold.train;
     heldRows = fold.validation;
   }
@@ -213,7 +239,12 @@ function classCount(table: Table): number {
 /** Targets as the loss wants them: one-hot rows for multiclass, a column otherwise. */
 function trainingTargets(tf: TensorFlow, task: TaskKind, y: Float32Array, nClasses: number): Tensor2D {
   if (task !== 'multiclass') return tf.tensor2d(y, [y.length, 1]);
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), nClasses).toFloat().as2D(y.length, nClasses));
+  return tf.tidy(() =>
+    tf
+      .oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), nClasses)
+      .toFloat()
+      .as2D(y.length, nClasses),
+  );
 }
 
 /**
@@ -288,7 +319,12 @@ async function trainSearch(session: Session, validation: HeldOut, onEpoch: Epoch
       }
       if (stoppedByRequest || verdict === 'stop') break;
     }
-    const result = { stoppedEpoch, paramCount: countParams(model), trainMs: performance.now() - startedAt, ...(stoppedByRequest ? { stoppedByRequest } : {}) };
+    const result = {
+      stoppedEpoch,
+      paramCount: countParams(model),
+      trainMs: performance.now() - startedAt,
+      ...(stoppedByRequest ? { stoppedByRequest } : {}),
+    };
     const bestEpoch = tracker?.bestEpoch;
     // Restore even when training ran to `epochs` without stopping (the Keras bug #12511).
     if (restoreBest && bestEpoch != null && bestEpoch !== stoppedEpoch && bestWeights.restoreInto(model)) {
@@ -317,7 +353,8 @@ async function trainRefit(session: Session, test: HeldOut, onEpoch: EpochListene
 
 function checkMonitor(monitor: string, task: TaskKind): void {
   const recorded = TASK_METRICS[task].map((name) => `val_${name}`);
-  if (!recorded.includes(monitor)) throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
+  if (!recorded.includes(monitor))
+    throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
 }
 
 /**
@@ -383,7 +420,8 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
     const probabilities = await epochPredictions.data<'float32'>();
     epochPredictions.dispose();
     const labels = Float32Array.from(order, (row) => session.labels[row]!);
-    const accuracy = taskKind === 'binary' ? binaryAccuracy(labels, probabilities) : multiclassAccuracy(labels, probabilities, session.nClasses);
+    const accuracy =
+      taskKind === 'binary' ? binaryAccuracy(labels, probabilities) : multiclassAccuracy(labels, probabilities, session.nClasses);
     return { loss, accuracy };
   } finally {
     // Without a penalty an objective is its loss tensor; disposing twice is harmless.
@@ -399,10 +437,12 @@ function batchMeanLoss(tf: TensorFlow, task: TaskKind, predictions: Tensor, targ
   if (task === 'regression') return predictions.sub(targets).square().mean<Scalar>();
   const p = predictions.clipByValue(EPSILON, 1 - EPSILON);
   if (task === 'multiclass') return targets.mul(p.log()).sum(1).mean<Scalar>().neg();
-  return targets.mul(p.log()).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log())).mean<Scalar>().neg();
+  return targets
+    .mul(p.log())
+    .add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log()))
+    .mean<Scalar>()
+    .neg();
 }
-
-
 
 /** Metrics of the current weights on held-out rows: one inference pass, read once. */
 async function evaluateOn(session: Session, held: HeldOut): Promise<Record<string, number>> {
@@ -429,4 +469,3 @@ function asTensor(tf: TensorFlow, output: ReturnType<LayersModel['apply']>): Ten
 function prefixed(prefix: string, metrics: Record<string, number>): EpochMetrics {
   return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`${prefix}${name}`, Number.isFinite(value) ? value : null]));
 }
-

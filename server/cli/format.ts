@@ -19,12 +19,21 @@ export function formatDuration(ms: number | null | undefined): string {
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (/^[-\d.±\s—%]+$/.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (/^[-\d.±\s—%]+$/.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 /** The leaderboard as text: one column per searched hyperparameter, then score, epochs, size, time, status. */
-export function formatLeaderboard(spec: ExperimentSpec, metric: string, ranked: readonly Run[], others: readonly Run[], limit = 20): string {
+export function formatLeaderboard(
+  spec: ExperimentSpec,
+  metric: string,
+  ranked: readonly Run[],
+  others: readonly Run[],
+  limit = 20,
+): string {
   const shown: ParamName[] = searchedParamNames(spec);
   const columns = shown.length > 0 ? shown : PARAM_NAMES.filter((name) => ['depth', 'width', 'epochs', 'batchSize'].includes(name));
   const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'epochs', 'params', 'train time', 'status'];

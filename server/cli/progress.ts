@@ -3,7 +3,10 @@ import type { SearchProgress } from '../coordinator/events.js';
 import { formatScore } from './format.js';
 
 /** A terminal progress bar for a search: tasks done/total, elapsed, ETA, best so far. Plain lines when not a TTY. */
-export function createSearchProgressBar(metric: string, stream: NodeJS.WriteStream = process.stderr): { update(progress: SearchProgress): void; stop(): void } {
+export function createSearchProgressBar(
+  metric: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): { update(progress: SearchProgress): void; stop(): void } {
   const bar = new cliProgress.SingleBar(
     {
       format: `search |{bar}| {value}/{total} tasks | {elapsed} elapsed | ETA {etaText} | best ${metric} {best}`,
@@ -23,7 +26,10 @@ export function createSearchProgressBar(metric: string, stream: NodeJS.WriteStre
           ? `${formatScore(progress.best.score)} (run ${progress.best.runId}${progress.best.foldsDone < progress.best.nFolds ? `, ${progress.best.foldsDone}/${progress.best.nFolds} folds` : ''})`
           : '—',
         elapsed: formatClock(progress.elapsedMs),
-        etaText: progress.tasksDone > 0 && progress.tasksDone < progress.tasksTotal ? formatClock((progress.elapsedMs / progress.tasksDone) * (progress.tasksTotal - progress.tasksDone)) : '—',
+        etaText:
+          progress.tasksDone > 0 && progress.tasksDone < progress.tasksTotal
+            ? formatClock((progress.elapsedMs / progress.tasksDone) * (progress.tasksTotal - progress.tasksDone))
+            : '—',
       };
       if (!started) {
         bar.start(progress.tasksTotal, progress.tasksDone, payload);

@@ -124,8 +124,14 @@ export class Coordinator {
 
   /** Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been pruned. */
   async #trainFold(
-    experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, previousAttempt: number, params: Params,
-    asha: AshaPruner | null, signal?: AbortSignal,
+    experiment: Experiment,
+    spec: ExperimentSpec,
+    runId: number,
+    foldIndex: number,
+    previousAttempt: number,
+    params: Params,
+    asha: AshaPruner | null,
+    signal?: AbortSignal,
   ): Promise<'trained' | 'skipped' | 'interrupted'> {
     const { runs } = this.#storage;
     const experimentId = experiment.experimentId;
@@ -134,7 +140,16 @@ export class Coordinator {
       const attempt = previousAttempt + delivery;
       runs.startFold(runId, foldIndex, attempt);
       this.events.emit('run', { experimentId, runId, status: 'running' });
-      const task: Task = { taskId: makeTaskId(runId, foldIndex, attempt), runId, foldIndex, attempt, kind: 'search', spec, task: experiment.task as TaskKind, params };
+      const task: Task = {
+        taskId: makeTaskId(runId, foldIndex, attempt),
+        runId,
+        foldIndex,
+        attempt,
+        kind: 'search',
+        spec,
+        task: experiment.task as TaskKind,
+        params,
+      };
       const curve = new BestSoFar(experiment.selectionDirection);
       let prunedReason: string | undefined;
       const outcome = await this.#runner.run(
@@ -151,7 +166,17 @@ export class Coordinator {
         signal,
       );
       if (outcome.status === 'done') {
-        this.#finishFold(experiment, spec, runId, foldIndex, attempt, outcome.result, outcome.backend, outcome.workerName, outcome.result.stoppedByRequest ? prunedReason : undefined);
+        this.#finishFold(
+          experiment,
+          spec,
+          runId,
+          foldIndex,
+          attempt,
+          outcome.result,
+          outcome.backend,
+          outcome.workerName,
+          outcome.result.stoppedByRequest ? prunedReason : undefined,
+        );
         return 'trained';
       }
       if (outcome.reason === 'interrupted') return 'interrupted';
@@ -173,7 +198,14 @@ export class Coordinator {
   }
 
   #finishFold(
-    experiment: Experiment, spec: ExperimentSpec, runId: number, foldIndex: number, attempt: number, result: TaskResult, backend: string, workerName: string,
+    experiment: Experiment,
+    spec: ExperimentSpec,
+    runId: number,
+    foldIndex: number,
+    attempt: number,
+    result: TaskResult,
+    backend: string,
+    workerName: string,
     prunedReason: string | undefined,
   ): void {
     const { runs } = this.#storage;
@@ -186,7 +218,10 @@ export class Coordinator {
       const mine = scores.get(runId) ?? new Map<number, number | null>();
       scores.delete(runId);
       if (shouldCutFolds(mine, [...scores.values()], { ...foldCut, direction: experiment.selectionDirection })) {
-        runs.pruneRun(runId, `fold cut: worse than the leader on each of folds ${[...mine.keys()].join(', ')} by more than ${foldCut.margin}`);
+        runs.pruneRun(
+          runId,
+          `fold cut: worse than the leader on each of folds ${[...mine.keys()].join(', ')} by more than ${foldCut.margin}`,
+        );
       }
     }
     const status = runs.get(runId).status;
@@ -222,8 +257,10 @@ export class Coordinator {
     const spec = this.specOf(experiment);
     const sourceRun = sourceRunId === undefined ? rankRuns(experiment, runs.list(experimentId))[0] : runs.get(sourceRunId);
     if (!sourceRun) throw new ConflictError(`experiment "${experiment.name}" has no finished run to refit yet`);
-    if (sourceRun.experimentId !== experimentId || sourceRun.kind !== 'search') throw new ConflictError(`run ${sourceRun.runId} is not a search run of "${experiment.name}"`);
-    if (sourceRun.status !== 'done') throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
+    if (sourceRun.experimentId !== experimentId || sourceRun.kind !== 'search')
+      throw new ConflictError(`run ${sourceRun.runId} is not a search run of "${experiment.name}"`);
+    if (sourceRun.status !== 'done')
+      throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
     const params = JSON.parse(sourceRun.paramsJson) as Params;
     const epochs = spec.validation.earlyStopping ? (sourceRun.refitEpochs ?? params.epochs) : params.epochs;
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
@@ -234,16 +271,39 @@ export class Coordinator {
       runs.startFold(refitRun.runId, 0, attempt);
       this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'running' });
       const task: Task = {
-        taskId: makeTaskId(refitRun.runId, 0, attempt), runId: refitRun.runId, foldIndex: 0, attempt, kind: 'refit', spec,
-        task: experiment.task as TaskKind, params: { ...params, epochs }, refit: { epochs, modelDir },
+        taskId: makeTaskId(refitRun.runId, 0, attempt),
+        runId: refitRun.runId,
+        foldIndex: 0,
+        attempt,
+        kind: 'refit',
+        spec,
+        task: experiment.task as TaskKind,
+        params: { ...params, epochs },
+        refit: { epochs, modelDir },
       };
-      const outcome: TaskOutcome = await this.#runner.run(task, (epoch, values) => this.#recordEpoch(experimentId, refitRun.runId, 0, attempt, epoch, values), signal);
+      const outcome: TaskOutcome = await this.#runner.run(
+        task,
+        (epoch, values) => this.#recordEpoch(experimentId, refitRun.runId, 0, attempt, epoch, values),
+        signal,
+      );
       if (outcome.status === 'done') {
         const testMetrics = outcome.result.testMetrics ?? {};
         const score = testMetrics[`test_${experiment.selectionMetric}`] ?? null;
         this.#storage.db.transaction(() => {
-          runs.finishFold(refitRun.runId, 0, attempt, { ...outcome.result, score, backend: outcome.backend, workerName: outcome.workerName });
-          models.save({ runId: refitRun.runId, experimentId, sourceRunId: sourceRun.runId, format: 'tfjs-layers', path: modelDir, testMetrics });
+          runs.finishFold(refitRun.runId, 0, attempt, {
+            ...outcome.result,
+            score,
+            backend: outcome.backend,
+            workerName: outcome.workerName,
+          });
+          models.save({
+            runId: refitRun.runId,
+            experimentId,
+            sourceRunId: sourceRun.runId,
+            format: 'tfjs-layers',
+            path: modelDir,
+            testMetrics,
+          });
         })();
         this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'done' });
         const model = models.ofExperiment(experimentId).find((m) => m.runId === refitRun.runId)!;
@@ -269,7 +329,12 @@ class BestSoFar {
   #best: number | null = null;
   constructor(readonly direction: 'maximize' | 'minimize') {}
   add(value: number | null): number | null {
-    if (value !== null && Number.isFinite(value) && (this.#best === null || (this.direction === 'maximize' ? value > this.#best : value < this.#best))) this.#best = value;
+    if (
+      value !== null &&
+      Number.isFinite(value) &&
+      (this.#best === null || (this.direction === 'maximize' ? value > this.#best : value < this.#best))
+    )
+      this.#best = value;
     return this.#best;
   }
 }

@@ -67,11 +67,17 @@ function checkMetricsFitTask(spec: ExperimentSpec, info: DatasetInfo): void {
   const metrics = TASK_METRICS[info.task];
   const issues: { path: string; message: string }[] = [];
   if (spec.selection && !metrics.includes(spec.selection.metric)) {
-    issues.push({ path: 'selection.metric', message: `expected one of ${metrics.join(', ')} for a ${info.task} task, got "${spec.selection.metric}"` });
+    issues.push({
+      path: 'selection.metric',
+      message: `expected one of ${metrics.join(', ')} for a ${info.task} task, got "${spec.selection.metric}"`,
+    });
   }
   const monitor = spec.validation.earlyStopping?.monitor;
   if (monitor && !metrics.includes(monitor.slice('val_'.length))) {
-    issues.push({ path: 'validation.earlyStopping.monitor', message: `expected one of ${metrics.map((m) => `val_${m}`).join(', ')} for a ${info.task} task, got "${monitor}"` });
+    issues.push({
+      path: 'validation.earlyStopping.monitor',
+      message: `expected one of ${metrics.map((m) => `val_${m}`).join(', ')} for a ${info.task} task, got "${monitor}"`,
+    });
   }
   if (issues.length > 0) throw new ValidationError(`invalid spec:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`, issues);
 }
@@ -81,13 +87,19 @@ function checkMetricsFitTask(spec: ExperimentSpec, info: DatasetInfo): void {
  * runs in one transaction — or, when the name exists with the same spec, returns it for resuming.
  * Nothing is written when anything is wrong.
  */
-export async function prepareExperiment(storage: Storage, runner: TaskRunner, specText: string, options: PrepareOptions): Promise<PreparedExperiment> {
+export async function prepareExperiment(
+  storage: Storage,
+  runner: TaskRunner,
+  specText: string,
+  options: PrepareOptions,
+): Promise<PreparedExperiment> {
   const spec = resolveDataset(parseSpecText(specText), options);
   const runCount = gridSize(spec);
   if (runCount > spec.maxRuns && !options.allowLargeGrid) {
-    throw new ValidationError(`grid: expands to ${runCount} runs, more than maxRuns (${spec.maxRuns}); raise maxRuns in the spec or pass --allow-large-grid`, [
-      { path: 'grid', message: `${runCount} runs > maxRuns ${spec.maxRuns}` },
-    ]);
+    throw new ValidationError(
+      `grid: expands to ${runCount} runs, more than maxRuns (${spec.maxRuns}); raise maxRuns in the spec or pass --allow-large-grid`,
+      [{ path: 'grid', message: `${runCount} runs > maxRuns ${spec.maxRuns}` }],
+    );
   }
   const hash = specHash(spec);
   const existing = storage.experiments.findByName(spec.name);
@@ -105,8 +117,14 @@ export async function prepareExperiment(storage: Storage, runner: TaskRunner, sp
     const row =
       existing ??
       storage.experiments.create({
-        name: spec.name, specText, specJson: JSON.stringify(spec), specHash: hash, datasetKind: spec.dataset.kind, task: info.task,
-        selectionMetric: selection.metric, selectionDirection: selection.direction,
+        name: spec.name,
+        specText,
+        specJson: JSON.stringify(spec),
+        specHash: hash,
+        datasetKind: spec.dataset.kind,
+        task: info.task,
+        selectionMetric: selection.metric,
+        selectionDirection: selection.direction,
       });
     storage.runs.createSearchRuns(row.experimentId, paramsJsonList, nFolds);
     return row;

@@ -1,6 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseFromWorker, type BackendName, type DatasetInfo, type ExperimentSpec, type FromWorker, type Task, type ToWorker } from '../../worker/protocol.js';
+import {
+  parseFromWorker,
+  type BackendName,
+  type DatasetInfo,
+  type ExperimentSpec,
+  type FromWorker,
+  type Task,
+  type ToWorker,
+} from '../../worker/protocol.js';
 import { ValidationError } from '../errors.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
@@ -61,7 +69,9 @@ class WorkerProcess {
         resolve(message);
       };
       this.#listeners.add(onReady);
-      this.onExit((code, signal) => reject(new Error(`worker exited before it was ready (${signal ?? `code ${code}`}): ${this.outputTail()}`)));
+      this.onExit((code, signal) =>
+        reject(new Error(`worker exited before it was ready (${signal ?? `code ${code}`}): ${this.outputTail()}`)),
+      );
     });
     this.ready.catch(() => undefined);
     this.child.on('message', (raw) => {
@@ -178,7 +188,9 @@ export class WorkerPool implements TaskRunner {
   }
 
   #breakPool(error: Error): void {
-    this.#broken = new Error(`worker processes cannot start (${MAX_STARTUP_FAILURES} in a row died before they were ready): ${error.message}`);
+    this.#broken = new Error(
+      `worker processes cannot start (${MAX_STARTUP_FAILURES} in a row died before they were ready): ${error.message}`,
+    );
     for (const waiter of this.#waiting.splice(0)) waiter(null);
   }
 
@@ -229,14 +241,20 @@ export class WorkerPool implements TaskRunner {
         if (!('taskId' in message) || message.taskId !== task.taskId) return;
         if (message.type === 'epoch') {
           if (onEpoch(message.epoch, message.metrics) === 'stop') worker.send({ type: 'stop', taskId: task.taskId });
-        }
-        else if (message.type === 'done') finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
-        else if (message.type === 'failed') finish({ status: 'failed', reason: message.reason, message: message.message, workerName: worker.workerName });
+        } else if (message.type === 'done')
+          finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
+        else if (message.type === 'failed')
+          finish({ status: 'failed', reason: message.reason, message: message.message, workerName: worker.workerName });
       });
       const stopExitWatch = worker.onExit((code, exitSignal) => {
         const how = exitSignal ? `killed by ${exitSignal}` : `exited with code ${code}`;
         const tail = worker.outputTail();
-        finish({ status: 'failed', reason: signal?.aborted ? 'interrupted' : 'crashed', message: `worker ${worker.workerName} ${how}${tail ? `: ${tail}` : ''}`, workerName: worker.workerName });
+        finish({
+          status: 'failed',
+          reason: signal?.aborted ? 'interrupted' : 'crashed',
+          message: `worker ${worker.workerName} ${how}${tail ? `: ${tail}` : ''}`,
+          workerName: worker.workerName,
+        });
       });
       // Stopping a task mid-epoch: the process is the unit we can stop at once; the pool replaces it.
       const onAbort = () => worker.child.kill('SIGKILL');

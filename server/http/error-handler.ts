@@ -5,7 +5,13 @@ import type { Views } from './views.js';
 
 const STATUS: Record<ErrorCode, number> = { invalid_argument: 400, not_found: 404, conflict: 409, internal: 500 };
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict', 413: 'Request too large', 421: 'Wrong host', 500: 'Something went wrong',
+  400: 'Bad request',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Request too large',
+  421: 'Wrong host',
+  500: 'Something went wrong',
 };
 
 export type ErrorBody = { error: { code: string; message: string; path?: string; issues?: readonly { path: string; message: string }[] } };
@@ -22,9 +28,13 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
   // body-parser's errors: an oversized or malformed body.
   const parserError = error as { type?: string; status?: number; expose?: boolean; limit?: number };
   if (parserError?.type === 'entity.too.large') {
-    return { status: 413, body: { error: { code: 'payload_too_large', message: `request body larger than ${Math.round((parserError.limit ?? 0) / 1024)} kB` } } };
+    return {
+      status: 413,
+      body: { error: { code: 'payload_too_large', message: `request body larger than ${Math.round((parserError.limit ?? 0) / 1024)} kB` } },
+    };
   }
-  if (parserError?.type === 'entity.parse.failed') return { status: 400, body: { error: { code: 'invalid_argument', message: 'malformed JSON body' } } };
+  if (parserError?.type === 'entity.parse.failed')
+    return { status: 400, body: { error: { code: 'invalid_argument', message: 'malformed JSON body' } } };
   if (parserError?.expose === true && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
     return { status: parserError.status, body: { error: { code: 'invalid_argument', message: (error as Error).message } } };
   }
@@ -49,7 +59,18 @@ export function createErrorHandler(views: Views) {
       res.status(status).json(body);
       return;
     }
-    res.status(status).type('html').send(views.page('error', { title: TITLES[status] ?? 'Error', status, heading: TITLES[status] ?? 'Error', message: body.error.message, issues: body.error.issues }));
+    res
+      .status(status)
+      .type('html')
+      .send(
+        views.page('error', {
+          title: TITLES[status] ?? 'Error',
+          status,
+          heading: TITLES[status] ?? 'Error',
+          message: body.error.message,
+          issues: body.error.issues,
+        }),
+      );
   };
 }
 

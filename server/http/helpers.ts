@@ -1,10 +1,27 @@
 import { formatDuration, formatScore } from '../cli/format.js';
 
 const PARAM_LABELS: Record<string, string> = {
-  family: 'family', depth: 'depth', width: 'width', widthSchedule: 'width schedule', activation: 'activation', dropout: 'dropout',
-  optimizer: 'optimizer', learningRate: 'learning rate', l2: 'L2', epochs: 'max epochs', batchSize: 'batch size',
+  family: 'family',
+  depth: 'depth',
+  width: 'width',
+  widthSchedule: 'width schedule',
+  activation: 'activation',
+  dropout: 'dropout',
+  optimizer: 'optimizer',
+  learningRate: 'learning rate',
+  l2: 'L2',
+  epochs: 'max epochs',
+  batchSize: 'batch size',
 };
-const METRIC_LABELS: Record<string, string> = { auc: 'AUC', pr_auc: 'PR AUC', rmse: 'RMSE', mae: 'MAE', r2: 'R²', accuracy: 'accuracy', loss: 'loss' };
+const METRIC_LABELS: Record<string, string> = {
+  auc: 'AUC',
+  pr_auc: 'PR AUC',
+  rmse: 'RMSE',
+  mae: 'MAE',
+  r2: 'R²',
+  accuracy: 'accuracy',
+  loss: 'loss',
+};
 
 /** "val_auc" → "val AUC", "test_pr_auc" → "test PR AUC". */
 export function metricLabel(name: unknown): string {
@@ -37,8 +54,10 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   int: (value: unknown) => (isNumber(value) ? Math.round(value).toLocaleString('en-US') : '—'),
   /** 0-based epoch → the 1-based number the pages show. */
   epochNo: (epoch: unknown) => (isNumber(epoch) ? String(epoch + 1) : '—'),
-  bytes: (n: unknown) => (!isNumber(n) ? '—' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1024 ** 2).toFixed(1)} MB`),
-  percent: (part: unknown, whole: unknown) => (isNumber(part) && isNumber(whole) && whole > 0 ? String(Math.round((100 * part) / whole)) : '0'),
+  bytes: (n: unknown) =>
+    !isNumber(n) ? '—' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1024 ** 2).toFixed(1)} MB`,
+  percent: (part: unknown, whole: unknown) =>
+    isNumber(part) && isNumber(whole) && whole > 0 ? String(Math.round((100 * part) / whole)) : '0',
   paramLabel: (name: unknown) => PARAM_LABELS[String(name)] ?? String(name),
   paramValue: (value: unknown) => (value === null || value === undefined ? '—' : typeof value === 'string' ? value : String(value)),
   metricLabel: (name: unknown) => metricLabel(name),
@@ -58,10 +77,15 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
   not: (value: unknown) => !value,
   isNumber: (value: unknown) => isNumber(value),
-  lookupParam: (params: unknown, name: unknown) => (params && typeof params === 'object' ? (params as Record<string, unknown>)[String(name)] : undefined),
+  lookupParam: (params: unknown, name: unknown) =>
+    params && typeof params === 'object' ? (params as Record<string, unknown>)[String(name)] : undefined,
   add: (a: unknown, b: unknown) => (isNumber(a) && isNumber(b) ? a + b : a),
   /** `{{default x "—"}}`: the value, or the fallback when it is missing or empty. */
   default: (value: unknown, fallback: unknown) => (value === null || value === undefined || value === '' ? fallback : value),
   join: (list: unknown, separator: unknown) => (Array.isArray(list) ? list.join(typeof separator === 'string' ? separator : ', ') : ''),
-  concat: (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''),
+  concat: (...args: unknown[]) =>
+    args
+      .slice(0, -1)
+      .map((a) => String(a ?? ''))
+      .join(''),
 };

@@ -6,7 +6,11 @@ export type HttpErrorCode = 'forbidden' | 'misdirected' | 'payload_too_large' | 
 
 export class HttpError extends Error {
   override name = 'HttpError';
-  constructor(readonly status: number, readonly code: HttpErrorCode, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

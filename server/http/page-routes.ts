@@ -20,7 +20,9 @@ function requestedFragments(req: Request, page: string): string[] | null {
   const names = typeof raw === 'string' ? raw.split(',') : [];
   const allowed = FRAGMENTS[page]!;
   if (names.length === 0 || names.some((name) => !allowed.includes(name))) {
-    throw new ValidationError(`fragment: expected some of ${allowed.join(', ')}`, [{ path: 'fragment', message: `expected some of ${allowed.join(', ')}` }]);
+    throw new ValidationError(`fragment: expected some of ${allowed.join(', ')}`, [
+      { path: 'fragment', message: `expected some of ${allowed.join(', ')}` },
+    ]);
   }
   return names;
 }
@@ -30,7 +32,8 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
   const html = fragments ? views.fragments(fragments, context) : views.page(page, context);
   res.setHeader('Cache-Control', 'no-store');
   // Time spent in the handler (queries + rendering), for the benchmark and the browser's devtools.
-  if (typeof res.locals.startedAt === 'number') res.setHeader('Server-Timing', `app;dur=${(performance.now() - res.locals.startedAt).toFixed(1)}`);
+  if (typeof res.locals.startedAt === 'number')
+    res.setHeader('Server-Timing', `app;dur=${(performance.now() - res.locals.startedAt).toFixed(1)}`);
   res.type('html').send(html);
 }
 
@@ -40,13 +43,19 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
  * same ids in the same order as experiment.js asks for them.
  */
 function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
-  const shown = board.runs.filter((run) => run.rank !== null).slice(0, 10).map((run) => run.runId);
+  const shown = board.runs
+    .filter((run) => run.rank !== null)
+    .slice(0, 10)
+    .map((run) => run.runId);
   for (const run of board.runs) {
     if (shown.length >= 10) break;
     if (run.status === 'running') shown.push(run.runId);
   }
   const id = detail.experimentId;
-  return [`/api/experiments/${id}/runs`, ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,val_${detail.selectionMetric}`] : [])];
+  return [
+    `/api/experiments/${id}/runs`,
+    ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,val_${detail.selectionMetric}`] : []),
+  ];
 }
 
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
@@ -64,7 +73,10 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
     olderModels: detail.models.slice(1),
     finishedRuns: board.runs.filter((run) => run.rank !== null).length,
     pageData: {
-      experimentId: detail.experimentId, metric: detail.selectionMetric, direction: detail.selectionDirection, columns: board.columns,
+      experimentId: detail.experimentId,
+      metric: detail.selectionMetric,
+      direction: detail.selectionDirection,
+      columns: board.columns,
       status: detail.status,
     },
   };
@@ -83,9 +95,19 @@ function runContext(detail: RunDetail) {
     canRefit: run.kind === 'search' && run.status === 'done' && !detail.refitting,
     totalRanked: detail.experiment.runsFinished,
     pageData: {
-      experimentId: detail.experiment.experimentId, runId: run.runId, kind: run.kind, status: run.status, metric: detail.experiment.selectionMetric,
-      metricNames: detail.metricNames, refitEpochs: run.refitEpochs,
-      folds: detail.folds.map((fold) => ({ foldIndex: fold.foldIndex, bestEpoch: fold.bestEpoch, stoppedEpoch: fold.stoppedEpoch, status: fold.status })),
+      experimentId: detail.experiment.experimentId,
+      runId: run.runId,
+      kind: run.kind,
+      status: run.status,
+      metric: detail.experiment.selectionMetric,
+      metricNames: detail.metricNames,
+      refitEpochs: run.refitEpochs,
+      folds: detail.folds.map((fold) => ({
+        foldIndex: fold.foldIndex,
+        bestEpoch: fold.bestEpoch,
+        stoppedEpoch: fold.stoppedEpoch,
+        status: fold.status,
+      })),
     },
   };
 }
@@ -102,29 +124,49 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     const experiments = queries.list();
     const deleted = typeof req.query.deleted === 'string' ? req.query.deleted.slice(0, 100) : null;
     sendPage(res, views, req, 'experiments', {
-      title: 'Experiments', script: 'experiments.js', nav: 'experiments', experiments, deleted,
+      title: 'Experiments',
+      script: 'experiments.js',
+      nav: 'experiments',
+      experiments,
+      deleted,
       anyRunning: experiments.some((e) => e.status === 'running' || e.searching),
     });
   });
 
   pages.get('/experiments', (_req, res) => res.redirect(301, '/'));
 
-  const renderNewForm = (res: Response, status: number, form: StartForm, errors: { specFile?: unknown; specText?: unknown; general?: string }) => {
+  const renderNewForm = (
+    res: Response,
+    status: number,
+    form: StartForm,
+    errors: { specFile?: unknown; specText?: unknown; general?: string },
+  ) => {
     const files = specs.list();
-    res.status(status).type('html').send(
-      views.page('new-experiment', {
-        title: 'New experiment', script: 'new-experiment.js', nav: 'new', specs: files, form, errors,
-        isFile: form.source === 'file', hasSpecs: files.length > 0,
-        errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
-      }),
-    );
+    res
+      .status(status)
+      .type('html')
+      .send(
+        views.page('new-experiment', {
+          title: 'New experiment',
+          script: 'new-experiment.js',
+          nav: 'new',
+          specs: files,
+          form,
+          errors,
+          isFile: form.source === 'file',
+          hasSpecs: files.length > 0,
+          errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
+        }),
+      );
   };
 
   /** @route GET /experiments/new */
   pages.get('/experiments/new', (req, res) => {
     const files = specs.list();
     const wanted = typeof req.query.spec === 'string' ? req.query.spec : '';
-    const specFile = files.some((f) => f.fileName === wanted) ? wanted : (files.find((f) => f.fileName === 'default.yaml') ?? files[0])?.fileName ?? '';
+    const specFile = files.some((f) => f.fileName === wanted)
+      ? wanted
+      : ((files.find((f) => f.fileName === 'default.yaml') ?? files[0])?.fileName ?? '');
     renderNewForm(res, 200, { source: files.length > 0 ? 'file' : 'text', specFile, specText: '' }, {});
   });
 
@@ -162,9 +204,18 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     const runIds = parseIdList(req.query.runs, 'runs', 2, MAX_COMPARE_RUNS);
     const comparison = queries.compare(id, runIds);
     sendPage(res, views, req, 'compare', {
-      title: `Compare ${runIds.map((r) => `#${r}`).join(', ')} · ${comparison.experiment.name}`, script: 'compare.js', charts: true, c: comparison,
-      experimentId: id, differing: comparison.params.filter((p) => p.differs).length,
-      pageData: { experimentId: id, runIds, metric: comparison.experiment.selectionMetric, direction: comparison.experiment.selectionDirection },
+      title: `Compare ${runIds.map((r) => `#${r}`).join(', ')} · ${comparison.experiment.name}`,
+      script: 'compare.js',
+      charts: true,
+      c: comparison,
+      experimentId: id,
+      differing: comparison.params.filter((p) => p.differs).length,
+      pageData: {
+        experimentId: id,
+        runIds,
+        metric: comparison.experiment.selectionMetric,
+        direction: comparison.experiment.selectionDirection,
+      },
     });
   });
 

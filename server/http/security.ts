@@ -25,7 +25,13 @@ export function hostGuard(boundHost: string) {
     if (wildcard) return next();
     const host = req.headers.host;
     if (host === undefined || !allowed.has(hostName(host))) {
-      return next(new HttpError(421, 'misdirected', `this dashboard answers to ${[...allowed].filter((h) => !h.startsWith(':')).join(', ')}, not "${String(host).slice(0, 100)}"`));
+      return next(
+        new HttpError(
+          421,
+          'misdirected',
+          `this dashboard answers to ${[...allowed].filter((h) => !h.startsWith(':')).join(', ')}, not "${String(host).slice(0, 100)}"`,
+        ),
+      );
     }
     next();
   };
@@ -41,7 +47,9 @@ export function originGuard(req: Request, _res: Response, next: NextFunction): v
   if (SAFE_METHODS.has(req.method)) return next();
   const fetchSite = req.headers['sec-fetch-site'];
   if (typeof fetchSite === 'string' && fetchSite !== 'same-origin' && fetchSite !== 'none') {
-    return next(new HttpError(403, 'forbidden', `refused a ${fetchSite} ${req.method}: state-changing requests must come from the dashboard itself`));
+    return next(
+      new HttpError(403, 'forbidden', `refused a ${fetchSite} ${req.method}: state-changing requests must come from the dashboard itself`),
+    );
   }
   const origin = req.headers.origin;
   if (origin !== undefined) {
@@ -52,7 +60,14 @@ export function originGuard(req: Request, _res: Response, next: NextFunction): v
     } catch {
       sameOrigin = false;
     }
-    if (!sameOrigin) return next(new HttpError(403, 'forbidden', `refused a ${req.method} from origin "${origin.slice(0, 100)}": state-changing requests must come from the dashboard itself`));
+    if (!sameOrigin)
+      return next(
+        new HttpError(
+          403,
+          'forbidden',
+          `refused a ${req.method} from origin "${origin.slice(0, 100)}": state-changing requests must come from the dashboard itself`,
+        ),
+      );
   }
   next();
 }

@@ -23,7 +23,8 @@ export class Views {
     for (const file of readdirSync(join(viewsDir, 'partials')).filter((f) => f.endsWith('.hbs'))) {
       this.#handlebars.registerPartial(basename(file, '.hbs'), readFileSync(join(viewsDir, 'partials', file), 'utf8'));
     }
-    for (const file of readdirSync(viewsDir).filter((f) => f.endsWith('.hbs'))) this.#pages.set(basename(file, '.hbs'), compile(join(viewsDir, file)));
+    for (const file of readdirSync(viewsDir).filter((f) => f.endsWith('.hbs')))
+      this.#pages.set(basename(file, '.hbs'), compile(join(viewsDir, file)));
     this.#layout = compile(join(viewsDir, 'layouts', 'main.hbs'));
   }
 
@@ -43,7 +44,8 @@ export class Views {
     const parts = names.map((name) => {
       const partial = this.#handlebars.partials[name];
       if (partial === undefined) throw new Error(`no partial named ${name}`);
-      const template = typeof partial === 'function' ? (partial as Template) : this.#handlebars.compile(partial as string, { preventIndent: true });
+      const template =
+        typeof partial === 'function' ? (partial as Template) : this.#handlebars.compile(partial as string, { preventIndent: true });
       this.#handlebars.partials[name] = template;
       return `<template data-fragment="${name}">${template(context)}</template>`;
     });

@@ -56,7 +56,8 @@ export type WorkerCommandFlags = { readonly queue?: string | boolean; readonly c
  * refused. Resolves with the exit code (2 when refused).
  */
 export async function runQueueWorkers(flags: WorkerCommandFlags): Promise<number> {
-  if (flags.queue === undefined) throw new ValidationError(`foldwise worker needs --queue redis://HOST:PORT (or --queue with ${QUEUE_URL_ENV_VAR} set)`);
+  if (flags.queue === undefined)
+    throw new ValidationError(`foldwise worker needs --queue redis://HOST:PORT (or --queue with ${QUEUE_URL_ENV_VAR} set)`);
   const url = queueUrlFrom(flags.queue);
   const supervisor = new QueueWorkerSupervisor({
     url,

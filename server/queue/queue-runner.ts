@@ -7,8 +7,28 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BackendName, DatasetInfo, ExperimentSpec, Task } from '../../worker/protocol.js';
 import {
-  CODE_VERSION, KEYS, MOVIELENS_FILES, REGISTRY_TTL_SECONDS, checkRedisUrl, createRedactor, csvAddress, describeVersion, jobIdFor, manifestBytes, maskRedisUrl, parseEpochProgress, rateLimited,
-  parseJobReturn, parseRegistryEntry, queueNameFor, redisRetryDelayMs, sameVersion, type CodeVersion, type Control, type JobData, type RegistryEntry,
+  CODE_VERSION,
+  KEYS,
+  MOVIELENS_FILES,
+  REGISTRY_TTL_SECONDS,
+  checkRedisUrl,
+  createRedactor,
+  csvAddress,
+  describeVersion,
+  jobIdFor,
+  manifestBytes,
+  maskRedisUrl,
+  parseEpochProgress,
+  rateLimited,
+  parseJobReturn,
+  parseRegistryEntry,
+  queueNameFor,
+  redisRetryDelayMs,
+  sameVersion,
+  type CodeVersion,
+  type Control,
+  type JobData,
+  type RegistryEntry,
 } from '../../worker/queue-protocol.js';
 import { AppError, ValidationError } from '../errors.js';
 import { WorkerPool } from '../coordinator/worker-pool.js';
@@ -134,7 +154,11 @@ export class QueueRunner implements TaskRunner {
     this.#dataDir = canonicalPath(options.dataDir);
 
     this.#connection = { url: options.url, maxRetriesPerRequest: null, retryStrategy: redisRetryDelayMs };
-    this.#redis = new Redis(options.url, { maxRetriesPerRequest: null, retryStrategy: redisRetryDelayMs, connectionName: 'foldwise-coordinator' });
+    this.#redis = new Redis(options.url, {
+      maxRetriesPerRequest: null,
+      retryStrategy: redisRetryDelayMs,
+      connectionName: 'foldwise-coordinator',
+    });
     this.#reportError = rateLimited((message: string) => this.#log(`queue ${maskRedisUrl(options.url)}: ${message}`));
     this.#redis.on('error', (error: Error) => this.#reportError(error.message));
     this.#queue = new Queue(this.queueName, { connection: this.#connection });
@@ -142,7 +166,13 @@ export class QueueRunner implements TaskRunner {
 
     this.#supervisor =
       (options.localWorkers ?? 0) > 0
-        ? new QueueWorkerSupervisor({ ...options.localWorkerSettings, url: options.url, count: options.localWorkers!, output: 'pipe', log: this.#log })
+        ? new QueueWorkerSupervisor({
+            ...options.localWorkerSettings,
+            url: options.url,
+            count: options.localWorkers!,
+            output: 'pipe',
+            log: this.#log,
+          })
         : null;
 
     this.#started = this.#start();
@@ -203,7 +233,9 @@ export class QueueRunner implements TaskRunner {
       for (const entry of [...workers, ...refused].filter((w) => !sameVersion(w.version, this.#version))) {
         if (reported.has(entry.name)) continue;
         reported.add(entry.name);
-        this.#log(`queue worker ${entry.name} refused: it runs ${describeVersion(entry.version)}, this coordinator ${describeVersion(this.#version)}`);
+        this.#log(
+          `queue worker ${entry.name} refused: it runs ${describeVersion(entry.version)}, this coordinator ${describeVersion(this.#version)}`,
+        );
       }
       const compatible = workers.filter((w) => sameVersion(w.version, this.#version));
       // This machine's own workers (`localWorkers`) are waited for; remote ones cannot be known in advance.
@@ -212,9 +244,12 @@ export class QueueRunner implements TaskRunner {
         return compatible.map((w) => w.backend ?? 'cpu');
       }
       if (this.#closed) return [];
-      if (this.#supervisor?.stopped) throw new AppError('internal', 'the queue workers of this machine (--local-workers) could not start; see the messages above');
+      if (this.#supervisor?.stopped)
+        throw new AppError('internal', 'the queue workers of this machine (--local-workers) could not start; see the messages above');
       if (!waitingSaid && compatible.length === 0 && this.#supervisor === null) {
-        this.#log(`Waiting for queue workers: start \`foldwise worker --queue ${maskRedisUrl(this.#options.url)}\` on the training machines…`);
+        this.#log(
+          `Waiting for queue workers: start \`foldwise worker --queue ${maskRedisUrl(this.#options.url)}\` on the training machines…`,
+        );
         waitingSaid = true;
       }
       await sleep(500);
@@ -243,7 +278,17 @@ export class QueueRunner implements TaskRunner {
     if (signal?.aborted || this.#closed) return interrupted('stopped before it was published');
     const jobId = jobIdFor(data.scope, task);
     return new Promise<TaskOutcome>((resolveOutcome) => {
-      const entry: InFlight = { jobId, data, onEpoch, resolve: resolveOutcome, delivery: 0, published: false, settled: false, stopSent: false, detach: () => undefined };
+      const entry: InFlight = {
+        jobId,
+        data,
+        onEpoch,
+        resolve: resolveOutcome,
+        delivery: 0,
+        published: false,
+        settled: false,
+        stopSent: false,
+        detach: () => undefined,
+      };
       this.#inFlight.set(jobId, entry);
       const onAbort = () => void this.#withdraw(entry, 'stopped by the coordinator');
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -253,7 +298,13 @@ export class QueueRunner implements TaskRunner {
           entry.published = true;
           this.stats.published++;
         },
-        (error: Error) => this.#settle(entry, { status: 'failed', reason: 'error', message: `could not publish task ${task.taskId}: ${this.#redact(error.message)}`, workerName: null }),
+        (error: Error) =>
+          this.#settle(entry, {
+            status: 'failed',
+            reason: 'error',
+            message: `could not publish task ${task.taskId}: ${this.#redact(error.message)}`,
+            workerName: null,
+          }),
       );
     });
   }
@@ -285,7 +336,12 @@ export class QueueRunner implements TaskRunner {
   // ───────────────────────────── publishing ─────────────────────────────
 
   #publish(entry: InFlight): Promise<unknown> {
-    return this.#queue.add('task', entry.data, { jobId: entry.jobId, attempts: 1, removeOnComplete: KEEP_FINISHED_JOBS, removeOnFail: KEEP_FINISHED_JOBS });
+    return this.#queue.add('task', entry.data, {
+      jobId: entry.jobId,
+      attempts: 1,
+      removeOnComplete: KEEP_FINISHED_JOBS,
+      removeOnFail: KEEP_FINISHED_JOBS,
+    });
   }
 
   /** Job ids and ownership are per (data dir, experiment): another coordinator of the same experiment is a restart. */
@@ -299,7 +355,8 @@ export class QueueRunner implements TaskRunner {
     if (claim === undefined) {
       claim = (async () => {
         const previous = await this.#redis.set(KEYS.owner(scope), this.#instanceId, 'EX', OWNER_TTL_SECONDS, 'GET');
-        if (previous !== null && previous !== this.#instanceId) this.#log('Taking over from an earlier coordinator of this experiment: its queued tasks are withdrawn.');
+        if (previous !== null && previous !== this.#instanceId)
+          this.#log('Taking over from an earlier coordinator of this experiment: its queued tasks are withdrawn.');
         const ids = await this.#queue.getRanges(['waiting', 'prioritized', 'delayed', 'completed', 'failed'], 0, -1);
         const stale = ids.filter((id) => id.startsWith(`${scope}.`) && !this.#inFlight.has(id));
         await Promise.all(stale.map((id) => this.#queue.remove(id).catch(() => 0)));
@@ -328,9 +385,16 @@ export class QueueRunner implements TaskRunner {
         const files: { name: (typeof MOVIELENS_FILES)[number]; blob: Blob }[] = [];
         for (const name of MOVIELENS_FILES) {
           const file = join(path, name);
-          if (await stat(file).then((s) => s.isFile(), () => false)) files.push({ name, blob: blobOf(await readLimited(file)) });
+          if (
+            await stat(file).then(
+              (s) => s.isFile(),
+              () => false,
+            )
+          )
+            files.push({ name, blob: blobOf(await readLimited(file)) });
         }
-        if (files.length === 0) throw new Error(`movielens: ${path} holds none of ${MOVIELENS_FILES.join(', ')}; nothing to send to the queue workers`);
+        if (files.length === 0)
+          throw new Error(`movielens: ${path} holds none of ${MOVIELENS_FILES.join(', ')}; nothing to send to the queue workers`);
         const manifest = blobOf(manifestBytes({ files: files.map(({ name, blob }) => ({ name, sha256: blob.sha256 })) }));
         const blobs = [manifest, ...files.map((f) => f.blob)];
         await this.#storeBlobs(blobs);
@@ -380,7 +444,12 @@ export class QueueRunner implements TaskRunner {
     try {
       value = parseJobReturn(raw);
     } catch (error) {
-      return this.#settle(entry, { status: 'failed', reason: 'error', message: `malformed result for job ${jobId}: ${(error as Error).message}`, workerName: null });
+      return this.#settle(entry, {
+        status: 'failed',
+        reason: 'error',
+        message: `malformed result for job ${jobId}: ${(error as Error).message}`,
+        workerName: null,
+      });
     }
     switch (value.status) {
       case 'done':
@@ -399,7 +468,12 @@ export class QueueRunner implements TaskRunner {
     if (entry === undefined) return this.#forget(jobId);
     // Processors return failures as values, so a failed job is BullMQ's verdict: the job stalled
     // again after its redelivery (maxStalledCount), or its worker lost it. The coordinator retries.
-    this.#settle(entry, { status: 'failed', reason: 'crashed', message: `queue worker lost task ${entry.data.task.taskId}: ${reason}`, workerName: null });
+    this.#settle(entry, {
+      status: 'failed',
+      reason: 'crashed',
+      message: `queue worker lost task ${entry.data.task.taskId}: ${reason}`,
+      workerName: null,
+    });
   }
 
   #onStalled(jobId: string): void {
@@ -452,7 +526,8 @@ export class QueueRunner implements TaskRunner {
       await this.#redis.set(KEYS.coordinator(this.#instanceId), JSON.stringify(entry), 'EX', REGISTRY_TTL_SECONDS);
       for (const scope of this.#claims.keys()) {
         const claimed = await this.#redis.set(KEYS.owner(scope), this.#instanceId, 'EX', OWNER_TTL_SECONDS, 'NX');
-        if (claimed === null && (await this.#redis.get(KEYS.owner(scope))) === this.#instanceId) await this.#redis.expire(KEYS.owner(scope), OWNER_TTL_SECONDS);
+        if (claimed === null && (await this.#redis.get(KEYS.owner(scope))) === this.#instanceId)
+          await this.#redis.expire(KEYS.owner(scope), OWNER_TTL_SECONDS);
       }
       for (const blob of this.#blobs.values()) {
         if ((await this.#redis.expire(KEYS.data(blob.sha256), DATA_TTL_SECONDS)) === 0) {
@@ -496,7 +571,9 @@ export class QueueRunner implements TaskRunner {
         else lost.push(entry);
       }
       if (lost.length > 0) {
-        this.#log(`Redis lost ${lost.length} queued or running task${lost.length === 1 ? '' : 's'} (a restart?): publishing ${lost.length === 1 ? 'it' : 'them'} again.`);
+        this.#log(
+          `Redis lost ${lost.length} queued or running task${lost.length === 1 ? '' : 's'} (a restart?): publishing ${lost.length === 1 ? 'it' : 'them'} again.`,
+        );
         await this.#heartbeat();
         for (const entry of lost) {
           if (entry.settled) continue;
@@ -537,7 +614,8 @@ function blobOf(bytes: Buffer): Blob {
 
 async function readLimited(path: string): Promise<Buffer> {
   const bytes = await readFile(path);
-  if (bytes.length > MAX_FILE_BYTES) throw new Error(`${path} has ${bytes.length} bytes; the queue carries data files up to ${MAX_FILE_BYTES} bytes`);
+  if (bytes.length > MAX_FILE_BYTES)
+    throw new Error(`${path} has ${bytes.length} bytes; the queue carries data files up to ${MAX_FILE_BYTES} bytes`);
   return bytes;
 }
 
@@ -580,4 +658,3 @@ function sleep(ms: number, options: { unref?: boolean } = {}): Promise<void> {
     if (options.unref) timer.unref();
   });
 }
-

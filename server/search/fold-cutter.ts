@@ -18,7 +18,11 @@ function beatsBy(a: number, b: number, margin: number, direction: FoldCutRule['d
  * The leader: among the other runs, the one with the best mean over the folds the candidate has
  * finished (it must have finished them all). Undefined when no run qualifies.
  */
-export function pickLeader(candidate: FoldScores, others: readonly FoldScores[], direction: FoldCutRule['direction']): FoldScores | undefined {
+export function pickLeader(
+  candidate: FoldScores,
+  others: readonly FoldScores[],
+  direction: FoldCutRule['direction'],
+): FoldScores | undefined {
   const folds = [...candidate.keys()];
   let leader: FoldScores | undefined;
   let leaderMean = 0;

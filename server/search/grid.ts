@@ -1,4 +1,12 @@
-import { DEFAULT_PARAMS, PARAM_NAMES, PARAMS_OF_FAMILY, type ExperimentSpec, type ParamName, type Params, type ParamValue } from '../../worker/spec.js';
+import {
+  DEFAULT_PARAMS,
+  PARAM_NAMES,
+  PARAMS_OF_FAMILY,
+  type ExperimentSpec,
+  type ParamName,
+  type Params,
+  type ParamValue,
+} from '../../worker/spec.js';
 
 /** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
 export function canonicalParamsJson(params: Params): string {
@@ -47,5 +55,7 @@ export function expandGrid(spec: ExperimentSpec): Params[] {
 
 /** The hyperparameters that vary across the grid: the columns a leaderboard shows. */
 export function searchedParamNames(spec: ExperimentSpec): ParamName[] {
-  return gridAxes(spec).filter(([, values]) => values.length > 1).map(([name]) => name);
+  return gridAxes(spec)
+    .filter(([, values]) => values.length > 1)
+    .map(([name]) => name);
 }

@@ -1,7 +1,12 @@
 import { meanAndStd, type RunStore } from '../storage/run-store.js';
 import type { SavedModel } from '../storage/model-store.js';
 
-export type MetricComparison = { readonly name: string; readonly cvMean: number | null; readonly cvStd: number | null; readonly test: number | null };
+export type MetricComparison = {
+  readonly name: string;
+  readonly cvMean: number | null;
+  readonly cvStd: number | null;
+  readonly test: number | null;
+};
 
 /**
  * Each test metric of a refit model next to the cross-validation estimate of the same metric:
@@ -11,7 +16,8 @@ export function cvVersusTest(runs: RunStore, model: SavedModel): MetricCompariso
   const folds = model.sourceRunId === null ? [] : runs.folds(model.sourceRunId).filter((fold) => fold.status === 'done');
   return Object.entries(model.testMetrics).map(([key, test]) => {
     const name = key.replace(/^test_/, '');
-    const { mean, std } = folds.length > 0 ? meanAndStd(folds.map((fold) => fold.bestMetrics?.[`val_${name}`] ?? null)) : { mean: null, std: null };
+    const { mean, std } =
+      folds.length > 0 ? meanAndStd(folds.map((fold) => fold.bestMetrics?.[`val_${name}`] ?? null)) : { mean: null, std: null };
     return { name, cvMean: mean, cvStd: std, test };
   });
 }

@@ -29,7 +29,12 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
   const commands = new ExperimentCommands(deps, jobs, specs);
   let closing: Promise<void> | null = null;
   return {
-    queries, commands, specs, models, live, jobs,
+    queries,
+    commands,
+    specs,
+    models,
+    live,
+    jobs,
     close() {
       closing ??= jobs.close().finally(() => live.close());
       return closing;

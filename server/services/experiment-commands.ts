@@ -42,7 +42,8 @@ export class ExperimentCommands {
    */
   async start(source: SpecSource): Promise<StartedExperiment> {
     const specText = 'specFile' in source ? this.#specs.read(source.specFile) : source.specText;
-    if (specText.trim() === '') throw new ValidationError('specText: the spec is empty', [{ path: 'specText', message: 'paste a spec (YAML or JSON)' }]);
+    if (specText.trim() === '')
+      throw new ValidationError('specText: the spec is empty', [{ path: 'specText', message: 'paste a spec (YAML or JSON)' }]);
     if (Buffer.byteLength(specText) > MAX_SPEC_BYTES) {
       throw new ValidationError(`specText: longer than ${MAX_SPEC_BYTES / 1024} kB`, [{ path: 'specText', message: 'spec too long' }]);
     }
@@ -95,7 +96,8 @@ export class ExperimentCommands {
       ]);
     }
     if (this.#jobs.isSearching(experimentId)) throw new ConflictError(`"${experiment.name}" is searching; stop it before deleting it`);
-    if (this.#jobs.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is running; wait for it before deleting`);
+    if (this.#jobs.isRefitting(experimentId))
+      throw new ConflictError(`a refit of "${experiment.name}" is running; wait for it before deleting`);
     deleteExperiment(storage, config.dataDir, experimentId);
   }
 }

@@ -111,7 +111,12 @@ export type Comparison = {
   readonly experiment: ExperimentItem;
   readonly runs: readonly RunRow[];
   /** Every hyperparameter, with one value per run; `differs` marks the rows worth looking at. */
-  readonly params: readonly { readonly name: ParamName; readonly values: readonly string[]; readonly differs: boolean; readonly searched: boolean }[];
+  readonly params: readonly {
+    readonly name: ParamName;
+    readonly values: readonly string[];
+    readonly differs: boolean;
+    readonly searched: boolean;
+  }[];
 };
 
 /** A metric's curve for one run: per fold by epoch, and the mean, min and max over folds at each epoch. */
@@ -189,12 +194,26 @@ export class ExperimentQueries {
   }
 
   #item(summary: ExperimentSummary, spec: ExperimentSpec | null, now = Date.now()): ExperimentItem {
-    const durationMs = summary.startedAt === null ? null : (summary.status === 'running' ? now : (summary.finishedAt ?? now)) - summary.startedAt;
+    const durationMs =
+      summary.startedAt === null ? null : (summary.status === 'running' ? now : (summary.finishedAt ?? now)) - summary.startedAt;
     return {
-      experimentId: summary.experimentId, name: summary.name, description: spec?.description ?? null, datasetKind: summary.datasetKind,
-      datasetLabel: datasetLabel(spec, summary.datasetKind), task: summary.task, status: summary.status, selectionMetric: summary.selectionMetric,
-      selectionDirection: summary.selectionDirection, runsTotal: summary.runsTotal, runsFinished: summary.runsFinished, runsFailed: summary.runsFailed,
-      bestScore: summary.bestScore, createdAt: summary.createdAt, startedAt: summary.startedAt, finishedAt: summary.finishedAt, durationMs,
+      experimentId: summary.experimentId,
+      name: summary.name,
+      description: spec?.description ?? null,
+      datasetKind: summary.datasetKind,
+      datasetLabel: datasetLabel(spec, summary.datasetKind),
+      task: summary.task,
+      status: summary.status,
+      selectionMetric: summary.selectionMetric,
+      selectionDirection: summary.selectionDirection,
+      runsTotal: summary.runsTotal,
+      runsFinished: summary.runsFinished,
+      runsFailed: summary.runsFailed,
+      bestScore: summary.bestScore,
+      createdAt: summary.createdAt,
+      startedAt: summary.startedAt,
+      finishedAt: summary.finishedAt,
+      durationMs,
       searching: this.#jobs.isSearching(summary.experimentId),
     };
   }
@@ -245,7 +264,10 @@ export class ExperimentQueries {
     }
     const ranked = rankRuns(experiment, runs);
     const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
-    const ordered = [...ranked, ...runs.filter((run) => !rankOf.has(run.runId)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId)];
+    const ordered = [
+      ...ranked,
+      ...runs.filter((run) => !rankOf.has(run.runId)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId),
+    ];
     return ordered.map((run) => toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName));
   }
 
@@ -254,7 +276,10 @@ export class ExperimentQueries {
     const { experiment, spec } = this.#experiment(experimentId);
     const runs = this.#deps.storage.runs.list(experimentId);
     return {
-      experimentId, columns: this.#columns(spec), metric: experiment.selectionMetric, direction: experiment.selectionDirection,
+      experimentId,
+      columns: this.#columns(spec),
+      metric: experiment.selectionMetric,
+      direction: experiment.selectionDirection,
       runs: this.#rows(experiment, runs),
     };
   }
@@ -276,7 +301,9 @@ export class ExperimentQueries {
       validationLabel: validationLabel(spec),
       testFraction: spec?.testSplit.fraction ?? null,
       seed: spec?.seed ?? null,
-      fixedParams: fixed ? PARAM_NAMES.filter((name) => !searched.has(name)).map((name) => ({ name, value: formatValue(fixed[name]) })) : [],
+      fixedParams: fixed
+        ? PARAM_NAMES.filter((name) => !searched.has(name)).map((name) => ({ name, value: formatValue(fixed[name]) }))
+        : [],
       columns: board.columns,
       tasksDone,
       tasksTotal,
@@ -293,7 +320,10 @@ export class ExperimentQueries {
     const { experiment, spec } = this.#experiment(experimentId);
     const run = this.#runOf(experimentId, runId);
     const runs = this.#deps.storage.runs.list(experimentId);
-    const row = run.kind === 'search' ? this.#rows(experiment, runs).find((r) => r.runId === runId)! : toRow(run, null, undefined, `val_${experiment.selectionMetric}`);
+    const row =
+      run.kind === 'search'
+        ? this.#rows(experiment, runs).find((r) => r.runId === runId)!
+        : toRow(run, null, undefined, `val_${experiment.selectionMetric}`);
     const models = this.#models.ofExperiment(experimentId);
     const searched = new Set(spec ? searchedParamNames(spec) : []);
     return {
@@ -323,7 +353,8 @@ export class ExperimentQueries {
     const rows = this.#rows(experiment, runs);
     const byId = new Map(rows.map((row) => [row.runId, row]));
     const chosen = runIds.map((runId) => byId.get(runId)).filter((row): row is RunRow => row !== undefined);
-    if (chosen.length !== runIds.length) throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
+    if (chosen.length !== runIds.length)
+      throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
     const searched = new Set(this.#columns(spec));
     const params = PARAM_NAMES.map((name) => {
       const values = chosen.map((row) => formatValue(row.params[name]));
@@ -364,11 +395,29 @@ export class ExperimentQueries {
 
 function toRow(run: Run, rank: number | null, atBest: Record<string, number | null> | undefined, valScoreName: string): RunRow {
   return {
-    runId: run.runId, kind: run.kind, rank, isBest: rank === 1, params: JSON.parse(run.paramsJson) as Params, status: run.status,
-    scoreMean: run.scoreMean, scoreStd: run.scoreStd, refitEpochs: run.refitEpochs, paramCount: run.paramCount, trainMs: run.trainMs,
-    wallMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null, foldsDone: run.foldsDone, nFolds: run.nFolds,
-    backend: run.backend, error: run.error, sourceRunId: run.sourceRunId, createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt,
-    trainLoss: atBest?.loss ?? null, valLoss: atBest?.val_loss ?? null, valScore: atBest?.[valScoreName] ?? null,
+    runId: run.runId,
+    kind: run.kind,
+    rank,
+    isBest: rank === 1,
+    params: JSON.parse(run.paramsJson) as Params,
+    status: run.status,
+    scoreMean: run.scoreMean,
+    scoreStd: run.scoreStd,
+    refitEpochs: run.refitEpochs,
+    paramCount: run.paramCount,
+    trainMs: run.trainMs,
+    wallMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
+    foldsDone: run.foldsDone,
+    nFolds: run.nFolds,
+    backend: run.backend,
+    error: run.error,
+    sourceRunId: run.sourceRunId,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    trainLoss: atBest?.loss ?? null,
+    valLoss: atBest?.val_loss ?? null,
+    valScore: atBest?.[valScoreName] ?? null,
   };
 }
 

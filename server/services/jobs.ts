@@ -66,7 +66,8 @@ export class Jobs {
     this.#unsubscribe = [
       bus.on('experiment', ({ experimentId, status }) => {
         if (status === 'running') this.#searching.add(experimentId);
-        else if (!this.#searches.has(experimentId) || this.#searches.get(experimentId)!.state !== 'running') this.#searching.delete(experimentId);
+        else if (!this.#searches.has(experimentId) || this.#searches.get(experimentId)!.state !== 'running')
+          this.#searching.delete(experimentId);
       }),
       bus.on('run', ({ experimentId, runId, status }) => {
         if (status === 'running') {
@@ -136,25 +137,28 @@ export class Jobs {
     this.#searching.add(experimentId);
     this.#live.publish(experimentId, { type: 'search', data: { ...job } });
     this.#track(
-      this.#deps.coordinator.search(experimentId, this.#controller.signal).then(
-        (summary) => {
-          job.state = summary.interrupted ? 'interrupted' : 'done';
-        },
-        (error: unknown) => {
-          job.state = 'failed';
-          job.error = userMessage(error, `search of experiment ${experimentId}`);
-          // The coordinator could not record an end state; say so rather than show "running" forever.
-          try {
-            this.#deps.storage.experiments.setStatus(experimentId, 'failed');
-          } catch {
-            // The experiment may have been deleted meanwhile.
-          }
-        },
-      ).finally(() => {
-        job.finishedAt = Date.now();
-        this.#searching.delete(experimentId);
-        this.#live.publish(experimentId, { type: 'search', data: { ...job } });
-      }),
+      this.#deps.coordinator
+        .search(experimentId, this.#controller.signal)
+        .then(
+          (summary) => {
+            job.state = summary.interrupted ? 'interrupted' : 'done';
+          },
+          (error: unknown) => {
+            job.state = 'failed';
+            job.error = userMessage(error, `search of experiment ${experimentId}`);
+            // The coordinator could not record an end state; say so rather than show "running" forever.
+            try {
+              this.#deps.storage.experiments.setStatus(experimentId, 'failed');
+            } catch {
+              // The experiment may have been deleted meanwhile.
+            }
+          },
+        )
+        .finally(() => {
+          job.finishedAt = Date.now();
+          this.#searching.delete(experimentId);
+          this.#live.publish(experimentId, { type: 'search', data: { ...job } });
+        }),
     );
     return { ...job };
   }
@@ -182,27 +186,38 @@ export class Jobs {
     const spec = coordinator.specOf(experiment);
     const epochsTotal = spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
     const job: Mutable<RefitJob> = {
-      experimentId, sourceRunId: source.runId, refitRunId: null, state: 'running', epochsDone: 0, epochsTotal,
-      startedAt: Date.now(), finishedAt: null, error: null, modelId: null,
+      experimentId,
+      sourceRunId: source.runId,
+      refitRunId: null,
+      state: 'running',
+      epochsDone: 0,
+      epochsTotal,
+      startedAt: Date.now(),
+      finishedAt: null,
+      error: null,
+      modelId: null,
     };
     this.#refits.set(experimentId, job);
     this.#publishRefit(job);
     this.#track(
-      coordinator.refit(experimentId, source.runId, this.#controller.signal).then(
-        (summary) => {
-          job.state = 'done';
-          job.refitRunId = summary.refitRun.runId;
-          job.modelId = summary.model.modelId;
-          job.epochsDone = job.epochsTotal;
-        },
-        (error: unknown) => {
-          job.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
-          job.error = userMessage(error, `refit of run ${source.runId}`);
-        },
-      ).finally(() => {
-        job.finishedAt = Date.now();
-        this.#publishRefit(job);
-      }),
+      coordinator
+        .refit(experimentId, source.runId, this.#controller.signal)
+        .then(
+          (summary) => {
+            job.state = 'done';
+            job.refitRunId = summary.refitRun.runId;
+            job.modelId = summary.model.modelId;
+            job.epochsDone = job.epochsTotal;
+          },
+          (error: unknown) => {
+            job.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
+            job.error = userMessage(error, `refit of run ${source.runId}`);
+          },
+        )
+        .finally(() => {
+          job.finishedAt = Date.now();
+          this.#publishRefit(job);
+        }),
     );
     return { ...job };
   }

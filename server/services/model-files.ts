@@ -73,8 +73,16 @@ export class ModelFiles {
     let location: string | null = null;
     if (folder !== null) location = relative(realpathSync(this.#dataDir), folder);
     return {
-      modelId: model.modelId, experimentId: model.experimentId, runId: model.runId, sourceRunId: model.sourceRunId, format: model.format,
-      createdAt: model.createdAt, testMetrics: model.testMetrics, metrics, location, files: this.#files(folder),
+      modelId: model.modelId,
+      experimentId: model.experimentId,
+      runId: model.runId,
+      sourceRunId: model.sourceRunId,
+      format: model.format,
+      createdAt: model.createdAt,
+      testMetrics: model.testMetrics,
+      metrics,
+      location,
+      files: this.#files(folder),
     };
   }
 
@@ -96,7 +104,9 @@ export class ModelFiles {
    */
   filePath(modelId: number, fileName: string): { path: string; name: string; bytes: number } {
     if (!FILE_NAME.test(fileName)) {
-      throw new ValidationError(`file: expected a file name such as model.json, got "${fileName.slice(0, 100)}"`, [{ path: 'file', message: 'expected a plain file name (no folders)' }]);
+      throw new ValidationError(`file: expected a file name such as model.json, got "${fileName.slice(0, 100)}"`, [
+        { path: 'file', message: 'expected a plain file name (no folders)' },
+      ]);
     }
     const model = this.#storage.models.get(modelId);
     const folder = this.#folder(model);

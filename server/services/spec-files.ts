@@ -83,7 +83,9 @@ export class SpecFiles {
     const path = this.#fileNames().includes(fileName) ? this.#resolve(fileName) : null;
     if (path === null) throw new NotFoundError(`no spec file named "${fileName}" in the experiments folder`);
     if (statSync(path).size > MAX_SPEC_BYTES) {
-      throw new ValidationError(`specFile: "${fileName}" is larger than ${MAX_SPEC_BYTES / 1024} kB`, [{ path: 'specFile', message: 'file too large' }]);
+      throw new ValidationError(`specFile: "${fileName}" is larger than ${MAX_SPEC_BYTES / 1024} kB`, [
+        { path: 'specFile', message: 'file too large' },
+      ]);
     }
     return readFileSync(path, 'utf8');
   }

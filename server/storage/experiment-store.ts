@@ -28,27 +28,55 @@ export type ExperimentSummary = Experiment & {
 };
 
 type ExperimentRow = {
-  experiment_id: number; name: string; spec_text: string; spec_json: string; spec_hash: string;
-  dataset_kind: string; task: string; selection_metric: string; selection_direction: 'maximize' | 'minimize'; status: ExperimentStatus; created_at: number;
-  started_at: number | null; finished_at: number | null;
+  experiment_id: number;
+  name: string;
+  spec_text: string;
+  spec_json: string;
+  spec_hash: string;
+  dataset_kind: string;
+  task: string;
+  selection_metric: string;
+  selection_direction: 'maximize' | 'minimize';
+  status: ExperimentStatus;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
 };
 
 function rowToExperiment(row: ExperimentRow): Experiment {
   return {
-    experimentId: row.experiment_id, name: row.name, specText: row.spec_text, specJson: row.spec_json,
-    specHash: row.spec_hash, datasetKind: row.dataset_kind, task: row.task,
-    selectionMetric: row.selection_metric, selectionDirection: row.selection_direction, status: row.status,
-    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+    experimentId: row.experiment_id,
+    name: row.name,
+    specText: row.spec_text,
+    specJson: row.spec_json,
+    specHash: row.spec_hash,
+    datasetKind: row.dataset_kind,
+    task: row.task,
+    selectionMetric: row.selection_metric,
+    selectionDirection: row.selection_direction,
+    status: row.status,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
   };
 }
 
-export type NewExperiment = Pick<Experiment, 'name' | 'specText' | 'specJson' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'>;
+export type NewExperiment = Pick<
+  Experiment,
+  'name' | 'specText' | 'specJson' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
+>;
 
 export class ExperimentStore {
-  readonly #insert; readonly #byName; readonly #byId; readonly #setStatus; readonly #summaries; readonly #delete;
+  readonly #insert;
+  readonly #byName;
+  readonly #byId;
+  readonly #setStatus;
+  readonly #summaries;
+  readonly #delete;
 
   constructor(readonly db: Db) {
-    this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
+    this.#insert =
+      db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);
     this.#byName = db.prepare('SELECT * FROM experiments WHERE name = ?');
     this.#byId = db.prepare('SELECT * FROM experiments WHERE experiment_id = ?');
@@ -104,8 +132,19 @@ export class ExperimentStore {
   }
 
   list(): ExperimentSummary[] {
-    return (this.#summaries.all() as (ExperimentRow & { runs_total: number; runs_finished: number; runs_failed: number; best_score: number | null })[]).map((row) => ({
-      ...rowToExperiment(row), runsTotal: row.runs_total, runsFinished: row.runs_finished, runsFailed: row.runs_failed, bestScore: row.best_score,
+    return (
+      this.#summaries.all() as (ExperimentRow & {
+        runs_total: number;
+        runs_finished: number;
+        runs_failed: number;
+        best_score: number | null;
+      })[]
+    ).map((row) => ({
+      ...rowToExperiment(row),
+      runsTotal: row.runs_total,
+      runsFinished: row.runs_finished,
+      runsFailed: row.runs_failed,
+      bestScore: row.best_score,
     }));
   }
 

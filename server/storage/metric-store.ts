@@ -1,16 +1,28 @@
 import type { Db } from './database.js';
 
-export type MetricPoint = { readonly runId: number; readonly foldIndex: number; readonly name: string; readonly epoch: number; readonly value: number | null };
+export type MetricPoint = {
+  readonly runId: number;
+  readonly foldIndex: number;
+  readonly name: string;
+  readonly epoch: number;
+  readonly value: number | null;
+};
 
 /** Learning curves: one row per (run, fold, metric, epoch). */
 export class MetricStore {
-  readonly #insert; readonly #foldAttempt; readonly #ofRun; readonly #atBestEpoch; readonly #namesOfRun;
+  readonly #insert;
+  readonly #foldAttempt;
+  readonly #ofRun;
+  readonly #atBestEpoch;
+  readonly #namesOfRun;
 
   constructor(readonly db: Db) {
     this.#insert = db.prepare(`INSERT INTO metric_points (run_id, fold_index, name, epoch, value) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET value = excluded.value`);
     this.#foldAttempt = db.prepare(`SELECT attempt FROM folds WHERE run_id = ? AND fold_index = ? AND status = 'running'`);
-    this.#ofRun = db.prepare('SELECT run_id, fold_index, name, epoch, value FROM metric_points WHERE run_id = ? ORDER BY fold_index, name, epoch');
+    this.#ofRun = db.prepare(
+      'SELECT run_id, fold_index, name, epoch, value FROM metric_points WHERE run_id = ? ORDER BY fold_index, name, epoch',
+    );
     // One primary-key seek per (finished fold, name): cheap even for 500 runs × 5 folds. CROSS JOIN
     // pins this join order; left to itself the planner scans every point of every run instead.
     this.#atBestEpoch = db.prepare(`SELECT f.run_id, n.value AS name, avg(m.value) AS mean
@@ -39,7 +51,9 @@ export class MetricStore {
 
   /** Every point of one run, ordered by fold, metric and epoch. */
   ofRun(runId: number): MetricPoint[] {
-    return (this.#ofRun.all(runId) as { run_id: number; fold_index: number; name: string; epoch: number; value: number | null }[]).map(toPoint);
+    return (this.#ofRun.all(runId) as { run_id: number; fold_index: number; name: string; epoch: number; value: number | null }[]).map(
+      toPoint,
+    );
   }
 
   /** Points of several runs, optionally only some metrics and only epochs after `afterEpoch` (for live updates). */
@@ -49,7 +63,15 @@ export class MetricStore {
     const names = options.names ?? [];
     const sql = `SELECT run_id, fold_index, name, epoch, value FROM metric_points WHERE run_id IN (${runIds.map(() => '?').join(',')})
       ${names.length > 0 ? `AND name IN (${names.map(() => '?').join(',')})` : ''} AND epoch > ? ORDER BY run_id, fold_index, name, epoch`;
-    return (this.db.prepare(sql).all(...runIds, ...names, options.afterEpoch ?? -1) as { run_id: number; fold_index: number; name: string; epoch: number; value: number | null }[]).map(toPoint);
+    return (
+      this.db.prepare(sql).all(...runIds, ...names, options.afterEpoch ?? -1) as {
+        run_id: number;
+        fold_index: number;
+        name: string;
+        epoch: number;
+        value: number | null;
+      }[]
+    ).map(toPoint);
   }
 
   /**
@@ -59,9 +81,13 @@ export class MetricStore {
    */
   atBestEpoch(experimentId: number, names: readonly string[]): BestEpochMean[] {
     if (names.length === 0) return [];
-    return (this.#atBestEpoch.all(JSON.stringify(names), experimentId) as { run_id: number; name: string; mean: number | null }[]).map((row) => ({
-      runId: row.run_id, name: row.name, mean: row.mean,
-    }));
+    return (this.#atBestEpoch.all(JSON.stringify(names), experimentId) as { run_id: number; name: string; mean: number | null }[]).map(
+      (row) => ({
+        runId: row.run_id,
+        name: row.name,
+        mean: row.mean,
+      }),
+    );
   }
 
   /** The metric names recorded for a run, sorted. */

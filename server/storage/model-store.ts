@@ -13,18 +13,35 @@ export type SavedModel = {
   readonly createdAt: number;
 };
 
-type ModelRow = { model_id: number; run_id: number; experiment_id: number; source_run_id: number | null; format: string; path: string; test_metrics_json: string; created_at: number };
+type ModelRow = {
+  model_id: number;
+  run_id: number;
+  experiment_id: number;
+  source_run_id: number | null;
+  format: string;
+  path: string;
+  test_metrics_json: string;
+  created_at: number;
+};
 
 function rowToModel(row: ModelRow): SavedModel {
   return {
-    modelId: row.model_id, runId: row.run_id, experimentId: row.experiment_id, sourceRunId: row.source_run_id,
-    format: row.format, path: row.path, testMetrics: JSON.parse(row.test_metrics_json), createdAt: row.created_at,
+    modelId: row.model_id,
+    runId: row.run_id,
+    experimentId: row.experiment_id,
+    sourceRunId: row.source_run_id,
+    format: row.format,
+    path: row.path,
+    testMetrics: JSON.parse(row.test_metrics_json),
+    createdAt: row.created_at,
   };
 }
 
 /** Refitted models: where their files are and how they scored on the test split. */
 export class ModelStore {
-  readonly #upsert; readonly #byId; readonly #ofExperiment;
+  readonly #upsert;
+  readonly #byId;
+  readonly #ofExperiment;
 
   constructor(readonly db: Db) {
     this.#upsert = db.prepare(`INSERT INTO models (run_id, experiment_id, source_run_id, format, path, test_metrics_json, created_at)
@@ -35,7 +52,10 @@ export class ModelStore {
     this.#ofExperiment = db.prepare('SELECT * FROM models WHERE experiment_id = ? ORDER BY created_at DESC, model_id DESC');
   }
 
-  save(model: Omit<SavedModel, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> }, now = Date.now()): void {
+  save(
+    model: Omit<SavedModel, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> },
+    now = Date.now(),
+  ): void {
     this.#upsert.run({ ...model, testMetricsJson: JSON.stringify(model.testMetrics), createdAt: now });
   }
 

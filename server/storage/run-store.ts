@@ -44,7 +44,13 @@ export type Fold = {
 };
 
 /** A (run, fold) still to train, with what the coordinator needs to build its task. */
-export type PendingFold = { readonly runId: number; readonly foldIndex: number; readonly attempt: number; readonly paramsJson: string; readonly kind: RunKind };
+export type PendingFold = {
+  readonly runId: number;
+  readonly foldIndex: number;
+  readonly attempt: number;
+  readonly paramsJson: string;
+  readonly kind: RunKind;
+};
 
 export type FoldResult = {
   readonly bestEpoch: number;
@@ -60,31 +66,79 @@ export type FoldResult = {
 };
 
 type RunRow = {
-  run_id: number; experiment_id: number; kind: RunKind; params_json: string; status: RunStatus; n_folds: number;
-  score_mean: number | null; score_std: number | null; refit_epochs: number | null; param_count: number | null;
-  backend: string | null; error: string | null; source_run_id: number | null; created_at: number;
-  started_at: number | null; finished_at: number | null; train_ms: number | null; folds_done: number;
+  run_id: number;
+  experiment_id: number;
+  kind: RunKind;
+  params_json: string;
+  status: RunStatus;
+  n_folds: number;
+  score_mean: number | null;
+  score_std: number | null;
+  refit_epochs: number | null;
+  param_count: number | null;
+  backend: string | null;
+  error: string | null;
+  source_run_id: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  train_ms: number | null;
+  folds_done: number;
 };
 type FoldRow = {
-  run_id: number; fold_index: number; status: RunStatus; attempt: number; best_epoch: number | null; stopped_epoch: number | null;
-  score: number | null; best_metrics_json: string | null; train_ms: number | null; worker_name: string | null; error: string | null;
-  started_at: number | null; finished_at: number | null;
+  run_id: number;
+  fold_index: number;
+  status: RunStatus;
+  attempt: number;
+  best_epoch: number | null;
+  stopped_epoch: number | null;
+  score: number | null;
+  best_metrics_json: string | null;
+  train_ms: number | null;
+  worker_name: string | null;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
 };
 
 function rowToRun(row: RunRow): Run {
   return {
-    runId: row.run_id, experimentId: row.experiment_id, kind: row.kind, paramsJson: row.params_json, status: row.status,
-    nFolds: row.n_folds, scoreMean: row.score_mean, scoreStd: row.score_std, refitEpochs: row.refit_epochs,
-    paramCount: row.param_count, backend: row.backend, error: row.error, sourceRunId: row.source_run_id,
-    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, trainMs: row.train_ms, foldsDone: row.folds_done,
+    runId: row.run_id,
+    experimentId: row.experiment_id,
+    kind: row.kind,
+    paramsJson: row.params_json,
+    status: row.status,
+    nFolds: row.n_folds,
+    scoreMean: row.score_mean,
+    scoreStd: row.score_std,
+    refitEpochs: row.refit_epochs,
+    paramCount: row.param_count,
+    backend: row.backend,
+    error: row.error,
+    sourceRunId: row.source_run_id,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    trainMs: row.train_ms,
+    foldsDone: row.folds_done,
   };
 }
 
 function rowToFold(row: FoldRow): Fold {
   return {
-    runId: row.run_id, foldIndex: row.fold_index, status: row.status, attempt: row.attempt, bestEpoch: row.best_epoch,
-    stoppedEpoch: row.stopped_epoch, score: row.score, bestMetrics: row.best_metrics_json === null ? null : JSON.parse(row.best_metrics_json),
-    trainMs: row.train_ms, workerName: row.worker_name, error: row.error, startedAt: row.started_at, finishedAt: row.finished_at,
+    runId: row.run_id,
+    foldIndex: row.fold_index,
+    status: row.status,
+    attempt: row.attempt,
+    bestEpoch: row.best_epoch,
+    stoppedEpoch: row.stopped_epoch,
+    score: row.score,
+    bestMetrics: row.best_metrics_json === null ? null : JSON.parse(row.best_metrics_json),
+    trainMs: row.train_ms,
+    workerName: row.worker_name,
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
   };
 }
 
@@ -112,11 +166,34 @@ export function meanAndStd(values: readonly (number | null)[]): { mean: number |
  * attempt), so a late or duplicated message from a worker cannot overwrite newer state.
  */
 export class RunStore {
-  readonly #insertRun; readonly #insertFold; readonly #runById; readonly #runsOf; readonly #foldsOf; readonly #pending;
-  readonly #startFold; readonly #markRunRunning; readonly #clearPoints; readonly #clearPointsAfter; readonly #finishFold; readonly #doneFolds; readonly #finishRun;
-  readonly #failFold; readonly #failRun; readonly #interruptFolds; readonly #interruptRuns; readonly #requeueFolds; readonly #requeueRuns;
-  readonly #clearUnfinishedPoints; readonly #resetRefit; readonly #foldScores;
-  readonly #requeueRefitFold; readonly #requeueUnstartedRuns; readonly #scoredFolds; readonly #findRun; readonly #pruneRun; readonly #pruneFolds;
+  readonly #insertRun;
+  readonly #insertFold;
+  readonly #runById;
+  readonly #runsOf;
+  readonly #foldsOf;
+  readonly #pending;
+  readonly #startFold;
+  readonly #markRunRunning;
+  readonly #clearPoints;
+  readonly #clearPointsAfter;
+  readonly #finishFold;
+  readonly #doneFolds;
+  readonly #finishRun;
+  readonly #failFold;
+  readonly #failRun;
+  readonly #interruptFolds;
+  readonly #interruptRuns;
+  readonly #requeueFolds;
+  readonly #requeueRuns;
+  readonly #clearUnfinishedPoints;
+  readonly #resetRefit;
+  readonly #foldScores;
+  readonly #requeueRefitFold;
+  readonly #requeueUnstartedRuns;
+  readonly #scoredFolds;
+  readonly #findRun;
+  readonly #pruneRun;
+  readonly #pruneFolds;
 
   constructor(readonly db: Db) {
     this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at)
@@ -129,13 +206,15 @@ export class RunStore {
     this.#pending = db.prepare(`SELECT f.run_id, f.fold_index, f.attempt, r.params_json, r.kind FROM folds f JOIN runs r USING (run_id)
       WHERE r.experiment_id = ? AND r.kind = 'search' AND r.status IN ('queued','running','interrupted') AND f.status <> 'done'
       ORDER BY f.run_id, f.fold_index`);
-    this.#startFold = db.prepare(`UPDATE folds SET status = 'running', attempt = @attempt, started_at = @now, finished_at = NULL, error = NULL,
+    this.#startFold =
+      db.prepare(`UPDATE folds SET status = 'running', attempt = @attempt, started_at = @now, finished_at = NULL, error = NULL,
       worker_name = NULL WHERE run_id = @runId AND fold_index = @foldIndex AND status <> 'done'`);
     this.#markRunRunning = db.prepare(`UPDATE runs SET status = 'running', started_at = coalesce(started_at, @now)
       WHERE run_id = @runId AND status IN ('queued','interrupted','running')`);
     this.#clearPoints = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ?');
     this.#clearPointsAfter = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ? AND epoch > ?');
-    this.#finishFold = db.prepare(`UPDATE folds SET status = @status, best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
+    this.#finishFold =
+      db.prepare(`UPDATE folds SET status = @status, best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
       best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
     this.#doneFolds = db.prepare(`SELECT best_epoch, score, train_ms FROM folds WHERE run_id = ? AND status = 'done'`);
@@ -144,18 +223,26 @@ export class RunStore {
     this.#requeueUnstartedRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`);
     this.#foldScores = db.prepare(`SELECT f.run_id, f.fold_index, f.score FROM folds f JOIN runs r USING (run_id)
       WHERE r.experiment_id = ? AND r.kind = 'search' AND f.status = 'done'`);
-    this.#finishRun = db.prepare(`UPDATE runs SET status = 'done', score_mean = @scoreMean, score_std = @scoreStd, refit_epochs = @refitEpochs,
+    this.#finishRun =
+      db.prepare(`UPDATE runs SET status = 'done', score_mean = @scoreMean, score_std = @scoreStd, refit_epochs = @refitEpochs,
       param_count = @paramCount, backend = @backend, train_ms = @trainMs, finished_at = @now WHERE run_id = @runId AND status = 'running'`);
     this.#failFold = db.prepare(`UPDATE folds SET status = @status, error = @error, worker_name = @workerName, finished_at = @now
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
-    this.#failRun = db.prepare(`UPDATE runs SET status = 'failed', error = @error, finished_at = @now WHERE run_id = @runId AND status IN ('queued','running','interrupted')`);
-    this.#pruneRun = db.prepare(`UPDATE runs SET status = 'pruned', error = @reason, score_mean = @scoreMean, score_std = @scoreStd, finished_at = @now
+    this.#failRun = db.prepare(
+      `UPDATE runs SET status = 'failed', error = @error, finished_at = @now WHERE run_id = @runId AND status IN ('queued','running','interrupted')`,
+    );
+    this.#pruneRun =
+      db.prepare(`UPDATE runs SET status = 'pruned', error = @reason, score_mean = @scoreMean, score_std = @scoreStd, finished_at = @now
       WHERE run_id = @runId AND status IN ('queued','running','interrupted')`);
     this.#pruneFolds = db.prepare(`UPDATE folds SET status = 'pruned' WHERE run_id = ? AND status IN ('queued','interrupted')`);
-    this.#interruptFolds = db.prepare(`UPDATE folds SET status = 'interrupted' WHERE status = 'running' AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`);
+    this.#interruptFolds = db.prepare(
+      `UPDATE folds SET status = 'interrupted' WHERE status = 'running' AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`,
+    );
     this.#interruptRuns = db.prepare(`UPDATE runs SET status = 'interrupted' WHERE experiment_id = ? AND status IN ('running','queued')
       AND EXISTS (SELECT 1 FROM folds f WHERE f.run_id = runs.run_id AND f.status IN ('interrupted','done'))`);
-    this.#requeueFolds = db.prepare(`UPDATE folds SET status = 'queued' WHERE status IN ('running','interrupted') AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`);
+    this.#requeueFolds = db.prepare(
+      `UPDATE folds SET status = 'queued' WHERE status IN ('running','interrupted') AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`,
+    );
     this.#requeueRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status IN ('running','interrupted')`);
     this.#clearUnfinishedPoints = db.prepare(`DELETE FROM metric_points WHERE (run_id, fold_index) IN
       (SELECT f.run_id, f.fold_index FROM folds f JOIN runs r USING (run_id) WHERE r.experiment_id = ? AND f.status <> 'done')`);
@@ -207,8 +294,14 @@ export class RunStore {
 
   /** Folds of unfinished search runs that still need training, in run order. */
   pendingFolds(experimentId: number): PendingFold[] {
-    return (this.#pending.all(experimentId) as { run_id: number; fold_index: number; attempt: number; params_json: string; kind: RunKind }[]).map((row) => ({
-      runId: row.run_id, foldIndex: row.fold_index, attempt: row.attempt, paramsJson: row.params_json, kind: row.kind,
+    return (
+      this.#pending.all(experimentId) as { run_id: number; fold_index: number; attempt: number; params_json: string; kind: RunKind }[]
+    ).map((row) => ({
+      runId: row.run_id,
+      foldIndex: row.fold_index,
+      attempt: row.attempt,
+      paramsJson: row.params_json,
+      kind: row.kind,
     }));
   }
 
@@ -230,8 +323,17 @@ export class RunStore {
   finishFold(runId: number, foldIndex: number, attempt: number, result: FoldResult, now = Date.now()): boolean {
     return this.db.transaction(() => {
       const { changes } = this.#finishFold.run({
-        runId, foldIndex, attempt, now, status: result.prunedReason ? 'pruned' : 'done', bestEpoch: result.bestEpoch, stoppedEpoch: result.stoppedEpoch, score: result.score,
-        bestMetricsJson: JSON.stringify(result.bestMetrics), trainMs: Math.round(result.trainMs), workerName: result.workerName,
+        runId,
+        foldIndex,
+        attempt,
+        now,
+        status: result.prunedReason ? 'pruned' : 'done',
+        bestEpoch: result.bestEpoch,
+        stoppedEpoch: result.stoppedEpoch,
+        score: result.score,
+        bestMetricsJson: JSON.stringify(result.bestMetrics),
+        trainMs: Math.round(result.trainMs),
+        workerName: result.workerName,
       });
       if (changes === 0) return false;
       // A dead earlier delivery of the same attempt (a queue redelivery) may have reported epochs past this one's end.
@@ -245,8 +347,14 @@ export class RunStore {
       if (done.length === run.nFolds) {
         const { mean, std } = meanAndStd(done.map((fold) => fold.score));
         this.#finishRun.run({
-          runId, now, scoreMean: mean, scoreStd: std, refitEpochs: medianEpochCount(done.map((fold) => fold.best_epoch)),
-          paramCount: result.paramCount, backend: result.backend, trainMs: done.reduce((sum, fold) => sum + fold.train_ms, 0),
+          runId,
+          now,
+          scoreMean: mean,
+          scoreStd: std,
+          refitEpochs: medianEpochCount(done.map((fold) => fold.best_epoch)),
+          paramCount: result.paramCount,
+          backend: result.backend,
+          trainMs: done.reduce((sum, fold) => sum + fold.train_ms, 0),
         });
       }
       return true;
@@ -265,7 +373,15 @@ export class RunStore {
   }
 
   /** Ends a fold attempt in failure; when `final`, the whole run fails with the message. */
-  failFold(runId: number, foldIndex: number, attempt: number, error: string, final: boolean, workerName: string | null = null, now = Date.now()): void {
+  failFold(
+    runId: number,
+    foldIndex: number,
+    attempt: number,
+    error: string,
+    final: boolean,
+    workerName: string | null = null,
+    now = Date.now(),
+  ): void {
     this.db.transaction(() => {
       this.#failFold.run({ runId, foldIndex, attempt, error, workerName, now, status: final ? 'failed' : 'interrupted' });
       if (final) this.#failRun.run({ runId, error, now });

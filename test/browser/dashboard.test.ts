@@ -44,7 +44,15 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
       runner: gate,
       seed: (storage, { dataDir, experimentsDir }) => {
         grid = seedExperiment(storage, { name: 'grid', runs: 24, folds: 3, epochs: 12, earlyStop: true, failed: 1, modelDataDir: dataDir });
-        seedExperiment(storage, { name: 'xss', rowName: XSS_NAME, description: '<img src=x onerror=alert(2)>', csvTarget: CSV_COLUMN, runs: 2, folds: 2, epochs: 3 });
+        seedExperiment(storage, {
+          name: 'xss',
+          rowName: XSS_NAME,
+          description: '<img src=x onerror=alert(2)>',
+          csvTarget: CSV_COLUMN,
+          runs: 2,
+          folds: 2,
+          epochs: 3,
+        });
         writeFileSync(join(experimentsDir, 'live-sine.yaml'), LIVE_SPEC);
         const rows = Array.from({ length: 80 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${((i % 7) + (i % 5)) / 12}`);
         writeFileSync(join(experimentsDir, 'scripted.csv'), [`a,b,${CSV_COLUMN}`, ...rows].join('\n'));
@@ -82,11 +90,17 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
     const index = await header.evaluate((th) => (th as HTMLTableCellElement).cellIndex);
     await header.locator('button').click();
     const ascending = (await column(index)).filter((v) => v !== '').map(Number);
-    assert.deepEqual(ascending, [...ascending].sort((a, b) => a - b));
+    assert.deepEqual(
+      ascending,
+      [...ascending].sort((a, b) => a - b),
+    );
     assert.equal(await header.getAttribute('aria-sort'), 'ascending');
     await header.locator('button').click();
     const descending = (await column(index)).filter((v) => v !== '').map(Number);
-    assert.deepEqual(descending, [...ascending].sort((a, b) => b - a));
+    assert.deepEqual(
+      descending,
+      [...ascending].sort((a, b) => b - a),
+    );
     assert.equal(await header.getAttribute('aria-sort'), 'descending');
     // The score column sorts best first on the first click.
     const score = page.locator('#leaderboard thead th', { hasText: 'mean ± std' });
@@ -152,7 +166,11 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
     gate.open();
     await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done').length === 3, null, { timeout: 90_000 });
     await page.waitForFunction(() => /^\d\.\d{4}$/.test(document.querySelector('#best-score')?.textContent ?? ''), null, { timeout: 5000 });
-    await page.waitForFunction(() => document.querySelector('#chart-train canvas') !== null && document.querySelector('#chart-parallel canvas') !== null, null, { timeout: 5000 });
+    await page.waitForFunction(
+      () => document.querySelector('#chart-train canvas') !== null && document.querySelector('#chart-parallel canvas') !== null,
+      null,
+      { timeout: 5000 },
+    );
     assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true, 'filled in without a reload');
     assert.equal(await page.locator('#leaderboard-rows tr.is-best').count(), 1);
 
@@ -184,7 +202,11 @@ describe('dashboard in Chromium', { skip: skip ?? false }, () => {
     // A real CSV whose target column is called <script>…, started from pasted YAML.
     await page.goto(`${dash.url}/experiments/new`);
     await page.locator('input[name=source][value=text]').check();
-    await page.locator('#specText').fill(`name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`);
+    await page
+      .locator('#specText')
+      .fill(
+        `name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`,
+      );
     await page.getByRole('button', { name: 'Validate and start' }).click();
     await page.waitForURL(/\/experiments\/\d+$/, { timeout: 30_000 });
     assert.match((await page.locator('.facts').textContent()) ?? '', /target <script>alert\(1\)<\/script>/);

@@ -53,7 +53,11 @@ describe('real training in Chromium', { skip: skip ?? false }, () => {
     await page.waitForFunction(() => document.documentElement.dataset.live === 'connected');
     assert.equal(await page.locator('#leaderboard-rows .badge-done').count(), 0);
     gate.open();
-    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows .badge-done, #leaderboard-rows .badge-failed').length === 2, null, { timeout: 90_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#leaderboard-rows .badge-done, #leaderboard-rows .badge-failed').length === 2,
+      null,
+      { timeout: 90_000 },
+    );
     const errors = await page.locator('#leaderboard-rows .error-hint').evaluateAll((hints) => hints.map((h) => h.getAttribute('title')));
     assert.equal(await page.locator('#leaderboard-rows .badge-done').count(), 2, `runs failed: ${errors.join('; ')}`);
     await page.waitForFunction(() => document.querySelector('#chart-train canvas') !== null);
@@ -78,7 +82,11 @@ describe('real training in Chromium', { skip: skip ?? false }, () => {
     const { page, problems, dialogs } = await openPage(browser);
     await page.goto(`${dash.url}/experiments/new`);
     await page.locator('input[name=source][value=text]').check();
-    await page.locator('#specText').fill(`name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`);
+    await page
+      .locator('#specText')
+      .fill(
+        `name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`,
+      );
     await page.getByRole('button', { name: 'Validate and start' }).click();
     await page.waitForURL(/\/experiments\/\d+$/, { timeout: 60_000 });
     assert.match((await page.locator('.facts').textContent()) ?? '', /target <script>alert\(1\)<\/script>/);

@@ -22,23 +22,44 @@ async function runSpec(spec: string, csv?: string, extraArgs: string[] = []) {
   return { ...result, experiments, dataDir };
 }
 
-const csvSpec = (extra = '') => `name: csv\ndataset: { kind: csv, path: data.csv, target: label }\nvalidation: { kind: kfold, k: 3 }\ngrid: { epochs: 1 }\n${extra}`;
+const csvSpec = (extra = '') =>
+  `name: csv\ndataset: { kind: csv, path: data.csv, target: label }\nvalidation: { kind: kfold, k: 3 }\ngrid: { epochs: 1 }\n${extra}`;
 const goodRows = Array.from({ length: 30 }, (_, i) => `${i},${(i * 7) % 5},${i % 2 === 0 ? 'yes' : 'no'}`).join('\n');
 
 const cases: [string, string, string | undefined, RegExp, string[]?][] = [
   ['malformed YAML', 'name: x\ndataset: [oops\n', undefined, /malformed YAML/],
   ['unknown key', 'name: x\ndataset: { kind: iris }\nepochz: 3\n', undefined, /unknown key "epochz"/],
   ['wrong type', 'name: x\ndataset: { kind: iris }\ngrid: { depth: deep }\n', undefined, /grid\.depth/],
-  ['empty grid list', 'name: x\ndataset: { kind: iris }\ngrid: { width: [] }\n', undefined, /grid\.width: a grid list needs at least one value/],
-  ['grid over the limit', 'name: x\ndataset: { kind: iris }\nmaxRuns: 3\ngrid: { width: [1, 2, 3, 4] }\n', undefined, /expands to 4 runs, more than maxRuns \(3\).*--allow-large-grid/],
+  [
+    'empty grid list',
+    'name: x\ndataset: { kind: iris }\ngrid: { width: [] }\n',
+    undefined,
+    /grid\.width: a grid list needs at least one value/,
+  ],
+  [
+    'grid over the limit',
+    'name: x\ndataset: { kind: iris }\nmaxRuns: 3\ngrid: { width: [1, 2, 3, 4] }\n',
+    undefined,
+    /expands to 4 runs, more than maxRuns \(3\).*--allow-large-grid/,
+  ],
   ['missing CSV', csvSpec(), undefined, /file not found/],
   ['empty CSV', csvSpec(), '', /empty/i],
   ['CSV without the target column', csvSpec(), `a,b,c\n${goodRows}`, /target column "label"/],
   ['ragged CSV row', csvSpec(), `a,b,label\n${goodRows}\n1,2`, /row 32/],
   ['non-numeric cell', csvSpec(), `a,b,label\n${goodRows.replace(/^0,0,/, 'zero,0,')}\n`, /row 2.*column "a"|column "a".*row 2/],
   ['missing cell', csvSpec(), `a,b,label\n${goodRows.replace(/^0,0,/, ',0,')}\n`, /row 2.*column "a"|column "a".*row 2/],
-  ['single-class target', csvSpec('task: binary\n'), `a,b,label\n${goodRows.replace(/,(yes|no)$/gm, ',yes')}\n`, /one class|single class|only one/i],
-  ['fewer rows than folds', csvSpec().replace('k: 3', 'k: 5'), 'a,b,label\n1,2,yes\n2,3,no\n3,4,yes\n4,5,no\n', /5-fold cross-validation needs at least 5 training rows, but there are only 3/],
+  [
+    'single-class target',
+    csvSpec('task: binary\n'),
+    `a,b,label\n${goodRows.replace(/,(yes|no)$/gm, ',yes')}\n`,
+    /one class|single class|only one/i,
+  ],
+  [
+    'fewer rows than folds',
+    csvSpec().replace('k: 3', 'k: 5'),
+    'a,b,label\n1,2,yes\n2,3,no\n3,4,yes\n4,5,no\n',
+    /5-fold cross-validation needs at least 5 training rows, but there are only 3/,
+  ],
 ];
 
 for (const [what, spec, csv, message] of cases) {
@@ -59,9 +80,16 @@ test('foldwise run: a spec file that does not exist exits 2', async () => {
 });
 
 test('foldwise show / refit / predict / delete: an unknown experiment exits 2 and names it', async () => {
-  const first = await runSpec('name: ok\ndataset: { kind: iris }\ngrid: { epochs: 1 }\nvalidation: { kind: holdout }\n', undefined, ['--no-refit']);
+  const first = await runSpec('name: ok\ndataset: { kind: iris }\ngrid: { epochs: 1 }\nvalidation: { kind: holdout }\n', undefined, [
+    '--no-refit',
+  ]);
   assert.equal(first.code, 0, first.stderr);
-  for (const args of [['show', 'nope'], ['refit', 'nope'], ['predict', '--experiment', 'nope', '--input', 'x.csv'], ['delete', 'nope', '--yes']]) {
+  for (const args of [
+    ['show', 'nope'],
+    ['refit', 'nope'],
+    ['predict', '--experiment', 'nope', '--input', 'x.csv'],
+    ['delete', 'nope', '--yes'],
+  ]) {
     const result = await runCli(args, first.dataDir);
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /no experiment named "nope"/);

@@ -24,7 +24,10 @@ function snapshot(dataDir: string): Snapshot {
   try {
     const experiment = storage.experiments.getByName('resumable');
     const runs = storage.runs.list(experiment.experimentId);
-    const leaderboard = runs.filter((r) => r.status === 'done').map((r) => `${r.paramsJson} ${r.scoreMean} ${r.scoreStd} ${r.refitEpochs}`).sort();
+    const leaderboard = runs
+      .filter((r) => r.status === 'done')
+      .map((r) => `${r.paramsJson} ${r.scoreMean} ${r.scoreStd} ${r.refitEpochs}`)
+      .sort();
     const points = new Map(runs.filter((r) => r.status === 'done').map((r) => [r.runId, JSON.stringify(storage.metrics.ofRun(r.runId))]));
     return { leaderboard, points };
   } finally {
@@ -59,22 +62,35 @@ test('coordinator SIGKILLed mid-search: the same command resumes, keeps finished
 
   const crashed = join(dir, 'crashed');
   const first = startCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
-  await waitFor(() => dbExists(crashed) && count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1, 'a finished run', 120_000);
+  await waitFor(
+    () => dbExists(crashed) && count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1,
+    'a finished run',
+    120_000,
+  );
   await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
   first.child.kill('SIGKILL');
   await first.finished;
   const before = snapshot(crashed);
   assert.ok(before.leaderboard.length >= 1 && before.leaderboard.length < 4, `killed mid-search (${before.leaderboard.length} runs done)`);
   // The coordinator's children notice their parent is gone and exit.
-  await waitFor(async () => (await import('node:child_process')).execSync(`pgrep -f "worker/main.ts" -P ${first.child.pid} || true`).toString().trim() === '', 'orphaned workers to exit', 10_000);
+  await waitFor(
+    async () =>
+      (await import('node:child_process')).execSync(`pgrep -f "worker/main.ts" -P ${first.child.pid} || true`).toString().trim() === '',
+    'orphaned workers to exit',
+    10_000,
+  );
 
   const resumed = await runCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /Resuming "resumable"/);
   const after = snapshot(crashed);
-  for (const [runId, curve] of before.points) assert.equal(after.points.get(runId), curve, `run ${runId} finished before the kill is untouched`);
+  for (const [runId, curve] of before.points)
+    assert.equal(after.points.get(runId), curve, `run ${runId} finished before the kill is untouched`);
   assert.deepEqual(after.leaderboard, expected.leaderboard, 'same leaderboard as the uninterrupted search');
-  const perFoldMetric = count(crashed, `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`);
+  const perFoldMetric = count(
+    crashed,
+    `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`,
+  );
   assert.equal(perFoldMetric, 12, 'one row per epoch: nothing duplicated by the retrained folds');
 });
 

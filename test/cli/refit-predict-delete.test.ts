@@ -22,7 +22,11 @@ test('run → show → predict → delete on a user CSV with string labels and a
   const dataDir = join(dir, 'data');
   writeFile(dir, 'train.csv', csvRows(240, true));
   const input = writeFile(dir, 'new.csv', csvRows(25, false));
-  const spec = writeFile(dir, 'spec.yaml', `name: shapes\ndataset: { kind: csv, path: train.csv, target: label }\nmodel: { learningRate: 0.02, batchSize: 16, epochs: 8, width: 16, depth: 1 }\nvalidation: { kind: kfold, k: 3, earlyStopping: { monitor: val_loss, patience: 3 } }\n`);
+  const spec = writeFile(
+    dir,
+    'spec.yaml',
+    `name: shapes\ndataset: { kind: csv, path: train.csv, target: label }\nmodel: { learningRate: 0.02, batchSize: 16, epochs: 8, width: 16, depth: 1 }\nvalidation: { kind: kfold, k: 3, earlyStopping: { monitor: val_loss, patience: 3 } }\n`,
+  );
 
   const run = await runCli(['run', spec, '--workers', '2'], dataDir);
   assert.equal(run.code, 0, run.stderr);

@@ -6,11 +6,21 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.FOLDWISE_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Why browser tests cannot run here, or null when they can. */
 export function browserSkipReason(): string | null {
-  return existsSync(CHROMIUM) ? null : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
+  return existsSync(CHROMIUM)
+    ? null
+    : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -19,8 +19,15 @@ export function writeFile(dir: string, name: string, text: string): string {
 }
 
 /** Starts `foldwise ARGS` with the data dir set; the caller waits with `finished`. */
-export function startCli(args: readonly string[], dataDir: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; finished: Promise<CliResult>; output: () => string } {
-  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: readonly string[],
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; finished: Promise<CliResult>; output: () => string } {
+  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));

@@ -52,7 +52,13 @@ export async function startTestDashboard(options: TestDashboardOptions = {}): Pr
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`, storage, coordinator, services, runner, dataDir, experimentsDir,
+    url: `http://127.0.0.1:${port}`,
+    storage,
+    coordinator,
+    services,
+    runner,
+    dataDir,
+    experimentsDir,
     async close() {
       await services.close();
       await new Promise<void>((resolve) => {

@@ -16,7 +16,15 @@ export class FakeRunner implements TaskRunner {
   constructor(script: Script, options: { concurrency?: number; info?: Partial<DatasetInfo> } = {}) {
     this.#script = script;
     this.concurrency = options.concurrency ?? 2;
-    this.#info = { task: 'binary', nRows: 100, nFeatures: 3, testRows: 20, classes: ['0', '1'], featureNames: ['a', 'b', 'c'], ...options.info };
+    this.#info = {
+      task: 'binary',
+      nRows: 100,
+      nFeatures: 3,
+      testRows: 20,
+      classes: ['0', '1'],
+      featureNames: ['a', 'b', 'c'],
+      ...options.info,
+    };
   }
 
   async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome> {
@@ -29,7 +37,10 @@ export class FakeRunner implements TaskRunner {
     for (let epoch = 0; epoch < curve.length; epoch++) {
       await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped', workerName: 'fake' };
-      const metrics: EpochMetrics = task.kind === 'refit' ? { loss: 1 - curve[epoch]! } : { loss: 1 - curve[epoch]!, val_loss: 1 - curve[epoch]!, val_auc: curve[epoch]! };
+      const metrics: EpochMetrics =
+        task.kind === 'refit'
+          ? { loss: 1 - curve[epoch]! }
+          : { loss: 1 - curve[epoch]!, val_loss: 1 - curve[epoch]!, val_auc: curve[epoch]! };
       if (onEpoch(epoch, metrics) === 'stop') {
         curve = curve.slice(0, epoch + 1);
         stoppedByRequest = true;
@@ -43,7 +54,10 @@ export class FakeRunner implements TaskRunner {
       workerName: 'fake',
       backend: 'cpu',
       result: {
-        bestEpoch, stoppedEpoch: curve.length - 1, paramCount: 10 * task.params.width, trainMs: 5,
+        bestEpoch,
+        stoppedEpoch: curve.length - 1,
+        paramCount: 10 * task.params.width,
+        trainMs: 5,
         bestMetrics: task.kind === 'refit' ? {} : { val_loss: 1 - curve[bestEpoch]!, val_auc: curve[bestEpoch]! },
         testMetrics: task.kind === 'refit' ? { test_loss: 0.2, test_auc: 0.9 } : undefined,
         ...(stoppedByRequest ? { stoppedByRequest } : {}),

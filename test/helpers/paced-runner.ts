@@ -29,7 +29,15 @@ const FEATURES: Record<string, number> = { sine: 1, iris: 4 };
 
 function quality(task: Task): number {
   const { depth, width, learningRate, dropout } = task.params;
-  return Math.min(0.95, 0.62 + 0.05 * Math.min(depth, 3) + 0.03 * Math.log2(Math.max(width, 2)) / 2 - Math.abs(Math.log10(learningRate) + 2) * 0.03 - dropout * 0.05 + task.foldIndex * 0.002);
+  return Math.min(
+    0.95,
+    0.62 +
+      0.05 * Math.min(depth, 3) +
+      (0.03 * Math.log2(Math.max(width, 2))) / 2 -
+      Math.abs(Math.log10(learningRate) + 2) * 0.03 -
+      dropout * 0.05 +
+      task.foldIndex * 0.002,
+  );
 }
 
 function epochMetrics(kind: TaskKind, q: number, epoch: number, total: number, refit: boolean): EpochMetrics {
@@ -99,21 +107,40 @@ export class PacedRunner implements TaskRunner {
     let testMetrics: EpochMetrics | undefined;
     if (refit && task.refit) {
       const last = epochMetrics(kind, q, total - 1, total, false);
-      testMetrics = Object.fromEntries(Object.entries(last).filter(([n]) => n.startsWith('val_')).map(([n, v]) => [`test_${n.slice(4)}`, v === null ? null : v - 0.01]));
+      testMetrics = Object.fromEntries(
+        Object.entries(last)
+          .filter(([n]) => n.startsWith('val_'))
+          .map(([n, v]) => [`test_${n.slice(4)}`, v === null ? null : v - 0.01]),
+      );
       await mkdir(task.refit.modelDir, { recursive: true });
-      await writeFile(join(task.refit.modelDir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }));
+      await writeFile(
+        join(task.refit.modelDir, 'model.json'),
+        JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }),
+      );
       await writeFile(join(task.refit.modelDir, 'weights.bin'), Buffer.alloc(paramCount * 4));
-      await writeFile(join(task.refit.modelDir, 'preprocessing.json'), JSON.stringify({ format: 'foldwise-preprocessing', version: 1, task: kind }));
+      await writeFile(
+        join(task.refit.modelDir, 'preprocessing.json'),
+        JSON.stringify({ format: 'foldwise-preprocessing', version: 1, task: kind }),
+      );
     }
     return {
-      status: 'done', workerName: `paced-${1 + (task.foldIndex % 2)}`, backend: 'cpu',
+      status: 'done',
+      workerName: `paced-${1 + (task.foldIndex % 2)}`,
+      backend: 'cpu',
       result: { bestEpoch: refit ? total - 1 : bestEpoch, stoppedEpoch, bestMetrics, paramCount, trainMs: 3 + total, testMetrics },
     };
   }
 
   async describe(spec: ExperimentSpec): Promise<DatasetInfo> {
     const task = taskOf(spec);
-    return { task, nRows: 200, nFeatures: 3, testRows: 40, classes: task === 'regression' ? null : ['0', '1'], featureNames: ['a', 'b', 'c'] };
+    return {
+      task,
+      nRows: 200,
+      nFeatures: 3,
+      testRows: 40,
+      classes: task === 'regression' ? null : ['0', '1'],
+      featureNames: ['a', 'b', 'c'],
+    };
   }
 
   async close(): Promise<void> {}

@@ -4,7 +4,14 @@ import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/p
 import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/spec.js';
 import { runTask, type EpochListener } from '../../worker/train.js';
 
-export type TaskOverrides = { spec?: Record<string, unknown>; params?: Partial<Params>; task?: TaskKind; kind?: Task['kind']; foldIndex?: number; refit?: Task['refit'] };
+export type TaskOverrides = {
+  spec?: Record<string, unknown>;
+  params?: Partial<Params>;
+  task?: TaskKind;
+  kind?: Task['kind'];
+  foldIndex?: number;
+  refit?: Task['refit'];
+};
 
 /**
  * Builds tasks for training tests: a small MLP on `csvPath` (a binary `label` column) with a
@@ -12,7 +19,12 @@ export type TaskOverrides = { spec?: Record<string, unknown>; params?: Partial<P
  */
 export function taskMaker(csvPath: string, name: string): (overrides: TaskOverrides) => Task {
   return (overrides) => {
-    const spec = validateSpec({ name, dataset: { kind: 'csv', path: csvPath, target: 'label' }, validation: { kind: 'holdout', fraction: 0.25 }, ...overrides.spec });
+    const spec = validateSpec({
+      name,
+      dataset: { kind: 'csv', path: csvPath, target: 'label' },
+      validation: { kind: 'holdout', fraction: 0.25 },
+      ...overrides.spec,
+    });
     return {
       taskId: `${name}:0:1`,
       runId: 1,
@@ -30,12 +42,23 @@ export function taskMaker(csvPath: string, name: string): (overrides: TaskOverri
 export type RecordedRun = { result: TaskResult; curve: EpochMetrics[] };
 
 /** Runs a task with runTask, checking that epochs arrive in order, and keeps its curve. */
-export async function run(tf: TensorFlow, backend: BackendName, task: Task, listener?: EpochListener, signal?: AbortSignal): Promise<RecordedRun> {
+export async function run(
+  tf: TensorFlow,
+  backend: BackendName,
+  task: Task,
+  listener?: EpochListener,
+  signal?: AbortSignal,
+): Promise<RecordedRun> {
   const curve: EpochMetrics[] = [];
-  const result = await runTask(task, { tf, backend }, (epoch, metrics) => {
-    assert.equal(epoch, curve.length, 'epochs are reported in order, from 0');
-    curve.push(metrics);
-    return listener?.(epoch, metrics);
-  }, signal);
+  const result = await runTask(
+    task,
+    { tf, backend },
+    (epoch, metrics) => {
+      assert.equal(epoch, curve.length, 'epochs are reported in order, from 0');
+      curve.push(metrics);
+      return listener?.(epoch, metrics);
+    },
+    signal,
+  );
   return { result, curve };
 }

@@ -142,11 +142,17 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
   const spec = validateSpec({
     name,
     description: options.description,
-    dataset: options.csvTarget === undefined ? { kind: 'fraud', rows: 5000, features: FEATURES } : { kind: 'csv', path: 'data.csv', target: options.csvTarget },
+    dataset:
+      options.csvTarget === undefined
+        ? { kind: 'fraud', rows: 5000, features: FEATURES }
+        : { kind: 'csv', path: 'data.csv', target: options.csvTarget },
     task: 'binary',
     model: { epochs, batchSize: 128 },
     grid: gridFor(runCount),
-    validation: folds > 1 ? { kind: 'kfold', k: folds, earlyStopping: { monitor: 'val_auc', patience: 3 } } : { kind: 'holdout', earlyStopping: { monitor: 'val_auc', patience: 3 } },
+    validation:
+      folds > 1
+        ? { kind: 'kfold', k: folds, earlyStopping: { monitor: 'val_auc', patience: 3 } }
+        : { kind: 'holdout', earlyStopping: { monitor: 'val_auc', patience: 3 } },
     selection: { metric: 'auc', direction: 'maximize' },
     seed: options.seed ?? 1,
     maxRuns: 100_000,
@@ -158,8 +164,14 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
     const { experiments, runs, metrics, models } = storage;
     const experiment = experiments.create(
       {
-        name: options.rowName ?? name, specText, specJson: JSON.stringify(spec), specHash: createHash('sha256').update(specText).digest('hex'),
-        datasetKind: spec.dataset.kind, task: 'binary', selectionMetric: 'auc', selectionDirection: 'maximize',
+        name: options.rowName ?? name,
+        specText,
+        specJson: JSON.stringify(spec),
+        specHash: createHash('sha256').update(specText).digest('hex'),
+        datasetKind: spec.dataset.kind,
+        task: 'binary',
+        selectionMetric: 'auc',
+        selectionDirection: 'maximize',
       },
       now - 60_000,
     );
@@ -194,18 +206,39 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         const failing = index >= trained - failed;
         const lastEpoch = failing ? Math.min(stoppedEpoch, 2) : stoppedEpoch;
         for (let epoch = 0; epoch <= lastEpoch; epoch++) {
-          metrics.recordEpoch(runId, foldIndex, 1, epoch, Object.fromEntries(SEEDED_METRICS.map((metric) => [metric, curves[metric][epoch]!])));
+          metrics.recordEpoch(
+            runId,
+            foldIndex,
+            1,
+            epoch,
+            Object.fromEntries(SEEDED_METRICS.map((metric) => [metric, curves[metric][epoch]!])),
+          );
         }
         if (failing) {
-          runs.failFold(runId, foldIndex, 1, `diverged: loss became NaN at epoch ${lastEpoch} (learning rate ${params.learningRate} too high?)`, true, 'worker-1');
+          runs.failFold(
+            runId,
+            foldIndex,
+            1,
+            `diverged: loss became NaN at epoch ${lastEpoch} (learning rate ${params.learningRate} too high?)`,
+            true,
+            'worker-1',
+          );
           break;
         }
         const bestMetrics = Object.fromEntries(SEEDED_METRICS.filter((m) => m.startsWith('val_')).map((m) => [m, curves[m][bestEpoch]!]));
         runs.finishFold(
-          runId, foldIndex, 1,
+          runId,
+          foldIndex,
+          1,
           {
-            bestEpoch, stoppedEpoch, score: curves.val_auc[bestEpoch]!, bestMetrics, paramCount,
-            trainMs: 200 + paramCount / 50 + random() * 100, backend: 'tensorflow', workerName: `worker-${1 + (foldIndex % 2)}`,
+            bestEpoch,
+            stoppedEpoch,
+            score: curves.val_auc[bestEpoch]!,
+            bestMetrics,
+            paramCount,
+            trainMs: 200 + paramCount / 50 + random() * 100,
+            backend: 'tensorflow',
+            workerName: `worker-${1 + (foldIndex % 2)}`,
           },
           now - 40_000 + index * 10,
         );
@@ -228,19 +261,41 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
       for (let epoch = 0; epoch < refitEpochs; epoch++) {
         metrics.recordEpoch(refit.runId, 0, 1, epoch, { loss: 0.6 * Math.exp(-0.2 * epoch) + 0.1, accuracy: 0.9 + epoch * 0.001 });
       }
-      runs.finishFold(refit.runId, 0, 1, {
-        bestEpoch: refitEpochs - 1, stoppedEpoch: refitEpochs - 1, score: bestScore - 0.01, bestMetrics: {}, paramCount: source.paramCount ?? 0,
-        trainMs: 800, backend: 'tensorflow', workerName: 'worker-1',
-      }, now - 8_000);
+      runs.finishFold(
+        refit.runId,
+        0,
+        1,
+        {
+          bestEpoch: refitEpochs - 1,
+          stoppedEpoch: refitEpochs - 1,
+          score: bestScore - 0.01,
+          bestMetrics: {},
+          paramCount: source.paramCount ?? 0,
+          trainMs: 800,
+          backend: 'tensorflow',
+          workerName: 'worker-1',
+        },
+        now - 8_000,
+      );
       const path = join(options.modelDataDir, 'models', name, `run-${refit.runId}`);
       mkdirSync(path, { recursive: true });
-      writeFileSync(join(path, 'model.json'), JSON.stringify({ format: 'layers-model', weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }));
+      writeFileSync(
+        join(path, 'model.json'),
+        JSON.stringify({ format: 'layers-model', weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }),
+      );
       writeFileSync(join(path, 'weights.bin'), Buffer.alloc(64, 7));
       writeFileSync(join(path, 'preprocessing.json'), JSON.stringify({ format: 'foldwise-preprocessing', version: 1 }));
-      models.save({
-        runId: refit.runId, experimentId, sourceRunId: source.runId, format: 'tfjs-layers', path,
-        testMetrics: { test_loss: 0.21, test_accuracy: 0.963, test_auc: bestScore - 0.01, test_pr_auc: 0.61 },
-      }, now - 8_000);
+      models.save(
+        {
+          runId: refit.runId,
+          experimentId,
+          sourceRunId: source.runId,
+          format: 'tfjs-layers',
+          path,
+          testMetrics: { test_loss: 0.21, test_accuracy: 0.963, test_auc: bestScore - 0.01, test_pr_auc: 0.61 },
+        },
+        now - 8_000,
+      );
       modelId = models.ofExperiment(experimentId)[0]!.modelId;
     }
 

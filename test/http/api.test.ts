@@ -71,7 +71,10 @@ test('GET /api/experiments/:id/runs is the leaderboard: ranked runs first, best 
   assert.equal(body.metric, 'auc');
   const ranked = body.runs.filter((r: any) => r.rank !== null);
   assert.equal(ranked.length, 27);
-  assert.deepEqual(ranked.map((r: any) => r.rank), ranked.map((_: unknown, i: number) => i + 1));
+  assert.deepEqual(
+    ranked.map((r: any) => r.rank),
+    ranked.map((_: unknown, i: number) => i + 1),
+  );
   for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].scoreMean >= ranked[i].scoreMean);
   assert.equal(ranked[0].runId, big.bestRunId);
   assert.equal(ranked[0].isBest, true);
@@ -105,7 +108,10 @@ test('GET /api/experiments/:id/curves returns only the runs and metrics asked fo
   const ids = big.runIds.slice(0, 3);
   const { status, body } = await json(`/api/experiments/${big.experimentId}/curves?runs=${ids.join(',')}&names=loss,val_auc`);
   assert.equal(status, 200);
-  assert.deepEqual(body.runs.map((r: any) => r.runId), ids);
+  assert.deepEqual(
+    body.runs.map((r: any) => r.runId),
+    ids,
+  );
   for (const run of body.runs) {
     assert.deepEqual(Object.keys(run.metrics).sort(), ['loss', 'val_auc']);
     const curve = run.metrics.val_auc;
@@ -139,7 +145,10 @@ test('GET /api/experiments/:id/compare: two or more runs, differing hyperparamet
   const [a, b] = [big.runIds[0]!, big.runIds[1]!];
   const { status, body } = await json(`/api/experiments/${big.experimentId}/compare?runs=${a},${b}`);
   assert.equal(status, 200);
-  assert.deepEqual(body.runs.map((r: any) => r.runId), [a, b]);
+  assert.deepEqual(
+    body.runs.map((r: any) => r.runId),
+    [a, b],
+  );
   const differing = body.params.filter((p: any) => p.differs).map((p: any) => p.name);
   assert.deepEqual(differing, ['width']);
   assert.equal((await json(`/api/experiments/${big.experimentId}/compare?runs=${a}`)).status, 400);
@@ -150,7 +159,10 @@ test('models: list, get, and download model.json, weights and preprocessing.json
   assert.equal(body.models.length, 1);
   const model = body.models[0];
   assert.equal(model.sourceRunId, big.bestRunId);
-  assert.deepEqual(model.files.map((f: any) => f.name), ['model.json', 'preprocessing.json', 'weights.bin']);
+  assert.deepEqual(
+    model.files.map((f: any) => f.name),
+    ['model.json', 'preprocessing.json', 'weights.bin'],
+  );
   assert.equal(model.location, join('models', 'big', `run-${big.refitRunId}`));
   const auc = model.metrics.find((m: any) => m.name === 'auc');
   assert.equal(typeof auc.cvMean, 'number', 'cross-validation estimate beside the test score');
@@ -189,7 +201,8 @@ test('unknown API paths → 404 JSON', async () => {
 });
 
 test('POST /api/experiments starts a search in the background; the run table fills in and the search ends', async () => {
-  const specText = 'name: api-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
+  const specText =
+    'name: api-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
   const response = await post('/api/experiments', { specText });
   assert.equal(response.status, 201);
   const body = (await response.json()) as any;
@@ -233,7 +246,9 @@ test('POST /api/experiments: a CSV outside the experiments folder and data direc
   assert.equal(response.status, 400);
   const { error } = (await response.json()) as any;
   assert.equal(error.path, 'dataset.path');
-  const relative = await post('/api/experiments', { specText: 'name: outside2\ndataset: { kind: csv, path: ../../../etc/passwd, target: x }\n' });
+  const relative = await post('/api/experiments', {
+    specText: 'name: outside2\ndataset: { kind: csv, path: ../../../etc/passwd, target: x }\n',
+  });
   assert.equal(relative.status, 400);
   const folder = await post('/api/experiments', { specText: 'name: outside3\ndataset: { kind: movielens, path: /etc }\n' });
   assert.equal(folder.status, 400, 'any dataset kind with a path');
@@ -256,7 +271,10 @@ test('POST /api/experiments/:id/refit refits in the background; the model and it
   assert.equal(body.models.length, 1);
   assert.equal(body.models[0].modelId, finished.modelId);
   assert.ok(Object.keys(body.models[0].testMetrics).includes('test_auc'));
-  assert.deepEqual(body.models[0].files.map((f: any) => f.name), ['model.json', 'preprocessing.json', 'weights.bin']);
+  assert.deepEqual(
+    body.models[0].files.map((f: any) => f.name),
+    ['model.json', 'preprocessing.json', 'weights.bin'],
+  );
 });
 
 test('POST /api/experiments/:id/refit: an unfinished run → 409, unknown run → 404, malformed → 400', async () => {
@@ -269,7 +287,8 @@ test('POST /api/experiments/:id/refit: an unfinished run → 409, unknown run �
 });
 
 test('GET /api/experiments/:id/events streams the coordinator events of that experiment', async () => {
-  const specText = 'name: streamed\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
+  const specText =
+    'name: streamed\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
   // Prepare first (so the id is known), then listen, then search.
   const prepared = await dash.coordinator.prepare(specText, { baseDir: dash.experimentsDir });
   const id = prepared.experiment.experimentId;
@@ -297,7 +316,10 @@ test('GET /api/experiments/:id/events streams the coordinator events of that exp
   for (const name of ['epoch', 'run', 'progress', 'experiment']) assert.match(text, new RegExp(`event: ${name}\\n`), name);
   const epochs = text.split('\n').filter((line) => line.startsWith('data: ') && line.includes('"foldIndex"'));
   assert.equal(epochs.length, 2 * 3, 'one epoch event per run per epoch');
-  assert.ok(epochs.every((line) => JSON.parse(line.slice(6)).experimentId === id), 'only this experiment');
+  assert.ok(
+    epochs.every((line) => JSON.parse(line.slice(6)).experimentId === id),
+    'only this experiment',
+  );
   assert.equal((await get('/api/experiments/777777/events')).status, 404);
 });
 

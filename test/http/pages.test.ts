@@ -15,8 +15,24 @@ const XSS_DESCRIPTION = '<img src=x onerror=alert(1)>';
 before(async () => {
   dash = await startTestDashboard({
     seed: (storage, { dataDir }) => {
-      grid = seedExperiment(storage, { name: 'grid', description: 'A seeded grid & more', runs: 12, folds: 3, epochs: 6, failed: 1, modelDataDir: dataDir });
-      xss = seedExperiment(storage, { name: 'xss', rowName: XSS_NAME, description: XSS_DESCRIPTION, csvTarget: XSS_TARGET, runs: 2, folds: 2, epochs: 3 });
+      grid = seedExperiment(storage, {
+        name: 'grid',
+        description: 'A seeded grid & more',
+        runs: 12,
+        folds: 3,
+        epochs: 6,
+        failed: 1,
+        modelDataDir: dataDir,
+      });
+      xss = seedExperiment(storage, {
+        name: 'xss',
+        rowName: XSS_NAME,
+        description: XSS_DESCRIPTION,
+        csvTarget: XSS_TARGET,
+        runs: 2,
+        folds: 2,
+        epochs: 3,
+      });
     },
   });
 });
@@ -61,14 +77,21 @@ test('GET /experiments/:id renders the leaderboard, best run, refit panel and ch
   assert.match(html, new RegExp(`<tr data-run-id="${grid.bestRunId}" class="is-best`));
   for (const header of ['depth', 'width', 'Chosen epochs', 'Parameters', 'Train time', 'Status']) assert.ok(html.includes(header), header);
   assert.match(html, /<b>0\.\d{4}<\/b> <small>± 0\.\d{4}<\/small>/);
-  assert.match(html, /<link rel="preload" as="fetch" crossorigin href="\/api\/experiments\/\d+\/curves\?runs(=|&#x3D;)[\d,]+&amp;names(=|&#x3D;)loss,val_auc">/);
+  assert.match(
+    html,
+    /<link rel="preload" as="fetch" crossorigin href="\/api\/experiments\/\d+\/curves\?runs(=|&#x3D;)[\d,]+&amp;names(=|&#x3D;)loss,val_auc">/,
+  );
   assert.match(html, /Refit best \(#\d+\)/);
   assert.match(html, /\/api\/models\/\d+\/files\/model\.json/);
   assert.match(html, /\/api\/models\/\d+\/files\/preprocessing\.json/);
   for (const id of ['chart-train', 'chart-val', 'chart-parallel', 'chart-complexity']) assert.ok(html.includes(`id="${id}"`), id);
   assert.match(html, /<script defer src="\/static\/vendor\/echarts\.min\.js"><\/script>/);
   assert.equal(count(html, /\{\{/g), 0, 'no unrendered handlebars');
-  const data = /data-page="([^"]*)"/.exec(html)![1]!.replace(/&quot;/g, '"').replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+  const data = /data-page="([^"]*)"/
+    .exec(html)![1]!
+    .replace(/&quot;/g, '"')
+    .replace(/&#x3D;/g, '=')
+    .replace(/&amp;/g, '&');
   assert.equal(JSON.parse(data).experimentId, grid.experimentId);
   assert.match(html, /badge badge-failed/);
 });
@@ -146,7 +169,8 @@ test('GET /experiments/new lists spec files by name and can preselect one', asyn
 });
 
 test('POST /experiments with pasted YAML starts the search and redirects to its page', async () => {
-  const specText = 'name: form-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 2 }\nvalidation: { kind: holdout }\n';
+  const specText =
+    'name: form-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 2 }\nvalidation: { kind: holdout }\n';
   const { status, headers } = await page('/experiments', form({ source: 'text', specText, specFile: 'default.yaml' }));
   assert.equal(status, 303);
   const location = headers.get('location')!;
@@ -189,7 +213,12 @@ test('POST /experiments/:id/refit (form) starts a refit and redirects back', asy
 });
 
 test('user strings are escaped everywhere: experiment name, description, CSV target column', async () => {
-  for (const path of ['/', `/experiments/${xss.experimentId}`, `/experiments/${xss.experimentId}/runs/${xss.runIds[0]}`, `/experiments/${xss.experimentId}/compare?runs=${xss.runIds.join(',')}`]) {
+  for (const path of [
+    '/',
+    `/experiments/${xss.experimentId}`,
+    `/experiments/${xss.experimentId}/runs/${xss.runIds[0]}`,
+    `/experiments/${xss.experimentId}/compare?runs=${xss.runIds.join(',')}`,
+  ]) {
     const { status, html } = await page(path);
     assert.equal(status, 200, path);
     assert.ok(!html.includes('<script>window.__pwned'), `raw name in ${path}`);

@@ -25,7 +25,14 @@ before(async () => {
       mkdirSync(join(dataDir, '..', 'elsewhere'), { recursive: true });
       writeFileSync(join(dataDir, '..', 'elsewhere', 'model.json'), 'NOT YOURS');
       const refit = storage.runs.createRefitRun(seeded.experimentId, storage.runs.get(seeded.runIds[1]!).paramsJson, seeded.runIds[1]!);
-      storage.models.save({ runId: refit.runId, experimentId: seeded.experimentId, sourceRunId: seeded.runIds[1]!, format: 'tfjs-layers', path: join(dataDir, '..', 'elsewhere'), testMetrics: {} });
+      storage.models.save({
+        runId: refit.runId,
+        experimentId: seeded.experimentId,
+        sourceRunId: seeded.runIds[1]!,
+        format: 'tfjs-layers',
+        path: join(dataDir, '..', 'elsewhere'),
+        testMetrics: {},
+      });
     },
   });
   modelId = dash.storage.models.ofExperiment(seeded.experimentId).find((m) => m.runId === seeded.refitRunId)!.modelId;
@@ -47,7 +54,12 @@ function raw(path: string, headers: Record<string, string> = {}, method = 'GET',
 }
 
 const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(dash.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body), redirect: 'manual' });
+  fetch(dash.url + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    redirect: 'manual',
+  });
 
 test('a POST from another origin is refused with 403 and changes nothing', async () => {
   const id = seeded.experimentId;
@@ -68,7 +80,10 @@ test('a POST from another origin is refused with 403 and changes nothing', async
     assert.equal(start.status, 403);
   }
   const formPost = await fetch(`${dash.url}/experiments/${id}/delete`, {
-    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example' }, body: 'confirm=guarded', redirect: 'manual',
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example' },
+    body: 'confirm=guarded',
+    redirect: 'manual',
   });
   assert.equal(formPost.status, 403);
   assert.match(await formPost.text(), /state-changing requests must come from the dashboard itself/);
@@ -78,7 +93,11 @@ test('a POST from another origin is refused with 403 and changes nothing', async
 });
 
 test('a POST from the dashboard itself (same Origin / same-origin fetch) passes the origin check', async () => {
-  const response = await postJson(`/api/experiments/${seeded.experimentId}/delete`, { confirm: 'wrong' }, { Origin: dash.url, 'Sec-Fetch-Site': 'same-origin' });
+  const response = await postJson(
+    `/api/experiments/${seeded.experimentId}/delete`,
+    { confirm: 'wrong' },
+    { Origin: dash.url, 'Sec-Fetch-Site': 'same-origin' },
+  );
   assert.equal(response.status, 400, 'reaches validation');
 });
 
@@ -97,11 +116,18 @@ test('request bodies over 256 kB are refused with 413; malformed JSON with 400',
   assert.equal(big.status, 413);
   assert.equal(((await big.json()) as any).error.code, 'payload_too_large');
   const bigForm = await fetch(`${dash.url}/experiments`, {
-    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `source=text&specText=${'y'.repeat(300 * 1024)}`, redirect: 'manual',
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: `source=text&specText=${'y'.repeat(300 * 1024)}`,
+    redirect: 'manual',
   });
   assert.equal(bigForm.status, 413);
   assert.match(await bigForm.text(), /Request too large/);
-  const malformed = await fetch(`${dash.url}/api/experiments`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"specText": ' });
+  const malformed = await fetch(`${dash.url}/api/experiments`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"specText": ',
+  });
   assert.equal(malformed.status, 400);
   assert.equal(((await malformed.json()) as any).error.code, 'invalid_argument');
 });
@@ -158,7 +184,13 @@ test('spec files are read by name only, from the experiments folder: traversal a
 });
 
 test('static files refuse traversal out of web/static', async () => {
-  for (const path of ['/static/..%2F..%2Fpackage.json', '/static/%2e%2e/%2e%2e/package.json', '/static/../../package.json', '/static/vendor/..%2F..%2F..%2Fpackage.json', '/static/.%2e/.%2e/server/config.ts']) {
+  for (const path of [
+    '/static/..%2F..%2Fpackage.json',
+    '/static/%2e%2e/%2e%2e/package.json',
+    '/static/../../package.json',
+    '/static/vendor/..%2F..%2F..%2Fpackage.json',
+    '/static/.%2e/.%2e/server/config.ts',
+  ]) {
     const response = await raw(path);
     assert.ok(response.status >= 400, `${path} → ${response.status}`);
     assert.ok(!response.body.includes('"name": "foldwise"') && !response.body.includes('loadConfig'), path);

@@ -36,7 +36,9 @@ test('dashboard in another process reads under load while a search writes: no SQ
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(`${base}/api/experiments`).catch(() => null))?.ok, 'the dashboard', 60_000);
-    const experiments = (await (await fetch(`${base}/api/experiments`)).json()) as { experiments?: { experimentId: number }[] } | { experimentId: number }[];
+    const experiments = (await (await fetch(`${base}/api/experiments`)).json()) as
+      | { experiments?: { experimentId: number }[] }
+      | { experimentId: number }[];
     const list = Array.isArray(experiments) ? experiments : experiments.experiments!;
     const id = list[0]!.experimentId;
 
@@ -56,7 +58,10 @@ test('dashboard in another process reads under load while a search writes: no SQ
             assert.equal(run.foldsDone, run.nFolds, `run ${run.runId} done with ${run.foldsDone}/${run.nFolds} folds`);
           }
         }
-        const ids = runs.slice(0, 3).map((run) => run.runId).join(',');
+        const ids = runs
+          .slice(0, 3)
+          .map((run) => run.runId)
+          .join(',');
         const curves = await fetch(`${base}/api/experiments/${id}/curves?runs=${ids}`);
         assert.equal(curves.status, 200, await curves.clone().text());
         requests += 2;

@@ -32,7 +32,10 @@ test('end to end: a tiny search through real worker processes and SQLite, then r
     const summary = await coordinator.search(experiment.experimentId);
     assert.equal(summary.tasksTrained, 6);
     const runs = storage.runs.list(experiment.experimentId);
-    assert.deepEqual(runs.map((r) => r.status), ['done', 'done']);
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      ['done', 'done'],
+    );
 
     // One row per epoch per fold per metric: 4 epochs × 3 folds × (loss, accuracy + 4 val metrics).
     for (const run of runs) {
@@ -42,7 +45,10 @@ test('end to end: a tiny search through real worker processes and SQLite, then r
       assert.equal(points.length, 4 * 3 * names.length);
       for (const name of names) {
         for (let fold = 0; fold < 3; fold++) {
-          assert.deepEqual(points.filter((p) => p.name === name && p.foldIndex === fold).map((p) => p.epoch), [0, 1, 2, 3]);
+          assert.deepEqual(
+            points.filter((p) => p.name === name && p.foldIndex === fold).map((p) => p.epoch),
+            [0, 1, 2, 3],
+          );
         }
       }
       const folds = storage.runs.folds(run.runId);

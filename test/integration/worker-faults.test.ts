@@ -17,7 +17,16 @@ grid: { width: [8, 24] }
 validation: { kind: kfold, k: 2 }
 `;
 
-async function withSearch(env: NodeJS.ProcessEnv, spec: string, body: (ctx: { coordinator: Coordinator; pool: WorkerPool; storage: ReturnType<typeof openStorage>; experimentId: number }) => Promise<void>) {
+async function withSearch(
+  env: NodeJS.ProcessEnv,
+  spec: string,
+  body: (ctx: {
+    coordinator: Coordinator;
+    pool: WorkerPool;
+    storage: ReturnType<typeof openStorage>;
+    experimentId: number;
+  }) => Promise<void>,
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'foldwise-faults-'));
   const storage = openStorage(join(dataDir, 'foldwise.db'));
   const pool = new WorkerPool({ size: 2, env, maxOldSpaceMb: 256 });
@@ -47,9 +56,13 @@ test('worker killed mid-task: the task is retried on a fresh worker, the run fin
     assert.ok(killed > 0);
     for (const run of storage.runs.list(experimentId)) assert.equal(run.status, 'done');
     const attempts = storage.runs.list(experimentId).flatMap((run) => storage.runs.folds(run.runId).map((fold) => fold.attempt));
-    assert.ok(attempts.some((attempt) => attempt > 1), 'one fold needed a second attempt');
+    assert.ok(
+      attempts.some((attempt) => attempt > 1),
+      'one fold needed a second attempt',
+    );
     await waitFor(() => pool.workerCount === 2 && !pool.pids.includes(killed), 'the pool to replace the dead worker');
-    for (const run of storage.runs.list(experimentId)) assert.equal(storage.metrics.ofRun(run.runId).filter((p) => p.name === 'loss').length, 2 * 6);
+    for (const run of storage.runs.list(experimentId))
+      assert.equal(storage.metrics.ofRun(run.runId).filter((p) => p.name === 'loss').length, 2 * 6);
   });
 });
 

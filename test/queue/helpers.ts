@@ -33,9 +33,20 @@ export class WorkerCommand {
   #listeners = new Set<(line: string) => void>();
 
   constructor(url: string, options: { concurrency?: number; cacheDir?: string; env?: NodeJS.ProcessEnv } = {}) {
-    const args = [CLI, 'worker', '--queue', '--concurrency', String(options.concurrency ?? 1), '--cache-dir', options.cacheDir ?? tempDir('cache')];
+    const args = [
+      CLI,
+      'worker',
+      '--queue',
+      '--concurrency',
+      String(options.concurrency ?? 1),
+      '--cache-dir',
+      options.cacheDir ?? tempDir('cache'),
+    ];
     // The URL (with its password) travels in the environment, as a user would keep it out of `ps`.
-    this.child = spawn(process.execPath, args, { env: { ...process.env, ...TEST_WORKER_ENV, ...options.env, FOLDWISE_QUEUE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, args, {
+      env: { ...process.env, ...TEST_WORKER_ENV, ...options.env, FOLDWISE_QUEUE_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [this.child.stdout, this.child.stderr]) {
       let partial = '';
       stream?.on('data', (chunk: Buffer) => {
@@ -90,15 +101,31 @@ export class WorkerCommand {
 }
 
 /** Starts `count` worker commands and waits until each has a ready worker; `cleanup` stops them. */
-export async function startWorkers(cleanup: Cleanup, url: string, count: number, options: { cacheDir?: string } = {}): Promise<WorkerCommand[]> {
+export async function startWorkers(
+  cleanup: Cleanup,
+  url: string,
+  count: number,
+  options: { cacheDir?: string } = {},
+): Promise<WorkerCommand[]> {
   const workers = Array.from({ length: count }, () => cleanup.add(new WorkerCommand(url, options), (worker) => worker.stop()));
   await Promise.all(workers.map((worker) => worker.waitForLine(/: ready on /)));
   return workers;
 }
 
 /** A coordinator whose tasks go through Redis; describe runs on a local wasm worker. */
-export function queueComposition(cleanup: Cleanup, dataDir: string, options: Omit<QueueRunnerOptions, 'dataDir'>, logs: string[] = []): { composition: Composition; runner: QueueRunner } {
-  const runner = new QueueRunner({ checkIntervalMs: 1_000, localEnv: { FOLDWISE_BACKEND: 'wasm' }, log: (line) => logs.push(line), ...options, dataDir });
+export function queueComposition(
+  cleanup: Cleanup,
+  dataDir: string,
+  options: Omit<QueueRunnerOptions, 'dataDir'>,
+  logs: string[] = [],
+): { composition: Composition; runner: QueueRunner } {
+  const runner = new QueueRunner({
+    checkIntervalMs: 1_000,
+    localEnv: { FOLDWISE_BACKEND: 'wasm' },
+    log: (line) => logs.push(line),
+    ...options,
+    dataDir,
+  });
   const composition = cleanup.add(compose(loadConfig({ dataDir }), { runner }), (c) => c.close());
   return { composition, runner };
 }
@@ -116,7 +143,10 @@ export function boardOf(runs: readonly Run[]): { params: string; scoreMean: numb
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -178,7 +208,11 @@ export function assertEveryEpochOnce(composition: Composition, experimentId: num
       assert.ok(names.has('val_loss') && names.has('loss'), `run ${run.runId} fold ${fold.foldIndex} has curves`);
       for (const name of names) {
         const epochs = points.filter((p) => p.foldIndex === fold.foldIndex && p.name === name).map((p) => p.epoch);
-        assert.deepEqual(epochs, Array.from({ length: fold.stoppedEpoch! + 1 }, (_, i) => i), `run ${run.runId} fold ${fold.foldIndex} ${name}`);
+        assert.deepEqual(
+          epochs,
+          Array.from({ length: fold.stoppedEpoch! + 1 }, (_, i) => i),
+          `run ${run.runId} fold ${fold.foldIndex} ${name}`,
+        );
       }
     }
   }

@@ -19,11 +19,18 @@ validation: { kind: kfold, k: 2 }
 seed: 3
 `;
 
-
-test('queue: Redis restarting mid-search loses no finished run; the tasks it lost are published again', { skip: skip ?? false, timeout: 180_000 }, async () => {
+test('queue: Redis restarting mid-search loses no finished run; the tasks it lost are published again', {
+  skip: skip ?? false,
+  timeout: 180_000,
+}, async () => {
   const workers = await startWorkers(cleanup, suite.redis.url, 2);
   const logs: string[] = [];
-  const { composition, runner } = queueComposition(cleanup, tempDir('restart'), { url: suite.redis.url, slots: 2, checkIntervalMs: 500 }, logs);
+  const { composition, runner } = queueComposition(
+    cleanup,
+    tempDir('restart'),
+    { url: suite.redis.url, slots: 2, checkIntervalMs: 500 },
+    logs,
+  );
   const { experiment } = await composition.coordinator.prepare(SPEC, { baseDir: '.' });
   await runner.whenReady();
 
@@ -51,15 +58,25 @@ test('queue: Redis restarting mid-search loses no finished run; the tasks it los
   assert.ok(finishedBefore.length >= 2);
   for (const before of finishedBefore) {
     const fold = composition.storage.runs.folds(before.runId).find((f) => f.foldIndex === before.foldIndex)!;
-    assert.deepEqual({ runId: fold.runId, foldIndex: fold.foldIndex, score: fold.score, workerName: fold.workerName }, before, 'a fold finished before the restart is kept as it was');
+    assert.deepEqual(
+      { runId: fold.runId, foldIndex: fold.foldIndex, score: fold.score, workerName: fold.workerName },
+      before,
+      'a fold finished before the restart is kept as it was',
+    );
   }
   assert.ok(runner.stats.republished >= 1, `tasks in flight were published again (logs: ${logs.join(' | ')})`);
-  assert.ok(workers.every((worker) => worker.child.exitCode === null), 'the workers rode out the restart');
+  assert.ok(
+    workers.every((worker) => worker.child.exitCode === null),
+    'the workers rode out the restart',
+  );
   await composition.close();
   await Promise.all(workers.map((worker) => worker.stop()));
 });
 
-test('queue: a restarted coordinator resumes from SQLite, publishes only unfinished tasks, and withdraws the old ones', { skip: skip ?? false, timeout: 180_000 }, async () => {
+test('queue: a restarted coordinator resumes from SQLite, publishes only unfinished tasks, and withdraws the old ones', {
+  skip: skip ?? false,
+  timeout: 180_000,
+}, async () => {
   const workers = await startWorkers(cleanup, suite.redis.url, 2);
   const dataDir = tempDir('resume');
   const specPath = join(dataDir, 'spec.yaml');
@@ -98,7 +115,10 @@ test('queue: a restarted coordinator resumes from SQLite, publishes only unfinis
   const prepared = await composition.coordinator.prepare(SPEC, { baseDir: dataDir });
   const experimentId = prepared.experiment.experimentId;
   assert.equal(prepared.resumed, true);
-  const doneBefore = composition.storage.runs.list(experimentId).flatMap((run) => composition.storage.runs.folds(run.runId)).filter((fold) => fold.status === 'done');
+  const doneBefore = composition.storage.runs
+    .list(experimentId)
+    .flatMap((run) => composition.storage.runs.folds(run.runId))
+    .filter((fold) => fold.status === 'done');
   assert.ok(doneBefore.length >= 2, 'folds finished under the first coordinator are in SQLite');
   await runner.whenReady();
   const summary = await withTimeout(composition.coordinator.search(experimentId), 120_000, 'resumed search');
@@ -111,7 +131,10 @@ test('queue: a restarted coordinator resumes from SQLite, publishes only unfinis
     const fold = composition.storage.runs.folds(before.runId).find((f) => f.foldIndex === before.foldIndex)!;
     assert.deepEqual(fold, before, 'a fold finished before the restart is untouched');
   }
-  assert.ok(logs.some((line) => line.includes('Taking over from an earlier coordinator')), logs.join('\n'));
+  assert.ok(
+    logs.some((line) => line.includes('Taking over from an earlier coordinator')),
+    logs.join('\n'),
+  );
   await composition.close();
 
   const queue = cleanup.add(new Queue(queueNameFor(CODE_VERSION), { connection: { url: suite.redis.url } }), (q) => q.close());

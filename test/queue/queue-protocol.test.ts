@@ -1,8 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CODE_VERSION, checkRedisUrl, createRedactor, csvAddress, jobIdFor, maskRedisUrl, parseCsvAddress, parseEpochProgress, parseJobData, parseJobReturn,
-  queueNameFor, sameVersion,
+  CODE_VERSION,
+  checkRedisUrl,
+  createRedactor,
+  csvAddress,
+  jobIdFor,
+  maskRedisUrl,
+  parseCsvAddress,
+  parseEpochProgress,
+  parseJobData,
+  parseJobReturn,
+  queueNameFor,
+  sameVersion,
 } from '../../worker/queue-protocol.js';
 import { queueUrlFrom } from '../../server/queue/commands.js';
 import { specSchema } from '../../worker/spec.js';
@@ -13,7 +23,17 @@ const SHA = 'a'.repeat(64);
 
 function task(overrides: Partial<Task> = {}): Task {
   const spec = specSchema.parse({ name: 'q', dataset: { kind: 'csv', path: csvAddress(SHA), target: 'y' } });
-  return { taskId: '3:1:2', runId: 3, foldIndex: 1, attempt: 2, kind: 'search', spec, task: 'binary', params: DEFAULT_PARAMS, ...overrides };
+  return {
+    taskId: '3:1:2',
+    runId: 3,
+    foldIndex: 1,
+    attempt: 2,
+    kind: 'search',
+    spec,
+    task: 'binary',
+    params: DEFAULT_PARAMS,
+    ...overrides,
+  };
 }
 
 test('maskRedisUrl: the password (and a username) never shows', () => {
@@ -31,7 +51,10 @@ test('createRedactor: removes the password from any text, raw or URL-encoded', (
 });
 
 test('checkRedisUrl / queueUrlFrom: only redis URLs, the flag or the environment, masked in errors', () => {
-  assert.throws(() => checkRedisUrl('http://:s3cret@h:1'), (error: Error) => /redis:\/\//.test(error.message) && !error.message.includes('s3cret'));
+  assert.throws(
+    () => checkRedisUrl('http://:s3cret@h:1'),
+    (error: Error) => /redis:\/\//.test(error.message) && !error.message.includes('s3cret'),
+  );
   assert.equal(queueUrlFrom('redis://h:1'), 'redis://h:1');
   assert.equal(queueUrlFrom(true, { FOLDWISE_QUEUE_URL: 'redis://:pw@h:2' }), 'redis://:pw@h:2');
   assert.throws(() => queueUrlFrom(true, {}), /FOLDWISE_QUEUE_URL/);
@@ -39,7 +62,14 @@ test('checkRedisUrl / queueUrlFrom: only redis URLs, the flag or the environment
 
 test('parseCsvAddress: a content address only, never a file path', () => {
   assert.equal(parseCsvAddress(csvAddress(SHA)), SHA);
-  for (const path of ['/etc/passwd', 'data/fraud.csv', `sha256:${SHA}/../x`, `sha256:${SHA.toUpperCase()}`, 'sha256:abc', `file:sha256:${SHA}`]) {
+  for (const path of [
+    '/etc/passwd',
+    'data/fraud.csv',
+    `sha256:${SHA}/../x`,
+    `sha256:${SHA.toUpperCase()}`,
+    'sha256:abc',
+    `file:sha256:${SHA}`,
+  ]) {
     assert.equal(parseCsvAddress(path), null, path);
   }
 });
@@ -63,11 +93,16 @@ test('parseJobData: validates the task with the IPC contract and refuses unknown
 });
 
 test('parseEpochProgress / parseJobReturn: numbers or null, known statuses only', () => {
-  assert.deepEqual(parseEpochProgress({ type: 'epoch', taskId: 't', delivery: 1, epoch: 0, metrics: { loss: 0.5, val_auc: null } }).metrics, { loss: 0.5, val_auc: null });
+  assert.deepEqual(
+    parseEpochProgress({ type: 'epoch', taskId: 't', delivery: 1, epoch: 0, metrics: { loss: 0.5, val_auc: null } }).metrics,
+    { loss: 0.5, val_auc: null },
+  );
   assert.throws(() => parseEpochProgress({ type: 'epoch', taskId: 't', delivery: 1, epoch: 0, metrics: { loss: 'x' } }));
   const result = { bestEpoch: 1, stoppedEpoch: 2, bestMetrics: { val_auc: 0.9 }, paramCount: 10, trainMs: 5 };
   assert.equal(parseJobReturn({ status: 'done', taskId: 't', result, workerName: 'w', backend: 'wasm' }).status, 'done');
-  assert.throws(() => parseJobReturn({ status: 'done', taskId: 't', result: { ...result, bestEpoch: -1 }, workerName: 'w', backend: 'wasm' }));
+  assert.throws(() =>
+    parseJobReturn({ status: 'done', taskId: 't', result: { ...result, bestEpoch: -1 }, workerName: 'w', backend: 'wasm' }),
+  );
   assert.throws(() => parseJobReturn({ status: 'exploded', taskId: 't', workerName: 'w' }));
 });
 
@@ -75,8 +110,28 @@ test('MOVIELENS_FILES: every file the MovieLens loader needs can travel, and onl
   const { MOVIELENS_FILES, manifestBytes, parseManifest } = await import('../../worker/queue-protocol.js');
   const { LAYOUT_FILES } = await import('../../worker/recsys/movielens.js');
   for (const name of Object.values(LAYOUT_FILES).flat()) assert.ok((MOVIELENS_FILES as readonly string[]).includes(name), name);
-  const bytes = manifestBytes({ files: [{ name: 'u.user', sha256: SHA }, { name: 'u.data', sha256: SHA }] });
-  assert.deepEqual(parseManifest(bytes).files.map((f) => f.name), ['u.data', 'u.user'], 'canonical order');
+  const bytes = manifestBytes({
+    files: [
+      { name: 'u.user', sha256: SHA },
+      { name: 'u.data', sha256: SHA },
+    ],
+  });
+  assert.deepEqual(
+    parseManifest(bytes).files.map((f) => f.name),
+    ['u.data', 'u.user'],
+    'canonical order',
+  );
   assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ files: [{ name: '../../etc/passwd', sha256: SHA }] }))));
-  assert.throws(() => parseManifest(Buffer.from(JSON.stringify({ files: [{ name: 'u.data', sha256: SHA }, { name: 'u.data', sha256: SHA }] }))));
+  assert.throws(() =>
+    parseManifest(
+      Buffer.from(
+        JSON.stringify({
+          files: [
+            { name: 'u.data', sha256: SHA },
+            { name: 'u.data', sha256: SHA },
+          ],
+        }),
+      ),
+    ),
+  );
 });

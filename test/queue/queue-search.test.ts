@@ -2,7 +2,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { REDIS_PASSWORD } from './redis-server.js';
-import { queueTestSuite, assertEveryEpochOnce, boardOf, curvesOf, localComposition, queueComposition, startWorkers, tempDir, withTimeout } from './helpers.js';
+import {
+  queueTestSuite,
+  assertEveryEpochOnce,
+  boardOf,
+  curvesOf,
+  localComposition,
+  queueComposition,
+  startWorkers,
+  tempDir,
+  withTimeout,
+} from './helpers.js';
 
 const suite = queueTestSuite();
 const { skip, cleanup } = suite;
@@ -15,8 +25,10 @@ validation: { kind: kfold, k: 2, earlyStopping: { monitor: val_loss, patience: 3
 seed: 7
 `;
 
-
-test('queue: three workers, one killed mid-task — the search completes, each epoch is stored once, the leaderboard equals the local pool\'s', { skip: skip ?? false, timeout: 240_000 }, async () => {
+test("queue: three workers, one killed mid-task — the search completes, each epoch is stored once, the leaderboard equals the local pool's", {
+  skip: skip ?? false,
+  timeout: 240_000,
+}, async () => {
   // Reference: the same spec on the local pool.
   const local = localComposition(cleanup, tempDir('local'), 2);
   const reference = await local.coordinator.prepare(SPEC, { baseDir: '.' });
@@ -60,7 +72,9 @@ test('queue: three workers, one killed mid-task — the search completes, each e
   assert.equal(fold.attempt, 1, 'no coordinator retry was needed');
   assert.notEqual(fold.workerName, victim.workerName);
   assert.match(fold.workerName ?? '', new RegExp(`^${hostname()}:\\d+$`), 'the worker name is recorded per fold');
-  const redelivered = workers.some((worker) => worker.lines.some((line) => line.includes(`task ${victim.taskId} started`) && line.includes('delivery 2')));
+  const redelivered = workers.some((worker) =>
+    worker.lines.some((line) => line.includes(`task ${victim.taskId} started`) && line.includes('delivery 2')),
+  );
   assert.ok(redelivered, `task ${victim.taskId} was delivered a second time`);
   assert.ok(runner.stats.stalled >= 1, 'the coordinator saw the stall');
 

@@ -16,7 +16,6 @@ import { queueTestSuite, WorkerCommand, queueComposition, startWorkers, tempDir,
 const suite = queueTestSuite();
 const { skip, cleanup } = suite;
 
-
 /** A binary CSV: three numeric features, a label that depends on them, some noise. */
 function writeCsv(dir: string, name: string, rows: number, seed: number): { path: string; sha256: string } {
   const rng = createRng(seed);
@@ -31,13 +30,29 @@ function writeCsv(dir: string, name: string, rows: number, seed: number): { path
 }
 
 function searchTask(spec: ExperimentSpec, overrides: Partial<Task> = {}): Task {
-  return { taskId: '1:0:1', runId: 1, foldIndex: 0, attempt: 1, kind: 'search', spec, task: 'binary', params: { ...DEFAULT_PARAMS, width: 4, depth: 1, epochs: 2 }, ...overrides };
+  return {
+    taskId: '1:0:1',
+    runId: 1,
+    foldIndex: 0,
+    attempt: 1,
+    kind: 'search',
+    spec,
+    task: 'binary',
+    params: { ...DEFAULT_PARAMS, width: 4, depth: 1, epochs: 2 },
+    ...overrides,
+  };
 }
 
-test('queue: a worker of another code version is refused with a clear message and takes no task', { skip: skip ?? false, timeout: 60_000 }, async () => {
+test('queue: a worker of another code version is refused with a clear message and takes no task', {
+  skip: skip ?? false,
+  timeout: 60_000,
+}, async () => {
   const other = { packageVersion: '0.0.0-other', protocol: CODE_VERSION.protocol + 98 };
   const logs: string[] = [];
-  const runner = cleanup.add(new QueueRunner({ url: suite.redis.url, dataDir: tempDir('other'), codeVersion: other, log: (line) => logs.push(line) }), (r) => r.close());
+  const runner = cleanup.add(
+    new QueueRunner({ url: suite.redis.url, dataDir: tempDir('other'), codeVersion: other, log: (line) => logs.push(line) }),
+    (r) => r.close(),
+  );
   const spec = specSchema.parse({ name: 'other-version', dataset: { kind: 'fraud', rows: 200 } });
   const outcome = runner.run(searchTask(spec), () => 'continue');
   const ready = runner.whenReady();
@@ -50,7 +65,12 @@ test('queue: a worker of another code version is refused with a clear message an
   );
   // The coordinator says so too, while it keeps waiting for a worker it can use.
   for (let i = 0; i < 50 && !logs.some((line) => line.includes('refused')); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.ok(logs.some((line) => /queue worker \S+ refused: it runs foldwise 0\.1\.0 \(queue protocol 1\), this coordinator foldwise 0\.0\.0-other/.test(line)), logs.join('\n'));
+  assert.ok(
+    logs.some((line) =>
+      /queue worker \S+ refused: it runs foldwise 0\.1\.0 \(queue protocol 1\), this coordinator foldwise 0\.0\.0-other/.test(line),
+    ),
+    logs.join('\n'),
+  );
   assert.ok(![...logs, worker.output].join('\n').includes(REDIS_PASSWORD));
 
   const queue = cleanup.add(new Queue(queueNameFor(other), { connection: { url: suite.redis.url } }), (q) => q.close());
@@ -60,7 +80,10 @@ test('queue: a worker of another code version is refused with a clear message an
   assert.equal((await outcome).status, 'failed');
 });
 
-test('queue: a CSV is published once under its sha256, verified and cached by the worker, and trained from the cache', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('queue: a CSV is published once under its sha256, verified and cached by the worker, and trained from the cache', {
+  skip: skip ?? false,
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir('csv');
   const csv = writeCsv(dir, 'data.csv', 300, 5);
   const cacheDir = join(dir, 'cache');
@@ -91,9 +114,17 @@ function writeMl100k(dir: string, users: number, items: number): string {
   const folder = join(dir, 'ml-100k');
   mkdirSync(folder);
   const occupations = ['technician', 'other', 'writer', 'engineer'];
-  writeFileSync(join(folder, 'u.user'), Array.from({ length: users }, (_, u) => `${u + 1}|${20 + (u % 40)}|${u % 2 ? 'F' : 'M'}|${occupations[u % 4]}|1000${u}`).join('\n') + '\n');
+  writeFileSync(
+    join(folder, 'u.user'),
+    Array.from({ length: users }, (_, u) => `${u + 1}|${20 + (u % 40)}|${u % 2 ? 'F' : 'M'}|${occupations[u % 4]}|1000${u}`).join('\n') +
+      '\n',
+  );
   const flags = (i: number) => Array.from({ length: 19 }, (_, g) => (g === i % 19 ? 1 : 0)).join('|');
-  writeFileSync(join(folder, 'u.item'), Array.from({ length: items }, (_, i) => `${i + 1}|Movie ${i + 1} (199${i % 10})|01-Jan-199${i % 10}||http://x|${flags(i)}`).join('\n') + '\n');
+  writeFileSync(
+    join(folder, 'u.item'),
+    Array.from({ length: items }, (_, i) => `${i + 1}|Movie ${i + 1} (199${i % 10})|01-Jan-199${i % 10}||http://x|${flags(i)}`).join('\n') +
+      '\n',
+  );
   const ratings: string[] = [];
   for (let u = 1; u <= users; u++) {
     for (let i = 1; i <= items; i++) if (rng.next() < 0.5) ratings.push(`${u}\t${i}\t${1 + ((u + i) % 5)}\t${880000000 + u * items + i}`);
@@ -103,7 +134,10 @@ function writeMl100k(dir: string, users: number, items: number): string {
   return folder;
 }
 
-test('queue: a MovieLens folder travels as a manifest of the files the loader reads, each verified; nothing else of the folder is sent', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('queue: a MovieLens folder travels as a manifest of the files the loader reads, each verified; nothing else of the folder is sent', {
+  skip: skip ?? false,
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir('movielens');
   writeMl100k(dir, 40, 30);
   const cacheDir = join(dir, 'cache');
@@ -123,12 +157,16 @@ validation: { kind: kfold, k: 2 }
   const [folder] = readdirSync(cacheDir);
   assert.match(folder ?? '', /^[0-9a-f]{64}$/, 'the cached folder is named by its manifest hash');
   assert.deepEqual(readdirSync(join(cacheDir, folder!)).sort(), ['u.data', 'u.item', 'u.user']);
-  for (const name of ['u.data', 'u.item', 'u.user']) assert.deepEqual(readFileSync(join(cacheDir, folder!, name)), readFileSync(join(dir, 'ml-100k', name)));
+  for (const name of ['u.data', 'u.item', 'u.user'])
+    assert.deepEqual(readFileSync(join(cacheDir, folder!, name)), readFileSync(join(dir, 'ml-100k', name)));
   assert.equal(worker!.lines.filter((line) => line.includes('verified and cached')).length, 1);
   await composition.close();
 });
 
-test('queue: a worker refuses a tampered dataset, a dataset path (file or folder) that is not a content address, and a refit task', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('queue: a worker refuses a tampered dataset, a dataset path (file or folder) that is not a content address, and a refit task', {
+  skip: skip ?? false,
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir('refuse');
   const cacheDir = join(dir, 'cache');
   await startWorkers(cleanup, suite.redis.url, 1, { cacheDir });
@@ -144,14 +182,18 @@ test('queue: a worker refuses a tampered dataset, a dataset path (file or folder
     const job = await queue.add('task', data, { jobId: `hostile.${name}` });
     return (await job.waitUntilFinished(events, 60_000)) as JobReturn;
   };
-  const csvSpec = (path: string) => specSchema.parse({ name: 'hostile', dataset: { kind: 'csv', path, target: 'label' }, validation: { kind: 'kfold', k: 2 } });
+  const csvSpec = (path: string) =>
+    specSchema.parse({ name: 'hostile', dataset: { kind: 'csv', path, target: 'label' }, validation: { kind: 'kfold', k: 2 } });
 
   const genuine = writeCsv(dir, 'genuine.csv', 200, 11);
   const other = writeCsv(dir, 'other.csv', 200, 12);
   await client.set(KEYS.data(genuine.sha256), readFileSync(other.path));
   const tampered = await submit('tampered', searchTask(csvSpec(csvAddress(genuine.sha256))));
   assert.equal(tampered.status, 'failed');
-  assert.match(tampered.status === 'failed' ? tampered.message : '', /refused dataset sha256:[0-9a-f]{12}…: the bytes in Redis hash to [0-9a-f]{12}… \(tampered or corrupted\)/);
+  assert.match(
+    tampered.status === 'failed' ? tampered.message : '',
+    /refused dataset sha256:[0-9a-f]{12}…: the bytes in Redis hash to [0-9a-f]{12}… \(tampered or corrupted\)/,
+  );
 
   const elsewhere = await submit('elsewhere', searchTask(csvSpec('/etc/passwd')));
   assert.equal(elsewhere.status, 'failed');

@@ -11,7 +11,9 @@ export const REDIS_PASSWORD = 'pw-Secr3t-4-tests';
 /** Why queue tests cannot run here, or null when they can. */
 export function redisMissing(): string | null {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  return found.error || found.status !== 0 ? 'redis-server is not installed (apt-get install -y redis-server); skipping the queue tests' : null;
+  return found.error || found.status !== 0
+    ? 'redis-server is not installed (apt-get install -y redis-server); skipping the queue tests'
+    : null;
 }
 
 export async function freePort(): Promise<number> {
@@ -44,9 +46,13 @@ export class TestRedis {
   }
 
   async startServer(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', REDIS_PASSWORD], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', REDIS_PASSWORD],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.#process = child;
     await new Promise<void>((resolve, reject) => {
       let output = '';

@@ -47,7 +47,10 @@ test('Coordinator: search stores one point per epoch per fold per metric, aggreg
   assert.equal(summary.experiment.status, 'done');
   assert.equal(progress.at(-1), 6);
   const board = coordinator.leaderboard(experiment.experimentId);
-  assert.deepEqual(board.map((r) => JSON.parse(r.paramsJson).width), [32, 16, 8]);
+  assert.deepEqual(
+    board.map((r) => JSON.parse(r.paramsJson).width),
+    [32, 16, 8],
+  );
   const top = board[0]!;
   assert.ok(Math.abs(top.scoreMean! - (0.92 + 0.0005)) < 1e-9, `mean of folds, got ${top.scoreMean}`);
   assert.ok(Math.abs(top.scoreStd! - 0.0005) < 1e-9, 'population std of the two fold scores');
@@ -65,13 +68,18 @@ test('Coordinator: same spec resumes, finished runs are not retrained; a differe
   const summary = await coordinator.search(again.experiment.experimentId);
   assert.equal(summary.tasksTrained, 0);
   assert.equal(runner.deliveries.length, 6);
-  await assert.rejects(coordinator.prepare(SPEC.replace('[8, 16, 32]', '[8, 16]'), { baseDir: '.' }), (error: AppError) => error.code === 'conflict' && /different spec/.test(error.message));
+  await assert.rejects(
+    coordinator.prepare(SPEC.replace('[8, 16, 32]', '[8, 16]'), { baseDir: '.' }),
+    (error: AppError) => error.code === 'conflict' && /different spec/.test(error.message),
+  );
 });
 
 test('Coordinator: a crashed task is retried, then the run fails and the search goes on', async () => {
   const { storage, coordinator, runner } = setUp((task, delivery) => {
-    if (task.params.width === 8) return { curve: [0.5], outcome: { status: 'failed', reason: 'crashed', message: 'worker killed by SIGKILL', workerName: 'w' } };
-    if (task.params.width === 16 && delivery === 1) return { curve: [0.5], outcome: { status: 'failed', reason: 'crashed', message: 'boom', workerName: 'w' } };
+    if (task.params.width === 8)
+      return { curve: [0.5], outcome: { status: 'failed', reason: 'crashed', message: 'worker killed by SIGKILL', workerName: 'w' } };
+    if (task.params.width === 16 && delivery === 1)
+      return { curve: [0.5], outcome: { status: 'failed', reason: 'crashed', message: 'boom', workerName: 'w' } };
     return byWidth(task, delivery);
   });
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
@@ -90,7 +98,9 @@ test('Coordinator: a crashed task is retried, then the run fails and the search 
 
 test('Coordinator: a diverged run fails at once with its message', async () => {
   const { storage, coordinator, runner } = setUp((task, delivery) =>
-    task.params.width === 32 ? { curve: [0.5], outcome: { status: 'failed', reason: 'diverged', message: 'loss is NaN at epoch 0', workerName: 'w' } } : byWidth(task, delivery),
+    task.params.width === 32
+      ? { curve: [0.5], outcome: { status: 'failed', reason: 'diverged', message: 'loss is NaN at epoch 0', workerName: 'w' } }
+      : byWidth(task, delivery),
   );
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
@@ -154,7 +164,9 @@ test('Coordinator: grids above maxRuns are refused unless allowed', async () => 
 
 test('Coordinator: fold cutting prunes a run that lost to the leader on its first folds; the winner is unchanged', async () => {
   const spec = SPEC.replace('k: 2', 'k: 4') + 'pruning: { foldCut: { minFolds: 2, margin: 0.05 } }\n';
-  const { storage, coordinator, runner } = setUp((task) => ({ curve: [0.5, task.params.width === 8 ? 0.6 : 0.9 + task.params.width / 1000 + task.foldIndex / 1000, 0.55] }));
+  const { storage, coordinator, runner } = setUp((task) => ({
+    curve: [0.5, task.params.width === 8 ? 0.6 : 0.9 + task.params.width / 1000 + task.foldIndex / 1000, 0.55],
+  }));
   const { experiment } = await coordinator.prepare(spec, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
   const runs = storage.runs.list(experiment.experimentId);
@@ -167,12 +179,18 @@ test('Coordinator: fold cutting prunes a run that lost to the leader on its firs
 });
 
 test('Coordinator: ASHA asks the worker to stop folds below the top 1/η at a rung and prunes their runs', async () => {
-  const spec = SPEC.replace('[8, 16, 32]', '[8, 16, 32, 64]').replace('k: 2', 'k: 1').replace('kind: kfold, k: 1', 'kind: holdout') +
+  const spec =
+    SPEC.replace('[8, 16, 32]', '[8, 16, 32, 64]').replace('k: 2', 'k: 1').replace('kind: kfold, k: 1', 'kind: holdout') +
     'pruning: { asha: { minEpochs: 1, reductionFactor: 2 } }\n';
   const stops: string[] = [];
-  const { storage, coordinator } = setUp((task) => ({ curve: [task.params.width / 100, task.params.width / 100 + 0.01, task.params.width / 100 + 0.02] }));
+  const { storage, coordinator } = setUp((task) => ({
+    curve: [task.params.width / 100, task.params.width / 100 + 0.01, task.params.width / 100 + 0.02],
+  }));
   // One task at a time, widest first (longest first), so later, narrower runs are compared with wider ones.
-  (coordinator as unknown as { events: { on: Function } }).events.on('run', (e: { status: string; runId: number }) => e.status === 'pruned' && stops.push(String(e.runId)));
+  (coordinator as unknown as { events: { on: Function } }).events.on(
+    'run',
+    (e: { status: string; runId: number }) => e.status === 'pruned' && stops.push(String(e.runId)),
+  );
   const { experiment } = await coordinator.prepare(spec, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
   const pruned = storage.runs.list(experiment.experimentId).filter((r) => r.status === 'pruned');

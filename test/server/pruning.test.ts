@@ -25,7 +25,7 @@ test('shouldCutFolds: fewer folds than minFolds, or no leader with those folds �
 
 test('shouldCutFolds: the leader is the best mean over the same folds; minimise direction', () => {
   const minimize = { ...rule, direction: 'minimize' as const };
-  assert.equal(shouldCutFolds(scores(0.30, 0.32), [scores(0.2, 0.5), scores(0.25, 0.26)], minimize), true);
+  assert.equal(shouldCutFolds(scores(0.3, 0.32), [scores(0.2, 0.5), scores(0.25, 0.26)], minimize), true);
   assert.equal(shouldCutFolds(scores(0.255, 0.265), [scores(0.25, 0.26)], minimize), false);
 });
 
@@ -35,7 +35,10 @@ test('shouldCutFolds: a non-finite fold score is never cut here', () => {
 
 test('AshaPruner: rungs at minEpochs·η^k', () => {
   const asha = new AshaPruner({ minEpochs: 2, reductionFactor: 3, direction: 'maximize' });
-  assert.deepEqual([1, 2, 3, 6, 7, 18].map((e) => asha.isRung(e)), [false, true, false, true, false, true]);
+  assert.deepEqual(
+    [1, 2, 3, 6, 7, 18].map((e) => asha.isRung(e)),
+    [false, true, false, true, false, true],
+  );
 });
 
 test('AshaPruner: keeps the top 1/η at a rung, per fold index; early arrivals continue', () => {

@@ -39,7 +39,10 @@ test('parseSpec: malformed YAML names the line', () => {
 
 test('parseSpec: unknown key is named with its path', () => {
   const issues = issuesOf(valid.replace('grid:', 'gird: { depth: 1 }\ngrid:'));
-  assert.deepEqual(issues.map((i) => i.path), ['']);
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    [''],
+  );
   assert.match(issues[0]!.message, /unknown key "gird"/);
   const nested = issuesOf(valid.replace('width: 32', 'widht: 32'));
   assert.equal(nested[0]!.path, 'grid');

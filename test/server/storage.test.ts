@@ -9,10 +9,28 @@ import { MIGRATIONS } from '../../server/storage/migrations.js';
 import { openStorage, type Storage } from '../../server/storage/storage.js';
 
 function newExperiment(storage: Storage, name = 'e') {
-  return storage.experiments.create({ name, specText: 'x', specJson: '{}', specHash: 'h', datasetKind: 'fraud', task: 'binary', selectionMetric: 'auc', selectionDirection: 'maximize' });
+  return storage.experiments.create({
+    name,
+    specText: 'x',
+    specJson: '{}',
+    specHash: 'h',
+    datasetKind: 'fraud',
+    task: 'binary',
+    selectionMetric: 'auc',
+    selectionDirection: 'maximize',
+  });
 }
 
-const result = { bestEpoch: 1, stoppedEpoch: 2, score: 0.8, bestMetrics: { val_auc: 0.8 }, paramCount: 10, trainMs: 5, backend: 'cpu', workerName: 'w' };
+const result = {
+  bestEpoch: 1,
+  stoppedEpoch: 2,
+  score: 0.8,
+  bestMetrics: { val_auc: 0.8 },
+  paramCount: 10,
+  trainMs: 5,
+  backend: 'cpu',
+  workerName: 'w',
+};
 
 test('openDatabase: WAL mode, foreign keys on, schema at the newest version', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'foldwise-db-')), 'foldwise.db');
@@ -26,8 +44,10 @@ test('openDatabase: WAL mode, foreign keys on, schema at the newest version', ()
 test('migrations: a database written by an older release opens, keeps its rows and is upgraded', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'foldwise-db-')), 'old.db');
   const old = openDatabase(path, MIGRATIONS.slice(0, 1));
-  old.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
-    VALUES ('kept', '', '{}', 'h', 'iris', 'multiclass', 'accuracy', 'maximize', 'done', 1)`).run();
+  old
+    .prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
+    VALUES ('kept', '', '{}', 'h', 'iris', 'multiclass', 'accuracy', 'maximize', 'done', 1)`)
+    .run();
   old.close();
   const later = [...MIGRATIONS, { version: MIGRATIONS.at(-1)!.version + 1, sql: 'ALTER TABLE experiments ADD COLUMN notes TEXT' }];
   const db = openDatabase(path, later);
@@ -64,7 +84,14 @@ test('MetricStore: epochs of a stale attempt are ignored; re-sent epochs overwri
   assert.equal(storage.metrics.recordEpoch(run!.runId, 0, 1, 1, { loss: 0.3 }), false, 'late message from attempt 1');
   storage.metrics.recordEpoch(run!.runId, 0, 2, 0, { loss: 0.6, val_auc: Infinity });
   storage.metrics.recordEpoch(run!.runId, 0, 2, 0, { loss: 0.6, val_auc: Infinity });
-  assert.deepEqual(storage.metrics.ofRun(run!.runId).map((p) => [p.name, p.epoch, p.value]), [['loss', 0, 0.6], ['val_auc', 0, null]], 'non-finite stored as NULL');
+  assert.deepEqual(
+    storage.metrics.ofRun(run!.runId).map((p) => [p.name, p.epoch, p.value]),
+    [
+      ['loss', 0, 0.6],
+      ['val_auc', 0, null],
+    ],
+    'non-finite stored as NULL',
+  );
 });
 
 test('RunStore: a fold result from a stale attempt changes nothing; the last fold aggregates the run', () => {
@@ -103,7 +130,7 @@ test('ExperimentStore.delete: runs, folds, curves and models go in one cascade',
   assert.equal(storage.experiments.list().length, 1);
 });
 
-test('RunStore.finishFold: points past the fold\'s last epoch (left by a dead delivery) are removed', () => {
+test("RunStore.finishFold: points past the fold's last epoch (left by a dead delivery) are removed", () => {
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
   storage.runs.createSearchRuns(experimentId, ['{}'], 1);
@@ -111,5 +138,8 @@ test('RunStore.finishFold: points past the fold\'s last epoch (left by a dead de
   storage.runs.startFold(runId, 0, 1);
   for (let epoch = 0; epoch < 5; epoch++) storage.metrics.recordEpoch(runId, 0, 1, epoch, { loss: 1 });
   storage.runs.finishFold(runId, 0, 1, { ...result, stoppedEpoch: 2 });
-  assert.deepEqual(storage.metrics.ofRun(runId).map((p) => p.epoch), [0, 1, 2]);
+  assert.deepEqual(
+    storage.metrics.ofRun(runId).map((p) => p.epoch),
+    [0, 1, 2],
+  );
 });

@@ -25,7 +25,9 @@ test('selectBackend: FOLDWISE_BACKEND=cpu → the cpu backend', async () => {
   assert.equal(tf.getBackend(), 'cpu');
 });
 
-test('selectBackend: without tfjs-node → falls back to wasm, without throwing', { skip: tfjsNodeInstalled && 'tfjs-node is installed here' }, async () => {
+test('selectBackend: without tfjs-node → falls back to wasm, without throwing', {
+  skip: tfjsNodeInstalled && 'tfjs-node is installed here',
+}, async () => {
   const { tf, backend } = await withBackendEnv(undefined, () => selectBackend());
   assert.equal(backend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
@@ -39,6 +41,13 @@ test('selectBackend: a preferred backend comes first', async () => {
 });
 
 test('selectBackend: forcing a missing or unknown backend is an error that says so', async () => {
-  if (!tfjsNodeInstalled) await assert.rejects(withBackendEnv('tensorflow', () => selectBackend()), /FOLDWISE_BACKEND=tensorflow, but that backend cannot start/);
-  await assert.rejects(withBackendEnv('gpu', () => selectBackend()), /FOLDWISE_BACKEND must be one of tensorflow, wasm, cpu; got "gpu"/);
+  if (!tfjsNodeInstalled)
+    await assert.rejects(
+      withBackendEnv('tensorflow', () => selectBackend()),
+      /FOLDWISE_BACKEND=tensorflow, but that backend cannot start/,
+    );
+  await assert.rejects(
+    withBackendEnv('gpu', () => selectBackend()),
+    /FOLDWISE_BACKEND must be one of tensorflow, wasm, cpu; got "gpu"/,
+  );
 });

@@ -28,7 +28,13 @@ async function assertDataError(dataset: DatasetSpec, patterns: readonly RegExp[]
   });
 }
 
-const fraud = (overrides: Partial<Extract<DatasetSpec, { kind: 'fraud' }>> = {}): DatasetSpec => ({ kind: 'fraud', rows: 20_000, features: 30, positiveRate: 0.03, ...overrides });
+const fraud = (overrides: Partial<Extract<DatasetSpec, { kind: 'fraud' }>> = {}): DatasetSpec => ({
+  kind: 'fraud',
+  rows: 20_000,
+  features: 30,
+  positiveRate: 0.03,
+  ...overrides,
+});
 
 // ───────────────────────────── generators ─────────────────────────────
 
@@ -46,7 +52,11 @@ test('fraud: default shape, binary, positive rate within ±0.5 pp of 3%', async 
 });
 
 test('fraud: deterministic from the seed', async () => {
-  const [a, b, c] = await Promise.all([loadDataset(fraud({ rows: 500 }), 3), loadDataset(fraud({ rows: 500 }), 3), loadDataset(fraud({ rows: 500 }), 4)]);
+  const [a, b, c] = await Promise.all([
+    loadDataset(fraud({ rows: 500 }), 3),
+    loadDataset(fraud({ rows: 500 }), 3),
+    loadDataset(fraud({ rows: 500 }), 4),
+  ]);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.x, c.x);
   assert.notDeepEqual(a.y, c.y);
@@ -72,7 +82,10 @@ test('fraud: the boundary is not linear (a mean-difference linear score ranks po
 test('fraud: works with very few features and rows', async () => {
   const table = await loadDataset(fraud({ rows: 50, features: 2, positiveRate: 0.1 }), 1);
   assert.equal(table.nFeatures, 2);
-  assert.equal(table.y.reduce((sum, label) => sum + label, 0), 5);
+  assert.equal(
+    table.y.reduce((sum, label) => sum + label, 0),
+    5,
+  );
 });
 
 test('sine: one feature in [-3, 3], y ≈ sin(x) with the given noise, regression', async () => {
@@ -94,7 +107,10 @@ test('iris: 150 rows, 4 features, 3 sorted classes of 50', async () => {
   assert.equal(table.nFeatures, 4);
   assert.equal(table.task, 'multiclass');
   assert.deepEqual(table.encoding.classes, ['setosa', 'versicolor', 'virginica']);
-  assert.deepEqual([0, 1, 2].map((k) => table.y.filter((label) => label === k).length), [50, 50, 50]);
+  assert.deepEqual(
+    [0, 1, 2].map((k) => table.y.filter((label) => label === k).length),
+    [50, 50, 50],
+  );
   assert.deepEqual(Array.from(table.x.slice(0, 4)), [5.1, 3.5, 1.4, 0.2].map(Math.fround));
 });
 
@@ -146,12 +162,7 @@ test('csv: a categorical feature is one-hot encoded (sorted categories), a text 
   assert.deepEqual(table.encoding.featureNames, ['size', 'colour=blue', 'colour=green', 'colour=red', 'weight']);
   assert.equal(table.nFeatures, 5);
   // prettier-ignore
-  assert.deepEqual(Array.from(table.x), [
-    1.5, 0, 0, 1, 10,
-    2,   1, 0, 0, 12,
-    0.5, 0, 1, 0, 3,
-    3,   0, 0, 1, 20,
-  ]);
+  assert.deepEqual(Array.from(table.x), [1.5, 0, 0, 1, 10, 2, 1, 0, 0, 12, 0.5, 0, 1, 0, 3, 3, 0, 0, 1, 20]);
 });
 
 test('csv: numeric labels are classes sorted numerically; task inference and override', async () => {
@@ -191,7 +202,10 @@ test('encodeRows matches the training encoding; unknown category → zeros', asy
 test('encodeRows: missing column, empty cell and non-numeric cell → DataError naming row and column', async () => {
   const table = await loadDataset(csv(PETS), 1);
   const good = { size: '1', colour: 'red', weight: '2' };
-  assert.throws(() => encodeRows(table.encoding, [good, { size: '1', colour: 'red' }], { source: 'new.csv' }), (error: unknown) => error instanceof DataError && /new\.csv, row 3: column "weight" is missing/.test(error.message));
+  assert.throws(
+    () => encodeRows(table.encoding, [good, { size: '1', colour: 'red' }], { source: 'new.csv' }),
+    (error: unknown) => error instanceof DataError && /new\.csv, row 3: column "weight" is missing/.test(error.message),
+  );
   assert.throws(() => encodeRows(table.encoding, [good, good, { ...good, size: 'big' }]), /row 4, column "size": non-numeric value "big"/);
   assert.throws(() => encodeRows(table.encoding, [{ ...good, weight: ' ' }]), /row 2, column "weight": missing value/);
   assert.throws(() => encodeRows(table.encoding, [{ ...good, colour: '' }]), /row 2, column "colour": missing value/);
@@ -220,15 +234,24 @@ test('csv error: a blank line in the middle → the row number and the line numb
 
 test('csv error: a non-numeric cell in a mostly numeric column names row and column', async () => {
   const rows = Array.from({ length: 20 }, (_, i) => `${i === 13 ? '12.5kg' : i * 1.5},${i % 2 ? 'a' : 'b'}`);
-  await assertDataError(csv(['amount,label', ...rows].join('\n')), [/row 15, column "amount": non-numeric value "12.5kg" in a numeric column/]);
+  await assertDataError(csv(['amount,label', ...rows].join('\n')), [
+    /row 15, column "amount": non-numeric value "12.5kg" in a numeric column/,
+  ]);
   // Reported, not silently turned into a categorical column; further bad cells are counted.
   const twoBad = rows.map((row, i) => (i === 16 ? row.replace(/^[^,]*/, '"1,5"') : row));
-  await assertDataError(csv(['amount,label', ...twoBad].join('\n')), [/row 15, column "amount"/, /18 of 20 cells are numbers/, /\(and 1 more bad cell\)$/]);
+  await assertDataError(csv(['amount,label', ...twoBad].join('\n')), [
+    /row 15, column "amount"/,
+    /18 of 20 cells are numbers/,
+    /\(and 1 more bad cell\)$/,
+  ]);
 });
 
 test('csv error: a missing-value marker such as NA is named as a missing value', async () => {
   const rows = ['1,a', '2,b', 'NA,a', '4,b', 'NA,a'];
-  await assertDataError(csv(['amount,label', ...rows].join('\n')), [/row 4, column "amount": missing value \("NA"\)/, /and 1 more bad cell/]);
+  await assertDataError(csv(['amount,label', ...rows].join('\n')), [
+    /row 4, column "amount": missing value \("NA"\)/,
+    /and 1 more bad cell/,
+  ]);
 });
 
 test('csv error: an empty cell in any column names row and column', async () => {
@@ -252,7 +275,8 @@ test('csv: fewer rows than folds is reported when the folds are cut', async () =
   const table = await loadDataset(csv('a,label\n1,x\n2,y\n3,x\n'), 1);
   assert.throws(
     () => validationSplits(table.y, Int32Array.from(table.y.keys()), { kind: 'kfold', k: 5, stratified: true }, table.task, 1),
-    (error: unknown) => error instanceof DataError && /5-fold cross-validation needs at least 5 training rows, but there are only 3/.test(error.message),
+    (error: unknown) =>
+      error instanceof DataError && /5-fold cross-validation needs at least 5 training rows, but there are only 3/.test(error.message),
   );
 });
 

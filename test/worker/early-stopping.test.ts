@@ -12,7 +12,14 @@ function verdicts(tracker: BestEpochTracker, curve: readonly (number | null)[]):
 
 test('BestEpochTracker: min mode, patience 2 → stops on the 2nd epoch in a row without improvement', () => {
   const tracker = new BestEpochTracker({ monitor: 'val_loss', patience: 2, minDelta: 0, mode: 'min' });
-  assert.deepEqual(verdicts(tracker, [1.0, 0.8, 0.9, 0.7, 0.75, 0.71]), ['improved', 'improved', 'continue', 'improved', 'continue', 'stop']);
+  assert.deepEqual(verdicts(tracker, [1.0, 0.8, 0.9, 0.7, 0.75, 0.71]), [
+    'improved',
+    'improved',
+    'continue',
+    'improved',
+    'continue',
+    'stop',
+  ]);
   assert.equal(tracker.bestEpoch, 3);
   assert.equal(tracker.bestValue, 0.7);
 });
@@ -65,7 +72,11 @@ test('WeightSnapshot: known weights snapshotted at the improved epoch come back 
   const optimizer = createOptimizer(tf, { optimizer: 'adam', learningRate: 0.1 });
   const snapshot = new WeightSnapshot(tf);
   const tracker = new BestEpochTracker({ monitor: 'val_loss', patience: 2, minDelta: 0, mode: 'min' });
-  const x = tf.tensor2d([[1, 2], [3, 4], [-1, 0]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+    [-1, 0],
+  ]);
   const y = tf.tensor2d([[1], [0], [2]]);
   const valueOf = (epoch: number) => epoch + 0.5;
   for (const [epoch, valLoss] of [0.9, 0.5, 0.7, 0.8].entries()) {
@@ -74,12 +85,17 @@ test('WeightSnapshot: known weights snapshotted at the improved epoch come back 
     tf.dispose(known);
     if (tracker.update(epoch, valLoss) === 'improved') snapshot.take(model);
     // Real optimizer updates after the snapshot: the restored weights must not see them.
-    for (let step = 0; step < 3; step++) tf.dispose(optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as Tensor), true) ?? []);
+    for (let step = 0; step < 3; step++)
+      tf.dispose(optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as Tensor), true) ?? []);
   }
   assert.equal(tracker.bestEpoch, 1);
   assert.notDeepEqual(Array.from(model.getWeights()[0]!.dataSync()), [1.5, 1.5, 1.5, 1.5, 1.5, 1.5]);
   assert.ok(snapshot.restoreInto(model));
-  for (const weight of model.getWeights()) assert.ok(Array.from(weight.dataSync()).every((value) => value === valueOf(1)), `${weight.shape} restored`);
+  for (const weight of model.getWeights())
+    assert.ok(
+      Array.from(weight.dataSync()).every((value) => value === valueOf(1)),
+      `${weight.shape} restored`,
+    );
   snapshot.dispose();
   assert.equal(snapshot.restoreInto(model), false);
   tf.dispose([x, y]);

@@ -7,7 +7,14 @@ import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D } from '@tensorfl
 import { selectBackend, type TensorFlow } from '../../worker/backend.js';
 import { loadDataset } from '../../worker/datasets.js';
 import { MlpEngine, type DenseWeights } from '../../worker/engine/mlp-engine.js';
-import { architectureFor, hyperparametersOf, MLP_ENGINE_ENV_VAR, readDenseWeights, usesFastEngine, writeDenseWeights } from '../../worker/engine/mlp-task.js';
+import {
+  architectureFor,
+  hyperparametersOf,
+  MLP_ENGINE_ENV_VAR,
+  readDenseWeights,
+  usesFastEngine,
+  writeDenseWeights,
+} from '../../worker/engine/mlp-task.js';
 import { evaluate } from '../../worker/metrics.js';
 import { loadSavedModel } from '../../worker/model-files.js';
 import { buildModel, createOptimizer, predictArray } from '../../worker/models.js';
@@ -57,7 +64,9 @@ async function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): 
 function randomProblem(task: TaskKind, n: number, f: number, nClasses: number, seed: number): { x: Float32Array; y: Float32Array } {
   const rng = createRng(seed);
   const x = Float32Array.from({ length: n * f }, () => rng.normal());
-  const y = Float32Array.from({ length: n }, () => (task === 'binary' ? (rng.next() < 0.5 ? 1 : 0) : task === 'multiclass' ? rng.int(nClasses) : rng.normal()));
+  const y = Float32Array.from({ length: n }, () =>
+    task === 'binary' ? (rng.next() < 0.5 ? 1 : 0) : task === 'multiclass' ? rng.int(nClasses) : rng.normal(),
+  );
   return { x, y };
 }
 
@@ -65,13 +74,21 @@ function randomProblem(task: TaskKind, n: number, f: number, nClasses: number, s
 function meanLoss(tf: TensorFlow, task: TaskKind, output: Tensor, y: Float32Array, nClasses: number): Scalar {
   const n = y.length;
   if (task === 'regression') return tf.mean(tf.square(tf.sub(output, tf.tensor2d(y, [n, 1])))) as Scalar;
-  if (task === 'multiclass') return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), nClasses), tf.log(output)), 1))) as Scalar;
+  if (task === 'multiclass')
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), nClasses), tf.log(output)), 1))) as Scalar;
   const targets = tf.tensor2d(y, [n, 1]);
   return tf.neg(tf.mean(tf.add(tf.mul(targets, tf.log(output)), tf.mul(tf.sub(1, targets), tf.log(tf.sub(1, output)))))) as Scalar;
 }
 
 /** The layers model's gradient of the mean loss plus its regularisers, by TensorFlow.js's autodiff. */
-function layersGradient(tf: TensorFlow, model: LayersModel, task: TaskKind, x: Tensor2D, y: Float32Array, nClasses: number): Float32Array[] {
+function layersGradient(
+  tf: TensorFlow,
+  model: LayersModel,
+  task: TaskKind,
+  x: Tensor2D,
+  y: Float32Array,
+  nClasses: number,
+): Float32Array[] {
   const variables = model.trainableWeights.map((weight) => weight.read() as InstanceType<TensorFlow['Variable']>);
   return tf.tidy(() => {
     const { grads } = tf.variableGrads(() => {
@@ -119,7 +136,13 @@ function enginePair(tf: TensorFlow, c: GradientCase, nInputs: number, options: {
   const params: Params = { ...DEFAULT_PARAMS, ...c.params, ...options.params };
   const nClasses = c.nClasses ?? (c.task === 'binary' ? 2 : 1);
   const model = buildModel(tf, params, nInputs, c.task, nClasses, 17);
-  const engine = MlpEngine.create(tf, architectureFor({ params, task: c.task }, nInputs, nClasses), hyperparametersOf({ params }), readDenseWeights(model), { seed: 5 });
+  const engine = MlpEngine.create(
+    tf,
+    architectureFor({ params, task: c.task }, nInputs, nClasses),
+    hyperparametersOf({ params }),
+    readDenseWeights(model),
+    { seed: 5 },
+  );
   return { model, engine, params, nClasses };
 }
 
@@ -154,7 +177,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
-test('engine: every optimizer takes the same steps as tf.train\'s (Adam, SGD, RMSprop, Adagrad; L2; a short last batch)', async () => {
+test("engine: every optimizer takes the same steps as tf.train's (Adam, SGD, RMSprop, Adagrad; L2; a short last batch)", async () => {
   const { tf } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   const c: GradientCase = { task: 'binary', params: { depth: 2, width: 6, activation: 'tanh', l2: 0.01 } };
@@ -172,16 +195,26 @@ test('engine: every optimizer takes the same steps as tf.train\'s (Adam, SGD, RM
         for (let start = 0; start < n; start += batchSize) {
           const rows = order.subarray(start, Math.min(n, start + batchSize));
           tf.tidy(() => {
-            const xb = tf.tensor2d(Float32Array.from(Array.from(rows).flatMap((row) => Array.from(x.subarray(row * 4, row * 4 + 4)))), [rows.length, 4]);
+            const xb = tf.tensor2d(Float32Array.from(Array.from(rows).flatMap((row) => Array.from(x.subarray(row * 4, row * 4 + 4)))), [
+              rows.length,
+              4,
+            ]);
             const yb = Float32Array.from(rows, (row) => y[row]!);
-            optimizer.minimize(() => {
-              const loss = meanLoss(tf, 'binary', model.apply(xb, { training: true }) as Tensor, yb, 2);
-              return model.calculateLosses().reduce<Scalar>((total, penalty) => tf.add(total, penalty), loss);
-            }, false, variables);
+            optimizer.minimize(
+              () => {
+                const loss = meanLoss(tf, 'binary', model.apply(xb, { training: true }) as Tensor, yb, 2);
+                return model.calculateLosses().reduce<Scalar>((total, penalty) => tf.add(total, penalty), loss);
+              },
+              false,
+              variables,
+            );
           });
         }
       }
-      const error = relativeError(flatten(await engine.denseWeights()), model.getWeights().map((weight) => weight.dataSync() as Float32Array));
+      const error = relativeError(
+        flatten(await engine.denseWeights()),
+        model.getWeights().map((weight) => weight.dataSync() as Float32Array),
+      );
       assert.ok(error < 1e-4, `${optimizerName}: weights differ from tf.train's by ${error} (relative)`);
     } finally {
       optimizer.dispose();
@@ -192,7 +225,7 @@ test('engine: every optimizer takes the same steps as tf.train\'s (Adam, SGD, RM
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('engine: snapshot and restore bring back exactly the snapshot\'s weights', async () => {
+test("engine: snapshot and restore bring back exactly the snapshot's weights", async () => {
   const { tf } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   const { model, engine } = enginePair(tf, { task: 'binary', params: { depth: 1, width: 8, dropout: 0.2 } }, 4);
@@ -224,7 +257,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
     const { tf } = await selectBackend(backend);
     const task = makeTask({ params: { dropout: 0.1, depth: 2 } });
     // Every activation's fixed hidden unit can output exactly 1 on this backend.
-    for (const activation of ['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear'] as const) assert.equal(usesFastEngine(makeTask({ params: { activation } }), tf), true, activation);
+    for (const activation of ['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear'] as const)
+      assert.equal(usesFastEngine(makeTask({ params: { activation } }), tf), true, activation);
     const before = tf.memory().numTensors;
     const { result, curve } = await run(tf, backend, task);
     assert.equal(tf.memory().numTensors, before);
@@ -244,11 +278,15 @@ test('runTask: the engine is seeded (same task twice → identical curves, with 
   const second = await run(tf, backend, { ...task, taskId: 'other:0:2', runId: 99 });
   assert.deepEqual(second.curve, first.curve);
   assert.deepEqual(second.result.bestMetrics, first.result.bestMetrics);
-  const otherFold = await run(tf, backend, makeTask({ params: { dropout: 0.3, epochs: 4 }, spec: { validation: { kind: 'kfold', k: 3 } }, foldIndex: 1 }));
+  const otherFold = await run(
+    tf,
+    backend,
+    makeTask({ params: { dropout: 0.3, epochs: 4 }, spec: { validation: { kind: 'kfold', k: 3 } }, foldIndex: 1 }),
+  );
   assert.notDeepEqual(otherFold.curve, first.curve);
 });
 
-test('runTask: the engine follows the layers loop\'s curve (same initial weights, shuffles and optimizer)', async () => {
+test("runTask: the engine follows the layers loop's curve (same initial weights, shuffles and optimizer)", async () => {
   const { tf, backend } = await selectBackend('wasm');
   const task = makeTask({ params: { depth: 2, epochs: 5, activation: 'tanh' } });
   const fast = await withEngine('fast', () => run(tf, backend, task));
@@ -279,7 +317,11 @@ test('runTask: every optimizer and activation trains on the engine', async () =>
 test('runTask: divergence on the engine → DivergedError at epoch 0 (regression, and saturated sigmoids), no leaks', async () => {
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
-  const regression = makeTask({ spec: { dataset: { kind: 'sine', rows: 300 } }, task: 'regression', params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 } });
+  const regression = makeTask({
+    spec: { dataset: { kind: 'sine', rows: 300 } },
+    task: 'regression',
+    params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 },
+  });
   await assert.rejects(run(tf, backend, regression), (error: unknown) => {
     assert.ok(error instanceof DivergedError);
     assert.equal(error.epoch, 0);
@@ -295,9 +337,15 @@ test('runTask: aborting stops the engine at the next batch with an AbortError, n
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   const controller = new AbortController();
-  const task = makeTask({ params: { epochs: 50, dropout: 0.2 }, spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } } });
+  const task = makeTask({
+    params: { epochs: 50, dropout: 0.2 },
+    spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
+  });
   const epochs: number[] = [];
-  await assert.rejects(run(tf, backend, task, (epoch) => (epochs.push(epoch), controller.abort()), controller.signal), { name: 'AbortError' });
+  await assert.rejects(
+    run(tf, backend, task, (epoch) => (epochs.push(epoch), controller.abort()), controller.signal),
+    { name: 'AbortError' },
+  );
   assert.deepEqual(epochs, [0]);
   assert.equal(tf.memory().numTensors, before);
 });
@@ -316,8 +364,16 @@ test('runTask: a refit on the engine is saved as a plain layers model that score
   const saved = await loadSavedModel(tf, modelDir);
   const table = await loadDataset(task.spec.dataset, task.spec.seed, 'binary');
   const { test: testRows } = splitTest(table.y, 'binary', task.spec.testSplit.fraction, task.spec.seed);
-  const x = tf.tensor2d(gatherStandardized(table.x, table.nFeatures, testRows, saved.preprocessing.standardizer), [testRows.length, table.nFeatures]);
-  const metrics = evaluate('binary', Float32Array.from(testRows, (row) => table.y[row]!), await predictArray(saved.model, x), 2);
+  const x = tf.tensor2d(gatherStandardized(table.x, table.nFeatures, testRows, saved.preprocessing.standardizer), [
+    testRows.length,
+    table.nFeatures,
+  ]);
+  const metrics = evaluate(
+    'binary',
+    Float32Array.from(testRows, (row) => table.y[row]!),
+    await predictArray(saved.model, x),
+    2,
+  );
   x.dispose();
   saved.model.dispose();
   // Exactly: the refit's test score is computed by the model it saves.
@@ -330,7 +386,11 @@ test('engine weights copied into the layers model predict the same (the refit pa
   const { model, engine } = enginePair(tf, { task: 'multiclass', params: { depth: 2, width: 8, activation: 'elu' }, nClasses: 3 }, 4);
   const { x, y } = randomProblem('multiclass', 30, 4, 3, 11);
   try {
-    await engine.trainEpoch({ x, y, n: 30 }, Int32Array.from({ length: 30 }, (_, i) => i), 8);
+    await engine.trainEpoch(
+      { x, y, n: 30 },
+      Int32Array.from({ length: 30 }, (_, i) => i),
+      8,
+    );
     writeDenseWeights(tf, model, await engine.denseWeights());
     const xTensor = tf.tensor2d(x, [30, 4]);
     const error = relativeError([await predictArray(model, xTensor)], [await engine.predict(x, 30)]);

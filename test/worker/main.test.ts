@@ -16,7 +16,11 @@ class WorkerUnderTest {
   stderr = '';
 
   constructor(env: NodeJS.ProcessEnv = {}) {
-    this.child = fork(WORKER_ENTRY, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.child.on('message', (raw) => {
       this.#messages.push(parseFromWorker(raw));
@@ -76,7 +80,10 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
 
     worker.send({ type: 'task', task: sineTask('1:1:1') });
     const messages = await worker.untilEnd('1:1:1');
-    assert.deepEqual(messages.map((m) => (m.type === 'epoch' ? `epoch ${m.epoch}` : m.type)), ['epoch 0', 'epoch 1', 'epoch 2', 'done']);
+    assert.deepEqual(
+      messages.map((m) => (m.type === 'epoch' ? `epoch ${m.epoch}` : m.type)),
+      ['epoch 0', 'epoch 1', 'epoch 2', 'done'],
+    );
     const done = messages.at(-1)!;
     assert.ok(done.type === 'done');
     assert.equal(done.result.stoppedEpoch, 2);
@@ -88,15 +95,24 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
     assert.ok(diverged.type === 'failed' && diverged.reason === 'diverged', JSON.stringify(diverged));
 
     // A task whose data cannot load fails with the data layer's message.
-    const missing = { ...sineTask('3:0:1'), spec: validateSpec({ name: 'ipc-test', dataset: { kind: 'csv', path: '/nonexistent/data.csv', target: 'y' } }) };
+    const missing = {
+      ...sineTask('3:0:1'),
+      spec: validateSpec({ name: 'ipc-test', dataset: { kind: 'csv', path: '/nonexistent/data.csv', target: 'y' } }),
+    };
     worker.send({ type: 'task', task: missing });
     const failed = (await worker.untilEnd('3:0:1')).at(-1)!;
-    assert.ok(failed.type === 'failed' && failed.reason === 'error' && /file not found: \/nonexistent\/data\.csv/.test(failed.message), JSON.stringify(failed));
+    assert.ok(
+      failed.type === 'failed' && failed.reason === 'error' && /file not found: \/nonexistent\/data\.csv/.test(failed.message),
+      JSON.stringify(failed),
+    );
 
     // A malformed task is answered, not fatal.
     worker.child.send({ type: 'task', task: { taskId: '4:0:1', runId: 'four' } });
     const malformed = await worker.next();
-    assert.ok(malformed.type === 'failed' && malformed.taskId === '4:0:1' && /malformed message/.test(malformed.message), JSON.stringify(malformed));
+    assert.ok(
+      malformed.type === 'failed' && malformed.taskId === '4:0:1' && /malformed message/.test(malformed.message),
+      JSON.stringify(malformed),
+    );
 
     // A stop request ends the task after its current epoch, still with `done`.
     worker.send({ type: 'task', task: sineTask('5:1:1', { epochs: 500 }) });
@@ -104,11 +120,17 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
     assert.ok(first.type === 'epoch' && first.epoch === 0);
     worker.send({ type: 'stop', taskId: '5:1:1' });
     const stopped = (await worker.untilEnd('5:1:1')).at(-1)!;
-    assert.ok(stopped.type === 'done' && stopped.result.stoppedByRequest === true && stopped.result.stoppedEpoch < 10, JSON.stringify(stopped));
+    assert.ok(
+      stopped.type === 'done' && stopped.result.stoppedByRequest === true && stopped.result.stoppedEpoch < 10,
+      JSON.stringify(stopped),
+    );
 
     worker.send({ type: 'describe', request: { requestId: 'd1', spec: sineTask('x').spec } });
     const described = await worker.next();
-    assert.ok(described.type === 'described' && described.requestId === 'd1' && described.info.task === 'regression', JSON.stringify(described));
+    assert.ok(
+      described.type === 'described' && described.requestId === 'd1' && described.info.task === 'regression',
+      JSON.stringify(described),
+    );
 
     worker.send({ type: 'shutdown' });
     assert.equal(await worker.exited, 0);

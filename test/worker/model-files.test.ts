@@ -69,19 +69,33 @@ test('refit: trains on all non-test rows, reports train metrics only, scores the
   const { rows } = await readCsvRecords(csv);
   const table = await loadDataset(task.spec.dataset, task.spec.seed, 'multiclass');
   const { test: testRows } = splitTest(table.y, 'multiclass', task.spec.testSplit.fraction, task.spec.seed);
-  const predicted = await predictFromCsv(tf, modelDir, Array.from(testRows, (row) => rows[row]!));
+  const predicted = await predictFromCsv(
+    tf,
+    modelDir,
+    Array.from(testRows, (row) => rows[row]!),
+  );
   assert.deepEqual(predicted.header, ['prediction', 'probability_alpha', 'probability_beta', 'probability_gamma']);
   const probabilities = Float32Array.from(predicted.rows.flatMap((row) => row.slice(1) as number[]));
   const yTest = Float32Array.from(testRows, (row) => table.y[row]!);
   const recomputed = evaluate('multiclass', yTest, probabilities, 3);
   assert.deepEqual(Object.fromEntries(Object.entries(recomputed).map(([name, value]) => [`test_${name}`, value])), result.testMetrics);
-  assert.ok(predicted.rows.every((row) => row[0] === ['alpha', 'beta', 'gamma'][[1, 2, 3].reduce((best, k) => ((row[k] as number) > (row[best] as number) ? k : best), 1) - 1]));
+  assert.ok(
+    predicted.rows.every(
+      (row) =>
+        row[0] ===
+        ['alpha', 'beta', 'gamma'][[1, 2, 3].reduce((best, k) => ((row[k] as number) > (row[best] as number) ? k : best), 1) - 1],
+    ),
+  );
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('refit: binary and regression models predict a label with probabilities, or a value', async () => {
   const fraudDir = join(scratch, 'model-fraud');
-  await runTask(refitTask({ kind: 'fraud', rows: 300, features: 5, positiveRate: 0.2 }, 'binary', fraudDir, 2), { tf, backend }, () => undefined);
+  await runTask(
+    refitTask({ kind: 'fraud', rows: 300, features: 5, positiveRate: 0.2 }, 'binary', fraudDir, 2),
+    { tf, backend },
+    () => undefined,
+  );
   const saved = await loadSavedModel(tf, fraudDir);
   const binary = await predictRows(tf, saved, [{ v1: '0', v2: '1', v3: '-1', v4: '0.5', v5: '2', extra: 'ignored' }]);
   saved.model.dispose();
@@ -91,7 +105,11 @@ test('refit: binary and regression models predict a label with probabilities, or
   assert.equal(label, p1 > p0 ? '1' : '0');
 
   const sineDir = join(scratch, 'model-sine');
-  const result = await runTask(refitTask({ kind: 'sine', rows: 300 }, 'regression', sineDir, 2, { activation: 'tanh', dropout: 0 }), { tf, backend }, () => undefined);
+  const result = await runTask(
+    refitTask({ kind: 'sine', rows: 300 }, 'regression', sineDir, 2, { activation: 'tanh', dropout: 0 }),
+    { tf, backend },
+    () => undefined,
+  );
   assert.deepEqual(Object.keys(result.testMetrics ?? {}), ['test_loss', 'test_rmse', 'test_mae', 'test_r2']);
   const regression = await predictFromCsv(tf, sineDir, [{ x: '0' }, { x: '1.5' }]);
   assert.deepEqual(regression.header, ['prediction']);
@@ -100,18 +118,28 @@ test('refit: binary and regression models predict a label with probabilities, or
 });
 
 test('loadSavedModel: a missing folder, a malformed preprocessing.json or a weight path outside the folder → ModelFileError', async () => {
-  await assert.rejects(loadSavedModel(tf, join(scratch, 'nowhere')), (error: unknown) => error instanceof ModelFileError && /cannot read .*preprocessing\.json/.test(error.message));
+  await assert.rejects(
+    loadSavedModel(tf, join(scratch, 'nowhere')),
+    (error: unknown) => error instanceof ModelFileError && /cannot read .*preprocessing\.json/.test(error.message),
+  );
 
   const source = join(scratch, 'model-fraud');
   const broken = join(scratch, 'broken');
-  const copy = (name: string, edit: (text: string) => string = (text) => text) => writeFileSync(join(broken, name), edit(readFileSync(join(source, name), 'utf8')));
+  const copy = (name: string, edit: (text: string) => string = (text) => text) =>
+    writeFileSync(join(broken, name), edit(readFileSync(join(source, name), 'utf8')));
   mkdirSync(broken);
   writeFileSync(join(broken, 'weights.bin'), readFileSync(join(source, 'weights.bin')));
   copy('model.json');
   copy('preprocessing.json', (text) => text.replace('"std"', '"spread"'));
-  await assert.rejects(loadSavedModel(tf, broken), (error: unknown) => error instanceof ModelFileError && /preprocessing\.json: standardizer/.test(error.message));
+  await assert.rejects(
+    loadSavedModel(tf, broken),
+    (error: unknown) => error instanceof ModelFileError && /preprocessing\.json: standardizer/.test(error.message),
+  );
 
   copy('preprocessing.json');
   copy('model.json', (text) => text.replace('"weights.bin"', '"../../etc/passwd"'));
-  await assert.rejects(loadSavedModel(tf, broken), (error: unknown) => error instanceof ModelFileError && /must be a plain file name/.test(error.message));
+  await assert.rejects(
+    loadSavedModel(tf, broken),
+    (error: unknown) => error instanceof ModelFileError && /must be a plain file name/.test(error.message),
+  );
 });

@@ -16,11 +16,31 @@ test('hiddenWidths: constant repeats the width, halve halves it down to one unit
 });
 
 test('buildModel: hidden layers, dropout, L2 and the output layer follow params and task', () => {
-  const model = buildModel(tf, params({ depth: 2, width: 8, widthSchedule: 'halve', activation: 'tanh', dropout: 0.2, l2: 0.01 }), 5, 'multiclass', 3, 1);
+  const model = buildModel(
+    tf,
+    params({ depth: 2, width: 8, widthSchedule: 'halve', activation: 'tanh', dropout: 0.2, l2: 0.01 }),
+    5,
+    'multiclass',
+    3,
+    1,
+  );
   const layers = model.layers.map((layer) => ({ name: layer.name, className: layer.getClassName(), config: layer.getConfig() }));
-  assert.deepEqual(layers.map((l) => l.name), ['hidden_1', 'dropout_1', 'hidden_2', 'dropout_2', 'output']);
-  assert.deepEqual(layers.map((l) => l.className), ['Dense', 'Dropout', 'Dense', 'Dropout', 'Dense']);
-  assert.deepEqual(layers.filter((l) => l.className === 'Dense').map((l) => [l.config['units'], l.config['activation']]), [[8, 'tanh'], [4, 'tanh'], [3, 'softmax']]);
+  assert.deepEqual(
+    layers.map((l) => l.name),
+    ['hidden_1', 'dropout_1', 'hidden_2', 'dropout_2', 'output'],
+  );
+  assert.deepEqual(
+    layers.map((l) => l.className),
+    ['Dense', 'Dropout', 'Dense', 'Dropout', 'Dense'],
+  );
+  assert.deepEqual(
+    layers.filter((l) => l.className === 'Dense').map((l) => [l.config['units'], l.config['activation']]),
+    [
+      [8, 'tanh'],
+      [4, 'tanh'],
+      [3, 'softmax'],
+    ],
+  );
   assert.equal(layers[1]!.config['rate'], 0.2);
   assert.ok(layers.filter((l) => l.className === 'Dense').every((l) => l.config['kernelRegularizer'] !== null));
   // (5·8 + 8) + (8·4 + 4) + (4·3 + 3)
@@ -28,7 +48,10 @@ test('buildModel: hidden layers, dropout, L2 and the output layer follow params 
   model.dispose();
 
   const linear = buildModel(tf, params({ depth: 0 }), 4, 'binary', 2, 1);
-  assert.deepEqual(linear.layers.map((l) => [l.name, l.getConfig()['units'], l.getConfig()['activation']]), [['output', 1, 'sigmoid']]);
+  assert.deepEqual(
+    linear.layers.map((l) => [l.name, l.getConfig()['units'], l.getConfig()['activation']]),
+    [['output', 1, 'sigmoid']],
+  );
   assert.equal(linear.layers[0]!.getConfig()['kernelRegularizer'], null);
   linear.dispose();
 

@@ -4,9 +4,12 @@ import { fitStandardizer, gather, gatherStandardized } from '../../worker/prepro
 
 // 3 rows × 2 features; row 2 is an outlier that would move both means if it leaked into the fit.
 const x = Float32Array.of(
-  1, 10, //
-  3, 10,
-  100, 50,
+  1,
+  10, //
+  3,
+  10,
+  100,
+  50,
 );
 
 test('fitStandardizer uses the given rows only; a constant feature gets std 1', () => {

@@ -11,7 +11,27 @@ import { splitTest } from '../../worker/splits.js';
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-recsys-data-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
-const GENRE_NAMES = ['unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western'];
+const GENRE_NAMES = [
+  'unknown',
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
+];
 
 function flags(...on: string[]): string {
   return GENRE_NAMES.map((name) => (on.includes(name) ? '1' : '0')).join('|');
@@ -23,13 +43,22 @@ function writeMl100k(name: string, overrides: Partial<Record<'u.data' | 'u.user'
   mkdirSync(dir, { recursive: true });
   const files: Record<string, string | null> = {
     'u.user': ['1|24|M|technician|85711', '2|53|F|other|94043', '3|23|M|writer|32067', '4|24|M|technician|43537'].join('\n') + '\n',
-    'u.item': [
-      `1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|${flags('Animation', "Children's", 'Comedy')}`,
-      `2|GoldenEye (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?GoldenEye%20(1995)|${flags('Action', 'Adventure', 'Thriller')}`,
-      `3|Caf\u00e9 Society (1996)|||http://us.imdb.com/|${flags('Drama')}`,
-    ].join('\n') + '\n',
+    'u.item':
+      [
+        `1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|${flags('Animation', "Children's", 'Comedy')}`,
+        `2|GoldenEye (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?GoldenEye%20(1995)|${flags('Action', 'Adventure', 'Thriller')}`,
+        `3|Caf\u00e9 Society (1996)|||http://us.imdb.com/|${flags('Drama')}`,
+      ].join('\n') + '\n',
     'u.genre': GENRE_NAMES.map((genre, k) => `${genre}|${k}`).join('\n') + '\n\n',
-    'u.data': ['1\t1\t5\t874965758', '1\t2\t3\t876893171', '2\t1\t4\t878542960', '3\t3\t2\t876893119', '4\t2\t1\t889751712', '2\t3\t5\t875071561'].join('\n') + '\n',
+    'u.data':
+      [
+        '1\t1\t5\t874965758',
+        '1\t2\t3\t876893171',
+        '2\t1\t4\t878542960',
+        '3\t3\t2\t876893119',
+        '4\t2\t1\t889751712',
+        '2\t3\t5\t875071561',
+      ].join('\n') + '\n',
     ...overrides,
   };
   for (const [file, text] of Object.entries(files)) {
@@ -44,15 +73,33 @@ function writeMlLatestSmall(name: string, overrides: Partial<Record<'ratings.csv
   const dir = join(scratch, name);
   mkdirSync(dir, { recursive: true });
   const files: Record<string, string | null> = {
-    'movies.csv': ['movieId,title,genres', '1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy', '2,"American President, The (1995)",Comedy|Drama|Romance', '31,Untitled,(no genres listed)'].join('\n') + '\n',
-    'ratings.csv': ['userId,movieId,rating,timestamp', '1,1,4.0,964982703', '1,2,4.5,964981247', '5,1,3.0,964982224', '5,31,0.5,964983815', '12,2,5.0,964982931'].join('\n') + '\n',
+    'movies.csv':
+      [
+        'movieId,title,genres',
+        '1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy',
+        '2,"American President, The (1995)",Comedy|Drama|Romance',
+        '31,Untitled,(no genres listed)',
+      ].join('\n') + '\n',
+    'ratings.csv':
+      [
+        'userId,movieId,rating,timestamp',
+        '1,1,4.0,964982703',
+        '1,2,4.5,964981247',
+        '5,1,3.0,964982224',
+        '5,31,0.5,964983815',
+        '12,2,5.0,964982931',
+      ].join('\n') + '\n',
     ...overrides,
   };
   for (const [file, text] of Object.entries(files)) if (text !== null) writeFileSync(join(dir, file), text);
   return dir;
 }
 
-const movielens = (path: string, layout: 'auto' | 'ml-100k' | 'ml-latest-small' = 'auto'): DatasetSpec => ({ kind: 'movielens', path, layout });
+const movielens = (path: string, layout: 'auto' | 'ml-100k' | 'ml-latest-small' = 'auto'): DatasetSpec => ({
+  kind: 'movielens',
+  path,
+  layout,
+});
 
 function column(table: Table, side: 'users' | 'items', name: string) {
   const found = table.ratings![side].columns.find((c) => c.name === name);
@@ -81,7 +128,11 @@ test('ml-100k: ratings, users with age/gender/occupation, items with genres and 
   assert.deepEqual([ratings.userColumn, ratings.itemColumn], ['user', 'item']);
   assert.deepEqual(Array.from(column(table, 'users', 'age').values as Float64Array), [24, 53, 23, 24]);
   assert.deepEqual(column(table, 'users', 'occupation').values, ['technician', 'other', 'writer', 'technician']);
-  assert.deepEqual(column(table, 'items', 'genres').values, [['Animation', "Children's", 'Comedy'], ['Action', 'Adventure', 'Thriller'], ['Drama']]);
+  assert.deepEqual(column(table, 'items', 'genres').values, [
+    ['Animation', "Children's", 'Comedy'],
+    ['Action', 'Adventure', 'Thriller'],
+    ['Drama'],
+  ]);
   const year = column(table, 'items', 'year').values as Float64Array;
   assert.equal(year[0], 1995);
   assert.ok(Number.isNaN(year[2]!), 'an empty release date is a missing year');
@@ -99,7 +150,11 @@ test('ml-latest-small: ratings.csv and movies.csv (quoted titles, half stars, no
   assert.deepEqual(ratings.users.columns, []);
   assert.deepEqual([ratings.userColumn, ratings.itemColumn], ['userId', 'movieId']);
   assert.deepEqual(ratings.items.ids, ['1', '2', '31']);
-  assert.deepEqual(column(table, 'items', 'genres').values, [['Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy'], ['Comedy', 'Drama', 'Romance'], []]);
+  assert.deepEqual(column(table, 'items', 'genres').values, [
+    ['Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy'],
+    ['Comedy', 'Drama', 'Romance'],
+    [],
+  ]);
   const year = column(table, 'items', 'year').values as Float64Array;
   assert.deepEqual([year[0], year[1]], [1995, 1995]);
   assert.ok(Number.isNaN(year[2]!));
@@ -124,8 +179,14 @@ test('ml-100k: bad files are reported with the file, the line and the column', a
     [{ 'u.data': '7\t1\t5\t1\n' }, /u\.data, line 1, column 1 \(user id\): user "7" is not in u\.user/],
     [{ 'u.data': '1\t1\n' }, /u\.data, line 1: expected 4 tab-separated fields/],
     [{ 'u.user': '1|24|M|technician|85711\n2|old|F|other|94043\n' }, /u\.user, line 2, column 2 \(age\): non-numeric value "old"/],
-    [{ 'u.user': '1|24|M|technician|85711\n1|53|F|other|94043\n' }, /u\.user, line 2, column 1 \(user id\): id "1" appears twice \(first on line 1\)/],
-    [{ 'u.item': `1|Toy Story (1995)|01-Jan-1995||url|${flags('Comedy').replace(/\|0$/, '|x')}\n` }, /u\.item, line 1, column 24 \(genre "Western"\): expected 0 or 1, got "x"/],
+    [
+      { 'u.user': '1|24|M|technician|85711\n1|53|F|other|94043\n' },
+      /u\.user, line 2, column 1 \(user id\): id "1" appears twice \(first on line 1\)/,
+    ],
+    [
+      { 'u.item': `1|Toy Story (1995)|01-Jan-1995||url|${flags('Comedy').replace(/\|0$/, '|x')}\n` },
+      /u\.item, line 1, column 24 \(genre "Western"\): expected 0 or 1, got "x"/,
+    ],
     [{ 'u.item': '1|Toy Story (1995)|01-Jan-1995||url|0|1\n' }, /u\.item, line 1: expected 24 fields separated by "\|"/],
     [{ 'u.data': '' }, /u\.data: the file is empty/],
   ];
@@ -136,13 +197,25 @@ test('ml-100k: bad files are reported with the file, the line and the column', a
 
 test('ml-latest-small: bad files are reported with the file, the line and the column', async () => {
   const cases: [Parameters<typeof writeMlLatestSmall>[1], RegExp][] = [
-    [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,,2\n' }, /ratings\.csv, line 3, column "rating": missing value \(empty cell\)/],
-    [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,great,1\n' }, /ratings\.csv, line 2, column "rating": non-numeric value "great"/],
-    [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4,1\n1,77,4,1\n' }, /ratings\.csv, line 3, column "movieId": movie "77" is not in movies\.csv/],
+    [
+      { 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,,2\n' },
+      /ratings\.csv, line 3, column "rating": missing value \(empty cell\)/,
+    ],
+    [
+      { 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,great,1\n' },
+      /ratings\.csv, line 2, column "rating": non-numeric value "great"/,
+    ],
+    [
+      { 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4,1\n1,77,4,1\n' },
+      /ratings\.csv, line 3, column "movieId": movie "77" is not in movies\.csv/,
+    ],
     [{ 'ratings.csv': 'user,movie,stars\n1,1,4\n' }, /ratings\.csv, row 1 \(header\): no column "userId"/],
     [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4,1\n1,2\n' }, /ratings\.csv, line 3: 2 cells, but the header has 4 columns/],
     [{ 'movies.csv': 'movieId,title\n1,Toy Story (1995)\n' }, /movies\.csv, row 1 \(header\): no column "genres"/],
-    [{ 'movies.csv': 'movieId,title,genres\n1,A (1995),Comedy\n1,B (1996),Drama\n' }, /movies\.csv, line 3, column "movieId": id "1" appears twice/],
+    [
+      { 'movies.csv': 'movieId,title,genres\n1,A (1995),Comedy\n1,B (1996),Drama\n' },
+      /movies\.csv, line 3, column "movieId": id "1" appears twice/,
+    ],
     [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n' }, /ratings\.csv: there is a header row but no data rows/],
     [{ 'ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4,1\n1,2,4,1\n' }, /every rating is 4; there is nothing to learn/],
   ];
@@ -153,13 +226,25 @@ test('ml-latest-small: bad files are reported with the file, the line and the co
 
 test('movielens: a ratings dataset is a regression task; spec checks families and task against the dataset', async () => {
   await rejects(loadDataset(movielens(writeMl100k('task')), 0, 'binary'), /regression task; task "binary" does not apply/);
-  assert.throws(() => validateSpec({ name: 'x', dataset: { kind: 'fraud' }, grid: { family: ['mlp', 'mf'] } }), (error: SpecError) => {
-    assert.deepEqual(error.issues.map((issue) => issue.path), ['grid.family']);
-    assert.match(error.message, /family "mf" needs a ratings dataset \(kind ratings or movielens\), not fraud/);
-    return true;
-  });
-  assert.throws(() => validateSpec({ name: 'x', dataset: { kind: 'sine' }, model: { family: 'ncf' } }), /model\.family: family "ncf" needs a ratings dataset/);
-  assert.throws(() => validateSpec({ name: 'x', dataset: { kind: 'ratings' }, task: 'multiclass' }), /task: a ratings dataset is a regression task/);
+  assert.throws(
+    () => validateSpec({ name: 'x', dataset: { kind: 'fraud' }, grid: { family: ['mlp', 'mf'] } }),
+    (error: SpecError) => {
+      assert.deepEqual(
+        error.issues.map((issue) => issue.path),
+        ['grid.family'],
+      );
+      assert.match(error.message, /family "mf" needs a ratings dataset \(kind ratings or movielens\), not fraud/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => validateSpec({ name: 'x', dataset: { kind: 'sine' }, model: { family: 'ncf' } }),
+    /model\.family: family "ncf" needs a ratings dataset/,
+  );
+  assert.throws(
+    () => validateSpec({ name: 'x', dataset: { kind: 'ratings' }, task: 'multiclass' }),
+    /task: a ratings dataset is a regression task/,
+  );
   const spec = validateSpec({ name: 'x', dataset: { kind: 'movielens', path: 'ml-100k' }, grid: { family: ['mf', 'ncf', 'mlp'] } });
   assert.deepEqual(spec.dataset, { kind: 'movielens', path: 'ml-100k', layout: 'auto' });
 });
@@ -183,7 +268,10 @@ test('ratings generator: deterministic from the seed, with a known truth and col
   const { table, truth } = a;
   assert.equal(table.task, 'regression');
   assert.ok(table.nRows > 300 * 10 && table.nRows < 300 * 30, `about 20 ratings per user, got ${table.nRows}`);
-  assert.ok(table.y.every((r) => r >= 0.5 && r <= 5 && Number.isInteger(r * 2)), 'half stars in [0.5, 5]');
+  assert.ok(
+    table.y.every((r) => r >= 0.5 && r <= 5 && Number.isInteger(r * 2)),
+    'half stars in [0.5, 5]',
+  );
   // The truth explains the ratings up to the noise (and rounding); the mean does not.
   const n = table.nRows;
   const mean = table.y.reduce((s, r) => s + r, 0) / n;

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeSide, encodeSideCells, fitSideEncoder, sideTableFromJson, sideTableToJson, type SideTable } from '../../worker/recsys/side-features.js';
+import {
+  encodeSide,
+  encodeSideCells,
+  fitSideEncoder,
+  sideTableFromJson,
+  sideTableToJson,
+  type SideTable,
+} from '../../worker/recsys/side-features.js';
 import { embeddingIndex, prepareRatingsData } from '../../worker/recsys/prepare.js';
 import { ratingsTable } from '../../worker/recsys/ratings-table.js';
 import { UNKNOWN_INDEX } from '../../worker/recsys/models.js';
@@ -22,7 +29,11 @@ function tinyTable() {
   const userIndex = [0, 0, 1, 2, 3, 0];
   const itemIndex = [0, 1, 1, 0, 0, 2];
   const y = Float32Array.from([1, 2, 3, 4, 5, 5]);
-  return ratingsTable(y, { userIndex: Int32Array.from(userIndex), itemIndex: Int32Array.from(itemIndex), users, items, userColumn: 'user', itemColumn: 'item' }, 'tiny');
+  return ratingsTable(
+    y,
+    { userIndex: Int32Array.from(userIndex), itemIndex: Int32Array.from(itemIndex), users, items, userColumn: 'user', itemColumn: 'item' },
+    'tiny',
+  );
 }
 
 const TRAIN = Int32Array.from([0, 1, 2, 3]);
@@ -38,14 +49,24 @@ test('side encoders are fitted on the training rows only: row-weighted statistic
   assert.ok(Math.abs(age.mean - 80 / 3) < 1e-9, `mean over training rows, got ${age.mean}`);
   const variance = (2 * (20 - 80 / 3) ** 2 + (40 - 80 / 3) ** 2) / 3;
   assert.ok(Math.abs(age.std - Math.sqrt(variance)) < 1e-9);
-  assert.deepEqual(job, { name: 'job', kind: 'categorical', categories: ['x', 'y'] }, 'a category only the held-out rows have is not in the encoder');
+  assert.deepEqual(
+    job,
+    { name: 'job', kind: 'categorical', categories: ['x', 'y'] },
+    'a category only the held-out rows have is not in the encoder',
+  );
   assert.deepEqual(saved.items.encoder.columns, [{ name: 'genres', kind: 'multi', categories: ['A', 'B'] }]);
   assert.deepEqual(data.encoding.featureNames, ['user.age', 'user.job=x', 'user.job=y', 'item.genres=A', 'item.genres=B']);
 
   // Held-out row 4 is user d (age 90, unseen job) with item x; row 5 is user a with item z (unseen genre C).
   const features = data.held.inputs.find((input) => input.width === 5)!.values;
-  assert.deepEqual(Array.from(features.subarray(0, 5)).map((v) => Number(v.toFixed(4))), [Number(((90 - 80 / 3) / Math.sqrt(variance)).toFixed(4)), 0, 0, 1, 0]);
-  assert.deepEqual(Array.from(features.subarray(5, 10)).map((v) => Number(v.toFixed(4))), [Number(((20 - 80 / 3) / Math.sqrt(variance)).toFixed(4)), 1, 0, 0, 0]);
+  assert.deepEqual(
+    Array.from(features.subarray(0, 5)).map((v) => Number(v.toFixed(4))),
+    [Number(((90 - 80 / 3) / Math.sqrt(variance)).toFixed(4)), 0, 0, 1, 0],
+  );
+  assert.deepEqual(
+    Array.from(features.subarray(5, 10)).map((v) => Number(v.toFixed(4))),
+    [Number(((20 - 80 / 3) / Math.sqrt(variance)).toFixed(4)), 1, 0, 0, 0],
+  );
   // A missing number encodes as the training mean: 0 (training row 3 is user c).
   assert.equal(data.train.inputs[2]!.values[3 * 5], 0);
 });
@@ -72,8 +93,14 @@ test('ids: users and items without training rows get the unknown index, and thei
 
 test('features input per family: mlp takes the side features only, ncf ids and features', () => {
   const table = tinyTable();
-  assert.deepEqual(prepareRatingsData(table, table.ratings!, 'mlp', TRAIN, HELD).train.inputs.map((input) => input.width), [5]);
-  assert.deepEqual(prepareRatingsData(table, table.ratings!, 'ncf', TRAIN, HELD).train.inputs.map((input) => input.width), [1, 1, 5]);
+  assert.deepEqual(
+    prepareRatingsData(table, table.ratings!, 'mlp', TRAIN, HELD).train.inputs.map((input) => input.width),
+    [5],
+  );
+  assert.deepEqual(
+    prepareRatingsData(table, table.ratings!, 'ncf', TRAIN, HELD).train.inputs.map((input) => input.width),
+    [1, 1, 5],
+  );
 });
 
 test('encodeSideCells: raw CSV cells encode like the table (multi-labels split on |, unknown → zeros), bad numbers are named', () => {
@@ -84,21 +111,30 @@ test('encodeSideCells: raw CSV cells encode like the table (multi-labels split o
   assert.deepEqual(Array.from(encodeSideCells(encoder, () => undefined, 'row 2')), [0, 0]);
   assert.deepEqual(Array.from(encodeSide(encoder, items)), [1, 0, 1, 1, 0, 0]);
   const users = fitSideEncoder(table.ratings!.users, Float64Array.from([1, 1, 0, 0]), 'user');
-  assert.throws(() => encodeSideCells(users, (c) => (c === 'age' ? 'old' : 'x'), 'input.csv, row 3'), /input\.csv, row 3, column "age": non-numeric value "old"/);
+  assert.throws(
+    () => encodeSideCells(users, (c) => (c === 'age' ? 'old' : 'x'), 'input.csv, row 3'),
+    /input\.csv, row 3, column "age": non-numeric value "old"/,
+  );
   // JSON round trip of a side table (NaN ↔ null).
   const roundTrip = sideTableFromJson(JSON.parse(JSON.stringify(sideTableToJson(table.ratings!.users))));
   assert.deepEqual(Array.from(encodeSide(users, roundTrip)), Array.from(encodeSide(users, table.ratings!.users)));
 });
 
 test('grid: family is an axis; settings a family ignores collapse, so each distinct model runs once', () => {
-  const spec = validateSpec({ name: 'g', dataset: { kind: 'ratings' }, model: { width: 32 }, grid: { family: ['mf', 'ncf', 'mlp'], factors: [8, 32], depth: [1, 2], useDotTerm: [false, true] } });
+  const spec = validateSpec({
+    name: 'g',
+    dataset: { kind: 'ratings' },
+    model: { width: 32 },
+    grid: { family: ['mf', 'ncf', 'mlp'], factors: [8, 32], depth: [1, 2], useDotTerm: [false, true] },
+  });
   const settings = expandGrid(spec);
   const count = (family: string) => settings.filter((s) => s.family === family).length;
   assert.equal(count('mf'), 2, 'mf: factors only');
   assert.equal(count('ncf'), 8, 'ncf: factors × depth × useDotTerm');
   assert.equal(count('mlp'), 2, 'mlp: depth only');
   assert.equal(new Set(settings.map(canonicalParamsJson)).size, settings.length);
-  for (const s of settings.filter((s) => s.family === 'mf')) assert.deepEqual([s.depth, s.width, s.useDotTerm], [DEFAULT_PARAMS.depth, 32, false], 'recorded at the fixed or default value');
+  for (const s of settings.filter((s) => s.family === 'mf'))
+    assert.deepEqual([s.depth, s.width, s.useDotTerm], [DEFAULT_PARAMS.depth, 32, false], 'recorded at the fixed or default value');
   for (const s of settings.filter((s) => s.family === 'mlp')) assert.equal(s.factors, DEFAULT_PARAMS.factors);
   // Every run still records every hyperparameter.
   for (const s of settings) assert.deepEqual(Object.keys(s).sort(), Object.keys(DEFAULT_PARAMS).sort());
@@ -111,7 +147,10 @@ test('params recorded before factors/useDotTerm existed still parse, with the de
   const { factors: _f, useDotTerm: _u, ...old } = DEFAULT_PARAMS;
   assert.deepEqual(storedParamsSchema.parse(old), DEFAULT_PARAMS);
   const spec = validateSpec({ name: 'x', dataset: { kind: 'sine' } });
-  const message = parseToWorker({ type: 'task', task: { taskId: '1:0:1', runId: 1, foldIndex: 0, attempt: 1, kind: 'search', spec, task: 'regression', params: old } });
+  const message = parseToWorker({
+    type: 'task',
+    task: { taskId: '1:0:1', runId: 1, foldIndex: 0, attempt: 1, kind: 'search', spec, task: 'regression', params: old },
+  });
   assert.equal(message.type === 'task' && message.task.params.factors, DEFAULT_PARAMS.factors);
   assert.throws(() => storedParamsSchema.parse({ ...old, depth: undefined }), /depth/);
 });

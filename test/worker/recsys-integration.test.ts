@@ -35,12 +35,17 @@ test('family comparison through real workers: on the test split, NCF with featur
     const summary = await coordinator.search(experiment.experimentId);
     assert.equal(summary.tasksTrained, 4);
     const board = coordinator.leaderboard(experiment.experimentId);
-    assert.equal(board.length, 4, `every run finished: ${JSON.stringify(storage.runs.list(experiment.experimentId).map((r) => [r.status, r.error]))}`);
+    assert.equal(
+      board.length,
+      4,
+      `every run finished: ${JSON.stringify(storage.runs.list(experiment.experimentId).map((r) => [r.status, r.error]))}`,
+    );
     const familyOf = (paramsJson: string) => (JSON.parse(paramsJson) as Params).family;
 
     // Curves carry the extra ratings metrics like any other metric.
     const names = new Set(storage.metrics.ofRun(board[0]!.runId).map((point) => point.name));
-    for (const name of ['loss', 'val_rmse', 'val_mae', 'val_baseline_rmse', 'val_cold_rows', 'val_cold_rmse']) assert.ok(names.has(name), name);
+    for (const name of ['loss', 'val_rmse', 'val_mae', 'val_baseline_rmse', 'val_cold_rows', 'val_cold_rmse'])
+      assert.ok(names.has(name), name);
 
     // Refit the best run of each family (the leaderboard grouped by family) and score it on the test split.
     const test: Record<string, Record<string, number | null>> = {};
@@ -54,7 +59,9 @@ test('family comparison through real workers: on the test split, NCF with featur
     const rmse = (family: string) => test[family]!['test_rmse']!;
     const baseline = test['mf']!['test_baseline_rmse']!;
     const report = JSON.stringify({ ncf: rmse('ncf'), mf: rmse('mf'), mlp: rmse('mlp'), baseline });
-    t.diagnostic(`test RMSE ${report}; search ${summary.wallMs} ms; epochs ${board.map((run) => `${familyOf(run.paramsJson)}:${run.refitEpochs}`).join(' ')}`);
+    t.diagnostic(
+      `test RMSE ${report}; search ${summary.wallMs} ms; epochs ${board.map((run) => `${familyOf(run.paramsJson)}:${run.refitEpochs}`).join(' ')}`,
+    );
     assert.ok(rmse('ncf') < rmse('mf') - 0.02, `NCF with features beats MF: ${report}`);
     assert.ok(rmse('mf') < baseline - 0.05, `MF beats the mean baseline: ${report}`);
     assert.ok(test['ncf']!['test_cold_rows']! > 0, 'the test split has cold-start rows, predicted and counted');

@@ -18,13 +18,35 @@ const { tf, backend } = await selectBackend();
 const ctx = { tf, backend };
 
 const spec = validateSpec({
-  name: 'recsys-train', dataset: { kind: 'ratings', users: 120, items: 60, ratingsPerUser: 12 }, seed: 3,
+  name: 'recsys-train',
+  dataset: { kind: 'ratings', users: 120, items: 60, ratingsPerUser: 12 },
+  seed: 3,
   validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { monitor: 'val_rmse', patience: 2 } },
 });
 
 function makeTask(params: Partial<Params>, kind: Task['kind'] = 'search', modelDir?: string): Task {
-  const all: Params = { ...DEFAULT_PARAMS, depth: 1, width: 16, epochs: 3, batchSize: 64, learningRate: 0.01, l2: 0.02, factors: 4, ...params };
-  return { taskId: 't:0:1', runId: 1, foldIndex: 0, attempt: 1, kind, spec, task: 'regression', params: all, ...(modelDir ? { refit: { epochs: 3, modelDir } } : {}) };
+  const all: Params = {
+    ...DEFAULT_PARAMS,
+    depth: 1,
+    width: 16,
+    epochs: 3,
+    batchSize: 64,
+    learningRate: 0.01,
+    l2: 0.02,
+    factors: 4,
+    ...params,
+  };
+  return {
+    taskId: 't:0:1',
+    runId: 1,
+    foldIndex: 0,
+    attempt: 1,
+    kind,
+    spec,
+    task: 'regression',
+    params: all,
+    ...(modelDir ? { refit: { epochs: 3, modelDir } } : {}),
+  };
 }
 
 async function search(params: Partial<Params>) {
@@ -35,7 +57,12 @@ async function search(params: Partial<Params>) {
 
 test('search on ratings: every family trains and records RMSE, MAE, the mean baseline and the cold-start rows per epoch', async () => {
   const before = tf.memory().numTensors;
-  for (const params of [{ family: 'mf' }, { family: 'ncf' }, { family: 'ncf', useDotTerm: true, dropout: 0.2 }, { family: 'mlp' }] as Partial<Params>[]) {
+  for (const params of [
+    { family: 'mf' },
+    { family: 'ncf' },
+    { family: 'ncf', useDotTerm: true, dropout: 0.2 },
+    { family: 'mlp' },
+  ] as Partial<Params>[]) {
     const { result, curve } = await search(params);
     assert.equal(curve.length, 3, JSON.stringify(params));
     for (const metrics of curve) {
@@ -48,7 +75,10 @@ test('search on ratings: every family trains and records RMSE, MAE, the mean bas
     assert.ok(curve[0]!['val_cold_rows']! > 0, 'this split has cold-start rows, and they are predicted');
     assert.ok(Number.isFinite(curve[0]!['val_cold_rmse']));
     assert.ok(result.paramCount > 0);
-    assert.ok(result.bestMetrics['val_rmse']! < result.bestMetrics['val_baseline_rmse']! + 0.05, `${JSON.stringify(params)} is not far worse than the mean`);
+    assert.ok(
+      result.bestMetrics['val_rmse']! < result.bestMetrics['val_baseline_rmse']! + 0.05,
+      `${JSON.stringify(params)} is not far worse than the mean`,
+    );
   }
   assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
 });
@@ -66,12 +96,18 @@ test('refit saves a plain layers model with id maps and encoders; predict takes 
     assert.ok(Number.isFinite(result.testMetrics!['test_rmse']));
     assert.ok(result.testMetrics!['test_cold_rows']! >= 0 && 'test_baseline_rmse' in result.testMetrics!);
 
-    const preprocessing = JSON.parse(readFileSync(join(dir, 'preprocessing.json'), 'utf8')) as { params: Params; ratings: RatingsPreprocessing };
+    const preprocessing = JSON.parse(readFileSync(join(dir, 'preprocessing.json'), 'utf8')) as {
+      params: Params;
+      ratings: RatingsPreprocessing;
+    };
     const ratings = preprocessing.ratings;
     assert.equal(preprocessing.params.family, family);
     assert.deepEqual(ratings.inputs, family === 'mf' ? ['user', 'item'] : family === 'ncf' ? ['user', 'item', 'features'] : ['features']);
     assert.ok(ratings.users.embedded.length > 80 && ratings.users.table.ids.length === 120);
-    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { format: string; modelTopology: { class_name: string } };
+    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      format: string;
+      modelTopology: { class_name: string };
+    };
     assert.equal(modelJson.format, 'layers-model');
 
     const saved = await loadSavedModel(tf, dir);
@@ -84,7 +120,14 @@ test('refit saves a plain layers model with id maps and encoders; predict takes 
         { user: 'new-user', item: 'new-item' },
       ]);
       assert.deepEqual(table.header, ['prediction', 'user_seen', 'item_seen']);
-      assert.deepEqual(table.rows.map((row) => row.slice(1)), [['true', 'true'], ['false', 'true'], ['false', 'false']]);
+      assert.deepEqual(
+        table.rows.map((row) => row.slice(1)),
+        [
+          ['true', 'true'],
+          ['false', 'true'],
+          ['false', 'false'],
+        ],
+      );
       for (const row of table.rows) assert.ok(Number.isFinite(row[0]), `finite prediction for ${family}`);
       if (family === 'mf') {
         // Unknown user and item: zero embeddings and biases, so exactly μ.
@@ -93,7 +136,10 @@ test('refit saves a plain layers model with id maps and encoders; predict takes 
         for (const layer of ['user_factors', 'item_factors', 'user_bias', 'item_bias']) {
           const weights = saved.model.getLayer(layer).getWeights()[0]!;
           const row0 = await weights.slice([0, 0], [1, -1]).data();
-          assert.ok(row0.every((v) => v === 0), `${layer} row 0 is zero`);
+          assert.ok(
+            row0.every((v) => v === 0),
+            `${layer} row 0 is zero`,
+          );
         }
       }
       await assert.rejects(predictRows(tf, saved, [{ item }], { source: 'in.csv' }), /in\.csv, row 2: column "user" is missing/);
@@ -110,10 +156,28 @@ test('embedding gradients work on the active backend (wasm lacks UnsortedSegment
   ensureEmbeddingGradients(tf);
   const table = tf.variable(tf.zeros([4, 2]));
   const grads = tf.tidy(() => {
-    const { grads: g } = tf.variableGrads(() => tf.gather(table, tf.tensor1d([1, 3, 1], 'int32')).mul(tf.tensor2d([[1, 2], [3, 4], [5, 6]])).sum() as ReturnType<typeof tf.scalar>, [table]);
+    const { grads: g } = tf.variableGrads(
+      () =>
+        tf
+          .gather(table, tf.tensor1d([1, 3, 1], 'int32'))
+          .mul(
+            tf.tensor2d([
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ]),
+          )
+          .sum() as ReturnType<typeof tf.scalar>,
+      [table],
+    );
     return g[table.name]!;
   });
-  assert.deepEqual(await grads.array(), [[0, 0], [6, 8], [0, 0], [3, 4]]);
+  assert.deepEqual(await grads.array(), [
+    [0, 0],
+    [6, 8],
+    [0, 0],
+    [3, 4],
+  ]);
   grads.dispose();
   table.dispose();
 });

@@ -36,8 +36,14 @@ test('shuffleInPlace: a deterministic permutation', () => {
   shuffleInPlace(a, createRng(3));
   shuffleInPlace(b, createRng(3));
   assert.deepEqual(Array.from(a), b);
-  assert.notDeepEqual(b, Array.from({ length: 50 }, (_, i) => i));
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+  assert.notDeepEqual(
+    b,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
 });
 
 test('deriveSeed: stable, and distinct per purpose and seed', () => {

@@ -32,7 +32,10 @@ test('splitTest: stratified, disjoint, covers every row, right size', () => {
   assertSortedUnique(train);
   assertSortedUnique(testRows);
   assert.equal(testRows.length, 30);
-  assert.deepEqual([...train, ...testRows].sort((a, b) => a - b), Array.from(labels.keys()));
+  assert.deepEqual(
+    [...train, ...testRows].sort((a, b) => a - b),
+    Array.from(labels.keys()),
+  );
   countClasses(testRows).forEach((count, c) => assertWithinOneRow(count, classSizes[c]! * 0.2, `class ${c} in test`));
 });
 
@@ -56,12 +59,25 @@ function checkFolds(folds: Split[], trainRows: Int32Array, testRows: Int32Array)
     assertSortedUnique(train);
     assertSortedUnique(validation);
     const validationSet = new Set(validation);
-    assert.ok(train.every((row) => !validationSet.has(row)), `fold ${f}: a row is in both train and validation`);
-    assert.deepEqual([...train, ...validation].sort((a, b) => a - b), Array.from(trainRows), `fold ${f}: train ∪ validation = the training rows`);
-    assert.ok([...train, ...validation].every((row) => !testSet.has(row)), `fold ${f}: a test row leaked in`);
+    assert.ok(
+      train.every((row) => !validationSet.has(row)),
+      `fold ${f}: a row is in both train and validation`,
+    );
+    assert.deepEqual(
+      [...train, ...validation].sort((a, b) => a - b),
+      Array.from(trainRows),
+      `fold ${f}: train ∪ validation = the training rows`,
+    );
+    assert.ok(
+      [...train, ...validation].every((row) => !testSet.has(row)),
+      `fold ${f}: a test row leaked in`,
+    );
     for (const row of validation) seenInValidation.set(row, (seenInValidation.get(row) ?? 0) + 1);
   }
-  assert.ok(folds.length === 1 || (seenInValidation.size === trainRows.length && [...seenInValidation.values()].every((n) => n === 1)), 'every training row is in exactly one validation fold');
+  assert.ok(
+    folds.length === 1 || (seenInValidation.size === trainRows.length && [...seenInValidation.values()].every((n) => n === 1)),
+    'every training row is in exactly one validation fold',
+  );
 }
 
 test('stratified k-fold: folds partition the training rows, class proportions within ±1 row, no test row', () => {
@@ -111,13 +127,19 @@ test('the folds use a different random stream from the test split', () => {
 
 test('k-fold with fewer rows than folds → DataError', () => {
   const y = Float32Array.of(0, 1, 0);
-  assert.throws(() => validationSplits(y, Int32Array.of(0, 1, 2), kfold, 'binary', 1), (error: unknown) => error instanceof DataError && /at least 5 training rows.*only 3/.test(error.message));
+  assert.throws(
+    () => validationSplits(y, Int32Array.of(0, 1, 2), kfold, 'binary', 1),
+    (error: unknown) => error instanceof DataError && /at least 5 training rows.*only 3/.test(error.message),
+  );
 });
 
 test('stratified k-fold with a class smaller than k → DataError naming the class and its count', () => {
   const y = Float32Array.from({ length: 30 }, (_, i) => (i < 3 ? 1 : 0));
   const rows = Int32Array.from(y.keys());
-  assert.throws(() => validationSplits(y, rows, kfold, 'binary', 1), (error: unknown) => error instanceof DataError && /class 1 has only 3/.test(error.message));
+  assert.throws(
+    () => validationSplits(y, rows, kfold, 'binary', 1),
+    (error: unknown) => error instanceof DataError && /class 1 has only 3/.test(error.message),
+  );
   assert.throws(() => validationSplits(y, rows, kfold, 'binary', 1, ['legit', 'fraud']), /class "fraud" \(index 1\) has only 3/);
   // Unstratified, the same data is fine.
   assert.equal(validationSplits(y, rows, { kind: 'kfold', k: 5, stratified: false }, 'binary', 1).length, 5);

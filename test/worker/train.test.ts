@@ -30,7 +30,8 @@ function writeEasyCsv(): string {
 function writeNoiseCsv(): string {
   const rng = createRng(4);
   const lines = ['a,b,c,d,e,f,label'];
-  for (let i = 0; i < 160; i++) lines.push([...Array.from({ length: 6 }, () => rng.normal().toFixed(4)), rng.next() < 0.5 ? 1 : 0].join(','));
+  for (let i = 0; i < 160; i++)
+    lines.push([...Array.from({ length: 6 }, () => rng.normal().toFixed(4)), rng.next() < 0.5 ? 1 : 0].join(','));
   const path = join(scratch, 'noise.csv');
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
@@ -68,18 +69,38 @@ for (const backend of ['wasm', 'cpu'] as const) {
     const first = await run(tf, backend, task);
     const second = await run(tf, backend, { ...task, taskId: 'other:0:2', runId: 99 });
     assert.deepEqual(second.curve, first.curve);
-    const otherFold = await run(tf, backend, makeTask({ params: { dropout: 0.3, epochs: 4 }, spec: { validation: { kind: 'kfold', k: 3 } }, foldIndex: 1 }));
+    const otherFold = await run(
+      tf,
+      backend,
+      makeTask({ params: { dropout: 0.3, epochs: 4 }, spec: { validation: { kind: 'kfold', k: 3 } }, foldIndex: 1 }),
+    );
     assert.notDeepEqual(otherFold.curve, first.curve);
   });
 }
 
 test('runTask: multiclass (iris) and regression (sine) tasks report their metrics', async () => {
   const { tf, backend } = await selectBackend('wasm');
-  const iris = await run(tf, backend, makeTask({ spec: { dataset: { kind: 'iris' } }, task: 'multiclass', params: { epochs: 30, width: 16, learningRate: 0.05, batchSize: 16 } }));
+  const iris = await run(
+    tf,
+    backend,
+    makeTask({
+      spec: { dataset: { kind: 'iris' } },
+      task: 'multiclass',
+      params: { epochs: 30, width: 16, learningRate: 0.05, batchSize: 16 },
+    }),
+  );
   assert.deepEqual(Object.keys(iris.curve[0]!), ['loss', 'accuracy', 'val_loss', 'val_accuracy']);
   assert.ok(iris.result.bestMetrics['val_accuracy']! > 0.8, `iris val_accuracy ${iris.result.bestMetrics['val_accuracy']}`);
 
-  const sine = await run(tf, backend, makeTask({ spec: { dataset: { kind: 'sine', rows: 300 } }, task: 'regression', params: { epochs: 30, width: 32, activation: 'tanh', learningRate: 0.02 } }));
+  const sine = await run(
+    tf,
+    backend,
+    makeTask({
+      spec: { dataset: { kind: 'sine', rows: 300 } },
+      task: 'regression',
+      params: { epochs: 30, width: 32, activation: 'tanh', learningRate: 0.02 },
+    }),
+  );
   assert.deepEqual(Object.keys(sine.curve[0]!), ['loss', 'val_loss', 'val_rmse', 'val_mae', 'val_r2']);
   assert.ok(sine.result.bestMetrics['val_r2']! > 0.7, `sine val_r2 ${sine.result.bestMetrics['val_r2']}`);
 });
@@ -88,7 +109,10 @@ test('runTask: early stopping stops after `patience` epochs without improvement 
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   const task = makeTask({
-    spec: { dataset: { kind: 'csv', path: noiseCsv, target: 'label' }, validation: { kind: 'holdout', fraction: 0.3, earlyStopping: { monitor: 'val_loss', patience: 3 } } },
+    spec: {
+      dataset: { kind: 'csv', path: noiseCsv, target: 'label' },
+      validation: { kind: 'holdout', fraction: 0.3, earlyStopping: { monitor: 'val_loss', patience: 3 } },
+    },
     params: { epochs: 60, width: 64, learningRate: 0.03, batchSize: 16 },
   });
   const { result, curve } = await run(tf, backend, task);
@@ -98,7 +122,10 @@ test('runTask: early stopping stops after `patience` epochs without improvement 
   assert.equal(curve.length, result.stoppedEpoch + 1);
   const valLosses = curve.map((metrics) => metrics['val_loss']!);
   assert.equal(Math.min(...valLosses), valLosses[result.bestEpoch]);
-  assert.deepEqual(result.bestMetrics, Object.fromEntries(Object.entries(curve[result.bestEpoch]!).filter(([name]) => name.startsWith('val_'))));
+  assert.deepEqual(
+    result.bestMetrics,
+    Object.fromEntries(Object.entries(curve[result.bestEpoch]!).filter(([name]) => name.startsWith('val_'))),
+  );
 });
 
 test('runTask: a listener answering "stop" ends a search task after that epoch, flagged stoppedByRequest', async () => {
@@ -112,7 +139,11 @@ test('runTask: a listener answering "stop" ends a search task after that epoch, 
 test('runTask: a huge learning rate → DivergedError naming the epoch, and no tensors left behind', async () => {
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
-  const task = makeTask({ spec: { dataset: { kind: 'sine', rows: 300 } }, task: 'regression', params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 } });
+  const task = makeTask({
+    spec: { dataset: { kind: 'sine', rows: 300 } },
+    task: 'regression',
+    params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 },
+  });
   await assert.rejects(run(tf, backend, task), (error: unknown) => {
     assert.ok(error instanceof DivergedError);
     assert.equal(error.epoch, 0);
@@ -126,13 +157,22 @@ test('runTask: an aborted signal stops at the next batch with an AbortError, and
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   const controller = new AbortController();
-  const task = makeTask({ params: { epochs: 50, dropout: 0.2 }, spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } } });
+  const task = makeTask({
+    params: { epochs: 50, dropout: 0.2 },
+    spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
+  });
   const epochs: number[] = [];
   await assert.rejects(
-    run(tf, backend, task, (epoch) => {
-      epochs.push(epoch);
-      controller.abort();
-    }, controller.signal),
+    run(
+      tf,
+      backend,
+      task,
+      (epoch) => {
+        epochs.push(epoch);
+        controller.abort();
+      },
+      controller.signal,
+    ),
     { name: 'AbortError' },
   );
   assert.deepEqual(epochs, [0]);
@@ -146,7 +186,13 @@ test('runTask: a fold that does not exist, or a monitor the task does not record
   const { tf, backend } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
   await assert.rejects(run(tf, backend, makeTask({ foldIndex: 3 })), /fold 3 does not exist: the validation has 1 fold/);
-  const regression = makeTask({ spec: { dataset: { kind: 'sine', rows: 300 }, validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { monitor: 'val_auc' } } }, task: 'regression' });
-  await assert.rejects(run(tf, backend, regression), /early stopping monitors "val_auc", but a regression task records val_loss, val_rmse, val_mae, val_r2/);
+  const regression = makeTask({
+    spec: { dataset: { kind: 'sine', rows: 300 }, validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { monitor: 'val_auc' } } },
+    task: 'regression',
+  });
+  await assert.rejects(
+    run(tf, backend, regression),
+    /early stopping monitors "val_auc", but a regression task records val_loss, val_rmse, val_mae, val_r2/,
+  );
   assert.equal(tf.memory().numTensors, before);
 });

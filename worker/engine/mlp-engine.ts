@@ -94,7 +94,8 @@ export function unsupportedReason(params: Pick<Params, 'family' | 'activation' |
   if (params.family !== 'mlp') return `family ${params.family} is not an MLP`;
   if (!(ENGINE_ACTIVATIONS as readonly string[]).includes(params.activation)) return `activation ${params.activation} is not implemented`;
   if (!(ENGINE_OPTIMIZERS as readonly string[]).includes(params.optimizer)) return `optimizer ${params.optimizer} is not implemented`;
-  if (tf !== undefined && params.depth > 0 && fixedUnitConstant(tf, params.activation) === null) return `no constant makes ${params.activation} output exactly 1 on the ${tf.getBackend()} backend`;
+  if (tf !== undefined && params.depth > 0 && fixedUnitConstant(tf, params.activation) === null)
+    return `no constant makes ${params.activation} output exactly 1 on the ${tf.getBackend()} backend`;
   return null;
 }
 
@@ -139,7 +140,13 @@ export class MlpEngine {
   #step = 0;
   #disposed = false;
 
-  private constructor(tf: TensorFlow, architecture: MlpArchitecture, hyper: MlpHyperparameters, initial: readonly DenseWeights[], options: MlpEngineOptions) {
+  private constructor(
+    tf: TensorFlow,
+    architecture: MlpArchitecture,
+    hyper: MlpHyperparameters,
+    initial: readonly DenseWeights[],
+    options: MlpEngineOptions,
+  ) {
     this.#tf = tf;
     this.architecture = architecture;
     this.hyper = hyper;
@@ -163,13 +170,15 @@ export class MlpEngine {
     if (initial.length !== layers.length) throw new RangeError(`expected ${layers.length} dense layers of weights, got ${initial.length}`);
 
     const fixedPreActivation = architecture.hidden.length > 0 ? fixedUnitConstant(tf, architecture.activation) : 0;
-    if (fixedPreActivation === null) throw new Error(`no constant makes ${architecture.activation} output exactly 1 on the ${tf.getBackend()} backend`);
+    if (fixedPreActivation === null)
+      throw new Error(`no constant makes ${architecture.activation} output exactly 1 on the ${tf.getBackend()} backend`);
     this.#P = new Float32Array(size);
     this.#trained = new Uint8Array(size);
     this.#kernel = new Uint8Array(size);
     layers.forEach((layer, l) => {
       const { kernel, bias } = initial[l]!;
-      if (kernel.length !== layer.nIn * layer.nOut || bias.length !== layer.nOut) throw new RangeError(`layer ${l}: weights of the wrong size`);
+      if (kernel.length !== layer.nIn * layer.nOut || bias.length !== layer.nOut)
+        throw new RangeError(`layer ${l}: weights of the wrong size`);
       for (let i = 0; i <= layer.nIn; i++) {
         const row = layer.offset + i * layer.cols;
         for (let j = 0; j < layer.nOut; j++) {
@@ -189,7 +198,13 @@ export class MlpEngine {
    * e.g. the seeded Glorot weights of the layers model from `buildModel`.
    * @throws {Error} when a hidden unit cannot be made to output exactly 1 on this backend.
    */
-  static create(tf: TensorFlow, architecture: MlpArchitecture, hyper: MlpHyperparameters, initial: readonly DenseWeights[], options: MlpEngineOptions): MlpEngine {
+  static create(
+    tf: TensorFlow,
+    architecture: MlpArchitecture,
+    hyper: MlpHyperparameters,
+    initial: readonly DenseWeights[],
+    options: MlpEngineOptions,
+  ): MlpEngine {
     return new MlpEngine(tf, architecture, hyper, initial, options);
   }
 
@@ -324,7 +339,8 @@ export class MlpEngine {
       for (let i = 0; i < layer.rows; i++) {
         for (let j = 0; j < layer.cols; j++) {
           const k = layer.offset + i * layer.cols + j;
-          if (this.#trained[k] === 1) g[i * layer.cols + j] = sumsT[l]![j * layer.rows + i]! * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
+          if (this.#trained[k] === 1)
+            g[i * layer.cols + j] = sumsT[l]![j * layer.rows + i]! * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
         }
       }
       return this.#unaugment(layer, g);
@@ -348,7 +364,13 @@ export class MlpEngine {
    * @returns per layer, the TRANSPOSED gradient (cols × rows) of Σ over the batch's rows of
    *   (loss / lossFactor); fixed units' entries are zero.
    */
-  #forwardBackward(rows: TrainingRows, batch: Int32Array, dropout: boolean, predictions: Float32Array | null, offset: number): Float32Array[] {
+  #forwardBackward(
+    rows: TrainingRows,
+    batch: Int32Array,
+    dropout: boolean,
+    predictions: Float32Array | null,
+    offset: number,
+  ): Float32Array[] {
     const tf = this.#tf;
     const engine = tf.engine();
     const layers = this.#layers;
@@ -360,7 +382,8 @@ export class MlpEngine {
     const upload = (values: Float32Array, r: number, k: number) => own(tf.tensor3d(values, [1, r, k]));
     // Kernels run directly on rank-3 operands, as tf.matMul and tf.fused.matMul run them after
     // reshaping: this saves three reshape kernels and the op wrapper per product.
-    const product = (a: Tensor, w: Tensor) => own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
+    const product = (a: Tensor, w: Tensor) =>
+      own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     try {
       // Inputs with their ones column.
       const x0 = this.#buffer('x', b * (f + 1));
@@ -371,7 +394,9 @@ export class MlpEngine {
         x0[target + f] = 1;
       }
       // Views of P: it does not change before the step's tensors are disposed.
-      const weights = layers.map((layer) => upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols));
+      const weights = layers.map((layer) =>
+        upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols),
+      );
 
       // Forward: each layer's input a_l as a tensor; activations h_l (before dropout) in JavaScript.
       const inputs: Tensor[] = [upload(x0, b, f + 1)];
@@ -381,7 +406,13 @@ export class MlpEngine {
       for (let l = 0; l < L; l++) {
         const layer = layers[l]!;
         const kind = layer.hidden ? activation : this.#outputActivation();
-        let out = own(engine.runKernel('_FusedMatMul', { a: inputs[l]!, b: weights[l]! }, { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 }) as Tensor);
+        let out = own(
+          engine.runKernel(
+            '_FusedMatMul',
+            { a: inputs[l]!, b: weights[l]! },
+            { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 },
+          ) as Tensor,
+        );
         if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
         if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
         const values = out.dataSync() as Float32Array;
@@ -420,7 +451,15 @@ export class MlpEngine {
         if (l === 0) break;
         const upstreamT = product(weights[l]!, deltaTensor).dataSync() as Float32Array;
         const cols = layers[l - 1]!.cols;
-        deltaT = activationGradientT(this.#buffer(`delta${l - 1}`, cols * b), activation, upstreamT, activations[l - 1]!, masks[l - 1] ?? null, b, cols);
+        deltaT = activationGradientT(
+          this.#buffer(`delta${l - 1}`, cols * b),
+          activation,
+          upstreamT,
+          activations[l - 1]!,
+          masks[l - 1] ?? null,
+          b,
+          cols,
+        );
         deltaTensor = upload(deltaT, cols, b);
       }
       return gradients;
@@ -516,7 +555,8 @@ export class MlpEngine {
 }
 
 function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: EngineActivation): Tensor2D {
-  if (FUSABLE.has(activation)) return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' }) as Tensor2D;
+  if (FUSABLE.has(activation))
+    return tf.fused.matMul({ a, b: w, activation: activation as 'linear' | 'relu' | 'elu' | 'sigmoid' }) as Tensor2D;
   const z = tf.matMul(a, w) as Tensor2D;
   return activation === 'tanh' ? tf.tanh<Tensor2D>(z) : tf.selu<Tensor2D>(z);
 }
@@ -526,7 +566,15 @@ function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: Engine
  * (b × cols, before dropout) and its dropout mask (b × cols, values 0 or 1/keep). The last row
  * (the fixed unit) is 0, so no gradient flows through the ones column. Writes into `out` (cols × b).
  */
-function activationGradientT(out: Float32Array, activation: EngineActivation, upstreamT: Float32Array, h: Float32Array, mask: Float32Array | null, b: number, cols: number): Float32Array {
+function activationGradientT(
+  out: Float32Array,
+  activation: EngineActivation,
+  upstreamT: Float32Array,
+  h: Float32Array,
+  mask: Float32Array | null,
+  b: number,
+  cols: number,
+): Float32Array {
   // One loop per activation: a switch inside the loop costs more than the arithmetic.
   for (let j = 0; j < cols - 1; j++) {
     const row = j * b;
@@ -538,10 +586,12 @@ function activationGradientT(out: Float32Array, activation: EngineActivation, up
         for (let r = 0; r < b; r++) out[row + r] = upstreamT[row + r]!;
         break;
       case 'elu':
-        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : upstreamT[row + r]! * (h[at]! + 1);
+        for (let r = 0, at = j; r < b; r++, at += cols)
+          out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : upstreamT[row + r]! * (h[at]! + 1);
         break;
       case 'selu':
-        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * (h[at]! > 0 ? SELU_SCALE : h[at]! + SELU_SCALE * SELU_ALPHA);
+        for (let r = 0, at = j; r < b; r++, at += cols)
+          out[row + r] = upstreamT[row + r]! * (h[at]! > 0 ? SELU_SCALE : h[at]! + SELU_SCALE * SELU_ALPHA);
         break;
       case 'sigmoid':
         for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * h[at]! * (1 - h[at]!);

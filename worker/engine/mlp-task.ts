@@ -22,7 +22,15 @@ import type { EpochMetrics, Task, TaskResult } from '../protocol.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
 import { TASK_METRICS, type TaskKind } from '../spec.js';
 import { DivergedError, type EpochListener, type ModelInput, type TrainingContext } from '../train.js';
-import { MlpEngine, unsupportedReason, type DenseWeights, type MlpArchitecture, type MlpHyperparameters, type TrainingRows, type UploadedInputs } from './mlp-engine.js';
+import {
+  MlpEngine,
+  unsupportedReason,
+  type DenseWeights,
+  type MlpArchitecture,
+  type MlpHyperparameters,
+  type TrainingRows,
+  type UploadedInputs,
+} from './mlp-engine.js';
 
 /** `fast` (default): the engine trains every `mlp` task it supports; `layers`: always the layers-model loop. */
 export const MLP_ENGINE_ENV_VAR = 'FOLDWISE_MLP_ENGINE';
@@ -52,7 +60,8 @@ export type EngineTaskData = {
 /** The features matrix of an MLP's rows. */
 function featureRows(rows: EngineRows): TrainingRows {
   const input = rows.inputs[0];
-  if (rows.inputs.length !== 1 || input === undefined || !(input.values instanceof Float32Array)) throw new Error('the MLP engine takes one float32 features input');
+  if (rows.inputs.length !== 1 || input === undefined || !(input.values instanceof Float32Array))
+    throw new Error('the MLP engine takes one float32 features input');
   return { x: input.values, y: rows.y, n: rows.n };
 }
 
@@ -61,7 +70,15 @@ function featureRows(rows: EngineRows): TrainingRows {
  * @param seed the task's seed (train.ts's `taskSeed`): initial weights and shuffles are derived
  *   from it exactly as in the layers loop.
  */
-export async function runMlpEngineTask(task: Task, ctx: TrainingContext, table: Table, data: EngineTaskData, seed: number, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskResult> {
+export async function runMlpEngineTask(
+  task: Task,
+  ctx: TrainingContext,
+  table: Table,
+  data: EngineTaskData,
+  seed: number,
+  onEpoch: EpochListener,
+  signal?: AbortSignal,
+): Promise<TaskResult> {
   const { tf } = ctx;
   throwIfAborted(signal, task);
   const train = featureRows(data.train);
@@ -71,12 +88,26 @@ export async function runMlpEngineTask(task: Task, ctx: TrainingContext, table: 
   let engine: MlpEngine | null = null;
   let held: UploadedInputs | null = null;
   try {
-    if (data.held.n === 0) throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
-    engine = MlpEngine.create(tf, architectureFor(task, nInputs, data.nClasses), hyperparametersOf(task), readDenseWeights(model), { seed: deriveSeed(seed, 'dropout') });
+    if (data.held.n === 0)
+      throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
+    engine = MlpEngine.create(tf, architectureFor(task, nInputs, data.nClasses), hyperparametersOf(task), readDenseWeights(model), {
+      seed: deriveSeed(seed, 'dropout'),
+    });
     // Validation rows are uploaded once and scored by the engine every epoch; a refit's test
     // rows are scored once, by the layers model that is saved (below).
     held = task.kind === 'search' ? engine.uploadInputs(heldRows.x, heldRows.n) : null;
-    const session: Session = { tf, task, engine, rows: train, heldY: heldRows.y, held, nClasses: data.nClasses, shuffle: createRng(deriveSeed(seed, 'shuffle')), signal, lastYieldAt: performance.now() };
+    const session: Session = {
+      tf,
+      task,
+      engine,
+      rows: train,
+      heldY: heldRows.y,
+      held,
+      nClasses: data.nClasses,
+      shuffle: createRng(deriveSeed(seed, 'shuffle')),
+      signal,
+      lastYieldAt: performance.now(),
+    };
     if (task.kind === 'search') return await trainSearch(session, onEpoch);
 
     const trained = await trainRefit(session, onEpoch);
@@ -86,8 +117,19 @@ export async function runMlpEngineTask(task: Task, ctx: TrainingContext, table: 
     // ones column).
     const testX = tf.tensor2d(heldRows.x, [heldRows.n, nInputs]);
     const testPredictions = await predictArray(model, testX).finally(() => testX.dispose());
-    const result: TaskResult = { ...trained, testMetrics: prefixed('test_', evaluate(task.task, heldRows.y, testPredictions, data.nClasses)) };
-    const preprocessing = describePreprocessing({ task: task.task, encoding: data.encoding, standardizer: data.standardizer, classes: table.encoding.classes, params: task.params, backend: ctx.backend, seed: task.spec.seed });
+    const result: TaskResult = {
+      ...trained,
+      testMetrics: prefixed('test_', evaluate(task.task, heldRows.y, testPredictions, data.nClasses)),
+    };
+    const preprocessing = describePreprocessing({
+      task: task.task,
+      encoding: data.encoding,
+      standardizer: data.standardizer,
+      classes: table.encoding.classes,
+      params: task.params,
+      backend: ctx.backend,
+      seed: task.spec.seed,
+    });
     if (task.refit === undefined) throw new Error(`refit task ${task.taskId} has no refit settings (epochs, modelDir)`);
     await saveModel(tf, model, task.refit.modelDir, preprocessing);
     return result;
@@ -177,7 +219,12 @@ async function trainSearch(session: Session, onEpoch: EpochListener): Promise<Ta
     }
     if (stoppedByRequest || verdict === 'stop') break;
   }
-  const result = { stoppedEpoch, paramCount: engine.paramCount, trainMs: performance.now() - startedAt, ...(stoppedByRequest ? { stoppedByRequest } : {}) };
+  const result = {
+    stoppedEpoch,
+    paramCount: engine.paramCount,
+    trainMs: performance.now() - startedAt,
+    ...(stoppedByRequest ? { stoppedByRequest } : {}),
+  };
   const bestEpoch = tracker?.bestEpoch;
   // Restore even when training ran to `epochs` without stopping (the Keras bug #12511).
   if (restoreBest && bestEpoch != null && bestEpoch !== stoppedEpoch && engine.restoreSnapshot()) {
@@ -212,7 +259,12 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
   shuffleInPlace(order, session.shuffle);
   const predictions = await engine.trainEpoch(rows, order, session.task.params.batchSize, () => betweenBatches(session, epoch));
   const labels = Float32Array.from(order, (row) => rows.y[row]!);
-  const loss = taskKind === 'binary' ? binaryLogLoss(labels, predictions) : taskKind === 'multiclass' ? categoricalLogLoss(labels, predictions, nClasses) : mse(labels, predictions);
+  const loss =
+    taskKind === 'binary'
+      ? binaryLogLoss(labels, predictions)
+      : taskKind === 'multiclass'
+        ? categoricalLogLoss(labels, predictions, nClasses)
+        : mse(labels, predictions);
   const { sumOfSquares, penalty } = engine.parameterNorms();
   const objective = loss + penalty;
   if (!Number.isFinite(loss) || !Number.isFinite(objective) || !Number.isFinite(sumOfSquares)) {
@@ -229,14 +281,12 @@ async function evaluateHeld(session: Session): Promise<Record<string, number>> {
   return evaluate(session.task.task, session.heldY, await session.engine.predictUploaded(session.held), session.nClasses);
 }
 
-
-
 function checkMonitor(monitor: string, task: TaskKind): void {
   const recorded = TASK_METRICS[task].map((name) => `val_${name}`);
-  if (!recorded.includes(monitor)) throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
+  if (!recorded.includes(monitor))
+    throw new Error(`early stopping monitors "${monitor}", but a ${task} task records ${recorded.join(', ')}`);
 }
 
 function prefixed(prefix: string, metrics: Record<string, number>): EpochMetrics {
   return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`${prefix}${name}`, Number.isFinite(value) ? value : null]));
 }
-

@@ -81,8 +81,13 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
   const embeddings: { layer: ReturnType<TensorFlow['layers']['embedding']>; input: 0 | 1 }[] = [];
   const embed = (name: string, input: 0 | 1, dim: number, random = true): SymbolicTensor => {
     const layer = tf.layers.embedding({
-      name, inputDim: input === 0 ? shape.userRows : shape.itemRows, outputDim: dim, inputLength: 1,
-      embeddingsInitializer: random ? tf.initializers.randomNormal({ mean: 0, stddev: EMBEDDING_STD, seed: deriveSeed(seed, `init/${name}`) }) : 'zeros',
+      name,
+      inputDim: input === 0 ? shape.userRows : shape.itemRows,
+      outputDim: dim,
+      inputLength: 1,
+      embeddingsInitializer: random
+        ? tf.initializers.randomNormal({ mean: 0, stddev: EMBEDDING_STD, seed: deriveSeed(seed, `init/${name}`) })
+        : 'zeros',
     });
     embeddings.push({ layer, input });
     return tf.layers.flatten({ name: `${name}_flat` }).apply(layer.apply(input === 0 ? user : item)) as SymbolicTensor;
@@ -90,10 +95,22 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
 
   let model: LayersModel;
   if (params.family === 'mf') {
-    const dot = tf.layers.dot({ name: 'dot', axes: 1 }).apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
-    const sum = tf.layers.add({ name: 'sum' }).apply([dot, embed('user_bias', 0, 1, false), embed('item_bias', 1, 1, false)]) as SymbolicTensor;
+    const dot = tf.layers
+      .dot({ name: 'dot', axes: 1 })
+      .apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
+    const sum = tf.layers
+      .add({ name: 'sum' })
+      .apply([dot, embed('user_bias', 0, 1, false), embed('item_bias', 1, 1, false)]) as SymbolicTensor;
     // μ + sum: a fixed identity kernel and a fixed bias, saved as a plain (non-trainable) Dense layer.
-    const output = tf.layers.dense({ name: 'global_mean', units: 1, trainable: false, kernelInitializer: 'ones', biasInitializer: tf.initializers.constant({ value: shape.globalMean }) }).apply(sum) as SymbolicTensor;
+    const output = tf.layers
+      .dense({
+        name: 'global_mean',
+        units: 1,
+        trainable: false,
+        kernelInitializer: 'ones',
+        biasInitializer: tf.initializers.constant({ value: shape.globalMean }),
+      })
+      .apply(sum) as SymbolicTensor;
     model = tf.model({ name: 'mf', inputs: [user, item], outputs: output });
   } else {
     const features = shape.nFeatures > 0 ? tf.input({ name: 'features', shape: [shape.nFeatures] }) : null;
@@ -101,16 +118,26 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
     let hidden = tf.layers.concatenate({ name: 'concat' }).apply(parts) as SymbolicTensor;
     const dense = (name: string, units: number, activation: Params['activation'], bias = 0) =>
       tf.layers.dense({
-        name, units, activation, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
+        name,
+        units,
+        activation,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
         biasInitializer: bias === 0 ? 'zeros' : tf.initializers.constant({ value: bias }),
       });
     hiddenWidths(params).forEach((units, i) => {
       hidden = dense(`hidden_${i + 1}`, units, params.activation).apply(hidden) as SymbolicTensor;
-      if (params.dropout > 0) hidden = createSeededDropout(tf, { name: `dropout_${i + 1}`, rate: params.dropout, seed: deriveSeed(seed, `dropout/${i + 1}`) }).apply(hidden) as SymbolicTensor;
+      if (params.dropout > 0)
+        hidden = createSeededDropout(tf, {
+          name: `dropout_${i + 1}`,
+          rate: params.dropout,
+          seed: deriveSeed(seed, `dropout/${i + 1}`),
+        }).apply(hidden) as SymbolicTensor;
     });
     let output = dense('output', 1, 'linear', shape.globalMean).apply(hidden) as SymbolicTensor;
     if (params.useDotTerm) {
-      const dot = tf.layers.dot({ name: 'dot', axes: 1 }).apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
+      const dot = tf.layers
+        .dot({ name: 'dot', axes: 1 })
+        .apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
       output = tf.layers.add({ name: 'neumf' }).apply([output, dot]) as SymbolicTensor;
     }
     model = tf.model({ name: 'ncf', inputs: [user, item, ...(features ? [features] : [])], outputs: output });

@@ -34,8 +34,25 @@ export const LAYOUT_FILES: Readonly<Record<MovieLensLayout, readonly string[]>> 
 
 /** Genre flags of ml-100k's u.item, in column order, for a folder without u.genre. */
 const ML100K_GENRES = [
-  'unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy',
-  'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western',
+  'unknown',
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
 ];
 
 /** Loads the folder as a ratings table. @throws {DataError} */
@@ -50,18 +67,26 @@ export async function detectLayout(folder: string, requested: MovieLensSpec['lay
   try {
     isFolder = (await stat(folder)).isDirectory();
   } catch {
-    throw new DataError(`movielens folder not found: ${folder} (download ml-100k or ml-latest-small from https://grouplens.org/datasets/movielens/ and unpack it)`);
+    throw new DataError(
+      `movielens folder not found: ${folder} (download ml-100k or ml-latest-small from https://grouplens.org/datasets/movielens/ and unpack it)`,
+    );
   }
-  if (!isFolder) throw new DataError(`movielens: ${folder} is a file; dataset.path must be the unpacked folder (with u.data or ratings.csv)`);
+  if (!isFolder)
+    throw new DataError(`movielens: ${folder} is a file; dataset.path must be the unpacked folder (with u.data or ratings.csv)`);
   const candidates: MovieLensLayout[] = requested === 'auto' ? ['ml-100k', 'ml-latest-small'] : [requested];
   for (const layout of candidates) {
     const present = await Promise.all(LAYOUT_FILES[layout].map((name) => exists(join(folder, name))));
     if (requested === 'auto' && !present[0]) continue;
     const missing = LAYOUT_FILES[layout].filter((_, k) => !present[k]);
-    if (missing.length > 0) throw new DataError(`movielens: ${folder} lacks ${missing.join(', ')} (the ${layout} layout needs ${LAYOUT_FILES[layout].join(', ')})`);
+    if (missing.length > 0)
+      throw new DataError(
+        `movielens: ${folder} lacks ${missing.join(', ')} (the ${layout} layout needs ${LAYOUT_FILES[layout].join(', ')})`,
+      );
     return layout;
   }
-  throw new DataError(`movielens: ${folder} holds neither u.data (ml-100k) nor ratings.csv (ml-latest-small); set dataset.layout or point dataset.path at the unpacked folder`);
+  throw new DataError(
+    `movielens: ${folder} holds neither u.data (ml-100k) nor ratings.csv (ml-latest-small); set dataset.layout or point dataset.path at the unpacked folder`,
+  );
 }
 
 // ───────────────────────────── ml-100k ─────────────────────────────
@@ -81,7 +106,8 @@ async function loadMl100k(folder: string): Promise<Table> {
   for (const { line, text } of lines) {
     const fields = text.trim().split(/\s+/);
     const where = `${path}, line ${line}`;
-    if (fields.length < 3) throw new DataError(`${where}: expected 4 tab-separated fields (user id, item id, rating, timestamp), got ${fields.length}`);
+    if (fields.length < 3)
+      throw new DataError(`${where}: expected 4 tab-separated fields (user id, item id, rating, timestamp), got ${fields.length}`);
     const [user, item, rating] = fields as [string, string, string];
     const u = userOf.get(user);
     if (u === undefined) throw new DataError(`${where}, column 1 (user id): user ${quote(user)} is not in u.user`);
@@ -91,7 +117,11 @@ async function loadMl100k(folder: string): Promise<Table> {
     itemIndex.push(i);
     y.push(parseRating(rating, `${where}, column 3 (rating)`));
   }
-  return ratingsTable(Float32Array.from(y), { userIndex: Int32Array.from(userIndex), itemIndex: Int32Array.from(itemIndex), users, items, userColumn: 'user', itemColumn: 'item' }, path);
+  return ratingsTable(
+    Float32Array.from(y),
+    { userIndex: Int32Array.from(userIndex), itemIndex: Int32Array.from(itemIndex), users, items, userColumn: 'user', itemColumn: 'item' },
+    path,
+  );
 }
 
 async function readUsers100k(path: string): Promise<SideTable> {
@@ -103,7 +133,8 @@ async function readUsers100k(path: string): Promise<SideTable> {
   for (const { line, text } of await readLines(path, 'utf8')) {
     const fields = text.split('|').map((field) => field.trim());
     const where = `${path}, line ${line}`;
-    if (fields.length < 4) throw new DataError(`${where}: expected 5 fields separated by "|" (user id|age|gender|occupation|zip code), got ${fields.length}`);
+    if (fields.length < 4)
+      throw new DataError(`${where}: expected 5 fields separated by "|" (user id|age|gender|occupation|zip code), got ${fields.length}`);
     const [id, ageText, genderText, occupationText] = fields as [string, string, string, string];
     if (id === '') throw new DataError(`${where}, column 1 (user id): missing value`);
     addId(seen, id, `${where}, column 1 (user id)`, line);
@@ -126,7 +157,8 @@ async function readGenres100k(path: string): Promise<string[]> {
   const names: string[] = [];
   for (const { line, text } of await readLines(path, 'latin1')) {
     const [name, index] = text.split('|').map((field) => field.trim()) as [string, string | undefined];
-    if (index === undefined || !/^\d+$/.test(index)) throw new DataError(`${path}, line ${line}: expected "genre name|index", got ${quote(text)}`);
+    if (index === undefined || !/^\d+$/.test(index))
+      throw new DataError(`${path}, line ${line}: expected "genre name|index", got ${quote(text)}`);
     names[Number(index)] = name;
   }
   const gap = names.findIndex((name) => name === undefined);
@@ -144,7 +176,9 @@ async function readItems100k(path: string, genreNames: readonly string[]): Promi
     const fields = text.split('|').map((field) => field.trim());
     const where = `${path}, line ${line}`;
     if (fields.length !== fixed + genreNames.length) {
-      throw new DataError(`${where}: expected ${fixed + genreNames.length} fields separated by "|" (id|title|release date|video release date|URL and ${genreNames.length} genre flags), got ${fields.length}`);
+      throw new DataError(
+        `${where}: expected ${fixed + genreNames.length} fields separated by "|" (id|title|release date|video release date|URL and ${genreNames.length} genre flags), got ${fields.length}`,
+      );
     }
     const id = fields[0]!;
     if (id === '') throw new DataError(`${where}, column 1 (movie id): missing value`);
@@ -154,7 +188,8 @@ async function readItems100k(path: string, genreNames: readonly string[]): Promi
     genres.push(
       genreNames.filter((_, g) => {
         const flag = flags[g]!;
-        if (flag !== '0' && flag !== '1') throw new DataError(`${where}, column ${fixed + g + 1} (genre ${quote(genreNames[g]!)}): expected 0 or 1, got ${quote(flag)}`);
+        if (flag !== '0' && flag !== '1')
+          throw new DataError(`${where}, column ${fixed + g + 1} (genre ${quote(genreNames[g]!)}): expected 0 or 1, got ${quote(flag)}`);
         return flag === '1';
       }),
     );
@@ -162,7 +197,13 @@ async function readItems100k(path: string, genreNames: readonly string[]): Promi
     const date = /(\d{4})\s*$/.exec(fields[2]!);
     year.push(date ? Number(date[1]) : Number.NaN);
   }
-  return { ids, columns: [{ name: 'genres', kind: 'multi', values: genres }, { name: 'year', kind: 'numeric', values: Float64Array.from(year) }] };
+  return {
+    ids,
+    columns: [
+      { name: 'genres', kind: 'multi', values: genres },
+      { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
+    ],
+  };
 }
 
 // ───────────────────────────── ml-latest-small ─────────────────────────────
@@ -173,7 +214,10 @@ async function loadMlLatestSmall(folder: string): Promise<Table> {
   const { header, rows } = await readCsv(path);
   const column = (name: string): number => {
     const c = header.indexOf(name);
-    if (c < 0) throw new DataError(`${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected userId,movieId,rating,timestamp)`);
+    if (c < 0)
+      throw new DataError(
+        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected userId,movieId,rating,timestamp)`,
+      );
     return c;
   };
   const [cUser, cItem, cRating] = [column('userId'), column('movieId'), column('rating')];
@@ -185,7 +229,8 @@ async function loadMlLatestSmall(folder: string): Promise<Table> {
   const y = new Float32Array(rows.length);
   rows.forEach(({ line, cells }, r) => {
     const where = (name: string) => `${path}, line ${line}, column ${quote(name)}`;
-    if (cells.length !== header.length) throw new DataError(`${path}, line ${line}: ${cells.length} cells, but the header has ${header.length} columns`);
+    if (cells.length !== header.length)
+      throw new DataError(`${path}, line ${line}: ${cells.length} cells, but the header has ${header.length} columns`);
     const user = cells[cUser]!;
     if (user === '') throw new DataError(`${where('userId')}: missing value (empty cell)`);
     const i = itemOf.get(cells[cItem]!);
@@ -202,7 +247,10 @@ async function readMoviesCsv(path: string): Promise<SideTable> {
   const { header, rows } = await readCsv(path);
   const [cId, cTitle, cGenres] = ['movieId', 'title', 'genres'].map((name) => {
     const c = header.indexOf(name);
-    if (c < 0) throw new DataError(`${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected movieId,title,genres)`);
+    if (c < 0)
+      throw new DataError(
+        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected movieId,title,genres)`,
+      );
     return c;
   }) as [number, number, number];
   const ids: string[] = [];
@@ -210,17 +258,28 @@ async function readMoviesCsv(path: string): Promise<SideTable> {
   const year: number[] = [];
   const seen = new Map<string, number>();
   for (const { line, cells } of rows) {
-    if (cells.length !== header.length) throw new DataError(`${path}, line ${line}: ${cells.length} cells, but the header has ${header.length} columns`);
+    if (cells.length !== header.length)
+      throw new DataError(`${path}, line ${line}: ${cells.length} cells, but the header has ${header.length} columns`);
     const id = cells[cId]!;
     if (id === '') throw new DataError(`${path}, line ${line}, column "movieId": missing value (empty cell)`);
     addId(seen, id, `${path}, line ${line}, column "movieId"`, line);
     ids.push(id);
     const list = cells[cGenres]!;
-    genres.push(list === '' || list === '(no genres listed)' ? [] : list.split('|').map((genre) => genre.trim()).filter((genre) => genre !== ''));
+    genres.push(
+      list === '' || list === '(no genres listed)'
+        ? []
+        : list
+            .split('|')
+            .map((genre) => genre.trim())
+            .filter((genre) => genre !== ''),
+    );
     const match = /\((\d{4})\)\s*$/.exec(cells[cTitle]!);
     year.push(match ? Number(match[1]) : Number.NaN);
   }
-  const columns: SideColumn[] = [{ name: 'genres', kind: 'multi', values: genres }, { name: 'year', kind: 'numeric', values: Float64Array.from(year) }];
+  const columns: SideColumn[] = [
+    { name: 'genres', kind: 'multi', values: genres },
+    { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
+  ];
   return { ids, columns };
 }
 
@@ -244,7 +303,13 @@ async function readCsv(path: string): Promise<{ header: string[]; rows: { line: 
   const text = await readText(path, 'utf8');
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parseCsv(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
+    records = parseCsv(text, {
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as typeof records;
   } catch (error) {
     throw new DataError(`${path}: malformed CSV: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -260,7 +325,9 @@ async function readText(path: string, encoding: BufferEncoding): Promise<string>
     return await readFile(path, encoding);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new DataError(
+      code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

@@ -26,7 +26,11 @@ type PredictionTable = { readonly header: string[]; readonly rows: (string | num
 type Model = Parameters<typeof predictArray>[0];
 
 export async function predictRatingsRows(
-  tf: TensorFlow, model: Model, ratings: RatingsPreprocessing, rows: readonly Record<string, string>[], options: { readonly source?: string } = {},
+  tf: TensorFlow,
+  model: Model,
+  ratings: RatingsPreprocessing,
+  rows: readonly Record<string, string>[],
+  options: { readonly source?: string } = {},
 ): Promise<PredictionTable> {
   const source = options.source ?? 'input';
   const users = sideLookup(ratings.users);
@@ -34,7 +38,10 @@ export async function predictRatingsRows(
   const idOf = (row: Record<string, string>, i: number, column: string): string => {
     const cell = cellOf(row, column) ?? cellOf(row, column === ratings.userColumn ? 'user' : 'item');
     const alias = column === ratings.userColumn ? 'user' : 'item';
-    if (cell === undefined) throw new DataError(`${source}, row ${i + 2}: column ${JSON.stringify(column)}${column === alias ? '' : ` (or ${JSON.stringify(alias)})`} is missing; each row needs a user and an item id`);
+    if (cell === undefined)
+      throw new DataError(
+        `${source}, row ${i + 2}: column ${JSON.stringify(column)}${column === alias ? '' : ` (or ${JSON.stringify(alias)})`} is missing; each row needs a user and an item id`,
+      );
     if (cell === '') throw new DataError(`${source}, row ${i + 2}, column ${JSON.stringify(column)}: missing value (empty cell)`);
     return cell;
   };
@@ -47,8 +54,22 @@ export async function predictRatingsRows(
   const tensors: Tensor2D[] = [];
   try {
     for (const input of ratings.inputs) {
-      if (input === 'user') tensors.push(tf.tensor2d(Int32Array.from(userIds, (id) => users.embedding.get(id) ?? UNKNOWN_INDEX), [n, 1], 'int32'));
-      else if (input === 'item') tensors.push(tf.tensor2d(Int32Array.from(itemIds, (id) => items.embedding.get(id) ?? UNKNOWN_INDEX), [n, 1], 'int32'));
+      if (input === 'user')
+        tensors.push(
+          tf.tensor2d(
+            Int32Array.from(userIds, (id) => users.embedding.get(id) ?? UNKNOWN_INDEX),
+            [n, 1],
+            'int32',
+          ),
+        );
+      else if (input === 'item')
+        tensors.push(
+          tf.tensor2d(
+            Int32Array.from(itemIds, (id) => items.embedding.get(id) ?? UNKNOWN_INDEX),
+            [n, 1],
+            'int32',
+          ),
+        );
       else {
         const x = new Float32Array(n * (wu + wi));
         rows.forEach((row, i) => {

@@ -46,7 +46,13 @@ export function embeddingIndex(counts: Float64Array): { readonly indexOf: Int32A
   return { indexOf, rows: next };
 }
 
-export function prepareRatingsData(table: Table, ratings: RatingsData, family: Family, trainRows: Int32Array, heldRows: Int32Array): RatingsTaskData {
+export function prepareRatingsData(
+  table: Table,
+  ratings: RatingsData,
+  family: Family,
+  trainRows: Int32Array,
+  heldRows: Int32Array,
+): RatingsTaskData {
   const userCounts = rowCounts(ratings.userIndex, trainRows, ratings.users.ids.length);
   const itemCounts = rowCounts(ratings.itemIndex, trainRows, ratings.items.ids.length);
   const userEncoder = fitSideEncoder(ratings.users, userCounts, USER_PREFIX);
@@ -80,7 +86,10 @@ export function prepareRatingsData(table: Table, ratings: RatingsData, family: F
   };
 
   const held = rowsOf(heldRows);
-  const cold = Array.from(heldRows, (row) => users.indexOf[ratings.userIndex[row]!] === UNKNOWN_INDEX || items.indexOf[ratings.itemIndex[row]!] === UNKNOWN_INDEX);
+  const cold = Array.from(
+    heldRows,
+    (row) => users.indexOf[ratings.userIndex[row]!] === UNKNOWN_INDEX || items.indexOf[ratings.itemIndex[row]!] === UNKNOWN_INDEX,
+  );
   const coldRows = cold.filter(Boolean).length;
   const heldMetrics = (predictions: Float32Array): Record<string, number> => {
     const coldTrue = held.y.filter((_, r) => cold[r]);

@@ -37,14 +37,27 @@ export function ratingsTable(y: Float32Array, ratings: RatingsData, what: string
   const n = y.length;
   if (n < 2) throw new DataError(`${what}: ${n} rating${n === 1 ? '' : 's'}; at least 2 are needed`);
   if (y.every((value) => value === y[0])) throw new DataError(`${what}: every rating is ${y[0]}; there is nothing to learn`);
-  if (ratings.userIndex.length !== n || ratings.itemIndex.length !== n) throw new Error('ratings: user and item indices must have one entry per rating');
+  if (ratings.userIndex.length !== n || ratings.itemIndex.length !== n)
+    throw new Error('ratings: user and item indices must have one entry per rating');
 
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const userEncoder = fitSideEncoder(ratings.users, rowCounts(ratings.userIndex, all, ratings.users.ids.length), USER_PREFIX);
   const itemEncoder = fitSideEncoder(ratings.items, rowCounts(ratings.itemIndex, all, ratings.items.ids.length), ITEM_PREFIX);
-  const x = rowFeatures(ratings, all, userEncoder, encodeSide(userEncoder, ratings.users), itemEncoder, encodeSide(itemEncoder, ratings.items));
+  const x = rowFeatures(
+    ratings,
+    all,
+    userEncoder,
+    encodeSide(userEncoder, ratings.users),
+    itemEncoder,
+    encodeSide(itemEncoder, ratings.items),
+  );
   const featureNames = [...userEncoder.featureNames, ...itemEncoder.featureNames];
-  const encoding: Encoding = { columns: featureNames.map((name) => ({ name, kind: 'numeric' })), featureNames, target: 'rating', classes: null };
+  const encoding: Encoding = {
+    columns: featureNames.map((name) => ({ name, kind: 'numeric' })),
+    featureNames,
+    target: 'rating',
+    classes: null,
+  };
   return { nRows: n, nFeatures: featureNames.length, x, y, task: 'regression', encoding, ratings };
 }
 
@@ -56,7 +69,14 @@ export function rowCounts(index: Int32Array, rows: Int32Array, nEntities: number
 }
 
 /** The rows' features, user's then item's: row-major rows.length × (user width + item width). */
-export function rowFeatures(ratings: RatingsData, rows: Int32Array, userEncoder: SideEncoder, userX: Float32Array, itemEncoder: SideEncoder, itemX: Float32Array): Float32Array {
+export function rowFeatures(
+  ratings: RatingsData,
+  rows: Int32Array,
+  userEncoder: SideEncoder,
+  userX: Float32Array,
+  itemEncoder: SideEncoder,
+  itemX: Float32Array,
+): Float32Array {
   const wu = userEncoder.featureNames.length;
   const wi = itemEncoder.featureNames.length;
   const width = wu + wi;

@@ -98,7 +98,8 @@ export function encodeSide(encoder: SideEncoder, side: SideTable): Float32Array 
   let offset = 0;
   for (const fitted of encoder.columns) {
     const column = byName.get(fitted.name);
-    if (column === undefined || column.kind !== fitted.kind) throw new Error(`side features lack the ${fitted.kind} column "${fitted.name}" the encoder was fitted on`);
+    if (column === undefined || column.kind !== fitted.kind)
+      throw new Error(`side features lack the ${fitted.kind} column "${fitted.name}" the encoder was fitted on`);
     for (let e = 0; e < side.ids.length; e++) writeValue(out, e * width + offset, fitted, column.values[e]!);
     offset += columnWidth(fitted);
   }
@@ -120,7 +121,10 @@ export function encodeSideCells(encoder: SideEncoder, cellOf: (column: string) =
     let value: number | string | readonly string[];
     if (fitted.kind === 'numeric') {
       value = cell === '' ? Number.NaN : Number(cell);
-      if (cell !== '' && !/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cell)) throw new DataError(`${where}, column ${JSON.stringify(fitted.name)}: non-numeric value ${JSON.stringify(cell)} in a numeric column`);
+      if (cell !== '' && !/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cell))
+        throw new DataError(
+          `${where}, column ${JSON.stringify(fitted.name)}: non-numeric value ${JSON.stringify(cell)} in a numeric column`,
+        );
     } else if (fitted.kind === 'multi') {
       value = cell === '' ? [] : cell.split(LABEL_SEPARATOR).map((label) => label.trim());
     } else {
@@ -193,7 +197,9 @@ export function sideTableToJson(side: SideTable): SavedSideTable {
   return {
     ids: [...side.ids],
     columns: side.columns.map((column) =>
-      column.kind === 'numeric' ? { name: column.name, kind: 'numeric', values: Array.from(column.values, (v) => (Number.isNaN(v) ? null : v)) } : { name: column.name, kind: column.kind, values: [...column.values] } as SavedSideTable['columns'][number],
+      column.kind === 'numeric'
+        ? { name: column.name, kind: 'numeric', values: Array.from(column.values, (v) => (Number.isNaN(v) ? null : v)) }
+        : ({ name: column.name, kind: column.kind, values: [...column.values] } as SavedSideTable['columns'][number]),
     ),
   };
 }
@@ -201,7 +207,12 @@ export function sideTableToJson(side: SideTable): SavedSideTable {
 export function sideTableFromJson(saved: SavedSideTable): SideTable {
   return {
     ids: saved.ids,
-    columns: saved.columns.map((column): SideColumn => (column.kind === 'numeric' ? { name: column.name, kind: 'numeric', values: Float64Array.from(column.values, (v) => v ?? Number.NaN) } : column)),
+    columns: saved.columns.map(
+      (column): SideColumn =>
+        column.kind === 'numeric'
+          ? { name: column.name, kind: 'numeric', values: Float64Array.from(column.values, (v) => v ?? Number.NaN) }
+          : column,
+    ),
   };
 }
 
@@ -230,6 +241,11 @@ export const savedSideTableSchema = z
   })
   .superRefine((table, ctx) => {
     table.columns.forEach((column, c) => {
-      if (column.values.length !== table.ids.length) ctx.addIssue({ code: 'custom', path: ['columns', c, 'values'], message: `expected ${table.ids.length} values (one per id), got ${column.values.length}` });
+      if (column.values.length !== table.ids.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', c, 'values'],
+          message: `expected ${table.ids.length} values (one per id), got ${column.values.length}`,
+        });
     });
   });

@@ -108,7 +108,9 @@ export function generateRatingsWithTruth(spec: RatingsSpec, seed: number): { rea
   const items: number[] = [];
   for (let u = 0; u < nUsers; u++) {
     const newcomer = rng.next() < NEWCOMER_SHARE;
-    const count = newcomer ? 1 + rng.int(2) : Math.min(maxPerUser, Math.max(1, Math.round(spec.ratingsPerUser * Math.exp(sigma * rng.normal() - (sigma * sigma) / 2))));
+    const count = newcomer
+      ? 1 + rng.int(2)
+      : Math.min(maxPerUser, Math.max(1, Math.round(spec.ratingsPerUser * Math.exp(sigma * rng.normal() - (sigma * sigma) / 2))));
     const chosen = new Set<number>();
     while (chosen.size < count) chosen.add(sampleCumulative(cumulative, rng));
     for (const i of chosen) {
@@ -150,7 +152,14 @@ export function generateRatingsWithTruth(spec: RatingsSpec, seed: number): { rea
   };
   const table = ratingsTable(
     y,
-    { userIndex: Int32Array.from(users), itemIndex: Int32Array.from(items), users: userTable, items: itemTable, userColumn: 'user', itemColumn: 'item' },
+    {
+      userIndex: Int32Array.from(users),
+      itemIndex: Int32Array.from(items),
+      users: userTable,
+      items: itemTable,
+      userColumn: 'user',
+      itemColumn: 'item',
+    },
     'the ratings dataset',
   );
   return { table, truth: { expected, featureEffect, noise: spec.noise } };

@@ -12,7 +12,10 @@ import type { TensorFlow } from '../backend.js';
 export function ensureEmbeddingGradients(tf: TensorFlow): void {
   if (tf.getBackend() !== 'wasm' || tf.getKernel('UnsortedSegmentSum', 'wasm') !== undefined) return;
   const scatter = tf.getKernel('ScatterNd', 'wasm');
-  if (scatter === undefined) throw new Error('the wasm backend has neither UnsortedSegmentSum nor ScatterNd: embeddings cannot be trained on it (set FOLDWISE_BACKEND=cpu)');
+  if (scatter === undefined)
+    throw new Error(
+      'the wasm backend has neither UnsortedSegmentSum nor ScatterNd: embeddings cannot be trained on it (set FOLDWISE_BACKEND=cpu)',
+    );
   const config: KernelConfig = {
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',

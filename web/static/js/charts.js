@@ -1,7 +1,20 @@
 // Chart builders over ECharts (loaded as a classic script from /static/vendor, global `echarts`).
 import { fmt, metricLabel, paramLabel, showMessage } from './lib.js';
 
-export const PALETTE = ['#3451d1', '#e8590c', '#2b8a3e', '#c2255c', '#1098ad', '#7048e8', '#e67700', '#5c940d', '#862e9c', '#495057', '#0b7285', '#a61e4d'];
+export const PALETTE = [
+  '#3451d1',
+  '#e8590c',
+  '#2b8a3e',
+  '#c2255c',
+  '#1098ad',
+  '#7048e8',
+  '#e67700',
+  '#5c940d',
+  '#862e9c',
+  '#495057',
+  '#0b7285',
+  '#a61e4d',
+];
 const FONT = 'Inter, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif';
 const MUTED = '#6b7385';
 const GRID_LINE = '#eef0f3';
@@ -99,8 +112,14 @@ export function aggregate(folds) {
 
 function epochAxis(count) {
   return {
-    type: 'category', boundaryGap: false, name: 'epoch', nameLocation: 'middle', nameGap: 24, data: Array.from({ length: count }, (_, i) => i + 1),
-    ...axisStyle, splitLine: { show: false },
+    type: 'category',
+    boundaryGap: false,
+    name: 'epoch',
+    nameLocation: 'middle',
+    nameGap: 24,
+    data: Array.from({ length: count }, (_, i) => i + 1),
+    ...axisStyle,
+    splitLine: { show: false },
   };
 }
 
@@ -121,27 +140,69 @@ export function curveOption(entries, { yName, higherBetter = false, animate = tr
     const name = `#${runId}`;
     if (nFolds > 1) {
       series.push({
-        id: `${runId}-lo`, name, type: 'line', data: curve.min, stack: `band-${runId}`, stackStrategy: 'all', symbol: 'none', color,
-        lineStyle: { opacity: 0 }, silent: true, z: 1, emphasis: { disabled: true }, tooltip: { show: false },
+        id: `${runId}-lo`,
+        name,
+        type: 'line',
+        data: curve.min,
+        stack: `band-${runId}`,
+        stackStrategy: 'all',
+        symbol: 'none',
+        color,
+        lineStyle: { opacity: 0 },
+        silent: true,
+        z: 1,
+        emphasis: { disabled: true },
+        tooltip: { show: false },
       });
       series.push({
-        id: `${runId}-band`, name, type: 'line', stack: `band-${runId}`, stackStrategy: 'all', symbol: 'none', color,
+        id: `${runId}-band`,
+        name,
+        type: 'line',
+        stack: `band-${runId}`,
+        stackStrategy: 'all',
+        symbol: 'none',
+        color,
         data: curve.max.map((hi, i) => (hi === null || curve.min[i] === null ? null : hi - curve.min[i])),
-        lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 0.13 }, silent: true, z: 1, emphasis: { disabled: true }, tooltip: { show: false },
+        lineStyle: { opacity: 0 },
+        areaStyle: { color, opacity: 0.13 },
+        silent: true,
+        z: 1,
+        emphasis: { disabled: true },
+        tooltip: { show: false },
       });
     }
     series.push({
-      id: `${runId}-mean`, name, type: 'line', data: curve.mean, symbol: 'none', showSymbol: false, color,
-      lineStyle: { width: 2, color }, z: 3, emphasis: { focus: 'series' },
+      id: `${runId}-mean`,
+      name,
+      type: 'line',
+      data: curve.mean,
+      symbol: 'none',
+      showSymbol: false,
+      color,
+      lineStyle: { width: 2, color },
+      z: 3,
+      emphasis: { focus: 'series' },
     });
   }
   return {
     ...base(animate),
     color: entries.map((e) => e.color),
     grid: { left: 8, right: 16, top: 34, bottom: 24, containLabel: true },
-    legend: { type: 'scroll', top: 0, left: 0, right: 0, icon: 'roundRect', itemWidth: 12, itemHeight: 4, textStyle: { color: MUTED, fontSize: 11 }, data: entries.filter((e) => e.curve).map((e) => `#${e.runId}`) },
+    legend: {
+      type: 'scroll',
+      top: 0,
+      left: 0,
+      right: 0,
+      icon: 'roundRect',
+      itemWidth: 12,
+      itemHeight: 4,
+      textStyle: { color: MUTED, fontSize: 11 },
+      data: entries.filter((e) => e.curve).map((e) => `#${e.runId}`),
+    },
     tooltip: {
-      trigger: 'axis', confine: true, order: higherBetter ? 'valueDesc' : 'valueAsc',
+      trigger: 'axis',
+      confine: true,
+      order: higherBetter ? 'valueDesc' : 'valueAsc',
       formatter: (params) => {
         const lines = params.filter((p) => String(p.seriesId).endsWith('-mean') && p.value !== null && p.value !== undefined);
         lines.sort((a, b) => (higherBetter ? b.value - a.value : a.value - b.value));
@@ -191,8 +252,14 @@ export function parallelOption(runs, columns, metric, direction) {
   const hi = Math.max(...scores);
   const digits = digitsFor(hi - lo);
   axes.push({
-    dim: columns.length, name: metricLabel(metric), type: 'value', min: lo, max: hi === lo ? hi + 1e-6 : hi, inverse: direction === 'minimize',
-    nameTextStyle: { fontWeight: 700, color: '#1b2130' }, axisLabel: { formatter: (v) => v.toFixed(digits) },
+    dim: columns.length,
+    name: metricLabel(metric),
+    type: 'value',
+    min: lo,
+    max: hi === lo ? hi + 1e-6 : hi,
+    inverse: direction === 'minimize',
+    nameTextStyle: { fontWeight: 700, color: '#1b2130' },
+    axisLabel: { formatter: (v) => v.toFixed(digits) },
   });
   const row = (run) => [...columns.map((name, dim) => (categorical[dim] ? String(run.params[name]) : run.params[name])), run.scoreMean];
   const best = finished.find((run) => run.rank === 1);
@@ -200,25 +267,57 @@ export function parallelOption(runs, columns, metric, direction) {
   return {
     ...base(finished.length <= 200),
     parallel: {
-      left: 40, right: 56, top: 36, bottom: 22,
+      left: 40,
+      right: 56,
+      top: 36,
+      bottom: 22,
       parallelAxisDefault: {
-        nameLocation: 'end', nameGap: 12, nameTextStyle: { color: '#475063', fontSize: 11.5 },
-        axisLine: { lineStyle: { color: AXIS_LINE } }, axisTick: { lineStyle: { color: AXIS_LINE } }, axisLabel: { color: MUTED, fontSize: 10.5 },
+        nameLocation: 'end',
+        nameGap: 12,
+        nameTextStyle: { color: '#475063', fontSize: 11.5 },
+        axisLine: { lineStyle: { color: AXIS_LINE } },
+        axisTick: { lineStyle: { color: AXIS_LINE } },
+        axisLabel: { color: MUTED, fontSize: 10.5 },
         areaSelectStyle: { width: 14, opacity: 0.25, color: '#3451d1' },
       },
     },
     parallelAxis: axes,
     visualMap: {
-      show: false, type: 'continuous', dimension: columns.length, min: lo, max: hi === lo ? hi + 1e-6 : hi, inRange: { color: colors }, seriesIndex: 0,
+      show: false,
+      type: 'continuous',
+      dimension: columns.length,
+      min: lo,
+      max: hi === lo ? hi + 1e-6 : hi,
+      inRange: { color: colors },
+      seriesIndex: 0,
     },
     tooltip: { trigger: 'item', confine: true },
     series: [
       {
-        type: 'parallel', name: 'runs', data: finished.map(row), lineStyle: { width: 1.2, opacity: finished.length > 150 ? 0.3 : 0.55 },
-        emphasis: { lineStyle: { width: 3, opacity: 1 } }, inactiveOpacity: 0.04, activeOpacity: 1, smooth: false, progressive: 0,
+        type: 'parallel',
+        name: 'runs',
+        data: finished.map(row),
+        lineStyle: { width: 1.2, opacity: finished.length > 150 ? 0.3 : 0.55 },
+        emphasis: { lineStyle: { width: 3, opacity: 1 } },
+        inactiveOpacity: 0.04,
+        activeOpacity: 1,
+        smooth: false,
+        progressive: 0,
         tooltip: { show: false },
       },
-      ...(best ? [{ type: 'parallel', name: 'best', data: [row(best)], lineStyle: { width: 3.5, color: '#1b2130', opacity: 0.9 }, z: 5, silent: true, tooltip: { show: false } }] : []),
+      ...(best
+        ? [
+            {
+              type: 'parallel',
+              name: 'best',
+              data: [row(best)],
+              lineStyle: { width: 3.5, color: '#1b2130', opacity: 0.9 },
+              z: 5,
+              silent: true,
+              tooltip: { show: false },
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -246,26 +345,98 @@ export function complexityOption(runs, metric, direction) {
   // Past a few hundred points, ECharts' large mode draws a series in one batch (no per-point hover).
   const large = finished.length > 300 ? { large: true, largeThreshold: 300 } : {};
   const series = [
-    { name: 'training loss', type: 'scatter', data: finished.map(point('trainLoss')).filter(Boolean), symbolSize, color: '#3451d1', itemStyle: { opacity: 0.65 }, ...large },
-    { name: 'validation loss', type: 'scatter', data: finished.map(point('valLoss')).filter(Boolean), symbolSize, color: '#e8590c', itemStyle: { opacity: 0.65 }, ...large },
-    { name: 'training loss', type: 'line', data: trend('trainLoss'), symbol: 'none', color: '#3451d1', lineStyle: { width: 2, opacity: 0.8 }, silent: true, tooltip: { show: false } },
-    { name: 'validation loss', type: 'line', data: trend('valLoss'), symbol: 'none', color: '#e8590c', lineStyle: { width: 2, opacity: 0.8 }, silent: true, tooltip: { show: false } },
+    {
+      name: 'training loss',
+      type: 'scatter',
+      data: finished.map(point('trainLoss')).filter(Boolean),
+      symbolSize,
+      color: '#3451d1',
+      itemStyle: { opacity: 0.65 },
+      ...large,
+    },
+    {
+      name: 'validation loss',
+      type: 'scatter',
+      data: finished.map(point('valLoss')).filter(Boolean),
+      symbolSize,
+      color: '#e8590c',
+      itemStyle: { opacity: 0.65 },
+      ...large,
+    },
+    {
+      name: 'training loss',
+      type: 'line',
+      data: trend('trainLoss'),
+      symbol: 'none',
+      color: '#3451d1',
+      lineStyle: { width: 2, opacity: 0.8 },
+      silent: true,
+      tooltip: { show: false },
+    },
+    {
+      name: 'validation loss',
+      type: 'line',
+      data: trend('valLoss'),
+      symbol: 'none',
+      color: '#e8590c',
+      lineStyle: { width: 2, opacity: 0.8 },
+      silent: true,
+      tooltip: { show: false },
+    },
   ];
   if (showScore) {
-    series.push({ name: scoreName, type: 'scatter', yAxisIndex: 1, data: finished.map(point('valScore')).filter(Boolean), symbol: 'diamond', symbolSize: symbolSize + 1, color: '#2b8a3e', itemStyle: { opacity: 0.55 }, ...large });
+    series.push({
+      name: scoreName,
+      type: 'scatter',
+      yAxisIndex: 1,
+      data: finished.map(point('valScore')).filter(Boolean),
+      symbol: 'diamond',
+      symbolSize: symbolSize + 1,
+      color: '#2b8a3e',
+      itemStyle: { opacity: 0.55 },
+      ...large,
+    });
   }
   return {
     ...base(animate),
     grid: { left: 8, right: 8, top: 40, bottom: 24, containLabel: true },
-    legend: { top: 0, icon: 'circle', itemWidth: 9, itemHeight: 9, textStyle: { color: MUTED, fontSize: 11 }, data: ['training loss', 'validation loss', ...(showScore ? [scoreName] : [])] },
-    tooltip: {
-      trigger: 'item', confine: true,
-      formatter: (p) => `<b>run #${p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
+    legend: {
+      top: 0,
+      icon: 'circle',
+      itemWidth: 9,
+      itemHeight: 9,
+      textStyle: { color: MUTED, fontSize: 11 },
+      data: ['training loss', 'validation loss', ...(showScore ? [scoreName] : [])],
     },
-    xAxis: { type: 'log', name: 'parameters (log scale)', nameLocation: 'middle', nameGap: 24, ...axisStyle, splitLine: { show: false }, axisLabel: { color: MUTED, fontSize: 11, formatter: fmt.compact } },
+    tooltip: {
+      trigger: 'item',
+      confine: true,
+      formatter: (p) =>
+        `<b>run #${p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
+    },
+    xAxis: {
+      type: 'log',
+      name: 'parameters (log scale)',
+      nameLocation: 'middle',
+      nameGap: 24,
+      ...axisStyle,
+      splitLine: { show: false },
+      axisLabel: { color: MUTED, fontSize: 11, formatter: fmt.compact },
+    },
     yAxis: [
       { type: 'value', name: 'loss', scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick } },
-      ...(showScore ? [{ type: 'value', name: `${metricLabel(metric)} ${direction === 'minimize' ? '↓' : '↑'}`, scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick }, splitLine: { show: false } }] : []),
+      ...(showScore
+        ? [
+            {
+              type: 'value',
+              name: `${metricLabel(metric)} ${direction === 'minimize' ? '↓' : '↑'}`,
+              scale: true,
+              ...axisStyle,
+              axisLabel: { ...axisStyle.axisLabel, formatter: tick },
+              splitLine: { show: false },
+            },
+          ]
+        : []),
     ],
     series,
   };
@@ -281,29 +452,63 @@ export function foldOption(lines, { yName, refitEpochs = null, higherBetter = fa
   const count = Math.max(1, ...lines.map((line) => line.values.length));
   const series = lines.map((line, index) => {
     const marks = [];
-    const at = (epoch) => (epoch !== null && epoch !== undefined && line.values[epoch] !== null && line.values[epoch] !== undefined ? line.values[epoch] : null);
+    const at = (epoch) =>
+      epoch !== null && epoch !== undefined && line.values[epoch] !== null && line.values[epoch] !== undefined ? line.values[epoch] : null;
     if (line.fold && at(line.fold.bestEpoch) !== null) {
-      marks.push({ name: 'best epoch', coord: [line.fold.bestEpoch, at(line.fold.bestEpoch)], symbol: 'circle', symbolSize: 9, itemStyle: { color: line.color, borderColor: '#fff', borderWidth: 2 } });
+      marks.push({
+        name: 'best epoch',
+        coord: [line.fold.bestEpoch, at(line.fold.bestEpoch)],
+        symbol: 'circle',
+        symbolSize: 9,
+        itemStyle: { color: line.color, borderColor: '#fff', borderWidth: 2 },
+      });
     }
     if (line.fold && at(line.fold.stoppedEpoch) !== null && line.fold.stoppedEpoch !== line.fold.bestEpoch) {
-      marks.push({ name: 'stopped', coord: [line.fold.stoppedEpoch, at(line.fold.stoppedEpoch)], symbol: CROSS, symbolSize: 9, itemStyle: { color: line.color } });
+      marks.push({
+        name: 'stopped',
+        coord: [line.fold.stoppedEpoch, at(line.fold.stoppedEpoch)],
+        symbol: CROSS,
+        symbolSize: 9,
+        itemStyle: { color: line.color },
+      });
     }
     return {
-      id: `line-${index}`, name: line.name, type: 'line', data: line.values, symbol: 'none', color: line.color,
+      id: `line-${index}`,
+      name: line.name,
+      type: 'line',
+      data: line.values,
+      symbol: 'none',
+      color: line.color,
       lineStyle: { width: line.dashed ? 1.6 : 2, type: line.dashed ? 'dashed' : 'solid', color: line.color },
       markPoint: marks.length ? { data: marks, label: { show: false }, animation: false } : undefined,
-      markLine: index === 0 && refitEpochs ? {
-        silent: true, symbol: 'none', data: [{ xAxis: refitEpochs - 1 }], lineStyle: { color: '#868e96', type: 'dashed', width: 1 },
-        label: { formatter: `refit: ${refitEpochs}`, color: MUTED, fontSize: 10 }, animation: false,
-      } : undefined,
+      markLine:
+        index === 0 && refitEpochs
+          ? {
+              silent: true,
+              symbol: 'none',
+              data: [{ xAxis: refitEpochs - 1 }],
+              lineStyle: { color: '#868e96', type: 'dashed', width: 1 },
+              label: { formatter: `refit: ${refitEpochs}`, color: MUTED, fontSize: 10 },
+              animation: false,
+            }
+          : undefined,
     };
   });
   return {
     ...base(animate),
     grid: { left: 8, right: 16, top: 34, bottom: 24, containLabel: true },
-    legend: { type: 'scroll', top: 0, icon: 'roundRect', itemWidth: 12, itemHeight: 4, textStyle: { color: MUTED, fontSize: 11 }, data: [...new Set(lines.map((line) => line.name))] },
+    legend: {
+      type: 'scroll',
+      top: 0,
+      icon: 'roundRect',
+      itemWidth: 12,
+      itemHeight: 4,
+      textStyle: { color: MUTED, fontSize: 11 },
+      data: [...new Set(lines.map((line) => line.name))],
+    },
     tooltip: {
-      trigger: 'axis', confine: true,
+      trigger: 'axis',
+      confine: true,
       formatter: (params) => {
         const rows = params.filter((p) => p.value !== null && p.value !== undefined);
         rows.sort((a, b) => (higherBetter ? b.value - a.value : a.value - b.value));

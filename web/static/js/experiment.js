@@ -50,7 +50,10 @@ function rowsInRankOrder() {
 function shownRunIds() {
   if (state.selected.size > 0) return [...state.selected].slice(0, MAX_SHOWN);
   const rows = rowsInRankOrder();
-  const ids = rows.filter((r) => r.rank !== null).slice(0, DEFAULT_SHOWN).map((r) => r.runId);
+  const ids = rows
+    .filter((r) => r.rank !== null)
+    .slice(0, DEFAULT_SHOWN)
+    .map((r) => r.runId);
   for (const r of rows) {
     if (ids.length >= DEFAULT_SHOWN) break;
     if (r.status === 'running') ids.push(r.runId);
@@ -117,11 +120,12 @@ function drawCurves(animate) {
   if (caption) {
     const ranked = new Set((state.board?.runs ?? rowsInRankOrder()).filter((r) => r.rank !== null).map((r) => r.runId));
     const finished = state.shown.filter((id) => ranked.has(id)).length;
-    caption.textContent = state.selected.size > 0
-      ? `The ${state.shown.length} runs ticked in the leaderboard.`
-      : finished === 0
-        ? `${state.shown.length} runs training now; the top runs replace them as they finish. Tick runs in the leaderboard to choose.`
-        : `The top ${finished} runs${state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : ''}; tick runs in the leaderboard to plot those instead.`;
+    caption.textContent =
+      state.selected.size > 0
+        ? `The ${state.shown.length} runs ticked in the leaderboard.`
+        : finished === 0
+          ? `${state.shown.length} runs training now; the top runs replace them as they finish. Tick runs in the leaderboard to choose.`
+          : `The top ${finished} runs${state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : ''}; tick runs in the leaderboard to plot those instead.`;
   }
   paintSwatches();
   if (state.shown.length === 0) {
@@ -129,7 +133,9 @@ function drawCurves(animate) {
   }
   const draw = (slot, name, yName, better) => {
     const list = entries(name);
-    return list.some((e) => e.curve) ? slot.draw(curveOption(list, { yName, higherBetter: better, animate }), { replace: false }) : slot.message('No epochs recorded yet.');
+    return list.some((e) => e.curve)
+      ? slot.draw(curveOption(list, { yName, higherBetter: better, animate }), { replace: false })
+      : slot.message('No epochs recorded yet.');
   };
   return Promise.all([draw(slots.train, TRAIN, 'loss', false), draw(slots.val, VAL, VAL.replace('val_', ''), higherBetter)]);
 }
@@ -252,7 +258,8 @@ function syncSelection() {
   link.setAttribute('aria-disabled', count >= 2 ? 'false' : 'true');
   link.textContent = count >= 2 ? `Compare ${count} runs` : 'Compare';
   $('#clear-selection').disabled = count === 0;
-  $('#selection-count').textContent = count === 0 ? 'Tick runs to compare them' : count === 1 ? '1 run ticked: tick another to compare' : `${count} runs ticked`;
+  $('#selection-count').textContent =
+    count === 0 ? 'Tick runs to compare them' : count === 1 ? '1 run ticked: tick another to compare' : `${count} runs ticked`;
 }
 
 // ── live updates ─────────────────────────────────────────────────────────
@@ -334,7 +341,10 @@ function setupForms() {
 
 function connect() {
   let connections = 0;
-  const unfinished = () => page.status === 'running' || page.status === 'queued' || $$('#leaderboard-rows .badge-running, #leaderboard-rows .badge-queued').length > 0;
+  const unfinished = () =>
+    page.status === 'running' ||
+    page.status === 'queued' ||
+    $$('#leaderboard-rows .badge-running, #leaderboard-rows .badge-queued').length > 0;
   liveEvents(experimentId, {
     // Events between rendering this page and subscribing (or during a reconnect) were missed: catch up.
     hello: () => {

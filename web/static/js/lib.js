@@ -111,7 +111,13 @@ export function metricLabel(name) {
   return match[1] === 'val_' ? `validation ${base}` : match[1] === 'test_' ? `test ${base}` : base;
 }
 
-const PARAM_LABELS = { widthSchedule: 'width schedule', learningRate: 'learning rate', l2: 'L2', epochs: 'max epochs', batchSize: 'batch size' };
+const PARAM_LABELS = {
+  widthSchedule: 'width schedule',
+  learningRate: 'learning rate',
+  l2: 'L2',
+  epochs: 'max epochs',
+  batchSize: 'batch size',
+};
 export const paramLabel = (name) => PARAM_LABELS[name] ?? name;
 
 /** Shows a short message in place of an element's content (text only). */

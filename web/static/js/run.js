@@ -34,7 +34,7 @@ function chosenMetric() {
 function fillSelect() {
   const names = Object.keys(state.metrics).filter((name) => name !== 'loss' && name !== 'val_loss');
   const preferred = `val_${page.metric}`;
-  const current = select.value || (names.includes(preferred) ? preferred : names.find((n) => n.startsWith('val_')) ?? names[0] ?? '');
+  const current = select.value || (names.includes(preferred) ? preferred : (names.find((n) => n.startsWith('val_')) ?? names[0] ?? ''));
   select.replaceChildren(...names.map((name) => new Option(metricLabel(name), name, false, name === current)));
   select.closest('label').hidden = names.length === 0;
 }
@@ -49,9 +49,19 @@ function draw(animate) {
   $('#metric-caption').textContent = metric ? metricLabel(metric) : 'No other metric recorded';
   const metricLines = metric ? foldLines(metric, { marks: metric.startsWith('val_') }).filter((line) => line.values.length > 0) : [];
   return Promise.all([
-    lossLines.length ? slots.loss.draw(foldOption(lossLines, { yName: 'loss', refitEpochs: state.refitEpochs, animate }), { replace: false }) : slots.loss.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
+    lossLines.length
+      ? slots.loss.draw(foldOption(lossLines, { yName: 'loss', refitEpochs: state.refitEpochs, animate }), { replace: false })
+      : slots.loss.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
     metricLines.length
-      ? slots.metric.draw(foldOption(metricLines, { yName: metricLabel(metric), refitEpochs: state.refitEpochs, higherBetter: isHigherBetter(metric), animate }), { replace: false })
+      ? slots.metric.draw(
+          foldOption(metricLines, {
+            yName: metricLabel(metric),
+            refitEpochs: state.refitEpochs,
+            higherBetter: isHigherBetter(metric),
+            animate,
+          }),
+          { replace: false },
+        )
       : slots.metric.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
   ]);
 }
@@ -71,7 +81,12 @@ const refreshRun = throttle(async () => {
     fetchJson(`/api/experiments/${experimentId}/runs/${runId}`),
     refreshFragments(['run-head', 'run-result', 'fold-table', 'run-models']),
   ]);
-  state.folds = detail.folds.map((f) => ({ foldIndex: f.foldIndex, bestEpoch: f.bestEpoch, stoppedEpoch: f.stoppedEpoch, status: f.status }));
+  state.folds = detail.folds.map((f) => ({
+    foldIndex: f.foldIndex,
+    bestEpoch: f.bestEpoch,
+    stoppedEpoch: f.stoppedEpoch,
+    status: f.status,
+  }));
   state.refitEpochs = detail.run.refitEpochs;
   redraw();
 }, 1000);
