@@ -28,7 +28,7 @@ import { machineLine, median, writeSection } from './report.js';
 
 export const PYTHON = '/usr/bin/python3';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 export const BASELINES_JSON = resolve(OUT_DIR, 'baselines.json');
 const PY_DIR = 'bench/python';
 /** Prefix of every Python command: those two variables unset together, for that command only. */
@@ -213,13 +213,13 @@ const secs = (s: number): string => `${s.toFixed(1)} s`;
 const auc = (a: number): string => a.toFixed(4);
 
 function hiddenOf(params: Record<string, unknown>): string {
-  const hidden = params['hidden_layer_sizes'] ?? params['hidden'];
+  const hidden = params.hidden_layer_sizes ?? params.hidden;
   return Array.isArray(hidden) ? `(${hidden.join(', ')})` : '?';
 }
 
 function configOf(params: Record<string, unknown>): string {
-  const batch = params['batch_size'] ?? params['batch'];
-  const epochs = params['max_iter'] ?? params['epochs'];
+  const batch = params.batch_size ?? params.batch;
+  const epochs = params.max_iter ?? params.epochs;
   return `${hiddenOf(params)}, batch ${String(batch)}, ${String(epochs)} epochs`;
 }
 

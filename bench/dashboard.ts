@@ -75,7 +75,7 @@ try {
   console.log(`curves of 10 runs: ${round(median(curveTimes.total))} ms, ${Math.round(curveTimes.bytes / 1024)} kB`);
   console.log(`leaderboard JSON: ${round(median(boardTimes.total))} ms, ${Math.round(boardTimes.bytes / 1024)} kB`);
 
-  let chartTimes: number[] = [];
+  const chartTimes: number[] = [];
   if (existsSync(CHROMIUM)) {
     const browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -135,7 +135,7 @@ try {
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
   writeSection('dashboard', markdown);
-  console.log('\n' + markdown);
+  console.log(`\n${markdown}`);
 } finally {
   await dash.close();
 }

@@ -19,8 +19,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDataset } from '../worker/datasets.js';
-import { splitTest } from '../worker/splits.js';
+import { loadDataset } from '../worker/data/datasets.js';
+import { splitTest } from '../worker/data/splits.js';
 
 export const FRAUD_DATASET = { kind: 'fraud', rows: 20_000, features: 30, positiveRate: 0.03 } as const;
 export const TEST_FRACTION = 0.2;
@@ -41,7 +41,7 @@ export type ExportSummary = {
 
 /** The split file's path for a CSV path: `x/fraud.csv` → `x/fraud.split.json`. */
 export function splitPathFor(csvPath: string): string {
-  return csvPath.replace(/\.csv$/i, '') + '.split.json';
+  return `${csvPath.replace(/\.csv$/i, '')}.split.json`;
 }
 
 /** Shortest text that parses back to the same float32 (9 significant digits always suffice). */

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openStorage } from '../server/storage/storage.js';
 import { rankRuns } from '../server/coordinator/coordinator.js';
-import { TestRedis } from '../test/queue/redis-server.js';
-import { WorkerCommand, tempDir } from '../test/queue/helpers.js';
+import { TestRedis } from '../test/server/queue/redis-server.js';
+import { WorkerCommand, tempDir } from '../test/server/queue/helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +26,7 @@ const { values } = parseArgs({
   },
 });
 const CLI = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
-const SOURCE_CSV = fileURLToPath(new URL('../bench/out/fraud.csv', import.meta.url));
+const SOURCE_CSV = fileURLToPath(new URL('./out/fraud.csv', import.meta.url));
 
 if (!existsSync(SOURCE_CSV)) {
   console.error(`${SOURCE_CSV} is missing: run \`node --import tsx bench/export-fraud.ts\` first`);
@@ -98,7 +98,7 @@ async function run(label: string, args: string[], env: NodeJS.ProcessEnv): Promi
       workers,
       searchS: (Math.max(...ends) - Math.min(...starts)) / 1000,
       trainS: folds.reduce((sum, f) => sum + (f.trainMs ?? 0), 0) / 1000,
-      refitS: refit && refit.startedAt && refit.finishedAt ? (refit.finishedAt - refit.startedAt) / 1000 : NaN,
+      refitS: refit?.startedAt && refit.finishedAt ? (refit.finishedAt - refit.startedAt) / 1000 : NaN,
       best: best!.paramsJson,
       bestAuc: best!.scoreMean,
     };

@@ -13,9 +13,9 @@ import { compose } from '../server/compose.js';
 import { WorkerPool } from '../server/coordinator/worker-pool.js';
 import { QueueRunner } from '../server/queue/queue-runner.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from '../server/coordinator/task-runner.js';
-import type { DatasetInfo, ExperimentSpec, Task } from '../worker/protocol.js';
-import { TestRedis } from '../test/queue/redis-server.js';
-import { WorkerCommand, tempDir } from '../test/queue/helpers.js';
+import type { DatasetInfo, ExperimentSpec, Task } from '../worker/contract/protocol.js';
+import { TestRedis } from '../test/server/queue/redis-server.js';
+import { WorkerCommand, tempDir } from '../test/server/queue/helpers.js';
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '40' }, rounds: { type: 'string', default: '3' } } });
 const TASKS = Number(values.tasks);

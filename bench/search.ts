@@ -18,7 +18,7 @@ import { exportFraud, DEFAULT_CSV } from './export-fraud.js';
 import { machineLine, median, writeSection } from './report.js';
 import { python, runJson } from './baselines.js';
 
-const OUT = fileURLToPath(new URL('./out/', import.meta.url));
+const OUT = fileURLToPath(new URL('./out', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
 
 type Variant = { readonly key: string; readonly label: string; readonly yaml: string };

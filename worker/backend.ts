@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as TfjsModule from '@tensorflow/tfjs';
-import { BACKENDS, type BackendName } from './protocol.js';
+import { BACKENDS, type BackendName } from './contract/protocol.js';
 
 // Loaded through CommonJS on purpose: the ESM build of @tensorflow/tfjs is hundreds of small
 // modules and took ~1.6 s to import here against ~0.6 s for the CommonJS bundle, paid by every

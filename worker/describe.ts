@@ -1,7 +1,7 @@
-import type { DatasetInfo } from './protocol.js';
-import type { ExperimentSpec } from './spec.js';
-import { loadDataset } from './datasets.js';
-import { splitTest, validationSplits } from './splits.js';
+import type { DatasetInfo } from './contract/protocol.js';
+import type { ExperimentSpec } from './contract/spec.js';
+import { loadDataset } from './data/datasets.js';
+import { splitTest, validationSplits } from './data/splits.js';
 
 /**
  * Loads the spec's dataset and cuts its splits once, so that bad data (a missing column, a

@@ -4,8 +4,8 @@
  * (queue-worker.ts). Failures are outcomes, never exceptions.
  */
 import { hostname } from 'node:os';
-import type { Task, TaskResult } from './protocol.js';
-import { DivergedError, runTask, type EpochListener, type TrainingContext } from './train.js';
+import type { Task, TaskResult } from './contract/protocol.js';
+import { DivergedError, runTask, type EpochListener, type TrainingContext } from './training/run-task.js';
 import { injectFault } from './fault-injection.js';
 
 export type TaskExecution =

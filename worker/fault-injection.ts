@@ -4,7 +4,7 @@
  * faults do: `oom` fills the V8 heap until the process dies, `exit` ends the process, `throw`
  * throws inside the task. Unset in normal use; then this is a no-op.
  */
-import type { Task } from './protocol.js';
+import type { Task } from './contract/protocol.js';
 
 export const FAULT_ENV_VAR = 'FOLDWISE_INJECT_FAULT';
 

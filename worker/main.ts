@@ -10,8 +10,8 @@
 import { selectBackend } from './backend.js';
 import { describeDataset } from './describe.js';
 import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
-import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task } from './protocol.js';
-import type { TrainingContext } from './train.js';
+import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task, type ToWorker } from './contract/protocol.js';
+import type { TrainingContext } from './training/run-task.js';
 
 if (process.send === undefined) {
   process.stderr.write('worker/main.ts is started by the coordinator (child_process.fork); it has no IPC channel here.\n');
@@ -31,7 +31,7 @@ const stopping = new AbortController();
 
 process.on('disconnect', () => exitNow());
 process.on('message', (raw: unknown) => {
-  let message;
+  let message: ToWorker;
   try {
     message = parseToWorker(raw);
   } catch (error) {

@@ -18,7 +18,7 @@ import { Worker, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { selectBackend } from './backend.js';
 import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
-import type { Task } from './protocol.js';
+import type { Task } from './contract/protocol.js';
 import {
   CODE_VERSION,
   KEYS,
@@ -41,8 +41,8 @@ import {
   type JobData,
   type JobReturn,
   type RegistryEntry,
-} from './queue-protocol.js';
-import type { TrainingContext } from './train.js';
+} from './contract/queue.js';
+import type { TrainingContext } from './training/run-task.js';
 
 type Config = {
   readonly url: string;

@@ -1,4 +1,4 @@
-import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/spec.js';
+import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/contract/spec.js';
 import { searchedParamNames } from '../search/grid.js';
 import type { Run } from '../storage/run-store.js';
 

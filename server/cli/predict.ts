@@ -19,7 +19,7 @@ export async function writePredictions(modelDir: string, inputPath: string, outp
   }
   if (rows.length === 0) throw new ValidationError(`--input: ${inputPath} has no data rows`);
   const { selectBackend } = await import('../../worker/backend.js');
-  const { predictFromCsv } = await import('../../worker/model-files.js');
+  const { predictFromCsv } = await import('../../worker/models/model-files.js');
   const { tf } = await selectBackend();
   let table: { header: string[]; rows: (string | number)[][] };
   try {

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/spec.js';
-import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/protocol.js';
+import { specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
+import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EpochMetrics } from '../../worker/protocol.js';
+import type { EpochMetrics } from '../../worker/contract/protocol.js';
 import type { ExperimentStatus } from '../storage/experiment-store.js';
 import type { RunStatus } from '../storage/run-store.js';
 

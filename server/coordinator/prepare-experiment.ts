@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseSpec, selectionFor, SpecError, TASK_METRICS, type ExperimentSpec } from '../../worker/spec.js';
-import type { DatasetInfo } from '../../worker/protocol.js';
+import { parseSpec, selectionFor, SpecError, TASK_METRICS, type ExperimentSpec } from '../../worker/contract/spec.js';
+import type { DatasetInfo } from '../../worker/contract/protocol.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { canonicalParamsJson, expandGrid, gridSize } from '../search/grid.js';
 import type { Storage } from '../storage/storage.js';
@@ -40,7 +40,7 @@ export function parseSpecText(specText: string): ExperimentSpec {
 function resolveDataset(spec: ExperimentSpec, options: PrepareOptions): ExperimentSpec {
   if (spec.dataset.kind !== 'csv' && spec.dataset.kind !== 'movielens') return spec;
   const path = isAbsolute(spec.dataset.path) ? spec.dataset.path : resolve(options.baseDir, spec.dataset.path);
-  if (options.allowedDataRoots && !options.allowedDataRoots.some((root) => path.startsWith(resolve(root) + '/'))) {
+  if (options.allowedDataRoots && !options.allowedDataRoots.some((root) => path.startsWith(`${resolve(root)}/`))) {
     throw new ValidationError(`dataset.path: expected a file inside ${options.allowedDataRoots.join(' or ')}, got ${spec.dataset.path}`, [
       { path: 'dataset.path', message: 'outside the folders foldwise may read' },
     ]);

@@ -1,4 +1,4 @@
-import type { BackendName, DatasetInfo, EpochMetrics, ExperimentSpec, Task, TaskResult } from '../../worker/protocol.js';
+import type { BackendName, DatasetInfo, EpochMetrics, ExperimentSpec, Task, TaskResult } from '../../worker/contract/protocol.js';
 
 export type EpochListener = (epoch: number, metrics: EpochMetrics) => 'continue' | 'stop' | void;
 

@@ -8,7 +8,7 @@ import {
   type FromWorker,
   type Task,
   type ToWorker,
-} from '../../worker/protocol.js';
+} from '../../worker/contract/protocol.js';
 import { ValidationError } from '../errors.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 

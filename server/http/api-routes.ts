@@ -24,15 +24,13 @@ export function createApiRouter(services: DashboardServices): Router {
     const { source: _source, ...spec } = parseStartBody(req.body);
     const started = await commands.start(spec);
     const id = started.experiment.experimentId;
-    res
-      .status(201)
-      .json({
-        experiment: queries.item(id),
-        resumed: started.resumed,
-        runsTotal: started.runsTotal,
-        search: started.search,
-        url: `/experiments/${id}`,
-      });
+    res.status(201).json({
+      experiment: queries.item(id),
+      resumed: started.resumed,
+      runsTotal: started.runsTotal,
+      search: started.search,
+      url: `/experiments/${id}`,
+    });
   });
 
   /** @route GET /api/experiments/:experimentId */

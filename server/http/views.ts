@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpers } from './helpers.js';
 
-export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+export const WEB_DIR = fileURLToPath(new URL('../../web', import.meta.url));
 
 type Template = Handlebars.TemplateDelegate;
 

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BackendName, DatasetInfo, ExperimentSpec, Task } from '../../worker/protocol.js';
+import type { BackendName, DatasetInfo, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
 import {
   CODE_VERSION,
   KEYS,
@@ -27,9 +27,11 @@ import {
   sameVersion,
   type CodeVersion,
   type Control,
+  type EpochProgress,
   type JobData,
+  type JobReturn,
   type RegistryEntry,
-} from '../../worker/queue-protocol.js';
+} from '../../worker/contract/queue.js';
 import { AppError, ValidationError } from '../errors.js';
 import { WorkerPool } from '../coordinator/worker-pool.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from '../coordinator/task-runner.js';
@@ -418,7 +420,7 @@ export class QueueRunner implements TaskRunner {
   #onProgress(jobId: string, raw: unknown): void {
     const entry = this.#inFlight.get(jobId);
     if (entry === undefined || entry.settled) return;
-    let progress;
+    let progress: EpochProgress;
     try {
       progress = parseEpochProgress(raw);
     } catch (error) {
@@ -440,7 +442,7 @@ export class QueueRunner implements TaskRunner {
   #onCompleted(jobId: string, raw: unknown): void {
     const entry = this.#inFlight.get(jobId);
     if (entry === undefined) return this.#forget(jobId);
-    let value;
+    let value: JobReturn;
     try {
       value = parseJobReturn(raw);
     } catch (error) {

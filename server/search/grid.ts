@@ -6,7 +6,7 @@ import {
   type ParamName,
   type Params,
   type ParamValue,
-} from '../../worker/spec.js';
+} from '../../worker/contract/spec.js';
 
 /** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
 export function canonicalParamsJson(params: Params): string {

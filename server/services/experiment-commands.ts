@@ -69,7 +69,7 @@ export class ExperimentCommands {
     if (typeof dataset.path !== 'string') return;
     const path = isAbsolute(dataset.path) ? resolve(dataset.path) : resolve(config.experimentsDir, dataset.path);
     const roots = [config.experimentsDir, config.dataDir].map((root) => resolve(root));
-    if (!roots.some((root) => path.startsWith(root + '/'))) {
+    if (!roots.some((root) => path.startsWith(`${root}/`))) {
       throw new ValidationError(`dataset.path: expected a path inside the experiments folder or the data directory, got ${dataset.path}`, [
         { path: 'dataset.path', message: 'outside the folders the dashboard may read' },
       ]);

@@ -1,4 +1,4 @@
-import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/spec.js';
+import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/contract/spec.js';
 import { rankRuns } from '../coordinator/coordinator.js';
 import { searchedParamNames } from '../search/grid.js';
 import { NotFoundError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { Params } from '../../worker/spec.js';
+import type { Params } from '../../worker/contract/spec.js';
 import { rankRuns } from '../coordinator/coordinator.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Run } from '../storage/run-store.js';
@@ -86,7 +86,7 @@ export class Jobs {
       }),
       bus.on('epoch', ({ experimentId, runId, epoch }) => {
         const job = this.#refits.get(experimentId);
-        if (!job || job.state !== 'running' || job.refitRunId !== runId) return;
+        if (job?.state !== 'running' || job.refitRunId !== runId) return;
         job.epochsDone = Math.max(job.epochsDone, epoch + 1);
         this.#publishRefit(job);
       }),

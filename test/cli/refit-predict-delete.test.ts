@@ -14,7 +14,7 @@ function csvRows(n: number, withLabel: boolean): string {
     const label = size + (colour === 'red' ? 3 : 0) > 6 ? 'big' : 'small';
     lines.push(withLabel ? `${size},${colour},${weight},${label}` : `${size},${colour},${weight}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 test('run → show → predict → delete on a user CSV with string labels and a categorical column', async () => {

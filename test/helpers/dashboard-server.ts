@@ -34,7 +34,7 @@ export type TestDashboardOptions = {
   readonly copyExperiments?: boolean;
 };
 
-const REPO_EXPERIMENTS = new URL('../../experiments/', import.meta.url);
+const REPO_EXPERIMENTS = new URL('../../experiments', import.meta.url);
 
 export async function startTestDashboard(options: TestDashboardOptions = {}): Promise<TestDashboard> {
   const root = mkdtempSync(join(tmpdir(), 'foldwise-dash-'));

@@ -1,4 +1,4 @@
-import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/protocol.js';
+import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 
 export type Script = (task: Task, delivery: number) => { curve: number[]; outcome?: TaskOutcome };

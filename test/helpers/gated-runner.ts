@@ -3,7 +3,7 @@
  * test opens the gate: a page can load and connect before a search fills it in, however fast
  * or slow the machine. `describe` (used by prepare) is never held.
  */
-import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/protocol.js';
+import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
 import type { TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 
 export class GatedRunner implements TaskRunner {

@@ -7,8 +7,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/protocol.js';
-import type { TaskKind } from '../../worker/spec.js';
+import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
+import type { TaskKind } from '../../worker/contract/spec.js';
 import type { TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 
 export type PacedRunnerOptions = {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { TensorFlow } from '../../worker/backend.js';
-import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/protocol.js';
-import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/spec.js';
-import { runTask, type EpochListener } from '../../worker/train.js';
+import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/contract/protocol.js';
+import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
+import { runTask, type EpochListener } from '../../worker/training/run-task.js';
 
 export type TaskOverrides = {
   spec?: Record<string, unknown>;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateSpec, type Params } from '../../worker/spec.js';
+import { validateSpec, type Params } from '../../worker/contract/spec.js';
 import { canonicalParamsJson, expandGrid } from '../../server/search/grid.js';
 import type { Storage } from '../../server/storage/storage.js';
 import type { ExperimentStatus } from '../../server/storage/experiment-store.js';

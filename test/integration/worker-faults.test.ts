@@ -112,7 +112,7 @@ validation: { kind: holdout }
 test('workers that cannot start: the pool gives up with a clear message instead of respawning forever', async () => {
   const pool = new WorkerPool({ size: 1, env: { FOLDWISE_BACKEND: 'no-such-backend' } });
   try {
-    const spec = (await import('../../worker/spec.js')).parseSpec(SPEC);
+    const spec = (await import('../../worker/contract/spec.js')).parseSpec(SPEC);
     await assert.rejects(pool.describe(spec), /cannot start.*FOLDWISE_BACKEND/s);
   } finally {
     await pool.close();

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseFromWorker, type FromWorker, type Task, type ToWorker } from '../../worker/protocol.js';
-import { DEFAULT_PARAMS, validateSpec } from '../../worker/spec.js';
+import { parseFromWorker, type FromWorker, type Task, type ToWorker } from '../../worker/contract/protocol.js';
+import { DEFAULT_PARAMS, validateSpec } from '../../worker/contract/spec.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 
@@ -87,7 +87,7 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
     const done = messages.at(-1)!;
     assert.ok(done.type === 'done');
     assert.equal(done.result.stoppedEpoch, 2);
-    assert.ok(done.type === 'done' && typeof done.result.bestMetrics['val_rmse'] === 'number');
+    assert.ok(done.type === 'done' && typeof done.result.bestMetrics.val_rmse === 'number');
 
     // Divergence (the largest learning rate the spec allows) fails the task, not the worker.
     worker.send({ type: 'task', task: sineTask('2:1:1', { optimizer: 'sgd', learningRate: 10, epochs: 50 }) });

@@ -28,7 +28,7 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
-import type { Params } from '../spec.js';
+import type { Params } from '../contract/spec.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
 export const ENGINE_ACTIVATIONS = ['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear'] as const;
@@ -76,8 +76,8 @@ export type BetweenBatches = () => Promise<void> | void;
 
 /** Activations a fused matrix product applies itself. */
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
-const SELU_SCALE = 1.0507009873554804934193349852946;
-const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772;
 /** Rows per forward pass at inference, as models.ts's PREDICT_BATCH_SIZE. */
 const PREDICT_CHUNK = 8192;
 /** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
@@ -641,7 +641,7 @@ function probeFixedUnitConstant(tf: TensorFlow, activation: EngineActivation): n
   });
   const read = values.dataSync();
   values.dispose();
-  const index = Array.from(read).findIndex((value) => value === 1);
+  const index = Array.from(read).indexOf(1);
   return index < 0 ? null : candidates[index]!;
 }
 

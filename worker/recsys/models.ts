@@ -28,9 +28,9 @@
  */
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
-import { buildModel, createSeededDropout, hiddenWidths, type BuiltModel } from '../models.js';
+import { buildModel, createSeededDropout, hiddenWidths, type BuiltModel } from '../models/layers.js';
 import { deriveSeed } from '../rng.js';
-import type { Family, Params } from '../spec.js';
+import type { Family, Params } from '../contract/spec.js';
 import { ensureEmbeddingGradients } from './wasm-kernels.js';
 
 /** Sizes a ratings model is built for. */

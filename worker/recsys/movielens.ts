@@ -18,8 +18,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { DatasetSpec } from '../spec.js';
-import { DataError, type Table } from '../datasets.js';
+import type { DatasetSpec } from '../contract/spec.js';
+import { DataError, type Table } from '../data/datasets.js';
 import { ratingsTable } from './ratings-table.js';
 import { sortIds, type SideColumn, type SideTable } from './side-features.js';
 
@@ -161,8 +161,9 @@ async function readGenres100k(path: string): Promise<string[]> {
       throw new DataError(`${path}, line ${line}: expected "genre name|index", got ${quote(text)}`);
     names[Number(index)] = name;
   }
+  // biome-ignore lint/complexity/useIndexOf: indexOf skips the holes of a sparse array; findIndex visits them.
   const gap = names.findIndex((name) => name === undefined);
-  if (gap >= 0 || names.length === 0) throw new DataError(`${path}: genre index ${gap >= 0 ? gap : 0} has no name`);
+  if (gap >= 0 || names.length === 0) throw new DataError(`${path}: genre index ${Math.max(gap, 0)} has no name`);
   return names;
 }
 

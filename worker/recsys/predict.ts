@@ -15,8 +15,8 @@
  */
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
-import { DataError } from '../datasets.js';
-import { predictArray } from '../models.js';
+import { DataError } from '../data/datasets.js';
+import { predictArray } from '../models/layers.js';
 import { UNKNOWN_INDEX } from './models.js';
 import type { RatingsPreprocessing, SavedSide } from './preprocessing.js';
 import { encodedWidth, encodeSide, encodeSideCells, sideTableFromJson } from './side-features.js';

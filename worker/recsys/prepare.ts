@@ -7,11 +7,11 @@
  * - μ, the training mean rating (mf's global mean, the output bias ncf and mlp start from, and
  *   the baseline the extra metrics compare with).
  */
-import type { Encoding, Table } from '../datasets.js';
-import { rmse } from '../metrics.js';
-import type { Standardizer } from '../preprocess.js';
-import type { Family } from '../spec.js';
-import type { ModelInput } from '../train.js';
+import type { Encoding, Table } from '../data/datasets.js';
+import { rmse } from '../training/metrics.js';
+import type { Standardizer } from '../data/preprocess.js';
+import type { Family } from '../contract/spec.js';
+import type { ModelInput } from '../training/run-task.js';
 import { ratingsInputs, UNKNOWN_INDEX, type RatingsInput, type RatingsModelShape } from './models.js';
 import type { RatingsPreprocessing } from './preprocessing.js';
 import { ITEM_PREFIX, rowCounts, rowFeatures, USER_PREFIX, type RatingsData } from './ratings-table.js';

@@ -8,7 +8,7 @@
  * features-only model). Training never uses it: `prepareRatingsData` re-fits the encoders on
  * each task's training rows.
  */
-import { DataError, type Encoding, type Table } from '../datasets.js';
+import { DataError, type Encoding, type Table } from '../data/datasets.js';
 import { encodeSide, fitSideEncoder, type SideEncoder, type SideTable } from './side-features.js';
 
 export type RatingsData = {

@@ -12,7 +12,7 @@
  * label-set column multi-hot, both left at 0/1.
  */
 import { z } from 'zod';
-import { DataError } from '../datasets.js';
+import { DataError } from '../data/datasets.js';
 
 /** One raw feature column of the users (or items), one value per user (item), by index. */
 export type SideColumn =
@@ -53,6 +53,7 @@ export const LABEL_SEPARATOR = '|';
  *   entity with many ratings weighs more, as it does in the loss.
  */
 export function fitSideEncoder(side: SideTable, weights: Float64Array, prefix: string): SideEncoder {
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch is exhaustive over the column kinds.
   const columns = side.columns.map((column): FittedSideColumn => {
     switch (column.kind) {
       case 'numeric': {

@@ -18,8 +18,8 @@
  * users and items absent from its training part (cold-start rows). Everything is a function of
  * (spec, seed).
  */
-import type { DatasetSpec } from '../spec.js';
-import type { Table } from '../datasets.js';
+import type { DatasetSpec } from '../contract/spec.js';
+import type { Table } from '../data/datasets.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
 import { ratingsTable } from './ratings-table.js';
 import type { SideTable } from './side-features.js';
@@ -99,7 +99,9 @@ export function generateRatingsWithTruth(spec: RatingsSpec, seed: number): { rea
   const popularity = Int32Array.from({ length: nItems }, (_, i) => i);
   shuffleInPlace(popularity, rng);
   const weight = new Float64Array(nItems);
-  popularity.forEach((item, rank) => (weight[item] = 1 / (rank + 5) ** 1.05));
+  popularity.forEach((item, rank) => {
+    weight[item] = 1 / (rank + 5) ** 1.05;
+  });
   const cumulative = new Float64Array(nItems);
   weight.reduce((sum, w, i) => (cumulative[i] = sum + w), 0);
   const sigma = 0.8;

@@ -20,9 +20,9 @@ export function ensureEmbeddingGradients(tf: TensorFlow): void {
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const x = inputs['x'] as TensorInfo;
-      const segmentIds = inputs['segmentIds'] as TensorInfo;
-      const numSegments = attrs?.['numSegments'] as number;
+      const x = inputs.x as TensorInfo;
+      const segmentIds = inputs.segmentIds as TensorInfo;
+      const numSegments = attrs?.numSegments as number;
       const ids = segmentIds.shape.reduce((size, dim) => size * dim, 1);
       const inner = x.shape.slice(segmentIds.shape.length);
       // Reshapes are metadata only: the same buffers, seen as [ids] and [ids, ...inner].

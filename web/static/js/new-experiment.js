@@ -22,7 +22,7 @@ function syncFields() {
 }
 
 async function showPreview() {
-  if (!select || !select.value) return;
+  if (!select?.value) return;
   try {
     const { text } = await fetchJson(`/api/specs/${encodeURIComponent(select.value)}`);
     preview.textContent = text;

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpec, SpecError } from '../../../worker/contract/spec.js';
+
+function issuesOf(text: string): { path: string; message: string }[] {
+  try {
+    parseSpec(text);
+  } catch (error) {
+    assert.ok(error instanceof SpecError, `expected SpecError, got ${String(error)}`);
+    return [...error.issues];
+  }
+  assert.fail('spec was accepted');
+}
+
+const valid = `
+name: ok
+dataset: { kind: fraud, rows: 1000 }
+grid: { depth: [1, 2], width: 32 }
+validation: { kind: kfold, k: 3 }
+`;
+
+test('parseSpec: a valid spec fills in the defaults', () => {
+  const spec = parseSpec(valid);
+  assert.equal(spec.seed, 42);
+  assert.equal(spec.testSplit.fraction, 0.2);
+  assert.equal(spec.dataset.kind, 'fraud');
+  assert.equal(spec.validation.kind, 'kfold');
+});
+
+test('parseSpec: JSON is accepted too', () => {
+  assert.equal(parseSpec(JSON.stringify({ name: 'j', dataset: { kind: 'iris' } })).name, 'j');
+});
+
+test('parseSpec: malformed YAML names the line', () => {
+  const [issue] = issuesOf('name: x\ndataset: [unclosed\n');
+  assert.match(issue!.path, /line \d+/);
+  assert.match(issue!.message, /malformed YAML/);
+});
+
+test('parseSpec: unknown key is named with its path', () => {
+  const issues = issuesOf(valid.replace('grid:', 'gird: { depth: 1 }\ngrid:'));
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    [''],
+  );
+  assert.match(issues[0]!.message, /unknown key "gird"/);
+  const nested = issuesOf(valid.replace('width: 32', 'widht: 32'));
+  assert.equal(nested[0]!.path, 'grid');
+  assert.match(nested[0]!.message, /"widht"/);
+});
+
+test('parseSpec: wrong type names the field and what was expected', () => {
+  const [issue] = issuesOf(valid.replace('k: 3', 'k: three'));
+  assert.equal(issue!.path, 'validation.k');
+  assert.match(issue!.message, /expected number/);
+});
+
+test('parseSpec: an empty grid list is refused', () => {
+  const [issue] = issuesOf(valid.replace('[1, 2]', '[]'));
+  assert.equal(issue!.path, 'grid.depth');
+  assert.match(issue!.message, /at least one value/);
+});
+
+test('parseSpec: out-of-range values are refused', () => {
+  assert.equal(issuesOf(valid.replace('width: 32', 'width: 0'))[0]!.path, 'grid.width');
+  assert.equal(issuesOf(valid.replace('k: 3', 'k: 1'))[0]!.path, 'validation.k');
+  assert.equal(issuesOf(valid.replace('[1, 2]', '[1, -2]'))[0]!.path, 'grid.depth[1]');
+});
+
+test('parseSpec: unknown dataset kind and missing required fields', () => {
+  assert.equal(issuesOf(valid.replace('kind: fraud', 'kind: mnist'))[0]!.path, 'dataset.kind');
+  assert.equal(issuesOf('dataset: { kind: iris }')[0]!.path, 'name');
+  assert.equal(issuesOf('name: x\ndataset: { kind: csv, path: a.csv }')[0]!.path, 'dataset.target');
+});
+
+test('parseSpec: a hyperparameter in both model and grid is refused', () => {
+  const [issue] = issuesOf(valid.replace('grid:', 'model: { depth: 1 }\ngrid:'));
+  assert.equal(issue!.path, 'grid.depth');
+});
+
+test('parseSpec: selection metric and early-stopping monitor must fit a declared task', () => {
+  assert.equal(issuesOf(`${valid}task: regression\nselection: { metric: auc }\n`)[0]!.path, 'selection.metric');
+  const monitor = issuesOf(valid.replace('k: 3', 'k: 3, earlyStopping: { monitor: loss }'));
+  assert.equal(monitor[0]!.path, 'validation.earlyStopping.monitor');
+});
+
+test('parseSpec: a bad experiment name is refused (it becomes a folder name)', () => {
+  assert.equal(issuesOf(valid.replace('name: ok', 'name: ../etc'))[0]!.path, 'name');
+});
+
+test('parseSpec: a scalar document is refused with a clear message', () => {
+  assert.match(issuesOf('just text')[0]!.message, /expected a mapping/);
+});

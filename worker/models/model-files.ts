@@ -1,0 +1,294 @@
+/**
+ * A refit model on disk, and predictions from it (`foldwise predict`).
+ *
+ * A model folder holds the TensorFlow.js layers format (`model.json` + `weights.bin`, loadable
+ * by any TensorFlow.js with `tf.loadLayersModel`) and `preprocessing.json`: how raw rows become
+ * the model's inputs (encoding and the training standardiser) and how outputs become labels.
+ * The files are written and read with node:fs, so no backend's `file://` handler is needed.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { io, LayersModel } from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { TensorFlow } from '../backend.js';
+import { encodeRows, type Encoding } from '../data/datasets.js';
+import { predictArray } from './layers.js';
+import { gatherStandardized, type Standardizer } from '../data/preprocess.js';
+import { BACKENDS, type BackendName } from '../contract/protocol.js';
+import { predictRatingsRows } from '../recsys/predict.js';
+import { ratingsPreprocessingSchema, type RatingsPreprocessing } from '../recsys/preprocessing.js';
+import { storedParamsSchema, TASKS, type Params, type TaskKind } from '../contract/spec.js';
+
+/** The network's topology and weights manifest (TensorFlow.js layers format). */
+export const MODEL_FILE = 'model.json';
+/** All weights, in the order of the manifest. */
+export const WEIGHTS_FILE = 'weights.bin';
+/** The `Preprocessing` record. */
+export const PREPROCESSING_FILE = 'preprocessing.json';
+
+/** Everything besides the network that `foldwise predict` needs, as saved in `preprocessing.json`. */
+export type Preprocessing = {
+  readonly format: 'foldwise-preprocessing';
+  readonly version: 1;
+  readonly task: TaskKind;
+  /** How raw CSV rows were encoded into features. */
+  readonly encoding: Encoding;
+  /** Fitted on the refit's training rows; applied before the network. */
+  readonly standardizer: Standardizer;
+  /** Class labels by output index; null for regression. */
+  readonly classes: readonly string[] | null;
+  readonly params: Params;
+  /** Backend the model was trained on. */
+  readonly backend: BackendName;
+  /** The experiment seed. */
+  readonly seed: number;
+  /**
+   * Models trained on a ratings dataset: id maps, side-feature encoders and side tables, so that
+   * `predict` takes (user, item) rows (recsys/predict.ts). `encoding` and `standardizer` then
+   * describe the model's `features` input (already standardised: identity standardiser).
+   */
+  readonly ratings?: RatingsPreprocessing;
+};
+
+/** A model loaded from its folder, ready to predict. Dispose `model` when done. */
+export type SavedModel = { readonly model: LayersModel; readonly preprocessing: Preprocessing };
+
+/** Predictions as a table: one header, one row per input row. */
+export type PredictionTable = { readonly header: string[]; readonly rows: (string | number)[][] };
+
+/** A model folder that is missing files or holds malformed ones. */
+export class ModelFileError extends Error {
+  override name = 'ModelFileError';
+}
+
+/** Builds the `preprocessing.json` record (fills in the format tag and version). */
+export function describePreprocessing(fields: Omit<Preprocessing, 'format' | 'version'>): Preprocessing {
+  return { format: 'foldwise-preprocessing', version: 1, ...fields };
+}
+
+/** Writes `model.json`, `weights.bin` and `preprocessing.json` into `dir`, creating it. */
+export async function saveModel(tf: TensorFlow, model: LayersModel, dir: string, preprocessing: Preprocessing): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      if (artifacts.modelTopology instanceof ArrayBuffer || artifacts.modelTopology === undefined) {
+        throw new Error('expected a layers model topology (JSON) to save');
+      }
+      const modelJson: io.ModelJSON = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+      };
+      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []);
+      await writeFile(join(dir, WEIGHTS_FILE), new Uint8Array(weights));
+      await writeFile(join(dir, MODEL_FILE), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  await writeFile(join(dir, PREPROCESSING_FILE), `${JSON.stringify(preprocessing, null, 2)}\n`);
+}
+
+/**
+ * Loads a model folder written by `saveModel`.
+ * @throws {ModelFileError} naming the file and the bad field when a file is missing or malformed.
+ */
+export async function loadSavedModel(tf: TensorFlow, dir: string): Promise<SavedModel> {
+  const preprocessing = parsePreprocessing(await readJson(join(dir, PREPROCESSING_FILE)), join(dir, PREPROCESSING_FILE));
+  const modelJson = parseModelJson(await readJson(join(dir, MODEL_FILE)), join(dir, MODEL_FILE));
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+    const specs = manifest.flatMap((group) => group.weights);
+    const buffers = await Promise.all(manifest.flatMap((group) => group.paths).map((path) => readWeights(dir, path)));
+    return [specs, buffers];
+  });
+  const model = await tf.loadLayersModel({ load: async () => artifacts });
+  const mismatch = inputMismatch(model, preprocessing);
+  if (mismatch !== null) {
+    model.dispose();
+    throw new ModelFileError(`${dir}: ${mismatch}`);
+  }
+  return { model, preprocessing };
+}
+
+/** Why the network's inputs disagree with preprocessing.json, or null when they agree. */
+function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string | null {
+  const nFeatures = preprocessing.encoding.featureNames.length;
+  const ratings = preprocessing.ratings;
+  if (ratings === undefined) {
+    const inputs = model.inputs[0]?.shape[1];
+    return inputs === nFeatures && model.inputs.length === 1
+      ? null
+      : `the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${nFeatures} features`;
+  }
+  if (model.inputs.length !== ratings.inputs.length)
+    return `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} (${ratings.inputs.join(', ')})`;
+  const bad = ratings.inputs.findIndex((name, k) => model.inputs[k]!.shape[1] !== (name === 'features' ? nFeatures : 1));
+  return bad < 0
+    ? null
+    : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
+}
+
+/**
+ * Predicts raw rows (keyed by column name, as read from a CSV; extra columns are ignored).
+ * Classification: the predicted label, then one probability column per class
+ * (`probability_<label>`); regression: the prediction. A model trained on ratings takes
+ * (user, item) rows instead and adds `user_seen`, `item_seen` (recsys/predict.ts).
+ * @param options.source names the input in error messages (e.g. the CSV path).
+ * @throws {DataError} when a row lacks a column or has a bad cell.
+ */
+export async function predictRows(
+  tf: TensorFlow,
+  saved: SavedModel,
+  rows: readonly Record<string, string>[],
+  options: { readonly source?: string } = {},
+): Promise<PredictionTable> {
+  if (saved.preprocessing.ratings !== undefined) return predictRatingsRows(tf, saved.model, saved.preprocessing.ratings, rows, options);
+  const { encoding, standardizer, task } = saved.preprocessing;
+  const nFeatures = encoding.featureNames.length;
+  const raw = encodeRows(encoding, rows, options);
+  const standardized = gatherStandardized(
+    raw,
+    nFeatures,
+    Int32Array.from(rows, (_, i) => i),
+    standardizer,
+  );
+  const x = tf.tensor2d(standardized, [rows.length, nFeatures]);
+  let outputs: Float32Array;
+  try {
+    outputs = await predictArray(saved.model, x);
+  } finally {
+    x.dispose();
+  }
+  if (task === 'regression') return { header: ['prediction'], rows: Array.from(outputs, (value) => [value]) };
+
+  const classes = saved.preprocessing.classes ?? ['0', '1'];
+  const header = ['prediction', ...classes.map((label) => `probability_${label}`)];
+  const table: (string | number)[][] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const probabilities =
+      task === 'binary' ? [1 - outputs[i]!, outputs[i]!] : Array.from(outputs.subarray(i * classes.length, (i + 1) * classes.length));
+    // Ties go to the first class, as argmax does in the metrics.
+    const best = probabilities.reduce((bestIndex, p, k) => (p > probabilities[bestIndex]! ? k : bestIndex), 0);
+    table.push([classes[best]!, ...probabilities]);
+  }
+  return { header, rows: table };
+}
+
+/**
+ * Loads the model in `modelDir`, predicts `rows` and disposes the model: the one-call form of
+ * `loadSavedModel` + `predictRows` for `foldwise predict`.
+ * @param options.source names the input in error messages (e.g. the CSV path).
+ * @throws {ModelFileError | DataError}
+ */
+export async function predictFromCsv(
+  tf: TensorFlow,
+  modelDir: string,
+  rows: Record<string, string>[],
+  options: { readonly source?: string } = {},
+): Promise<PredictionTable> {
+  const saved = await loadSavedModel(tf, modelDir);
+  try {
+    return await predictRows(tf, saved, rows, options);
+  } finally {
+    saved.model.dispose();
+  }
+}
+
+// ───────────────────────────── file parsing ─────────────────────────────
+
+const columnSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ name: z.string(), kind: z.literal('numeric') }),
+  z.strictObject({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()) }),
+]);
+
+const preprocessingSchema = z
+  .strictObject({
+    format: z.literal('foldwise-preprocessing'),
+    version: z.literal(1),
+    task: z.enum(TASKS),
+    encoding: z.strictObject({
+      columns: z.array(columnSchema),
+      featureNames: z.array(z.string()),
+      target: z.string(),
+      classes: z.array(z.string()).nullable(),
+    }),
+    standardizer: z.strictObject({ mean: z.array(z.number()), std: z.array(z.number()) }),
+    classes: z.array(z.string()).nullable(),
+    params: storedParamsSchema,
+    backend: z.enum(BACKENDS),
+    seed: z.number().int(),
+    ratings: ratingsPreprocessingSchema.optional(),
+  })
+  .superRefine((value, ctx) => {
+    const nFeatures = value.encoding.featureNames.length;
+    for (const key of ['mean', 'std'] as const) {
+      if (value.standardizer[key].length !== nFeatures)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['standardizer', key],
+          message: `expected ${nFeatures} values (one per feature), got ${value.standardizer[key].length}`,
+        });
+    }
+    if ((value.task === 'regression') !== (value.classes === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classes'],
+        message: value.task === 'regression' ? 'expected null for regression' : 'expected the class labels',
+      });
+  });
+
+const modelJsonSchema = z.looseObject({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightsManifest: z.array(
+    z.looseObject({
+      paths: z.array(z.string()),
+      weights: z.array(z.looseObject({ name: z.string(), shape: z.array(z.number()), dtype: z.string() })),
+    }),
+  ),
+});
+
+function parsePreprocessing(raw: unknown, path: string): Preprocessing {
+  const parsed = preprocessingSchema.safeParse(raw);
+  if (!parsed.success) throw new ModelFileError(`${path}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function parseModelJson(raw: unknown, path: string): io.ModelJSON {
+  const parsed = modelJsonSchema.safeParse(raw);
+  if (!parsed.success) throw new ModelFileError(`${path}: ${describeIssues(parsed.error)}`);
+  // The schema checked what this module relies on; tfjs validates the topology itself.
+  return parsed.data as unknown as io.ModelJSON;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ');
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ModelFileError(
+      `cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (is this a model folder written by a refit?)`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ModelFileError(`${path}: malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function readWeights(dir: string, path: string): Promise<ArrayBuffer> {
+  // Weight files sit beside model.json; a path elsewhere would let a model folder read any file.
+  if (basename(path) !== path)
+    throw new ModelFileError(`${join(dir, MODEL_FILE)}: weight file "${path}" must be a plain file name in the model folder`);
+  try {
+    const bytes = await readFile(join(dir, path));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  } catch (error) {
+    throw new ModelFileError(`cannot read ${join(dir, path)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Evaluation metrics, hand-written so that they are exact and identical in every backend
+ * (TensorFlow.js's streaming AUC approximates with thresholds). Definitions follow
+ * scikit-learn. Binary labels are 0/1; a non-finite score or prediction makes the metric NaN
+ * (the protocol turns it into `null`), so a diverged model never gets a flattering number.
+ */
+import { TASK_METRICS, type TaskKind } from '../contract/spec.js';
+
+type Numbers = ArrayLike<number>;
+
+/** Log loss clips probabilities to [EPSILON, 1 - EPSILON], as Keras does, so one confident mistake is finite. */
+const EPSILON = 1e-7;
+
+/**
+ * ROC AUC: the probability that a random positive scores above a random negative, ties
+ * counting one half (the Mann–Whitney U statistic with average ranks).
+ * @returns NaN when only one class is present or a score is not finite.
+ */
+export function rocAuc(yTrue: Numbers, score: Numbers): number {
+  checkLengths(yTrue.length, score.length);
+  const { positives, negatives } = countBinary(yTrue);
+  if (positives === 0 || negatives === 0 || !allFinite(score)) return Number.NaN;
+
+  const order = sortedIndices(score, 'ascending');
+  let positiveRankSum = 0;
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && score[order[end + 1]!] === score[order[start]!]) end++;
+    const averageRank = (start + end) / 2 + 1; // ranks are 1-based
+    for (let i = start; i <= end; i++) if (yTrue[order[i]!] === 1) positiveRankSum += averageRank;
+    start = end + 1;
+  }
+  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/**
+ * Average precision, as scikit-learn's `average_precision_score`: Σ (Rₖ − Rₖ₋₁)·Pₖ over the
+ * distinct score thresholds from high to low (tied scores enter together), R₀ = 0. A step
+ * function, not the trapezoidal PR AUC, which is optimistic.
+ * @returns NaN when there is no positive or a score is not finite.
+ */
+export function averagePrecision(yTrue: Numbers, score: Numbers): number {
+  checkLengths(yTrue.length, score.length);
+  const { positives } = countBinary(yTrue);
+  if (positives === 0 || !allFinite(score)) return Number.NaN;
+
+  const order = sortedIndices(score, 'descending');
+  let truePositives = 0;
+  let previousRecall = 0;
+  let sum = 0;
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && score[order[end + 1]!] === score[order[start]!]) end++;
+    for (let i = start; i <= end; i++) if (yTrue[order[i]!] === 1) truePositives++;
+    const recall = truePositives / positives;
+    const precision = truePositives / (end + 1); // rows scored at or above this threshold
+    sum += (recall - previousRecall) * precision;
+    previousRecall = recall;
+    start = end + 1;
+  }
+  return sum;
+}
+
+/** Mean binary cross-entropy of probabilities of the positive class, clipped to [1e-7, 1 − 1e-7]. */
+export function binaryLogLoss(yTrue: Numbers, prob: Numbers): number {
+  checkLengths(yTrue.length, prob.length);
+  countBinary(yTrue);
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    const p = clipProbability(prob[i]!);
+    sum -= yTrue[i] === 1 ? Math.log(p) : Math.log(1 - p);
+  }
+  return sum / yTrue.length;
+}
+
+/**
+ * Mean categorical cross-entropy: −log of the probability given to the true class, clipped.
+ * @param probs row-major n × nClasses.
+ */
+export function categoricalLogLoss(yTrue: Numbers, probs: Numbers, nClasses: number): number {
+  checkLengths(yTrue.length * nClasses, probs.length);
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    sum -= Math.log(clipProbability(probs[i * nClasses + classIndex(yTrue[i]!, nClasses)]!));
+  }
+  return sum / yTrue.length;
+}
+
+/** Share of rows whose probability is on the right side of 0.5 (`p > 0.5` is positive, as in Keras). */
+export function binaryAccuracy(yTrue: Numbers, prob: Numbers): number {
+  checkLengths(yTrue.length, prob.length);
+  countBinary(yTrue);
+  if (!allFinite(prob)) return Number.NaN;
+  let correct = 0;
+  for (let i = 0; i < yTrue.length; i++) if ((prob[i]! > 0.5 ? 1 : 0) === yTrue[i]) correct++;
+  return correct / yTrue.length;
+}
+
+/**
+ * Share of rows whose highest probability is on the true class (ties: the first class).
+ * @param probs row-major n × nClasses.
+ */
+export function multiclassAccuracy(yTrue: Numbers, probs: Numbers, nClasses: number): number {
+  checkLengths(yTrue.length * nClasses, probs.length);
+  if (!allFinite(probs)) return Number.NaN;
+  let correct = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    let best = 0;
+    for (let k = 1; k < nClasses; k++) if (probs[i * nClasses + k]! > probs[i * nClasses + best]!) best = k;
+    if (best === classIndex(yTrue[i]!, nClasses)) correct++;
+  }
+  return correct / yTrue.length;
+}
+
+/** Mean squared error. */
+export function mse(yTrue: Numbers, yPred: Numbers): number {
+  checkLengths(yTrue.length, yPred.length);
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) sum += (yTrue[i]! - yPred[i]!) ** 2;
+  return sum / yTrue.length;
+}
+
+/** Root mean squared error, in the target's units. */
+export function rmse(yTrue: Numbers, yPred: Numbers): number {
+  return Math.sqrt(mse(yTrue, yPred));
+}
+
+/** Mean absolute error. */
+export function mae(yTrue: Numbers, yPred: Numbers): number {
+  checkLengths(yTrue.length, yPred.length);
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) sum += Math.abs(yTrue[i]! - yPred[i]!);
+  return sum / yTrue.length;
+}
+
+/** Coefficient of determination 1 − SS_res / SS_tot. NaN when the target is constant (SS_tot = 0). */
+export function r2(yTrue: Numbers, yPred: Numbers): number {
+  checkLengths(yTrue.length, yPred.length);
+  let mean = 0;
+  for (let i = 0; i < yTrue.length; i++) mean += yTrue[i]!;
+  mean /= yTrue.length;
+  let residual = 0;
+  let total = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    residual += (yTrue[i]! - yPred[i]!) ** 2;
+    total += (yTrue[i]! - mean) ** 2;
+  }
+  return total === 0 ? Number.NaN : 1 - residual / total;
+}
+
+/**
+ * All metrics of a task, keyed exactly as `TASK_METRICS[task]` (without `val_`/`test_`).
+ * @param predictions binary: n probabilities of class 1; multiclass: n × nClasses
+ *   probabilities, row-major; regression: n values.
+ * @param nClasses the number of classes (ignored for binary and regression).
+ */
+export function evaluate(task: TaskKind, yTrue: Float32Array, predictions: Float32Array, nClasses: number): Record<string, number> {
+  const metrics = ((): Record<string, number> => {
+    switch (task) {
+      case 'binary':
+        return {
+          loss: binaryLogLoss(yTrue, predictions),
+          accuracy: binaryAccuracy(yTrue, predictions),
+          auc: rocAuc(yTrue, predictions),
+          pr_auc: averagePrecision(yTrue, predictions),
+        };
+      case 'multiclass':
+        return { loss: categoricalLogLoss(yTrue, predictions, nClasses), accuracy: multiclassAccuracy(yTrue, predictions, nClasses) };
+      case 'regression':
+        return { loss: mse(yTrue, predictions), rmse: rmse(yTrue, predictions), mae: mae(yTrue, predictions), r2: r2(yTrue, predictions) };
+    }
+  })();
+  // Keep the key order of the contract: curves and tables are laid out from it.
+  return Object.fromEntries(TASK_METRICS[task].map((name) => [name, metrics[name]!]));
+}
+
+// ───────────────────────────── helpers ─────────────────────────────
+
+function checkLengths(expected: number, actual: number): void {
+  if (expected !== actual) throw new RangeError(`metric inputs disagree in length: expected ${expected} predictions, got ${actual}`);
+  if (expected === 0) throw new RangeError('metric of an empty set');
+}
+
+/** Counts the classes of 0/1 labels; anything else is a caller bug. */
+function countBinary(yTrue: Numbers): { positives: number; negatives: number } {
+  let positives = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    const label = yTrue[i];
+    if (label === 1) positives++;
+    else if (label !== 0) throw new RangeError(`binary labels must be 0 or 1, got ${label} at index ${i}`);
+  }
+  return { positives, negatives: yTrue.length - positives };
+}
+
+function classIndex(label: number, nClasses: number): number {
+  if (!Number.isInteger(label) || label < 0 || label >= nClasses) throw new RangeError(`class index ${label} outside 0..${nClasses - 1}`);
+  return label;
+}
+
+function clipProbability(p: number): number {
+  // Math.min/max propagate NaN, so a diverged model's loss stays NaN.
+  return Math.min(1 - EPSILON, Math.max(EPSILON, p));
+}
+
+function allFinite(values: Numbers): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+function sortedIndices(values: Numbers, direction: 'ascending' | 'descending'): Int32Array {
+  const order = Int32Array.from({ length: values.length }, (_, i) => i);
+  const sign = direction === 'ascending' ? 1 : -1;
+  return order.sort((a, b) => sign * (values[a]! - values[b]!));
+}
