@@ -138,7 +138,7 @@ function task(kind: Task['kind'], epochs: number, modelDir: string): Task {
     attempt: 1,
     kind,
     spec,
-    task: 'binary',
+    taskKind: 'binary',
     params: { ...REFERENCE_PARAMS, epochs },
     ...(kind === 'refit' ? { refit: { epochs, modelDir } } : {}),
   };

@@ -147,7 +147,7 @@ export class Coordinator {
         attempt,
         kind: 'search',
         spec,
-        task: experiment.task as TaskKind,
+        taskKind: experiment.task as TaskKind,
         params,
       };
       const curve = new BestSoFar(experiment.selectionDirection);
@@ -277,7 +277,7 @@ export class Coordinator {
         attempt,
         kind: 'refit',
         spec,
-        task: experiment.task as TaskKind,
+        taskKind: experiment.task as TaskKind,
         params: { ...params, epochs },
         refit: { epochs, modelDir },
       };

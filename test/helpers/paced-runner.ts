@@ -72,7 +72,7 @@ export class PacedRunner implements TaskRunner {
 
   async run(task: Task, onEpoch: (epoch: number, metrics: EpochMetrics) => void, signal?: AbortSignal): Promise<TaskOutcome> {
     this.deliveries.push(task);
-    const kind = task.task;
+    const kind = task.taskKind;
     const refit = task.kind === 'refit';
     const total = refit ? (task.refit?.epochs ?? task.params.epochs) : task.params.epochs;
     const monitor = task.spec.validation.earlyStopping?.monitor ?? 'val_loss';

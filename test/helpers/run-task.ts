@@ -7,7 +7,7 @@ import { runTask, type EpochListener } from '../../worker/training/run-task.js';
 export type TaskOverrides = {
   spec?: Record<string, unknown>;
   params?: Partial<Params>;
-  task?: TaskKind;
+  taskKind?: TaskKind;
   kind?: Task['kind'];
   foldIndex?: number;
   refit?: Task['refit'];
@@ -32,7 +32,7 @@ export function taskMaker(csvPath: string, name: string): (overrides: TaskOverri
       attempt: 1,
       kind: overrides.kind ?? 'search',
       spec,
-      task: overrides.task ?? 'binary',
+      taskKind: overrides.taskKind ?? 'binary',
       params: { ...DEFAULT_PARAMS, depth: 1, width: 16, epochs: 8, batchSize: 32, learningRate: 0.01, ...overrides.params },
       ...(overrides.refit ? { refit: overrides.refit } : {}),
     };

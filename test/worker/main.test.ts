@@ -65,7 +65,7 @@ function sineTask(taskId: string, overrides: Partial<Task['params']> = {}): Task
     attempt: 1,
     kind: 'search',
     spec: validateSpec({ name: 'ipc-test', dataset: { kind: 'sine', rows: 300 }, validation: { kind: 'kfold', k: 3 } }),
-    task: 'regression',
+    taskKind: 'regression',
     params: { ...DEFAULT_PARAMS, depth: 1, width: 8, epochs: 3, batchSize: 32, ...overrides },
   };
 }

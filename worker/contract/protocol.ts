@@ -25,8 +25,8 @@ export type Task = {
   readonly kind: 'search' | 'refit';
   /** The parsed spec, with `dataset.path` made absolute by the coordinator. */
   readonly spec: ExperimentSpec;
-  /** The task kind the coordinator inferred from the data. */
-  readonly task: TaskKind;
+  /** The task kind the coordinator inferred from the data (or the spec named). */
+  readonly taskKind: TaskKind;
   readonly params: Params;
   /** Refit only: epochs to train on all non-test rows, and the folder to save the model in. */
   readonly refit?: { readonly epochs: number; readonly modelDir: string };
@@ -129,7 +129,7 @@ const taskSchema = z.strictObject({
   attempt: z.number().int().min(0),
   kind: z.enum(['search', 'refit']),
   spec: specInMessage,
-  task: z.enum(TASKS),
+  taskKind: z.enum(TASKS),
   params: paramsSchema,
   refit: z.strictObject({ epochs: z.number().int().positive(), modelDir: z.string().min(1) }).optional(),
 });

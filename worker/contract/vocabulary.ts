@@ -46,7 +46,9 @@ export function parseMetricKey(key: string): { readonly scope: MetricScope | nul
 
 /** The keys of `metrics` in `scope`; non-finite values become null (the protocol's non-finite). */
 export function scopedMetrics(scope: MetricScope, metrics: Readonly<Record<string, number>>): Record<string, number | null> {
-  return Object.fromEntries(Object.entries(metrics).map(([name, value]) => [metricKey(scope, name), Number.isFinite(value) ? value : null]));
+  return Object.fromEntries(
+    Object.entries(metrics).map(([name, value]) => [metricKey(scope, name), Number.isFinite(value) ? value : null]),
+  );
 }
 
 /** Which way a metric (a bare name or a scoped key) is better. */

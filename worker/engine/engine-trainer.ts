@@ -84,7 +84,7 @@ export async function runMlpEngineTask(
   const train = featureRows(data.train);
   const heldRows = featureRows(data.held);
   const nInputs = data.train.inputs[0]!.width;
-  const model = buildModel(tf, task.params, nInputs, task.task, data.nClasses, deriveSeed(seed, 'init'));
+  const model = buildModel(tf, task.params, nInputs, task.taskKind, data.nClasses, deriveSeed(seed, 'init'));
   let engine: MlpEngine | null = null;
   let held: UploadedInputs | null = null;
   try {
@@ -119,10 +119,10 @@ export async function runMlpEngineTask(
     const testPredictions = await predictArray(model, testX).finally(() => testX.dispose());
     const result: TaskResult = {
       ...trained,
-      testMetrics: prefixed('test_', evaluate(task.task, heldRows.y, testPredictions, data.nClasses)),
+      testMetrics: prefixed('test_', evaluate(task.taskKind, heldRows.y, testPredictions, data.nClasses)),
     };
     const preprocessing = describePreprocessing({
-      task: task.task,
+      task: task.taskKind,
       encoding: data.encoding,
       standardizer: data.standardizer,
       classes: table.encoding.classes,
@@ -141,16 +141,16 @@ export async function runMlpEngineTask(
 }
 
 /** The engine's view of a task's network: the layers model's architecture (models.ts). */
-export function architectureFor(task: Pick<Task, 'params' | 'task'>, nInputs: number, nClasses: number): MlpArchitecture {
+export function architectureFor(task: Pick<Task, 'params' | 'taskKind'>, nInputs: number, nClasses: number): MlpArchitecture {
   const { params } = task;
   const reason = unsupportedReason(params);
   if (reason !== null) throw new Error(`the MLP engine cannot train this run: ${reason}`);
   return {
     nInputs,
     hidden: hiddenWidths(params),
-    nOutputs: task.task === 'multiclass' ? nClasses : 1,
+    nOutputs: task.taskKind === 'multiclass' ? nClasses : 1,
     activation: params.activation,
-    output: task.task === 'binary' ? 'sigmoid' : task.task === 'multiclass' ? 'softmax' : 'linear',
+    output: task.taskKind === 'binary' ? 'sigmoid' : task.taskKind === 'multiclass' ? 'softmax' : 'linear',
   };
 }
 
@@ -198,7 +198,7 @@ async function trainSearch(session: Session, onEpoch: EpochListener): Promise<Ta
   const { epochs } = task.params;
   const earlyStopping = task.spec.validation.earlyStopping;
   const tracker = earlyStopping === undefined ? null : createBestEpochTracker(earlyStopping);
-  if (tracker !== null) checkMonitor(tracker.monitor, task.task);
+  if (tracker !== null) checkMonitor(tracker.monitor, task.taskKind);
   const restoreBest = earlyStopping?.restoreBestWeights ?? false;
 
   let bestMetrics: EpochMetrics = {};
@@ -254,7 +254,7 @@ async function trainRefit(session: Session, onEpoch: EpochListener): Promise<Tas
  */
 async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics> {
   const { engine, rows, nClasses } = session;
-  const taskKind = session.task.task;
+  const taskKind = session.task.taskKind;
   const order = Int32Array.from({ length: rows.n }, (_, i) => i);
   shuffleInPlace(order, session.shuffle);
   const predictions = await engine.trainEpoch(rows, order, session.task.params.batchSize, () => betweenBatches(session, epoch));
@@ -278,7 +278,7 @@ async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics
 /** Metrics of the current weights on the held-out rows: one inference pass, read once. */
 async function evaluateHeld(session: Session): Promise<Record<string, number>> {
   if (session.held === null) throw new Error('no held-out rows were uploaded');
-  return evaluate(session.task.task, session.heldY, await session.engine.predictUploaded(session.held), session.nClasses);
+  return evaluate(session.task.taskKind, session.heldY, await session.engine.predictUploaded(session.held), session.nClasses);
 }
 
 function checkMonitor(monitor: string, task: TaskKind): void {

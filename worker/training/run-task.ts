@@ -73,7 +73,7 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const owned: { dispose(): void }[] = [];
   const own = <T extends { dispose(): void }>(resource: T): T => (owned.push(resource), resource);
   try {
-    const built = buildTaskModel(tf, task.params, task.task, data, deriveSeed(seed, 'init'));
+    const built = buildTaskModel(tf, task.params, task.taskKind, data, deriveSeed(seed, 'init'));
     const model = own(built.model);
     const session: Session = {
       tf,
@@ -84,7 +84,7 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
       penalty: built.penalty,
       nClasses: data.nClasses,
       inputs: data.train.inputs.map((input) => own(inputTensor(tf, input, data.train.n))),
-      y: own(trainingTargets(tf, task.task, data.train.y, data.nClasses)),
+      y: own(trainingTargets(tf, task.taskKind, data.train.y, data.nClasses)),
       labels: data.train.y,
       nRows: data.train.n,
       shuffle: createRng(deriveSeed(seed, 'shuffle')),
@@ -102,7 +102,7 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
 
     const result = await trainRefit(session, held, onEpoch);
     const preprocessing = describePreprocessing({
-      task: task.task,
+      task: task.taskKind,
       encoding: data.encoding,
       standardizer: data.standardizer,
       classes: table.encoding.classes,
@@ -125,10 +125,10 @@ const tableCache = new Map<string, Promise<Table>>();
 const TABLE_CACHE_SIZE = 4;
 
 function loadTable(task: Task): Promise<Table> {
-  const key = datasetKey(task.spec.dataset, task.spec.seed, task.task);
+  const key = datasetKey(task.spec.dataset, task.spec.seed, task.taskKind);
   const cached = tableCache.get(key);
   tableCache.delete(key);
-  const table = cached ?? loadDataset(task.spec.dataset, task.spec.seed, task.task);
+  const table = cached ?? loadDataset(task.spec.dataset, task.spec.seed, task.taskKind);
   tableCache.set(key, table);
   if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
   // A failed load is not cached: the next task retries (the file may have been fixed).
@@ -184,7 +184,7 @@ const rowsCache = new WeakMap<Table, Map<string, TaskRows>>();
 function taskRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
   const key = JSON.stringify([
-    task.task,
+    task.taskKind,
     spec.testSplit,
     spec.validation,
     spec.seed,
@@ -202,11 +202,11 @@ function taskRows(table: Table, task: Task): TaskRows {
 
 function cutRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
-  const { train: nonTest, test } = splitTest(table.y, task.task, spec.testSplit.fraction, spec.seed);
+  const { train: nonTest, test } = splitTest(table.y, task.taskKind, spec.testSplit.fraction, spec.seed);
   let trainRows = nonTest;
   let heldRows = test;
   if (task.kind === 'search') {
-    const folds = validationSplits(table.y, nonTest, spec.validation, task.task, spec.seed, table.encoding.classes ?? undefined);
+    const folds = validationSplits(table.y, nonTest, spec.validation, task.taskKind, spec.seed, table.encoding.classes ?? undefined);
     const fold = folds[task.foldIndex];
     if (fold === undefined)
       throw new RangeError(
@@ -296,7 +296,7 @@ async function trainSearch(session: Session, validation: HeldOut, onEpoch: Epoch
   const { epochs } = task.params;
   const earlyStopping = task.spec.validation.earlyStopping;
   const tracker = earlyStopping === undefined ? null : createBestEpochTracker(earlyStopping);
-  if (tracker !== null) checkMonitor(tracker.monitor, task.task);
+  if (tracker !== null) checkMonitor(tracker.monitor, task.taskKind);
   const restoreBest = earlyStopping?.restoreBestWeights ?? false;
 
   const bestWeights = new WeightSnapshot(tf);
@@ -367,7 +367,7 @@ function checkMonitor(monitor: string, task: TaskKind): void {
  */
 async function trainEpoch(session: Session, epoch: number): Promise<EpochMetrics> {
   const { tf, model, optimizer, variables, nRows } = session;
-  const taskKind = session.task.task;
+  const taskKind = session.task.taskKind;
   const batchSize = Math.min(session.task.params.batchSize, nRows);
   const order = Int32Array.from({ length: nRows }, (_, i) => i);
   shuffleInPlace(order, session.shuffle);
@@ -447,7 +447,7 @@ function batchMeanLoss(tf: TensorFlow, task: TaskKind, predictions: Tensor, targ
 /** Metrics of the current weights on held-out rows: one inference pass, read once. */
 async function evaluateOn(session: Session, held: HeldOut): Promise<Record<string, number>> {
   const predictions = await predictArray(session.model, held.inputs);
-  return { ...evaluate(session.task.task, held.y, predictions, session.nClasses), ...held.extraMetrics?.(predictions) };
+  return { ...evaluate(session.task.taskKind, held.y, predictions, session.nClasses), ...held.extraMetrics?.(predictions) };
 }
 
 // ───────────────────────────── helpers ─────────────────────────────

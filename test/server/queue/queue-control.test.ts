@@ -27,7 +27,7 @@ function longTask(runId: number): Task {
     attempt: 1,
     kind: 'search',
     spec,
-    task: 'binary',
+    taskKind: 'binary',
     params: { ...DEFAULT_PARAMS, depth: 1, width: 8, epochs: 1000, batchSize: 16 },
   };
 }

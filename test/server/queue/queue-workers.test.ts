@@ -37,7 +37,7 @@ function searchTask(spec: ExperimentSpec, overrides: Partial<Task> = {}): Task {
     attempt: 1,
     kind: 'search',
     spec,
-    task: 'binary',
+    taskKind: 'binary',
     params: { ...DEFAULT_PARAMS, width: 4, depth: 1, epochs: 2 },
     ...overrides,
   };
@@ -200,7 +200,7 @@ test('queue: a worker refuses a tampered dataset, a dataset path (file or folder
   assert.match(elsewhere.status === 'failed' ? elsewhere.message : '', /dataset\.path "\/etc\/passwd" is not a content address/);
 
   const folder = specSchema.parse({ name: 'hostile', dataset: { kind: 'movielens', path: '/root' }, validation: { kind: 'kfold', k: 2 } });
-  const folderElsewhere = await submit('folder-elsewhere', searchTask(folder, { task: 'regression' }));
+  const folderElsewhere = await submit('folder-elsewhere', searchTask(folder, { taskKind: 'regression' }));
   assert.equal(folderElsewhere.status, 'failed');
   assert.match(folderElsewhere.status === 'failed' ? folderElsewhere.message : '', /dataset\.path "\/root" is not a content address/);
 

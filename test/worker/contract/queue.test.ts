@@ -30,7 +30,7 @@ function task(overrides: Partial<Task> = {}): Task {
     attempt: 2,
     kind: 'search',
     spec,
-    task: 'binary',
+    taskKind: 'binary',
     params: DEFAULT_PARAMS,
     ...overrides,
   };

@@ -138,7 +138,7 @@ function enginePair(tf: TensorFlow, c: GradientCase, nInputs: number, options: {
   const model = buildModel(tf, params, nInputs, c.task, nClasses, 17);
   const engine = MlpEngine.create(
     tf,
-    architectureFor({ params, task: c.task }, nInputs, nClasses),
+    architectureFor({ params, taskKind: c.task }, nInputs, nClasses),
     hyperparametersOf({ params }),
     readDenseWeights(model),
     { seed: 5 },
@@ -319,7 +319,7 @@ test('runTask: divergence on the engine → DivergedError at epoch 0 (regression
   const before = tf.memory().numTensors;
   const regression = makeTask({
     spec: { dataset: { kind: 'sine', rows: 300 } },
-    task: 'regression',
+    taskKind: 'regression',
     params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 },
   });
   await assert.rejects(run(tf, backend, regression), (error: unknown) => {

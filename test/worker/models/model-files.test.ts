@@ -39,7 +39,7 @@ function refitTask(dataset: Record<string, unknown>, task: TaskKind, modelDir: s
     attempt: 1,
     kind: 'refit',
     spec: validateSpec({ name: 'refit-test', dataset }),
-    task,
+    taskKind: task,
     params: { ...DEFAULT_PARAMS, depth: 2, width: 16, dropout: 0.1, l2: 0.001, batchSize: 32, learningRate: 0.02, ...params },
     refit: { epochs, modelDir },
   };

@@ -43,7 +43,7 @@ function makeTask(params: Partial<Params>, kind: Task['kind'] = 'search', modelD
     attempt: 1,
     kind,
     spec,
-    task: 'regression',
+    taskKind: 'regression',
     params: all,
     ...(modelDir ? { refit: { epochs: 3, modelDir } } : {}),
   };

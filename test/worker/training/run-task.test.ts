@@ -85,7 +85,7 @@ test('runTask: multiclass (iris) and regression (sine) tasks report their metric
     backend,
     makeTask({
       spec: { dataset: { kind: 'iris' } },
-      task: 'multiclass',
+      taskKind: 'multiclass',
       params: { epochs: 30, width: 16, learningRate: 0.05, batchSize: 16 },
     }),
   );
@@ -97,7 +97,7 @@ test('runTask: multiclass (iris) and regression (sine) tasks report their metric
     backend,
     makeTask({
       spec: { dataset: { kind: 'sine', rows: 300 } },
-      task: 'regression',
+      taskKind: 'regression',
       params: { epochs: 30, width: 32, activation: 'tanh', learningRate: 0.02 },
     }),
   );
@@ -141,7 +141,7 @@ test('runTask: a huge learning rate → DivergedError naming the epoch, and no t
   const before = tf.memory().numTensors;
   const task = makeTask({
     spec: { dataset: { kind: 'sine', rows: 300 } },
-    task: 'regression',
+    taskKind: 'regression',
     params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 },
   });
   await assert.rejects(run(tf, backend, task), (error: unknown) => {
@@ -188,7 +188,7 @@ test('runTask: a fold that does not exist, or a monitor the task does not record
   await assert.rejects(run(tf, backend, makeTask({ foldIndex: 3 })), /fold 3 does not exist: the validation has 1 fold/);
   const regression = makeTask({
     spec: { dataset: { kind: 'sine', rows: 300 }, validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { monitor: 'val_auc' } } },
-    task: 'regression',
+    taskKind: 'regression',
   });
   await assert.rejects(
     run(tf, backend, regression),
