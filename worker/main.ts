@@ -18,9 +18,10 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
-type Job = { readonly kind: 'task'; readonly task: Task } | { readonly kind: 'describe'; readonly request: DescribeRequest };
+/** A request from the coordinator waiting for the one in progress to end. */
+type PendingRequest = { readonly kind: 'task'; readonly task: Task } | { readonly kind: 'describe'; readonly request: DescribeRequest };
 
-const pending: Job[] = [];
+const pending: PendingRequest[] = [];
 let context: TrainingContext | null = null;
 let running = false;
 let currentTaskId: string | null = null;
@@ -64,14 +65,14 @@ try {
   process.exit(1);
 }
 
-/** Handles queued jobs one after another; a no-op while one is running or the backend is not ready. */
+/** Handles pending requests one after another; a no-op while one is running or the backend is not ready. */
 async function drain(): Promise<void> {
   if (running || context === null) return;
   running = true;
   try {
-    for (let job = pending.shift(); job !== undefined; job = pending.shift()) {
-      if (job.kind === 'task') await runOne(job.task, context);
-      else await describeOne(job.request);
+    for (let request = pending.shift(); request !== undefined; request = pending.shift()) {
+      if (request.kind === 'task') await runOne(request.task, context);
+      else await describeOne(request.request);
     }
   } finally {
     running = false;
@@ -106,7 +107,7 @@ async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
 }
 
 function isRunningOrPending(taskId: string): boolean {
-  return taskId === currentTaskId || pending.some((job) => job.kind === 'task' && job.task.taskId === taskId);
+  return taskId === currentTaskId || pending.some((request) => request.kind === 'task' && request.task.taskId === taskId);
 }
 
 function send(message: FromWorker): void {

@@ -7,7 +7,7 @@ import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { Run } from '../storage/run-store.js';
-import type { SavedModel } from '../storage/model-store.js';
+import type { ModelRecord } from '../storage/model-store.js';
 import { CoordinatorEventBus, type SearchProgress } from './events.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
@@ -28,7 +28,7 @@ export type SearchSummary = {
   readonly wallMs: number;
 };
 
-export type RefitSummary = { readonly refitRun: Run; readonly sourceRun: Run; readonly model: SavedModel };
+export type RefitSummary = { readonly refitRun: Run; readonly sourceRun: Run; readonly model: ModelRecord };
 
 /** A rough cost of one task, to start the longest first so no core idles at the end. */
 function estimatedCost(params: Params): number {

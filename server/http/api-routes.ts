@@ -10,7 +10,7 @@ export const MAX_COMPARE_RUNS = 12;
 
 /** The JSON API under /api: what the pages show, for scripts and for the pages' own live updates. */
 export function createApiRouter(services: DashboardServices): Router {
-  const { queries, commands, specs, models, live, jobs } = services;
+  const { queries, commands, specs, models, live, background } = services;
   const api = Router();
   const experimentId = (req: Request) => parseId(req.params.experimentId, 'experimentId');
 
@@ -71,7 +71,7 @@ export function createApiRouter(services: DashboardServices): Router {
   api.get('/experiments/:experimentId/refit', (req, res) => {
     const id = experimentId(req);
     queries.item(id);
-    res.json({ job: jobs.refitJob(id), refitting: jobs.isRefitting(id) });
+    res.json({ job: background.latestRefit(id), refitting: background.isRefitting(id) });
   });
 
   /** @route POST /api/experiments/:experimentId/refit  body {runId?}; 202, refits in the background */

@@ -1,5 +1,5 @@
 import { meanAndStd, type RunStore } from '../storage/run-store.js';
-import type { SavedModel } from '../storage/model-store.js';
+import type { ModelRecord } from '../storage/model-store.js';
 
 export type MetricComparison = {
   readonly name: string;
@@ -12,7 +12,7 @@ export type MetricComparison = {
  * Each test metric of a refit model next to the cross-validation estimate of the same metric:
  * the mean ± std over the source run's folds at their best epochs.
  */
-export function cvVersusTest(runs: RunStore, model: SavedModel): MetricComparison[] {
+export function cvVersusTest(runs: RunStore, model: ModelRecord): MetricComparison[] {
   const folds = model.sourceRunId === null ? [] : runs.folds(model.sourceRunId).filter((fold) => fold.status === 'done');
   return Object.entries(model.testMetrics).map(([key, test]) => {
     const name = key.replace(/^test_/, '');

@@ -1,7 +1,7 @@
 import type { DashboardDeps } from './deps.js';
 import { ExperimentCommands } from './experiment-commands.js';
 import { ExperimentQueries } from './experiment-queries.js';
-import { Jobs } from './jobs.js';
+import { BackgroundWork } from './background-work.js';
 import { LiveEvents } from './live-events.js';
 import { ModelFiles } from './model-files.js';
 import { SpecFiles } from './spec-files.js';
@@ -15,18 +15,18 @@ export type DashboardServices = {
   readonly specs: SpecFiles;
   readonly models: ModelFiles;
   readonly live: LiveEvents;
-  readonly jobs: Jobs;
+  readonly background: BackgroundWork;
   /** Stops background searches and refits (their tasks end as interrupted) and drops live subscribers. */
   close(): Promise<void>;
 };
 
 export function createDashboardServices(deps: DashboardDeps): DashboardServices {
   const live = new LiveEvents(deps.coordinator.events);
-  const jobs = new Jobs(deps, live);
+  const background = new BackgroundWork(deps, live);
   const specs = new SpecFiles(deps.config.experimentsDir);
   const models = new ModelFiles(deps.storage, deps.config.dataDir);
-  const queries = new ExperimentQueries(deps, jobs, models);
-  const commands = new ExperimentCommands(deps, jobs, specs);
+  const queries = new ExperimentQueries(deps, background, models);
+  const commands = new ExperimentCommands(deps, background, specs);
   let closing: Promise<void> | null = null;
   return {
     queries,
@@ -34,9 +34,9 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
     specs,
     models,
     live,
-    jobs,
+    background,
     close() {
-      closing ??= jobs.close().finally(() => live.close());
+      closing ??= background.close().finally(() => live.close());
       return closing;
     },
   };

@@ -4,7 +4,8 @@ import { ConflictError, ValidationError } from '../errors.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import { deleteExperiment } from './delete-experiment.js';
 import type { DashboardDeps } from './deps.js';
-import type { Jobs, RefitJob, SearchJob } from './jobs.js';
+import type { BackgroundWork } from './background-work.js';
+import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import { MAX_SPEC_BYTES, type SpecFiles } from './spec-files.js';
 
 /** Where a new experiment's spec comes from: a file of the experiments folder, by name, or pasted text. */
@@ -15,21 +16,21 @@ export type StartedExperiment = {
   /** The same name and spec existed: its search resumes where it stopped. */
   readonly resumed: boolean;
   readonly runsTotal: number;
-  readonly search: SearchJob;
+  readonly search: BackgroundSearch;
 };
 
 /**
  * The dashboard's state-changing actions: start an experiment, refit a run, delete an
- * experiment. Validation is the CLI's (the coordinator's `prepare`); the work runs in `Jobs`.
+ * experiment. Validation is the CLI's (the coordinator's `prepare`); the work runs in `BackgroundWork`.
  */
 export class ExperimentCommands {
   readonly #deps: DashboardDeps;
-  readonly #jobs: Jobs;
+  readonly #background: BackgroundWork;
   readonly #specs: SpecFiles;
 
-  constructor(deps: DashboardDeps, jobs: Jobs, specs: SpecFiles) {
+  constructor(deps: DashboardDeps, background: BackgroundWork, specs: SpecFiles) {
     this.#deps = deps;
-    this.#jobs = jobs;
+    this.#background = background;
     this.#specs = specs;
   }
 
@@ -54,7 +55,7 @@ export class ExperimentCommands {
       allowLargeGrid: false,
       allowedDataRoots: [config.experimentsDir, config.dataDir],
     });
-    const search = this.#jobs.startSearch(prepared.experiment.experimentId);
+    const search = this.#background.startSearch(prepared.experiment.experimentId);
     return { experiment: prepared.experiment, resumed: prepared.resumed, runsTotal: prepared.runsTotal, search };
   }
 
@@ -76,9 +77,9 @@ export class ExperimentCommands {
     }
   }
 
-  /** Refits a finished run (the best when `runId` is absent) in the background. See Jobs.startRefit. */
-  refit(experimentId: number, runId?: number): RefitJob {
-    return this.#jobs.startRefit(experimentId, runId);
+  /** Refits a finished run (the best when `runId` is absent) in the background. See BackgroundWork.startRefit. */
+  refit(experimentId: number, runId?: number): BackgroundRefit {
+    return this.#background.startRefit(experimentId, runId);
   }
 
   /**
@@ -95,8 +96,9 @@ export class ExperimentCommands {
         { path: 'confirm', message: `type "${experiment.name}" to confirm` },
       ]);
     }
-    if (this.#jobs.isSearching(experimentId)) throw new ConflictError(`"${experiment.name}" is searching; stop it before deleting it`);
-    if (this.#jobs.isRefitting(experimentId))
+    if (this.#background.isSearching(experimentId))
+      throw new ConflictError(`"${experiment.name}" is searching; stop it before deleting it`);
+    if (this.#background.isRefitting(experimentId))
       throw new ConflictError(`a refit of "${experiment.name}" is running; wait for it before deleting`);
     deleteExperiment(storage, config.dataDir, experimentId);
   }

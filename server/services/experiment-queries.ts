@@ -5,7 +5,8 @@ import { NotFoundError } from '../errors.js';
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
 import type { Fold, Run, RunKind, RunStatus } from '../storage/run-store.js';
 import type { DashboardDeps } from './deps.js';
-import type { Jobs, RefitJob, SearchJob } from './jobs.js';
+import type { BackgroundWork } from './background-work.js';
+import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import type { ModelFiles, ModelInfo } from './model-files.js';
 
 /** An experiment as the list and the page headers show it. */
@@ -84,8 +85,8 @@ export type ExperimentDetail = ExperimentItem & {
   readonly tasksDone: number;
   readonly tasksTotal: number;
   readonly best: RunRow | null;
-  readonly searchJob: SearchJob | null;
-  readonly refitJob: RefitJob | null;
+  readonly searchJob: BackgroundSearch | null;
+  readonly refitJob: BackgroundRefit | null;
   readonly refitting: boolean;
   readonly models: readonly ModelInfo[];
 };
@@ -184,12 +185,12 @@ function formatValue(value: unknown): string {
  */
 export class ExperimentQueries {
   readonly #deps: DashboardDeps;
-  readonly #jobs: Jobs;
+  readonly #background: BackgroundWork;
   readonly #models: ModelFiles;
 
-  constructor(deps: DashboardDeps, jobs: Jobs, models: ModelFiles) {
+  constructor(deps: DashboardDeps, background: BackgroundWork, models: ModelFiles) {
     this.#deps = deps;
-    this.#jobs = jobs;
+    this.#background = background;
     this.#models = models;
   }
 
@@ -214,7 +215,7 @@ export class ExperimentQueries {
       startedAt: summary.startedAt,
       finishedAt: summary.finishedAt,
       durationMs,
-      searching: this.#jobs.isSearching(summary.experimentId),
+      searching: this.#background.isSearching(summary.experimentId),
     };
   }
 
@@ -308,9 +309,9 @@ export class ExperimentQueries {
       tasksDone,
       tasksTotal,
       best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
-      searchJob: this.#jobs.searchJob(experimentId),
-      refitJob: this.#jobs.refitJob(experimentId),
-      refitting: this.#jobs.isRefitting(experimentId),
+      searchJob: this.#background.latestSearch(experimentId),
+      refitJob: this.#background.latestRefit(experimentId),
+      refitting: this.#background.isRefitting(experimentId),
       models: this.#models.ofExperiment(experimentId),
     };
   }
@@ -335,7 +336,7 @@ export class ExperimentQueries {
       metricNames: this.#deps.storage.metrics.namesOfRun(runId),
       model: models.find((model) => model.runId === runId) ?? null,
       refits: models.filter((model) => model.sourceRunId === runId),
-      refitting: this.#jobs.isRefitting(experimentId),
+      refitting: this.#background.isRefitting(experimentId),
     };
   }
 

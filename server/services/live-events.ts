@@ -1,5 +1,5 @@
 import type { CoordinatorEventBus, CoordinatorEvents } from '../coordinator/events.js';
-import type { RefitJob, SearchJob } from './jobs.js';
+import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 
 /** What a dashboard tab hears about one experiment: the coordinator's events plus background-job changes. */
 export type LiveEvent =
@@ -7,8 +7,8 @@ export type LiveEvent =
   | { readonly type: 'run'; readonly data: CoordinatorEvents['run'] }
   | { readonly type: 'experiment'; readonly data: CoordinatorEvents['experiment'] }
   | { readonly type: 'progress'; readonly data: CoordinatorEvents['progress'] }
-  | { readonly type: 'refit'; readonly data: RefitJob }
-  | { readonly type: 'search'; readonly data: SearchJob };
+  | { readonly type: 'refit'; readonly data: BackgroundRefit }
+  | { readonly type: 'search'; readonly data: BackgroundSearch };
 
 export type LiveListener = (event: LiveEvent) => void;
 

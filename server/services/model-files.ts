@@ -2,7 +2,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { cvVersusTest } from './cv-versus-test.js';
-import type { SavedModel } from '../storage/model-store.js';
+import type { ModelRecord } from '../storage/model-store.js';
 import type { Storage } from '../storage/storage.js';
 import { isInside } from './spec-files.js';
 
@@ -49,7 +49,7 @@ export class ModelFiles {
   }
 
   /** The model's folder (real path) when it is inside the data directory, else null. */
-  #folder(model: SavedModel): string | null {
+  #folder(model: ModelRecord): string | null {
     try {
       const root = realpathSync(this.#dataDir);
       const folder = realpathSync(model.path);
@@ -67,7 +67,7 @@ export class ModelFiles {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  #info(model: SavedModel): ModelInfo {
+  #info(model: ModelRecord): ModelInfo {
     const folder = this.#folder(model);
     const metrics = cvVersusTest(this.#storage.runs, model);
     let location: string | null = null;

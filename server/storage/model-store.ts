@@ -1,7 +1,7 @@
 import type { Db } from './database.js';
 import { NotFoundError } from '../errors.js';
 
-export type SavedModel = {
+export type ModelRecord = {
   readonly modelId: number;
   readonly runId: number;
   readonly experimentId: number;
@@ -24,7 +24,7 @@ type ModelRow = {
   created_at: number;
 };
 
-function rowToModel(row: ModelRow): SavedModel {
+function rowToModel(row: ModelRow): ModelRecord {
   return {
     modelId: row.model_id,
     runId: row.run_id,
@@ -53,21 +53,21 @@ export class ModelStore {
   }
 
   save(
-    model: Omit<SavedModel, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> },
+    model: Omit<ModelRecord, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> },
     now = Date.now(),
   ): void {
     this.#upsert.run({ ...model, testMetricsJson: JSON.stringify(model.testMetrics), createdAt: now });
   }
 
   /** @throws {NotFoundError} */
-  get(modelId: number): SavedModel {
+  get(modelId: number): ModelRecord {
     const row = this.#byId.get(modelId) as ModelRow | undefined;
     if (!row) throw new NotFoundError(`no model with id ${modelId}`);
     return rowToModel(row);
   }
 
   /** Newest first. */
-  ofExperiment(experimentId: number): SavedModel[] {
+  ofExperiment(experimentId: number): ModelRecord[] {
     return (this.#ofExperiment.all(experimentId) as ModelRow[]).map(rowToModel);
   }
 }

@@ -176,7 +176,7 @@ test('POST /experiments with pasted YAML starts the search and redirects to its 
   const location = headers.get('location')!;
   assert.match(location, /^\/experiments\/\d+$/);
   await waitFor(async () => (await page(location)).html.includes('<h1>form-started</h1>'), 'the new experiment page');
-  await waitFor(async () => !dash.services.jobs.isSearching(Number(location.split('/').pop())), 'the search to finish');
+  await waitFor(async () => !dash.services.background.isSearching(Number(location.split('/').pop())), 'the search to finish');
 });
 
 test('POST /experiments with an invalid spec shows each error next to the field, keeps the text, writes nothing', async () => {
@@ -203,11 +203,11 @@ test('POST /experiments/:id/refit (form) starts a refit and redirects back', asy
   const { status, headers } = await page(`/experiments/${xss.experimentId}/refit`, form({}));
   assert.equal(status, 303);
   assert.equal(headers.get('location'), `/experiments/${xss.experimentId}#refit`);
-  await waitFor(() => dash.services.jobs.refitJob(xss.experimentId)?.state === 'done', 'the refit');
+  await waitFor(() => dash.services.background.latestRefit(xss.experimentId)?.state === 'done', 'the refit');
   const fromRun = await page(`/experiments/${grid.experimentId}/refit`, form({ runId: String(grid.runIds[1]), from: 'run' }));
   assert.equal(fromRun.status, 303);
   assert.equal(fromRun.headers.get('location'), `/experiments/${grid.experimentId}/runs/${grid.runIds[1]}`);
-  await waitFor(() => dash.services.jobs.refitJob(grid.experimentId)?.state === 'done', 'the second refit');
+  await waitFor(() => dash.services.background.latestRefit(grid.experimentId)?.state === 'done', 'the second refit');
   const runPage = await page(`/experiments/${grid.experimentId}/runs/${grid.runIds[1]}`);
   assert.match(runPage.html, /Refits of this run/);
 });

@@ -87,7 +87,7 @@ test('a POST from another origin is refused with 403 and changes nothing', async
   });
   assert.equal(formPost.status, 403);
   assert.match(await formPost.text(), /state-changing requests must come from the dashboard itself/);
-  assert.equal(dash.services.jobs.refitJob(id), null, 'no refit started');
+  assert.equal(dash.services.background.latestRefit(id), null, 'no refit started');
   assert.equal(dash.storage.experiments.get(id).name, 'guarded', 'not deleted');
   assert.equal(dash.storage.experiments.list().length, 1, 'nothing started');
 });

@@ -3,33 +3,8 @@ import { rankRuns } from '../coordinator/coordinator.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Run } from '../storage/run-store.js';
 import type { DashboardDeps } from './deps.js';
+import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import type { LiveEvents } from './live-events.js';
-
-export type JobState = 'running' | 'done' | 'failed' | 'interrupted';
-
-/** A search started from the dashboard, running in this process. */
-export type SearchJob = {
-  readonly experimentId: number;
-  readonly state: JobState;
-  readonly startedAt: number;
-  readonly finishedAt: number | null;
-  readonly error: string | null;
-};
-
-/** A refit started from the dashboard: its progress, then where its model is. */
-export type RefitJob = {
-  readonly experimentId: number;
-  readonly sourceRunId: number;
-  /** Known once the coordinator has created the refit run. */
-  readonly refitRunId: number | null;
-  readonly state: JobState;
-  readonly epochsDone: number;
-  readonly epochsTotal: number;
-  readonly startedAt: number;
-  readonly finishedAt: number | null;
-  readonly error: string | null;
-  readonly modelId: number | null;
-};
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -46,11 +21,11 @@ function userMessage(error: unknown, what: string): string {
  * runs in the same process (`foldwise run --serve`) from the coordinator's events, so the
  * dashboard never starts a second search of a running experiment or deletes one mid-search.
  */
-export class Jobs {
+export class BackgroundWork {
   readonly #deps: DashboardDeps;
   readonly #live: LiveEvents;
-  readonly #searches = new Map<number, Mutable<SearchJob>>();
-  readonly #refits = new Map<number, Mutable<RefitJob>>();
+  readonly #searches = new Map<number, Mutable<BackgroundSearch>>();
+  readonly #refits = new Map<number, Mutable<BackgroundRefit>>();
   /** Experiments whose search runs in this process, whoever started it. */
   readonly #searching = new Set<number>();
   /** Refit runs in progress in this process → their experiment. */
@@ -75,20 +50,20 @@ export class Jobs {
           const run = this.#findRun(runId);
           if (run?.kind !== 'refit') return;
           this.#refitRuns.set(runId, experimentId);
-          const job = this.#refits.get(experimentId);
-          if (job && job.state === 'running' && job.refitRunId === null) {
-            job.refitRunId = runId;
-            this.#publishRefit(job);
+          const refit = this.#refits.get(experimentId);
+          if (refit && refit.state === 'running' && refit.refitRunId === null) {
+            refit.refitRunId = runId;
+            this.#publishRefit(refit);
           }
         } else {
           this.#refitRuns.delete(runId);
         }
       }),
       bus.on('epoch', ({ experimentId, runId, epoch }) => {
-        const job = this.#refits.get(experimentId);
-        if (job?.state !== 'running' || job.refitRunId !== runId) return;
-        job.epochsDone = Math.max(job.epochsDone, epoch + 1);
-        this.#publishRefit(job);
+        const refit = this.#refits.get(experimentId);
+        if (refit?.state !== 'running' || refit.refitRunId !== runId) return;
+        refit.epochsDone = Math.max(refit.epochsDone, epoch + 1);
+        this.#publishRefit(refit);
       }),
     ];
   }
@@ -113,39 +88,39 @@ export class Jobs {
     return false;
   }
 
-  searchJob(experimentId: number): SearchJob | null {
+  latestSearch(experimentId: number): BackgroundSearch | null {
     return this.#searches.get(experimentId) ?? null;
   }
 
-  refitJob(experimentId: number): RefitJob | null {
+  latestRefit(experimentId: number): BackgroundRefit | null {
     return this.#refits.get(experimentId) ?? null;
   }
 
   /**
    * Starts (or resumes) the search of a prepared experiment in the background. When it is
-   * already running in this process, returns its job and starts nothing.
+   * already running in this process, returns its state and starts nothing.
    * @throws {NotFoundError}
    */
-  startSearch(experimentId: number): SearchJob {
+  startSearch(experimentId: number): BackgroundSearch {
     this.#deps.storage.experiments.get(experimentId);
     const current = this.#searches.get(experimentId);
     if (current?.state === 'running' || this.#searching.has(experimentId)) {
       return current ?? { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
     }
-    const job: Mutable<SearchJob> = { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
-    this.#searches.set(experimentId, job);
+    const search: Mutable<BackgroundSearch> = { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
+    this.#searches.set(experimentId, search);
     this.#searching.add(experimentId);
-    this.#live.publish(experimentId, { type: 'search', data: { ...job } });
+    this.#live.publish(experimentId, { type: 'search', data: { ...search } });
     this.#track(
       this.#deps.coordinator
         .search(experimentId, this.#controller.signal)
         .then(
           (summary) => {
-            job.state = summary.interrupted ? 'interrupted' : 'done';
+            search.state = summary.interrupted ? 'interrupted' : 'done';
           },
           (error: unknown) => {
-            job.state = 'failed';
-            job.error = userMessage(error, `search of experiment ${experimentId}`);
+            search.state = 'failed';
+            search.error = userMessage(error, `search of experiment ${experimentId}`);
             // The coordinator could not record an end state; say so rather than show "running" forever.
             try {
               this.#deps.storage.experiments.setStatus(experimentId, 'failed');
@@ -155,12 +130,12 @@ export class Jobs {
           },
         )
         .finally(() => {
-          job.finishedAt = Date.now();
+          search.finishedAt = Date.now();
           this.#searching.delete(experimentId);
-          this.#live.publish(experimentId, { type: 'search', data: { ...job } });
+          this.#live.publish(experimentId, { type: 'search', data: { ...search } });
         }),
     );
-    return { ...job };
+    return { ...search };
   }
 
   /**
@@ -168,7 +143,7 @@ export class Jobs {
    * @throws {NotFoundError} for an unknown experiment, or a run not in it.
    * @throws {ConflictError} when a refit of it is running, or the run has not finished.
    */
-  startRefit(experimentId: number, sourceRunId?: number): RefitJob {
+  startRefit(experimentId: number, sourceRunId?: number): BackgroundRefit {
     const { storage, coordinator } = this.#deps;
     const experiment = storage.experiments.get(experimentId);
     if (this.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is already running`);
@@ -185,7 +160,7 @@ export class Jobs {
     const params = JSON.parse(source.paramsJson) as Params;
     const spec = coordinator.specOf(experiment);
     const epochsTotal = spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
-    const job: Mutable<RefitJob> = {
+    const refit: Mutable<BackgroundRefit> = {
       experimentId,
       sourceRunId: source.runId,
       refitRunId: null,
@@ -197,33 +172,33 @@ export class Jobs {
       error: null,
       modelId: null,
     };
-    this.#refits.set(experimentId, job);
-    this.#publishRefit(job);
+    this.#refits.set(experimentId, refit);
+    this.#publishRefit(refit);
     this.#track(
       coordinator
         .refit(experimentId, source.runId, this.#controller.signal)
         .then(
           (summary) => {
-            job.state = 'done';
-            job.refitRunId = summary.refitRun.runId;
-            job.modelId = summary.model.modelId;
-            job.epochsDone = job.epochsTotal;
+            refit.state = 'done';
+            refit.refitRunId = summary.refitRun.runId;
+            refit.modelId = summary.model.modelId;
+            refit.epochsDone = refit.epochsTotal;
           },
           (error: unknown) => {
-            job.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
-            job.error = userMessage(error, `refit of run ${source.runId}`);
+            refit.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
+            refit.error = userMessage(error, `refit of run ${source.runId}`);
           },
         )
         .finally(() => {
-          job.finishedAt = Date.now();
-          this.#publishRefit(job);
+          refit.finishedAt = Date.now();
+          this.#publishRefit(refit);
         }),
     );
-    return { ...job };
+    return { ...refit };
   }
 
-  #publishRefit(job: RefitJob): void {
-    this.#live.publish(job.experimentId, { type: 'refit', data: { ...job } });
+  #publishRefit(refit: BackgroundRefit): void {
+    this.#live.publish(refit.experimentId, { type: 'refit', data: { ...refit } });
   }
 
   #track(promise: Promise<unknown>): void {
