@@ -1,0 +1,63 @@
+/**
+ * `model.onnx` from a refit model folder: the whole predictor of `foldwise predict` (encoding,
+ * standardisation, the MLP and the output labels) as one ONNX graph that any runtime can call
+ * with the raw CSV columns.
+ */
+import type { TensorFlow } from '../../backend.js';
+import { loadSavedModel, ModelFileError, type SavedModel } from '../model-files.js';
+import { addEncodedFeatures } from './features.js';
+import { GraphBuilder } from './graph.js';
+import { addDenseLayers, type DenseLayer } from './mlp.js';
+import { addOutputs } from './output-head.js';
+
+/**
+ * Reads the model folder `modelDir` and returns the bytes of its ONNX model.
+ * @throws {ModelFileError} when the folder holds no (valid) refit model, or a model this
+ *   exporter cannot express (ratings models, for now).
+ */
+export async function exportOnnx(tf: TensorFlow, modelDir: string): Promise<Uint8Array> {
+  const saved = await loadSavedModel(tf, modelDir);
+  try {
+    return buildOnnx(saved, modelDir);
+  } finally {
+    saved.model.dispose();
+  }
+}
+
+function buildOnnx(saved: SavedModel, modelDir: string): Uint8Array {
+  const { preprocessing } = saved;
+  if (preprocessing.ratings !== undefined)
+    throw new ModelFileError(`${modelDir}: ONNX export of ratings models (mf/ncf) is not supported yet`);
+  const graph = new GraphBuilder();
+  const features = addEncodedFeatures(graph, preprocessing.encoding.columns, preprocessing.standardizer);
+  const network = addDenseLayers(graph, features, denseLayers(saved, modelDir));
+  const classes = preprocessing.classes ?? [];
+  addOutputs(graph, network, preprocessing.task, classes);
+  return graph.encode('foldwise', {
+    task: preprocessing.task,
+    classes: JSON.stringify(classes),
+    inputs: JSON.stringify(preprocessing.encoding.columns.map((column) => column.name)),
+    target: preprocessing.encoding.target,
+  });
+}
+
+/** The network's Dense layers with their weights; Dropout is skipped (identity at inference). */
+function denseLayers(saved: SavedModel, modelDir: string): DenseLayer[] {
+  const layers: DenseLayer[] = [];
+  for (const layer of saved.model.layers) {
+    const kind = layer.getClassName();
+    if (kind === 'Dropout' || kind === 'InputLayer') continue;
+    if (kind !== 'Dense') throw new ModelFileError(`${modelDir}: layer ${layer.name} (${kind}) has no ONNX export`);
+    const config = layer.getConfig();
+    const [kernel, bias] = layer.getWeights();
+    if (kernel === undefined) throw new ModelFileError(`${modelDir}: layer ${layer.name} has no kernel`);
+    layers.push({
+      name: layer.name,
+      units: Number(config.units),
+      activation: String(config.activation ?? 'linear'),
+      kernel: kernel.dataSync() as Float32Array,
+      bias: bias === undefined ? null : (bias.dataSync() as Float32Array),
+    });
+  }
+  return layers;
+}
