@@ -31,7 +31,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@tensorflow/tfjs';
 import { selectBackend, type TensorFlow } from '../worker/backend.js';
-import { loadDataset } from '../worker/data/datasets.js';
+import { loadDataset } from '../worker/data/load.js';
 import { MLP_ENGINE_ENV_VAR } from '../worker/engine/engine-trainer.js';
 import { buildModel } from '../worker/models/layers.js';
 import { fitStandardizer, gather, gatherStandardized } from '../worker/data/preprocess.js';

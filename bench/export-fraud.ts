@@ -19,7 +19,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDataset } from '../worker/data/datasets.js';
+import { loadDataset } from '../worker/data/load.js';
 import { splitTest } from '../worker/data/splits.js';
 
 export const FRAUD_DATASET = { kind: 'fraud', rows: 20_000, features: 30, positiveRate: 0.03 } as const;

@@ -1,6 +1,6 @@
 import type { DatasetInfo } from './contract/protocol.js';
 import type { ExperimentSpec } from './contract/spec.js';
-import { loadDataset } from './data/datasets.js';
+import { loadDataset } from './data/load.js';
 import { splitTest, validationSplits } from './data/splits.js';
 
 /**

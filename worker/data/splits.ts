@@ -4,7 +4,7 @@
  * the same splits without receiving them. Index arrays are row indices into the table, sorted.
  */
 import type { TaskKind, ValidationSpec } from '../contract/spec.js';
-import { DataError } from './datasets.js';
+import { DataError } from './table.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
 
 export type Split = { readonly train: Int32Array; readonly validation: Int32Array };

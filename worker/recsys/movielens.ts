@@ -19,9 +19,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetSpec } from '../contract/spec.js';
-import { DataError, type Table } from '../data/datasets.js';
+import { NUMBER_PATTERN, quote } from '../data/cells.js';
+import { DataError, type SideColumn, type SideTable, type Table } from '../data/table.js';
 import { ratingsTable } from './ratings-table.js';
-import { sortIds, type SideColumn, type SideTable } from './side-features.js';
+import { sortIds } from './side-features.js';
 
 type MovieLensSpec = Extract<DatasetSpec, { kind: 'movielens' }>;
 export type MovieLensLayout = Exclude<MovieLensSpec['layout'], 'auto'>;
@@ -340,11 +341,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
 function parseNumberCell(cell: string, where: string): number {
   if (cell === '') throw new DataError(`${where}: missing value (empty cell)`);
-  if (!NUMBER.test(cell)) throw new DataError(`${where}: non-numeric value ${quote(cell)}`);
+  if (!NUMBER_PATTERN.test(cell)) throw new DataError(`${where}: non-numeric value ${quote(cell)}`);
   return Number(cell);
 }
 
@@ -361,8 +360,4 @@ function addId(seen: Map<string, number>, id: string, where: string, line: numbe
   const first = seen.get(id);
   if (first !== undefined) throw new DataError(`${where}: id ${quote(id)} appears twice (first on line ${first})`);
   seen.set(id, line);
-}
-
-function quote(cell: string): string {
-  return JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell);
 }

@@ -15,7 +15,7 @@
  */
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
-import { DataError } from '../data/datasets.js';
+import { DataError } from '../data/table.js';
 import { predictArray } from '../models/layers.js';
 import { UNKNOWN_INDEX } from './models.js';
 import type { RatingsPreprocessing, SavedSide } from './preprocessing.js';

@@ -8,21 +8,8 @@
  * features-only model). Training never uses it: `prepareRatingsData` re-fits the encoders on
  * each task's training rows.
  */
-import { DataError, type Encoding, type Table } from '../data/datasets.js';
-import { encodeSide, fitSideEncoder, type SideEncoder, type SideTable } from './side-features.js';
-
-export type RatingsData = {
-  /** Per row: index of its user in `users`. */
-  readonly userIndex: Int32Array;
-  /** Per row: index of its item in `items`. */
-  readonly itemIndex: Int32Array;
-  readonly users: SideTable;
-  readonly items: SideTable;
-  /** Name of the user-id column in `foldwise predict` input (and in the source, e.g. `userId`). */
-  readonly userColumn: string;
-  /** Name of the item-id column (e.g. `movieId`). */
-  readonly itemColumn: string;
-};
+import { DataError, type Encoding, type RatingsData, type Table } from '../data/table.js';
+import { encodeSide, fitSideEncoder, type SideEncoder } from './side-features.js';
 
 /** Prefixes of the encoded feature names: `user.age`, `item.genres=Drama`. */
 export const USER_PREFIX = 'user';

@@ -12,23 +12,8 @@
  * label-set column multi-hot, both left at 0/1.
  */
 import { z } from 'zod';
-import { DataError } from '../data/datasets.js';
-
-/** One raw feature column of the users (or items), one value per user (item), by index. */
-export type SideColumn =
-  /** NaN marks a missing value. */
-  | { readonly name: string; readonly kind: 'numeric'; readonly values: Float64Array }
-  /** '' marks a missing value. */
-  | { readonly name: string; readonly kind: 'categorical'; readonly values: readonly string[] }
-  /** A set of labels per entity, e.g. a movie's genres (written `A|B|C` in CSV input). */
-  | { readonly name: string; readonly kind: 'multi'; readonly values: readonly (readonly string[])[] };
-
-/** The users or the items of a ratings dataset: the raw id and the side features of each. */
-export type SideTable = {
-  /** Raw id (as in the source files) of each user or item, by index. */
-  readonly ids: readonly string[];
-  readonly columns: readonly SideColumn[];
-};
+import { compareText, NUMBER_PATTERN } from '../data/cells.js';
+import { DataError, type SideColumn, type SideTable } from '../data/table.js';
 
 /** A column's encoder, fitted on training rows. */
 export type FittedSideColumn =
@@ -122,7 +107,7 @@ export function encodeSideCells(encoder: SideEncoder, cellOf: (column: string) =
     let value: number | string | readonly string[];
     if (fitted.kind === 'numeric') {
       value = cell === '' ? Number.NaN : Number(cell);
-      if (cell !== '' && !/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cell))
+      if (cell !== '' && !NUMBER_PATTERN.test(cell))
         throw new DataError(
           `${where}, column ${JSON.stringify(fitted.name)}: non-numeric value ${JSON.stringify(cell)} in a numeric column`,
         );
@@ -169,11 +154,6 @@ function indexOfCategory(fitted: Extract<FittedSideColumn, { categories: readonl
     categoryIndexCache.set(fitted, index);
   }
   return index.get(label) ?? -1;
-}
-
-/** Code-unit order: the same on every machine, unlike localeCompare. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Sorts ids numerically when they all are integers (MovieLens ids), else as text. */

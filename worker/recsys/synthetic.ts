@@ -19,10 +19,9 @@
  * (spec, seed).
  */
 import type { DatasetSpec } from '../contract/spec.js';
-import type { Table } from '../data/datasets.js';
+import type { SideTable, Table } from '../data/table.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
 import { ratingsTable } from './ratings-table.js';
-import type { SideTable } from './side-features.js';
 
 type RatingsSpec = Extract<DatasetSpec, { kind: 'ratings' }>;
 

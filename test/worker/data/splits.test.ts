@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataError } from '../../../worker/data/datasets.js';
+import { DataError } from '../../../worker/data/table.js';
 import { splitTest, validationSplits, type Split } from '../../../worker/data/splits.js';
 import type { ValidationSpec } from '../../../worker/contract/spec.js';
 

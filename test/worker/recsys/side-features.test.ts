@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  encodeSide,
-  encodeSideCells,
-  fitSideEncoder,
-  sideTableFromJson,
-  sideTableToJson,
-  type SideTable,
-} from '../../../worker/recsys/side-features.js';
+import type { SideTable } from '../../../worker/data/table.js';
+import { encodeSide, encodeSideCells, fitSideEncoder, sideTableFromJson, sideTableToJson } from '../../../worker/recsys/side-features.js';
 import { embeddingIndex, prepareRatingsData } from '../../../worker/recsys/prepare.js';
 import { ratingsTable } from '../../../worker/recsys/ratings-table.js';
 import { UNKNOWN_INDEX } from '../../../worker/recsys/models.js';
@@ -149,7 +143,7 @@ test('params recorded before factors/useDotTerm existed still parse, with the de
   const spec = validateSpec({ name: 'x', dataset: { kind: 'sine' } });
   const message = parseToWorker({
     type: 'task',
-    task: { taskId: '1:0:1', runId: 1, foldIndex: 0, attempt: 1, kind: 'search', spec, task: 'regression', params: old },
+    task: { taskId: '1:0:1', runId: 1, foldIndex: 0, attempt: 1, kind: 'search', spec, taskKind: 'regression', params: old },
   });
   assert.equal(message.type === 'task' && message.task.params.factors, DEFAULT_PARAMS.factors);
   assert.throws(() => storedParamsSchema.parse({ ...old, depth: undefined }), /depth/);
