@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { selectBackend, type TensorFlow } from '../../../worker/backend.js';
-import { loadDataset } from '../../../worker/data/datasets.js';
+import { loadDataset } from '../../../worker/data/load.js';
 import { MlpEngine, type DenseWeights } from '../../../worker/engine/mlp-engine.js';
 import {
   architectureFor,

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
-import { loadDataset, readCsvRecords } from '../../../worker/data/datasets.js';
+import { readCsvRecords } from '../../../worker/data/csv.js';
+import { loadDataset } from '../../../worker/data/load.js';
 import { evaluate } from '../../../worker/training/metrics.js';
 import { loadSavedModel, ModelFileError, predictFromCsv, predictRows } from '../../../worker/models/model-files.js';
 import type { EpochMetrics, Task } from '../../../worker/contract/protocol.js';
