@@ -14,7 +14,7 @@ import { rankRuns } from './coordinator/coordinator.js';
 import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
 import { createSearchProgressBar } from './cli/progress.js';
-import { deleteExperiment } from './services/delete-experiment.js';
+import { deleteExperiment } from './coordinator/delete-experiment.js';
 import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
 import type { Experiment } from './storage/experiment-store.js';

@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
@@ -8,6 +7,8 @@ import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { Run } from '../storage/run-store.js';
 import type { ModelRecord } from '../storage/model-store.js';
+import { refitModelDir } from '../storage/model-folders.js';
+import { deleteExperiment } from './delete-experiment.js';
 import { CoordinatorEventBus, type SearchProgress } from './events.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
@@ -52,6 +53,16 @@ export class Coordinator {
     this.#runner = runner;
     this.#dataDir = options.dataDir;
     this.#maxAttempts = options.maxAttempts ?? 3;
+  }
+
+  /** Deletes an experiment with its runs, curves and model files. See deleteExperiment. @throws {NotFoundError} */
+  deleteExperiment(experimentId: number): void {
+    deleteExperiment(this.#storage, this.#dataDir, experimentId);
+  }
+
+  /** Records that a search ended without the coordinator recording an end state (it threw). @throws {NotFoundError} */
+  recordSearchFailed(experimentId: number): void {
+    this.#storage.experiments.setStatus(experimentId, 'failed');
   }
 
   /** Validates and records a spec (or finds it for resuming). See prepareExperiment. */
@@ -264,7 +275,7 @@ export class Coordinator {
     const params = JSON.parse(sourceRun.paramsJson) as Params;
     const epochs = spec.validation.earlyStopping ? (sourceRun.refitEpochs ?? params.epochs) : params.epochs;
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
-    const modelDir = join(this.#dataDir, 'models', experiment.name, `run-${refitRun.runId}`);
+    const modelDir = refitModelDir(this.#dataDir, experiment.name, refitRun.runId);
     rmSync(modelDir, { recursive: true, force: true });
 
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {

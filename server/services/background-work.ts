@@ -123,7 +123,7 @@ export class BackgroundWork {
             search.error = userMessage(error, `search of experiment ${experimentId}`);
             // The coordinator could not record an end state; say so rather than show "running" forever.
             try {
-              this.#deps.storage.experiments.setStatus(experimentId, 'failed');
+              this.#deps.coordinator.recordSearchFailed(experimentId);
             } catch {
               // The experiment may have been deleted meanwhile.
             }

@@ -2,7 +2,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseSpecText } from '../coordinator/prepare-experiment.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { Experiment } from '../storage/experiment-store.js';
-import { deleteExperiment } from './delete-experiment.js';
 import type { DashboardDeps } from './deps.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
@@ -89,7 +88,7 @@ export class ExperimentCommands {
    * @throws {NotFoundError}
    */
   delete(experimentId: number, confirm: string): void {
-    const { storage, config } = this.#deps;
+    const { storage, coordinator } = this.#deps;
     const experiment = storage.experiments.get(experimentId);
     if (confirm !== experiment.name) {
       throw new ValidationError(`confirm: type the experiment's name ("${experiment.name}") to delete it`, [
@@ -100,6 +99,6 @@ export class ExperimentCommands {
       throw new ConflictError(`"${experiment.name}" is searching; stop it before deleting it`);
     if (this.#background.isRefitting(experimentId))
       throw new ConflictError(`a refit of "${experiment.name}" is running; wait for it before deleting`);
-    deleteExperiment(storage, config.dataDir, experimentId);
+    coordinator.deleteExperiment(experimentId);
   }
 }

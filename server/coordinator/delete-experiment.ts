@@ -1,5 +1,5 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { experimentModelsDir } from '../storage/model-folders.js';
 import type { Storage } from '../storage/storage.js';
 
 /**
@@ -10,7 +10,7 @@ import type { Storage } from '../storage/storage.js';
  */
 export function deleteExperiment(storage: Storage, dataDir: string, experimentId: number): void {
   const experiment = storage.experiments.get(experimentId);
-  const modelsDir = join(dataDir, 'models', experiment.name);
+  const modelsDir = experimentModelsDir(dataDir, experiment.name);
   const trash = `${modelsDir}.deleting-${process.pid}-${Date.now()}`;
   const hasFiles = existsSync(modelsDir);
   if (hasFiles) renameSync(modelsDir, trash);

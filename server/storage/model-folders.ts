@@ -1,0 +1,14 @@
+import { join } from 'node:path';
+
+/**
+ * Where refit models live under the data directory: one folder per experiment, one subfolder per refit run.
+ * Written once so that saving a model and deleting an experiment's models agree on the layout.
+ */
+export function experimentModelsDir(dataDir: string, experimentName: string): string {
+  return join(dataDir, 'models', experimentName);
+}
+
+/** The folder a refit run's model (model.json, weights, preprocessing.json) is saved to. */
+export function refitModelDir(dataDir: string, experimentName: string, refitRunId: number): string {
+  return join(experimentModelsDir(dataDir, experimentName), `run-${refitRunId}`);
+}
