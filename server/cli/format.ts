@@ -1,5 +1,5 @@
-import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/contract/spec.js';
-import { searchedParamNames } from '../search/grid.js';
+import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
+import { leaderboardColumns } from '../search/grid.js';
 import type { Run } from '../storage/run-store.js';
 
 export function formatScore(value: number | null | undefined, digits = 4): string {
@@ -34,8 +34,7 @@ export function formatLeaderboard(
   others: readonly Run[],
   limit = 20,
 ): string {
-  const shown: ParamName[] = searchedParamNames(spec);
-  const columns = shown.length > 0 ? shown : PARAM_NAMES.filter((name) => ['depth', 'width', 'epochs', 'batchSize'].includes(name));
+  const columns = leaderboardColumns(spec);
   const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'epochs', 'params', 'train time', 'status'];
   const rows = [...ranked.slice(0, limit), ...others].map((run, index) => {
     const params = JSON.parse(run.paramsJson) as Params;

@@ -1,35 +1,5 @@
+import { METRIC_SCOPES, metricKey, metricLabel, paramLabel, type MetricScope } from '../../worker/contract/vocabulary.js';
 import { formatDuration, formatScore } from '../cli/format.js';
-
-const PARAM_LABELS: Record<string, string> = {
-  family: 'family',
-  depth: 'depth',
-  width: 'width',
-  widthSchedule: 'width schedule',
-  activation: 'activation',
-  dropout: 'dropout',
-  optimizer: 'optimizer',
-  learningRate: 'learning rate',
-  l2: 'L2',
-  epochs: 'max epochs',
-  batchSize: 'batch size',
-};
-const METRIC_LABELS: Record<string, string> = {
-  auc: 'AUC',
-  pr_auc: 'PR AUC',
-  rmse: 'RMSE',
-  mae: 'MAE',
-  r2: 'R²',
-  accuracy: 'accuracy',
-  loss: 'loss',
-};
-
-/** "val_auc" → "val AUC", "test_pr_auc" → "test PR AUC". */
-export function metricLabel(name: unknown): string {
-  const text = String(name ?? '');
-  const match = /^(val_|test_)?(.*)$/.exec(text)!;
-  const base = METRIC_LABELS[match[2]!] ?? match[2]!.replace(/_/g, ' ');
-  return match[1] === 'val_' ? `validation ${base}` : match[1] === 'test_' ? `test ${base}` : base;
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -58,9 +28,14 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
     !isNumber(n) ? '—' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1024 ** 2).toFixed(1)} MB`,
   percent: (part: unknown, whole: unknown) =>
     isNumber(part) && isNumber(whole) && whole > 0 ? String(Math.round((100 * part) / whole)) : '0',
-  paramLabel: (name: unknown) => PARAM_LABELS[String(name)] ?? String(name),
+  paramLabel: (name: unknown) => paramLabel(String(name)),
   paramValue: (value: unknown) => (value === null || value === undefined ? '—' : typeof value === 'string' ? value : String(value)),
-  metricLabel: (name: unknown) => metricLabel(name),
+  metricLabel: (name: unknown) => metricLabel(String(name ?? '')),
+  /** `{{metricKey "test" e.selectionMetric}}` → `test_auc`. */
+  metricKey: (scope: unknown, name: unknown) => {
+    if (!METRIC_SCOPES.includes(scope as MetricScope)) throw new Error(`metricKey: unknown scope ${String(scope)}`);
+    return metricKey(scope as MetricScope, String(name));
+  },
   direction: (direction: unknown) => (direction === 'minimize' ? 'lower is better' : 'higher is better'),
   arrow: (direction: unknown) => (direction === 'minimize' ? '↓' : '↑'),
   /** JSON text for a data-* attribute: `{{ }}` escapes it and the browser unescapes attribute values. */
@@ -83,9 +58,4 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   /** `{{default x "—"}}`: the value, or the fallback when it is missing or empty. */
   default: (value: unknown, fallback: unknown) => (value === null || value === undefined || value === '' ? fallback : value),
   join: (list: unknown, separator: unknown) => (Array.isArray(list) ? list.join(typeof separator === 'string' ? separator : ', ') : ''),
-  concat: (...args: unknown[]) =>
-    args
-      .slice(0, -1)
-      .map((a) => String(a ?? ''))
-      .join(''),
 };

@@ -2,8 +2,10 @@ import { Router, type Request, type Response } from 'express';
 import { AppError, ValidationError } from '../errors.js';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
+import { metricKey } from '../../worker/contract/vocabulary.js';
 import { describeError } from './error-handler.js';
 import { MAX_COMPARE_RUNS } from './api-routes.js';
+import { PAGE_VOCABULARY } from './page-vocabulary.js';
 import { parseDeleteBody, parseId, parseIdList, parseRefitBody, parseStartBody } from './params.js';
 import type { Views } from './views.js';
 
@@ -54,7 +56,9 @@ function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): strin
   const id = detail.experimentId;
   return [
     `/api/experiments/${id}/runs`,
-    ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,val_${detail.selectionMetric}`] : []),
+    ...(shown.length > 0
+      ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,${metricKey('val', detail.selectionMetric)}`]
+      : []),
   ];
 }
 
@@ -78,6 +82,7 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
       direction: detail.selectionDirection,
       columns: board.columns,
       status: detail.status,
+      vocabulary: PAGE_VOCABULARY,
     },
   };
 }
@@ -108,6 +113,7 @@ function runContext(detail: RunDetail) {
         stoppedEpoch: fold.stoppedEpoch,
         status: fold.status,
       })),
+      vocabulary: PAGE_VOCABULARY,
     },
   };
 }
@@ -215,6 +221,7 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
         runIds,
         metric: comparison.experiment.selectionMetric,
         direction: comparison.experiment.selectionDirection,
+        vocabulary: PAGE_VOCABULARY,
       },
     });
   });

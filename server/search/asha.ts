@@ -5,7 +5,9 @@
  * at that rung for the same fold index. The first arrivals at a rung always continue (there is
  * nothing to compare with yet), which is ASHA's asynchronous trade-off.
  */
-export type AshaRule = { readonly minEpochs: number; readonly reductionFactor: number; readonly direction: 'maximize' | 'minimize' };
+import { betterBy, type Direction } from '../../worker/contract/vocabulary.js';
+
+export type AshaRule = { readonly minEpochs: number; readonly reductionFactor: number; readonly direction: Direction };
 
 export class AshaPruner {
   readonly #rule: AshaRule;
@@ -36,9 +38,10 @@ export class AshaPruner {
     this.#rungs.set(key, scores);
     const keep = Math.floor(scores.length / this.#rule.reductionFactor);
     if (keep === 0) return 'continue';
-    const sorted = [...scores].sort((a, b) => (this.#rule.direction === 'maximize' ? b - a : a - b));
+    // Best first; a score ties with the threshold stays in the top.
+    const sorted = [...scores].sort((a, b) => betterBy(this.#rule.direction, b, a));
     const threshold = sorted[keep - 1]!;
-    const inTop = this.#rule.direction === 'maximize' ? bestSoFar >= threshold : bestSoFar <= threshold;
+    const inTop = betterBy(this.#rule.direction, bestSoFar, threshold) >= 0;
     return inTop ? 'continue' : 'stop';
   }
 }

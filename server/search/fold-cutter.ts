@@ -5,24 +5,17 @@
  * more than `margin`. Folds share their splits across runs, so fold i of one run is compared
  * with fold i of the other — the same validation rows.
  */
+import { betterBy, isBetter, type Direction } from '../../worker/contract/vocabulary.js';
+
 export type FoldScores = ReadonlyMap<number, number | null>;
 
-export type FoldCutRule = { readonly minFolds: number; readonly margin: number; readonly direction: 'maximize' | 'minimize' };
-
-/** `better(a, b)` by more than margin, in the selection direction. */
-function beatsBy(a: number, b: number, margin: number, direction: FoldCutRule['direction']): boolean {
-  return direction === 'maximize' ? a - b > margin : b - a > margin;
-}
+export type FoldCutRule = { readonly minFolds: number; readonly margin: number; readonly direction: Direction };
 
 /**
  * The leader: among the other runs, the one with the best mean over the folds the candidate has
  * finished (it must have finished them all). Undefined when no run qualifies.
  */
-export function pickLeader(
-  candidate: FoldScores,
-  others: readonly FoldScores[],
-  direction: FoldCutRule['direction'],
-): FoldScores | undefined {
+export function pickLeader(candidate: FoldScores, others: readonly FoldScores[], direction: Direction): FoldScores | undefined {
   const folds = [...candidate.keys()];
   let leader: FoldScores | undefined;
   let leaderMean = 0;
@@ -30,7 +23,7 @@ export function pickLeader(
     const scores = folds.map((fold) => other.get(fold));
     if (scores.some((score) => score === undefined || score === null || !Number.isFinite(score))) continue;
     const mean = (scores as number[]).reduce((a, b) => a + b, 0) / scores.length;
-    if (leader === undefined || (direction === 'maximize' ? mean > leaderMean : mean < leaderMean)) {
+    if (leader === undefined || isBetter(direction, mean, leaderMean)) {
       leader = other;
       leaderMean = mean;
     }
@@ -46,7 +39,7 @@ export function shouldCutFolds(candidate: FoldScores, others: readonly FoldScore
   for (const [fold, score] of candidate) {
     const leaderScore = leader.get(fold);
     if (score === null || !Number.isFinite(score) || leaderScore === undefined || leaderScore === null) return false;
-    if (!beatsBy(leaderScore, score, rule.margin, rule.direction)) return false;
+    if (betterBy(rule.direction, leaderScore, score) <= rule.margin) return false;
   }
   return true;
 }

@@ -1,12 +1,5 @@
-import {
-  DEFAULT_PARAMS,
-  PARAM_NAMES,
-  PARAMS_OF_FAMILY,
-  type ExperimentSpec,
-  type ParamName,
-  type Params,
-  type ParamValue,
-} from '../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, type ExperimentSpec, type Params, type ParamValue } from '../../worker/contract/spec.js';
+import { DEFAULT_LEADERBOARD_COLUMNS, PARAM_NAMES, PARAMS_OF_FAMILY, type ParamName } from '../../worker/contract/vocabulary.js';
 
 /** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
 export function canonicalParamsJson(params: Params): string {
@@ -58,4 +51,10 @@ export function searchedParamNames(spec: ExperimentSpec): ParamName[] {
   return gridAxes(spec)
     .filter(([, values]) => values.length > 1)
     .map(([name]) => name);
+}
+
+/** The leaderboard's hyperparameter columns: the searched ones, or a default few when the grid searches nothing. */
+export function leaderboardColumns(spec: ExperimentSpec | null): ParamName[] {
+  const searched = spec ? searchedParamNames(spec) : [];
+  return searched.length > 0 ? searched : [...DEFAULT_LEADERBOARD_COLUMNS];
 }

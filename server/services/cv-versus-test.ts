@@ -1,3 +1,4 @@
+import { metricKey, parseMetricKey } from '../../worker/contract/vocabulary.js';
 import { meanAndStd, type RunStore } from '../storage/run-store.js';
 import type { ModelRecord } from '../storage/model-store.js';
 
@@ -15,9 +16,9 @@ export type MetricComparison = {
 export function cvVersusTest(runs: RunStore, model: ModelRecord): MetricComparison[] {
   const folds = model.sourceRunId === null ? [] : runs.folds(model.sourceRunId).filter((fold) => fold.status === 'done');
   return Object.entries(model.testMetrics).map(([key, test]) => {
-    const name = key.replace(/^test_/, '');
+    const { name } = parseMetricKey(key);
     const { mean, std } =
-      folds.length > 0 ? meanAndStd(folds.map((fold) => fold.bestMetrics?.[`val_${name}`] ?? null)) : { mean: null, std: null };
+      folds.length > 0 ? meanAndStd(folds.map((fold) => fold.bestMetrics?.[metricKey('val', name)] ?? null)) : { mean: null, std: null };
     return { name, cvMean: mean, cvStd: std, test };
   });
 }

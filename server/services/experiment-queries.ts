@@ -1,6 +1,7 @@
-import { PARAM_NAMES, type ExperimentSpec, type ParamName, type Params } from '../../worker/contract/spec.js';
+import { familiesOf, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
+import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
 import { rankRuns } from '../coordinator/coordinator.js';
-import { searchedParamNames } from '../search/grid.js';
+import { leaderboardColumns, searchedParamNames } from '../search/grid.js';
 import { NotFoundError } from '../errors.js';
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
 import type { Fold, Run, RunKind, RunStatus } from '../storage/run-store.js';
@@ -20,7 +21,7 @@ export type ExperimentItem = {
   readonly task: string;
   readonly status: ExperimentStatus;
   readonly selectionMetric: string;
-  readonly selectionDirection: 'maximize' | 'minimize';
+  readonly selectionDirection: Direction;
   readonly runsTotal: number;
   readonly runsFinished: number;
   readonly runsFailed: number;
@@ -69,7 +70,7 @@ export type Leaderboard = {
   /** The searched hyperparameters: one column each. */
   readonly columns: readonly ParamName[];
   readonly metric: string;
-  readonly direction: 'maximize' | 'minimize';
+  readonly direction: Direction;
   /** Finished runs best first, then running, queued and the rest. */
   readonly runs: readonly RunRow[];
 };
@@ -79,7 +80,7 @@ export type ExperimentDetail = ExperimentItem & {
   readonly validationLabel: string;
   readonly testFraction: number | null;
   readonly seed: number | null;
-  /** Hyperparameters that are the same for every run, with their values. */
+  /** Hyperparameters that are the same for every run and that its families read, with their values. */
   readonly fixedParams: readonly { readonly name: ParamName; readonly value: string }[];
   readonly columns: readonly ParamName[];
   readonly tasksDone: number;
@@ -97,7 +98,7 @@ export type RunDetail = {
   readonly experiment: ExperimentItem;
   readonly columns: readonly ParamName[];
   readonly run: RunRow;
-  /** Every hyperparameter in the spec's order; `searched` marks the grid's axes. */
+  /** The hyperparameters the run's family reads, in the spec's order; `searched` marks the grid's axes. */
   readonly paramList: readonly { readonly name: ParamName; readonly value: string; readonly searched: boolean }[];
   readonly folds: readonly FoldDetail[];
   readonly metricNames: readonly string[];
@@ -111,7 +112,7 @@ export type RunDetail = {
 export type Comparison = {
   readonly experiment: ExperimentItem;
   readonly runs: readonly RunRow[];
-  /** Every hyperparameter, with one value per run; `differs` marks the rows worth looking at. */
+  /** The hyperparameters the runs' families read, with one value per run; `differs` marks the rows worth looking at. */
   readonly params: readonly {
     readonly name: ParamName;
     readonly values: readonly string[];
@@ -248,15 +249,10 @@ export class ExperimentQueries {
     };
   }
 
-  #columns(spec: ExperimentSpec | null): ParamName[] {
-    const searched = spec ? searchedParamNames(spec) : [];
-    return searched.length > 0 ? searched : PARAM_NAMES.filter((name) => ['depth', 'width', 'epochs', 'batchSize'].includes(name));
-  }
-
   #rows(experiment: Experiment, runs: readonly Run[]): RunRow[] {
     const metric = experiment.selectionMetric;
-    const valScoreName = `val_${metric}`;
-    const names = metric === 'loss' ? ['loss', 'val_loss'] : ['loss', 'val_loss', valScoreName];
+    const valScoreName = metricKey('val', metric);
+    const names = [...new Set(['loss', metricKey('val', 'loss'), valScoreName])];
     const atBest = new Map<number, Record<string, number | null>>();
     for (const point of this.#deps.storage.metrics.atBestEpoch(experiment.experimentId, names)) {
       const entry = atBest.get(point.runId) ?? {};
@@ -278,7 +274,7 @@ export class ExperimentQueries {
     const runs = this.#deps.storage.runs.list(experimentId);
     return {
       experimentId,
-      columns: this.#columns(spec),
+      columns: leaderboardColumns(spec),
       metric: experiment.selectionMetric,
       direction: experiment.selectionDirection,
       runs: this.#rows(experiment, runs),
@@ -294,7 +290,7 @@ export class ExperimentQueries {
     const finalStatuses: RunStatus[] = ['failed', 'pruned'];
     const tasksTotal = runs.reduce((sum, run) => sum + run.nFolds, 0);
     const tasksDone = runs.reduce((sum, run) => sum + (finalStatuses.includes(run.status) ? run.nFolds : run.foldsDone), 0);
-    const searched = new Set(this.#columns(spec));
+    const searched = new Set(leaderboardColumns(spec));
     const fixed = spec ? (board.runs[0]?.params ?? null) : null;
     return {
       ...item,
@@ -302,9 +298,12 @@ export class ExperimentQueries {
       validationLabel: validationLabel(spec),
       testFraction: spec?.testSplit.fraction ?? null,
       seed: spec?.seed ?? null,
-      fixedParams: fixed
-        ? PARAM_NAMES.filter((name) => !searched.has(name)).map((name) => ({ name, value: formatValue(fixed[name]) }))
-        : [],
+      fixedParams:
+        spec && fixed
+          ? paramsReadBy(familiesOf(spec))
+              .filter((name) => !searched.has(name))
+              .map((name) => ({ name, value: formatValue(fixed[name]) }))
+          : [],
       columns: board.columns,
       tasksDone,
       tasksTotal,
@@ -324,14 +323,18 @@ export class ExperimentQueries {
     const row =
       run.kind === 'search'
         ? this.#rows(experiment, runs).find((r) => r.runId === runId)!
-        : toRow(run, null, undefined, `val_${experiment.selectionMetric}`);
+        : toRow(run, null, undefined, metricKey('val', experiment.selectionMetric));
     const models = this.#models.ofExperiment(experimentId);
     const searched = new Set(spec ? searchedParamNames(spec) : []);
     return {
       experiment: this.#item(this.#summarise(experiment, runs), spec),
-      columns: this.#columns(spec),
+      columns: leaderboardColumns(spec),
       run: row,
-      paramList: PARAM_NAMES.map((name) => ({ name, value: formatValue(row.params[name]), searched: searched.has(name) })),
+      paramList: paramsReadBy([row.params.family]).map((name) => ({
+        name,
+        value: formatValue(row.params[name]),
+        searched: searched.has(name),
+      })),
       folds: this.#deps.storage.runs.folds(runId).map(({ runId: _runId, ...fold }) => fold),
       metricNames: this.#deps.storage.metrics.namesOfRun(runId),
       model: models.find((model) => model.runId === runId) ?? null,
@@ -356,11 +359,13 @@ export class ExperimentQueries {
     const chosen = runIds.map((runId) => byId.get(runId)).filter((row): row is RunRow => row !== undefined);
     if (chosen.length !== runIds.length)
       throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
-    const searched = new Set(this.#columns(spec));
-    const params = PARAM_NAMES.map((name) => {
-      const values = chosen.map((row) => formatValue(row.params[name]));
-      return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
-    }).sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
+    const searched = new Set(leaderboardColumns(spec));
+    const params = paramsReadBy(chosen.map((row) => row.params.family))
+      .map((name) => {
+        const values = chosen.map((row) => formatValue(row.params[name]));
+        return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
+      })
+      .sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
     return { experiment: this.#item(this.#summarise(experiment, runs), spec), runs: chosen, params };
   }
 
@@ -417,7 +422,7 @@ function toRow(run: Run, rank: number | null, atBest: Record<string, number | nu
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     trainLoss: atBest?.loss ?? null,
-    valLoss: atBest?.val_loss ?? null,
+    valLoss: atBest?.[metricKey('val', 'loss')] ?? null,
     valScore: atBest?.[valScoreName] ?? null,
   };
 }

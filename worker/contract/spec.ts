@@ -1,32 +1,49 @@
 /**
  * CONTRACT: the experiment spec — what a person writes in `experiments/*.yaml`.
  *
- * This file is one of the two contract files the server may import (the other is
- * `protocol.ts`). It imports nothing from the repo but the schema library and YAML parser.
- * Every field is documented here; this is the user-facing reference the README points to.
+ * This file is one of the contract files the server may import. It imports nothing from the
+ * repo but the vocabulary (task kinds, families, hyperparameter and metric names), the schema
+ * library and YAML parser. Every field is documented here; this is the user-facing reference the
+ * README points to.
  */
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import {
+  DIRECTIONS,
+  FAMILIES,
+  TASK_METRICS,
+  TASKS,
+  defaultSelectionMetric,
+  directionOf,
+  isRecordedMetric,
+  metricKey,
+  parseMetricKey,
+  type Direction,
+  type Family,
+  type ParamName,
+  type TaskKind,
+} from './vocabulary.js';
 
-/** The learning task. Inferred from the target column when a spec omits it. */
-export const TASKS = ['binary', 'multiclass', 'regression'] as const;
-export type TaskKind = (typeof TASKS)[number];
+// The vocabulary names the spec has always exported, so importers of the spec keep working.
+export {
+  FAMILIES,
+  PARAM_NAMES,
+  PARAMS_OF_FAMILY,
+  RATINGS_EXTRA_METRICS,
+  TASK_METRICS,
+  TASKS,
+  type Family,
+  type ParamName,
+  type TaskKind,
+} from './vocabulary.js';
 
-/** Metrics recorded per epoch for each task, without the `val_` prefix. `loss` is always first. */
-export const TASK_METRICS: Readonly<Record<TaskKind, readonly string[]>> = {
-  binary: ['loss', 'accuracy', 'auc', 'pr_auc'],
-  multiclass: ['loss', 'accuracy'],
-  regression: ['loss', 'rmse', 'mae', 'r2'],
-};
-
-/** Whether a larger value of a metric is better. */
+/**
+ * Whether a larger value of a metric is better.
+ * @deprecated Use `directionOf` from vocabulary.ts (one direction vocabulary); kept until the last importer moves.
+ */
 export function isHigherBetter(metric: string): boolean {
-  return ['accuracy', 'auc', 'pr_auc', 'r2'].includes(metric.replace(/^(val_|test_)/, ''));
+  return directionOf(metric) === 'maximize';
 }
-
-/** Model families: `mlp` on any dataset; `mf` and `ncf` on ratings datasets. */
-export const FAMILIES = ['mlp', 'mf', 'ncf'] as const;
-export type Family = (typeof FAMILIES)[number];
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
@@ -131,9 +148,8 @@ export const paramFields = {
    * NeuMF form f(p_u, x_u, q_i, x_i) + p_uᵀq_i. @default false
    */
   useDotTerm: z.boolean(),
-} as const;
+} as const satisfies Record<ParamName, z.ZodType>;
 
-export type ParamName = keyof typeof paramFields;
 export type Params = { [K in ParamName]: z.infer<(typeof paramFields)[K]> };
 export type ParamValue = Params[ParamName];
 
@@ -152,33 +168,6 @@ export const DEFAULT_PARAMS: Params = {
   factors: 16,
   useDotTerm: false,
 };
-export const PARAM_NAMES = Object.keys(DEFAULT_PARAMS) as ParamName[];
-
-/**
- * The hyperparameters each family reads; the others do not change its model. A grid that
- * crosses `family` with, say, `depth` would otherwise train the same `mf` model once per depth:
- * the grid expansion records an ignored hyperparameter at its fixed (or default) value and
- * drops the settings that become equal.
- */
-export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
-  mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
-  mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
-  ncf: [
-    'family',
-    'depth',
-    'width',
-    'widthSchedule',
-    'activation',
-    'dropout',
-    'optimizer',
-    'learningRate',
-    'l2',
-    'epochs',
-    'batchSize',
-    'factors',
-    'useDotTerm',
-  ],
-};
 
 /**
  * Every hyperparameter, as stored in runs, tasks and model files. Keys added after runs and model
@@ -194,15 +183,6 @@ export const storedParamsSchema = z.strictObject({
 /** Dataset kinds whose rows are (user, item, rating): the ones `mf` and `ncf` can train on. */
 export const RATINGS_DATASETS = ['ratings', 'movielens'] as const;
 
-/**
- * Validation metrics recorded for ratings datasets besides the regression ones (`val_…` during
- * the search, `test_…` for a refit), each constant over epochs: `baseline_rmse`, the RMSE of
- * predicting the training part's mean rating; `cold_rows`, the held-out rows whose user or item
- * has no rating in the training part (they are predicted from biases — 0 — and features);
- * `cold_rmse`, the RMSE on those rows (null when there are none).
- */
-export const RATINGS_EXTRA_METRICS = ['baseline_rmse', 'cold_rows', 'cold_rmse'] as const;
-
 const fixedParamsSchema = z.strictObject(paramFields).partial();
 
 const gridShape = Object.fromEntries(
@@ -213,13 +193,18 @@ const gridShape = Object.fromEntries(
 ) as { [K in ParamName]: z.ZodUnion<[(typeof paramFields)[K], z.ZodArray<(typeof paramFields)[K]>]> };
 const gridSchema = z.strictObject(gridShape).partial();
 
+const METRIC_NAME = /^[a-z_0-9]+$/;
+
+/** `val_loss`, `val_auc`: a metric name in the validation scope. */
+function isValidationKey(key: string): boolean {
+  const { scope, name } = parseMetricKey(key);
+  return scope === 'val' && METRIC_NAME.test(name);
+}
+
 /** Early stopping on a validation metric, restoring the best epoch's weights. */
 export const earlyStoppingSchema = z.strictObject({
   /** Validation metric watched, e.g. `val_loss` or `val_auc`. @default 'val_loss' */
-  monitor: z
-    .string()
-    .regex(/^val_[a-z_0-9]+$/, 'a validation metric name such as val_loss or val_auc')
-    .default('val_loss'),
+  monitor: z.string().refine(isValidationKey, 'a validation metric name such as val_loss or val_auc').default(metricKey('val', 'loss')),
   /** Epochs without improvement before stopping. @default 5 */
   patience: z.number().int().min(0).default(5),
   /** Smallest change that counts as improvement. @default 0 */
@@ -298,8 +283,8 @@ export const specSchema = z
     /** The metric that ranks runs (without `val_`), and whether to maximise it. Defaults by task. */
     selection: z
       .strictObject({
-        metric: z.string().regex(/^[a-z_0-9]+$/, 'a metric name such as auc, accuracy or rmse'),
-        direction: z.enum(['maximize', 'minimize']).optional(),
+        metric: z.string().regex(METRIC_NAME, 'a metric name such as auc, accuracy or rmse'),
+        direction: z.enum(DIRECTIONS).optional(),
       })
       .optional(),
     /** Optional pruning of clearly worse runs. Off by default. */
@@ -323,10 +308,8 @@ export const specSchema = z
       }
     }
     if (!(RATINGS_DATASETS as readonly string[]).includes(spec.dataset.kind)) {
-      const fixed = spec.model.family;
-      const searched = spec.grid.family === undefined ? [] : Array.isArray(spec.grid.family) ? spec.grid.family : [spec.grid.family];
-      const where = fixed !== undefined ? ['model', 'family'] : ['grid', 'family'];
-      const needRatings = [...(fixed === undefined ? [] : [fixed]), ...searched].filter((family) => family !== 'mlp');
+      const where = spec.model.family !== undefined ? ['model', 'family'] : ['grid', 'family'];
+      const needRatings = familiesNamed(spec).filter((family) => family !== 'mlp');
       if (needRatings.length > 0) {
         ctx.addIssue({
           code: 'custom',
@@ -342,14 +325,14 @@ export const specSchema = z
       });
     }
     const es = spec.validation.earlyStopping;
-    if (spec.task && es && !TASK_METRICS[spec.task].includes(es.monitor.slice(4))) {
+    if (spec.task && es && !isRecordedMetric(spec.task, parseMetricKey(es.monitor).name)) {
       ctx.addIssue({
         code: 'custom',
         path: ['validation', 'earlyStopping', 'monitor'],
-        message: `expected one of ${TASK_METRICS[spec.task].map((m) => `val_${m}`).join(', ')} for a ${spec.task} task`,
+        message: `expected one of ${TASK_METRICS[spec.task].map((m) => metricKey('val', m)).join(', ')} for a ${spec.task} task`,
       });
     }
-    if (spec.task && spec.selection && !TASK_METRICS[spec.task].includes(spec.selection.metric)) {
+    if (spec.task && spec.selection && !isRecordedMetric(spec.task, spec.selection.metric)) {
       ctx.addIssue({
         code: 'custom',
         path: ['selection', 'metric'],
@@ -359,6 +342,22 @@ export const specSchema = z
   });
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
+
+/** Where a spec names families (typed apart from ExperimentSpec: the schema's own refinement calls it). */
+type FamilyFields = { readonly model: { readonly family?: Family }; readonly grid: { readonly family?: Family | readonly Family[] } };
+
+/** The families a spec names: its fixed `model.family`, or the values of its `family` grid axis (none when silent). */
+function familiesNamed(spec: FamilyFields): Family[] {
+  if (spec.model.family !== undefined) return [spec.model.family];
+  const searched = spec.grid.family;
+  return searched === undefined ? [] : typeof searched === 'string' ? [searched] : [...new Set(searched)];
+}
+
+/** The families an experiment's runs train: those the spec names, else the default family. */
+export function familiesOf(spec: FamilyFields): Family[] {
+  const named = familiesNamed(spec);
+  return named.length > 0 ? named : [DEFAULT_PARAMS.family];
+}
 
 /** One problem with a spec: where it is and what was expected. */
 export type SpecIssue = { readonly path: string; readonly message: string };
@@ -408,8 +407,7 @@ export function parseSpec(text: string): ExperimentSpec {
 }
 
 /** The metric that ranks runs and its direction, filled in from the task when the spec is silent. */
-export function selectionFor(spec: ExperimentSpec, task: TaskKind): { metric: string; direction: 'maximize' | 'minimize' } {
-  const metric = spec.selection?.metric ?? (task === 'binary' ? 'auc' : task === 'multiclass' ? 'accuracy' : 'rmse');
-  const direction = spec.selection?.direction ?? (isHigherBetter(metric) ? 'maximize' : 'minimize');
-  return { metric, direction };
+export function selectionFor(spec: ExperimentSpec, task: TaskKind): { metric: string; direction: Direction } {
+  const metric = spec.selection?.metric ?? defaultSelectionMetric(task);
+  return { metric, direction: spec.selection?.direction ?? directionOf(metric) };
 }

@@ -1,18 +1,23 @@
 /**
- * CONTRACT: foldwise's vocabulary, written once. Task kinds, the metrics each task records, how
- * a metric's key is spelled per scope (`val_auc`, `test_auc`), which way is better for each
- * metric. The spec, the worker, the server and (through the page data the server embeds) the
- * browser all read it from here; nothing else spells a metric key or a direction by hand.
+ * CONTRACT: foldwise's vocabulary, written once. Task kinds, model families and the
+ * hyperparameters each family reads, the metrics each task records, how a metric's key is spelled
+ * per scope (`val_auc`, `test_auc`), which way is better for each metric, and the labels people
+ * read. The spec, the worker, the server and (through the page data the server embeds, see
+ * server/http/page-vocabulary.ts) the browser all read it from here; nothing else spells a metric
+ * key, a direction or a label by hand.
  *
- * A leaf: it imports nothing, so every other contract file may import it.
+ * A leaf: it imports nothing, so every other contract file may import it (spec.ts types its
+ * schema fields against `ParamName` here, rather than this file importing the schema).
  */
 
 /** The learning task. Inferred from the target column when a spec omits it. */
 export const TASKS = ['binary', 'multiclass', 'regression'] as const;
 export type TaskKind = (typeof TASKS)[number];
 
+/** The directions a metric can be better in (the spec's `selection.direction` values). */
+export const DIRECTIONS = ['maximize', 'minimize'] as const;
 /** Which way a metric is better: the one direction vocabulary (specs, ranking, early stopping, pages). */
-export type Direction = 'maximize' | 'minimize';
+export type Direction = (typeof DIRECTIONS)[number];
 
 /** Metrics recorded per epoch for each task, without a scope prefix. `loss` is always first. */
 export const TASK_METRICS: Readonly<Record<TaskKind, readonly string[]>> = {
@@ -20,6 +25,15 @@ export const TASK_METRICS: Readonly<Record<TaskKind, readonly string[]>> = {
   multiclass: ['loss', 'accuracy'],
   regression: ['loss', 'rmse', 'mae', 'r2'],
 };
+
+/**
+ * Validation metrics recorded for ratings datasets besides the regression ones (`val_…` during
+ * the search, `test_…` for a refit), each constant over epochs: `baseline_rmse`, the RMSE of
+ * predicting the training part's mean rating; `cold_rows`, the held-out rows whose user or item
+ * has no rating in the training part (they are predicted from biases — 0 — and features);
+ * `cold_rmse`, the RMSE on those rows (null when there are none).
+ */
+export const RATINGS_EXTRA_METRICS = ['baseline_rmse', 'cold_rows', 'cold_rmse'] as const;
 
 /** Metrics where a larger value is better; every other metric is better smaller. */
 const MAXIMIZED_METRICS: ReadonlySet<string> = new Set(['accuracy', 'auc', 'pr_auc', 'r2']);
@@ -30,6 +44,8 @@ const MAXIMIZED_METRICS: ReadonlySet<string> = new Set(['accuracy', 'auc', 'pr_a
  */
 export type MetricScope = 'val' | 'test';
 const SCOPES: readonly MetricScope[] = ['val', 'test'];
+/** Every scope, in the order labels and listings use. */
+export const METRIC_SCOPES: readonly MetricScope[] = SCOPES;
 
 /** The key a metric is recorded under: `metricKey('val', 'auc')` → `val_auc`. */
 export function metricKey(scope: MetricScope, name: string): string {
@@ -61,6 +77,15 @@ export function isBetter(direction: Direction, a: number, b: number): boolean {
   return direction === 'maximize' ? a > b : a < b;
 }
 
+/**
+ * How much better `a` is than `b` in `direction` (negative when worse): `a - b` when maximizing,
+ * `b - a` when minimizing. For margins (`betterBy(d, a, b) > margin`) and for sorting best first
+ * (`scores.sort((a, b) => betterBy(d, b, a))`).
+ */
+export function betterBy(direction: Direction, a: number, b: number): number {
+  return direction === 'maximize' ? a - b : b - a;
+}
+
 /** Whether a task records the metric `name` (bare, e.g. `auc`) every epoch. */
 export function isRecordedMetric(task: TaskKind, name: string): boolean {
   return TASK_METRICS[task].includes(name);
@@ -70,3 +95,108 @@ export function isRecordedMetric(task: TaskKind, name: string): boolean {
 export function defaultSelectionMetric(task: TaskKind): string {
   return task === 'binary' ? 'auc' : task === 'multiclass' ? 'accuracy' : 'rmse';
 }
+
+/** Labels of bare metric names; a name without one reads as itself with spaces (`cold_rmse` → `cold rmse`). */
+const METRIC_LABELS: Readonly<Record<string, string>> = {
+  auc: 'AUC',
+  pr_auc: 'PR AUC',
+  rmse: 'RMSE',
+  mae: 'MAE',
+  r2: 'R²',
+  accuracy: 'accuracy',
+  loss: 'loss',
+};
+const SCOPE_LABELS: Readonly<Record<MetricScope, string>> = { val: 'validation', test: 'test' };
+
+/** A metric key as people read it: `val_auc` → `validation AUC`, `test_pr_auc` → `test PR AUC`, `loss` → `loss`. */
+export function metricLabel(key: string): string {
+  const { scope, name } = parseMetricKey(key);
+  const base = METRIC_LABELS[name] ?? name.replace(/_/g, ' ');
+  return scope === null ? base : `${SCOPE_LABELS[scope]} ${base}`;
+}
+
+/** Every metric name any task records (bare), in task order: the keys pages may have to label. */
+export const METRIC_NAMES: readonly string[] = [...new Set([...Object.values(TASK_METRICS).flat(), ...RATINGS_EXTRA_METRICS])];
+
+/** Model families: `mlp` on any dataset; `mf` and `ncf` on ratings datasets. */
+export const FAMILIES = ['mlp', 'mf', 'ncf'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/**
+ * The hyperparameters of a run, in the order specs, pages and tables list them. spec.ts gives
+ * each its schema (`paramFields`, checked against this list) and its default.
+ */
+export const PARAM_NAMES = [
+  'family',
+  'depth',
+  'width',
+  'widthSchedule',
+  'activation',
+  'dropout',
+  'optimizer',
+  'learningRate',
+  'l2',
+  'epochs',
+  'batchSize',
+  'factors',
+  'useDotTerm',
+] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+
+/** Hyperparameter labels on pages and in charts. */
+export const PARAM_LABELS: Readonly<Record<ParamName, string>> = {
+  family: 'family',
+  depth: 'depth',
+  width: 'width',
+  widthSchedule: 'width schedule',
+  activation: 'activation',
+  dropout: 'dropout',
+  optimizer: 'optimizer',
+  learningRate: 'learning rate',
+  l2: 'L2',
+  epochs: 'max epochs',
+  batchSize: 'batch size',
+  factors: 'factors',
+  useDotTerm: 'useDotTerm',
+};
+
+/** A hyperparameter as people read it; an unknown name reads as itself. */
+export function paramLabel(name: string): string {
+  return (PARAM_LABELS as Readonly<Record<string, string>>)[name] ?? name;
+}
+
+/**
+ * The hyperparameters each family reads; the others do not change its model. A grid that
+ * crosses `family` with, say, `depth` would otherwise train the same `mf` model once per depth:
+ * the grid expansion records an ignored hyperparameter at its fixed (or default) value and
+ * drops the settings that become equal. Pages list only these (an experiment over several
+ * families: their union).
+ */
+export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
+  mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
+  mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
+  ncf: [
+    'family',
+    'depth',
+    'width',
+    'widthSchedule',
+    'activation',
+    'dropout',
+    'optimizer',
+    'learningRate',
+    'l2',
+    'epochs',
+    'batchSize',
+    'factors',
+    'useDotTerm',
+  ],
+};
+
+/** The hyperparameters any of `families` reads, in PARAM_NAMES order. */
+export function paramsReadBy(families: Iterable<Family>): ParamName[] {
+  const read = new Set<ParamName>([...families].flatMap((family) => PARAMS_OF_FAMILY[family]));
+  return PARAM_NAMES.filter((name) => read.has(name));
+}
+
+/** The leaderboard's columns when the grid searches nothing (every run has the same settings). */
+export const DEFAULT_LEADERBOARD_COLUMNS: readonly ParamName[] = ['depth', 'width', 'epochs', 'batchSize'];

@@ -1,5 +1,5 @@
 // Chart builders over ECharts (loaded as a classic script from /static/vendor, global `echarts`).
-import { fmt, metricLabel, paramLabel, showMessage } from './lib.js';
+import { bestFirst, fmt, metricKey, metricLabel, paramLabel, showMessage } from './lib.js';
 
 export const PALETTE = [
   '#3451d1',
@@ -132,7 +132,7 @@ function swatch(color) {
  * from the fold minimum to the fold maximum.
  * @param entries [{runId, color, curve: {mean, min, max} | undefined, nFolds}]
  */
-export function curveOption(entries, { yName, higherBetter = false, animate = true }) {
+export function curveOption(entries, { yName, direction = 'minimize', animate = true }) {
   const count = Math.max(1, ...entries.map((e) => e.curve?.mean.length ?? 0));
   const series = [];
   for (const { runId, color, curve, nFolds } of entries) {
@@ -202,10 +202,10 @@ export function curveOption(entries, { yName, higherBetter = false, animate = tr
     tooltip: {
       trigger: 'axis',
       confine: true,
-      order: higherBetter ? 'valueDesc' : 'valueAsc',
+      order: direction === 'maximize' ? 'valueDesc' : 'valueAsc',
       formatter: (params) => {
         const lines = params.filter((p) => String(p.seriesId).endsWith('-mean') && p.value !== null && p.value !== undefined);
-        lines.sort((a, b) => (higherBetter ? b.value - a.value : a.value - b.value));
+        lines.sort((a, b) => bestFirst(direction)(a.value, b.value));
         return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${lines.map((p) => `${swatch(p.color)}${p.seriesName} ${fmt.score(p.value)}`).join('<br>')}`;
       },
     },
@@ -339,7 +339,7 @@ export function complexityOption(runs, metric, direction) {
     return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([x, values]) => [x, values.reduce((s, v) => s + v, 0) / values.length]);
   };
   const showScore = metric !== 'loss';
-  const scoreName = metricLabel(`val_${metric}`);
+  const scoreName = metricLabel(metricKey('val', metric));
   const animate = finished.length <= 200;
   const symbolSize = finished.length > 200 ? 5 : 8;
   // Past a few hundred points, ECharts' large mode draws a series in one batch (no per-point hover).
@@ -448,7 +448,7 @@ const CROSS = 'path://M2,0 L5,3 L8,0 L10,2 L7,5 L10,8 L8,10 L5,7 L2,10 L0,8 L3,5
  * Per-fold curves of one run. `lines` = [{name, values, color, dashed, fold}], where `fold` =
  * {bestEpoch, stoppedEpoch} marks the best epoch (●) and the stopping epoch (✕) on that line.
  */
-export function foldOption(lines, { yName, refitEpochs = null, higherBetter = false, animate = true }) {
+export function foldOption(lines, { yName, refitEpochs = null, direction = 'minimize', animate = true }) {
   const count = Math.max(1, ...lines.map((line) => line.values.length));
   const series = lines.map((line, index) => {
     const marks = [];
@@ -511,7 +511,7 @@ export function foldOption(lines, { yName, refitEpochs = null, higherBetter = fa
       confine: true,
       formatter: (params) => {
         const rows = params.filter((p) => p.value !== null && p.value !== undefined);
-        rows.sort((a, b) => (higherBetter ? b.value - a.value : a.value - b.value));
+        rows.sort((a, b) => bestFirst(direction)(a.value, b.value));
         const part = (p) => lines[Number(String(p.seriesId).slice(5))]?.part ?? '';
         return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${rows.map((p) => `${swatch(p.color)}${p.seriesName} ${part(p)} ${fmt.score(p.value)}`).join('<br>')}`;
       },

@@ -1,13 +1,12 @@
 // Experiment page: sortable leaderboard, run selection, learning curves of the runs shown,
 // parallel coordinates, model complexity, refit, and live updates over Server-Sent Events.
-import { $, $$, fetchJson, liveEvents, pageData, postJson, refreshFragments, throttle } from './lib.js';
+import { $, $$, fetchJson, liveEvents, metricKey, pageData, postJson, refreshFragments, throttle } from './lib.js';
 import { ChartSlot, PALETTE, aggregate, complexityOption, curveOption, markChartsReady, parallelOption } from './charts.js';
 
 const page = pageData();
 const experimentId = page.experimentId;
-const higherBetter = page.direction !== 'minimize';
 const TRAIN = 'loss';
-const VAL = `val_${page.metric}`;
+const VAL = metricKey('val', page.metric);
 const DEFAULT_SHOWN = 10;
 const MAX_SHOWN = 20;
 
@@ -131,13 +130,13 @@ function drawCurves(animate) {
   if (state.shown.length === 0) {
     return Promise.all([slots.train.message('No run has started yet.'), slots.val.message('No run has started yet.')]);
   }
-  const draw = (slot, name, yName, better) => {
+  const draw = (slot, name, yName, direction) => {
     const list = entries(name);
     return list.some((e) => e.curve)
-      ? slot.draw(curveOption(list, { yName, higherBetter: better, animate }), { replace: false })
+      ? slot.draw(curveOption(list, { yName, direction, animate }), { replace: false })
       : slot.message('No epochs recorded yet.');
   };
-  return Promise.all([draw(slots.train, TRAIN, 'loss', false), draw(slots.val, VAL, VAL.replace('val_', ''), higherBetter)]);
+  return Promise.all([draw(slots.train, TRAIN, 'loss', 'minimize'), draw(slots.val, VAL, page.metric, page.direction)]);
 }
 
 function drawSummary() {

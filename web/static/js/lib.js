@@ -104,21 +104,29 @@ export const fmt = {
   },
 };
 
-const METRIC_LABELS = { auc: 'AUC', pr_auc: 'PR AUC', rmse: 'RMSE', mae: 'MAE', r2: 'R²', accuracy: 'accuracy', loss: 'loss' };
-export function metricLabel(name) {
-  const match = /^(val_|test_)?(.*)$/.exec(name ?? '');
-  const base = METRIC_LABELS[match[2]] ?? match[2].replace(/_/g, ' ');
-  return match[1] === 'val_' ? `validation ${base}` : match[1] === 'test_' ? `test ${base}` : base;
+// The vocabulary (labels, directions, metric keys) comes with the page data (server/http/page-vocabulary.ts):
+// this file keeps no copy of it. A page without it (the experiments list) labels names as they are.
+const vocabulary = pageData().vocabulary ?? { metrics: {}, params: {} };
+
+/** `val_auc` → "validation AUC". */
+export const metricLabel = (key) => vocabulary.metrics[key]?.label ?? String(key ?? '');
+
+/** `learningRate` → "learning rate". */
+export const paramLabel = (name) => vocabulary.params[name] ?? name;
+
+/** Which way a metric key is better: 'maximize' or 'minimize'. */
+export const directionOf = (key) => vocabulary.metrics[key]?.direction ?? 'minimize';
+
+/** Where a metric key was measured: 'val', 'test', or null (training set). */
+export const scopeOf = (key) => vocabulary.metrics[key]?.scope ?? null;
+
+/** The key of a metric in a scope: metricKey('val', 'auc') → the key the server spells for it (`val_auc`). */
+export function metricKey(scope, name) {
+  return Object.keys(vocabulary.metrics).find((key) => vocabulary.metrics[key].scope === scope && vocabulary.metrics[key].name === name);
 }
 
-const PARAM_LABELS = {
-  widthSchedule: 'width schedule',
-  learningRate: 'learning rate',
-  l2: 'L2',
-  epochs: 'max epochs',
-  batchSize: 'batch size',
-};
-export const paramLabel = (name) => PARAM_LABELS[name] ?? name;
+/** A sort comparator on numbers that puts the best first in `direction`. */
+export const bestFirst = (direction) => (a, b) => (direction === 'maximize' ? b - a : a - b);
 
 /** Shows a short message in place of an element's content (text only). */
 export function showMessage(element, text) {

@@ -1,10 +1,22 @@
 // Run page: per-fold curves with the best and stopping epochs marked, live while the run trains.
-import { $, fetchJson, liveEvents, metricLabel, pageData, postJson, refreshFragments, throttle } from './lib.js';
+import {
+  $,
+  directionOf,
+  fetchJson,
+  liveEvents,
+  metricKey,
+  metricLabel,
+  pageData,
+  postJson,
+  refreshFragments,
+  scopeOf,
+  throttle,
+} from './lib.js';
 import { ChartSlot, PALETTE, foldOption, markChartsReady } from './charts.js';
 
 const page = pageData();
 const { experimentId, runId } = page;
-const isHigherBetter = (name) => /(accuracy|auc|r2)$/.test(name);
+const VAL_LOSS = metricKey('val', 'loss');
 
 const state = { metrics: {}, folds: page.folds, refitEpochs: page.refitEpochs, nFolds: Math.max(1, page.folds.length) };
 const slots = { loss: new ChartSlot($('#chart-loss')), metric: new ChartSlot($('#chart-metric')) };
@@ -32,22 +44,22 @@ function chosenMetric() {
 }
 
 function fillSelect() {
-  const names = Object.keys(state.metrics).filter((name) => name !== 'loss' && name !== 'val_loss');
-  const preferred = `val_${page.metric}`;
-  const current = select.value || (names.includes(preferred) ? preferred : (names.find((n) => n.startsWith('val_')) ?? names[0] ?? ''));
+  const names = Object.keys(state.metrics).filter((name) => name !== 'loss' && name !== VAL_LOSS);
+  const preferred = metricKey('val', page.metric);
+  const current = select.value || (names.includes(preferred) ? preferred : (names.find((n) => scopeOf(n) === 'val') ?? names[0] ?? ''));
   select.replaceChildren(...names.map((name) => new Option(metricLabel(name), name, false, name === current)));
   select.closest('label').hidden = names.length === 0;
 }
 
 function draw(animate) {
-  const hasVal = Boolean(state.metrics.val_loss);
+  const hasVal = Boolean(state.metrics[VAL_LOSS]);
   const lossLines = [
     ...foldLines('loss', { part: hasVal ? 'train' : '', marks: !hasVal }),
-    ...(hasVal ? foldLines('val_loss', { dashed: true, part: 'val' }) : []),
+    ...(hasVal ? foldLines(VAL_LOSS, { dashed: true, part: 'val' }) : []),
   ].filter((line) => line.values.length > 0);
   const metric = chosenMetric();
   $('#metric-caption').textContent = metric ? metricLabel(metric) : 'No other metric recorded';
-  const metricLines = metric ? foldLines(metric, { marks: metric.startsWith('val_') }).filter((line) => line.values.length > 0) : [];
+  const metricLines = metric ? foldLines(metric, { marks: scopeOf(metric) === 'val' }).filter((line) => line.values.length > 0) : [];
   return Promise.all([
     lossLines.length
       ? slots.loss.draw(foldOption(lossLines, { yName: 'loss', refitEpochs: state.refitEpochs, animate }), { replace: false })
@@ -57,7 +69,7 @@ function draw(animate) {
           foldOption(metricLines, {
             yName: metricLabel(metric),
             refitEpochs: state.refitEpochs,
-            higherBetter: isHigherBetter(metric),
+            direction: directionOf(metric),
             animate,
           }),
           { replace: false },
