@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import type { Task, TaskResult } from './contract/protocol.js';
-import { DivergedError, runTask, type EpochListener, type TrainingContext } from './training/run-task.js';
+import { runTask } from './training/run-task.js';
+import { DivergedError, type EpochListener, type TrainingContext } from './training/types.js';
 import { injectFault } from './fault-injection.js';
 
 export type TaskExecution =

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import type { TensorFlow } from '../../worker/backend.js';
 import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/contract/protocol.js';
 import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
-import { runTask, type EpochListener } from '../../worker/training/run-task.js';
+import { MLP_ENGINE_ENV_VAR } from '../../worker/engine/engine-trainer.js';
+import { Pacer } from '../../worker/training/pacing.js';
+import { runTask } from '../../worker/training/run-task.js';
+import { loadTable, prepareData, taskSeeds, type TrainerSetup } from '../../worker/training/task-data.js';
+import type { EpochListener, Trainer } from '../../worker/training/types.js';
 
 export type TaskOverrides = {
   spec?: Record<string, unknown>;
@@ -61,4 +65,42 @@ export async function run(
     signal,
   );
   return { result, curve };
+}
+
+/** Runs `body` with FOLDWISE_MLP_ENGINE set to `value` (`layers`: the layers trainer for mlp runs), restoring it afterwards. */
+export async function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
+  const previous = process.env[MLP_ENGINE_ENV_VAR];
+  process.env[MLP_ENGINE_ENV_VAR] = value;
+  try {
+    return await body();
+  } finally {
+    if (previous === undefined) delete process.env[MLP_ENGINE_ENV_VAR];
+    else process.env[MLP_ENGINE_ENV_VAR] = previous;
+  }
+}
+
+/** What `runTask` builds a trainer from, for testing a trainer directly. */
+export async function trainerSetup(tf: TensorFlow, task: Task, signal?: AbortSignal): Promise<TrainerSetup> {
+  return { tf, task, data: prepareData(await loadTable(task), task), seeds: taskSeeds(task), pacer: new Pacer(task, signal) };
+}
+
+/**
+ * The seam's snapshot contract on a real trainer: after an epoch, a snapshot; after another, other
+ * held-out metrics; after restore, exactly the snapshot's again. Disposes the trainer.
+ */
+export async function checkSnapshotRestore(trainer: Trainer): Promise<void> {
+  try {
+    assert.equal(trainer.restore(), false, 'nothing to restore before a snapshot');
+    await trainer.trainEpoch(0);
+    trainer.snapshot();
+    const atSnapshot = await trainer.evaluate();
+    await trainer.trainEpoch(1);
+    assert.notDeepEqual(await trainer.evaluate(), atSnapshot);
+    assert.equal(trainer.restore(), true);
+    assert.deepEqual(await trainer.evaluate(), atSnapshot);
+    // The restored weights keep training normally.
+    await trainer.trainEpoch(2);
+  } finally {
+    trainer.dispose();
+  }
 }

@@ -29,6 +29,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import type { Params } from '../contract/spec.js';
+import type { OutputActivation } from '../models/output-head.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
 export const ENGINE_ACTIVATIONS = ['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear'] as const;
@@ -37,8 +38,8 @@ export type EngineActivation = (typeof ENGINE_ACTIVATIONS)[number];
 export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
 export type EngineOptimizer = (typeof ENGINE_OPTIMIZERS)[number];
 
-/** The output layer and its loss: sigmoid + binary cross-entropy, softmax + categorical cross-entropy, linear + squared error. */
-export type OutputKind = 'sigmoid' | 'softmax' | 'linear';
+/** The output layer, which fixes the loss (output-head.ts): sigmoid + binary cross-entropy, softmax + categorical, linear + squared error. */
+export type OutputKind = OutputActivation;
 
 export type MlpArchitecture = {
   readonly nInputs: number;

@@ -4,7 +4,9 @@
 import type { LayersModel, Optimizer, Scalar, Sequential, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import { createRng, deriveSeed, type Rng } from '../rng.js';
-import type { Params, TaskKind } from '../contract/spec.js';
+import type { Params } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
+import { outputHead, type OutputActivation } from './output-head.js';
 
 /**
  * Units of each hidden layer: `width` every time (`constant`), or halved per layer (`halve`,
@@ -19,8 +21,8 @@ export function hiddenWidths(params: Pick<Params, 'depth' | 'width' | 'widthSche
 /**
  * Builds the MLP a run trains: `depth` dense hidden layers (see `hiddenWidths`) with
  * `activation`, dropout after each when `dropout > 0`, an L2 kernel penalty when `l2 > 0`, and
- * an output layer for the task: 1 sigmoid unit (binary), `nClasses` softmax units (multiclass)
- * or 1 linear unit (regression). Weights use Glorot-uniform initialisers seeded from `seed`,
+ * the task's output layer (output-head.ts): 1 sigmoid unit (binary), `nClasses` softmax units
+ * (multiclass) or 1 linear unit (regression). Weights use Glorot-uniform initialisers seeded from `seed`,
  * so the same seed gives the same initial weights; dropout masks are seeded too.
  * @param nInputs number of encoded features.
  * @param nClasses number of classes (ignored for binary and regression).
@@ -39,7 +41,7 @@ export function buildModel(
   const model = tf.sequential();
   const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
   // One seed per layer: with a shared seed, equal-shaped layers would start with equal weights.
-  const dense = (name: string, units: number, activation: Params['activation'] | 'softmax', inputShape?: number[], bias = 0) =>
+  const dense = (name: string, units: number, activation: Params['activation'] | OutputActivation, inputShape?: number[], bias = 0) =>
     tf.layers.dense({
       name,
       units,
@@ -55,12 +57,9 @@ export function buildModel(
     if (params.dropout > 0)
       model.add(createSeededDropout(tf, { name: `dropout_${i + 1}`, rate: params.dropout, seed: deriveSeed(seed, `dropout/${i + 1}`) }));
   });
+  const head = outputHead(task, nClasses);
   const inputShape = params.depth === 0 ? [nInputs] : undefined;
-  if (task === 'multiclass') model.add(dense('output', nClasses, 'softmax', inputShape));
-  else
-    model.add(
-      dense('output', 1, task === 'binary' ? 'sigmoid' : 'linear', inputShape, task === 'regression' ? (options.outputBias ?? 0) : 0),
-    );
+  model.add(dense('output', head.units, head.activation, inputShape, task === 'regression' ? (options.outputBias ?? 0) : 0));
   return model;
 }
 

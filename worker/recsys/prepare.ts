@@ -7,17 +7,15 @@
  * - μ, the training mean rating (mf's global mean, the output bias ncf and mlp start from, and
  *   the baseline the extra metrics compare with).
  */
-import type { Encoding, Table } from '../data/datasets.js';
+import type { Encoding, RatingsData, Table } from '../data/table.js';
 import { rmse } from '../training/metrics.js';
 import type { Standardizer } from '../data/preprocess.js';
 import type { Family } from '../contract/spec.js';
-import type { ModelInput } from '../training/run-task.js';
+import type { ModelInput, ModelRows } from '../training/types.js';
 import { ratingsInputs, UNKNOWN_INDEX, type RatingsInput, type RatingsModelShape } from './models.js';
 import type { RatingsPreprocessing } from './preprocessing.js';
-import { ITEM_PREFIX, rowCounts, rowFeatures, USER_PREFIX, type RatingsData } from './ratings-table.js';
+import { ITEM_PREFIX, rowCounts, rowFeatures, USER_PREFIX } from './ratings-table.js';
 import { encodeSide, fitSideEncoder, sideTableToJson } from './side-features.js';
-
-type Rows = { readonly inputs: readonly ModelInput[]; readonly y: Float32Array; readonly n: number };
 
 export type PreparedRatings = {
   readonly shape: RatingsModelShape;
@@ -28,8 +26,8 @@ export type PreparedRatings = {
 };
 
 export type RatingsTaskData = {
-  readonly train: Rows;
-  readonly held: Rows;
+  readonly train: ModelRows;
+  readonly held: ModelRows;
   /** The `features` input described as numeric features, already standardised (identity standardiser). */
   readonly encoding: Encoding;
   readonly standardizer: Standardizer;
@@ -69,7 +67,7 @@ export function prepareRatingsData(
   for (const row of trainRows) sum += table.y[row]!;
   const globalMean = sum / trainRows.length;
 
-  const rowsOf = (rows: Int32Array): Rows => ({
+  const rowsOf = (rows: Int32Array): ModelRows => ({
     inputs: inputNames.map((name): ModelInput => inputOf(name, rows)),
     y: Float32Array.from(rows, (row) => table.y[row]!),
     n: rows.length,

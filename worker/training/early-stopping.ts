@@ -2,7 +2,8 @@
  * Early stopping as a pure decision over a curve of validation values. The training loop owns
  * the weights: it snapshots them on 'improved' and restores the snapshot at the end.
  */
-import { isHigherBetter, type EarlyStoppingSpec } from '../contract/spec.js';
+import type { EarlyStoppingSpec } from '../contract/spec.js';
+import { directionOf, isBetter, type Direction } from '../contract/vocabulary.js';
 
 /** What the training loop should do after an epoch. */
 export type EpochVerdict = 'improved' | 'continue' | 'stop';
@@ -14,8 +15,8 @@ export type BestEpochTrackerOptions = {
   readonly patience: number;
   /** Smallest change of the value that counts as an improvement. */
   readonly minDelta: number;
-  /** `min` when smaller is better (losses, errors), `max` when larger is (accuracy, AUC). */
-  readonly mode: 'min' | 'max';
+  /** `minimize` when smaller is better (losses, errors), `maximize` when larger is (accuracy, AUC). */
+  readonly direction: Direction;
 };
 
 /**
@@ -27,7 +28,7 @@ export class BestEpochTracker {
   readonly monitor: string;
   readonly #patience: number;
   readonly #minDelta: number;
-  readonly #mode: 'min' | 'max';
+  readonly #direction: Direction;
   #bestEpoch: number | null = null;
   #bestValue: number | null = null;
   #epochsWithoutImprovement = 0;
@@ -40,7 +41,7 @@ export class BestEpochTracker {
     this.monitor = options.monitor;
     this.#patience = options.patience;
     this.#minDelta = options.minDelta;
-    this.#mode = options.mode;
+    this.#direction = options.direction;
   }
 
   /** 0-based epoch of the best value so far; null until a finite value arrived. */
@@ -67,16 +68,17 @@ export class BestEpochTracker {
 
   #improves(value: number): boolean {
     if (this.#bestValue === null) return true;
-    return this.#mode === 'min' ? value < this.#bestValue - this.#minDelta : value > this.#bestValue + this.#minDelta;
+    const threshold = this.#direction === 'minimize' ? this.#bestValue - this.#minDelta : this.#bestValue + this.#minDelta;
+    return isBetter(this.#direction, value, threshold);
   }
 }
 
-/** A tracker for a spec's early-stopping settings; the mode follows the monitored metric. */
+/** A tracker for a spec's early-stopping settings; the direction follows the monitored metric. */
 export function createBestEpochTracker(spec: Pick<EarlyStoppingSpec, 'monitor' | 'patience' | 'minDelta'>): BestEpochTracker {
   return new BestEpochTracker({
     monitor: spec.monitor,
     patience: spec.patience,
     minDelta: spec.minDelta,
-    mode: isHigherBetter(spec.monitor) ? 'max' : 'min',
+    direction: directionOf(spec.monitor),
   });
 }

@@ -4,7 +4,8 @@
  * scikit-learn. Binary labels are 0/1; a non-finite score or prediction makes the metric NaN
  * (the protocol turns it into `null`), so a diverged model never gets a flattering number.
  */
-import { TASK_METRICS, type TaskKind } from '../contract/spec.js';
+import { TASK_METRICS, type TaskKind } from '../contract/vocabulary.js';
+import type { LossKind } from '../models/output-head.js';
 
 type Numbers = ArrayLike<number>;
 
@@ -146,6 +147,28 @@ export function r2(yTrue: Numbers, yPred: Numbers): number {
     total += (yTrue[i]! - mean) ** 2;
   }
   return total === 0 ? Number.NaN : 1 - residual / total;
+}
+
+/** The mean of a training loss (output-head.ts) over rows, as the training step minimises it (clipped cross-entropies). */
+export function meanLoss(loss: LossKind, yTrue: Float32Array, predictions: Float32Array, nClasses: number): number {
+  switch (loss) {
+    case 'binary_crossentropy':
+      return binaryLogLoss(yTrue, predictions);
+    case 'categorical_crossentropy':
+      return categoricalLogLoss(yTrue, predictions, nClasses);
+    case 'mean_squared_error':
+      return mse(yTrue, predictions);
+  }
+}
+
+/** The accuracy of a classification task's probabilities (binary: n of class 1; multiclass: n × nClasses, row-major). */
+export function accuracyOf(
+  task: Exclude<TaskKind, 'regression'>,
+  yTrue: Float32Array,
+  probabilities: Float32Array,
+  nClasses: number,
+): number {
+  return task === 'binary' ? binaryAccuracy(yTrue, probabilities) : multiclassAccuracy(yTrue, probabilities, nClasses);
 }
 
 /**

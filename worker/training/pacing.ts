@@ -8,26 +8,36 @@ import type { Task } from '../contract/protocol.js';
 
 const YIELD_EVERY_MS = 50;
 
-/** What a loop needs to pace itself; `lastYieldAt` is updated here. */
-export type Paced = { readonly task: Task; readonly signal?: AbortSignal; lastYieldAt: number };
+/** The pacing of one task: the loop calls `epochBoundary`, a trainer `betweenBatches`. */
+export class Pacer {
+  readonly #taskId: string;
+  readonly #signal: AbortSignal | undefined;
+  #lastYieldAt = performance.now();
 
-export function throwIfAborted(signal: AbortSignal | undefined, task: Task, epoch?: number): void {
-  if (signal?.aborted)
-    throw new DOMException(`task ${task.taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
-}
+  constructor(task: Pick<Task, 'taskId'>, signal?: AbortSignal) {
+    this.#taskId = task.taskId;
+    this.#signal = signal;
+  }
 
-/** End of an epoch: messages sent while it trained are heard before it is reported. */
-export async function epochBoundary(paced: Paced, epoch: number): Promise<void> {
-  await yieldToEventLoop();
-  paced.lastYieldAt = performance.now();
-  throwIfAborted(paced.signal, paced.task, epoch);
-}
+  /** @throws {DOMException} named `AbortError` when the signal is aborted. */
+  throwIfAborted(epoch?: number): void {
+    if (this.#signal?.aborted)
+      throw new DOMException(`task ${this.#taskId} aborted${epoch === undefined ? '' : ` during epoch ${epoch}`}`, 'AbortError');
+  }
 
-/** Between batches: stop here when aborted, and yield now and then. */
-export async function betweenBatches(paced: Paced, epoch: number): Promise<void> {
-  throwIfAborted(paced.signal, paced.task, epoch);
-  if (performance.now() - paced.lastYieldAt < YIELD_EVERY_MS) return;
-  await yieldToEventLoop();
-  paced.lastYieldAt = performance.now();
-  throwIfAborted(paced.signal, paced.task, epoch);
+  /** End of an epoch: messages sent while it trained are heard before it is reported. */
+  async epochBoundary(epoch: number): Promise<void> {
+    await yieldToEventLoop();
+    this.#lastYieldAt = performance.now();
+    this.throwIfAborted(epoch);
+  }
+
+  /** Between batches: stop here when aborted, and yield now and then. */
+  async betweenBatches(epoch: number): Promise<void> {
+    this.throwIfAborted(epoch);
+    if (performance.now() - this.#lastYieldAt < YIELD_EVERY_MS) return;
+    await yieldToEventLoop();
+    this.#lastYieldAt = performance.now();
+    this.throwIfAborted(epoch);
+  }
 }

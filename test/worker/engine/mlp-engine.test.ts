@@ -9,8 +9,8 @@ import { loadDataset } from '../../../worker/data/load.js';
 import { MlpEngine, type DenseWeights } from '../../../worker/engine/mlp-engine.js';
 import {
   architectureFor,
+  createEngineTrainer,
   hyperparametersOf,
-  MLP_ENGINE_ENV_VAR,
   readDenseWeights,
   usesFastEngine,
   writeDenseWeights,
@@ -22,8 +22,8 @@ import { gatherStandardized } from '../../../worker/data/preprocess.js';
 import { createRng } from '../../../worker/rng.js';
 import { DEFAULT_PARAMS, type Params, type TaskKind } from '../../../worker/contract/spec.js';
 import { splitTest } from '../../../worker/data/splits.js';
-import { DivergedError } from '../../../worker/training/run-task.js';
-import { run, taskMaker } from '../../helpers/run-task.js';
+import { DivergedError } from '../../../worker/training/types.js';
+import { checkSnapshotRestore, run, taskMaker, trainerSetup, withEngine } from '../../helpers/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-engine-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -47,18 +47,6 @@ function writeEasyCsv(): string {
 const easyCsv = writeEasyCsv();
 
 const makeTask = taskMaker(easyCsv, 'engine-test');
-
-/** Runs `body` with FOLDWISE_MLP_ENGINE set to `value`, restoring it afterwards. */
-async function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
-  const previous = process.env[MLP_ENGINE_ENV_VAR];
-  process.env[MLP_ENGINE_ENV_VAR] = value;
-  try {
-    return await body();
-  } finally {
-    if (previous === undefined) delete process.env[MLP_ENGINE_ENV_VAR];
-    else process.env[MLP_ENGINE_ENV_VAR] = previous;
-  }
-}
 
 /** A small random problem for gradient checks: n rows of f standardised-looking features. */
 function randomProblem(task: TaskKind, n: number, f: number, nClasses: number, seed: number): { x: Float32Array; y: Float32Array } {
@@ -250,7 +238,14 @@ test("engine: snapshot and restore bring back exactly the snapshot's weights", a
   assert.equal(tf.memory().numTensors, before);
 });
 
-// ───────────────────────────── through runTask ─────────────────────────────
+// ───────────────────────────── as a trainer, and through runTask ─────────────────────────────
+
+test('engine trainer: snapshot and restore bring back exactly the snapshot’s held-out metrics, no leaks', async () => {
+  const { tf } = await selectBackend('wasm');
+  const before = tf.memory().numTensors;
+  await checkSnapshotRestore(createEngineTrainer(await trainerSetup(tf, makeTask({ params: { dropout: 0.2 } }))));
+  assert.equal(tf.memory().numTensors, before);
+});
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`runTask on ${backend} uses the engine for mlp runs: learns an easy task (val AUC > 0.9), same metrics as before, no leaks`, async () => {
@@ -300,7 +295,7 @@ test("runTask: the engine follows the layers loop's curve (same initial weights,
   }
 });
 
-// Multiclass, regression and early stopping through runTask are in train.test.ts, which runs on the engine by default.
+// Multiclass, regression and early stopping through runTask are in run-task.test.ts, which runs on the engine by default.
 test('runTask: every optimizer and activation trains on the engine', async () => {
   const { tf, backend } = await selectBackend('wasm');
   const rates = { adam: 0.01, sgd: 0.1, rmsprop: 0.01, adagrad: 0.1 } as const;

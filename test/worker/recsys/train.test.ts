@@ -7,9 +7,11 @@ import { selectBackend } from '../../../worker/backend.js';
 import { loadSavedModel, predictFromCsv, predictRows } from '../../../worker/models/model-files.js';
 import { DEFAULT_PARAMS, RATINGS_EXTRA_METRICS, validateSpec, type Params } from '../../../worker/contract/spec.js';
 import type { EpochMetrics, Task } from '../../../worker/contract/protocol.js';
+import { createLayersTrainer } from '../../../worker/training/layers-trainer.js';
 import { runTask } from '../../../worker/training/run-task.js';
 import { ensureEmbeddingGradients } from '../../../worker/recsys/wasm-kernels.js';
 import type { RatingsPreprocessing } from '../../../worker/recsys/preprocessing.js';
+import { checkSnapshotRestore, trainerSetup } from '../../helpers/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-recsys-train-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -87,6 +89,15 @@ test('ratings training is reproducible: same task, same curve (seeded embeddings
   const a = await search({ family: 'ncf', useDotTerm: true, dropout: 0.3 });
   const b = await search({ family: 'ncf', useDotTerm: true, dropout: 0.3 });
   assert.deepEqual(a.curve, b.curve);
+});
+
+test('ratings on the layers trainer: snapshot and restore bring back exactly the held-out metrics (extra ones too), no leaks', async () => {
+  const before = tf.memory().numTensors;
+  for (const family of ['mf', 'ncf'] as const) {
+    const setup = await trainerSetup(tf, makeTask({ family, useDotTerm: true, dropout: 0.2 }));
+    await checkSnapshotRestore(createLayersTrainer(setup));
+  }
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test('refit saves a plain layers model with id maps and encoders; predict takes (user, item) rows, unknown ids included', async () => {

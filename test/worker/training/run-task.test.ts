@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
 import { createRng } from '../../../worker/rng.js';
-import { DivergedError } from '../../../worker/training/run-task.js';
 import { run, taskMaker } from '../../helpers/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-train-'));
@@ -128,55 +127,13 @@ test('runTask: early stopping stops after `patience` epochs without improvement 
   );
 });
 
-test('runTask: a listener answering "stop" ends a search task after that epoch, flagged stoppedByRequest', async () => {
+// Stop requests, divergence and aborts are the loop's (loop.test.ts), each trainer's own in its test file.
+test('runTask: an already aborted signal → AbortError before any data is loaded', async () => {
   const { tf, backend } = await selectBackend('wasm');
-  const { result, curve } = await run(tf, backend, makeTask({ params: { epochs: 20 } }), (epoch) => (epoch === 2 ? 'stop' : 'continue'));
-  assert.equal(curve.length, 3);
-  assert.equal(result.stoppedEpoch, 2);
-  assert.equal(result.stoppedByRequest, true);
-});
-
-test('runTask: a huge learning rate → DivergedError naming the epoch, and no tensors left behind', async () => {
-  const { tf, backend } = await selectBackend('wasm');
-  const before = tf.memory().numTensors;
-  const task = makeTask({
-    spec: { dataset: { kind: 'sine', rows: 300 } },
-    taskKind: 'regression',
-    params: { optimizer: 'sgd', learningRate: 1e6, epochs: 5 },
-  });
-  await assert.rejects(run(tf, backend, task), (error: unknown) => {
-    assert.ok(error instanceof DivergedError);
-    assert.equal(error.epoch, 0);
-    assert.match(error.message, /loss became (NaN|Infinity) at epoch 0/);
-    return true;
-  });
-  assert.equal(tf.memory().numTensors, before);
-});
-
-test('runTask: an aborted signal stops at the next batch with an AbortError, and no tensors left behind', async () => {
-  const { tf, backend } = await selectBackend('wasm');
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
   const task = makeTask({
     params: { epochs: 50, dropout: 0.2 },
     spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
   });
-  const epochs: number[] = [];
-  await assert.rejects(
-    run(
-      tf,
-      backend,
-      task,
-      (epoch) => {
-        epochs.push(epoch);
-        controller.abort();
-      },
-      controller.signal,
-    ),
-    { name: 'AbortError' },
-  );
-  assert.deepEqual(epochs, [0]);
-  assert.equal(tf.memory().numTensors, before);
   const aborted = new AbortController();
   aborted.abort();
   await assert.rejects(run(tf, backend, task, undefined, aborted.signal), { name: 'AbortError' });

@@ -1,0 +1,128 @@
+/**
+ * What a task trains on: its table (cached per worker process), its training and held-out rows
+ * (cut once per table), the preprocessing fitted on the training rows only, and its seeds.
+ */
+import type { TensorFlow } from '../backend.js';
+import type { Task } from '../contract/protocol.js';
+import { PARAM_NAMES } from '../contract/spec.js';
+import { datasetKey, loadDataset } from '../data/load.js';
+import { fitStandardizer, gather, gatherStandardized, type Standardizer } from '../data/preprocess.js';
+import { splitTest, validationSplits } from '../data/splits.js';
+import type { Encoding, Table } from '../data/table.js';
+import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
+import { deriveSeed } from '../rng.js';
+import type { Pacer } from './pacing.js';
+import type { ModelRows, TrainingSeeds } from './types.js';
+
+export type TaskData = {
+  readonly train: ModelRows;
+  /** Validation rows (search) or test rows (refit). */
+  readonly held: ModelRows;
+  /** How raw rows become the features input; saved with a refit model. */
+  readonly encoding: Encoding;
+  readonly standardizer: Standardizer;
+  readonly nClasses: number;
+  /** Ratings tables only: the model's sizes, extra held-out metrics, and what a refit saves. */
+  readonly ratings?: PreparedRatings;
+};
+
+/** Everything a trainer is built from. */
+export type TrainerSetup = {
+  readonly tf: TensorFlow;
+  readonly task: Task;
+  readonly data: TaskData;
+  readonly seeds: TrainingSeeds;
+  readonly pacer: Pacer;
+};
+
+/** Tables per worker process, most recently used last: the k folds of a run load the data once. */
+const tableCache = new Map<string, Promise<Table>>();
+const TABLE_CACHE_SIZE = 4;
+
+export function loadTable(task: Task): Promise<Table> {
+  const key = datasetKey(task.spec.dataset, task.spec.seed, task.taskKind);
+  const cached = tableCache.get(key);
+  tableCache.delete(key);
+  const table = cached ?? loadDataset(task.spec.dataset, task.spec.seed, task.taskKind);
+  tableCache.set(key, table);
+  if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
+  // A failed load is not cached: the next task retries (the file may have been fixed).
+  table.catch(() => tableCache.get(key) === table && tableCache.delete(key));
+  return table;
+}
+
+/**
+ * Cuts the test split first (DESIGN.md), then the fold; fits the preprocessing on the training
+ * rows only and applies it to the held-out ones: the standardiser, or on a ratings table the
+ * side-feature encoders and id maps (recsys/prepare.ts).
+ * @throws {RangeError} when the task's fold does not exist.
+ * @throws {Error} when there are no held-out rows.
+ */
+export function prepareData(table: Table, task: Task): TaskData {
+  const { trainRows, heldRows } = taskRows(table, task);
+  if (heldRows.length === 0)
+    throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
+  if (table.ratings !== undefined)
+    return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
+  const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
+  const rowsOf = (rows: Int32Array): ModelRows => ({
+    inputs: [{ values: gatherStandardized(table.x, table.nFeatures, rows, standardizer), width: table.nFeatures }],
+    y: gather(table.y, rows),
+    n: rows.length,
+  });
+  return { train: rowsOf(trainRows), held: rowsOf(heldRows), encoding: table.encoding, standardizer, nClasses: classCount(table) };
+}
+
+/**
+ * The seeds of a task's random streams. The task's seed comes from the experiment seed, the
+ * hyperparameters, the kind and the fold, but not the run id, so that re-running the same spec
+ * reproduces the same curves.
+ */
+export function taskSeeds(task: Task): TrainingSeeds {
+  const params = JSON.stringify(PARAM_NAMES.map((name) => [name, task.params[name]]));
+  const seed = deriveSeed(task.spec.seed, `task/${task.kind}/${task.foldIndex}/${params}`);
+  return { init: deriveSeed(seed, 'init'), shuffle: deriveSeed(seed, 'shuffle'), dropout: deriveSeed(seed, 'dropout') };
+}
+
+type TaskRows = { readonly trainRows: Int32Array; readonly heldRows: Int32Array };
+
+/** Splits already cut, per cached table: every run of a search reuses the same folds, so a worker cuts them once. */
+const rowsCache = new WeakMap<Table, Map<string, TaskRows>>();
+
+/** The task's training rows and its held-out rows: the fold's validation rows (search) or the test split (refit). */
+function taskRows(table: Table, task: Task): TaskRows {
+  const { spec } = task;
+  const key = JSON.stringify([
+    task.taskKind,
+    spec.testSplit,
+    spec.validation,
+    spec.seed,
+    task.kind,
+    task.kind === 'search' ? task.foldIndex : -1,
+  ]);
+  const cached = rowsCache.get(table)?.get(key);
+  if (cached !== undefined) return cached;
+  const rows = cutRows(table, task);
+  const forTable = rowsCache.get(table) ?? new Map<string, TaskRows>();
+  forTable.set(key, rows);
+  rowsCache.set(table, forTable);
+  return rows;
+}
+
+function cutRows(table: Table, task: Task): TaskRows {
+  const { spec } = task;
+  const { train: nonTest, test } = splitTest(table.y, task.taskKind, spec.testSplit.fraction, spec.seed);
+  if (task.kind === 'refit') return { trainRows: nonTest, heldRows: test };
+  const folds = validationSplits(table.y, nonTest, spec.validation, task.taskKind, spec.seed, table.encoding.classes ?? undefined);
+  const fold = folds[task.foldIndex];
+  if (fold === undefined)
+    throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);
+  return { trainRows: fold.train, heldRows: fold.validation };
+}
+
+function classCount(table: Table): number {
+  if (table.task === 'binary') return 2;
+  if (table.task === 'regression') return 1;
+  if (table.encoding.classes === null) throw new Error('a multiclass table without class labels');
+  return table.encoding.classes.length;
+}
