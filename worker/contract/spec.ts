@@ -37,14 +37,6 @@ export {
   type TaskKind,
 } from './vocabulary.js';
 
-/**
- * Whether a larger value of a metric is better.
- * @deprecated Use `directionOf` from vocabulary.ts (one direction vocabulary); kept until the last importer moves.
- */
-export function isHigherBetter(metric: string): boolean {
-  return directionOf(metric) === 'maximize';
-}
-
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
 

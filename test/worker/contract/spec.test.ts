@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSpec, SpecError } from '../../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, familiesOf, paramFields, parseSpec, selectionFor, SpecError } from '../../../worker/contract/spec.js';
+import { PARAM_NAMES } from '../../../worker/contract/vocabulary.js';
 
 function issuesOf(text: string): { path: string; message: string }[] {
   try {
@@ -90,4 +91,24 @@ test('parseSpec: a bad experiment name is refused (it becomes a folder name)', (
 
 test('parseSpec: a scalar document is refused with a clear message', () => {
   assert.match(issuesOf('just text')[0]!.message, /expected a mapping/);
+});
+
+test('paramFields: one schema per vocabulary hyperparameter, in the vocabulary order', () => {
+  assert.deepEqual(Object.keys(paramFields), [...PARAM_NAMES]);
+  assert.deepEqual(Object.keys(DEFAULT_PARAMS), [...PARAM_NAMES]);
+});
+
+test('familiesOf: the fixed family, the searched ones, else the default', () => {
+  assert.deepEqual(familiesOf(parseSpec(valid)), ['mlp']);
+  const ratings = 'name: r\ndataset: { kind: ratings }\ntask: regression\n';
+  assert.deepEqual(familiesOf(parseSpec(`${ratings}model: { family: ncf }\n`)), ['ncf']);
+  assert.deepEqual(familiesOf(parseSpec(`${ratings}grid: { family: [mf, ncf, mf] }\n`)), ['mf', 'ncf']);
+  assert.deepEqual(familiesOf(parseSpec(`${ratings}grid: { family: mf }\n`)), ['mf']);
+});
+
+test('selectionFor: the default metric by task, its direction from the vocabulary unless the spec names one', () => {
+  assert.deepEqual(selectionFor(parseSpec(valid), 'binary'), { metric: 'auc', direction: 'maximize' });
+  assert.deepEqual(selectionFor(parseSpec(valid), 'regression'), { metric: 'rmse', direction: 'minimize' });
+  const named = parseSpec(`${valid}selection: { metric: accuracy, direction: minimize }\n`);
+  assert.deepEqual(selectionFor(named, 'multiclass'), { metric: 'accuracy', direction: 'minimize' });
 });
