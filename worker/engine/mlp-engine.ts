@@ -22,7 +22,7 @@
  * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
  *   dropout masks come from a seeded stream.
  *
- * Semantics match the layers model of `worker/models.ts` (same initial weights when built from
+ * Semantics match the layers model of `worker/models/layers.ts` (same initial weights when built from
  * its weights, same losses, L2 on kernels only, TensorFlow.js's optimizers), up to rounding;
  * dropout masks come from a different (seeded) stream than tf.dropout's.
  */
@@ -38,7 +38,10 @@ export type EngineActivation = (typeof ENGINE_ACTIVATIONS)[number];
 export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
 export type EngineOptimizer = (typeof ENGINE_OPTIMIZERS)[number];
 
-/** The output layer, which fixes the loss (output-head.ts): sigmoid + binary cross-entropy, softmax + categorical, linear + squared error. */
+/**
+ * The output layer, which fixes the loss (models/output-head.ts): sigmoid + binary cross-entropy,
+ * softmax + categorical cross-entropy, linear + squared error.
+ */
 export type OutputKind = OutputActivation;
 
 export type MlpArchitecture = {
@@ -79,7 +82,7 @@ export type BetweenBatches = () => Promise<void> | void;
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
-/** Rows per forward pass at inference, as models.ts's PREDICT_BATCH_SIZE. */
+/** Rows per forward pass at inference, as models/layers.ts's PREDICT_BATCH_SIZE. */
 const PREDICT_CHUNK = 8192;
 /** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
 const ADAM_BETA1 = 0.9;
@@ -680,7 +683,10 @@ class MaskStream {
     if ((this.#a | this.#b | this.#c | this.#d) === 0) this.#a = 1;
   }
 
-  /** Fills `out` with a rows × cols inverted-dropout mask: each entry 1/keep with probability keep, else 0; the last column (the ones column) is 1. */
+  /**
+   * Fills `out` with a rows × cols inverted-dropout mask: each entry 1/keep with probability keep,
+   * else 0; the last column (the ones column) is 1.
+   */
   mask(out: Float32Array, rows: number, cols: number, keep: number): Float32Array {
     const threshold = keep * 4294967296;
     const kept = 1 / keep;

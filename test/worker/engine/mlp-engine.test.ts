@@ -137,7 +137,8 @@ function enginePair(tf: TensorFlow, c: GradientCase, nInputs: number, options: {
 // ───────────────────────────── gradients and optimizer formulas ─────────────────────────────
 
 for (const backend of ['wasm', 'cpu'] as const) {
-  test(`engine on ${backend}: hand-written gradients equal the layers model's autodiff gradients (every activation and output, L2, depth 0-3)`, async () => {
+  const name = `engine on ${backend}: hand-written gradients equal the layers model's autodiff gradients`;
+  test(`${name} (every activation and output, L2, depth 0-3)`, async () => {
     const { tf } = await selectBackend(backend);
     const before = tf.memory().numTensors;
     for (const [k, c] of GRADIENT_CASES.entries()) {
@@ -248,7 +249,8 @@ test('engine trainer: snapshot and restore bring back exactly the snapshot’s h
 });
 
 for (const backend of ['wasm', 'cpu'] as const) {
-  test(`runTask on ${backend} uses the engine for mlp runs: learns an easy task (val AUC > 0.9), same metrics as before, no leaks`, async () => {
+  const name = `runTask on ${backend} uses the engine for mlp runs`;
+  test(`${name}: learns an easy task (val AUC > 0.9), same metrics as before, no leaks`, async () => {
     const { tf } = await selectBackend(backend);
     const task = makeTask({ params: { dropout: 0.1, depth: 2 } });
     // Every activation's fixed hidden unit can output exactly 1 on this backend.
