@@ -58,11 +58,10 @@ function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const runs = storage.runs.list(experiment.experimentId);
   const ranked = rankRuns(experiment, runs);
   const others = runs.filter((run) => !ranked.includes(run));
-  const spec = JSON.parse(experiment.specJson);
   console.log(
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
   );
-  console.log(formatLeaderboard(spec, experiment.selectionMetric, ranked, others));
+  console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, ranked, others));
 }
 
 function printModels(storage: Storage, experiment: Experiment): void {

@@ -1,4 +1,4 @@
-import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
+import type { ExperimentSpec } from '../../worker/contract/spec.js';
 import { leaderboardColumns } from '../search/grid.js';
 import type { Run } from '../storage/run-store.js';
 
@@ -37,7 +37,7 @@ export function formatLeaderboard(
   const columns = leaderboardColumns(spec);
   const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'epochs', 'params', 'train time', 'status'];
   const rows = [...ranked.slice(0, limit), ...others].map((run, index) => {
-    const params = JSON.parse(run.paramsJson) as Params;
+    const { params } = run;
     return [
       index < ranked.length ? String(index + 1) : '',
       String(run.runId),

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
-import { specSchema, type ExperimentSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
+import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -70,11 +70,6 @@ export class Coordinator {
     return prepareExperiment(this.#storage, this.#runner, specText, options);
   }
 
-  /** The stored, resolved spec of an experiment. */
-  specOf(experiment: Experiment): ExperimentSpec {
-    return specSchema.parse(JSON.parse(experiment.specJson));
-  }
-
   /**
    * Trains every unfinished (run, fold) of the experiment on the runner. Interrupted folds start
    * over; finished ones are kept. Aborting `signal` stops dispatch, ends running tasks and marks
@@ -84,7 +79,7 @@ export class Coordinator {
     const startedAt = Date.now();
     const { experiments, runs } = this.#storage;
     const experiment = experiments.get(experimentId);
-    const spec = this.specOf(experiment);
+    const { spec } = experiment;
     runs.requeueUnfinished(experimentId);
     experiments.setStatus(experimentId, 'running');
     this.events.emit('experiment', { experimentId, status: 'running' });
@@ -106,15 +101,12 @@ export class Coordinator {
     // All first folds before any second fold (so fold cutting can act early), longest first within a
     // wave. Sorted here, not by p-queue priority alone: the first tasks added start before later ones are seen.
     const ordered = pending
-      .map((fold) => {
-        const params = JSON.parse(fold.paramsJson) as Params;
-        return { fold, params, priority: (nFolds - fold.foldIndex) * 1e12 + estimatedCost(params) };
-      })
+      .map((fold) => ({ fold, priority: (nFolds - fold.foldIndex) * 1e12 + estimatedCost(fold.params) }))
       .sort((a, b) => b.priority - a.priority);
-    for (const { fold, params } of ordered) {
+    for (const { fold } of ordered) {
       void queue.add(async () => {
         if (signal?.aborted) return;
-        const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, params, asha, signal);
+        const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, fold.params, asha, signal);
         if (ending === 'interrupted') return;
         if (ending === 'trained') tasksTrained++;
         tasksDone++;
@@ -158,7 +150,7 @@ export class Coordinator {
         attempt,
         kind: 'search',
         spec,
-        taskKind: experiment.task as TaskKind,
+        taskKind: experiment.task,
         params,
       };
       const curve = new BestSoFar(experiment.selectionDirection);
@@ -265,14 +257,14 @@ export class Coordinator {
   async refit(experimentId: number, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
     const { experiments, runs, models } = this.#storage;
     const experiment = experiments.get(experimentId);
-    const spec = this.specOf(experiment);
+    const { spec } = experiment;
     const sourceRun = sourceRunId === undefined ? rankRuns(experiment, runs.list(experimentId))[0] : runs.get(sourceRunId);
     if (!sourceRun) throw new ConflictError(`experiment "${experiment.name}" has no finished run to refit yet`);
     if (sourceRun.experimentId !== experimentId || sourceRun.kind !== 'search')
       throw new ConflictError(`run ${sourceRun.runId} is not a search run of "${experiment.name}"`);
     if (sourceRun.status !== 'done')
       throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
-    const params = JSON.parse(sourceRun.paramsJson) as Params;
+    const { params } = sourceRun;
     const epochs = spec.validation.earlyStopping ? (sourceRun.refitEpochs ?? params.epochs) : params.epochs;
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
     const modelDir = refitModelDir(this.#dataDir, experiment.name, refitRun.runId);
@@ -288,7 +280,7 @@ export class Coordinator {
         attempt,
         kind: 'refit',
         spec,
-        taskKind: experiment.task as TaskKind,
+        taskKind: experiment.task,
         params: { ...params, epochs },
         refit: { epochs, modelDir },
       };

@@ -119,7 +119,7 @@ export async function prepareExperiment(
       storage.experiments.create({
         name: spec.name,
         specText,
-        specJson: JSON.stringify(spec),
+        spec,
         specHash: hash,
         datasetKind: spec.dataset.kind,
         task: info.task,

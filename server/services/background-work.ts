@@ -1,4 +1,3 @@
-import type { Params } from '../../worker/contract/spec.js';
 import { rankRuns } from '../coordinator/coordinator.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Run } from '../storage/run-store.js';
@@ -157,9 +156,8 @@ export class BackgroundWork {
       if (source.kind !== 'search') throw new ConflictError(`run ${sourceRunId} is a refit; refit its source run instead`);
       if (source.status !== 'done') throw new ConflictError(`run ${sourceRunId} is ${source.status}; only finished runs can be refitted`);
     }
-    const params = JSON.parse(source.paramsJson) as Params;
-    const spec = coordinator.specOf(experiment);
-    const epochsTotal = spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
+    const { params } = source;
+    const epochsTotal = experiment.spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
     const refit: Mutable<BackgroundRefit> = {
       experimentId,
       sourceRunId: source.runId,

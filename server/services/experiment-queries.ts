@@ -137,16 +137,7 @@ export type RunCurves = {
 
 const STATUS_ORDER: Record<RunStatus, number> = { done: 0, running: 1, queued: 2, interrupted: 3, pruned: 4, failed: 5 };
 
-function parseSpecJson(experiment: Experiment, deps: DashboardDeps): ExperimentSpec | null {
-  try {
-    return deps.coordinator.specOf(experiment);
-  } catch {
-    return null;
-  }
-}
-
-function datasetLabel(spec: ExperimentSpec | null, kind: string): string {
-  if (!spec) return kind;
+function datasetLabel(spec: ExperimentSpec): string {
   const d = spec.dataset;
   switch (d.kind) {
     case 'fraud':
@@ -168,8 +159,7 @@ function datasetLabel(spec: ExperimentSpec | null, kind: string): string {
   }
 }
 
-function validationLabel(spec: ExperimentSpec | null): string {
-  if (!spec) return '';
+function validationLabel(spec: ExperimentSpec): string {
   const v = spec.validation;
   const scheme = v.kind === 'kfold' ? `${v.k}-fold${v.stratified ? ' stratified' : ''} CV` : `holdout ${Math.round(v.fraction * 100)}%`;
   const es = v.earlyStopping;
@@ -195,15 +185,15 @@ export class ExperimentQueries {
     this.#models = models;
   }
 
-  #item(summary: ExperimentSummary, spec: ExperimentSpec | null, now = Date.now()): ExperimentItem {
+  #item(summary: ExperimentSummary, now = Date.now()): ExperimentItem {
     const durationMs =
       summary.startedAt === null ? null : (summary.status === 'running' ? now : (summary.finishedAt ?? now)) - summary.startedAt;
     return {
       experimentId: summary.experimentId,
       name: summary.name,
-      description: spec?.description ?? null,
+      description: summary.spec.description ?? null,
       datasetKind: summary.datasetKind,
-      datasetLabel: datasetLabel(spec, summary.datasetKind),
+      datasetLabel: datasetLabel(summary.spec),
       task: summary.task,
       status: summary.status,
       selectionMetric: summary.selectionMetric,
@@ -222,20 +212,20 @@ export class ExperimentQueries {
 
   /** Every experiment, newest first. */
   list(): ExperimentItem[] {
-    return this.#deps.storage.experiments.list().map((summary) => this.#item(summary, parseSpecJson(summary, this.#deps)));
+    return this.#deps.storage.experiments.list().map((summary) => this.#item(summary));
   }
 
   /** @throws {NotFoundError} */
-  #experiment(experimentId: number): { experiment: Experiment; spec: ExperimentSpec | null } {
+  #experiment(experimentId: number): { experiment: Experiment; spec: ExperimentSpec } {
     const experiment = this.#deps.storage.experiments.get(experimentId);
-    return { experiment, spec: parseSpecJson(experiment, this.#deps) };
+    return { experiment, spec: experiment.spec };
   }
 
   /** The list entry of one experiment. @throws {NotFoundError} */
   item(experimentId: number): ExperimentItem {
-    const { experiment, spec } = this.#experiment(experimentId);
+    const { experiment } = this.#experiment(experimentId);
     const runs = this.#deps.storage.runs.list(experimentId);
-    return this.#item(this.#summarise(experiment, runs), spec);
+    return this.#item(this.#summarise(experiment, runs));
   }
 
   #summarise(experiment: Experiment, runs: readonly Run[]): ExperimentSummary {
@@ -286,24 +276,23 @@ export class ExperimentQueries {
     const { experiment, spec } = this.#experiment(experimentId);
     const runs = this.#deps.storage.runs.list(experimentId);
     const board = leaderboard ?? this.leaderboard(experimentId);
-    const item = this.#item(this.#summarise(experiment, runs), spec);
+    const item = this.#item(this.#summarise(experiment, runs));
     const finalStatuses: RunStatus[] = ['failed', 'pruned'];
     const tasksTotal = runs.reduce((sum, run) => sum + run.nFolds, 0);
     const tasksDone = runs.reduce((sum, run) => sum + (finalStatuses.includes(run.status) ? run.nFolds : run.foldsDone), 0);
     const searched = new Set(leaderboardColumns(spec));
-    const fixed = spec ? (board.runs[0]?.params ?? null) : null;
+    const fixed = board.runs[0]?.params ?? null;
     return {
       ...item,
       specText: experiment.specText,
       validationLabel: validationLabel(spec),
-      testFraction: spec?.testSplit.fraction ?? null,
-      seed: spec?.seed ?? null,
-      fixedParams:
-        spec && fixed
-          ? paramsReadBy(familiesOf(spec))
-              .filter((name) => !searched.has(name))
-              .map((name) => ({ name, value: formatValue(fixed[name]) }))
-          : [],
+      testFraction: spec.testSplit.fraction,
+      seed: spec.seed,
+      fixedParams: fixed
+        ? paramsReadBy(familiesOf(spec))
+            .filter((name) => !searched.has(name))
+            .map((name) => ({ name, value: formatValue(fixed[name]) }))
+        : [],
       columns: board.columns,
       tasksDone,
       tasksTotal,
@@ -325,9 +314,9 @@ export class ExperimentQueries {
         ? this.#rows(experiment, runs).find((r) => r.runId === runId)!
         : toRow(run, null, undefined, metricKey('val', experiment.selectionMetric));
     const models = this.#models.ofExperiment(experimentId);
-    const searched = new Set(spec ? searchedParamNames(spec) : []);
+    const searched = new Set(searchedParamNames(spec));
     return {
-      experiment: this.#item(this.#summarise(experiment, runs), spec),
+      experiment: this.#item(this.#summarise(experiment, runs)),
       columns: leaderboardColumns(spec),
       run: row,
       paramList: paramsReadBy([row.params.family]).map((name) => ({
@@ -366,7 +355,7 @@ export class ExperimentQueries {
         return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
       })
       .sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
-    return { experiment: this.#item(this.#summarise(experiment, runs), spec), runs: chosen, params };
+    return { experiment: this.#item(this.#summarise(experiment, runs)), runs: chosen, params };
   }
 
   /**
@@ -405,7 +394,7 @@ function toRow(run: Run, rank: number | null, atBest: Record<string, number | nu
     kind: run.kind,
     rank,
     isBest: rank === 1,
-    params: JSON.parse(run.paramsJson) as Params,
+    params: run.params,
     status: run.status,
     scoreMean: run.scoreMean,
     scoreStd: run.scoreStd,

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { specSchema, type ExperimentSpec } from '../../worker/contract/spec.js';
+import { DIRECTIONS, TASKS, type Direction, type TaskKind } from '../../worker/contract/vocabulary.js';
 import type { Db } from './database.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 
@@ -6,13 +9,16 @@ export type ExperimentStatus = 'queued' | 'running' | 'done' | 'failed' | 'inter
 export type Experiment = {
   readonly experimentId: number;
   readonly name: string;
+  /** The spec as its author wrote it. */
   readonly specText: string;
-  readonly specJson: string;
+  /** The resolved spec (defaults filled, dataset path absolute), parsed once here. */
+  readonly spec: ExperimentSpec;
   readonly specHash: string;
   readonly datasetKind: string;
-  readonly task: string;
+  /** The task kind, as the worker read it from the data (the spec may leave it out). */
+  readonly task: TaskKind;
   readonly selectionMetric: string;
-  readonly selectionDirection: 'maximize' | 'minimize';
+  readonly selectionDirection: Direction;
   readonly status: ExperimentStatus;
   readonly createdAt: number;
   readonly startedAt: number | null;
@@ -36,24 +42,28 @@ type ExperimentRow = {
   dataset_kind: string;
   task: string;
   selection_metric: string;
-  selection_direction: 'maximize' | 'minimize';
+  selection_direction: string;
   status: ExperimentStatus;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
 };
 
+const taskSchema = z.enum(TASKS);
+const directionSchema = z.enum(DIRECTIONS);
+
+/** The one place an experiments row becomes an Experiment: its JSON and vocabulary columns are checked and typed here. */
 function rowToExperiment(row: ExperimentRow): Experiment {
   return {
     experimentId: row.experiment_id,
     name: row.name,
     specText: row.spec_text,
-    specJson: row.spec_json,
+    spec: specSchema.parse(JSON.parse(row.spec_json)),
     specHash: row.spec_hash,
     datasetKind: row.dataset_kind,
-    task: row.task,
+    task: taskSchema.parse(row.task),
     selectionMetric: row.selection_metric,
-    selectionDirection: row.selection_direction,
+    selectionDirection: directionSchema.parse(row.selection_direction),
     status: row.status,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -63,7 +73,7 @@ function rowToExperiment(row: ExperimentRow): Experiment {
 
 export type NewExperiment = Pick<
   Experiment,
-  'name' | 'specText' | 'specJson' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
+  'name' | 'specText' | 'spec' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
 >;
 
 export class ExperimentStore {
@@ -98,7 +108,8 @@ export class ExperimentStore {
   /** @throws {ConflictError} when the name is taken. */
   create(experiment: NewExperiment, now = Date.now()): Experiment {
     try {
-      const { lastInsertRowid } = this.#insert.run({ ...experiment, createdAt: now });
+      const { spec, ...columns } = experiment;
+      const { lastInsertRowid } = this.#insert.run({ ...columns, specJson: JSON.stringify(spec), createdAt: now });
       return this.get(Number(lastInsertRowid));
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {

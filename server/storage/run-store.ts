@@ -1,3 +1,4 @@
+import { storedParamsSchema, type Params } from '../../worker/contract/spec.js';
 import type { Db } from './database.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 
@@ -8,7 +9,10 @@ export type Run = {
   readonly runId: number;
   readonly experimentId: number;
   readonly kind: RunKind;
+  /** The hyperparameters as canonical JSON: what makes a run unique in its experiment (and names a refit's source). */
   readonly paramsJson: string;
+  /** The hyperparameters, parsed once here (older rows get the defaults of keys added since). */
+  readonly params: Params;
   readonly status: RunStatus;
   readonly nFolds: number;
   readonly scoreMean: number | null;
@@ -48,7 +52,7 @@ export type PendingFold = {
   readonly runId: number;
   readonly foldIndex: number;
   readonly attempt: number;
-  readonly paramsJson: string;
+  readonly params: Params;
   readonly kind: RunKind;
 };
 
@@ -101,12 +105,18 @@ type FoldRow = {
   finished_at: number | null;
 };
 
+/** A run's stored hyperparameters, filled in with the defaults of keys added after the row was written. */
+function parseParams(paramsJson: string): Params {
+  return storedParamsSchema.parse(JSON.parse(paramsJson));
+}
+
 function rowToRun(row: RunRow): Run {
   return {
     runId: row.run_id,
     experimentId: row.experiment_id,
     kind: row.kind,
     paramsJson: row.params_json,
+    params: parseParams(row.params_json),
     status: row.status,
     nFolds: row.n_folds,
     scoreMean: row.score_mean,
@@ -300,7 +310,7 @@ export class RunStore {
       runId: row.run_id,
       foldIndex: row.fold_index,
       attempt: row.attempt,
-      paramsJson: row.params_json,
+      params: parseParams(row.params_json),
       kind: row.kind,
     }));
   }

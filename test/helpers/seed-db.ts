@@ -166,7 +166,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
       {
         name: options.rowName ?? name,
         specText,
-        specJson: JSON.stringify(spec),
+        spec,
         specHash: createHash('sha256').update(specText).digest('hex'),
         datasetKind: spec.dataset.kind,
         task: 'binary',

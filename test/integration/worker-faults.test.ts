@@ -41,7 +41,7 @@ async function withSearch(
 }
 
 const byWidth = (storage: ReturnType<typeof openStorage>, experimentId: number, width: number) =>
-  storage.runs.list(experimentId).find((run) => JSON.parse(run.paramsJson).width === width)!;
+  storage.runs.list(experimentId).find((run) => run.params.width === width)!;
 
 test('worker killed mid-task: the task is retried on a fresh worker, the run finishes, the pool stays at full size', async () => {
   await withSearch({}, SPEC, async ({ coordinator, pool, storage, experimentId }) => {
@@ -100,7 +100,7 @@ validation: { kind: holdout }
   await withSearch({}, spec, async ({ coordinator, storage, experimentId }) => {
     await coordinator.search(experimentId);
     const runs = storage.runs.list(experimentId);
-    const diverged = runs.filter((run) => JSON.parse(run.paramsJson).learningRate === 10);
+    const diverged = runs.filter((run) => run.params.learningRate === 10);
     for (const run of diverged) {
       assert.equal(run.status, 'failed');
       assert.match(run.error!, /^diverged: .*(NaN|Infinity|non-finite)/i);

@@ -48,7 +48,7 @@ test('Coordinator: search stores one point per epoch per fold per metric, aggreg
   assert.equal(progress.at(-1), 6);
   const board = coordinator.leaderboard(experiment.experimentId);
   assert.deepEqual(
-    board.map((r) => JSON.parse(r.paramsJson).width),
+    board.map((r) => r.params.width),
     [32, 16, 8],
   );
   const top = board[0]!;
@@ -85,7 +85,7 @@ test('Coordinator: a crashed task is retried, then the run fails and the search 
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
   const runs = storage.runs.list(experiment.experimentId);
-  const byW = (w: number) => runs.find((r) => JSON.parse(r.paramsJson).width === w)!;
+  const byW = (w: number) => runs.find((r) => r.params.width === w)!;
   assert.equal(byW(8).status, 'failed');
   assert.match(byW(8).error!, /SIGKILL/);
   assert.equal(byW(16).status, 'done', 'retried once and then succeeded');
@@ -104,7 +104,7 @@ test('Coordinator: a diverged run fails at once with its message', async () => {
   );
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
-  const run = storage.runs.list(experiment.experimentId).find((r) => JSON.parse(r.paramsJson).width === 32)!;
+  const run = storage.runs.list(experiment.experimentId).find((r) => r.params.width === 32)!;
   assert.equal(run.status, 'failed');
   assert.match(run.error!, /diverged: loss is NaN/);
   assert.equal(runner.deliveries.filter((t) => t.runId === run.runId && t.foldIndex === 0).length, 1);
@@ -140,7 +140,7 @@ test('Coordinator: refit trains the best run for its chosen epochs and records t
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
   const { refitRun, sourceRun, model } = await coordinator.refit(experiment.experimentId);
-  assert.equal(JSON.parse(sourceRun.paramsJson).width, 32);
+  assert.equal(sourceRun.params.width, 32);
   const refitTask = runner.deliveries.at(-1)!;
   assert.equal(refitTask.kind, 'refit');
   assert.equal(refitTask.refit!.epochs, 2);
@@ -170,11 +170,11 @@ test('Coordinator: fold cutting prunes a run that lost to the leader on its firs
   const { experiment } = await coordinator.prepare(spec, { baseDir: '.' });
   await coordinator.search(experiment.experimentId);
   const runs = storage.runs.list(experiment.experimentId);
-  const narrow = runs.find((r) => JSON.parse(r.paramsJson).width === 8)!;
+  const narrow = runs.find((r) => r.params.width === 8)!;
   assert.equal(narrow.status, 'pruned');
   assert.match(narrow.error!, /fold cut/);
   assert.ok(runner.deliveries.filter((t) => t.runId === narrow.runId).length < 4, 'its remaining folds were not trained');
-  assert.equal(JSON.parse(coordinator.leaderboard(experiment.experimentId)[0]!.paramsJson).width, 32);
+  assert.equal(coordinator.leaderboard(experiment.experimentId)[0]!.params.width, 32);
   assert.equal(runs.filter((r) => r.status === 'done').length, 2);
 });
 
@@ -196,5 +196,5 @@ test('Coordinator: ASHA asks the worker to stop folds below the top 1/η at a ru
   const pruned = storage.runs.list(experiment.experimentId).filter((r) => r.status === 'pruned');
   assert.ok(pruned.length >= 1, 'at least one run pruned');
   for (const run of pruned) assert.match(run.error!, /ASHA/);
-  assert.equal(JSON.parse(coordinator.leaderboard(experiment.experimentId)[0]!.paramsJson).width, 64);
+  assert.equal(coordinator.leaderboard(experiment.experimentId)[0]!.params.width, 64);
 });

@@ -7,18 +7,25 @@ import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../../server/storage/database.js';
 import { MIGRATIONS } from '../../../server/storage/migrations.js';
 import { openStorage, type Storage } from '../../../server/storage/storage.js';
+import { canonicalParamsJson } from '../../../server/search/grid.js';
+import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
 
 function newExperiment(storage: Storage, name = 'e') {
   return storage.experiments.create({
     name,
     specText: 'x',
-    specJson: '{}',
+    spec: validateSpec({ name, dataset: { kind: 'fraud' } }),
     specHash: 'h',
     datasetKind: 'fraud',
     task: 'binary',
     selectionMetric: 'auc',
     selectionDirection: 'maximize',
   });
+}
+
+/** A run's stored hyperparameters: the defaults with this width. */
+function paramsJson(width = DEFAULT_PARAMS.width): string {
+  return canonicalParamsJson({ ...DEFAULT_PARAMS, width });
 }
 
 const result = {
@@ -65,16 +72,30 @@ test('migrations: a database from a newer release is refused, not damaged', () =
 test('RunStore: duplicate params are not created twice; folds are created with the run', () => {
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
-  assert.equal(storage.runs.createSearchRuns(experimentId, ['{"a":1}', '{"a":2}'], 3), 2);
-  assert.equal(storage.runs.createSearchRuns(experimentId, ['{"a":1}', '{"a":3}'], 3), 1);
+  assert.equal(storage.runs.createSearchRuns(experimentId, [paramsJson(1), paramsJson(2)], 3), 2);
+  assert.equal(storage.runs.createSearchRuns(experimentId, [paramsJson(1), paramsJson(3)], 3), 1);
   assert.equal(storage.runs.list(experimentId).length, 3);
   assert.equal(storage.runs.pendingFolds(experimentId).length, 9);
+});
+
+test('rows parsed once: a run written before factors and useDotTerm existed reads with their defaults; the spec comes back typed', () => {
+  const storage = openStorage(':memory:');
+  const { experimentId } = newExperiment(storage);
+  const { factors: _factors, useDotTerm: _useDotTerm, ...older } = JSON.parse(paramsJson(8)) as Record<string, unknown>;
+  storage.runs.createSearchRuns(experimentId, [JSON.stringify(older)], 1);
+  const [run] = storage.runs.list(experimentId);
+  assert.deepEqual(run!.params, { ...DEFAULT_PARAMS, width: 8 });
+  assert.deepEqual(storage.runs.pendingFolds(experimentId)[0]!.params, run!.params);
+  const experiment = storage.experiments.get(experimentId);
+  assert.equal(experiment.spec.dataset.kind, 'fraud');
+  assert.equal(experiment.spec.seed, 42, 'defaults of the resolved spec');
+  assert.equal(experiment.task, 'binary');
 });
 
 test('MetricStore: epochs of a stale attempt are ignored; re-sent epochs overwrite instead of duplicating', () => {
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
-  storage.runs.createSearchRuns(experimentId, ['{}'], 1);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
   const [run] = storage.runs.list(experimentId);
   storage.runs.startFold(run!.runId, 0, 1);
   assert.equal(storage.metrics.recordEpoch(run!.runId, 0, 1, 0, { loss: 0.5, val_auc: NaN }), true);
@@ -97,7 +118,7 @@ test('MetricStore: epochs of a stale attempt are ignored; re-sent epochs overwri
 test('RunStore: a fold result from a stale attempt changes nothing; the last fold aggregates the run', () => {
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
-  storage.runs.createSearchRuns(experimentId, ['{}'], 2);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 2);
   const runId = storage.runs.list(experimentId)[0]!.runId;
   storage.runs.startFold(runId, 0, 1);
   storage.runs.startFold(runId, 0, 2);
@@ -117,7 +138,7 @@ test('ExperimentStore.delete: runs, folds, curves and models go in one cascade',
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
   newExperiment(storage, 'other');
-  storage.runs.createSearchRuns(experimentId, ['{}'], 1);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
   const runId = storage.runs.list(experimentId)[0]!.runId;
   storage.runs.startFold(runId, 0, 1);
   storage.metrics.recordEpoch(runId, 0, 1, 0, { loss: 1 });
@@ -133,7 +154,7 @@ test('ExperimentStore.delete: runs, folds, curves and models go in one cascade',
 test("RunStore.finishFold: points past the fold's last epoch (left by a dead delivery) are removed", () => {
   const storage = openStorage(':memory:');
   const { experimentId } = newExperiment(storage);
-  storage.runs.createSearchRuns(experimentId, ['{}'], 1);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
   const runId = storage.runs.list(experimentId)[0]!.runId;
   storage.runs.startFold(runId, 0, 1);
   for (let epoch = 0; epoch < 5; epoch++) storage.metrics.recordEpoch(runId, 0, 1, epoch, { loss: 1 });
