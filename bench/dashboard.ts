@@ -9,6 +9,8 @@
  *   node --import tsx bench/dashboard.ts
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import { launchChromium, waitForCharts, CHROMIUM } from '../test/helpers/browser.js';
 import { startTestDashboard } from '../test/helpers/dashboard-server.js';
@@ -37,7 +39,10 @@ const dash = await startTestDashboard({
 
 try {
   const pageUrl = `${dash.url}/experiments/${seeded.experimentId}`;
-  const points = (dash.storage.db.prepare('SELECT count(*) AS n FROM metric_points').get() as { n: number }).n;
+  // Storage keeps its handle private: count through a read-only handle of our own.
+  const reader = new Database(join(dash.dataDir, 'foldwise.db'), { readonly: true });
+  const points = (reader.prepare('SELECT count(*) AS n FROM metric_points').get() as { n: number }).n;
+  reader.close();
   console.log(`seeded ${RUNS} runs × ${FOLDS} folds × ${EPOCHS} epochs (${points.toLocaleString('en-US')} points) in ${round(seedMs)} ms`);
 
   async function timeRequests(url: string, count: number): Promise<{ total: number[]; server: number[]; bytes: number }> {

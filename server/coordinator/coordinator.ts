@@ -292,22 +292,12 @@ export class Coordinator {
       if (outcome.status === 'done') {
         const testMetrics = outcome.result.testMetrics ?? {};
         const score = testMetrics[`test_${experiment.selectionMetric}`] ?? null;
-        this.#storage.db.transaction(() => {
-          runs.finishFold(refitRun.runId, 0, attempt, {
-            ...outcome.result,
-            score,
-            backend: outcome.backend,
-            workerName: outcome.workerName,
-          });
-          models.save({
-            runId: refitRun.runId,
-            experimentId,
-            sourceRunId: sourceRun.runId,
-            format: 'tfjs-layers',
-            path: modelDir,
-            testMetrics,
-          });
-        })();
+        this.#storage.finishRefit(
+          refitRun.runId,
+          attempt,
+          { ...outcome.result, score, backend: outcome.backend, workerName: outcome.workerName },
+          { runId: refitRun.runId, experimentId, sourceRunId: sourceRun.runId, format: 'tfjs-layers', path: modelDir, testMetrics },
+        );
         this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'done' });
         const model = models.ofExperiment(experimentId).find((m) => m.runId === refitRun.runId)!;
         return { refitRun: runs.get(refitRun.runId), sourceRun, model };

@@ -5,10 +5,12 @@ import type { Storage } from '../storage/storage.js';
 /**
  * Deletes an experiment's rows (runs, folds, curves, models: one cascading transaction) and
  * its model files. The files are first moved aside, so a failed delete puts them back and a
- * successful one never leaves rows pointing at missing files.
+ * successful one never leaves rows pointing at missing files. The one delete path: the dashboard
+ * reaches it through Coordinator.deleteExperiment, `foldwise delete` directly (it needs the
+ * experiment store and the data directory, not a task runner).
  * @throws {NotFoundError}
  */
-export function deleteExperiment(storage: Storage, dataDir: string, experimentId: number): void {
+export function deleteExperiment(storage: Pick<Storage, 'experiments'>, dataDir: string, experimentId: number): void {
   const experiment = storage.experiments.get(experimentId);
   const modelsDir = experimentModelsDir(dataDir, experiment.name);
   const trash = `${modelsDir}.deleting-${process.pid}-${Date.now()}`;

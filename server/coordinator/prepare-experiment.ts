@@ -113,10 +113,14 @@ export async function prepareExperiment(
   const nFolds = spec.validation.kind === 'kfold' ? spec.validation.k : 1;
   const paramsJsonList = expandGrid(spec).map(canonicalParamsJson);
   const selection = selectionFor(spec, info.task);
-  const experiment = storage.db.transaction(() => {
-    const row =
-      existing ??
-      storage.experiments.create({
+  let experiment: Experiment;
+  if (existing) {
+    // Resuming: runs already recorded are kept; createSearchRuns adds only missing ones.
+    storage.runs.createSearchRuns(existing.experimentId, paramsJsonList, nFolds);
+    experiment = existing;
+  } else {
+    experiment = storage.createExperiment(
+      {
         name: spec.name,
         specText,
         spec,
@@ -125,9 +129,10 @@ export async function prepareExperiment(
         task: info.task,
         selectionMetric: selection.metric,
         selectionDirection: selection.direction,
-      });
-    storage.runs.createSearchRuns(row.experimentId, paramsJsonList, nFolds);
-    return row;
-  })();
+      },
+      paramsJsonList,
+      nFolds,
+    );
+  }
   return { experiment, resumed: existing !== undefined, runsTotal: paramsJsonList.length, info };
 }

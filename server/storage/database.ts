@@ -19,18 +19,38 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   return db;
 }
 
-/** Applies migrations newer than the database's `user_version`, each in its own transaction. */
+/**
+ * Runs `write` as one transaction that takes the write lock before its first statement
+ * (BEGIN IMMEDIATE). Several foldwise processes may share a database: a deferred transaction that
+ * reads first holds a snapshot it cannot upgrade once another process has written, and fails with
+ * SQLITE_BUSY at once; an immediate one waits for the busy timeout instead. Nested calls become
+ * savepoints of the outer transaction.
+ */
+export function writeTransaction<T>(db: Db, write: () => T): T {
+  return db.transaction(write).immediate();
+}
+
+function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Applies migrations newer than the database's `user_version`, each in its own transaction. The
+ * version is read again under the write lock, so two processes opening an old database at once
+ * apply each migration once.
+ */
 export function migrate(db: Db, migrations: readonly Migration[]): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = schemaVersion(db);
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
     throw new Error(`database schema version ${current} is newer than this foldwise (${newest}); upgrade foldwise`);
   }
   for (const migration of migrations) {
     if (migration.version <= current) continue;
-    db.transaction(() => {
+    writeTransaction(db, () => {
+      if (schemaVersion(db) >= migration.version) return;
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
-    })();
+    });
   }
 }

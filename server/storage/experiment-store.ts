@@ -84,7 +84,7 @@ export class ExperimentStore {
   readonly #summaries;
   readonly #delete;
 
-  constructor(readonly db: Db) {
+  constructor(db: Db) {
     this.#insert =
       db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import { writeTransaction, type Db } from './database.js';
 
 export type MetricPoint = {
   readonly runId: number;
@@ -15,8 +15,10 @@ export class MetricStore {
   readonly #ofRun;
   readonly #atBestEpoch;
   readonly #namesOfRun;
+  readonly #db: Db;
 
-  constructor(readonly db: Db) {
+  constructor(db: Db) {
+    this.#db = db;
     this.#insert = db.prepare(`INSERT INTO metric_points (run_id, fold_index, name, epoch, value) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET value = excluded.value`);
     this.#foldAttempt = db.prepare(`SELECT attempt FROM folds WHERE run_id = ? AND fold_index = ? AND status = 'running'`);
@@ -39,14 +41,14 @@ export class MetricStore {
    * task, never adds rows. Re-sending the same epoch overwrites rather than duplicates.
    */
   recordEpoch(runId: number, foldIndex: number, attempt: number, epoch: number, metrics: Readonly<Record<string, number | null>>): boolean {
-    return this.db.transaction(() => {
+    return writeTransaction(this.#db, () => {
       const fold = this.#foldAttempt.get(runId, foldIndex) as { attempt: number } | undefined;
       if (!fold || fold.attempt !== attempt) return false;
       for (const [name, value] of Object.entries(metrics)) {
         this.#insert.run(runId, foldIndex, name, epoch, value !== null && Number.isFinite(value) ? value : null);
       }
       return true;
-    })();
+    });
   }
 
   /** Every point of one run, ordered by fold, metric and epoch. */
@@ -64,7 +66,7 @@ export class MetricStore {
     const sql = `SELECT run_id, fold_index, name, epoch, value FROM metric_points WHERE run_id IN (${runIds.map(() => '?').join(',')})
       ${names.length > 0 ? `AND name IN (${names.map(() => '?').join(',')})` : ''} AND epoch > ? ORDER BY run_id, fold_index, name, epoch`;
     return (
-      this.db.prepare(sql).all(...runIds, ...names, options.afterEpoch ?? -1) as {
+      this.#db.prepare(sql).all(...runIds, ...names, options.afterEpoch ?? -1) as {
         run_id: number;
         fold_index: number;
         name: string;

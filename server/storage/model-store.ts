@@ -13,6 +13,9 @@ export type ModelRecord = {
   readonly createdAt: number;
 };
 
+/** A model row to record: the refit run it belongs to, where its files are and its test metrics. */
+export type NewModel = Omit<ModelRecord, 'modelId' | 'createdAt'>;
+
 type ModelRow = {
   model_id: number;
   run_id: number;
@@ -43,7 +46,7 @@ export class ModelStore {
   readonly #byId;
   readonly #ofExperiment;
 
-  constructor(readonly db: Db) {
+  constructor(db: Db) {
     this.#upsert = db.prepare(`INSERT INTO models (run_id, experiment_id, source_run_id, format, path, test_metrics_json, created_at)
       VALUES (@runId, @experimentId, @sourceRunId, @format, @path, @testMetricsJson, @createdAt)
       ON CONFLICT (run_id) DO UPDATE SET path = excluded.path, test_metrics_json = excluded.test_metrics_json, created_at = excluded.created_at,
@@ -52,10 +55,7 @@ export class ModelStore {
     this.#ofExperiment = db.prepare('SELECT * FROM models WHERE experiment_id = ? ORDER BY created_at DESC, model_id DESC');
   }
 
-  save(
-    model: Omit<ModelRecord, 'modelId' | 'createdAt' | 'testMetrics'> & { testMetrics: Readonly<Record<string, number | null>> },
-    now = Date.now(),
-  ): void {
+  save(model: NewModel, now = Date.now()): void {
     this.#upsert.run({ ...model, testMetricsJson: JSON.stringify(model.testMetrics), createdAt: now });
   }
 

@@ -1,5 +1,5 @@
 import { storedParamsSchema, type Params } from '../../worker/contract/spec.js';
-import type { Db } from './database.js';
+import { writeTransaction, type Db } from './database.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'pruned' | 'interrupted';
@@ -204,8 +204,10 @@ export class RunStore {
   readonly #findRun;
   readonly #pruneRun;
   readonly #pruneFolds;
+  readonly #db: Db;
 
-  constructor(readonly db: Db) {
+  constructor(db: Db) {
+    this.#db = db;
     this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at)
       VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT DO NOTHING`);
     this.#insertFold = db.prepare(`INSERT INTO folds (run_id, fold_index, status) VALUES (?, ?, 'queued') ON CONFLICT DO NOTHING`);
@@ -262,7 +264,7 @@ export class RunStore {
 
   /** Creates the search runs (one fold row per fold) in one transaction; existing ones are kept. Returns how many were new. */
   createSearchRuns(experimentId: number, paramsJsonList: readonly string[], nFolds: number, now = Date.now()): number {
-    return this.db.transaction(() => {
+    return writeTransaction(this.#db, () => {
       let created = 0;
       for (const paramsJson of paramsJsonList) {
         const { changes } = this.#insertRun.run(experimentId, 'search', paramsJson, nFolds, null, now);
@@ -271,12 +273,12 @@ export class RunStore {
         for (let fold = 0; fold < nFolds; fold++) this.#insertFold.run(runId, fold);
       }
       return created;
-    })();
+    });
   }
 
   /** Creates (or resets, when the same configuration was refitted before) the refit run of a configuration. */
   createRefitRun(experimentId: number, paramsJson: string, sourceRunId: number, now = Date.now()): Run {
-    return this.db.transaction(() => {
+    return writeTransaction(this.#db, () => {
       this.#insertRun.run(experimentId, 'refit', paramsJson, 1, sourceRunId, now);
       const { run_id: runId } = this.#findRun.get(experimentId, 'refit', paramsJson) as { run_id: number };
       this.#resetRefit.run(sourceRunId, runId);
@@ -284,7 +286,7 @@ export class RunStore {
       this.#requeueRefitFold.run(runId);
       this.#clearPoints.run(runId, 0);
       return this.get(runId);
-    })();
+    });
   }
 
   /** @throws {NotFoundError} */
@@ -317,13 +319,13 @@ export class RunStore {
 
   /** Marks a fold running under a new attempt and drops any points an earlier attempt left: a retried task starts from scratch. */
   startFold(runId: number, foldIndex: number, attempt: number, now = Date.now()): void {
-    this.db.transaction(() => {
+    writeTransaction(this.#db, () => {
       if (this.#startFold.run({ runId, foldIndex, attempt, now }).changes === 0) {
         throw new ConflictError(`fold ${foldIndex} of run ${runId} is already done`);
       }
       this.#markRunRunning.run({ runId, now });
       this.#clearPoints.run(runId, foldIndex);
-    })();
+    });
   }
 
   /**
@@ -331,7 +333,7 @@ export class RunStore {
    * Returns false (and changes nothing) when the fold is not running under this attempt.
    */
   finishFold(runId: number, foldIndex: number, attempt: number, result: FoldResult, now = Date.now()): boolean {
-    return this.db.transaction(() => {
+    return writeTransaction(this.#db, () => {
       const { changes } = this.#finishFold.run({
         runId,
         foldIndex,
@@ -368,7 +370,7 @@ export class RunStore {
         });
       }
       return true;
-    })();
+    });
   }
 
   /** Scores of every finished search fold of an experiment: run id → fold index → score. */
@@ -392,30 +394,30 @@ export class RunStore {
     workerName: string | null = null,
     now = Date.now(),
   ): void {
-    this.db.transaction(() => {
+    writeTransaction(this.#db, () => {
       this.#failFold.run({ runId, foldIndex, attempt, error, workerName, now, status: final ? 'failed' : 'interrupted' });
       if (final) this.#failRun.run({ runId, error, now });
-    })();
+    });
   }
 
   /** Ends a run early (pruned) with the reason and the partial score of its finished folds. */
   pruneRun(runId: number, reason: string, now = Date.now()): void {
-    this.db.transaction(() => {
+    writeTransaction(this.#db, () => {
       const scored = this.#scoredFolds.all(runId) as { score: number }[];
       const { mean, std } = meanAndStd(scored.map((fold) => fold.score));
       this.#pruneRun.run({ runId, reason, now, scoreMean: mean, scoreStd: std });
       this.#pruneFolds.run(runId);
-    })();
+    });
   }
 
   /** After a stop: running folds and runs become interrupted (finished ones are untouched). */
   markInterrupted(experimentId: number): void {
-    this.db.transaction(() => {
+    writeTransaction(this.#db, () => {
       this.#interruptFolds.run(experimentId);
       this.#interruptRuns.run(experimentId);
       // Runs that had no fold interrupted or done never really started.
       this.#requeueUnstartedRuns.run(experimentId);
-    })();
+    });
   }
 
   /**
@@ -423,10 +425,10 @@ export class RunStore {
    * interrupted attempt left, so no epoch row is duplicated or half-kept.
    */
   requeueUnfinished(experimentId: number): void {
-    this.db.transaction(() => {
+    writeTransaction(this.#db, () => {
       this.#clearUnfinishedPoints.run(experimentId);
       this.#requeueFolds.run(experimentId);
       this.#requeueRuns.run(experimentId);
-    })();
+    });
   }
 }

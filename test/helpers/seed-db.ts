@@ -160,7 +160,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
   const settings = expandGrid(spec).slice(0, runCount);
   const specText = `# seeded by test/helpers/seed-db.ts\n${JSON.stringify(spec, null, 2)}\n`;
 
-  return storage.db.transaction((): SeededExperiment => {
+  return storage.batch((): SeededExperiment => {
     const { experiments, runs, metrics, models } = storage;
     const experiment = experiments.create(
       {
@@ -301,5 +301,5 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
 
     experiments.setStatus(experimentId, options.status ?? (queued > 0 ? 'running' : 'done'), now - 5_000);
     return { experimentId, runIds, bestRunId, refitRunId, modelId };
-  })();
+  });
 }

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../../server/storage/database.js';
 import { MIGRATIONS } from '../../../server/storage/migrations.js';
 import { openStorage, type Storage } from '../../../server/storage/storage.js';
+import type { NewExperiment } from '../../../server/storage/experiment-store.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
 
@@ -21,6 +24,11 @@ function newExperiment(storage: Storage, name = 'e') {
     selectionMetric: 'auc',
     selectionDirection: 'maximize',
   });
+}
+
+/** A database file of its own (a second handle or process cannot see an in-memory one). */
+function tempDbPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'foldwise-db-')), 'foldwise.db');
 }
 
 /** A run's stored hyperparameters: the defaults with this width. */
@@ -135,7 +143,8 @@ test('RunStore: a fold result from a stale attempt changes nothing; the last fol
 });
 
 test('ExperimentStore.delete: runs, folds, curves and models go in one cascade', () => {
-  const storage = openStorage(':memory:');
+  const path = tempDbPath();
+  const storage = openStorage(path);
   const { experimentId } = newExperiment(storage);
   newExperiment(storage, 'other');
   storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
@@ -145,10 +154,79 @@ test('ExperimentStore.delete: runs, folds, curves and models go in one cascade',
   storage.runs.finishFold(runId, 0, 1, result);
   storage.models.save({ runId, experimentId, sourceRunId: runId, format: 'tfjs-layers', path: '/x', testMetrics: {} });
   storage.experiments.delete(experimentId);
+  const reader = new Database(path, { readonly: true });
   for (const table of ['runs', 'folds', 'metric_points', 'models']) {
-    assert.equal((storage.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, 0, table);
+    assert.equal((reader.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, 0, table);
   }
+  reader.close();
   assert.equal(storage.experiments.list().length, 1);
+});
+
+test('Storage.createExperiment: the experiment and its runs are written together, or not at all', () => {
+  const storage = openStorage(':memory:');
+  const spec = validateSpec({ name: 'both', dataset: { kind: 'fraud' } });
+  const experiment: NewExperiment = {
+    name: 'both',
+    specText: 'x',
+    spec,
+    specHash: 'h',
+    datasetKind: 'fraud',
+    task: 'binary',
+    selectionMetric: 'auc',
+    selectionDirection: 'maximize',
+  };
+  const created = storage.createExperiment(experiment, [paramsJson(1), paramsJson(2)], 2);
+  assert.equal(storage.runs.list(created.experimentId).length, 2);
+  assert.equal(storage.runs.pendingFolds(created.experimentId).length, 4);
+  // A fold count the runs table refuses (NOT NULL) fails the run insert: the experiment row goes with it.
+  assert.throws(() => storage.createExperiment({ ...experiment, name: 'neither' }, [paramsJson()], Number.NaN));
+  assert.equal(storage.experiments.findByName('neither'), undefined);
+});
+
+test('Storage.finishRefit: the refit fold and its model row are recorded together; a stale attempt records neither', () => {
+  const storage = openStorage(':memory:');
+  const { experimentId } = newExperiment(storage);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
+  const source = storage.runs.list(experimentId)[0]!;
+  const refit = storage.runs.createRefitRun(experimentId, source.paramsJson, source.runId);
+  storage.runs.startFold(refit.runId, 0, 1);
+  storage.runs.startFold(refit.runId, 0, 2);
+  const model = { runId: refit.runId, experimentId, sourceRunId: source.runId, format: 'tfjs-layers', path: '/m', testMetrics: {} };
+  assert.equal(storage.finishRefit(refit.runId, 1, result, model), false);
+  assert.equal(storage.models.ofExperiment(experimentId).length, 0);
+  assert.equal(storage.finishRefit(refit.runId, 2, result, model), true);
+  assert.equal(storage.runs.get(refit.runId).status, 'done');
+  assert.deepEqual(
+    storage.models.ofExperiment(experimentId).map((m) => m.runId),
+    [refit.runId],
+  );
+});
+
+/** Holds the database's write lock from another process for 300 ms, then commits a write. */
+const HOLD_WRITE_LOCK = `
+const Database = require('better-sqlite3');
+const db = new Database(process.argv[1]);
+db.exec('BEGIN IMMEDIATE');
+db.prepare('UPDATE experiments SET spec_hash = spec_hash').run();
+process.stdout.write('locked');
+setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
+`;
+
+test("write transactions take the lock first: a read-then-write waits for another process's write instead of failing busy", async () => {
+  const path = tempDbPath();
+  const storage = openStorage(path);
+  const { experimentId } = newExperiment(storage);
+  storage.runs.createSearchRuns(experimentId, [paramsJson()], 1);
+  const runId = storage.runs.list(experimentId)[0]!.runId;
+  storage.runs.startFold(runId, 0, 1);
+  const holder = spawn(process.execPath, ['-e', HOLD_WRITE_LOCK, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(holder, 'exit');
+  await once(holder.stdout, 'data');
+  // recordEpoch reads the fold's attempt before writing; begun deferred, it would fail with SQLITE_BUSY_SNAPSHOT.
+  assert.equal(storage.metrics.recordEpoch(runId, 0, 1, 0, { loss: 1 }), true);
+  assert.deepEqual(await exited, [0, null]);
+  assert.equal(storage.metrics.ofRun(runId).length, 1);
+  storage.close();
 });
 
 test("RunStore.finishFold: points past the fold's last epoch (left by a dead delivery) are removed", () => {
