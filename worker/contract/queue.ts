@@ -2,7 +2,7 @@
  * CONTRACT: what crosses Redis between a coordinator (`foldwise run --queue`) and queue workers
  * (`foldwise worker --queue`), on top of BullMQ.
  *
- * - A job is one delivery of a `Task` (worker/protocol.ts). Its id is
+ * - A job is one delivery of a `Task` (protocol.ts). Its id is
  *   `${scope}.${runId}.${foldIndex}.${attempt}`: the scope names one experiment of one data
  *   directory, the attempt is the coordinator's, so a retried or resumed fold is a new job.
  * - Epoch metrics travel as BullMQ job progress (`job.updateProgress`), the result as the job's
@@ -20,13 +20,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { BACKENDS, parseFromWorker, parseToWorker, type BackendName, type EpochMetrics, type Task, type TaskResult } from './protocol.js';
+import { BACKENDS, metricsSchema, resultSchema, taskSchema, type Task } from './protocol.js';
 
 /** Bumped whenever the shapes below, the key layout or the job id format change. */
 export const QUEUE_PROTOCOL_VERSION = 1;
 
 /** The code version both sides must share: the package version and the queue protocol. */
-export type CodeVersion = { readonly packageVersion: string; readonly protocol: number };
+const versionSchema = z.strictObject({ packageVersion: z.string().min(1), protocol: z.number().int().min(1) }).readonly();
+export type CodeVersion = z.infer<typeof versionSchema>;
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -92,15 +93,17 @@ export function parseCsvAddress(path: string): string | null {
 export const MOVIELENS_FILES = ['u.data', 'u.user', 'u.item', 'u.genre', 'ratings.csv', 'movies.csv'] as const;
 
 /** A published folder: its files by name, each addressed by its sha256. Stored as canonical JSON. */
-export type FolderManifest = { readonly files: readonly { readonly name: (typeof MOVIELENS_FILES)[number]; readonly sha256: string }[] };
-
-const manifestSchema = z.strictObject({
-  files: z
-    .array(z.strictObject({ name: z.enum(MOVIELENS_FILES), sha256: z.string().regex(SHA256_HEX) }))
-    .min(1)
-    .max(MOVIELENS_FILES.length)
-    .refine((files) => new Set(files.map((f) => f.name)).size === files.length, 'each file once'),
-});
+const manifestSchema = z
+  .strictObject({
+    files: z
+      .array(z.strictObject({ name: z.enum(MOVIELENS_FILES), sha256: z.string().regex(SHA256_HEX) }).readonly())
+      .min(1)
+      .max(MOVIELENS_FILES.length)
+      .refine((files) => new Set(files.map((f) => f.name)).size === files.length, 'each file once')
+      .readonly(),
+  })
+  .readonly();
+export type FolderManifest = z.infer<typeof manifestSchema>;
 
 /** The bytes that represent a manifest (names sorted), so that equal folders have one address. */
 export function manifestBytes(manifest: FolderManifest): Buffer {
@@ -119,95 +122,69 @@ export function jobIdFor(scope: string, task: Pick<Task, 'runId' | 'foldIndex' |
 
 // ───────────────────────────── messages ─────────────────────────────
 
-const versionSchema = z.strictObject({ packageVersion: z.string().min(1), protocol: z.number().int().min(1) });
-
 /** The data of one BullMQ job. */
-export type JobData = {
-  readonly version: CodeVersion;
-  /** The coordinator instance that published the job (see KEYS.owner). */
-  readonly owner: string;
-  readonly scope: string;
-  /** The task, with a CSV's or a folder's `dataset.path` replaced by its content address. */
-  readonly task: Task;
-};
+const jobDataSchema = z
+  .strictObject({
+    version: versionSchema,
+    /** The coordinator instance that published the job (see KEYS.owner). */
+    owner: z.string().min(1).max(200),
+    scope: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    /** The task, with a CSV's or a folder's `dataset.path` replaced by its content address. */
+    task: taskSchema,
+  })
+  .readonly();
+export type JobData = z.infer<typeof jobDataSchema>;
 
-const jobDataSchema = z.strictObject({
-  version: versionSchema,
-  owner: z.string().min(1).max(200),
-  scope: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  task: z.unknown(),
-});
-
-/** Validates a job's data. @throws {Error} naming the bad field. */
+/** Validates a job's data (the task with the IPC contract). @throws {Error} naming the bad field. */
 export function parseJobData(raw: unknown): JobData {
-  const data = jobDataSchema.parse(raw);
-  const message = parseToWorker({ type: 'task', task: data.task });
-  if (message.type !== 'task') throw new Error('unreachable: not a task');
-  return { version: data.version, owner: data.owner, scope: data.scope, task: message.task };
+  return jobDataSchema.parse(raw);
 }
 
-/** Job progress: one finished epoch. `delivery` counts BullMQ pick-ups of the job (a stalled job is picked up again). */
-export type EpochProgress = {
-  readonly type: 'epoch';
-  readonly taskId: string;
-  readonly delivery: number;
-  readonly epoch: number;
-  readonly metrics: EpochMetrics;
-};
-
-const progressSchema = z.strictObject({
-  type: z.literal('epoch'),
-  taskId: z.string(),
-  delivery: z.number().int().min(0),
-  epoch: z.number().int().min(0),
-  metrics: z.unknown(),
-});
+/** Job progress: one finished epoch. */
+const progressSchema = z
+  .strictObject({
+    type: z.literal('epoch'),
+    taskId: z.string(),
+    /** BullMQ pick-ups of the job so far (a stalled job is picked up again). */
+    delivery: z.number().int().min(0),
+    epoch: z.number().int().min(0),
+    metrics: metricsSchema,
+  })
+  .readonly();
+export type EpochProgress = z.infer<typeof progressSchema>;
 
 /** @throws {Error} naming the bad field. */
 export function parseEpochProgress(raw: unknown): EpochProgress {
-  const progress = progressSchema.parse(raw);
-  const message = parseFromWorker({ type: 'epoch', taskId: progress.taskId, epoch: progress.epoch, metrics: progress.metrics });
-  if (message.type !== 'epoch') throw new Error('unreachable: not an epoch');
-  return { ...progress, metrics: message.metrics };
+  return progressSchema.parse(raw);
 }
 
 /** A job's return value. `stale`: the job's coordinator was replaced; `cancelled`: the coordinator withdrew it. */
-export type JobReturn =
-  | {
-      readonly status: 'done';
-      readonly taskId: string;
-      readonly result: TaskResult;
-      readonly workerName: string;
-      readonly backend: BackendName;
-    }
-  | {
-      readonly status: 'failed';
-      readonly taskId: string;
-      readonly reason: 'diverged' | 'error';
-      readonly message: string;
-      readonly workerName: string;
-    }
-  | { readonly status: 'stale' | 'cancelled'; readonly taskId: string; readonly workerName: string };
-
 const returnSchema = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('done'), taskId: z.string(), result: z.unknown(), workerName: z.string(), backend: z.enum(BACKENDS) }),
-  z.strictObject({
-    status: z.literal('failed'),
-    taskId: z.string(),
-    reason: z.enum(['diverged', 'error']),
-    message: z.string(),
-    workerName: z.string(),
-  }),
-  z.strictObject({ status: z.enum(['stale', 'cancelled']), taskId: z.string(), workerName: z.string() }),
+  z
+    .strictObject({
+      status: z.literal('done'),
+      taskId: z.string(),
+      result: resultSchema,
+      workerName: z.string(),
+      backend: z.enum(BACKENDS),
+    })
+    .readonly(),
+  z
+    .strictObject({
+      status: z.literal('failed'),
+      taskId: z.string(),
+      reason: z.enum(['diverged', 'error']),
+      message: z.string(),
+      workerName: z.string(),
+    })
+    .readonly(),
+  z.strictObject({ status: z.enum(['stale', 'cancelled']), taskId: z.string(), workerName: z.string() }).readonly(),
 ]);
+export type JobReturn = z.infer<typeof returnSchema>;
 
 /** @throws {Error} naming the bad field. */
 export function parseJobReturn(raw: unknown): JobReturn {
-  const value = returnSchema.parse(raw);
-  if (value.status !== 'done') return value;
-  const message = parseFromWorker({ type: 'done', taskId: value.taskId, result: value.result });
-  if (message.type !== 'done') throw new Error('unreachable: not done');
-  return { ...value, result: message.result };
+  return returnSchema.parse(raw);
 }
 
 export type Control = 'stop' | 'cancel';
@@ -217,22 +194,18 @@ export function parseControl(raw: string | null): Control | null {
 }
 
 /** A registered coordinator or worker. */
-export type RegistryEntry = {
-  readonly role: 'coordinator' | 'worker';
-  readonly name: string;
-  readonly version: CodeVersion;
-  /** Worker only: tasks it trains at once, and its backend. */
-  readonly slots?: number;
-  readonly backend?: BackendName;
-};
-
-const registrySchema = z.strictObject({
-  role: z.enum(['coordinator', 'worker']),
-  name: z.string(),
-  version: versionSchema,
-  slots: z.number().int().min(1).optional(),
-  backend: z.enum(BACKENDS).optional(),
-});
+const registrySchema = z
+  .strictObject({
+    role: z.enum(['coordinator', 'worker']),
+    name: z.string(),
+    version: versionSchema,
+    /** Worker only: tasks it trains at once. */
+    slots: z.number().int().min(1).optional(),
+    /** Worker only: its backend. */
+    backend: z.enum(BACKENDS).optional(),
+  })
+  .readonly();
+export type RegistryEntry = z.infer<typeof registrySchema>;
 
 /** A registry entry, or null when the stored text is not one (another program's key, a newer layout). */
 export function parseRegistryEntry(text: string | null): RegistryEntry | null {
