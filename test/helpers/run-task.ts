@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { TensorFlow } from '../../worker/backend.js';
 import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/contract/protocol.js';
-import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, validateSpec, type Params } from '../../worker/contract/spec.js';
+import type { TaskKind } from '../../worker/contract/vocabulary.js';
 import { MLP_ENGINE_ENV_VAR } from '../../worker/engine/engine-trainer.js';
 import { Pacer } from '../../worker/training/pacing.js';
 import { runTask } from '../../worker/training/run-task.js';

@@ -10,7 +10,8 @@
  * Each type is the output of its schema (`z.infer`): the field documentation lives on the schema.
  */
 import { z } from 'zod';
-import { specSchema, storedParamsSchema, TASKS, type ExperimentSpec, type Params } from './spec.js';
+import { specSchema, storedParamsSchema, type ExperimentSpec, type Params } from './spec.js';
+import { TASKS } from './vocabulary.js';
 
 /** Backends in order of preference. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;

@@ -24,19 +24,6 @@ import {
   type TaskKind,
 } from './vocabulary.js';
 
-// The vocabulary names the spec has always exported, so importers of the spec keep working.
-export {
-  FAMILIES,
-  PARAM_NAMES,
-  PARAMS_OF_FAMILY,
-  RATINGS_EXTRA_METRICS,
-  TASK_METRICS,
-  TASKS,
-  type Family,
-  type ParamName,
-  type TaskKind,
-} from './vocabulary.js';
-
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
 

@@ -175,21 +175,8 @@ export function paramLabel(name: string): string {
 export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
   mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
   mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
-  ncf: [
-    'family',
-    'depth',
-    'width',
-    'widthSchedule',
-    'activation',
-    'dropout',
-    'optimizer',
-    'learningRate',
-    'l2',
-    'epochs',
-    'batchSize',
-    'factors',
-    'useDotTerm',
-  ],
+  // NCF combines an MLP tower with factor embeddings (and the optional dot term): it reads every hyperparameter.
+  ncf: PARAM_NAMES,
 };
 
 /** The hyperparameters any of `families` reads, in PARAM_NAMES order. */

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { TaskKind } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
 import { compareText, quote, summariseValues } from './cells.js';
 import { type ColumnProfile, encodeRowInto, encodeTarget, featureNamesOf, planEncoding, profileColumn } from './encode.js';
 import { type Column, DataError, type Table } from './table.js';

@@ -4,7 +4,7 @@
  * target implies. The CSV loader encodes a whole file with it; `foldwise predict` encodes new
  * rows with `encodeRows`, exactly as the training data was.
  */
-import type { TaskKind } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
 import { compareText, parseAllNumbers, parseNumber, quote, summariseValues } from './cells.js';
 import { type Column, DataError, type Encoding } from './table.js';
 

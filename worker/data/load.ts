@@ -3,7 +3,8 @@
  * the dataset reference in a task; the data never crosses a process boundary, so the same
  * reference and seed must give the same table.
  */
-import type { DatasetSpec, TaskKind } from '../contract/spec.js';
+import type { DatasetSpec } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
 import { loadCsv } from './csv.js';
 import { generateFraud, generateSine, loadIris } from './generators.js';
 import { DataError, type Table } from './table.js';

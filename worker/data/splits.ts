@@ -3,7 +3,8 @@
  * remaining rows. Both are pure functions of (labels, settings, seed), so every worker derives
  * the same splits without receiving them. Index arrays are row indices into the table, sorted.
  */
-import type { TaskKind, ValidationSpec } from '../contract/spec.js';
+import type { ValidationSpec } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
 import { DataError } from './table.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
 

@@ -3,7 +3,7 @@
  * the loaders (CSV, generators, the recommendation loaders) and their users import. It imports
  * nothing of the repository but contract types, so no loader has to import the dispatcher.
  */
-import type { TaskKind } from '../contract/spec.js';
+import type { TaskKind } from '../contract/vocabulary.js';
 
 /** A feature column as it appears in the source data, before one-hot encoding. */
 export type Column =

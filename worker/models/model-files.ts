@@ -18,7 +18,8 @@ import { gatherStandardized, type Standardizer } from '../data/preprocess.js';
 import { BACKENDS, type BackendName } from '../contract/protocol.js';
 import { predictRatingsRows } from '../recsys/predict.js';
 import { ratingsPreprocessingSchema, type RatingsPreprocessing } from '../recsys/preprocessing.js';
-import { storedParamsSchema, TASKS, type Params, type TaskKind } from '../contract/spec.js';
+import { storedParamsSchema, type Params } from '../contract/spec.js';
+import { TASKS, type TaskKind } from '../contract/vocabulary.js';
 
 /** The network's topology and weights manifest (TensorFlow.js layers format). */
 export const MODEL_FILE = 'model.json';

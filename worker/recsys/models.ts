@@ -30,7 +30,8 @@ import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tf
 import type { TensorFlow } from '../backend.js';
 import { buildModel, createSeededDropout, hiddenWidths, type BuiltModel } from '../models/layers.js';
 import { deriveSeed } from '../rng.js';
-import type { Family, Params } from '../contract/spec.js';
+import type { Params } from '../contract/spec.js';
+import type { Family } from '../contract/vocabulary.js';
 import { ensureEmbeddingGradients } from './wasm-kernels.js';
 
 /** Sizes a ratings model is built for. */

@@ -10,7 +10,7 @@
 import type { Encoding, RatingsData, Table } from '../data/table.js';
 import { rmse } from '../training/metrics.js';
 import type { Standardizer } from '../data/preprocess.js';
-import type { Family } from '../contract/spec.js';
+import type { Family } from '../contract/vocabulary.js';
 import type { ModelInput, ModelRows } from '../training/types.js';
 import { ratingsInputs, UNKNOWN_INDEX, type RatingsInput, type RatingsModelShape } from './models.js';
 import type { RatingsPreprocessing } from './preprocessing.js';

@@ -4,7 +4,7 @@
  */
 import type { TensorFlow } from '../backend.js';
 import type { Task } from '../contract/protocol.js';
-import { PARAM_NAMES } from '../contract/spec.js';
+import { PARAM_NAMES } from '../contract/vocabulary.js';
 import { datasetKey, loadDataset } from '../data/load.js';
 import { fitStandardizer, gather, gatherStandardized, type Standardizer } from '../data/preprocess.js';
 import { splitTest, validationSplits } from '../data/splits.js';

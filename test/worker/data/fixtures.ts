@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DatasetSpec, TaskKind } from '../../../worker/contract/spec.js';
+import type { DatasetSpec } from '../../../worker/contract/spec.js';
+import type { TaskKind } from '../../../worker/contract/vocabulary.js';
 import { loadDataset } from '../../../worker/data/load.js';
 import { DataError } from '../../../worker/data/table.js';
 

@@ -10,7 +10,8 @@ import { evaluate } from '../../../worker/training/metrics.js';
 import { loadSavedModel, ModelFileError, predictFromCsv, predictRows } from '../../../worker/models/model-files.js';
 import type { EpochMetrics, Task } from '../../../worker/contract/protocol.js';
 import { createRng } from '../../../worker/rng.js';
-import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, validateSpec, type Params } from '../../../worker/contract/spec.js';
+import type { TaskKind } from '../../../worker/contract/vocabulary.js';
 import { splitTest } from '../../../worker/data/splits.js';
 import { runTask } from '../../../worker/training/run-task.js';
 

@@ -10,7 +10,8 @@ import { ModelFileError, predictFromCsv } from '../../../worker/models/model-fil
 import { exportOnnx } from '../../../worker/models/onnx/export.js';
 import type { Task } from '../../../worker/contract/protocol.js';
 import { createRng } from '../../../worker/rng.js';
-import { DEFAULT_PARAMS, validateSpec, type Params, type TaskKind } from '../../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, validateSpec, type Params } from '../../../worker/contract/spec.js';
+import type { TaskKind } from '../../../worker/contract/vocabulary.js';
 import { runTask } from '../../../worker/training/run-task.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-onnx-'));

@@ -5,7 +5,8 @@ import { encodeSide, encodeSideCells, fitSideEncoder, sideTableFromJson, sideTab
 import { embeddingIndex, prepareRatingsData } from '../../../worker/recsys/prepare.js';
 import { ratingsTable } from '../../../worker/recsys/ratings-table.js';
 import { UNKNOWN_INDEX } from '../../../worker/recsys/models.js';
-import { DEFAULT_PARAMS, PARAMS_OF_FAMILY, storedParamsSchema, validateSpec } from '../../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, storedParamsSchema, validateSpec } from '../../../worker/contract/spec.js';
+import { PARAMS_OF_FAMILY } from '../../../worker/contract/vocabulary.js';
 import { parseToWorker } from '../../../worker/contract/protocol.js';
 import { expandGrid, canonicalParamsJson } from '../../../server/search/grid.js';
 

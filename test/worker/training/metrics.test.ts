@@ -13,7 +13,7 @@ import {
   rmse,
   rocAuc,
 } from '../../../worker/training/metrics.js';
-import { TASK_METRICS } from '../../../worker/contract/spec.js';
+import { TASK_METRICS } from '../../../worker/contract/vocabulary.js';
 
 function assertClose(actual: number, expected: number, tolerance = 1e-9): void {
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);

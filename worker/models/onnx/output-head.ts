@@ -3,7 +3,7 @@
  * `prediction` ([N]: the value, or the class label as a string) and, for classification,
  * `probabilities` ([N, classes], in the order of the model's `classes` metadata).
  */
-import type { TaskKind } from '../../contract/spec.js';
+import type { TaskKind } from '../../contract/vocabulary.js';
 import type { GraphBuilder } from './graph.js';
 
 /**
