@@ -23,18 +23,12 @@ import {
   CODE_VERSION,
   KEYS,
   REGISTRY_TTL_SECONDS,
-  checkRedisUrl,
-  createRedactor,
   describeVersion,
-  maskRedisUrl,
   parseControl,
   parseCsvAddress,
   parseManifest,
   parseJobData,
-  parseRegistryEntry,
-  rateLimited,
   queueNameFor,
-  redisRetryDelayMs,
   sameVersion,
   type Control,
   type EpochProgress,
@@ -42,6 +36,7 @@ import {
   type JobReturn,
   type RegistryEntry,
 } from './contract/queue.js';
+import { checkRedisUrl, createRedactor, maskRedisUrl, rateLimited, readRegistry, redisClientOptions } from './contract/redis-connection.js';
 import type { TrainingContext } from './training/run-task.js';
 
 type Config = {
@@ -71,12 +66,7 @@ const redact = createRedactor(config.url);
 const log = (line: string) => process.stdout.write(`foldwise worker ${config.workerName}: ${redact(line)}\n`);
 const logError = rateLimited((line: string) => process.stderr.write(`foldwise worker ${config.workerName}: ${redact(line)}\n`));
 
-const redisOptions = {
-  maxRetriesPerRequest: null,
-  retryStrategy: redisRetryDelayMs,
-  connectionName: `foldwise-worker:${config.workerName}`,
-};
-const redis = new Redis(config.url, redisOptions);
+const redis = new Redis(config.url, redisClientOptions(`foldwise-worker:${config.workerName}`));
 redis.on('error', (error: Error) => {
   logError(`Redis: ${error.message}`);
   // A wrong password does not fix itself by retrying.
@@ -119,7 +109,7 @@ subscriber.on('message', (_channel: string, message: string) => {
 });
 
 worker = new Worker(queueName, processJob, {
-  connection: { url: config.url, ...redisOptions, connectionName: undefined },
+  connection: { url: config.url, ...redisClientOptions() },
   name: config.workerName,
   concurrency: 1,
   lockDuration: config.lockMs,
@@ -354,7 +344,7 @@ async function refuseIfIncompatible(): Promise<void> {
   if (current !== null || shuttingDown) return;
   let coordinators: RegistryEntry[];
   try {
-    coordinators = await registered(KEYS.coordinatorPattern);
+    coordinators = await readRegistry(redis, KEYS.coordinatorPattern);
   } catch (error) {
     logError(`could not read the coordinator registry: ${errorMessage(error)}`);
     return;
@@ -368,18 +358,6 @@ async function refuseIfIncompatible(): Promise<void> {
       `but this worker runs ${describeVersion(CODE_VERSION)}. Install the same foldwise version on every machine.\n`,
   );
   await shutDown(EXIT_REFUSED);
-}
-
-async function registered(pattern: string): Promise<RegistryEntry[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  if (keys.length === 0) return [];
-  return (await redis.mget(keys)).map(parseRegistryEntry).filter((entry): entry is RegistryEntry => entry !== null);
 }
 
 // ───────────────────────────── lifecycle ─────────────────────────────

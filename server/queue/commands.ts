@@ -3,7 +3,7 @@
  * `foldwise worker --queue URL [--concurrency N]`. Kept here so server/cli.ts only wires flags.
  */
 import { ValidationError } from '../errors.js';
-import { checkRedisUrl, maskRedisUrl } from '../../worker/contract/queue.js';
+import { checkRedisUrl, maskRedisUrl } from '../../worker/contract/redis-connection.js';
 import { QueueRunner } from './queue-runner.js';
 import { QueueWorkerSupervisor } from './worker-supervisor.js';
 

@@ -11,19 +11,13 @@ import {
   KEYS,
   MOVIELENS_FILES,
   REGISTRY_TTL_SECONDS,
-  checkRedisUrl,
-  createRedactor,
   csvAddress,
   describeVersion,
   jobIdFor,
   manifestBytes,
-  maskRedisUrl,
   parseEpochProgress,
-  rateLimited,
   parseJobReturn,
-  parseRegistryEntry,
   queueNameFor,
-  redisRetryDelayMs,
   sameVersion,
   type CodeVersion,
   type Control,
@@ -32,6 +26,14 @@ import {
   type JobReturn,
   type RegistryEntry,
 } from '../../worker/contract/queue.js';
+import {
+  checkRedisUrl,
+  createRedactor,
+  maskRedisUrl,
+  rateLimited,
+  readRegistry,
+  redisClientOptions,
+} from '../../worker/contract/redis-connection.js';
 import { AppError, ValidationError } from '../errors.js';
 import { WorkerPool } from '../coordinator/worker-pool.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from '../coordinator/task-runner.js';
@@ -121,7 +123,7 @@ export class QueueRunner implements TaskRunner {
   readonly #log: (line: string) => void;
   readonly #redis: Redis;
   readonly #queue: Queue;
-  readonly #connection: { readonly url: string; readonly maxRetriesPerRequest: null; readonly retryStrategy: (times: number) => number };
+  readonly #connection: { readonly url: string } & ReturnType<typeof redisClientOptions>;
   readonly #reportError: (message: string) => void;
   #events: QueueEvents | null = null;
   readonly #started: Promise<void>;
@@ -155,12 +157,8 @@ export class QueueRunner implements TaskRunner {
     this.#log = (line) => write(this.#redact(line));
     this.#dataDir = canonicalPath(options.dataDir);
 
-    this.#connection = { url: options.url, maxRetriesPerRequest: null, retryStrategy: redisRetryDelayMs };
-    this.#redis = new Redis(options.url, {
-      maxRetriesPerRequest: null,
-      retryStrategy: redisRetryDelayMs,
-      connectionName: 'foldwise-coordinator',
-    });
+    this.#connection = { url: options.url, ...redisClientOptions() };
+    this.#redis = new Redis(options.url, redisClientOptions('foldwise-coordinator'));
     this.#reportError = rateLimited((message: string) => this.#log(`queue ${maskRedisUrl(options.url)}: ${message}`));
     this.#redis.on('error', (error: Error) => this.#reportError(error.message));
     this.#queue = new Queue(this.queueName, { connection: this.#connection });
@@ -226,8 +224,8 @@ export class QueueRunner implements TaskRunner {
       let workers: RegistryEntry[];
       let refused: RegistryEntry[];
       try {
-        workers = await this.#registered(KEYS.workerPattern);
-        refused = await this.#registered(KEYS.refusedPattern);
+        workers = await readRegistry(this.#redis, KEYS.workerPattern);
+        refused = await readRegistry(this.#redis, KEYS.refusedPattern);
       } catch (error) {
         if (this.#closed) return [];
         throw error;
@@ -590,18 +588,6 @@ export class QueueRunner implements TaskRunner {
     } finally {
       this.#checking = false;
     }
-  }
-
-  async #registered(pattern: string): Promise<RegistryEntry[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    if (keys.length === 0) return [];
-    return (await this.#redis.mget(keys)).map(parseRegistryEntry).filter((entry): entry is RegistryEntry => entry !== null);
   }
 
   #localRunner(): TaskRunner {

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { maskRedisUrl } from '../../worker/contract/queue.js';
+import { maskRedisUrl } from '../../worker/contract/redis-connection.js';
 import { ValidationError } from '../errors.js';
 
 const QUEUE_WORKER_ENTRY = fileURLToPath(new URL('../../worker/queue-worker.ts', import.meta.url));

@@ -2,11 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CODE_VERSION,
-  checkRedisUrl,
-  createRedactor,
   csvAddress,
   jobIdFor,
-  maskRedisUrl,
   parseCsvAddress,
   parseEpochProgress,
   parseJobData,
@@ -14,7 +11,6 @@ import {
   queueNameFor,
   sameVersion,
 } from '../../../worker/contract/queue.js';
-import { queueUrlFrom } from '../../../server/queue/commands.js';
 import { specSchema } from '../../../worker/contract/spec.js';
 import { DEFAULT_PARAMS } from '../../../worker/contract/spec.js';
 import type { Task } from '../../../worker/contract/protocol.js';
@@ -35,30 +31,6 @@ function task(overrides: Partial<Task> = {}): Task {
     ...overrides,
   };
 }
-
-test('maskRedisUrl: the password (and a username) never shows', () => {
-  assert.equal(maskRedisUrl('redis://:s3cret@10.0.0.5:6379'), 'redis://:***@10.0.0.5:6379');
-  assert.equal(maskRedisUrl('rediss://alice:s3cret@cache.example:6380/2'), 'rediss://***:***@cache.example:6380/2');
-  assert.equal(maskRedisUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
-  assert.ok(!maskRedisUrl('redis://:p%40ss@h:1').includes('p%40ss'));
-  assert.equal(maskRedisUrl('not a url :s3cret@'), 'redis://(unparsable URL)');
-});
-
-test('createRedactor: removes the password from any text, raw or URL-encoded', () => {
-  const redact = createRedactor('redis://:p%40ss-word@h:6379');
-  assert.equal(redact('AUTH failed for redis://:p%40ss-word@h:6379 with p@ss-word'), 'AUTH failed for redis://:***@h:6379 with ***');
-  assert.equal(createRedactor('redis://h:6379')('nothing to hide'), 'nothing to hide');
-});
-
-test('checkRedisUrl / queueUrlFrom: only redis URLs, the flag or the environment, masked in errors', () => {
-  assert.throws(
-    () => checkRedisUrl('http://:s3cret@h:1'),
-    (error: Error) => /redis:\/\//.test(error.message) && !error.message.includes('s3cret'),
-  );
-  assert.equal(queueUrlFrom('redis://h:1'), 'redis://h:1');
-  assert.equal(queueUrlFrom(true, { FOLDWISE_QUEUE_URL: 'redis://:pw@h:2' }), 'redis://:pw@h:2');
-  assert.throws(() => queueUrlFrom(true, {}), /FOLDWISE_QUEUE_URL/);
-});
 
 test('parseCsvAddress: a content address only, never a file path', () => {
   assert.equal(parseCsvAddress(csvAddress(SHA)), SHA);
