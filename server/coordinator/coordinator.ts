@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
 import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
+import { betterBy, isBetter, metricKey, type Direction } from '../../worker/contract/vocabulary.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
@@ -154,14 +155,17 @@ export class Coordinator {
         params,
       };
       const curve = new BestSoFar(experiment.selectionDirection);
+      const selectionKey = metricKey('val', experiment.selectionMetric);
       let prunedReason: string | undefined;
       const outcome = await this.#runner.run(
         task,
         (epoch, values) => {
           this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values);
-          const best = curve.add(values[`val_${experiment.selectionMetric}`] ?? null);
+          const best = curve.add(values[selectionKey] ?? null);
           if (asha && prunedReason === undefined && asha.report(foldIndex, epoch, best) === 'stop') {
-            prunedReason = `ASHA: best val_${experiment.selectionMetric} ${best?.toFixed(4)} after ${epoch + 1} epochs was not in the top 1/${spec.pruning!.asha!.reductionFactor} of fold ${foldIndex}`;
+            prunedReason =
+              `ASHA: best ${selectionKey} ${best?.toFixed(4)} after ${epoch + 1} epochs ` +
+              `was not in the top 1/${spec.pruning!.asha!.reductionFactor} of fold ${foldIndex}`;
             return 'stop';
           }
           return 'continue';
@@ -212,7 +216,7 @@ export class Coordinator {
     prunedReason: string | undefined,
   ): void {
     const { runs } = this.#storage;
-    const score = result.bestMetrics[`val_${experiment.selectionMetric}`] ?? null;
+    const score = result.bestMetrics[metricKey('val', experiment.selectionMetric)] ?? null;
     const recorded = runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName, prunedReason });
     if (!recorded) return;
     const foldCut = spec.pruning?.foldCut;
@@ -234,12 +238,12 @@ export class Coordinator {
   /** The run with the best mean over its finished folds; among equal fold counts, more folds win ties by coming later. */
   #bestSoFar(experiment: Experiment, nFolds: number): SearchProgress['best'] {
     let best: SearchProgress['best'] = null;
-    const sign = experiment.selectionDirection === 'maximize' ? 1 : -1;
     for (const [runId, folds] of this.#storage.runs.foldScores(experiment.experimentId)) {
       const scores = [...folds.values()].filter((score): score is number => score !== null && Number.isFinite(score));
       if (scores.length === 0) continue;
       const score = scores.reduce((a, b) => a + b, 0) / scores.length;
-      if (best === null || sign * (score - best.score) > 0) best = { runId, score, foldsDone: scores.length, nFolds };
+      if (best === null || isBetter(experiment.selectionDirection, score, best.score))
+        best = { runId, score, foldsDone: scores.length, nFolds };
     }
     return best;
   }
@@ -291,7 +295,7 @@ export class Coordinator {
       );
       if (outcome.status === 'done') {
         const testMetrics = outcome.result.testMetrics ?? {};
-        const score = testMetrics[`test_${experiment.selectionMetric}`] ?? null;
+        const score = testMetrics[metricKey('test', experiment.selectionMetric)] ?? null;
         this.#storage.finishRefit(
           refitRun.runId,
           attempt,
@@ -320,13 +324,9 @@ function nFoldsOf(spec: ExperimentSpec): number {
 /** Best value so far of a validation curve, in the selection direction; non-finite values are skipped. */
 class BestSoFar {
   #best: number | null = null;
-  constructor(readonly direction: 'maximize' | 'minimize') {}
+  constructor(readonly direction: Direction) {}
   add(value: number | null): number | null {
-    if (
-      value !== null &&
-      Number.isFinite(value) &&
-      (this.#best === null || (this.direction === 'maximize' ? value > this.#best : value < this.#best))
-    )
+    if (value !== null && Number.isFinite(value) && (this.#best === null || isBetter(this.direction, value, this.#best)))
       this.#best = value;
     return this.#best;
   }
@@ -334,8 +334,8 @@ class BestSoFar {
 
 /** Finished runs ordered best first by score mean in the experiment's direction; ties: fewer parameters, then lower id. */
 export function rankRuns(experiment: Pick<Experiment, 'selectionDirection'>, runs: readonly Run[]): Run[] {
-  const sign = experiment.selectionDirection === 'maximize' ? -1 : 1;
+  const direction = experiment.selectionDirection;
   return runs
     .filter((run) => run.status === 'done' && run.scoreMean !== null)
-    .sort((a, b) => sign * (a.scoreMean! - b.scoreMean!) || (a.paramCount ?? 0) - (b.paramCount ?? 0) || a.runId - b.runId);
+    .sort((a, b) => betterBy(direction, b.scoreMean!, a.scoreMean!) || (a.paramCount ?? 0) - (b.paramCount ?? 0) || a.runId - b.runId);
 }

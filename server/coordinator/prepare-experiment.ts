@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseSpec, selectionFor, SpecError, TASK_METRICS, type ExperimentSpec } from '../../worker/contract/spec.js';
+import { parseSpec, selectionFor, SpecError, type ExperimentSpec } from '../../worker/contract/spec.js';
+import { isRecordedMetric, metricKey, parseMetricKey, TASK_METRICS } from '../../worker/contract/vocabulary.js';
 import type { DatasetInfo } from '../../worker/contract/protocol.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { canonicalParamsJson, expandGrid, gridSize } from '../search/grid.js';
@@ -66,17 +67,17 @@ function specHash(spec: ExperimentSpec): string {
 function checkMetricsFitTask(spec: ExperimentSpec, info: DatasetInfo): void {
   const metrics = TASK_METRICS[info.task];
   const issues: { path: string; message: string }[] = [];
-  if (spec.selection && !metrics.includes(spec.selection.metric)) {
+  if (spec.selection && !isRecordedMetric(info.task, spec.selection.metric)) {
     issues.push({
       path: 'selection.metric',
       message: `expected one of ${metrics.join(', ')} for a ${info.task} task, got "${spec.selection.metric}"`,
     });
   }
   const monitor = spec.validation.earlyStopping?.monitor;
-  if (monitor && !metrics.includes(monitor.slice('val_'.length))) {
+  if (monitor && !isRecordedMetric(info.task, parseMetricKey(monitor).name)) {
     issues.push({
       path: 'validation.earlyStopping.monitor',
-      message: `expected one of ${metrics.map((m) => `val_${m}`).join(', ')} for a ${info.task} task, got "${monitor}"`,
+      message: `expected one of ${metrics.map((m) => metricKey('val', m)).join(', ')} for a ${info.task} task, got "${monitor}"`,
     });
   }
   if (issues.length > 0) throw new ValidationError(`invalid spec:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`, issues);

@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
-import type { TaskKind } from '../../worker/contract/spec.js';
+import { directionOf, isBetter, metricKey, parseMetricKey, scopedMetrics, type TaskKind } from '../../worker/contract/vocabulary.js';
 import type { TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 
 export type PacedRunnerOptions = {
@@ -50,11 +50,11 @@ function epochMetrics(kind: TaskKind, q: number, epoch: number, total: number, r
   if (refit) return train;
   switch (kind) {
     case 'binary':
-      return { ...train, val_loss: valLoss, val_accuracy: 0.5 + 0.45 * progress * q, val_auc: score, val_pr_auc: score - 0.3 };
+      return { ...train, ...scopedMetrics('val', { loss: valLoss, accuracy: 0.5 + 0.45 * progress * q, auc: score, pr_auc: score - 0.3 }) };
     case 'multiclass':
-      return { ...train, val_loss: valLoss, val_accuracy: score };
+      return { ...train, ...scopedMetrics('val', { loss: valLoss, accuracy: score }) };
     case 'regression':
-      return { ...train, val_loss: valLoss, val_rmse: Math.sqrt(valLoss), val_mae: valLoss * 0.8, val_r2: score };
+      return { ...train, ...scopedMetrics('val', { loss: valLoss, rmse: Math.sqrt(valLoss), mae: valLoss * 0.8, r2: score }) };
   }
 }
 
@@ -75,8 +75,8 @@ export class PacedRunner implements TaskRunner {
     const kind = task.taskKind;
     const refit = task.kind === 'refit';
     const total = refit ? (task.refit?.epochs ?? task.params.epochs) : task.params.epochs;
-    const monitor = task.spec.validation.earlyStopping?.monitor ?? 'val_loss';
-    const higher = /(accuracy|auc|r2)$/.test(monitor);
+    const monitor = task.spec.validation.earlyStopping?.monitor ?? metricKey('val', 'loss');
+    const direction = directionOf(monitor);
     const patience = task.spec.validation.earlyStopping?.patience ?? Infinity;
     const q = quality(task);
     let bestEpoch = 0;
@@ -93,10 +93,10 @@ export class PacedRunner implements TaskRunner {
       if (failure && epoch >= 1) return { status: 'failed', reason: 'diverged', message: failure, workerName: 'paced-1' };
       if (refit) continue;
       const value = metrics[monitor] ?? null;
-      if (value !== null && (best === null || (higher ? value > best : value < best))) {
+      if (value !== null && (best === null || isBetter(direction, value, best))) {
         best = value;
         bestEpoch = epoch;
-        bestMetrics = Object.fromEntries(Object.entries(metrics).filter(([name]) => name.startsWith('val_')));
+        bestMetrics = Object.fromEntries(Object.entries(metrics).filter(([name]) => parseMetricKey(name).scope === 'val'));
       } else if (task.spec.validation.earlyStopping && epoch - bestEpoch >= patience) {
         break;
       }
@@ -108,9 +108,10 @@ export class PacedRunner implements TaskRunner {
     if (refit && task.refit) {
       const last = epochMetrics(kind, q, total - 1, total, false);
       testMetrics = Object.fromEntries(
-        Object.entries(last)
-          .filter(([n]) => n.startsWith('val_'))
-          .map(([n, v]) => [`test_${n.slice(4)}`, v === null ? null : v - 0.01]),
+        Object.entries(last).flatMap(([key, value]) => {
+          const { scope, name } = parseMetricKey(key);
+          return scope === 'val' ? [[metricKey('test', name), value === null ? null : value - 0.01]] : [];
+        }),
       );
       await mkdir(task.refit.modelDir, { recursive: true });
       await writeFile(

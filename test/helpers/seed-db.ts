@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateSpec, type Params } from '../../worker/contract/spec.js';
+import { directionOf, isBetter, metricKey, scopedMetrics, TASK_METRICS, type Direction } from '../../worker/contract/vocabulary.js';
 import { canonicalParamsJson, expandGrid } from '../../server/search/grid.js';
 import type { Storage } from '../../server/storage/storage.js';
 import type { ExperimentStatus } from '../../server/storage/experiment-store.js';
@@ -50,8 +51,12 @@ export type SeededExperiment = {
   readonly modelId: number | null;
 };
 
-/** Metric names the synthetic binary task records each epoch (as the real worker does). */
-export const SEEDED_METRICS = ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_auc', 'val_pr_auc'] as const;
+/** Metric keys the synthetic binary task records each epoch (as the real worker does): training loss and accuracy, then the validation metrics. */
+export const SEEDED_METRICS: readonly string[] = ['loss', 'accuracy', ...TASK_METRICS.binary.map((name) => metricKey('val', name))];
+
+/** The metric that ranks the seeded runs and stops their folds early, and its direction. */
+const SELECTION_METRIC = 'auc';
+const SELECTION_DIRECTION = directionOf(SELECTION_METRIC);
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -96,7 +101,16 @@ function gridFor(runs: number): Record<string, number[]> {
   return grid;
 }
 
-type Curves = Record<(typeof SEEDED_METRICS)[number], number[]>;
+/** Per-epoch values of the training metrics and of the validation metrics (bare names: `auc`, not `val_auc`). */
+type Curves = {
+  readonly train: { readonly loss: number[]; readonly accuracy: number[] };
+  readonly val: { readonly loss: number[]; readonly accuracy: number[]; readonly auc: number[]; readonly pr_auc: number[] };
+};
+
+/** The validation metrics at one epoch, keyed as recorded (`val_auc`). */
+function validationAt(curves: Curves, epoch: number): Record<string, number | null> {
+  return scopedMetrics('val', Object.fromEntries(Object.entries(curves.val).map(([name, values]) => [name, values[epoch]!])));
+}
 
 function syntheticCurves(params: Params, paramCount: number, epochs: number, random: () => number): Curves {
   const capacity = Math.log10(paramCount); // ~1.5 … 5
@@ -104,7 +118,7 @@ function syntheticCurves(params: Params, paramCount: number, epochs: number, ran
   const floor = Math.max(0.02, 0.16 - capacity * 0.025);
   const overfit = Math.max(0, capacity - 2.6) * 0.0009 * (1 - params.dropout);
   const ceiling = 0.86 + 0.03 * Math.min(capacity, 3.4) - 0.04 * Math.abs(params.dropout - 0.2) - 6 * Math.abs(params.learningRate - 0.01);
-  const curves: Curves = { loss: [], accuracy: [], val_loss: [], val_accuracy: [], val_auc: [], val_pr_auc: [] };
+  const curves: Curves = { train: { loss: [], accuracy: [] }, val: { loss: [], accuracy: [], auc: [], pr_auc: [] } };
   for (let epoch = 0; epoch < epochs; epoch++) {
     const noise = () => (random() - 0.5) * 0.01;
     const progress = 1 - Math.exp(-speed * (epoch + 1));
@@ -112,19 +126,20 @@ function syntheticCurves(params: Params, paramCount: number, epochs: number, ran
     const gap = overfit * epoch ** 1.4;
     const valLoss = loss + 0.02 + gap + noise();
     const auc = Math.min(0.999, 0.5 + (ceiling - 0.5) * progress - gap * 0.6 + noise());
-    curves.loss.push(loss);
-    curves.accuracy.push(Math.min(0.999, 0.97 - loss * 0.05 + noise() * 0.1));
-    curves.val_loss.push(valLoss);
-    curves.val_accuracy.push(Math.min(0.999, 0.965 - valLoss * 0.05 + noise() * 0.1));
-    curves.val_auc.push(auc);
-    curves.val_pr_auc.push(Math.max(0.01, auc - 0.45 + noise()));
+    curves.train.loss.push(loss);
+    curves.train.accuracy.push(Math.min(0.999, 0.97 - loss * 0.05 + noise() * 0.1));
+    curves.val.loss.push(valLoss);
+    curves.val.accuracy.push(Math.min(0.999, 0.965 - valLoss * 0.05 + noise() * 0.1));
+    curves.val.auc.push(auc);
+    curves.val.pr_auc.push(Math.max(0.01, auc - 0.45 + noise()));
   }
   return curves;
 }
 
-function argmax(values: readonly number[]): number {
+/** The epoch of the best value in `direction` (the first, on ties). */
+function bestEpochOf(values: readonly number[], direction: Direction): number {
   let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  for (let i = 1; i < values.length; i++) if (isBetter(direction, values[i]!, values[best]!)) best = i;
   return best;
 }
 
@@ -151,9 +166,9 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
     grid: gridFor(runCount),
     validation:
       folds > 1
-        ? { kind: 'kfold', k: folds, earlyStopping: { monitor: 'val_auc', patience: 3 } }
-        : { kind: 'holdout', earlyStopping: { monitor: 'val_auc', patience: 3 } },
-    selection: { metric: 'auc', direction: 'maximize' },
+        ? { kind: 'kfold', k: folds, earlyStopping: { monitor: metricKey('val', SELECTION_METRIC), patience: 3 } }
+        : { kind: 'holdout', earlyStopping: { monitor: metricKey('val', SELECTION_METRIC), patience: 3 } },
+    selection: { metric: SELECTION_METRIC, direction: SELECTION_DIRECTION },
     seed: options.seed ?? 1,
     maxRuns: 100_000,
   });
@@ -170,8 +185,8 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         specHash: createHash('sha256').update(specText).digest('hex'),
         datasetKind: spec.dataset.kind,
         task: 'binary',
-        selectionMetric: 'auc',
-        selectionDirection: 'maximize',
+        selectionMetric: SELECTION_METRIC,
+        selectionDirection: SELECTION_DIRECTION,
       },
       now - 60_000,
     );
@@ -182,7 +197,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
 
     const trained = runCount - queued;
     let bestRunId: number | null = null;
-    let bestScore = -Infinity;
+    let bestScore: number | null = null;
     settings.forEach((params, index) => {
       const runId = runIds[index]!;
       if (index >= trained) return;
@@ -191,11 +206,12 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         runs.startFold(runId, foldIndex, 1, now - 50_000 + index * 10);
         const curves = syntheticCurves(params, paramCount, epochs, random);
         let stoppedEpoch = epochs - 1;
-        let bestEpoch = argmax(curves.val_auc);
+        const selected = curves.val[SELECTION_METRIC];
+        let bestEpoch = bestEpochOf(selected, SELECTION_DIRECTION);
         if (options.earlyStop) {
           let best = 0;
           for (let epoch = 1; epoch < epochs; epoch++) {
-            if (curves.val_auc[epoch]! > curves.val_auc[best]!) best = epoch;
+            if (isBetter(SELECTION_DIRECTION, selected[epoch]!, selected[best]!)) best = epoch;
             if (epoch - best >= 3) {
               stoppedEpoch = epoch;
               break;
@@ -206,13 +222,11 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         const failing = index >= trained - failed;
         const lastEpoch = failing ? Math.min(stoppedEpoch, 2) : stoppedEpoch;
         for (let epoch = 0; epoch <= lastEpoch; epoch++) {
-          metrics.recordEpoch(
-            runId,
-            foldIndex,
-            1,
-            epoch,
-            Object.fromEntries(SEEDED_METRICS.map((metric) => [metric, curves[metric][epoch]!])),
-          );
+          metrics.recordEpoch(runId, foldIndex, 1, epoch, {
+            loss: curves.train.loss[epoch]!,
+            accuracy: curves.train.accuracy[epoch]!,
+            ...validationAt(curves, epoch),
+          });
         }
         if (failing) {
           runs.failFold(
@@ -225,7 +239,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
           );
           break;
         }
-        const bestMetrics = Object.fromEntries(SEEDED_METRICS.filter((m) => m.startsWith('val_')).map((m) => [m, curves[m][bestEpoch]!]));
+        const bestMetrics = validationAt(curves, bestEpoch);
         runs.finishFold(
           runId,
           foldIndex,
@@ -233,7 +247,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
           {
             bestEpoch,
             stoppedEpoch,
-            score: curves.val_auc[bestEpoch]!,
+            score: selected[bestEpoch]!,
             bestMetrics,
             paramCount,
             trainMs: 200 + paramCount / 50 + random() * 100,
@@ -244,7 +258,11 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         );
       }
       const run = runs.get(runId);
-      if (run.status === 'done' && run.scoreMean !== null && run.scoreMean > bestScore) {
+      if (
+        run.status === 'done' &&
+        run.scoreMean !== null &&
+        (bestScore === null || isBetter(SELECTION_DIRECTION, run.scoreMean, bestScore))
+      ) {
         bestScore = run.scoreMean;
         bestRunId = runId;
       }
@@ -252,7 +270,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
 
     let refitRunId: number | null = null;
     let modelId: number | null = null;
-    if (options.modelDataDir !== undefined && bestRunId !== null) {
+    if (options.modelDataDir !== undefined && bestRunId !== null && bestScore !== null) {
       const source = runs.get(bestRunId);
       const refit = runs.createRefitRun(experimentId, source.paramsJson, source.runId, now - 10_000);
       refitRunId = refit.runId;
@@ -292,7 +310,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
           sourceRunId: source.runId,
           format: 'tfjs-layers',
           path,
-          testMetrics: { test_loss: 0.21, test_accuracy: 0.963, test_auc: bestScore - 0.01, test_pr_auc: 0.61 },
+          testMetrics: scopedMetrics('test', { loss: 0.21, accuracy: 0.963, auc: bestScore - 0.01, pr_auc: 0.61 }),
         },
         now - 8_000,
       );
