@@ -1,5 +1,6 @@
 import type { DatasetInfo, EpochMetrics, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
+import { scopedMetrics } from '../../worker/contract/vocabulary.js';
 
 export type Script = (task: Task, delivery: number) => { curve: number[]; outcome?: TaskOutcome };
 
@@ -40,7 +41,7 @@ export class FakeRunner implements TaskRunner {
       const metrics: EpochMetrics =
         task.kind === 'refit'
           ? { loss: 1 - curve[epoch]! }
-          : { loss: 1 - curve[epoch]!, val_loss: 1 - curve[epoch]!, val_auc: curve[epoch]! };
+          : { loss: 1 - curve[epoch]!, ...scopedMetrics('val', { loss: 1 - curve[epoch]!, auc: curve[epoch]! }) };
       if (onEpoch(epoch, metrics) === 'stop') {
         curve = curve.slice(0, epoch + 1);
         stoppedByRequest = true;
@@ -58,8 +59,8 @@ export class FakeRunner implements TaskRunner {
         stoppedEpoch: curve.length - 1,
         paramCount: 10 * task.params.width,
         trainMs: 5,
-        bestMetrics: task.kind === 'refit' ? {} : { val_loss: 1 - curve[bestEpoch]!, val_auc: curve[bestEpoch]! },
-        testMetrics: task.kind === 'refit' ? { test_loss: 0.2, test_auc: 0.9 } : undefined,
+        bestMetrics: task.kind === 'refit' ? {} : scopedMetrics('val', { loss: 1 - curve[bestEpoch]!, auc: curve[bestEpoch]! }),
+        testMetrics: task.kind === 'refit' ? scopedMetrics('test', { loss: 0.2, auc: 0.9 }) : undefined,
         ...(stoppedByRequest ? { stoppedByRequest } : {}),
       },
     };
