@@ -59,7 +59,8 @@ function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const ranked = rankRuns(experiment, runs);
   const others = runs.filter((run) => !ranked.includes(run));
   console.log(
-    `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
+    `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
+      `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
   );
   console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, ranked, others));
 }
@@ -93,7 +94,8 @@ program
   .option('--port <port>', 'dashboard port', positiveInt)
   .option(
     '--queue [url]',
-    'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); --workers then counts task slots',
+    'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); ' +
+      '--workers then counts task slots',
   )
   .option('--local-workers <n>', 'with --queue: also run N queue workers on this machine', positiveInt)
   .action(
@@ -133,10 +135,14 @@ program
         const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
         const { experiment } = prepared;
         const backends = await whenReady(composition);
+        const folds = spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout';
+        const workers = queueRunner
+          ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0)
+          : `${config.workers} workers`;
         console.log(
-          `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout'}, ` +
-            `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ${prepared.info.nFeatures} features, ${experiment.task}; ` +
-            `${queueRunner ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0) : `${config.workers} workers`} on ${[...new Set(backends)].join('/')}`,
+          `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${folds}, ` +
+            `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ` +
+            `${prepared.info.nFeatures} features, ${experiment.task}; ${workers} on ${[...new Set(backends)].join('/')}`,
         );
         const bar = createSearchProgressBar(experiment.selectionMetric);
         const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
@@ -144,7 +150,8 @@ program
         stopBar();
         bar.stop();
         console.log(
-          `Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} (${summary.tasksTrained} tasks trained).`,
+          `Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} ` +
+            `(${summary.tasksTrained} tasks trained).`,
         );
         printLeaderboard(composition.storage, summary.experiment);
         if (summary.interrupted) {

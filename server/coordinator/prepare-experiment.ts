@@ -106,7 +106,8 @@ export async function prepareExperiment(
   const existing = storage.experiments.findByName(spec.name);
   if (existing && existing.specHash !== hash) {
     throw new ConflictError(
-      `an experiment named "${spec.name}" already exists with a different spec (or data). Give this spec a new name, or delete the old one with \`foldwise delete ${spec.name}\``,
+      `an experiment named "${spec.name}" already exists with a different spec (or data). ` +
+        `Give this spec a new name, or delete the old one with \`foldwise delete ${spec.name}\``,
     );
   }
   const info = await runner.describe(spec);

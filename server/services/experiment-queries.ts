@@ -163,7 +163,8 @@ function validationLabel(spec: ExperimentSpec): string {
   const v = spec.validation;
   const scheme = v.kind === 'kfold' ? `${v.k}-fold${v.stratified ? ' stratified' : ''} CV` : `holdout ${Math.round(v.fraction * 100)}%`;
   const es = v.earlyStopping;
-  return es ? `${scheme}, early stopping on ${es.monitor} (patience ${es.patience}${es.minDelta ? `, min Δ ${es.minDelta}` : ''})` : scheme;
+  if (!es) return scheme;
+  return `${scheme}, early stopping on ${es.monitor} (patience ${es.patience}${es.minDelta ? `, min Δ ${es.minDelta}` : ''})`;
 }
 
 function formatValue(value: unknown): string {

@@ -85,8 +85,8 @@ export class ExperimentStore {
   readonly #delete;
 
   constructor(db: Db) {
-    this.#insert =
-      db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
+    this.#insert = db.prepare(`INSERT INTO experiments
+        (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);
     this.#byName = db.prepare('SELECT * FROM experiments WHERE name = ?');
     this.#byId = db.prepare('SELECT * FROM experiments WHERE experiment_id = ?');
@@ -97,7 +97,8 @@ export class ExperimentStore {
     // Best score honours the direction stored in the spec (minimise → smallest mean).
     this.#summaries = db.prepare(`SELECT e.*,
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search') AS runs_total,
-        (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status IN ('done','failed','pruned')) AS runs_finished,
+        (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search'
+           AND r.status IN ('done','failed','pruned')) AS runs_finished,
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'failed') AS runs_failed,
         (SELECT CASE WHEN e.selection_direction = 'minimize' THEN min(r.score_mean) ELSE max(r.score_mean) END
            FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'done') AS best_score

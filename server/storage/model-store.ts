@@ -49,7 +49,8 @@ export class ModelStore {
   constructor(db: Db) {
     this.#upsert = db.prepare(`INSERT INTO models (run_id, experiment_id, source_run_id, format, path, test_metrics_json, created_at)
       VALUES (@runId, @experimentId, @sourceRunId, @format, @path, @testMetricsJson, @createdAt)
-      ON CONFLICT (run_id) DO UPDATE SET path = excluded.path, test_metrics_json = excluded.test_metrics_json, created_at = excluded.created_at,
+      ON CONFLICT (run_id) DO UPDATE SET path = excluded.path, test_metrics_json = excluded.test_metrics_json,
+        created_at = excluded.created_at,
         source_run_id = excluded.source_run_id`);
     this.#byId = db.prepare('SELECT * FROM models WHERE model_id = ?');
     this.#ofExperiment = db.prepare('SELECT * FROM models WHERE experiment_id = ? ORDER BY created_at DESC, model_id DESC');

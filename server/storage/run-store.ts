@@ -241,7 +241,8 @@ export class RunStore {
     this.#failFold = db.prepare(`UPDATE folds SET status = @status, error = @error, worker_name = @workerName, finished_at = @now
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
     this.#failRun = db.prepare(
-      `UPDATE runs SET status = 'failed', error = @error, finished_at = @now WHERE run_id = @runId AND status IN ('queued','running','interrupted')`,
+      `UPDATE runs SET status = 'failed', error = @error, finished_at = @now
+      WHERE run_id = @runId AND status IN ('queued','running','interrupted')`,
     );
     this.#pruneRun =
       db.prepare(`UPDATE runs SET status = 'pruned', error = @reason, score_mean = @scoreMean, score_std = @scoreStd, finished_at = @now
@@ -253,7 +254,8 @@ export class RunStore {
     this.#interruptRuns = db.prepare(`UPDATE runs SET status = 'interrupted' WHERE experiment_id = ? AND status IN ('running','queued')
       AND EXISTS (SELECT 1 FROM folds f WHERE f.run_id = runs.run_id AND f.status IN ('interrupted','done'))`);
     this.#requeueFolds = db.prepare(
-      `UPDATE folds SET status = 'queued' WHERE status IN ('running','interrupted') AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`,
+      `UPDATE folds SET status = 'queued' WHERE status IN ('running','interrupted')
+      AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`,
     );
     this.#requeueRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status IN ('running','interrupted')`);
     this.#clearUnfinishedPoints = db.prepare(`DELETE FROM metric_points WHERE (run_id, fold_index) IN

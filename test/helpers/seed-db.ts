@@ -51,7 +51,10 @@ export type SeededExperiment = {
   readonly modelId: number | null;
 };
 
-/** Metric keys the synthetic binary task records each epoch (as the real worker does): training loss and accuracy, then the validation metrics. */
+/**
+ * Metric keys the synthetic binary task records each epoch (as the real worker does): training
+ * loss and accuracy, then the validation metrics.
+ */
 export const SEEDED_METRICS: readonly string[] = ['loss', 'accuracy', ...TASK_METRICS.binary.map((name) => metricKey('val', name))];
 
 /** The metric that ranks the seeded runs and stops their folds early, and its direction. */
