@@ -234,10 +234,14 @@ export function baselinesMarkdown(b: Baselines): string {
     '',
     `${b.machine} · written by \`bench/baselines.ts\` in ${secs(b.totalSeconds)} (${b.date.slice(0, 16).replace('T', ' ')} UTC)`,
     '',
-    `Python ${setup.python_version} (\`${setup.python}\`, Debian's, not the \`python3\` on PATH) · scikit-learn ${setup.sklearn} · PyTorch ${setup.torch} · Optuna ${setup.optuna} · numpy ${setup.numpy}. ` +
-      `BLAS kernel numpy uses (threadpoolctl): **${setup.blas_kernel ?? 'unknown'}**, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every Python command. ` +
-      `Data: foldwise's fraud generator, ${b.export.rows} rows × ${b.export.features} features, ${b.export.positives} positives, seed ${b.seed}; ` +
-      `foldwise's stratified test split (\`splitTest(y, 'binary', 0.2, seed)\`): ${b.export.trainRows} training rows, ${b.export.testRows} test rows (${b.export.testPositives} positive).`,
+    `Python ${setup.python_version} (\`${setup.python}\`, Debian's, not the \`python3\` on PATH) · scikit-learn ` +
+      `${setup.sklearn} · PyTorch ${setup.torch} · Optuna ${setup.optuna} · numpy ${setup.numpy}. ` +
+      `BLAS kernel numpy uses (threadpoolctl): **${setup.blas_kernel ?? 'unknown'}**, with OPENBLAS_CORETYPE and ` +
+      `OPENBLAS_L2_SIZE unset for every Python command. ` +
+      `Data: foldwise's fraud generator, ${b.export.rows} rows × ${b.export.features} features, ` +
+      `${b.export.positives} positives, seed ${b.seed}; ` +
+      `foldwise's stratified test split (\`splitTest(y, 'binary', 0.2, seed)\`): ${b.export.trainRows} training ` +
+      `rows, ${b.export.testRows} test rows (${b.export.testPositives} positive).`,
     '',
     '```sh',
     ...b.commands,
@@ -245,13 +249,17 @@ export function baselinesMarkdown(b: Baselines): string {
     '',
     `### Engine: reference MLP 30→64→32→1, ${thousands(16000)} rows, 20 epochs, batch 128, Adam, one thread`,
     '',
-    `Median of ${b.engine.runs.length} runs of \`engine.py\`, each the median of 3 fits (range over all ${skAll.length} fits). Time of the fit call only. ` +
-      "Per CPU-second: the same samples over the process's CPU time, which other processes competing for the cores inflate much less than the wall time.",
+    `Median of ${b.engine.runs.length} runs of \`engine.py\`, each the median of 3 fits (range over all ` +
+      `${skAll.length} fits). Time of the fit call only. ` +
+      "Per CPU-second: the same samples over the process's CPU time, which other processes competing for the cores " +
+      'inflate much less than the wall time.',
     '',
     '| engine | samples/s (median) | range | samples per CPU-second (median) |',
     '|---|---:|---:|---:|',
-    `| scikit-learn MLPClassifier (BLAS limited to 1 thread) | ${thousands(b.engine.sklearnSamplesPerS)} | ${range(skAll)} | ${thousands(b.engine.sklearnSamplesPerCpuS)} |`,
-    `| PyTorch, \`torch.set_num_threads(1)\`, plain loop | ${thousands(b.engine.torchSamplesPerS)} | ${range(ptAll)} | ${thousands(b.engine.torchSamplesPerCpuS)} |`,
+    `| scikit-learn MLPClassifier (BLAS limited to 1 thread) | ${thousands(b.engine.sklearnSamplesPerS)} | ` +
+      `${range(skAll)} | ${thousands(b.engine.sklearnSamplesPerCpuS)} |`,
+    `| PyTorch, \`torch.set_num_threads(1)\`, plain loop | ${thousands(b.engine.torchSamplesPerS)} | ` +
+      `${range(ptAll)} | ${thousands(b.engine.torchSamplesPerCpuS)} |`,
   ];
 
   if (b.sklearn !== null && b.optuna !== null) {
@@ -262,29 +270,58 @@ export function baselinesMarkdown(b: Baselines): string {
       '### Whole search: 24 configurations × 5-fold CV, refit on all training rows, test ROC AUC',
       '',
       'Grid: depth {1,2,3} × width {32,64} × batch {64,128} × epochs {10,20}; hidden layers by the "halve" schedule, ' +
-        'width w, depth d → (w, w/2, …, w/2^(d−1)), e.g. (64, 32, 16). StratifiedKFold(5, shuffle=True, random_state=seed) in both tools; ' +
+        'width w, depth d → (w, w/2, …, w/2^(d−1)), e.g. (64, 32, 16). StratifiedKFold(5, shuffle=True, ' +
+        'random_state=seed) in both tools; ' +
         'standardisation fitted per fold. One run of each (a whole search is too long to repeat within `npm run bench`).',
       '',
       '| tool | wall | CPU time / 2 cores | best CV ROC AUC | refit test ROC AUC | epochs trained (CV + refit) | best configuration |',
       '|---|---:|---:|---:|---:|---:|---|',
-      `| GridSearchCV(MLPClassifier), n_jobs=${sk.n_jobs}, refit=True | ${secs(sk.full.wall_s)} | ${secs(sk.full.cpu_s / 2)} | ${auc(sk.full.best_cv_auc)} | ${auc(sk.full.test_auc)} | ${thousands(sk.full.epochs_total)} (${thousands(sk.full.epochs_cv)} + ${sk.full.epochs_refit}) | ${configOf(sk.full.best_params)} |`,
-      `| GridSearchCV, MLPClassifier(early_stopping=True) | ${secs(sk.early_stopping.wall_s)} | ${secs(sk.early_stopping.cpu_s / 2)} | ${auc(sk.early_stopping.best_cv_auc)} | ${auc(sk.early_stopping.test_auc)} | ${thousands(sk.early_stopping.epochs_total)} (${thousands(sk.early_stopping.epochs_cv)} + ${sk.early_stopping.epochs_refit}) | ${configOf(sk.early_stopping.best_params)} |`,
-      `| Optuna + PyTorch, 2 processes, ${op.no_pruning.storage} storage | ${secs(op.no_pruning.wall_s)} | ${secs(op.no_pruning.cpu_s / 2)} | ${auc(op.no_pruning.best_cv_auc)} | ${auc(op.no_pruning.test_auc)} | ${thousands(op.no_pruning.epochs_total)} (${thousands(op.no_pruning.epochs_cv)} + ${op.no_pruning.epochs_refit}) | ${configOf(op.no_pruning.best_params)} |`,
-      `| Optuna + PyTorch, MedianPruner | ${secs(op.median_pruner.wall_s)} | ${secs(op.median_pruner.cpu_s / 2)} | ${auc(op.median_pruner.best_cv_auc)} | ${auc(op.median_pruner.test_auc)} | ${thousands(op.median_pruner.epochs_total)} (${thousands(op.median_pruner.epochs_cv)} + ${op.median_pruner.epochs_refit}) | ${configOf(op.median_pruner.best_params)} |`,
+      `| GridSearchCV(MLPClassifier), n_jobs=${sk.n_jobs}, refit=True | ${secs(sk.full.wall_s)} | ` +
+        `${secs(sk.full.cpu_s / 2)} | ${auc(sk.full.best_cv_auc)} | ${auc(sk.full.test_auc)} | ` +
+        `${thousands(sk.full.epochs_total)} (${thousands(sk.full.epochs_cv)} + ${sk.full.epochs_refit}) | ` +
+        `${configOf(sk.full.best_params)} |`,
+      `| GridSearchCV, MLPClassifier(early_stopping=True) | ${secs(sk.early_stopping.wall_s)} | ` +
+        `${secs(sk.early_stopping.cpu_s / 2)} | ${auc(sk.early_stopping.best_cv_auc)} | ` +
+        `${auc(sk.early_stopping.test_auc)} | ${thousands(sk.early_stopping.epochs_total)} ` +
+        `(${thousands(sk.early_stopping.epochs_cv)} + ${sk.early_stopping.epochs_refit}) | ` +
+        `${configOf(sk.early_stopping.best_params)} |`,
+      `| Optuna + PyTorch, 2 processes, ${op.no_pruning.storage} storage | ${secs(op.no_pruning.wall_s)} | ` +
+        `${secs(op.no_pruning.cpu_s / 2)} | ${auc(op.no_pruning.best_cv_auc)} | ${auc(op.no_pruning.test_auc)} | ` +
+        `${thousands(op.no_pruning.epochs_total)} (${thousands(op.no_pruning.epochs_cv)} + ` +
+        `${op.no_pruning.epochs_refit}) | ${configOf(op.no_pruning.best_params)} |`,
+      `| Optuna + PyTorch, MedianPruner | ${secs(op.median_pruner.wall_s)} | ${secs(op.median_pruner.cpu_s / 2)} | ` +
+        `${auc(op.median_pruner.best_cv_auc)} | ${auc(op.median_pruner.test_auc)} | ` +
+        `${thousands(op.median_pruner.epochs_total)} (${thousands(op.median_pruner.epochs_cv)} + ` +
+        `${op.median_pruner.epochs_refit}) | ${configOf(op.median_pruner.best_params)} |`,
       '',
-      `- scikit-learn without early stopping: \`tol=0, n_iter_no_change=10**6\`, so each fit runs all its epochs (${sk.full.mean_epochs_per_fit} per fold on average); refit ${secs(sk.full.refit_s)} of the wall. ` +
+      `- scikit-learn without early stopping: \`tol=0, n_iter_no_change=10**6\`, so each fit runs all its epochs ` +
+        `(${sk.full.mean_epochs_per_fit} per fold on average); refit ${secs(sk.full.refit_s)} of the wall. ` +
         `Epochs are counted from each fitted fold's \`n_iter_\`.`,
-      `- scikit-learn's \`early_stopping=True\` (defaults: 10 % held out, patience 10, tol 1e-4) watches held-out **accuracy**, nearly flat from the first epoch on a 3 %-positive task: ` +
-        `it trains ${sk.early_stopping.mean_epochs_per_fit} epochs per fold on average (it cannot stop before epoch 12 with patience 10, so the 10-epoch configurations run out), ` +
-        `but then restores the weights of the epoch with the best held-out accuracy: epoch ${sk.early_stopping.median_kept_epoch} in the median fold (mean ${sk.early_stopping.mean_kept_epoch}). ` +
-        `Best CV AUC ${auc(sk.early_stopping.best_cv_auc)} against ${auc(sk.full.best_cv_auc)} without it; the per-configuration CV AUCs are in baselines.json.`,
-      `- Optuna: GridSampler, a trial = the 5 folds, value = mean validation AUC; each fold's AUC reported as an intermediate value (step = fold index). ` +
-        `Without pruning: ${op.no_pruning.trials} trials for ${op.no_pruning.distinct_configs} distinct configurations (${op.no_pruning.duplicate_trials} duplicated by the two workers' race), ${op.no_pruning.folds_trained} folds trained; ` +
-        `MedianPruner (defaults: 5 startup trials, no warm-up): ${op.median_pruner.complete} complete, ${op.median_pruner.pruned} pruned, ${op.median_pruner.folds_trained} folds trained. ` +
-        `Training (fit + validation AUC) fills ${Math.round(op.no_pruning.busy_share * 100)} % / ${Math.round(op.median_pruner.busy_share * 100)} % of 2 × the search wall; the rest is process start-up (importing torch), data loading and the study storage.`,
-      `- Wall times: GridSearchCV.fit (search + refit); Optuna from creating the study to the refit model's test score, worker start-up included. ` +
-        '"CPU time / 2 cores": the CPU seconds of all the search\'s processes over the same span, halved: the wall time two otherwise idle cores would need at best. ' +
-        `The machine is shared: load average (1 min) when each script started: engine ${b.engine.runs.map((r) => r.loadavg_start[0]).join(' / ')}, GridSearchCV ${sk.loadavg_start[0]}, Optuna ${op.loadavg_start[0]} (2 cores; above 2 means other processes were competing).`,
+      `- scikit-learn's \`early_stopping=True\` (defaults: 10 % held out, patience 10, tol 1e-4) watches held-out ` +
+        `**accuracy**, nearly flat from the first epoch on a 3 %-positive task: ` +
+        `it trains ${sk.early_stopping.mean_epochs_per_fit} epochs per fold on average (it cannot stop before epoch ` +
+        `12 with patience 10, so the 10-epoch configurations run out), ` +
+        `but then restores the weights of the epoch with the best held-out accuracy: epoch ` +
+        `${sk.early_stopping.median_kept_epoch} in the median fold (mean ${sk.early_stopping.mean_kept_epoch}). ` +
+        `Best CV AUC ${auc(sk.early_stopping.best_cv_auc)} against ${auc(sk.full.best_cv_auc)} without it; the ` +
+        `per-configuration CV AUCs are in baselines.json.`,
+      `- Optuna: GridSampler, a trial = the 5 folds, value = mean validation AUC; each fold's AUC reported as an ` +
+        `intermediate value (step = fold index). ` +
+        `Without pruning: ${op.no_pruning.trials} trials for ${op.no_pruning.distinct_configs} distinct ` +
+        `configurations (${op.no_pruning.duplicate_trials} duplicated by the two workers' race), ` +
+        `${op.no_pruning.folds_trained} folds trained; ` +
+        `MedianPruner (defaults: 5 startup trials, no warm-up): ${op.median_pruner.complete} complete, ` +
+        `${op.median_pruner.pruned} pruned, ${op.median_pruner.folds_trained} folds trained. ` +
+        `Training (fit + validation AUC) fills ${Math.round(op.no_pruning.busy_share * 100)} % / ` +
+        `${Math.round(op.median_pruner.busy_share * 100)} % of 2 × the search wall; the rest is process start-up ` +
+        `(importing torch), data loading and the study storage.`,
+      `- Wall times: GridSearchCV.fit (search + refit); Optuna from creating the study to the refit model's test ` +
+        `score, worker start-up included. ` +
+        '"CPU time / 2 cores": the CPU seconds of all the search\'s processes over the same span, halved: the wall ' +
+        'time two otherwise idle cores would need at best. ' +
+        `The machine is shared: load average (1 min) when each script started: engine ` +
+        `${b.engine.runs.map((r) => r.loadavg_start[0]).join(' / ')}, GridSearchCV ${sk.loadavg_start[0]}, Optuna ` +
+        `${op.loadavg_start[0]} (2 cores; above 2 means other processes were competing).`,
     );
   }
   lines.push('', `Raw results: \`bench/out/baselines.json\` (git-ignored), read by the other bench scripts to compare in the same run.`);
@@ -312,6 +349,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   writeFileSync(BASELINES_JSON, `${JSON.stringify(baselines, null, 2)}\n`);
   if (!options.skipSearch) writeSection('baselines', baselinesMarkdown(baselines));
   log(
-    `done in ${secs(baselines.totalSeconds)}; wrote ${relative(ROOT, BASELINES_JSON)}${options.skipSearch ? '' : ' and the baselines section of BENCHMARKS.md'}`,
+    `done in ${secs(baselines.totalSeconds)}; wrote ` +
+      `${relative(ROOT, BASELINES_JSON)}${options.skipSearch ? '' : ' and the baselines section of BENCHMARKS.md'}`,
   );
 }

@@ -75,7 +75,8 @@ try {
   );
   const boardTimes = await timeRequests(`${dash.url}/api/experiments/${seeded.experimentId}/runs`, SAMPLES);
   console.log(
-    `experiment page: server ${round(median(pageTimes.server))} ms, response ${round(median(pageTimes.total))} ms, ${Math.round(pageTimes.bytes / 1024)} kB`,
+    `experiment page: server ${round(median(pageTimes.server))} ms, response ${round(median(pageTimes.total))} ` +
+      `ms, ${Math.round(pageTimes.bytes / 1024)} kB`,
   );
   console.log(`curves of 10 runs: ${round(median(curveTimes.total))} ms, ${Math.round(curveTimes.bytes / 1024)} kB`);
   console.log(`leaderboard JSON: ${round(median(boardTimes.total))} ms, ${Math.round(boardTimes.bytes / 1024)} kB`);
@@ -131,8 +132,10 @@ try {
     '',
     machineLine(),
     '',
-    `One experiment of ${RUNS} runs × ${FOLDS} folds × ${EPOCHS} epochs (${points.toLocaleString('en-US')} metric points, seeded through the stores in ${(seedMs / 1000).toFixed(1)} s), ` +
-      `served by \`createApp\` from a file database. Medians of ${SAMPLES} requests (after 2 warm-ups) and of ${BROWSER_LOADS} page loads in Chromium (echarts.min.js cached after the first). ` +
+    `One experiment of ${RUNS} runs × ${FOLDS} folds × ${EPOCHS} epochs (${points.toLocaleString('en-US')} metric ` +
+      `points, seeded through the stores in ${(seedMs / 1000).toFixed(1)} s), ` +
+      `served by \`createApp\` from a file database. Medians of ${SAMPLES} requests (after 2 warm-ups) and of ` +
+      `${BROWSER_LOADS} page loads in Chromium (echarts.min.js cached after the first). ` +
       'The page fetches curves only for the 10 runs it plots. `node --import tsx bench/dashboard.ts`.',
     '',
     '| measure | median | target |',

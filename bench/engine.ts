@@ -362,7 +362,9 @@ async function benchBackend(backend: BackendName, options: Options, data: Data, 
         measured[variant.key] = await variant.run(epochs);
         results[variant.key].push(measured[variant.key]);
         log(
-          `${backend} round ${round + 1}/${options.runs}: ${variant.key} ${Math.round(measured[variant.key].samplesPerS)} samples/s (cpu ${Math.round(measured[variant.key].cpuSamplesPerS)})`,
+          `${backend} round ${round + 1}/${options.runs}: ${variant.key} ` +
+            `${Math.round(measured[variant.key].samplesPerS)} samples/s (cpu ` +
+            `${Math.round(measured[variant.key].cpuSamplesPerS)})`,
         );
       }
       ratios.engineOverFit.push(measured.engine.samplesPerS / measured.fit.samplesPerS);
@@ -405,15 +407,25 @@ function report(
 
   lines.push('## Engine: training throughput of the reference MLP', '');
   lines.push(
-    `${machine} · load average ${load.start.map((v) => v.toFixed(1)).join(' / ')} at the start, ${load.end.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; 2 cores, shared) · ${Math.round(seconds)} s`,
+    `${machine} · load average ${load.start.map((v) => v.toFixed(1)).join(' / ')} at the start, ` +
+      `${load.end.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; 2 cores, shared) · ` +
+      `${Math.round(seconds)} s`,
     '',
   );
   lines.push(
-    `\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ${options.cpuEpochs} --warmup-epochs ${options.warmupEpochs}\``,
+    `\`node --import tsx bench/engine.ts --runs ${options.runs} --epochs ${options.epochs} --cpu-epochs ` +
+      `${options.cpuEpochs} --warmup-epochs ${options.warmupEpochs}\``,
     '',
   );
   lines.push(
-    `MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr 1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after untimed warm-up epochs (${options.warmupEpochs} each, as a long-lived worker process is warm); **median of ${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op wrappers not counted.`,
+    `MLP 30→64→32→1 (relu, sigmoid output), fraud data (20,000 rows, seed ${DEFAULT_SEED}): the 16,000 non-test ` +
+      `rows (a search fold: 12,800 rows, its 3,200 validation rows scored every epoch), batch ${BATCH}, Adam lr ` +
+      `1e-3, one thread (wasm: \`setThreadsCount(1)\`). Variants run interleaved round by round after untimed ` +
+      `warm-up epochs (${options.warmupEpochs} each, as a long-lived worker process is warm); **median of ` +
+      `${options.runs} rounds**, ratios are medians of per-round ratios (same run). samples/s = rows × epochs / ` +
+      `training time (\`trainMs\` of the task, or the \`fit\` call); "CPU" divides by this process's CPU time ` +
+      `instead (less disturbed by other load on the machine). Kernels per step: one epoch under \`tf.profile\`, op ` +
+      `wrappers not counted.`,
     '',
   );
 
@@ -433,66 +445,96 @@ function report(
             : '';
       const kernels = result.kernels[key];
       lines.push(
-        `| ${result.backend} | ${VARIANT_LABELS[key]} | ${result.epochs} | ${fmt(median(values.map((m) => m.samplesPerS)))} | ${range(values.map((m) => m.samplesPerS))} | ${fmt(median(values.map((m) => m.cpuSamplesPerS)))} | ${kernels === undefined ? '' : kernels.toFixed(0)} | ${vsFit} | ${vsLayers} |`,
+        `| ${result.backend} | ${VARIANT_LABELS[key]} | ${result.epochs} | ` +
+          `${fmt(median(values.map((m) => m.samplesPerS)))} | ${range(values.map((m) => m.samplesPerS))} | ` +
+          `${fmt(median(values.map((m) => m.cpuSamplesPerS)))} | ${kernels === undefined ? '' : kernels.toFixed(0)} | ` +
+          `${vsFit} | ${vsLayers} |`,
       );
     }
   }
-  for (const backend of missing)
-    lines.push(
-      `| ${backend} | not installed here (${backend === 'tensorflow' ? '`@tensorflow/tfjs-node` cannot download libtensorflow on this machine' : 'backend did not start'}) | | | | | | | |`,
-    );
+  for (const backend of missing) {
+    const reason =
+      backend === 'tensorflow' ? '`@tensorflow/tfjs-node` cannot download libtensorflow on this machine' : 'backend did not start';
+    lines.push(`| ${backend} | not installed here (${reason}) | | | | | | | |`);
+  }
   lines.push('');
 
   lines.push('### Against PyTorch and scikit-learn (target: engine ≥ 50 % of PyTorch single-thread)', '');
   if (sameRunTorch !== null && engineWasm !== null && wasm) {
     const ratios = wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.torch.median_samples_per_s);
     const ratio = median(ratios);
+    const sklearnRatio = median(wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.sklearn.median_samples_per_s));
     lines.push(
-      `Measured in the same session, one \`bench/python/engine.py --runs 1\` (one fit of each library) after each wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`,
+      `Measured in the same session, one \`bench/python/engine.py --runs 1\` (one fit of each library) after each ` +
+        `wasm round, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:`,
       '',
     );
     lines.push('| engine | samples/s (median) | range |', '|---|---:|---:|');
     lines.push(`| PyTorch 1 thread, plain loop | ${fmt(sameRunTorch)} | ${range(wasm.python.map((p) => p.torch.median_samples_per_s))} |`);
     lines.push(
-      `| scikit-learn MLPClassifier (BLAS 1 thread) | ${fmt(sameRunSklearn!)} | ${range(wasm.python.map((p) => p.sklearn.median_samples_per_s))} |`,
+      `| scikit-learn MLPClassifier (BLAS 1 thread) | ${fmt(sameRunSklearn!)} | ` +
+        `${range(wasm.python.map((p) => p.sklearn.median_samples_per_s))} |`,
     );
     lines.push(`| foldwise engine, wasm | ${fmt(engineWasm)} | ${range(wasm.results.engine.map((m) => m.samplesPerS))} |`, '');
     lines.push(
-      `**Engine / PyTorch = ${(ratio * 100).toFixed(0)} %** (median of per-round ratios; target ≥ 50 %: ${ratio >= 0.5 ? '✓ met' : `✗ missed by ${((0.5 - ratio) * 100).toFixed(0)} points`}). Engine / scikit-learn = ${(median(wasm.python.map((p, i) => wasm.results.engine[i]!.samplesPerS / p.sklearn.median_samples_per_s)) * 100).toFixed(0)} %.`,
+      `**Engine / PyTorch = ${(ratio * 100).toFixed(0)} %** (median of per-round ratios; target ≥ 50 %: ` +
+        `${ratio >= 0.5 ? '✓ met' : `✗ missed by ${((0.5 - ratio) * 100).toFixed(0)} points`}). ` +
+        `Engine / scikit-learn = ${(sklearnRatio * 100).toFixed(0)} %.`,
       '',
     );
   } else if (baselines !== null && engineWasm !== null) {
     const ratio = engineWasm / baselines.engine.torchSamplesPerS;
     lines.push(
-      `From bench/out/baselines.json (${baselines.date.slice(0, 16)} UTC, another session: ratios are only indicative): PyTorch ${fmt(baselines.engine.torchSamplesPerS)} samples/s, scikit-learn ${fmt(baselines.engine.sklearnSamplesPerS)}. Engine (wasm) / PyTorch = **${(ratio * 100).toFixed(0)} %** (target ≥ 50 %: ${ratio >= 0.5 ? '✓' : '✗'}).`,
+      `From bench/out/baselines.json (${baselines.date.slice(0, 16)} UTC, another session: ratios are only ` +
+        `indicative): PyTorch ${fmt(baselines.engine.torchSamplesPerS)} samples/s, scikit-learn ` +
+        `${fmt(baselines.engine.sklearnSamplesPerS)}. Engine (wasm) / PyTorch = **${(ratio * 100).toFixed(0)} %** ` +
+        `(target ≥ 50 %: ${ratio >= 0.5 ? '✓' : '✗'}).`,
       '',
     );
   } else {
+    const engineShare =
+      engineWasm === null
+        ? 'not measured'
+        : `${fmt(engineWasm)}, i.e. ${((engineWasm / 170_000) * 100).toFixed(0)} – ` +
+          `${((engineWasm / 325_000) * 100).toFixed(0)} % of that PyTorch range`;
     lines.push(
-      `Python was not measured (no Debian python3-torch here, no bench/out/baselines.json). The issue's reference figures for this machine type: PyTorch 1 thread ${ISSUE_REFERENCE.torch} samples/s, scikit-learn ${ISSUE_REFERENCE.sklearn}; the engine's wasm median above is ${engineWasm === null ? 'not measured' : `${fmt(engineWasm)}, i.e. ${((engineWasm / 170_000) * 100).toFixed(0)} – ${((engineWasm / 325_000) * 100).toFixed(0)} % of that PyTorch range`}.`,
+      `Python was not measured (no Debian python3-torch here, no bench/out/baselines.json). The issue's reference ` +
+        `figures for this machine type: PyTorch 1 thread ${ISSUE_REFERENCE.torch} samples/s, scikit-learn ` +
+        `${ISSUE_REFERENCE.sklearn}; the engine's wasm median above is ${engineShare}.`,
       '',
     );
   }
   lines.push(
-    `The issue's reference figures, measured on a quiet machine of this type: PyTorch ${ISSUE_REFERENCE.torch}, scikit-learn ${ISSUE_REFERENCE.sklearn}, wasm \`model.fit\` ${ISSUE_REFERENCE.wasmFit}, cpu \`model.fit\` ${ISSUE_REFERENCE.cpuFit} samples/s. This machine is shared: compare ratios within a run, not absolute figures across runs.`,
+    `The issue's reference figures, measured on a quiet machine of this type: PyTorch ${ISSUE_REFERENCE.torch}, ` +
+      `scikit-learn ${ISSUE_REFERENCE.sklearn}, wasm \`model.fit\` ${ISSUE_REFERENCE.wasmFit}, cpu \`model.fit\` ` +
+      `${ISSUE_REFERENCE.cpuFit} samples/s. This machine is shared: compare ratios within a run, not absolute ` +
+      `figures across runs.`,
     '',
   );
   if (wasm) {
     const cpuEngine = median(wasm.results.engine.map((m) => m.cpuSamplesPerS));
     const cpuFit = median(wasm.results.fit.map((m) => m.cpuSamplesPerS));
     lines.push(
-      `Without other load, wall time approaches CPU time: the engine's CPU-time figure on wasm, ${fmt(cpuEngine)} samples/s, is ${((cpuEngine / 325_000) * 100).toFixed(0)} – ${((cpuEngine / 170_000) * 100).toFixed(0)} % of the issue's quiet-machine PyTorch range. CPU time is itself inflated by contention (\`model.fit\`'s CPU-time figure here, ${fmt(cpuFit)}, against the issue's quiet ${ISSUE_REFERENCE.wasmFit}), so that is a lower bound for a quiet machine, not a measurement of one.`,
+      `Without other load, wall time approaches CPU time: the engine's CPU-time figure on wasm, ${fmt(cpuEngine)} ` +
+        `samples/s, is ${((cpuEngine / 325_000) * 100).toFixed(0)} – ${((cpuEngine / 170_000) * 100).toFixed(0)} % of ` +
+        `the issue's quiet-machine PyTorch range. CPU time is itself inflated by contention (\`model.fit\`'s CPU-time ` +
+        `figure here, ${fmt(cpuFit)}, against the issue's quiet ${ISSUE_REFERENCE.wasmFit}), so that is a lower bound ` +
+        `for a quiet machine, not a measurement of one.`,
       '',
     );
   }
 
   lines.push('### Stacked folds (train the k folds of a configuration as one model): measured, dropped', '');
   lines.push(
-    'The 8 matrix products of one engine step for k folds stacked on a leading axis (one rank-3 kernel each, fresh operands every step as in training) against one fold; CPU µs per step. Stacking could only save what the k single-fold steps spend outside their products (dispatch, JavaScript), so it pays only if the stacked products cost well under k single ones.',
+    'The 8 matrix products of one engine step for k folds stacked on a leading axis (one rank-3 kernel each, ' +
+      'fresh operands every step as in training) against one fold; CPU µs per step. Stacking could only save what ' +
+      'the k single-fold steps spend outside their products (dispatch, JavaScript), so it pays only if the stacked ' +
+      'products cost well under k single ones.',
     '',
   );
   lines.push(
-    '| backend | products, 1 fold | products, k = 5 stacked | stacked / (5 × single) | whole engine step, 1 fold | best case for stacking vs 5 single steps |',
+    '| backend | products, 1 fold | products, k = 5 stacked | stacked / (5 × single) | whole engine step, 1 fold ' +
+      '| best case for stacking vs 5 single steps |',
     '|---|---:|---:|---:|---:|---:|',
   );
   for (const result of results) {
@@ -500,18 +542,32 @@ function report(
     // Best case: stacking keeps everything outside the products at one fold's cost.
     const bestCase = (k * engineStepMicros) / (stackedMicros + (engineStepMicros - singleMicros));
     lines.push(
-      `| ${result.backend} | ${singleMicros.toFixed(0)} µs | ${stackedMicros.toFixed(0)} µs | ${(stackedMicros / (k * singleMicros)).toFixed(2)} | ${engineStepMicros.toFixed(0)} µs | ${fmtRatio(bestCase)} |`,
+      `| ${result.backend} | ${singleMicros.toFixed(0)} µs | ${stackedMicros.toFixed(0)} µs | ` +
+        `${(stackedMicros / (k * singleMicros)).toFixed(2)} | ${engineStepMicros.toFixed(0)} µs | ` +
+        `${fmtRatio(bestCase)} |`,
     );
   }
   lines.push(
     '',
-    'On wasm a product with a batch dimension > 1 leaves XNNPACK for a naive loop (tfjs-backend-wasm `batch_mat_mul_impl.cc` only sends unbatched, untransposed products to XNNPACK), so the stacked products cost more than k separate fast ones; after the engine cut a step to 8 kernels, dispatch is a small share of it anyway. The 1.5× bar is not reachable, so foldwise keeps one task per (run, fold) and the coordinator needs no change.',
+    'On wasm a product with a batch dimension > 1 leaves XNNPACK for a naive loop (tfjs-backend-wasm ' +
+      '`batch_mat_mul_impl.cc` only sends unbatched, untransposed products to XNNPACK), so the stacked products cost ' +
+      'more than k separate fast ones; after the engine cut a step to 8 kernels, dispatch is a small share of it ' +
+      'anyway. The 1.5× bar is not reachable, so foldwise keeps one task per (run, fold) and the coordinator needs ' +
+      'no change.',
     '',
   );
 
   lines.push('### tfjs-node (`tensorflow` backend): not measured here', '');
   lines.push(
-    "`@tensorflow/tfjs-node` cannot install on this machine (its install downloads libtensorflow), so this is **not measured**, only placed from published figures: TensorFlow.js's team measured tfjs-node training about 4× slower than eager tf.keras on MNIST (tensorflow/tfjs#628, gap still there in 2019); users measured it about 2× faster than wasm on convolution-heavy models (vladmandic/face-api#108, wacky6/hikaru#5), but slower than wasm on a tiny dense model where per-op binding cost dominates (tensorflow/tfjs#4402: 54 ms in tfjs-node against 20 ms on wasm). The engine's step is 8 small products (batch 128, ≤ 65 columns): on tfjs-node they would run on native AVX2 GEMMs but each would pay the binding cost, so our estimate is between the engine's wasm figure and about twice it. The engine needs no change to run there (it calls the standard `BatchMatMul` / `_FusedMatMul` kernels and reads tensors synchronously, which tfjs-node supports on CPU).",
+    '`@tensorflow/tfjs-node` cannot install on this machine (its install downloads libtensorflow), so this is ' +
+      "**not measured**, only placed from published figures: TensorFlow.js's team measured tfjs-node training about " +
+      '4× slower than eager tf.keras on MNIST (tensorflow/tfjs#628, gap still there in 2019); users measured it ' +
+      'about 2× faster than wasm on convolution-heavy models (vladmandic/face-api#108, wacky6/hikaru#5), but slower ' +
+      'than wasm on a tiny dense model where per-op binding cost dominates (tensorflow/tfjs#4402: 54 ms in tfjs-node ' +
+      "against 20 ms on wasm). The engine's step is 8 small products (batch 128, ≤ 65 columns): on tfjs-node they " +
+      "would run on native AVX2 GEMMs but each would pay the binding cost, so our estimate is between the engine's " +
+      'wasm figure and about twice it. The engine needs no change to run there (it calls the standard `BatchMatMul` ' +
+      '/ `_FusedMatMul` kernels and reads tensors synchronously, which tfjs-node supports on CPU).',
     '',
   );
   return lines.join('\n');

@@ -88,7 +88,9 @@ export async function exportFraud(options: { readonly out?: string; readonly see
       seed,
       testFraction: TEST_FRACTION,
       featureNames: table.encoding.featureNames,
-      note: 'row indices are 0-based positions in the CSV data lines (the header is not counted); test = splitTest(y, "binary", 0.2, seed) from worker/splits.ts',
+      note:
+        'row indices are 0-based positions in the CSV data lines (the header is not counted); test = splitTest(y, ' +
+        '"binary", 0.2, seed) from worker/splits.ts',
       summary: { ...summary, csv: undefined, split: undefined },
       train: sorted(train),
       test: sorted(test),

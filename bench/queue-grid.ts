@@ -131,12 +131,15 @@ console.log(
   `grid: depth {${values.depth}} × width {32,64} × batch {64,128} × epochs {10,20}, 5-fold, fraud 20,000 rows (CSV), wasm backend`,
 );
 console.log(
-  '| workers | load average at start | search wall (first task start → last run end) | training time of the folds / 2 | refit | whole `foldwise run` | best CV AUC |',
+  '| workers | load average at start | search wall (first task start → last run end) | training time of the ' +
+    'folds / 2 | refit | whole `foldwise run` | best CV AUC |',
 );
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
-    `| ${r.label === 'local' ? '2 local (pool)' : '2 queue (Redis)'} | ${r.load} | ${r.searchS.toFixed(1)} s | ${(r.trainS / 2).toFixed(1)} s (${((100 * r.trainS) / 2 / r.searchS).toFixed(0)} % of the wall) | ${r.refitS.toFixed(1)} s | ${r.totalS.toFixed(1)} s | ${r.bestAuc?.toFixed(4)} |`,
+    `| ${r.label === 'local' ? '2 local (pool)' : '2 queue (Redis)'} | ${r.load} | ${r.searchS.toFixed(1)} s | ` +
+      `${(r.trainS / 2).toFixed(1)} s (${((100 * r.trainS) / 2 / r.searchS).toFixed(0)} % of the wall) | ` +
+      `${r.refitS.toFixed(1)} s | ${r.totalS.toFixed(1)} s | ${r.bestAuc?.toFixed(4)} |`,
   );
 }
 console.log(`best run (every variant): ${[...new Set(results.map((r) => r.best))].join(' / ')}`);

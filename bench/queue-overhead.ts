@@ -105,7 +105,8 @@ console.log('|---|---|---|---|---|---|');
 for (const r of [local, queued]) {
   const perTask = r.searchMs.reduce((a, b) => a + b, 0) / (TASKS * ROUNDS);
   console.log(
-    `| ${r.label === 'local' ? 'local pool (IPC)' : 'Redis queue (BullMQ)'} | ${quantile(r.wallMs, 0.5).toFixed(1)} ms | ${quantile(r.wallMs, 0.9).toFixed(1)} ms | ` +
+    `| ${r.label === 'local' ? 'local pool (IPC)' : 'Redis queue (BullMQ)'} | ` +
+      `${quantile(r.wallMs, 0.5).toFixed(1)} ms | ${quantile(r.wallMs, 0.9).toFixed(1)} ms | ` +
       `${quantile(r.overheadMs, 0.5).toFixed(1)} ms | ${quantile(r.overheadMs, 0.9).toFixed(1)} ms | ${perTask.toFixed(1)} ms |`,
   );
 }

@@ -12,7 +12,10 @@ export function median(values: readonly number[]): number {
 
 /** One line describing the machine and the date, for the top of each section. */
 export function machineLine(): string {
-  return `${new Date().toISOString().slice(0, 10)} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${availableParallelism()} cores · ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.version}`;
+  return (
+    `${new Date().toISOString().slice(0, 10)} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${availableParallelism()} ` +
+    `cores · ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.version}`
+  );
 }
 
 /**

@@ -168,20 +168,24 @@ async function main(): Promise<void> {
       const m = runSearch(variant, 2, `2w-${i}`);
       measured[variant.key]!.push(m);
       console.error(
-        `${variant.key} #${i + 1}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ${m.epochsTrained} epochs`,
+        `${variant.key} #${i + 1}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ` +
+          `${m.epochsTrained} epochs`,
       );
     }
     const ms = measured[variant.key]!;
     const mid = ms.find((m) => m.wallS === median(ms.map((x) => x.wallS))) ?? ms[0]!;
     rows.push(
-      `| ${variant.label} | ${fmt(median(ms.map((m) => m.wallS)), 1)} | ${fmt(mid.bestCvAuc)} (${mid.bestParams}) | ${fmt(mid.testAuc)} | ${mid.epochsTrained} | ${mid.runsPruned} | ${(100 * mid.outsideTrainingShare).toFixed(1)} % |`,
+      `| ${variant.label} | ${fmt(median(ms.map((m) => m.wallS)), 1)} | ${fmt(mid.bestCvAuc)} (${mid.bestParams}) | ` +
+        `${fmt(mid.testAuc)} | ${mid.epochsTrained} | ${mid.runsPruned} | ` +
+        `${(100 * mid.outsideTrainingShare).toFixed(1)} % |`,
     );
   }
 
   const baselines = readBaselines();
   if (sameRun)
     rows.unshift(
-      `| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(sameRun.wall_s, 1)} | ${fmt(sameRun.best_cv_auc)} | ${fmt(sameRun.test_auc)} | ${sameRun.epochs_total} | | |`,
+      `| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(sameRun.wall_s, 1)} | ` +
+        `${fmt(sameRun.best_cv_auc)} | ${fmt(sameRun.test_auc)} | ${sameRun.epochs_total} | | |`,
     );
   const baselineRows = Object.entries(baselines).map(
     ([name, b]) =>
@@ -198,7 +202,11 @@ async function main(): Promise<void> {
     const one = runSearch(small, 1, '1w');
     const two = runSearch(small, 2, '2w');
     const rate = (m: Measured) => m.searchSamples / m.searchWallS;
-    scaling = `
+    const scalingRow = (workers: number, m: Measured) =>
+      `| ${workers} | ${fmt(m.searchWallS, 1)} | ${Math.round(rate(m)).toLocaleString('en')} | ${fmt(m.wallS, 1)} | ` +
+      `${(100 * m.outsideTrainingShare).toFixed(1)} % |`;
+    scaling =
+      `
 ### Scaling and overhead
 
 8 configurations (depth {1,2} × width {32,64} × batch {64,128}) × 5 folds × 10 epochs, same data. Throughput = samples trained
@@ -207,10 +215,11 @@ start-up and the refit excluded, they are in the whole-command walls above).
 
 | workers | search wall (s) | samples/s | whole command (s) | search time outside training |
 |---|---|---|---|---|
-| 1 | ${fmt(one.searchWallS, 1)} | ${Math.round(rate(one)).toLocaleString('en')} | ${fmt(one.wallS, 1)} | ${(100 * one.outsideTrainingShare).toFixed(1)} % |
-| 2 | ${fmt(two.searchWallS, 1)} | ${Math.round(rate(two)).toLocaleString('en')} | ${fmt(two.wallS, 1)} | ${(100 * two.outsideTrainingShare).toFixed(1)} % |
+${scalingRow(1, one)}
+${scalingRow(2, two)}
 
-2 workers give **${fmt(rate(two) / rate(one), 2)}×** the throughput of 1 (target ≥ 1.8×). "Outside training" = 1 − Σ fold training time ÷ (workers ×
+2 workers give **${fmt(rate(two) / rate(one), 2)}×** the throughput of 1 (target ≥ 1.8×). ` +
+      `"Outside training" = 1 − Σ fold training time ÷ (workers ×
 search wall): scheduling, IPC messages, SQLite writes, per-task data preparation (target ≤ 5 %).`;
   }
 
@@ -218,8 +227,10 @@ search wall): scheduling, IPC messages, SQLite writes, per-task data preparation
   const smart = measured.smart![0]!;
   const sk = sameRun ?? baselines['GridSearchCV(MLPClassifier), n_jobs=2'];
   const target = sk
-    ? `Against GridSearchCV${sameRun ? ' in this run' : ' (from baselines.json, an earlier run)'}: foldwise with full training took **${fmt(plain.wallS / sk.wall_s, 2)}×** its wall time ` +
-      `(test AUC ${fmt(plain.testAuc)} vs ${fmt(sk.test_auc)}); with early stopping and fold cutting **${fmt(smart.wallS / sk.wall_s, 2)}×** (test AUC ${fmt(smart.testAuc)}). ` +
+    ? `Against GridSearchCV${sameRun ? ' in this run' : ' (from baselines.json, an earlier run)'}: foldwise with ` +
+      `full training took **${fmt(plain.wallS / sk.wall_s, 2)}×** its wall time ` +
+      `(test AUC ${fmt(plain.testAuc)} vs ${fmt(sk.test_auc)}); with early stopping and fold cutting ` +
+      `**${fmt(smart.wallS / sk.wall_s, 2)}×** (test AUC ${fmt(smart.testAuc)}). ` +
       `Targets: ≤ 1.0× the wall, test AUC ≥ GridSearchCV's − 0.005 = ${fmt(sk.test_auc - 0.005)}.`
     : 'No GridSearchCV figure: run without --skip-sklearn (needs bench/python/setup.sh).';
 

@@ -70,3 +70,32 @@ test('architecture: the contract files import only the schema libraries and each
     assert.deepEqual(external, [], relative(ROOT, file));
   }
 });
+
+/**
+ * The formatter wraps code at 140 characters but not strings or comments; this keeps those within it too. A template line
+ * continues on the next with `{{~!}}` (or `{{~` on its first mustache), which drops the line break from the output.
+ */
+const MAX_LINE = 140;
+const LINE_CHECKED = ['.ts', '.js', '.hbs', '.css'];
+const LINE_CHECKED_FOLDERS = ['server', 'worker', 'web', 'test', 'bench', 'scripts', 'bin'];
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || relative(ROOT, path) === join('bench', 'out')) return [];
+    if (statSync(path).isDirectory()) return filesUnder(path);
+    return LINE_CHECKED.some((ext) => name.endsWith(ext)) ? [path] : [];
+  });
+}
+
+test('no source line over 140 characters', () => {
+  const long = LINE_CHECKED_FOLDERS.flatMap((folder) => filesUnder(join(ROOT, folder))).flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => {
+        const length = [...line].length; // characters, as the formatter counts them (not UTF-8 bytes)
+        return length > MAX_LINE ? [`${relative(ROOT, file)}:${i + 1} (${length})`] : [];
+      }),
+  );
+  assert.deepEqual(long, []);
+});

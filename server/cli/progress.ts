@@ -21,10 +21,10 @@ export function createSearchProgressBar(
   let started = false;
   return {
     update(progress) {
+      const best = progress.best;
+      const partial = best && best.foldsDone < best.nFolds ? `, ${best.foldsDone}/${best.nFolds} folds` : '';
       const payload = {
-        best: progress.best
-          ? `${formatScore(progress.best.score)} (run ${progress.best.runId}${progress.best.foldsDone < progress.best.nFolds ? `, ${progress.best.foldsDone}/${progress.best.nFolds} folds` : ''})`
-          : '—',
+        best: best ? `${formatScore(best.score)} (run ${best.runId}${partial})` : '—',
         elapsed: formatClock(progress.elapsedMs),
         etaText:
           progress.tasksDone > 0 && progress.tasksDone < progress.tasksTotal

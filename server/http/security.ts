@@ -76,7 +76,8 @@ export function originGuard(req: Request, _res: Response, next: NextFunction): v
 export function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader(
     'Content-Security-Policy',
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+      "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
   );
   res.setHeader('X-Content-Type-Options', 'nosniff');
   // Not no-referrer: under it Chrome sends `Origin: null` with our own form posts, which originGuard must refuse.

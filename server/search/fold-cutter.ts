@@ -31,7 +31,10 @@ export function pickLeader(candidate: FoldScores, others: readonly FoldScores[],
   return leader;
 }
 
-/** Whether the candidate's remaining folds should be cut. A candidate with a non-finite fold score is never cut here (it fails on its own). */
+/**
+ * Whether the candidate's remaining folds should be cut. A candidate with a non-finite fold score is never cut here (it fails on
+ * its own).
+ */
 export function shouldCutFolds(candidate: FoldScores, others: readonly FoldScores[], rule: FoldCutRule): boolean {
   if (candidate.size < rule.minFolds) return false;
   const leader = pickLeader(candidate, others, rule.direction);

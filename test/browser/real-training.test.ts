@@ -85,7 +85,8 @@ describe('real training in Chromium', { skip: skip ?? false }, () => {
     await page
       .locator('#specText')
       .fill(
-        `name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`,
+        `name: scripted-column\ndataset: { kind: csv, path: scripted.csv, target: "${CSV_COLUMN}" }\ntask: ` +
+          `regression\ngrid: { width: [4], epochs: 3 }\nvalidation: { kind: holdout }\n`,
       );
     await page.getByRole('button', { name: 'Validate and start' }).click();
     await page.waitForURL(/\/experiments\/\d+$/, { timeout: 60_000 });

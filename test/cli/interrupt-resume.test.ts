@@ -50,49 +50,56 @@ function count(dataDir: string, sql: string): number {
 
 const dbExists = (dataDir: string) => count(dataDir, `SELECT count(*) AS n FROM sqlite_master`) > 0;
 
-test('coordinator SIGKILLed mid-search: the same command resumes, keeps finished runs untouched, duplicates nothing, ends with the uninterrupted leaderboard', async () => {
-  const dir = tempDir();
-  const specPath = writeFile(dir, 'spec.yaml', SPEC);
+test(
+  'coordinator SIGKILLed mid-search: the same command resumes, keeps finished runs untouched, duplicates ' +
+    'nothing, ends with the uninterrupted leaderboard',
+  async () => {
+    const dir = tempDir();
+    const specPath = writeFile(dir, 'spec.yaml', SPEC);
 
-  const reference = join(dir, 'reference');
-  const clean = await runCli(['run', specPath, '--workers', '2', '--no-refit'], reference);
-  assert.equal(clean.code, 0, clean.stderr);
-  const expected = snapshot(reference);
-  assert.equal(expected.leaderboard.length, 4);
+    const reference = join(dir, 'reference');
+    const clean = await runCli(['run', specPath, '--workers', '2', '--no-refit'], reference);
+    assert.equal(clean.code, 0, clean.stderr);
+    const expected = snapshot(reference);
+    assert.equal(expected.leaderboard.length, 4);
 
-  const crashed = join(dir, 'crashed');
-  const first = startCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
-  await waitFor(
-    () => dbExists(crashed) && count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1,
-    'a finished run',
-    120_000,
-  );
-  await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
-  first.child.kill('SIGKILL');
-  await first.finished;
-  const before = snapshot(crashed);
-  assert.ok(before.leaderboard.length >= 1 && before.leaderboard.length < 4, `killed mid-search (${before.leaderboard.length} runs done)`);
-  // The coordinator's children notice their parent is gone and exit.
-  await waitFor(
-    async () =>
-      (await import('node:child_process')).execSync(`pgrep -f "worker/main.ts" -P ${first.child.pid} || true`).toString().trim() === '',
-    'orphaned workers to exit',
-    10_000,
-  );
+    const crashed = join(dir, 'crashed');
+    const first = startCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
+    await waitFor(
+      () => dbExists(crashed) && count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1,
+      'a finished run',
+      120_000,
+    );
+    await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
+    first.child.kill('SIGKILL');
+    await first.finished;
+    const before = snapshot(crashed);
+    assert.ok(
+      before.leaderboard.length >= 1 && before.leaderboard.length < 4,
+      `killed mid-search (${before.leaderboard.length} runs done)`,
+    );
+    // The coordinator's children notice their parent is gone and exit.
+    await waitFor(
+      async () =>
+        (await import('node:child_process')).execSync(`pgrep -f "worker/main.ts" -P ${first.child.pid} || true`).toString().trim() === '',
+      'orphaned workers to exit',
+      10_000,
+    );
 
-  const resumed = await runCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stdout, /Resuming "resumable"/);
-  const after = snapshot(crashed);
-  for (const [runId, curve] of before.points)
-    assert.equal(after.points.get(runId), curve, `run ${runId} finished before the kill is untouched`);
-  assert.deepEqual(after.leaderboard, expected.leaderboard, 'same leaderboard as the uninterrupted search');
-  const perFoldMetric = count(
-    crashed,
-    `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`,
-  );
-  assert.equal(perFoldMetric, 12, 'one row per epoch: nothing duplicated by the retrained folds');
-});
+    const resumed = await runCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /Resuming "resumable"/);
+    const after = snapshot(crashed);
+    for (const [runId, curve] of before.points)
+      assert.equal(after.points.get(runId), curve, `run ${runId} finished before the kill is untouched`);
+    assert.deepEqual(after.leaderboard, expected.leaderboard, 'same leaderboard as the uninterrupted search');
+    const perFoldMetric = count(
+      crashed,
+      `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`,
+    );
+    assert.equal(perFoldMetric, 12, 'one row per epoch: nothing duplicated by the retrained folds');
+  },
+);
 
 test('SIGTERM mid-search: exits within 5 s, marks running runs interrupted, and the next run resumes', async () => {
   const dir = tempDir();

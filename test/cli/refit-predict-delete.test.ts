@@ -25,7 +25,9 @@ test('run → show → predict → delete on a user CSV with string labels and a
   const spec = writeFile(
     dir,
     'spec.yaml',
-    `name: shapes\ndataset: { kind: csv, path: train.csv, target: label }\nmodel: { learningRate: 0.02, batchSize: 16, epochs: 8, width: 16, depth: 1 }\nvalidation: { kind: kfold, k: 3, earlyStopping: { monitor: val_loss, patience: 3 } }\n`,
+    `name: shapes\ndataset: { kind: csv, path: train.csv, target: label }\nmodel: { learningRate: 0.02, ` +
+      `batchSize: 16, epochs: 8, width: 16, depth: 1 }\nvalidation: { kind: kfold, k: 3, earlyStopping: { monitor: ` +
+      `val_loss, patience: 3 } }\n`,
   );
 
   const run = await runCli(['run', spec, '--workers', '2'], dataDir);

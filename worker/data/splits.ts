@@ -59,7 +59,8 @@ export function validationSplits(
     for (const { label, rows } of groups) {
       if (rows.length < k) {
         throw new DataError(
-          `stratified ${k}-fold cross-validation needs at least ${k} training rows of each class, but class ${className(label, classNames)} has only ${rows.length}; lower k, or set stratified: false`,
+          `stratified ${k}-fold cross-validation needs at least ${k} training rows of each class, but class ` +
+            `${className(label, classNames)} has only ${rows.length}; lower k, or set stratified: false`,
         );
       }
     }

@@ -124,11 +124,15 @@ function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string
       : `the model takes ${inputs} inputs but ${PREPROCESSING_FILE} encodes ${nFeatures} features`;
   }
   if (model.inputs.length !== ratings.inputs.length)
-    return `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} (${ratings.inputs.join(', ')})`;
+    return (
+      `the model has ${model.inputs.length} inputs but ${PREPROCESSING_FILE} lists ${ratings.inputs.length} ` +
+      `(${ratings.inputs.join(', ')})`
+    );
   const bad = ratings.inputs.findIndex((name, k) => model.inputs[k]!.shape[1] !== (name === 'features' ? nFeatures : 1));
   return bad < 0
     ? null
-    : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
+    : `input ${bad + 1} (${ratings.inputs[bad]}) of the model has width ${model.inputs[bad]!.shape[1]}, but ` +
+        `${PREPROCESSING_FILE} expects ${ratings.inputs[bad] === 'features' ? nFeatures : 1}`;
 }
 
 /**

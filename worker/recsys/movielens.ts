@@ -69,7 +69,8 @@ export async function detectLayout(folder: string, requested: MovieLensSpec['lay
     isFolder = (await stat(folder)).isDirectory();
   } catch {
     throw new DataError(
-      `movielens folder not found: ${folder} (download ml-100k or ml-latest-small from https://grouplens.org/datasets/movielens/ and unpack it)`,
+      `movielens folder not found: ${folder} (download ml-100k or ml-latest-small from ` +
+        `https://grouplens.org/datasets/movielens/ and unpack it)`,
     );
   }
   if (!isFolder)
@@ -86,7 +87,8 @@ export async function detectLayout(folder: string, requested: MovieLensSpec['lay
     return layout;
   }
   throw new DataError(
-    `movielens: ${folder} holds neither u.data (ml-100k) nor ratings.csv (ml-latest-small); set dataset.layout or point dataset.path at the unpacked folder`,
+    `movielens: ${folder} holds neither u.data (ml-100k) nor ratings.csv (ml-latest-small); set dataset.layout or ` +
+      `point dataset.path at the unpacked folder`,
   );
 }
 
@@ -179,7 +181,8 @@ async function readItems100k(path: string, genreNames: readonly string[]): Promi
     const where = `${path}, line ${line}`;
     if (fields.length !== fixed + genreNames.length) {
       throw new DataError(
-        `${where}: expected ${fixed + genreNames.length} fields separated by "|" (id|title|release date|video release date|URL and ${genreNames.length} genre flags), got ${fields.length}`,
+        `${where}: expected ${fixed + genreNames.length} fields separated by "|" (id|title|release date|video release ` +
+          `date|URL and ${genreNames.length} genre flags), got ${fields.length}`,
       );
     }
     const id = fields[0]!;
@@ -218,7 +221,8 @@ async function loadMlLatestSmall(folder: string): Promise<Table> {
     const c = header.indexOf(name);
     if (c < 0)
       throw new DataError(
-        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected userId,movieId,rating,timestamp)`,
+        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected ` +
+          `userId,movieId,rating,timestamp)`,
       );
     return c;
   };
@@ -251,7 +255,8 @@ async function readMoviesCsv(path: string): Promise<SideTable> {
     const c = header.indexOf(name);
     if (c < 0)
       throw new DataError(
-        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected movieId,title,genres)`,
+        `${path}, row 1 (header): no column ${quote(name)}; the columns are ${header.map(quote).join(', ')} (expected ` +
+          `movieId,title,genres)`,
       );
     return c;
   }) as [number, number, number];

@@ -40,7 +40,8 @@ export async function predictRatingsRows(
     const alias = column === ratings.userColumn ? 'user' : 'item';
     if (cell === undefined)
       throw new DataError(
-        `${source}, row ${i + 2}: column ${JSON.stringify(column)}${column === alias ? '' : ` (or ${JSON.stringify(alias)})`} is missing; each row needs a user and an item id`,
+        `${source}, row ${i + 2}: column ${JSON.stringify(column)}${column === alias ? '' : ` (or ${JSON.stringify(alias)})`} ` +
+          'is missing; each row needs a user and an item id',
       );
     if (cell === '') throw new DataError(`${source}, row ${i + 2}, column ${JSON.stringify(column)}: missing value (empty cell)`);
     return cell;

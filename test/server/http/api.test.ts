@@ -202,7 +202,8 @@ test('unknown API paths → 404 JSON', async () => {
 
 test('POST /api/experiments starts a search in the background; the run table fills in and the search ends', async () => {
   const specText =
-    'name: api-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
+    'name: api-started\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 ' +
+    '}\nvalidation: { kind: holdout }\n';
   const response = await post('/api/experiments', { specText });
   assert.equal(response.status, 201);
   const body = (await response.json()) as any;
@@ -288,7 +289,8 @@ test('POST /api/experiments/:id/refit: an unfinished run → 409, unknown run �
 
 test('GET /api/experiments/:id/events streams the coordinator events of that experiment', async () => {
   const specText =
-    'name: streamed\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 }\nvalidation: { kind: holdout }\n';
+    'name: streamed\ndataset: { kind: sine, rows: 200 }\ntask: regression\ngrid: { width: [4, 8], epochs: 3 ' +
+    '}\nvalidation: { kind: holdout }\n';
   // Prepare first (so the id is known), then listen, then search.
   const prepared = await dash.coordinator.prepare(specText, { baseDir: dash.experimentsDir });
   const id = prepared.experiment.experimentId;

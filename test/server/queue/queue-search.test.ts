@@ -25,7 +25,8 @@ validation: { kind: kfold, k: 2, earlyStopping: { monitor: val_loss, patience: 3
 seed: 7
 `;
 
-test("queue: three workers, one killed mid-task — the search completes, each epoch is stored once, the leaderboard equals the local pool's", {
+test('queue: three workers, one killed mid-task — the search completes, each epoch is stored once, the leaderboard ' +
+  "equals the local pool's", {
   skip: skip ?? false,
   timeout: 240_000,
 }, async () => {

@@ -61,7 +61,10 @@ test('queue: a worker of another code version is refused with a clear message an
   assert.equal(await withTimeout(worker.exited, 30_000, 'refused worker exit'), 2, 'exit code 2: refused');
   assert.match(
     worker.output,
-    /refused: the coordinator on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ runs foldwise 0\.0\.0-other \(queue protocol 99\), but this worker runs foldwise 0\.1\.0 \(queue protocol 1\)\. Install the same foldwise version on every machine\./,
+    new RegExp(
+      /refused: the coordinator on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ runs foldwise 0\.0\.0-other \(queue protocol 99\), /.source +
+        /but this worker runs foldwise 0\.1\.0 \(queue protocol 1\)\. Install the same foldwise version on every machine\./.source,
+    ),
   );
   // The coordinator says so too, while it keeps waiting for a worker it can use.
   for (let i = 0; i < 50 && !logs.some((line) => line.includes('refused')); i++) await new Promise((resolve) => setTimeout(resolve, 100));

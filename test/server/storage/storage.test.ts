@@ -60,7 +60,8 @@ test('migrations: a database written by an older release opens, keeps its rows a
   const path = join(mkdtempSync(join(tmpdir(), 'foldwise-db-')), 'old.db');
   const old = openDatabase(path, MIGRATIONS.slice(0, 1));
   old
-    .prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
+    .prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction,
+      status, created_at)
     VALUES ('kept', '', '{}', 'h', 'iris', 'multiclass', 'accuracy', 'maximize', 'done', 1)`)
     .run();
   old.close();

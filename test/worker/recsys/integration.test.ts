@@ -60,7 +60,8 @@ test('family comparison through real workers: on the test split, NCF with featur
     const baseline = test.mf!.test_baseline_rmse!;
     const report = JSON.stringify({ ncf: rmse('ncf'), mf: rmse('mf'), mlp: rmse('mlp'), baseline });
     t.diagnostic(
-      `test RMSE ${report}; search ${summary.wallMs} ms; epochs ${board.map((run) => `${familyOf(run.paramsJson)}:${run.refitEpochs}`).join(' ')}`,
+      `test RMSE ${report}; search ${summary.wallMs} ms; epochs ` +
+        `${board.map((run) => `${familyOf(run.paramsJson)}:${run.refitEpochs}`).join(' ')}`,
     );
     assert.ok(rmse('ncf') < rmse('mf') - 0.02, `NCF with features beats MF: ${report}`);
     assert.ok(rmse('mf') < baseline - 0.05, `MF beats the mean baseline: ${report}`);

@@ -206,7 +206,8 @@ export function curveOption(entries, { yName, direction = 'minimize', animate = 
       formatter: (params) => {
         const lines = params.filter((p) => String(p.seriesId).endsWith('-mean') && p.value !== null && p.value !== undefined);
         lines.sort((a, b) => bestFirst(direction)(a.value, b.value));
-        return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${lines.map((p) => `${swatch(p.color)}${p.seriesName} ${fmt.score(p.value)}`).join('<br>')}`;
+        const list = lines.map((p) => `${swatch(p.color)}${p.seriesName} ${fmt.score(p.value)}`).join('<br>');
+        return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${list}`;
       },
     },
     xAxis: epochAxis(count),
@@ -513,7 +514,8 @@ export function foldOption(lines, { yName, refitEpochs = null, direction = 'mini
         const rows = params.filter((p) => p.value !== null && p.value !== undefined);
         rows.sort((a, b) => bestFirst(direction)(a.value, b.value));
         const part = (p) => lines[Number(String(p.seriesId).slice(5))]?.part ?? '';
-        return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${rows.map((p) => `${swatch(p.color)}${p.seriesName} ${part(p)} ${fmt.score(p.value)}`).join('<br>')}`;
+        const list = rows.map((p) => `${swatch(p.color)}${p.seriesName} ${part(p)} ${fmt.score(p.value)}`).join('<br>');
+        return `<b>epoch ${params[0]?.axisValue ?? ''}</b><br>${list}`;
       },
     },
     xAxis: epochAxis(count),

@@ -119,12 +119,13 @@ function drawCurves(animate) {
   if (caption) {
     const ranked = new Set((state.board?.runs ?? rowsInRankOrder()).filter((r) => r.rank !== null).map((r) => r.runId));
     const finished = state.shown.filter((id) => ranked.has(id)).length;
+    const training = state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : '';
     caption.textContent =
       state.selected.size > 0
         ? `The ${state.shown.length} runs ticked in the leaderboard.`
         : finished === 0
           ? `${state.shown.length} runs training now; the top runs replace them as they finish. Tick runs in the leaderboard to choose.`
-          : `The top ${finished} runs${state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : ''}; tick runs in the leaderboard to plot those instead.`;
+          : `The top ${finished} runs${training}; tick runs in the leaderboard to plot those instead.`;
   }
   paintSwatches();
   if (state.shown.length === 0) {
