@@ -171,7 +171,8 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
   bullSignal?.addEventListener('abort', () => state.abort.abort(), { once: true });
   if (shuttingDown) state.abort.abort();
   log(
-    `task ${task.taskId} started (run ${task.runId}, fold ${task.foldIndex}, attempt ${task.attempt}, delivery ${delivery}, pid ${process.pid})`,
+    `task ${task.taskId} started (run ${task.runId}, fold ${task.foldIndex}, attempt ${task.attempt}, ` +
+      `delivery ${delivery}, pid ${process.pid})`,
   );
   const startedAt = performance.now();
 
@@ -249,7 +250,8 @@ async function withLocalDataset(task: Task): Promise<Task> {
   const sha256 = parseCsvAddress(dataset.path);
   if (sha256 === null) {
     throw new Error(
-      `refused task ${task.taskId}: its dataset.path ${JSON.stringify(dataset.path)} is not a content address (sha256:<hex>); a queue worker reads only data it was sent`,
+      `refused task ${task.taskId}: its dataset.path ${JSON.stringify(dataset.path)} is not a content address (sha256:<hex>); ` +
+        'a queue worker reads only data it was sent',
     );
   }
   let local: Promise<string>;
@@ -308,7 +310,8 @@ async function cacheFolder(manifestSha: string): Promise<string> {
     bytesTotal += bytes.length;
   }
   log(
-    `dataset folder sha256:${manifestSha.slice(0, 12)}… (${manifest.files.map((f) => f.name).join(', ')}) verified and cached (${bytesTotal} bytes fetched)`,
+    `dataset folder sha256:${manifestSha.slice(0, 12)}… (${manifest.files.map((f) => f.name).join(', ')}) ` +
+      `verified and cached (${bytesTotal} bytes fetched)`,
   );
   return folder;
 }
