@@ -1,13 +1,38 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TensorFlow } from '../../worker/backend.js';
 import type { BackendName, EpochMetrics, Task, TaskResult } from '../../worker/contract/protocol.js';
 import { DEFAULT_PARAMS, validateSpec, type Params } from '../../worker/contract/spec.js';
 import type { TaskKind } from '../../worker/contract/vocabulary.js';
 import { MLP_ENGINE_ENV_VAR } from '../../worker/engine/engine-trainer.js';
 import { Pacer } from '../../worker/training/pacing.js';
+import { createRng } from '../../worker/rng.js';
 import { runTask } from '../../worker/training/run-task.js';
 import { loadTable, prepareData, taskSeeds, type TrainerSetup } from '../../worker/training/task-data.js';
 import type { EpochListener, Trainer } from '../../worker/training/types.js';
+
+/** A scratch folder for one test file, removed when the process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes `dir`/easy.csv: two well-separated Gaussian blobs in 4 dimensions (a, b, c, d; `label` 0 or 1), an easy binary task. */
+export function writeEasyCsv(dir: string): string {
+  const rng = createRng(3);
+  const lines = ['a,b,c,d,label'];
+  for (let i = 0; i < 400; i++) {
+    const label = i % 2;
+    const shift = label === 1 ? 1.2 : -1.2;
+    lines.push([...Array.from({ length: 4 }, () => (shift + rng.normal()).toFixed(4)), label].join(','));
+  }
+  const path = join(dir, 'easy.csv');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
 
 export type TaskOverrides = {
   spec?: Record<string, unknown>;

@@ -34,7 +34,7 @@ export const LAYOUT_FILES: Readonly<Record<MovieLensLayout, readonly string[]>> 
 };
 
 /** Genre flags of ml-100k's u.item, in column order, for a folder without u.genre. */
-const ML100K_GENRES = [
+export const ML100K_GENRES: readonly string[] = [
   'unknown',
   'Action',
   'Adventure',

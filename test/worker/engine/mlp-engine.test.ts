@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { selectBackend, type TensorFlow } from '../../../worker/backend.js';
@@ -24,28 +22,13 @@ import { DEFAULT_PARAMS, type Params } from '../../../worker/contract/spec.js';
 import type { TaskKind } from '../../../worker/contract/vocabulary.js';
 import { splitTest } from '../../../worker/data/splits.js';
 import { DivergedError } from '../../../worker/training/types.js';
-import { checkSnapshotRestore, run, taskMaker, trainerSetup, withEngine } from '../../helpers/run-task.js';
+import { checkSnapshotRestore, run, scratchDir, taskMaker, trainerSetup, withEngine, writeEasyCsv } from '../../helpers/run-task.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'foldwise-engine-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('foldwise-engine-');
 
 // ───────────────────────────── fixtures ─────────────────────────────
 
-/** Two Gaussian blobs in 4 dimensions: an easy binary task. */
-function writeEasyCsv(): string {
-  const rng = createRng(3);
-  const lines = ['a,b,c,d,label'];
-  for (let i = 0; i < 400; i++) {
-    const label = i % 2;
-    const shift = label === 1 ? 1.2 : -1.2;
-    lines.push([...Array.from({ length: 4 }, () => (shift + rng.normal()).toFixed(4)), label].join(','));
-  }
-  const path = join(scratch, 'easy.csv');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
-
-const easyCsv = writeEasyCsv();
+const easyCsv = writeEasyCsv(scratch);
 
 const makeTask = taskMaker(easyCsv, 'engine-test');
 

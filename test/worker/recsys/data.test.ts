@@ -6,36 +6,15 @@ import { join } from 'node:path';
 import { datasetKey, loadDataset } from '../../../worker/data/load.js';
 import { DataError, type Table } from '../../../worker/data/table.js';
 import { validateSpec, type SpecError, type DatasetSpec } from '../../../worker/contract/spec.js';
+import { ML100K_GENRES } from '../../../worker/recsys/movielens.js';
 import { generateRatingsWithTruth } from '../../../worker/recsys/synthetic.js';
 import { splitTest } from '../../../worker/data/splits.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'foldwise-recsys-data-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
-const GENRE_NAMES = [
-  'unknown',
-  'Action',
-  'Adventure',
-  'Animation',
-  "Children's",
-  'Comedy',
-  'Crime',
-  'Documentary',
-  'Drama',
-  'Fantasy',
-  'Film-Noir',
-  'Horror',
-  'Musical',
-  'Mystery',
-  'Romance',
-  'Sci-Fi',
-  'Thriller',
-  'War',
-  'Western',
-];
-
 function flags(...on: string[]): string {
-  return GENRE_NAMES.map((name) => (on.includes(name) ? '1' : '0')).join('|');
+  return ML100K_GENRES.map((name) => (on.includes(name) ? '1' : '0')).join('|');
 }
 
 /** A small folder in the ml-100k layout; `overrides` replace whole files. */
@@ -49,7 +28,7 @@ function writeMl100k(name: string, overrides: Partial<Record<'u.data' | 'u.user'
       `2|GoldenEye (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?GoldenEye%20(1995)|${flags('Action', 'Adventure', 'Thriller')}`,
       `3|Caf\u00e9 Society (1996)|||http://us.imdb.com/|${flags('Drama')}`,
     ].join('\n')}\n`,
-    'u.genre': `${GENRE_NAMES.map((genre, k) => `${genre}|${k}`).join('\n')}\n\n`,
+    'u.genre': `${ML100K_GENRES.map((genre, k) => `${genre}|${k}`).join('\n')}\n\n`,
     'u.data': `${[
       '1\t1\t5\t874965758',
       '1\t2\t3\t876893171',

@@ -1,35 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
 import { createLayersTrainer } from '../../../worker/training/layers-trainer.js';
 import { DivergedError } from '../../../worker/training/types.js';
-import { createRng } from '../../../worker/rng.js';
-import { checkSnapshotRestore, run, taskMaker, trainerSetup, withEngine } from '../../helpers/run-task.js';
+import { checkSnapshotRestore, run, scratchDir, taskMaker, trainerSetup, withEngine, writeEasyCsv } from '../../helpers/run-task.js';
 
 // The layers trainer is what mlp runs train on under FOLDWISE_MLP_ENGINE=layers (and what the
 // recommendation families train on: test/worker/recsys/train.test.ts).
 
-const scratch = mkdtempSync(join(tmpdir(), 'foldwise-layers-trainer-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-
-/** Two well-separated Gaussian blobs in 4 dimensions: an easy binary task. */
-function writeEasyCsv(): string {
-  const rng = createRng(3);
-  const lines = ['a,b,c,d,label'];
-  for (let i = 0; i < 400; i++) {
-    const label = i % 2;
-    const shift = label === 1 ? 1.2 : -1.2;
-    lines.push([...Array.from({ length: 4 }, () => (shift + rng.normal()).toFixed(4)), label].join(','));
-  }
-  const path = join(scratch, 'easy.csv');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
-
-const makeTask = taskMaker(writeEasyCsv(), 'layers-trainer-test');
+const makeTask = taskMaker(writeEasyCsv(scratchDir('foldwise-layers-trainer-')), 'layers-trainer-test');
 
 test('layers trainer: learns an easy binary task, reports every metric, is seeded, leaks no tensors', async () => {
   const { tf, backend } = await selectBackend('wasm');

@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
 import { createRng } from '../../../worker/rng.js';
-import { run, taskMaker } from '../../helpers/run-task.js';
+import { run, scratchDir, taskMaker } from '../../helpers/run-task.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'foldwise-train-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('foldwise-train-');
 
 /** Two well-separated Gaussian blobs in 4 dimensions, plus a text column: an easy binary task. */
 function writeEasyCsv(): string {
