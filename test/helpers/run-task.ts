@@ -130,3 +130,32 @@ export async function checkSnapshotRestore(trainer: Trainer): Promise<void> {
     trainer.dispose();
   }
 }
+
+/**
+ * The abort contract on a real trainer (`engine` picks it for mlp runs): aborting during the first epoch's report stops
+ * the run at the next batch with an AbortError, and no tensors are left behind.
+ */
+export async function checkAbortStopsAtNextBatch(
+  tf: TensorFlow,
+  backend: BackendName,
+  makeTask: (overrides: TaskOverrides) => Task,
+  engine: 'fast' | 'layers',
+): Promise<void> {
+  const before = tf.memory().numTensors;
+  const controller = new AbortController();
+  const task = makeTask({
+    params: { epochs: 50, dropout: 0.2 },
+    spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
+  });
+  const epochs: number[] = [];
+  const stopAfterReport: EpochListener = (epoch) => {
+    epochs.push(epoch);
+    controller.abort();
+  };
+  await assert.rejects(
+    withEngine(engine, () => run(tf, backend, task, stopAfterReport, controller.signal)),
+    { name: 'AbortError' },
+  );
+  assert.deepEqual(epochs, [0]);
+  assert.equal(tf.memory().numTensors, before);
+}

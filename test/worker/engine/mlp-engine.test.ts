@@ -22,7 +22,16 @@ import { DEFAULT_PARAMS, type Params } from '../../../worker/contract/spec.js';
 import type { TaskKind } from '../../../worker/contract/vocabulary.js';
 import { splitTest } from '../../../worker/data/splits.js';
 import { DivergedError } from '../../../worker/training/types.js';
-import { checkSnapshotRestore, run, scratchDir, taskMaker, trainerSetup, withEngine, writeEasyCsv } from '../../helpers/run-task.js';
+import {
+  checkAbortStopsAtNextBatch,
+  checkSnapshotRestore,
+  run,
+  scratchDir,
+  taskMaker,
+  trainerSetup,
+  withEngine,
+  writeEasyCsv,
+} from '../../helpers/run-task.js';
 
 const scratch = scratchDir('foldwise-engine-');
 
@@ -316,19 +325,7 @@ test('runTask: divergence on the engine → DivergedError at epoch 0 (regression
 
 test('runTask: aborting stops the engine at the next batch with an AbortError, no leaks', async () => {
   const { tf, backend } = await selectBackend('wasm');
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
-  const task = makeTask({
-    params: { epochs: 50, dropout: 0.2 },
-    spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
-  });
-  const epochs: number[] = [];
-  await assert.rejects(
-    run(tf, backend, task, (epoch) => (epochs.push(epoch), controller.abort()), controller.signal),
-    { name: 'AbortError' },
-  );
-  assert.deepEqual(epochs, [0]);
-  assert.equal(tf.memory().numTensors, before);
+  await checkAbortStopsAtNextBatch(tf, backend, makeTask, 'fast');
 });
 
 test('runTask: a refit on the engine is saved as a plain layers model that scores the test split as reported', async () => {

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { selectBackend } from '../../../worker/backend.js';
 import { createLayersTrainer } from '../../../worker/training/layers-trainer.js';
 import { DivergedError } from '../../../worker/training/types.js';
-import { checkSnapshotRestore, run, scratchDir, taskMaker, trainerSetup, withEngine, writeEasyCsv } from '../../helpers/run-task.js';
+import {
+  checkAbortStopsAtNextBatch,
+  checkSnapshotRestore,
+  run,
+  scratchDir,
+  taskMaker,
+  trainerSetup,
+  withEngine,
+  writeEasyCsv,
+} from '../../helpers/run-task.js';
 
 // The layers trainer is what mlp runs train on under FOLDWISE_MLP_ENGINE=layers (and what the
 // recommendation families train on: test/worker/recsys/train.test.ts).
@@ -55,28 +64,5 @@ test('layers trainer: a huge learning rate → DivergedError naming the epoch, a
 
 test('layers trainer: an aborted signal stops at the next batch with an AbortError, and no tensors left behind', async () => {
   const { tf, backend } = await selectBackend('wasm');
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
-  const task = makeTask({
-    params: { epochs: 50, dropout: 0.2 },
-    spec: { validation: { kind: 'holdout', fraction: 0.25, earlyStopping: { patience: 100 } } },
-  });
-  const epochs: number[] = [];
-  await assert.rejects(
-    withEngine('layers', () =>
-      run(
-        tf,
-        backend,
-        task,
-        (epoch) => {
-          epochs.push(epoch);
-          controller.abort();
-        },
-        controller.signal,
-      ),
-    ),
-    { name: 'AbortError' },
-  );
-  assert.deepEqual(epochs, [0]);
-  assert.equal(tf.memory().numTensors, before);
+  await checkAbortStopsAtNextBatch(tf, backend, makeTask, 'layers');
 });
