@@ -2,6 +2,7 @@ import type { DatasetInfo } from './contract/protocol.js';
 import type { ExperimentSpec } from './contract/spec.js';
 import { loadDataset } from './data/load.js';
 import { splitTest, validationSplits } from './data/splits.js';
+import { injectDescribeFault } from './fault-injection.js';
 
 /**
  * Loads the spec's dataset and cuts its splits once, so that bad data (a missing column, a
@@ -9,6 +10,7 @@ import { splitTest, validationSplits } from './data/splits.js';
  * @throws {DataError}
  */
 export async function describeDataset(spec: ExperimentSpec): Promise<DatasetInfo> {
+  injectDescribeFault();
   const table = await loadDataset(spec.dataset, spec.seed, spec.task);
   const { train, test } = splitTest(table.y, table.task, spec.testSplit.fraction, spec.seed);
   validationSplits(table.y, train, spec.validation, table.task, spec.seed);

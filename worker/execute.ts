@@ -4,14 +4,15 @@
  * (queue-worker.ts). Failures are outcomes, never exceptions.
  */
 import { hostname } from 'node:os';
-import type { Task, TaskResult } from './contract/protocol.js';
+import type { FailureKind, Task, TaskResult } from './contract/protocol.js';
+import { failureOf } from './failures.js';
 import { runTask } from './training/run-task.js';
-import { DivergedError, type EpochListener, type TrainingContext } from './training/types.js';
+import type { EpochListener, TrainingContext } from './training/types.js';
 import { injectFault } from './fault-injection.js';
 
 export type TaskExecution =
   | { readonly status: 'done'; readonly result: TaskResult }
-  | { readonly status: 'failed'; readonly reason: 'diverged' | 'error'; readonly message: string }
+  | { readonly status: 'failed'; readonly kind: FailureKind; readonly message: string }
   /** `signal` was aborted: the caller knows why and answers for the task. */
   | { readonly status: 'aborted' };
 
@@ -25,15 +26,11 @@ export async function executeTask(task: Task, ctx: TrainingContext, onEpoch: Epo
     return { status: 'done', result: await runTask(task, ctx, onEpoch, signal) };
   } catch (error) {
     if (signal?.aborted) return { status: 'aborted' };
-    return { status: 'failed', reason: error instanceof DivergedError ? 'diverged' : 'error', message: errorMessage(error) };
+    return { status: 'failed', ...failureOf(error) };
   }
 }
 
 /** How this process appears in the folds table: `host:pid`. */
 export function defaultWorkerName(): string {
   return `${hostname()}:${process.pid}`;
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

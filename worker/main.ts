@@ -9,9 +9,10 @@
  */
 import { selectBackend } from './backend.js';
 import { describeDataset } from './describe.js';
-import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
+import { defaultWorkerName, executeTask } from './execute.js';
+import { errorMessage, failureOf } from './failures.js';
 import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task, type ToWorker } from './contract/protocol.js';
-import type { TrainingContext } from './training/run-task.js';
+import type { TrainingContext } from './training/types.js';
 
 if (process.send === undefined) {
   process.stderr.write('worker/main.ts is started by the coordinator (child_process.fork); it has no IPC channel here.\n');
@@ -83,7 +84,7 @@ async function describeOne({ requestId, spec }: DescribeRequest): Promise<void> 
   try {
     send({ type: 'described', requestId, info: await describeDataset(spec) });
   } catch (error) {
-    send({ type: 'describe-failed', requestId, message: errorMessage(error) });
+    send({ type: 'describe-failed', requestId, ...failureOf(error) });
   }
 }
 
@@ -98,7 +99,7 @@ async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
   try {
     const outcome = await executeTask(task, ctx, onEpoch, stopping.signal);
     if (outcome.status === 'done') send({ type: 'done', taskId, result: outcome.result });
-    else if (outcome.status === 'failed') send({ type: 'failed', taskId, reason: outcome.reason, message: outcome.message });
+    else if (outcome.status === 'failed') send({ type: 'failed', taskId, kind: outcome.kind, message: outcome.message });
     // 'aborted': the process is exiting and the coordinator retries the task.
   } finally {
     currentTaskId = null;
@@ -122,7 +123,7 @@ function reportMalformed(raw: unknown, error: unknown): void {
       ? raw.task.taskId
       : undefined;
   const message = `malformed message from the coordinator: ${errorMessage(error)}`;
-  if (typeof taskId === 'string') send({ type: 'failed', taskId, reason: 'error', message });
+  if (typeof taskId === 'string') send({ type: 'failed', taskId, kind: 'error', message });
   else process.stderr.write(`worker ${process.pid}: ${message}\n`);
 }
 

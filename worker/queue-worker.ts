@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { Worker, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { selectBackend } from './backend.js';
-import { defaultWorkerName, errorMessage, executeTask } from './execute.js';
+import { defaultWorkerName, executeTask } from './execute.js';
+import { errorMessage } from './failures.js';
 import type { Task } from './contract/protocol.js';
 import {
   CODE_VERSION,
@@ -37,7 +38,7 @@ import {
   type RegistryEntry,
 } from './contract/queue.js';
 import { checkRedisUrl, createRedactor, maskRedisUrl, rateLimited, readRegistry, redisClientOptions } from './contract/redis-connection.js';
-import type { TrainingContext } from './training/run-task.js';
+import type { TrainingContext } from './training/types.js';
 
 type Config = {
   readonly url: string;
@@ -131,7 +132,7 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
     return {
       status: 'failed',
       taskId: jobId,
-      reason: 'error',
+      kind: 'error',
       message: `malformed job ${jobId}: ${errorMessage(error)}`,
       workerName: config.workerName,
     };
@@ -140,7 +141,7 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
   const failed = (message: string): JobReturn => ({
     status: 'failed',
     taskId: task.taskId,
-    reason: 'error',
+    kind: 'error',
     message,
     workerName: config.workerName,
   });
@@ -204,8 +205,8 @@ async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): P
       return { status: state.stale ? 'stale' : 'cancelled', taskId: task.taskId, workerName: config.workerName };
     }
     if (execution.status === 'failed') {
-      log(`task ${task.taskId} failed after ${seconds} s (${execution.reason}): ${execution.message}`);
-      return { status: 'failed', taskId: task.taskId, reason: execution.reason, message: execution.message, workerName: config.workerName };
+      log(`task ${task.taskId} failed after ${seconds} s (${execution.kind}): ${execution.message}`);
+      return { status: 'failed', taskId: task.taskId, kind: execution.kind, message: execution.message, workerName: config.workerName };
     }
     log(`task ${task.taskId} done in ${seconds} s`);
     return { status: 'done', taskId: task.taskId, result: execution.result, workerName: config.workerName, backend: ctx.backend };

@@ -9,7 +9,7 @@ import {
   type Task,
   type ToWorker,
 } from '../../worker/contract/protocol.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError, describeFailureError, taskFailureReason } from '../errors.js';
 import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
@@ -244,7 +244,7 @@ export class WorkerPool implements TaskRunner {
         } else if (message.type === 'done')
           finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
         else if (message.type === 'failed')
-          finish({ status: 'failed', reason: message.reason, message: message.message, workerName: worker.workerName });
+          finish({ status: 'failed', reason: taskFailureReason(message.kind), message: message.message, workerName: worker.workerName });
       });
       const stopExitWatch = worker.onExit((code, exitSignal) => {
         const how = exitSignal ? `killed by ${exitSignal}` : `exited with code ${code}`;
@@ -273,7 +273,7 @@ export class WorkerPool implements TaskRunner {
           resolve(message.info);
         } else if (message.type === 'describe-failed' && message.requestId === requestId) {
           cleanup();
-          reject(new ValidationError(message.message));
+          reject(describeFailureError(message.kind, message.message));
         }
       });
       const stopExitWatch = worker.onExit(() => {

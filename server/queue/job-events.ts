@@ -7,6 +7,7 @@
 import { type ConnectionOptions, type Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseEpochProgress, parseJobReturn, type EpochProgress, type JobReturn } from '../../worker/contract/queue.js';
+import { taskFailureReason } from '../errors.js';
 import { interrupted, type InFlight, type PublishedJobs } from './published-jobs.js';
 
 export type JobEventsOptions = {
@@ -124,7 +125,12 @@ export class JobEvents {
       case 'done':
         return jobs.settle(entry, { status: 'done', result: value.result, workerName: value.workerName, backend: value.backend });
       case 'failed':
-        return jobs.settle(entry, { status: 'failed', reason: value.reason, message: value.message, workerName: value.workerName });
+        return jobs.settle(entry, {
+          status: 'failed',
+          reason: taskFailureReason(value.kind),
+          message: value.message,
+          workerName: value.workerName,
+        });
       case 'stale':
         return jobs.settle(entry, { ...interrupted('another coordinator took over this experiment'), workerName: value.workerName });
       case 'cancelled':

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { openStorage } from '../../server/storage/storage.js';
 import { Coordinator } from '../../server/coordinator/coordinator.js';
 import { WorkerPool } from '../../server/coordinator/worker-pool.js';
+import { AppError, ValidationError, WorkerFailureError } from '../../server/errors.js';
 import { FAULT_ENV_VAR } from '../../worker/fault-injection.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -107,6 +108,29 @@ validation: { kind: holdout }
     }
     for (const run of runs.filter((r) => !diverged.includes(r))) assert.equal(run.status, 'done', run.error ?? '');
   });
+});
+
+test('describe: an internal worker error is not reported as bad input (exit 1, not 2); bad data still is', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'foldwise-faults-'));
+  const storage = openStorage(join(dataDir, 'foldwise.db'));
+  const faulty = new WorkerPool({ size: 1, env: { [FAULT_ENV_VAR]: 'throw:describe' } });
+  const healthy = new WorkerPool({ size: 1 });
+  try {
+    const internal = await new Coordinator(storage, faulty, { dataDir }).prepare(SPEC, { baseDir: dataDir }).catch((error: Error) => error);
+    assert.ok(internal instanceof WorkerFailureError, String(internal));
+    assert.ok(!(internal instanceof AppError), 'the CLI exits 2 for an AppError only');
+    assert.equal(internal.kind, 'error');
+    assert.equal(internal.message, 'injected fault in describe');
+
+    const csvSpec = 'name: missing\ndataset: { kind: csv, path: nope.csv, target: y }\n';
+    const bad = await new Coordinator(storage, healthy, { dataDir }).prepare(csvSpec, { baseDir: dataDir }).catch((error: Error) => error);
+    assert.ok(bad instanceof ValidationError, String(bad));
+    assert.match(bad.message, /^file not found: .*nope\.csv$/);
+    assert.equal(storage.experiments.list().length, 0, 'nothing recorded');
+  } finally {
+    await Promise.all([faulty.close(), healthy.close()]);
+    storage.close();
+  }
 });
 
 test('workers that cannot start: the pool gives up with a clear message instead of respawning forever', async () => {

@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseFromWorker, type FromWorker, type Task, type ToWorker } from '../../worker/contract/protocol.js';
 import { DEFAULT_PARAMS, validateSpec } from '../../worker/contract/spec.js';
+import { FAULT_ENV_VAR } from '../../worker/fault-injection.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 
@@ -92,9 +93,9 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
     // Divergence (the largest learning rate the spec allows) fails the task, not the worker.
     worker.send({ type: 'task', task: sineTask('2:1:1', { optimizer: 'sgd', learningRate: 10, epochs: 50 }) });
     const diverged = (await worker.untilEnd('2:1:1')).at(-1)!;
-    assert.ok(diverged.type === 'failed' && diverged.reason === 'diverged', JSON.stringify(diverged));
+    assert.ok(diverged.type === 'failed' && diverged.kind === 'diverged', JSON.stringify(diverged));
 
-    // A task whose data cannot load fails with the data layer's message.
+    // A task whose data cannot load fails with the data layer's message, as bad data.
     const missing = {
       ...sineTask('3:0:1'),
       spec: validateSpec({ name: 'ipc-test', dataset: { kind: 'csv', path: '/nonexistent/data.csv', target: 'y' } }),
@@ -102,7 +103,7 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
     worker.send({ type: 'task', task: missing });
     const failed = (await worker.untilEnd('3:0:1')).at(-1)!;
     assert.ok(
-      failed.type === 'failed' && failed.reason === 'error' && /file not found: \/nonexistent\/data\.csv/.test(failed.message),
+      failed.type === 'failed' && failed.kind === 'data' && /file not found: \/nonexistent\/data\.csv/.test(failed.message),
       JSON.stringify(failed),
     );
 
@@ -131,7 +132,31 @@ test('worker main: answers ready, trains a task end to end over IPC, survives fa
       described.type === 'described' && described.requestId === 'd1' && described.info.task === 'regression',
       JSON.stringify(described),
     );
+    // A dataset that cannot load is bad data, with the data layer's message.
+    worker.send({ type: 'describe', request: { requestId: 'd2', spec: missing.spec } });
+    const undescribed = await worker.next();
+    assert.ok(
+      undescribed.type === 'describe-failed' &&
+        undescribed.requestId === 'd2' &&
+        undescribed.kind === 'data' &&
+        undescribed.message === 'file not found: /nonexistent/data.csv',
+      JSON.stringify(undescribed),
+    );
 
+    worker.send({ type: 'shutdown' });
+    assert.equal(await worker.exited, 0);
+  } finally {
+    worker.child.kill();
+  }
+});
+
+test('worker main: an internal error while describing a dataset is reported as an error, not as bad data', async () => {
+  const worker = new WorkerUnderTest({ [FAULT_ENV_VAR]: 'throw:describe' });
+  try {
+    assert.equal((await worker.next(30_000)).type, 'ready');
+    worker.send({ type: 'describe', request: { requestId: 'd1', spec: sineTask('x').spec } });
+    const failed = await worker.next();
+    assert.deepEqual(failed, { type: 'describe-failed', requestId: 'd1', kind: 'error', message: 'injected fault in describe' });
     worker.send({ type: 'shutdown' });
     assert.equal(await worker.exited, 0);
   } finally {

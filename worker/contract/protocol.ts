@@ -17,6 +17,15 @@ import { TASKS } from './vocabulary.js';
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/**
+ * How a worker request failed, decided once in the worker from the error it caught:
+ * - `data`: the input is bad (the dataset, the spec, a model file): the user's to fix;
+ * - `diverged`: training produced a non-finite loss (tasks only);
+ * - `error`: anything else: a bug, or the machine (memory, a file it cannot read).
+ */
+export const FAILURE_KINDS = ['data', 'diverged', 'error'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
 /** Metrics of one epoch (or of a result) by key; `null` means non-finite. */
 export const metricsSchema = z.record(z.string(), z.number().nullable()).readonly();
 export type EpochMetrics = z.infer<typeof metricsSchema>;
@@ -97,9 +106,11 @@ const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), backend: z.enum(BACKENDS), workerName: z.string() }).readonly(),
   z.strictObject({ type: z.literal('epoch'), taskId: z.string(), epoch: z.number().int().min(0), metrics: metricsSchema }).readonly(),
   z.strictObject({ type: z.literal('done'), taskId: z.string(), result: resultSchema }).readonly(),
-  z.strictObject({ type: z.literal('failed'), taskId: z.string(), reason: z.enum(['diverged', 'error']), message: z.string() }).readonly(),
+  z.strictObject({ type: z.literal('failed'), taskId: z.string(), kind: z.enum(FAILURE_KINDS), message: z.string() }).readonly(),
   z.strictObject({ type: z.literal('described'), requestId: z.string(), info: datasetInfoSchema }).readonly(),
-  z.strictObject({ type: z.literal('describe-failed'), requestId: z.string(), message: z.string() }).readonly(),
+  z
+    .strictObject({ type: z.literal('describe-failed'), requestId: z.string(), kind: z.enum(FAILURE_KINDS), message: z.string() })
+    .readonly(),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;
 

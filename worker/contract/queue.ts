@@ -20,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { BACKENDS, metricsSchema, resultSchema, taskSchema, type Task } from './protocol.js';
+import { BACKENDS, FAILURE_KINDS, metricsSchema, resultSchema, taskSchema, type Task } from './protocol.js';
 
 /** Bumped whenever the shapes below, the key layout or the job id format change. */
 export const QUEUE_PROTOCOL_VERSION = 1;
@@ -173,7 +173,7 @@ const returnSchema = z.discriminatedUnion('status', [
     .strictObject({
       status: z.literal('failed'),
       taskId: z.string(),
-      reason: z.enum(['diverged', 'error']),
+      kind: z.enum(FAILURE_KINDS),
       message: z.string(),
       workerName: z.string(),
     })
