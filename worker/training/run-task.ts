@@ -15,9 +15,6 @@ import { Pacer } from './pacing.js';
 import { loadTable, prepareData, taskSeeds, type TrainerSetup } from './task-data.js';
 import type { EpochListener, Trainer, TrainingContext } from './types.js';
 
-// main.ts and queue-worker.ts (another area) still import the context from here; new code imports types.ts.
-export type { TrainingContext } from './types.js';
-
 /**
  * Trains one task.
  * - search: train on the fold's training rows, score `val_…` metrics every epoch, early-stop on
