@@ -20,12 +20,14 @@ export async function writePredictions(modelDir: string, inputPath: string, outp
   if (rows.length === 0) throw new ValidationError(`--input: ${inputPath} has no data rows`);
   const { selectBackend } = await import('../../worker/backend.js');
   const { predictFromCsv } = await import('../../worker/models/model-files.js');
+  const { failureKindOf } = await import('../../worker/failures.js');
   const { tf } = await selectBackend();
   let table: { header: string[]; rows: (string | number)[][] };
   try {
     table = await predictFromCsv(tf, modelDir, rows, { source: inputPath });
   } catch (error) {
-    if ((error as Error).name === 'DataError') throw new ValidationError(`--input: ${(error as Error).message}`);
+    // The worker's one rule for what counts as the user's bad input (worker/failures.ts).
+    if (failureKindOf(error) === 'data') throw new ValidationError(`--input: ${(error as Error).message}`);
     throw error;
   }
   const text = stringify([table.header, ...table.rows]);
