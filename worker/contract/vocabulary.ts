@@ -42,10 +42,8 @@ const MAXIMIZED_METRICS: ReadonlySet<string> = new Set(['accuracy', 'auc', 'pr_a
  * Where a metric was measured: `val` on a fold's validation rows (search), `test` on the test
  * split (refit). Training-set metrics carry no prefix (`loss`, `accuracy`).
  */
-export type MetricScope = 'val' | 'test';
-const SCOPES: readonly MetricScope[] = ['val', 'test'];
-/** Every scope, in the order labels and listings use. */
-export const METRIC_SCOPES: readonly MetricScope[] = SCOPES;
+export const METRIC_SCOPES = ['val', 'test'] as const;
+export type MetricScope = (typeof METRIC_SCOPES)[number];
 
 /** The key a metric is recorded under: `metricKey('val', 'auc')` → `val_auc`. */
 export function metricKey(scope: MetricScope, name: string): string {
@@ -54,7 +52,7 @@ export function metricKey(scope: MetricScope, name: string): string {
 
 /** `val_auc` → `{ scope: 'val', name: 'auc' }`; `loss` → `{ scope: null, name: 'loss' }`. */
 export function parseMetricKey(key: string): { readonly scope: MetricScope | null; readonly name: string } {
-  for (const scope of SCOPES) {
+  for (const scope of METRIC_SCOPES) {
     if (key.startsWith(`${scope}_`)) return { scope, name: key.slice(scope.length + 1) };
   }
   return { scope: null, name: key };

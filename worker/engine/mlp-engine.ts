@@ -29,6 +29,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import type { Params } from '../contract/spec.js';
+import { SELU_ALPHA, SELU_SCALE } from '../models/activations.js';
 import type { OutputActivation } from '../models/output-head.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
@@ -80,8 +81,6 @@ export type BetweenBatches = () => Promise<void> | void;
 
 /** Activations a fused matrix product applies itself. */
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
-const SELU_SCALE = 1.0507009873554805;
-const SELU_ALPHA = 1.6732632423543772;
 /** Rows per forward pass at inference, as models/layers.ts's PREDICT_BATCH_SIZE. */
 const PREDICT_CHUNK = 8192;
 /** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */

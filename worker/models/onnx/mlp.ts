@@ -2,6 +2,7 @@
  * The MLP of a refit model folder as ONNX nodes: each Dense layer of the TensorFlow.js topology
  * becomes Gemm (+ its activation); Dropout is the identity at inference and is skipped.
  */
+import { SELU_ALPHA, SELU_SCALE } from '../activations.js';
 import type { Attribute, GraphBuilder } from './graph.js';
 
 /** One Dense layer read from model.json + weights.bin: kernel [inputs × units] row-major, bias [units]. */
@@ -20,15 +21,9 @@ const ACTIVATIONS: Record<string, { op: string; attributes?: Record<string, Attr
   tanh: { op: 'Tanh' },
   sigmoid: { op: 'Sigmoid' },
   elu: { op: 'Elu', attributes: { alpha: { float: 1 } } },
-  // TensorFlow.js's constants, to full float32 precision.
-  selu: { op: 'Selu', attributes: { alpha: { float: 1.6732632423543772 }, gamma: { float: 1.0507009873554805 } } },
+  selu: { op: 'Selu', attributes: { alpha: { float: SELU_ALPHA }, gamma: { float: SELU_SCALE } } },
   softmax: { op: 'Softmax', attributes: { axis: -1 } },
 };
-
-/** Whether an activation has an ONNX form here. */
-export function isExportableActivation(activation: string): boolean {
-  return Object.hasOwn(ACTIVATIONS, activation);
-}
 
 /** Appends the layers after `input` ([N, inputs] float); returns the last layer's output name. */
 export function addDenseLayers(graph: GraphBuilder, input: string, layers: readonly DenseLayer[]): string {
