@@ -13,7 +13,7 @@ import { openStorage } from './storage/storage.js';
 import { rankRuns } from './coordinator/coordinator.js';
 import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
-import { createSearchProgressBar } from './cli/progress.js';
+import { createSearchProgressBar, followRefitProgress } from './cli/progress.js';
 import { deleteExperiment } from './coordinator/delete-experiment.js';
 import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
@@ -161,7 +161,8 @@ program
         }
         if (flags.refit) {
           console.log('\nRefitting the best configuration on all non-test rows…');
-          await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal);
+          const stopRefitBar = followRefitProgress(composition.coordinator.events, experiment.experimentId);
+          await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal).finally(stopRefitBar);
           printModels(composition.storage, composition.storage.experiments.get(experiment.experimentId));
         }
         if (dashboard) {
@@ -266,7 +267,8 @@ program
     const composition = compose(configFrom(command, { workers: 1 }));
     try {
       const experiment = composition.storage.experiments.getByName(name);
-      await composition.coordinator.refit(experiment.experimentId, flags.run);
+      const stopRefitBar = followRefitProgress(composition.coordinator.events, experiment.experimentId);
+      await composition.coordinator.refit(experiment.experimentId, flags.run).finally(stopRefitBar);
       printModels(composition.storage, experiment);
     } finally {
       await composition.close();

@@ -273,6 +273,7 @@ export class Coordinator {
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
     const modelDir = refitModelDir(this.#dataDir, experiment.name, refitRun.runId);
     rmSync(modelDir, { recursive: true, force: true });
+    this.events.emit('refit', { experimentId, runId: refitRun.runId, sourceRunId: sourceRun.runId, epochs });
 
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       runs.startFold(refitRun.runId, 0, attempt);

@@ -9,6 +9,8 @@ export type CoordinatorEvents = {
   run: { experimentId: number; runId: number; status: RunStatus };
   experiment: { experimentId: number; status: ExperimentStatus };
   progress: SearchProgress;
+  /** A refit starts: run `runId` retrains `sourceRunId`'s configuration for `epochs` epochs. */
+  refit: { experimentId: number; runId: number; sourceRunId: number; epochs: number };
 };
 
 export type SearchProgress = {
