@@ -79,10 +79,11 @@ export const datasetSchema = z.discriminatedUnion('kind', [
     /** The unpacked folder, relative to the spec file's folder (or absolute). */
     path: z.string().min(1),
     /**
-     * `ml-100k`: u.data, u.user, u.item; `ml-latest-small`: ratings.csv, movies.csv;
-     * `auto`: whichever of u.data / ratings.csv the folder holds. @default 'auto'
+     * `ml-100k`: u.data, u.user, u.item; `ml-1m`: ratings.dat, users.dat, movies.dat (`::`-separated);
+     * `ml-latest-small`: ratings.csv, movies.csv; `auto`: whichever of u.data / ratings.dat / ratings.csv
+     * the folder holds. @default 'auto'
      */
-    layout: z.enum(['auto', 'ml-100k', 'ml-latest-small']).default('auto'),
+    layout: z.enum(['auto', 'ml-100k', 'ml-1m', 'ml-latest-small']).default('auto'),
   }),
 ]);
 export type DatasetSpec = z.infer<typeof datasetSchema>;

@@ -8,6 +8,7 @@
  *   then one 0/1 flag per genre, Latin-1), optionally `u.genre` (`name|index`) for the genre
  *   names. User features: age, gender, occupation (the zip code is left out: ~800 distinct
  *   values, an identifier more than a feature). Item features: genres, year of release.
+ * - `ml-1m`: `ratings.dat`, `users.dat`, `movies.dat` (`::`-separated, Latin-1; see movielens-1m.ts).
  * - `ml-latest-small`: `ratings.csv` (`userId,movieId,rating,timestamp`), `movies.csv`
  *   (`movieId,title,genres` with genres `A|B|C`, or `(no genres listed)`). Users have no
  *   features; items: genres, year (from the title's "(1995)").
@@ -15,12 +16,13 @@
  * Every problem is a `DataError` naming the file, the line (a CSV header is line 1) and the
  * column.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetSpec } from '../contract/spec.js';
-import { NUMBER_PATTERN, quote } from '../data/cells.js';
+import { quote } from '../data/cells.js';
 import { DataError, type SideColumn, type SideTable, type Table } from '../data/table.js';
+import { loadMl1m } from './movielens-1m.js';
+import { addId, exists, indexById, parseNumberCell, parseRating, readCsv, readLines } from './movielens-files.js';
 import { ratingsTable } from './ratings-table.js';
 import { sortIds } from './side-features.js';
 
@@ -30,7 +32,14 @@ export type MovieLensLayout = Exclude<MovieLensSpec['layout'], 'auto'>;
 /** The files each layout needs; the first one identifies the layout. */
 export const LAYOUT_FILES: Readonly<Record<MovieLensLayout, readonly string[]>> = {
   'ml-100k': ['u.data', 'u.user', 'u.item'],
+  'ml-1m': ['ratings.dat', 'users.dat', 'movies.dat'],
   'ml-latest-small': ['ratings.csv', 'movies.csv'],
+};
+
+const LOADERS: Readonly<Record<MovieLensLayout, (folder: string) => Promise<Table>>> = {
+  'ml-100k': loadMl100k,
+  'ml-1m': loadMl1m,
+  'ml-latest-small': loadMlLatestSmall,
 };
 
 /** Genre flags of ml-100k's u.item, in column order, for a folder without u.genre. */
@@ -59,7 +68,7 @@ export const ML100K_GENRES: readonly string[] = [
 /** Loads the folder as a ratings table. @throws {DataError} */
 export async function loadMovieLens(spec: Pick<MovieLensSpec, 'path' | 'layout'>): Promise<Table> {
   const layout = await detectLayout(spec.path, spec.layout);
-  return layout === 'ml-100k' ? loadMl100k(spec.path) : loadMlLatestSmall(spec.path);
+  return LOADERS[layout](spec.path);
 }
 
 /** The folder's layout: the one asked for (its files must exist), or the one whose files are there. */
@@ -69,13 +78,15 @@ export async function detectLayout(folder: string, requested: MovieLensSpec['lay
     isFolder = (await stat(folder)).isDirectory();
   } catch {
     throw new DataError(
-      `movielens folder not found: ${folder} (download ml-100k or ml-latest-small from ` +
+      `movielens folder not found: ${folder} (download ml-100k, ml-1m or ml-latest-small from ` +
         `https://grouplens.org/datasets/movielens/ and unpack it)`,
     );
   }
   if (!isFolder)
-    throw new DataError(`movielens: ${folder} is a file; dataset.path must be the unpacked folder (with u.data or ratings.csv)`);
-  const candidates: MovieLensLayout[] = requested === 'auto' ? ['ml-100k', 'ml-latest-small'] : [requested];
+    throw new DataError(
+      `movielens: ${folder} is a file; dataset.path must be the unpacked folder (with u.data, ratings.dat or ratings.csv)`,
+    );
+  const candidates = requested === 'auto' ? (Object.keys(LAYOUT_FILES) as MovieLensLayout[]) : [requested];
   for (const layout of candidates) {
     const present = await Promise.all(LAYOUT_FILES[layout].map((name) => exists(join(folder, name))));
     if (requested === 'auto' && !present[0]) continue;
@@ -87,8 +98,8 @@ export async function detectLayout(folder: string, requested: MovieLensSpec['lay
     return layout;
   }
   throw new DataError(
-    `movielens: ${folder} holds neither u.data (ml-100k) nor ratings.csv (ml-latest-small); set dataset.layout or ` +
-      `point dataset.path at the unpacked folder`,
+    `movielens: ${folder} holds none of u.data (ml-100k), ratings.dat (ml-1m), ratings.csv (ml-latest-small); ` +
+      'set dataset.layout or point dataset.path at the unpacked folder',
   );
 }
 
@@ -288,81 +299,4 @@ async function readMoviesCsv(path: string): Promise<SideTable> {
     { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
   ];
   return { ids, columns };
-}
-
-// ───────────────────────────── reading ─────────────────────────────
-
-type Line = { readonly line: number; readonly text: string };
-
-/** Non-blank lines with their 1-based line numbers. */
-async function readLines(path: string, encoding: BufferEncoding): Promise<Line[]> {
-  const text = await readText(path, encoding);
-  const lines: Line[] = [];
-  text.split(/\r?\n/).forEach((content, k) => {
-    if (content.trim() !== '') lines.push({ line: k + 1, text: content });
-  });
-  if (lines.length === 0) throw new DataError(`${path}: the file is empty`);
-  return lines;
-}
-
-/** A CSV file's header and data rows, each with its line number (the header is line 1). */
-async function readCsv(path: string): Promise<{ header: string[]; rows: { line: number; cells: string[] }[] }> {
-  const text = await readText(path, 'utf8');
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parseCsv(text, {
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-    }) as unknown as typeof records;
-  } catch (error) {
-    throw new DataError(`${path}: malformed CSV: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const [header, ...data] = records;
-  if (header === undefined) throw new DataError(`${path}: the file is empty (a header row and data rows are needed)`);
-  if (data.length === 0) throw new DataError(`${path}: there is a header row but no data rows`);
-  // csv-parse counts the line a record ends on; MovieLens rows are one line each.
-  return { header: header.record, rows: data.map(({ record, info }) => ({ line: info.lines, cells: record })) };
-}
-
-async function readText(path: string, encoding: BufferEncoding): Promise<string> {
-  try {
-    return await readFile(path, encoding);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(
-      code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function parseNumberCell(cell: string, where: string): number {
-  if (cell === '') throw new DataError(`${where}: missing value (empty cell)`);
-  if (!NUMBER_PATTERN.test(cell)) throw new DataError(`${where}: non-numeric value ${quote(cell)}`);
-  return Number(cell);
-}
-
-function parseRating(cell: string, where: string): number {
-  return parseNumberCell(cell, where);
-}
-
-function indexById(ids: readonly string[]): Map<string, number> {
-  return new Map(ids.map((id, k) => [id, k]));
-}
-
-/** Records an id's line; a second occurrence is an error naming both lines. */
-function addId(seen: Map<string, number>, id: string, where: string, line: number): void {
-  const first = seen.get(id);
-  if (first !== undefined) throw new DataError(`${where}: id ${quote(id)} appears twice (first on line ${first})`);
-  seen.set(id, line);
 }

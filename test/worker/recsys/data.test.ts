@@ -143,7 +143,7 @@ test('movielens: a missing folder, a folder with neither layout, a missing file 
   await rejects(loadDataset(movielens(join(scratch, 'nowhere')), 0), /movielens folder not found: .*nowhere.*grouplens/);
   const empty = join(scratch, 'empty');
   mkdirSync(empty, { recursive: true });
-  await rejects(loadDataset(movielens(empty), 0), /neither u\.data \(ml-100k\) nor ratings\.csv/);
+  await rejects(loadDataset(movielens(empty), 0), /none of u\.data \(ml-100k\), ratings\.dat \(ml-1m\), ratings\.csv/);
   await rejects(loadDataset(movielens(writeMl100k('no-user', { 'u.user': null })), 0), /lacks u\.user/);
   await rejects(loadDataset(movielens(writeMlLatestSmall('no-movies', { 'movies.csv': null })), 0), /lacks movies\.csv/);
 });
