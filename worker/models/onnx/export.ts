@@ -7,13 +7,14 @@ import type { TensorFlow } from '../../backend.js';
 import { loadSavedModel, ModelFileError, type SavedModel } from '../model-files.js';
 import { addEncodedFeatures } from './features.js';
 import { GraphBuilder } from './graph.js';
-import { addDenseLayers, type DenseLayer } from './mlp.js';
+import { addDenseLayers, type DenseLayer, denseLayerOf } from './mlp.js';
 import { addOutputs } from './output-head.js';
+import { buildRatingsOnnx } from './ratings.js';
 
 /**
  * Reads the model folder `modelDir` and returns the bytes of its ONNX model.
  * @throws {ModelFileError} when the folder holds no (valid) refit model, or a model this
- *   exporter cannot express (ratings models, for now).
+ *   exporter cannot express.
  */
 export async function exportOnnx(tf: TensorFlow, modelDir: string): Promise<Uint8Array> {
   const saved = await loadSavedModel(tf, modelDir);
@@ -26,8 +27,7 @@ export async function exportOnnx(tf: TensorFlow, modelDir: string): Promise<Uint
 
 function buildOnnx(saved: SavedModel, modelDir: string): Uint8Array {
   const { preprocessing } = saved;
-  if (preprocessing.ratings !== undefined)
-    throw new ModelFileError(`${modelDir}: ONNX export of ratings models (mf/ncf) is not supported yet`);
+  if (preprocessing.ratings !== undefined) return buildRatingsOnnx(saved, preprocessing.ratings, modelDir);
   const graph = new GraphBuilder();
   const features = addEncodedFeatures(graph, preprocessing.encoding.columns, preprocessing.standardizer);
   const network = addDenseLayers(graph, features, denseLayers(saved, modelDir));
@@ -48,16 +48,7 @@ function denseLayers(saved: SavedModel, modelDir: string): DenseLayer[] {
     const kind = layer.getClassName();
     if (kind === 'Dropout' || kind === 'InputLayer') continue;
     if (kind !== 'Dense') throw new ModelFileError(`${modelDir}: layer ${layer.name} (${kind}) has no ONNX export`);
-    const config = layer.getConfig();
-    const [kernel, bias] = layer.getWeights();
-    if (kernel === undefined) throw new ModelFileError(`${modelDir}: layer ${layer.name} has no kernel`);
-    layers.push({
-      name: layer.name,
-      units: Number(config.units),
-      activation: String(config.activation ?? 'linear'),
-      kernel: kernel.dataSync() as Float32Array,
-      bias: bias === undefined ? null : (bias.dataSync() as Float32Array),
-    });
+    layers.push(denseLayerOf(layer, modelDir));
   }
   return layers;
 }

@@ -13,6 +13,7 @@ export const ELEMENT = {
   float: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   string: onnx.TensorProto.DataType.STRING,
+  bool: onnx.TensorProto.DataType.BOOL,
 };
 export type ElementType = keyof typeof ELEMENT;
 
@@ -23,6 +24,12 @@ export const OPSETS = [
 ] as const;
 /** IR version 7 goes with opset 13. */
 export const IR_VERSION = 7;
+/**
+ * Operators that need ai.onnx 20 (with IR version 9): a graph that uses one imports that opset
+ * instead of 13, so the graphs without them still run on older runtimes.
+ */
+const OPSET_20_OPS: ReadonlySet<string> = new Set(['RegexFullMatch', 'StringSplit', 'StringConcat']);
+const OPSET_20 = { version: 20, irVersion: 9 } as const;
 
 const encoder = new TextEncoder();
 
@@ -32,6 +39,7 @@ export class GraphBuilder {
   readonly #inputs: onnxProto.onnx.IValueInfoProto[] = [];
   readonly #outputs: onnxProto.onnx.IValueInfoProto[] = [];
   #counter = 0;
+  #needsOpset20 = false;
 
   /** A fresh value name with a readable prefix. */
   name(prefix: string): string {
@@ -75,6 +83,7 @@ export class GraphBuilder {
     options: { output?: string; domain?: string } = {},
   ): string {
     const output = options.output ?? this.name(opType.toLowerCase());
+    if (OPSET_20_OPS.has(opType)) this.#needsOpset20 = true;
     this.#nodes.push({
       opType,
       domain: options.domain ?? '',
@@ -88,10 +97,11 @@ export class GraphBuilder {
 
   /** The model's bytes, with `metadata` as metadata_props. */
   encode(graphName: string, metadata: Record<string, string>): Uint8Array {
+    const opset20 = this.#needsOpset20;
     const model = onnx.ModelProto.create({
-      irVersion: IR_VERSION,
+      irVersion: opset20 ? OPSET_20.irVersion : IR_VERSION,
       producerName: 'foldwise',
-      opsetImport: OPSETS.map((opset) => ({ ...opset })),
+      opsetImport: OPSETS.map((opset) => (opset.domain === '' && opset20 ? { ...opset, version: OPSET_20.version } : { ...opset })),
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       graph: {
         name: graphName,

@@ -2,7 +2,9 @@
  * The MLP of a refit model folder as ONNX nodes: each Dense layer of the TensorFlow.js topology
  * becomes Gemm (+ its activation); Dropout is the identity at inference and is skipped.
  */
+import type { layers } from '@tensorflow/tfjs';
 import { SELU_ALPHA, SELU_SCALE } from '../activations.js';
+import { ModelFileError } from '../model-files.js';
 import type { Attribute, GraphBuilder } from './graph.js';
 
 /** One Dense layer read from model.json + weights.bin: kernel [inputs × units] row-major, bias [units]. */
@@ -13,6 +15,23 @@ export type DenseLayer = {
   readonly kernel: Float32Array;
   readonly bias: Float32Array | null;
 };
+
+/**
+ * Reads a loaded Dense layer's configuration and weights.
+ * @throws {ModelFileError} naming `modelDir` when the layer has no kernel.
+ */
+export function denseLayerOf(layer: layers.Layer, modelDir: string): DenseLayer {
+  const config = layer.getConfig();
+  const [kernel, bias] = layer.getWeights();
+  if (kernel === undefined) throw new ModelFileError(`${modelDir}: layer ${layer.name} has no kernel`);
+  return {
+    name: layer.name,
+    units: Number(config.units),
+    activation: String(config.activation ?? 'linear'),
+    kernel: kernel.dataSync() as Float32Array,
+    bias: bias === undefined ? null : (bias.dataSync() as Float32Array),
+  };
+}
 
 /** ONNX op (and attributes) for each activation foldwise builds; `linear` adds no node. */
 const ACTIVATIONS: Record<string, { op: string; attributes?: Record<string, Attribute> } | null> = {
