@@ -1,5 +1,5 @@
 /**
- * `foldwise run|list|show|refit|predict|delete|serve`: parse argv, call the composition, print,
+ * `foldwise run|list|show|refit|predict|export|delete|serve`: parse argv, call the composition, print,
  * exit. Bad input exits 2 with one message naming the field; nothing is half-written.
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,6 +17,10 @@ import { createSearchProgressBar, followRefitProgress } from './cli/progress.js'
 import { deleteExperiment } from './coordinator/delete-experiment.js';
 import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
+import { METADATA_FILE, onnxExportPlan, writeCurvesFile, writeOnnxExport } from './cli/export.js';
+import { resultsTable } from './results/results-table.js';
+import { resultsCsv } from './results/results-csv.js';
+import { experimentListJson, resultsJson } from './results/results-json.js';
 import type { Experiment } from './storage/experiment-store.js';
 import type { Storage } from './storage/storage.js';
 import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
@@ -41,17 +45,33 @@ function configFrom(command: Command, extra: ConfigFlags = {}) {
   return loadConfig({ dataDir: globals.dataDir, ...extra });
 }
 
-/** Opens the database read-mostly for commands that train nothing. */
+/** Opens the database read-mostly for commands that train nothing; closed when `action` returns (or its promise settles). */
 function withStorage<T>(command: Command, action: (storage: Storage) => T): T {
   const config = configFrom(command);
   if (!existsSync(config.dbPath))
     throw new AppError('not_found', `no foldwise database at ${config.dbPath} (run an experiment first, or pass --data-dir)`);
   const storage = openStorage(config.dbPath);
+  let result: T;
   try {
-    return action(storage);
-  } finally {
+    result = action(storage);
+  } catch (error) {
     storage.close();
+    throw error;
   }
+  if (result instanceof Promise) return result.finally(() => storage.close()) as T;
+  storage.close();
+  return result;
+}
+
+const SHOW_FORMATS = ['table', 'csv', 'json'] as const;
+
+/** `--format` of `show` (`--json` is its alias). @throws {ValidationError} */
+function showFormat(flags: { format: string; json?: boolean }): (typeof SHOW_FORMATS)[number] {
+  const format = SHOW_FORMATS.find((name) => name === flags.format);
+  if (format === undefined) throw new ValidationError(`--format: expected one of ${SHOW_FORMATS.join(', ')}, got "${flags.format}"`);
+  if (flags.json && format !== 'json' && format !== 'table')
+    throw new ValidationError(`--json is --format json; it cannot go with --format ${format}`);
+  return flags.json ? 'json' : format;
 }
 
 function printLeaderboard(storage: Storage, experiment: Experiment): void {
@@ -224,9 +244,11 @@ program
 program
   .command('list')
   .description('list experiments')
-  .action((_flags, command: Command) =>
+  .option('--json', 'as JSON: {experiments: [...]}, newest first')
+  .action((flags: { json?: boolean }, command: Command) =>
     withStorage(command, (storage) => {
       const experiments = storage.experiments.list();
+      if (flags.json) return console.log(JSON.stringify(experimentListJson(experiments), null, 2));
       if (experiments.length === 0) return console.log('No experiments yet. Try `foldwise run experiments/default.yaml`.');
       console.log(
         textTable(
@@ -247,14 +269,54 @@ program
 
 program
   .command('show')
-  .description('show the leaderboard of an experiment')
+  .description('show the leaderboard of an experiment: a table, or every run as CSV or JSON')
   .argument('<experiment>', 'experiment name')
-  .action((name: string, _flags, command: Command) =>
+  .option('--format <format>', `${SHOW_FORMATS.join(', ')}: csv and json give one row per run with its fold scores`, 'table')
+  .option('--json', 'the same as --format json')
+  .action((name: string, flags: { format: string; json?: boolean }, command: Command) => {
+    const format = showFormat(flags);
     withStorage(command, (storage) => {
       const experiment = storage.experiments.getByName(name);
-      printLeaderboard(storage, experiment);
-      printModels(storage, experiment);
-    }),
+      if (format === 'table') {
+        printLeaderboard(storage, experiment);
+        printModels(storage, experiment);
+        return;
+      }
+      const table = resultsTable(experiment, storage);
+      process.stdout.write(format === 'csv' ? resultsCsv(table) : `${JSON.stringify(resultsJson(table), null, 2)}\n`);
+    });
+  });
+
+program
+  .command('export')
+  .description('export a refit model as ONNX (--output DIR), or every learning-curve point as CSV (--curves FILE)')
+  .argument('<experiment>', 'experiment name')
+  .option('--run <id>', 'the refit of this run (default: the newest refit, the model `predict` uses)', positiveInt)
+  .option('--format <format>', 'model format (onnx)', 'onnx')
+  .option('--output <dir>', 'a new or empty folder to write model.onnx and metadata.json into')
+  .option('--curves <file>', 'write the curves (run, fold, epoch, metric, value) to this CSV file')
+  .option('--force', 'write into a folder that is not empty, or replace the --curves file')
+  .action(
+    async (name: string, flags: { run?: number; format: string; output?: string; curves?: string; force?: boolean }, command: Command) => {
+      const force = flags.force ?? false;
+      if (flags.curves !== undefined) {
+        if (flags.output !== undefined) throw new ValidationError('--curves and --output: export one thing at a time');
+        if (flags.run !== undefined) throw new ValidationError('--run goes with --output: --curves writes the curves of every run');
+        const rows = await withStorage(command, (storage) => writeCurvesFile(storage, name, flags.curves!, force));
+        console.log(`Wrote ${rows} curve points to ${flags.curves}`);
+        return;
+      }
+      if (flags.format !== 'onnx') throw new ValidationError(`--format: expected onnx, got "${flags.format}"`);
+      if (flags.output === undefined)
+        throw new ValidationError('--output: expected a folder for model.onnx (or pass --curves FILE.csv for the learning curves)');
+      const plan = withStorage(command, (storage) => onnxExportPlan(storage, name, flags.run, flags.output!, force));
+      const written = await writeOnnxExport(plan);
+      const { sourceRunId, refitRunId } = plan.metadata;
+      console.log(
+        `Exported the refit of run ${sourceRunId ?? refitRunId} (refit run ${refitRunId}) to ${written.path} ` +
+          `(${written.bytes} bytes), with ${METADATA_FILE}`,
+      );
+    },
   );
 
 program

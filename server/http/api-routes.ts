@@ -3,6 +3,8 @@ import { Router, type Request, type Response } from 'express';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import { parseDeleteBody, parseId, parseIdList, parseMetricNames, parseRefitBody, parseStartBody } from './params.js';
 import { streamExperimentEvents } from './sse.js';
+import { writeCurvesCsv } from '../results/curves-csv.js';
+import { ONNX_MEDIA_TYPE } from '../results/onnx-file.js';
 
 /** Curves of at most this many runs per request: the pages fetch the runs they show, not all. */
 export const MAX_CURVE_RUNS = 50;
@@ -10,7 +12,7 @@ export const MAX_COMPARE_RUNS = 12;
 
 /** The JSON API under /api: what the pages show, for scripts and for the pages' own live updates. */
 export function createApiRouter(services: DashboardServices): Router {
-  const { queries, commands, specs, models, live, background } = services;
+  const { queries, commands, specs, models, results, live, background } = services;
   const api = Router();
   const experimentId = (req: Request) => parseId(req.params.experimentId, 'experimentId');
 
@@ -41,6 +43,34 @@ export function createApiRouter(services: DashboardServices): Router {
   /** @route GET /api/experiments/:experimentId/runs  the leaderboard */
   api.get('/experiments/:experimentId/runs', (req, res) => {
     res.json(queries.leaderboard(experimentId(req)));
+  });
+
+  /** @route GET /api/experiments/:experimentId/runs.csv  one row per search run (download) */
+  api.get('/experiments/:experimentId/runs.csv', (req, res) => {
+    const { fileName, content } = results.runsCsv(experimentId(req));
+    res.attachment(fileName).type('text/csv; charset=utf-8').setHeader('Cache-Control', 'no-store');
+    res.send(content);
+  });
+
+  /** @route GET /api/experiments/:experimentId/runs.json  the results in the documented shape (download) */
+  api.get('/experiments/:experimentId/runs.json', (req, res) => {
+    const { fileName, content } = results.runsJson(experimentId(req));
+    res.attachment(fileName).setHeader('Cache-Control', 'no-store');
+    res.json(content);
+  });
+
+  /** @route GET /api/experiments/:experimentId/curves.csv  every curve point, long format (download, streamed) */
+  api.get('/experiments/:experimentId/curves.csv', async (req, res) => {
+    const { fileName, content } = results.curves(experimentId(req));
+    res.attachment(fileName).type('text/csv; charset=utf-8').setHeader('Cache-Control', 'no-store');
+    await writeCurvesCsv(content, res);
+  });
+
+  /** @route GET /api/experiments/:experimentId/runs/:runId/model.onnx  the run's refit model as ONNX; 404 without one */
+  api.get('/experiments/:experimentId/runs/:runId/model.onnx', async (req, res) => {
+    const { fileName, content } = await results.onnx(experimentId(req), parseId(req.params.runId, 'runId'));
+    res.attachment(fileName).type(ONNX_MEDIA_TYPE).setHeader('Cache-Control', 'no-store');
+    res.send(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
   });
 
   /** @route GET /api/experiments/:experimentId/runs/:runId  a run with its folds */

@@ -5,6 +5,7 @@ import { BackgroundWork } from './background-work.js';
 import { LiveEvents } from './live-events.js';
 import { ModelFiles } from './model-files.js';
 import { SpecFiles } from './spec-files.js';
+import { ResultsDownloads } from '../results/results-downloads.js';
 
 export type { DashboardDeps } from './deps.js';
 
@@ -14,6 +15,8 @@ export type DashboardServices = {
   readonly commands: ExperimentCommands;
   readonly specs: SpecFiles;
   readonly models: ModelFiles;
+  /** Results as files: runs.csv, runs.json, curves.csv, model.onnx. */
+  readonly results: ResultsDownloads;
   readonly live: LiveEvents;
   readonly background: BackgroundWork;
   /** Stops background searches and refits (their tasks end as interrupted) and drops live subscribers. */
@@ -26,6 +29,7 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
   const specs = new SpecFiles(deps.config.experimentsDir);
   const models = new ModelFiles(deps.storage, deps.config.dataDir);
   const queries = new ExperimentQueries(deps, background, models);
+  const results = new ResultsDownloads(deps.storage, models);
   const commands = new ExperimentCommands(deps, background, specs);
   let closing: Promise<void> | null = null;
   return {
@@ -33,6 +37,7 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
     commands,
     specs,
     models,
+    results,
     live,
     background,
     close() {
