@@ -5,6 +5,7 @@ import type { DashboardServices } from '../services/dashboard-services.js';
 import { createApiRouter } from './api-routes.js';
 import { createErrorHandler, notFound } from './error-handler.js';
 import { createPageRouter } from './page-routes.js';
+import { createUploadRouter } from './upload-routes.js';
 import { hostGuard, originGuard, securityHeaders } from './security.js';
 import { Views, WEB_DIR } from './views.js';
 
@@ -47,6 +48,8 @@ export function createApp(services: DashboardServices, options: AppOptions = {})
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false }));
 
+  // CSV uploads carry their own, larger limit (services/uploads.ts); JSON and form bodies keep BODY_LIMIT.
+  app.use('/api/uploads', createUploadRouter(services.uploads));
   app.use('/api', createApiRouter(services));
   app.use(createPageRouter(services, views));
   app.use(notFound);

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { AppError, ValidationError } from '../errors.js';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
+import { MAX_UPLOAD_BYTES, MAX_UPLOAD_MB } from '../services/uploads.js';
 import { metricKey } from '../../worker/contract/vocabulary.js';
 import { describeError } from './error-handler.js';
 import { MAX_COMPARE_RUNS } from './api-routes.js';
@@ -14,6 +15,7 @@ const FRAGMENTS: Record<string, readonly string[]> = {
   experiments: ['experiment-rows'],
   experiment: ['experiment-summary', 'best-card', 'refit-panel', 'leaderboard-rows'],
   run: ['run-head', 'run-result', 'fold-table', 'run-models'],
+  'new-experiment': ['upload-list'],
 };
 
 function requestedFragments(req: Request, page: string): string[] | null {
@@ -122,7 +124,7 @@ type StartForm = { source: 'file' | 'text'; specFile: string; specText: string }
 
 /** The HTML pages. Forms post here and are answered with a redirect (303) or the form with its errors. */
 export function createPageRouter(services: DashboardServices, views: Views): Router {
-  const { queries, commands, specs } = services;
+  const { queries, commands, specs, uploads, dataPaths } = services;
   const pages = Router();
 
   /** @route GET / — experiments */
@@ -141,29 +143,24 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
 
   pages.get('/experiments', (_req, res) => res.redirect(301, '/'));
 
-  const renderNewForm = (
-    res: Response,
-    status: number,
-    form: StartForm,
-    errors: { specFile?: unknown; specText?: unknown; general?: string },
-  ) => {
+  /** The New experiment page: the spec form, its errors, and the uploaded CSVs to pick from. */
+  const newFormContext = (form: StartForm, errors: { specFile?: unknown; specText?: unknown; general?: string }) => {
     const files = specs.list();
-    res
-      .status(status)
-      .type('html')
-      .send(
-        views.page('new-experiment', {
-          title: 'New experiment',
-          script: 'new-experiment.js',
-          nav: 'new',
-          specs: files,
-          form,
-          errors,
-          isFile: form.source === 'file',
-          hasSpecs: files.length > 0,
-          errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
-        }),
-      );
+    return {
+      title: 'New experiment',
+      script: 'new-experiment.js',
+      nav: 'new',
+      specs: files,
+      form,
+      errors,
+      isFile: form.source === 'file',
+      hasSpecs: files.length > 0,
+      errorCount: [errors.specFile, errors.specText].reduce((n: number, list) => n + (Array.isArray(list) ? list.length : 0), 0),
+      uploads: uploads.list(),
+      uploadLimitMb: MAX_UPLOAD_MB,
+      dataPaths,
+      pageData: { uploadLimitBytes: MAX_UPLOAD_BYTES, uploadLimitMb: MAX_UPLOAD_MB },
+    };
   };
 
   /** @route GET /experiments/new */
@@ -173,7 +170,8 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     const specFile = files.some((f) => f.fileName === wanted)
       ? wanted
       : ((files.find((f) => f.fileName === 'default.yaml') ?? files[0])?.fileName ?? '');
-    renderNewForm(res, 200, { source: files.length > 0 ? 'file' : 'text', specFile, specText: '' }, {});
+    const form: StartForm = { source: files.length > 0 ? 'file' : 'text', specFile, specText: '' };
+    sendPage(res, views, req, 'new-experiment', newFormContext(form, {}));
   });
 
   /** @route POST /experiments — validate, record, start in the background, go to its page */
@@ -193,7 +191,8 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
       const { status } = describeError(error);
       const issues = error instanceof ValidationError && error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
       const field = issues.some((issue) => issue.path === 'specFile') ? 'specFile' : form.source === 'file' ? 'specFile' : 'specText';
-      renderNewForm(res, status, form, { [field]: issues, general: error instanceof ValidationError ? undefined : error.message });
+      const context = newFormContext(form, { [field]: issues, general: error instanceof ValidationError ? undefined : error.message });
+      res.status(status).type('html').send(views.page('new-experiment', context));
     }
   });
 

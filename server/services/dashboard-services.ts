@@ -5,6 +5,8 @@ import { BackgroundWork } from './background-work.js';
 import { LiveEvents } from './live-events.js';
 import { ModelFiles } from './model-files.js';
 import { SpecFiles } from './spec-files.js';
+import { Uploads } from './uploads.js';
+import { DataPaths } from './data-paths.js';
 import { ResultsDownloads } from '../results/results-downloads.js';
 
 export type { DashboardDeps } from './deps.js';
@@ -15,6 +17,10 @@ export type DashboardServices = {
   readonly commands: ExperimentCommands;
   readonly specs: SpecFiles;
   readonly models: ModelFiles;
+  /** CSV files uploaded from the New experiment page. */
+  readonly uploads: Uploads;
+  /** The folders a spec started from the dashboard may read data from. */
+  readonly dataPaths: DataPaths;
   /** Results as files: runs.csv, runs.json, curves.csv, model.onnx. */
   readonly results: ResultsDownloads;
   readonly live: LiveEvents;
@@ -30,13 +36,16 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
   const models = new ModelFiles(deps.storage, deps.config.dataDir);
   const queries = new ExperimentQueries(deps, background, models);
   const results = new ResultsDownloads(deps.storage, models);
-  const commands = new ExperimentCommands(deps, background, specs);
+  const dataPaths = new DataPaths(deps.config);
+  const commands = new ExperimentCommands(deps, background, specs, dataPaths);
   let closing: Promise<void> | null = null;
   return {
     queries,
     commands,
     specs,
     models,
+    uploads: new Uploads(dataPaths.uploadsDir),
+    dataPaths,
     results,
     live,
     background,

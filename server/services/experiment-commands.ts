@@ -1,10 +1,10 @@
-import { isAbsolute, resolve } from 'node:path';
 import { parseSpecText } from '../coordinator/prepare-experiment.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { DashboardDeps } from './deps.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
+import type { DataPaths } from './data-paths.js';
 import { MAX_SPEC_BYTES, type SpecFiles } from './spec-files.js';
 
 /** Where a new experiment's spec comes from: a file of the experiments folder, by name, or pasted text. */
@@ -26,17 +26,19 @@ export class ExperimentCommands {
   readonly #deps: DashboardDeps;
   readonly #background: BackgroundWork;
   readonly #specs: SpecFiles;
+  readonly #dataPaths: DataPaths;
 
-  constructor(deps: DashboardDeps, background: BackgroundWork, specs: SpecFiles) {
+  constructor(deps: DashboardDeps, background: BackgroundWork, specs: SpecFiles, dataPaths: DataPaths) {
     this.#deps = deps;
     this.#background = background;
     this.#specs = specs;
+    this.#dataPaths = dataPaths;
   }
 
   /**
    * Validates the spec exactly as `foldwise run` does, records the experiment and its runs, and
    * starts the search in the background. Dataset files must lie in the experiments folder or
-   * the data directory; relative paths are resolved against the experiments folder.
+   * the data directory (uploads included); relative paths are resolved against the experiments folder (DataPaths).
    * @throws {ValidationError} with one issue (path → message) per bad field.
    * @throws {ConflictError} when the name exists with a different spec.
    */
@@ -47,33 +49,25 @@ export class ExperimentCommands {
     if (Buffer.byteLength(specText) > MAX_SPEC_BYTES) {
       throw new ValidationError(`specText: longer than ${MAX_SPEC_BYTES / 1024} kB`, [{ path: 'specText', message: 'spec too long' }]);
     }
-    const { config, coordinator } = this.#deps;
+    const { coordinator } = this.#deps;
     this.#checkDataPath(specText);
     const prepared = await coordinator.prepare(specText, {
-      baseDir: config.experimentsDir,
+      baseDir: this.#dataPaths.experimentsDir,
       allowLargeGrid: false,
-      allowedDataRoots: [config.experimentsDir, config.dataDir],
+      allowedDataRoots: this.#dataPaths.roots,
     });
     const search = this.#background.startSearch(prepared.experiment.experimentId);
     return { experiment: prepared.experiment, resumed: prepared.resumed, runsTotal: prepared.runsTotal, search };
   }
 
   /**
-   * Any dataset that names a file or folder (csv, and kinds added later) must point inside the
-   * experiments folder or the data directory: the web never makes foldwise read elsewhere.
-   * (prepare checks CSV paths itself; this covers every kind with a `path`.)
+   * Any dataset that names a file or folder (csv, movielens, and kinds added later) must point
+   * inside the folders the dashboard may read: the web never makes foldwise read elsewhere.
+   * (prepare checks CSV paths itself; this covers every kind with a `path`, and says which folders.)
    */
   #checkDataPath(specText: string): void {
-    const { config } = this.#deps;
     const dataset = parseSpecText(specText).dataset as { path?: unknown };
-    if (typeof dataset.path !== 'string') return;
-    const path = isAbsolute(dataset.path) ? resolve(dataset.path) : resolve(config.experimentsDir, dataset.path);
-    const roots = [config.experimentsDir, config.dataDir].map((root) => resolve(root));
-    if (!roots.some((root) => path.startsWith(`${root}/`))) {
-      throw new ValidationError(`dataset.path: expected a path inside the experiments folder or the data directory, got ${dataset.path}`, [
-        { path: 'dataset.path', message: 'outside the folders the dashboard may read' },
-      ]);
-    }
+    if (typeof dataset.path === 'string') this.#dataPaths.check(dataset.path);
   }
 
   /** Refits a finished run (the best when `runId` is absent) in the background. See BackgroundWork.startRefit. */

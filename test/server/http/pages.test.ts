@@ -204,7 +204,8 @@ test('GET /experiments/new lists spec files by name and can preselect one', asyn
   assert.match(html, /<option value="default\.yaml" >default\.yaml — fraud-default<\/option>/);
   assert.match(html, /<option value="iris-multiclass\.yaml" selected>/);
   assert.match(html, /<textarea name="specText"/);
-  assert.ok(!html.includes(dash.dataDir), 'no data-dir path leaks into the form');
+  // Issue 15: the page names the folders a spec may read data from (and so where uploads go).
+  assert.match(html, new RegExp(`id="data-folders".*${dash.experimentsDir}.*${dash.dataDir}`, 's'));
 });
 
 test('POST /experiments with pasted YAML starts the search and redirects to its page', async () => {

@@ -54,11 +54,11 @@ export function throttle(fn, ms) {
 }
 
 /**
- * Re-renders some partials of the current page on the server and swaps them in by id.
- * Returns the ids swapped. Open <details> stay open.
+ * Re-renders some partials of the current page (or of `page`, when the URL is a form's answer) on
+ * the server and swaps them in by id. Returns the ids swapped. Open <details> stay open.
  */
-export async function refreshFragments(names) {
-  const url = new URL(location.href);
+export async function refreshFragments(names, page = location.href) {
+  const url = new URL(page, location.href);
   url.hash = '';
   url.searchParams.set('fragment', names.join(','));
   const response = await fetch(url, { headers: { Accept: 'text/html' } });
