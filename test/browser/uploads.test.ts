@@ -92,6 +92,15 @@ describe('uploads and downloads in Chromium', { skip: skip ?? false }, () => {
       `name: mine\ndataset:\n  kind: csv\n  path: ${await row.getAttribute('data-path')}\n  target: churned\n\ngrid: { width: [8] }\nseed: 7\n`,
     );
 
+    // A JSON spec keeps its keys and gets the dataset as a key.
+    await page.locator('#specText').fill('{"name": "json-spec", "dataset": {"kind": "sine"}, "seed": 3}');
+    await row.locator('.use-upload').click();
+    assert.deepEqual(JSON.parse(await page.locator('#specText').inputValue()), {
+      name: 'json-spec',
+      dataset: { kind: 'csv', path: await row.getAttribute('data-path'), target: 'churned' },
+      seed: 3,
+    });
+
     await page
       .locator('#upload-file')
       .setInputFiles({ name: 'book.xlsx', mimeType: 'application/octet-stream', buffer: Buffer.from([80, 75, 3, 4, 0, 0]) });
@@ -113,6 +122,10 @@ describe('uploads and downloads in Chromium', { skip: skip ?? false }, () => {
     assert.ok(message.includes(`relative to the experiments folder, so ${join(dash.experimentsDir, '..', 'elsewhere.csv')}`), message);
     assert.ok(message.includes(dash.dataDir), message);
     await page.screenshot({ path: screenshot('new-experiment-path-error'), fullPage: true });
+    // The form's answer is at /experiments: an upload from there still refreshes the list.
+    await page.locator('#upload-file').setInputFiles({ name: 'second.csv', mimeType: 'text/csv', buffer: Buffer.from('p,q\n1,2\n') });
+    await page.locator('#upload-list tr[data-name="second.csv"]').waitFor();
+    assert.match(await page.locator('#specText').inputValue(), /^name: outside\ndataset:\n {2}kind: csv\n/);
     assert.deepEqual(unexpected(problems), []);
     await page.close();
   });
