@@ -1,4 +1,4 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ before(async () => {
   const storage = openStorage(join(dataDir, 'foldwise.db'));
   try {
     seeded = seedExperiment(storage, { name: 'seeded', runs: 4, folds: 3, epochs: 5, modelDataDir: dataDir });
+    // Its model folder keeps the seeder's placeholder files, which are no model.
+    seedExperiment(storage, { name: 'placeholder', runs: 2, folds: 2, epochs: 3, modelDataDir: dataDir });
     modelDir = storage.models.ofExperiment(seeded.experimentId)[0]!.path;
   } finally {
     storage.close();
@@ -30,6 +32,7 @@ before(async () => {
   const { tf, backend } = await selectBackend('wasm');
   await runTask(taskMaker(writeEasyCsv(dir), 'export')({ kind: 'refit', refit: { epochs: 3, modelDir } }), { tf, backend }, () => {});
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('export --format onnx: model.onnx (the exporter’s bytes, loadable by ONNX Runtime) and metadata.json in a new folder', async () => {
   const out = join(dir, 'exports', 'best');
@@ -74,13 +77,14 @@ test('export refuses a folder that is not empty (nothing written), writes into i
   assert.deepEqual(readdirSync(empty).sort(), ['metadata.json', 'model.onnx']);
 });
 
-test('export of a run without a refit model, of an unknown run, or without --output: exit 2, the command to run, nothing written', async () => {
+test('export of a run without a refit model, of an unknown run, of files that are no model, or without --output: exit 2, the command to run, nothing written', async () => {
   const other = seeded.runIds.find((id) => id !== seeded.bestRunId)!;
   const out = join(dir, 'never');
   const cases: [string[], RegExp][] = [
     [['export', 'seeded', '--run', String(other), '--output', out], new RegExp(`\`foldwise refit seeded --run ${other}\``)],
     [['export', 'seeded', '--run', '999', '--output', out], /run 999 is not a run of "seeded"; runs with a refit model: \d+/],
     [['export', 'seeded', '--format', 'tflite', '--output', out], /--format: expected onnx/],
+    [['export', 'placeholder', '--output', out], /models\/placeholder\/run-\d+\/preprocessing\.json: /],
     [['export', 'seeded'], /--output: expected a folder/],
   ];
   const results = await Promise.all(cases.map(([args]) => runCli(args, dataDir)));
@@ -147,7 +151,12 @@ test('show --format csv and --json print the results table, list --json the expe
     body.runs.map((run: { runId: number }) => String(run.runId)),
     rows.map((row) => row.run),
   );
-  assert.equal(JSON.parse(list!.stdout).experiments[0].name, 'seeded');
+  assert.deepEqual(
+    JSON.parse(list!.stdout)
+      .experiments.map((e: { name: string }) => e.name)
+      .sort(),
+    ['placeholder', 'seeded'],
+  );
   assert.equal(bad!.code, 2);
   assert.match(bad!.stderr, /--format: expected one of table, csv, json, got "xml"/);
 });
