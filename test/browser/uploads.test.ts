@@ -9,7 +9,8 @@ import { seedExperiment, type SeededExperiment } from '../helpers/seed-db.js';
 const skip = browserSkipReason();
 if (skip) console.log(`# SKIP browser tests: ${skip}`);
 
-const CSV = `age,income,<b>city</b>,churned\n${Array.from({ length: 60 }, (_, i) => `${20 + i},${1000 * i},c${i % 3},${i % 2}`).join('\n')}\n`;
+const ROWS = Array.from({ length: 60 }, (_, i) => `${20 + i},${1000 * i},c${i % 3},${i % 2}`);
+const CSV = `age,income,<b>city</b>,churned\n${ROWS.join('\n')}\n`;
 /** Chromium logs every 4xx answer as a console error; these tests ask for some on purpose. */
 const unexpected = (problems: string[]) => problems.filter((problem) => !/the server responded with a status of 400/.test(problem));
 const screenshot = (name: string) => join(process.env.FOLDWISE_SCREENSHOTS ?? '/tmp', `foldwise-${name}.png`);
@@ -89,7 +90,8 @@ describe('uploads and downloads in Chromium', { skip: skip ?? false }, () => {
     const spec = await page.locator('#specText').inputValue();
     assert.equal(
       spec,
-      `name: mine\ndataset:\n  kind: csv\n  path: ${await row.getAttribute('data-path')}\n  target: churned\n\ngrid: { width: [8] }\nseed: 7\n`,
+      `name: mine\ndataset:\n  kind: csv\n  path: ${await row.getAttribute('data-path')}\n  target: churned\n` +
+        '\ngrid: { width: [8] }\nseed: 7\n',
     );
 
     // A JSON spec keeps its keys and gets the dataset as a key.

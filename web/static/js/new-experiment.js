@@ -89,6 +89,19 @@ function nameFrom(fileName) {
   return stem.slice(0, 64) || 'uploaded-csv';
 }
 
+/** What a starter spec holds after its dataset: a small grid, 5-fold CV with early stopping. */
+const STARTER_REST = [
+  'grid:',
+  '  depth: [1, 2]',
+  '  width: [16, 64]',
+  '  epochs: 40',
+  'validation:',
+  '  kind: kfold',
+  '  k: 5',
+  '  earlyStopping: { monitor: val_loss, patience: 5 }',
+  '',
+].join('\n');
+
 function datasetYaml(path, target) {
   return `dataset:\n  kind: csv\n  path: ${yamlScalar(path)}\n  target: ${target === null ? '# a column name' : yamlScalar(target)}\n`;
 }
@@ -99,7 +112,7 @@ function datasetYaml(path, target) {
  */
 function withDataset(text, { path, target, fileName }) {
   if (text.trim() === '') {
-    return `name: ${nameFrom(fileName)}\n${datasetYaml(path, target)}grid:\n  depth: [1, 2]\n  width: [16, 64]\n  epochs: 40\nvalidation:\n  kind: kfold\n  k: 5\n  earlyStopping: { monitor: val_loss, patience: 5 }\n`;
+    return `name: ${nameFrom(fileName)}\n${datasetYaml(path, target)}${STARTER_REST}`;
   }
   if (text.trim().startsWith('{')) {
     const spec = JSON.parse(text);
