@@ -10,6 +10,7 @@ import type { Run } from '../storage/run-store.js';
 import type { ModelRecord } from '../storage/model-store.js';
 import { refitModelDir } from '../storage/model-folders.js';
 import { deleteExperiment } from './delete-experiment.js';
+import { assertNotLeased, withLease } from './experiment-lease.js';
 import { CoordinatorEventBus, type SearchProgress } from './events.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
@@ -56,7 +57,7 @@ export class Coordinator {
     this.#maxAttempts = options.maxAttempts ?? 3;
   }
 
-  /** Deletes an experiment with its runs, curves and model files. See deleteExperiment. @throws {NotFoundError} */
+  /** Deletes an experiment with its runs, curves and model files. See deleteExperiment. @throws {NotFoundError | LeaseHeldError} */
   deleteExperiment(experimentId: number): void {
     deleteExperiment(this.#storage, this.#dataDir, experimentId);
   }
@@ -76,10 +77,23 @@ export class Coordinator {
    * over; finished ones are kept. Aborting `signal` stops dispatch, ends running tasks and marks
    * their runs interrupted.
    */
-  async search(experimentId: number, signal?: AbortSignal): Promise<SearchSummary> {
+  search(experimentId: number, signal?: AbortSignal): Promise<SearchSummary> {
+    const experiment = this.#storage.experiments.get(experimentId);
+    return withLease(this.#storage.leases, experiment, 'search', () => this.#search(experiment, signal));
+  }
+
+  /**
+   * @throws {LeaseHeldError} when another process (or task) searches or refits the experiment:
+   *   the check `foldwise run` and the dashboard make before they start one.
+   */
+  assertNotOwnedElsewhere(experimentId: number): void {
+    assertNotLeased(this.#storage.leases, this.#storage.experiments.get(experimentId));
+  }
+
+  async #search(experiment: Experiment, signal?: AbortSignal): Promise<SearchSummary> {
     const startedAt = Date.now();
     const { experiments, runs } = this.#storage;
-    const experiment = experiments.get(experimentId);
+    const { experimentId } = experiment;
     const { spec } = experiment;
     runs.requeueUnfinished(experimentId);
     experiments.setStatus(experimentId, 'running');
@@ -258,9 +272,14 @@ export class Coordinator {
    * Refits a configuration (the best by default) on all non-test rows for the epochs its search
    * chose, scores it on the test split, and saves the model. Recorded as a run of kind `refit`.
    */
-  async refit(experimentId: number, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
-    const { experiments, runs, models } = this.#storage;
-    const experiment = experiments.get(experimentId);
+  refit(experimentId: number, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
+    const experiment = this.#storage.experiments.get(experimentId);
+    return withLease(this.#storage.leases, experiment, 'refit', () => this.#refit(experiment, sourceRunId, signal));
+  }
+
+  async #refit(experiment: Experiment, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
+    const { runs, models } = this.#storage;
+    const { experimentId } = experiment;
     const { spec } = experiment;
     const sourceRun = sourceRunId === undefined ? rankRuns(experiment, runs.list(experimentId))[0] : runs.get(sourceRunId);
     if (!sourceRun) throw new ConflictError(`experiment "${experiment.name}" has no finished run to refit yet`);

@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { experimentModelsDir } from '../storage/model-folders.js';
 import type { Storage } from '../storage/storage.js';
+import { assertNotLeased } from './experiment-lease.js';
 
 /**
  * Deletes an experiment's rows (runs, folds, curves, models: one cascading transaction) and
@@ -8,10 +9,12 @@ import type { Storage } from '../storage/storage.js';
  * successful one never leaves rows pointing at missing files. The one delete path: the dashboard
  * reaches it through Coordinator.deleteExperiment, `foldwise delete` directly (it needs the
  * experiment store and the data directory, not a task runner).
- * @throws {NotFoundError}
+ * An experiment that a process is searching or refitting is not deleted.
+ * @throws {NotFoundError | LeaseHeldError}
  */
-export function deleteExperiment(storage: Pick<Storage, 'experiments'>, dataDir: string, experimentId: number): void {
+export function deleteExperiment(storage: Pick<Storage, 'experiments' | 'leases'>, dataDir: string, experimentId: number): void {
   const experiment = storage.experiments.get(experimentId);
+  assertNotLeased(storage.leases, experiment);
   const modelsDir = experimentModelsDir(dataDir, experiment.name);
   const trash = `${modelsDir}.deleting-${process.pid}-${Date.now()}`;
   const hasFiles = existsSync(modelsDir);

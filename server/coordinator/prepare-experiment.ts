@@ -9,6 +9,7 @@ import { canonicalParamsJson, expandGrid, gridSize } from '../search/grid.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { TaskRunner } from './task-runner.js';
+import { assertNotLeased } from './experiment-lease.js';
 
 export type PrepareOptions = {
   /** Folder that relative dataset paths are resolved against (the spec file's folder). */
@@ -104,6 +105,8 @@ export async function prepareExperiment(
   }
   const hash = specHash(spec);
   const existing = storage.experiments.findByName(spec.name);
+  // Another process searching it: say so before anything else (its runs are not this one's to touch).
+  if (existing) assertNotLeased(storage.leases, existing);
   if (existing && existing.specHash !== hash) {
     throw new ConflictError(
       `an experiment named "${spec.name}" already exists with a different spec (or data). ` +

@@ -106,6 +106,8 @@ export class BackgroundWork {
     if (current?.state === 'running' || this.#searching.has(experimentId)) {
       return current ?? { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
     }
+    // Owned by another process: refuse now (409), before anything is started or recorded as failed.
+    this.#deps.coordinator.assertNotOwnedElsewhere(experimentId);
     const search: Mutable<BackgroundSearch> = { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
     this.#searches.set(experimentId, search);
     this.#searching.add(experimentId);
@@ -158,6 +160,8 @@ export class BackgroundWork {
     }
     const { params } = source;
     const epochsTotal = experiment.spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
+    // Owned by another process: refuse now (409), before anything is started.
+    this.#deps.coordinator.assertNotOwnedElsewhere(experimentId);
     const refit: Mutable<BackgroundRefit> = {
       experimentId,
       sourceRunId: source.runId,

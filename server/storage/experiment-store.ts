@@ -3,6 +3,7 @@ import { specSchema, type ExperimentSpec } from '../../worker/contract/spec.js';
 import { DIRECTIONS, TASKS, type Direction, type TaskKind } from '../../worker/contract/vocabulary.js';
 import type { Db } from './database.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { isLive } from './lease-store.js';
 
 export type ExperimentStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
 
@@ -19,6 +20,10 @@ export type Experiment = {
   readonly task: TaskKind;
   readonly selectionMetric: string;
   readonly selectionDirection: Direction;
+  /**
+   * As recorded, except that a `running` experiment whose owner is gone (its lease is stale or
+   * missing: the process was killed) reads as `interrupted`, which is what it is: resumable.
+   */
   readonly status: ExperimentStatus;
   readonly createdAt: number;
   readonly startedAt: number | null;
@@ -47,7 +52,25 @@ type ExperimentRow = {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** From the experiment's lease, if any (LEFT JOIN leases). */
+  lease_pid: number | null;
+  lease_host: string | null;
+  lease_heartbeat_at: number | null;
 };
+
+/** The experiments columns and its lease's, for every query that returns experiments. */
+const EXPERIMENT_WITH_LEASE = `SELECT e.*, l.pid AS lease_pid, l.host AS lease_host, l.heartbeat_at AS lease_heartbeat_at
+  FROM experiments e LEFT JOIN leases l USING (experiment_id)`;
+
+function effectiveStatus(row: ExperimentRow): ExperimentStatus {
+  if (row.status !== 'running') return row.status;
+  const owned =
+    row.lease_pid !== null &&
+    row.lease_host !== null &&
+    row.lease_heartbeat_at !== null &&
+    isLive({ pid: row.lease_pid, host: row.lease_host, heartbeatAt: row.lease_heartbeat_at }, Date.now());
+  return owned ? 'running' : 'interrupted';
+}
 
 const taskSchema = z.enum(TASKS);
 const directionSchema = z.enum(DIRECTIONS);
@@ -64,7 +87,7 @@ function rowToExperiment(row: ExperimentRow): Experiment {
     task: taskSchema.parse(row.task),
     selectionMetric: row.selection_metric,
     selectionDirection: directionSchema.parse(row.selection_direction),
-    status: row.status,
+    status: effectiveStatus(row),
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -88,21 +111,21 @@ export class ExperimentStore {
     this.#insert = db.prepare(`INSERT INTO experiments
         (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);
-    this.#byName = db.prepare('SELECT * FROM experiments WHERE name = ?');
-    this.#byId = db.prepare('SELECT * FROM experiments WHERE experiment_id = ?');
+    this.#byName = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.name = ?`);
+    this.#byId = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.experiment_id = ?`);
     this.#setStatus = db.prepare(`UPDATE experiments SET status = @status,
       started_at = CASE WHEN @status = 'running' THEN coalesce(started_at, @now) ELSE started_at END,
       finished_at = CASE WHEN @status IN ('done','failed','interrupted') THEN @now ELSE NULL END
       WHERE experiment_id = @experimentId`);
     // Best score honours the direction stored in the spec (minimise → smallest mean).
-    this.#summaries = db.prepare(`SELECT e.*,
+    this.#summaries = db.prepare(`SELECT e.*, l.pid AS lease_pid, l.host AS lease_host, l.heartbeat_at AS lease_heartbeat_at,
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search') AS runs_total,
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search'
            AND r.status IN ('done','failed','pruned')) AS runs_finished,
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'failed') AS runs_failed,
         (SELECT CASE WHEN e.selection_direction = 'minimize' THEN min(r.score_mean) ELSE max(r.score_mean) END
            FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'done') AS best_score
-      FROM experiments e ORDER BY e.created_at DESC, e.experiment_id DESC`);
+      FROM experiments e LEFT JOIN leases l USING (experiment_id) ORDER BY e.created_at DESC, e.experiment_id DESC`);
     this.#delete = db.prepare('DELETE FROM experiments WHERE experiment_id = ?');
   }
 

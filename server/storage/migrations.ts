@@ -86,4 +86,19 @@ CREATE TABLE models (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- Who is searching or refitting an experiment: one row per owned experiment (lease-store.ts).
+CREATE TABLE leases (
+  experiment_id INTEGER PRIMARY KEY REFERENCES experiments ON DELETE CASCADE,
+  owner TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  purpose TEXT NOT NULL CHECK (purpose IN ('search','refit')),
+  acquired_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];

@@ -3,17 +3,20 @@ import { ExperimentStore, type Experiment, type NewExperiment } from './experime
 import { RunStore, type FoldResult } from './run-store.js';
 import { MetricStore } from './metric-store.js';
 import { ModelStore, type NewModel } from './model-store.js';
+import { LeaseStore } from './lease-store.js';
 
 /**
  * The stores over one database handle, which stays private: every write is a store method, and a
  * write that spans tables is a method here, in one transaction. Within a process the coordinator
- * is the only writer; other processes wait for its lock (see writeTransaction).
+ * is the only writer; other processes wait for its lock (see writeTransaction), and an experiment
+ * is written by the one process that holds its lease (lease-store.ts).
  */
 export type Storage = {
   readonly experiments: ExperimentStore;
   readonly runs: RunStore;
   readonly metrics: MetricStore;
   readonly models: ModelStore;
+  readonly leases: LeaseStore;
   /**
    * Records a new experiment with its search runs (one fold row per fold), in one transaction.
    * @throws {ConflictError} when the name is taken.
@@ -44,6 +47,7 @@ export function openStorage(path: string): Storage {
     runs,
     metrics,
     models,
+    leases: new LeaseStore(db),
     createExperiment: (experiment, paramsJsonList, nFolds, now = Date.now()) =>
       writeTransaction(db, () => {
         const created = experiments.create(experiment, now);

@@ -13,6 +13,23 @@ import { directionOf, isBetter, metricKey, scopedMetrics, TASK_METRICS, type Dir
 import { canonicalParamsJson, expandGrid } from '../../server/search/grid.js';
 import type { Storage } from '../../server/storage/storage.js';
 import type { ExperimentStatus } from '../../server/storage/experiment-store.js';
+import { LEASE_HEARTBEAT_MS } from '../../server/storage/lease-store.js';
+
+/**
+ * Makes a seeded `running` experiment owned by this test process, as a real search's would be (an
+ * unowned one reads as interrupted): its lease is renewed until the process exits.
+ */
+function holdLease(storage: Storage, experimentId: number): void {
+  const taken = storage.leases.acquire(experimentId, 'search');
+  if (!('lease' in taken)) throw new Error(`seed: experiment ${experimentId} is leased by pid ${taken.heldBy.pid}`);
+  setInterval(() => {
+    try {
+      storage.leases.heartbeat(taken.lease);
+    } catch {
+      // The test closed its database: nothing left to own.
+    }
+  }, LEASE_HEARTBEAT_MS).unref();
+}
 
 export type SeedOptions = {
   /** Spec name (must satisfy the spec's name rule). @default 'seeded' */
@@ -34,6 +51,11 @@ export type SeedOptions = {
   readonly failed?: number;
   /** Experiment status written at the end. @default 'done', or 'running' when runs are queued */
   readonly status?: ExperimentStatus;
+  /**
+   * A `running` experiment is owned by this process (a live lease, as a search in progress has);
+   * without it, it reads as `interrupted` (its owner is gone). @default false
+   */
+  readonly owned?: boolean;
   /** A CSV dataset with this target column (to test escaping); otherwise a fraud dataset. */
   readonly csvTarget?: string;
   /** When set, the best run is refitted and its model files written under `dataDir/models`. */
@@ -320,7 +342,9 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
       modelId = models.ofExperiment(experimentId)[0]!.modelId;
     }
 
-    experiments.setStatus(experimentId, options.status ?? (queued > 0 ? 'running' : 'done'), now - 5_000);
+    const status = options.status ?? (queued > 0 ? 'running' : 'done');
+    experiments.setStatus(experimentId, status, now - 5_000);
+    if (status === 'running' && options.owned) holdLease(storage, experimentId);
     return { experimentId, runIds, bestRunId, refitRunId, modelId };
   });
 }
