@@ -27,6 +27,56 @@ import {
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
 
+/** Ways to fill a numeric column's missing cells: its training part's median or mean, or `impute.fill.numeric`. */
+export const NUMERIC_IMPUTE = ['median', 'mean', 'constant'] as const;
+/** Ways to fill a categorical column's missing cells: its training part's most frequent category, or `impute.fill.categorical`. */
+export const CATEGORICAL_IMPUTE = ['most_frequent', 'constant'] as const;
+export type NumericImpute = (typeof NUMERIC_IMPUTE)[number];
+export type CategoricalImpute = (typeof CATEGORICAL_IMPUTE)[number];
+/** Levels a categorical column may have before the rest is grouped as "other" (`maxCategories`). */
+export const DEFAULT_MAX_CATEGORIES = 200;
+
+const columnName = z.string().min(1);
+
+/** Column roles of a `csv` dataset; each overrides what the cells would suggest. */
+const csvColumnsSchema = z.strictObject({
+  /** Columns ignored altogether (free text, leaks of the target, …). */
+  drop: z.array(columnName).optional(),
+  /**
+   * A row identifier: never trained on, and written as the first column of `foldwise predict`'s
+   * output when the input has it.
+   */
+  id: columnName.optional(),
+  /** Columns one-hot encoded even when their cells are numbers (codes such as a zip or a class number). */
+  categorical: z.array(columnName).optional(),
+  /** Columns that must be numeric: a cell that is not a number is an error rather than making the column categorical. */
+  numeric: z.array(columnName).optional(),
+});
+
+/** Missing-value imputation of a `csv` dataset. */
+const csvImputeSchema = z.strictObject({
+  /** Strategy for every numeric feature column (`columns` overrides it per column). Unset: a missing number is an error. */
+  numeric: z.enum(NUMERIC_IMPUTE).optional(),
+  /** Strategy for every categorical feature column (`columns` overrides it). Unset: a missing category is an error. */
+  categorical: z.enum(CATEGORICAL_IMPUTE).optional(),
+  /** The values of the `constant` strategy. */
+  fill: z
+    .strictObject({
+      /** @default 0 */
+      numeric: z.number().optional(),
+      /** A category of its own. @default 'missing' */
+      categorical: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** Per-column strategies, e.g. `{ age: mean, zip: most_frequent }`; each must fit its column's kind. */
+  columns: z.record(columnName, z.enum([...NUMERIC_IMPUTE, ...CATEGORICAL_IMPUTE])).optional(),
+  /**
+   * Add a 0/1 "was missing" feature after each imputed column that has a missing cell in the
+   * training part (named `column=(missing)`). @default false
+   */
+  indicator: z.boolean().optional(),
+});
+
 /** A dataset reference. Workers load the data themselves from it; only this crosses processes. */
 export const datasetSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -52,6 +102,26 @@ export const datasetSchema = z.discriminatedUnion('kind', [
     path: z.string().min(1),
     /** Name of the target column. */
     target: z.string().min(1),
+    /**
+     * What the columns are. Without it every column but the target is a feature, numeric when most
+     * of its filled cells are numbers, else categorical (one-hot). Names must be columns of the
+     * file; a column may have one role only, and the target none.
+     */
+    columns: csvColumnsSchema.optional(),
+    /**
+     * How missing cells (empty, or in a numeric column `NA`, `?`, `null`, …) are filled. Without it a
+     * missing cell in a feature column is an error. The statistics are fitted on the training part
+     * of each split only, like the standardiser, and saved with a refit model for `predict`.
+     */
+    impute: csvImputeSchema.optional(),
+    /**
+     * Most levels a categorical column's one-hot block may have. A column whose training part has
+     * more categories keeps its `maxCategories − 1` most frequent ones (ties in text order) and
+     * groups the rest into one "other" level (the sklearn convention: the limit counts "other").
+     * At `predict`, a category the training part never saw goes to "other" when the column has it.
+     * Integer >= 2. @default 200
+     */
+    maxCategories: z.number().int().min(2).max(100_000).optional(),
   }),
   /**
    * Synthetic ratings with a known ground truth (worker/recsys/synthetic.ts): users with
@@ -304,6 +374,10 @@ export const specSchema = z
         message: `a ${spec.dataset.kind} dataset is a regression task (predicting the rating), not ${spec.task}`,
       });
     }
+    if (spec.dataset.kind === 'csv') {
+      for (const issue of csvRoleIssues(spec.dataset))
+        ctx.addIssue({ code: 'custom', path: ['dataset', ...issue.path], message: issue.message });
+    }
     const es = spec.validation.earlyStopping;
     if (spec.task && es && !isRecordedMetric(spec.task, parseMetricKey(es.monitor).name)) {
       ctx.addIssue({
@@ -322,6 +396,50 @@ export const specSchema = z
   });
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
+
+type CsvDatasetSpec = Extract<DatasetSpec, { kind: 'csv' }>;
+const ROLES = ['drop', 'id', 'categorical', 'numeric'] as const;
+
+/**
+ * What is wrong with a `csv` dataset's roles and imputation before the file is read: a name
+ * listed twice, a column in two roles, the target given a role, a per-column strategy that does
+ * not fit the role. (Names that are not columns, and strategies that do not fit an inferred
+ * kind, are reported when the file is read.)
+ */
+function csvRoleIssues(dataset: CsvDatasetSpec): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const roleOf = new Map<string, (typeof ROLES)[number]>();
+  for (const role of ROLES) {
+    const value = dataset.columns?.[role];
+    const names = value === undefined ? [] : typeof value === 'string' ? [value] : value;
+    names.forEach((name, i) => {
+      const path = ['columns', role, ...(typeof value === 'string' ? [] : [i])];
+      const earlier = roleOf.get(name);
+      if (name === dataset.target) issues.push({ path, message: `"${name}" is the target column; it cannot have a role` });
+      else if (earlier === role) issues.push({ path, message: `"${name}" is listed twice` });
+      else if (earlier !== undefined) issues.push({ path, message: `"${name}" is also in columns.${earlier}; a column has one role` });
+      else roleOf.set(name, role);
+    });
+  }
+  for (const [name, strategy] of Object.entries(dataset.impute?.columns ?? {})) {
+    const path = ['impute', 'columns', name];
+    const role = roleOf.get(name);
+    if (name === dataset.target) issues.push({ path, message: `"${name}" is the target column; only feature columns are imputed` });
+    else if (role === 'drop' || role === 'id')
+      issues.push({ path, message: `"${name}" is the ${role === 'id' ? 'id' : 'dropped'} column, not a feature` });
+    else if (role !== undefined) {
+      const issue = imputeMismatch(strategy, role);
+      if (issue !== null) issues.push({ path, message: issue });
+    }
+  }
+  return issues;
+}
+
+/** Why `strategy` cannot fill a column of `kind`, or null when it can. */
+export function imputeMismatch(strategy: NumericImpute | CategoricalImpute, kind: 'numeric' | 'categorical'): string | null {
+  const fitting: readonly string[] = kind === 'numeric' ? NUMERIC_IMPUTE : CATEGORICAL_IMPUTE;
+  return fitting.includes(strategy) ? null : `"${strategy}" does not fit a ${kind} column (expected ${fitting.join(', ')})`;
+}
 
 /** Where a spec names families (typed apart from ExperimentSpec: the schema's own refinement calls it). */
 type FamilyFields = { readonly model: { readonly family?: Family }; readonly grid: { readonly family?: Family | readonly Family[] } };

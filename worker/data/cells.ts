@@ -25,6 +25,13 @@ export function parseAllNumbers(texts: readonly string[]): number[] | null {
   return numbers;
 }
 
+/** Spellings of "no value" in common exports (`NA`, `n/a`, `null`, `?`, …); a missing number where imputation is on. */
+const MISSING_MARKERS = /^(?:na|n\/a|nan|null|none|missing|\?|-|\.)$/i;
+
+export function isMissingMarker(cell: string): boolean {
+  return MISSING_MARKERS.test(cell);
+}
+
 /** Code-unit order: the same on every machine, unlike localeCompare. */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,17 +1,18 @@
 /**
  * CSV files with a header row: read and checked (the file exists, has data rows, no ragged row,
- * no bad cell), then encoded into a `Table`. Each problem is reported as a `DataError` naming
+ * no bad cell), the spec's column roles and imputation applied, then made a `Table`. Each problem is reported as a `DataError` naming
  * the file, the row (the header is row 1, plus the file line when the two differ) and the column.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { DEFAULT_MAX_CATEGORIES, type DatasetSpec, imputeMismatch } from '../contract/spec.js';
 import type { TaskKind } from '../contract/vocabulary.js';
-import { compareText, quote, summariseValues } from './cells.js';
-import { type ColumnProfile, encodeRowInto, encodeTarget, featureNamesOf, planEncoding, profileColumn } from './encode.js';
-import { type Column, DataError, type Table } from './table.js';
+import { compareText, isMissingMarker, quote } from './cells.js';
+import { type ColumnProfile, encodeTarget, profileColumn } from './encode.js';
+import { encodeRawRows, featureNamesOf, fitColumns } from './pipeline.js';
+import { DataError, type RawColumn, type RawFeatures, type Table } from './table.js';
 
-/** One-hot columns beyond this would swamp a small MLP; such a column is usually an identifier. */
-const MAX_CATEGORIES = 200;
+type CsvDataset = Extract<DatasetSpec, { kind: 'csv' }>;
 
 /**
  * Reads a CSV file with a header row into records keyed by column name (cells trimmed), with
@@ -28,57 +29,136 @@ export async function readCsvRecords(
 }
 
 /**
- * The table of a CSV file: every column but the target is a feature, numeric or (one-hot)
- * categorical as its cells say; the target becomes y for the requested (or inferred) task.
- * @throws {DataError} on any unusable file, header, row or cell.
+ * The table of a CSV file. Every column but the target, the id column and the dropped ones is a
+ * feature: numeric or (one-hot) categorical as `columns` says, else as its cells say; its missing
+ * cells are allowed only where `impute` fills them. The target becomes y for the requested (or
+ * inferred) task. The table keeps the raw columns (`raw`) for the per-split pipeline.
+ * @throws {DataError} on any unusable file, header, row or cell, and on roles or strategies that
+ *   do not fit the file (naming the spec field).
  */
-export async function loadCsv(path: string, target: string, requested: TaskKind | undefined): Promise<Table> {
+export async function loadCsv(dataset: CsvDataset, requested: TaskKind | undefined): Promise<Table> {
+  const { path, target } = dataset;
   const csv = await readCsvFile(path);
   const targetIndex = csv.header.indexOf(target);
   if (targetIndex < 0) {
     throw new DataError(`${path}: no target column ${quote(target)}; the columns are ${csv.header.map(quote).join(', ')}`);
   }
-  if (csv.header.length < 2) throw new DataError(`${path}: the only column is the target ${quote(target)}; there are no features`);
+  const roles = columnRoles(dataset, csv);
+  const featureIndices = csv.header.map((_, c) => c).filter((c) => c !== targetIndex && !roles.set.has(csv.header[c]!));
+  if (featureIndices.length === 0) {
+    const aside = roles.set.size > 0 ? ', id and dropped columns' : '';
+    throw new DataError(`${path}: there are no feature columns besides the target${aside} (${csv.header.map(quote).join(', ')})`);
+  }
 
   const cellsOf = (c: number): string[] => csv.rows.map((row) => row[c]!);
-  const profiles = csv.header.map((_, c) => profileColumn(cellsOf(c)));
-  reportFirstBadCell(csv, profiles);
+  const checked = [targetIndex, ...featureIndices].sort((a, b) => a - b);
+  const plans = new Map(checked.map((c) => [c, planColumn(dataset, roles, csv.header[c]!, profileColumn(cellsOf(c)), c === targetIndex)]));
+  reportFirstBadCell(csv, plans);
 
-  const featureIndices = csv.header.map((_, c) => c).filter((c) => c !== targetIndex);
-  const columns: Column[] = featureIndices.map((c) => {
-    const name = csv.header[c]!;
-    if (profiles[c]!.kind === 'numeric') return { name, kind: 'numeric' };
-    const categories = [...new Set(cellsOf(c))].sort(compareText);
-    if (categories.length > MAX_CATEGORIES) {
-      throw new DataError(
-        `${path}, column ${quote(name)}: ${categories.length} distinct text values (e.g. ${summariseValues(categories.slice(0, 3))}); ` +
-          `more than ${MAX_CATEGORIES} categories is more likely an identifier than a feature — remove the column`,
-      );
-    }
-    return { name, kind: 'categorical', categories };
-  });
-
+  const raw: RawFeatures = {
+    columns: featureIndices.map((c) => rawColumn(csv.header[c]!, plans.get(c)!, cellsOf(c))),
+    indicator: dataset.impute?.indicator ?? false,
+    maxCategories: dataset.maxCategories ?? DEFAULT_MAX_CATEGORIES,
+  };
   const labels = cellsOf(targetIndex);
   const { task, y, classes } = encodeTarget(labels, requested, `${path}: the target column ${quote(target)}`, csv.rowLabel);
 
-  // Every cell was validated above: numeric columns hold numbers, categories are known.
-  const plan = planEncoding(columns);
-  const x = new Float32Array(csv.rows.length * plan.width);
-  csv.rows.forEach((row, r) => {
-    encodeRowInto(x, r, plan, (column, c) => {
-      const source = featureIndices[c]!;
-      return column.kind === 'numeric' ? profiles[source]!.values[r]! : row[source]!;
-    });
-  });
-
+  // The plain view: the pipeline fitted on all rows (training fits it per split from `raw`).
+  const all = Int32Array.from({ length: csv.rows.length }, (_, r) => r);
+  const columns = fitColumns(raw, all);
+  const featureNames = featureNamesOf(columns);
   return {
     nRows: csv.rows.length,
-    nFeatures: plan.width,
-    x,
+    nFeatures: featureNames.length,
+    x: encodeRawRows(raw, columns, all),
     y,
     task,
-    encoding: { columns, featureNames: featureNamesOf(columns), target, classes },
+    encoding: { columns, featureNames, target, classes, ...(dataset.columns?.id === undefined ? {} : { id: dataset.columns.id }) },
+    raw,
   };
+}
+
+// ───────────────────────────── roles ─────────────────────────────
+
+type Roles = {
+  /** Columns that are not features: the id and the dropped ones. */
+  readonly set: ReadonlySet<string>;
+  readonly categorical: ReadonlySet<string>;
+  readonly numeric: ReadonlySet<string>;
+};
+
+/**
+ * The roles of `dataset.columns`, every name checked against the header. (Duplicates, two roles
+ * for one column and a role for the target are spec errors, reported before the file is read.)
+ */
+function columnRoles(dataset: CsvDataset, csv: CsvFile): Roles {
+  const { drop = [], id, categorical = [], numeric = [] } = dataset.columns ?? {};
+  const known = new Set(csv.header);
+  const check = (field: string, names: readonly string[]): void => {
+    names.forEach((name, i) => {
+      if (!known.has(name)) {
+        const at = field.endsWith('.id') ? field : `${field}[${i}]`;
+        throw new DataError(`${at}: no column ${quote(name)} in ${csv.path}; the columns are ${csv.header.map(quote).join(', ')}`);
+      }
+    });
+  };
+  check('dataset.columns.drop', drop);
+  check('dataset.columns.id', id === undefined ? [] : [id]);
+  check('dataset.columns.categorical', categorical);
+  check('dataset.columns.numeric', numeric);
+  const imputed = Object.keys(dataset.impute?.columns ?? {});
+  imputed.forEach((name) => {
+    if (!known.has(name))
+      throw new DataError(
+        `dataset.impute.columns.${name}: no column ${quote(name)} in ${csv.path}; the columns are ${csv.header.map(quote).join(', ')}`,
+      );
+  });
+  return { set: new Set([...drop, ...(id === undefined ? [] : [id])]), categorical: new Set(categorical), numeric: new Set(numeric) };
+}
+
+/** A checked column's kind (its role, else what its cells say) and how its missing cells are filled. */
+type ColumnPlan = {
+  readonly kind: 'numeric' | 'categorical';
+  readonly profile: ColumnProfile;
+  /** The kind comes from `dataset.columns`, not from the cells. */
+  readonly byRole: boolean;
+  readonly impute: RawColumn['impute'];
+};
+
+/**
+ * @throws {DataError} when a per-column strategy of `dataset.impute.columns` does not fit the
+ *   column's inferred kind.
+ */
+function planColumn(dataset: CsvDataset, roles: Roles, name: string, profile: ColumnProfile, isTarget: boolean): ColumnPlan {
+  const role = roles.categorical.has(name) ? 'categorical' : roles.numeric.has(name) ? 'numeric' : null;
+  const kind = role ?? profile.kind;
+  if (isTarget) return { kind: profile.kind, profile, byRole: false, impute: null };
+  const impute = dataset.impute;
+  const own = impute?.columns?.[name];
+  if (own !== undefined) {
+    const mismatch = imputeMismatch(own, kind);
+    if (mismatch !== null) throw new DataError(`dataset.impute.columns.${name}: ${mismatch}; ${quote(name)} is ${kind} in ${dataset.path}`);
+  }
+  const strategy = own ?? impute?.[kind];
+  const fill = kind === 'numeric' ? (impute?.fill?.numeric ?? 0) : (impute?.fill?.categorical ?? 'missing');
+  return {
+    kind,
+    profile,
+    byRole: role !== null,
+    impute: strategy === undefined ? null : ({ strategy, fill } as RawColumn['impute']),
+  };
+}
+
+/** A feature column as the pipeline takes it (every cell already checked). */
+function rawColumn(name: string, plan: ColumnPlan, cells: readonly string[]): RawColumn {
+  if (plan.kind === 'numeric') {
+    const impute = plan.impute as Extract<RawColumn, { kind: 'numeric' }>['impute'];
+    return { name, kind: 'numeric', values: Float32Array.from(plan.profile.values), impute };
+  }
+  const levels = [...new Set(cells.filter((cell) => cell !== ''))].sort(compareText);
+  const codeOf = new Map(levels.map((level, k) => [level, k]));
+  const impute = plan.impute as Extract<RawColumn, { kind: 'categorical' }>['impute'];
+  return { name, kind: 'categorical', codes: Int32Array.from(cells, (cell) => codeOf.get(cell) ?? -1), levels, impute };
 }
 
 // ───────────────────────────── reading ─────────────────────────────
@@ -170,31 +250,32 @@ function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
 
 // ───────────────────────────── bad cells ─────────────────────────────
 
-/** Spellings of "no value" in common exports; named as such in messages. */
-const MISSING_MARKERS = /^(?:na|n\/a|nan|null|none|missing|\?|-|\.)$/i;
+const IMPUTE_HINT = 'fill it in, drop the row, or set dataset.impute';
 
-function cellProblem(cell: string, value: number, profile: ColumnProfile): string | null {
-  if (cell === '') return 'missing value (empty cell)';
-  if (profile.kind === 'categorical' || !Number.isNaN(value)) return null;
-  if (MISSING_MARKERS.test(cell)) return `missing value (${quote(cell)}); fill it in or drop the row`;
-  return (
-    `non-numeric value ${quote(cell)} in a numeric column (${profile.numbers} of ${profile.filled} cells are numbers; ` +
-    'if the column is categorical, make its values non-numeric)'
-  );
+function cellProblem(cell: string, value: number, plan: ColumnPlan): string | null {
+  const imputed = plan.impute !== null;
+  if (cell === '') return imputed ? null : `missing value (empty cell); ${IMPUTE_HINT}`;
+  if (plan.kind === 'categorical' || !Number.isNaN(value)) return null;
+  if (isMissingMarker(cell)) return imputed ? null : `missing value (${quote(cell)}); ${IMPUTE_HINT}`;
+  const { numbers, filled } = plan.profile;
+  return plan.byRole
+    ? `non-numeric value ${quote(cell)} in a column that dataset.columns.numeric makes numeric`
+    : `non-numeric value ${quote(cell)} in a numeric column (${numbers} of ${filled} cells are numbers; ` +
+        'if the column is categorical, list it in dataset.columns.categorical)';
 }
 
-/** Reports the first empty cell, or non-number in a numeric column, in reading order. */
-function reportFirstBadCell(csv: CsvFile, profiles: readonly ColumnProfile[]): void {
+/** Reports the first bad cell of the target and feature columns (empty, or a non-number in a numeric column), in reading order. */
+function reportFirstBadCell(csv: CsvFile, plans: ReadonlyMap<number, ColumnPlan>): void {
   let first: { row: number; column: number; problem: string } | null = null;
   let count = 0;
   csv.rows.forEach((row, r) => {
-    row.forEach((cell, c) => {
-      const profile = profiles[c]!;
-      const problem = cellProblem(cell, profile.values[r]!, profile);
-      if (problem === null) return;
+    // Map order is column order: the first problem found is the first in reading order.
+    for (const [c, plan] of plans) {
+      const problem = cellProblem(row[c]!, plan.profile.values[r]!, plan);
+      if (problem === null) continue;
       count++;
       first ??= { row: r, column: c, problem };
-    });
+    }
   });
   if (first === null) return;
   const { row, column, problem } = first;

@@ -1,11 +1,11 @@
 /**
- * From text cells to numbers: which kind a column is, how feature columns become the encoded
- * row (one-hot for categories), how a target column becomes y for a task, and which task a
- * target implies. The CSV loader encodes a whole file with it; `foldwise predict` encodes new
- * rows with `encodeRows`, exactly as the training data was.
+ * From text cells to numbers: which kind a column is, how a target column becomes y for a task,
+ * which task a target implies, and how `foldwise predict`'s rows are encoded (`encodeRows`),
+ * exactly as the training data was by its fitted pipeline (pipeline.ts).
  */
 import type { TaskKind } from '../contract/vocabulary.js';
-import { compareText, parseAllNumbers, parseNumber, quote, summariseValues } from './cells.js';
+import { compareText, isMissingMarker, parseAllNumbers, parseNumber, quote, summariseValues } from './cells.js';
+import { columnEncoders, writeCell } from './pipeline.js';
 import { type Column, DataError, type Encoding } from './table.js';
 
 /** Numeric integer targets with more distinct values than this are inferred as regression. */
@@ -44,89 +44,69 @@ export function profileColumn(cells: readonly string[]): ColumnProfile {
   return { kind: numbers > NUMERIC_COLUMN_SHARE * filled ? 'numeric' : 'categorical', filled, numbers, values };
 }
 
-/** Where each column's encoded features start in a row, and the index of each category. */
-export type EncodingPlan = {
-  readonly width: number;
-  readonly offsets: readonly number[];
-  readonly categoryIndex: readonly (ReadonlyMap<string, number> | null)[];
-  readonly columns: readonly Column[];
+/** Categories a model never saw in one column of the rows it predicted (a column without "other"). */
+export type UnseenCategories = {
+  readonly column: string;
+  /** Rows whose category was unseen: their one-hot block is all zero. */
+  readonly count: number;
+  /** The first few distinct unseen categories, in order of appearance. */
+  readonly examples: readonly string[];
 };
 
-export function planEncoding(columns: readonly Column[]): EncodingPlan {
-  const offsets: number[] = [];
-  let width = 0;
-  for (const column of columns) {
-    offsets.push(width);
-    width += column.kind === 'numeric' ? 1 : column.categories.length;
-  }
-  const categoryIndex = columns.map((column) =>
-    column.kind === 'categorical' ? new Map(column.categories.map((category, k) => [category, k])) : null,
-  );
-  return { width, offsets, categoryIndex, columns };
-}
-
-/** Writes one row; `cellValue` gives column c's number (numeric) or category (categorical). */
-export function encodeRowInto(
-  x: Float32Array,
-  row: number,
-  plan: EncodingPlan,
-  cellValue: (column: Column, c: number) => number | string,
-): void {
-  const base = row * plan.width;
-  plan.columns.forEach((column, c) => {
-    const value = cellValue(column, c);
-    const offset = base + plan.offsets[c]!;
-    if (typeof value === 'number') {
-      x[offset] = value;
-    } else {
-      const k = plan.categoryIndex[c]?.get(value);
-      if (k !== undefined) x[offset + k] = 1; // unknown category: leave the block at zero
-    }
-  });
-}
-
-export function featureNamesOf(columns: readonly Column[]): string[] {
-  return columns.flatMap((column) =>
-    column.kind === 'numeric' ? [column.name] : column.categories.map((category) => `${column.name}=${category}`),
-  );
-}
+/** How many unseen categories `encodeRows` quotes per column. */
+const UNSEEN_EXAMPLES = 5;
 
 /**
- * Encodes rows (for `foldwise predict` on a user's CSV) exactly as the training data was.
- * Extra columns are ignored; an unknown category becomes all zeros (no column is "on").
+ * Encodes rows (for `foldwise predict` on a user's CSV) exactly as the training data was: the
+ * fitted imputation, category levels and indicators of each column (pipeline.ts). Extra columns
+ * are ignored; an unknown category goes to "other" when the column has it, else leaves its block
+ * at zero and is reported in `unseen`.
  * @param rows keyed by column name; `rows[0]` is reported as row 2 (the header is row 1).
  * @param options.source names the input in error messages (e.g. the file path).
- * @returns row-major rows.length × featureNames.length, not standardised.
- * @throws {DataError} on a missing column, an empty cell, or a non-numeric numeric cell.
+ * @returns `x` row-major rows.length × featureNames.length, not standardised.
+ * @throws {DataError} on a missing column, a missing value in a column without imputation, or a
+ *   non-numeric numeric cell.
  */
 export function encodeRows(
   encoding: Encoding,
   rows: readonly Record<string, string>[],
   options: { readonly source?: string } = {},
-): Float32Array {
+): { readonly x: Float32Array; readonly unseen: readonly UnseenCategories[] } {
   const source = options.source ?? 'input';
-  const plan = planEncoding(encoding.columns);
-  const x = new Float32Array(rows.length * plan.width);
+  const encoders = columnEncoders(encoding.columns);
+  const width = encoding.featureNames.length;
+  const x = new Float32Array(rows.length * width);
+  const unseen = new Map<string, { count: number; examples: string[] }>();
   rows.forEach((row, i) => {
-    encodeRowInto(x, i, plan, (column) => {
+    for (const encoder of encoders) {
+      const { column } = encoder;
       // hasOwn: a column named "constructor" must not find Object.prototype's.
-      const cell = Object.hasOwn(row, column.name) ? row[column.name] : undefined;
-      if (cell === undefined) {
+      const text = Object.hasOwn(row, column.name) ? row[column.name] : undefined;
+      if (text === undefined) {
         throw new DataError(
           `${source}, row ${i + 2}: column ${quote(column.name)} is missing ` +
             `(the model needs ${encoding.columns.map((c) => quote(c.name)).join(', ')})`,
         );
       }
-      return checkedCell(cell.trim(), column, `${source}, row ${i + 2}, column ${quote(column.name)}`);
-    });
+      const where = `${source}, row ${i + 2}, column ${quote(column.name)}`;
+      const cell = text.trim();
+      const outcome = writeCell(x, i * width, encoder, cellValue(cell, column, where));
+      if (outcome === 'missing') throw new DataError(`${where}: missing value (empty cell); the model was trained without imputation`);
+      if (outcome === 'unseen') {
+        const entry = unseen.get(column.name) ?? { count: 0, examples: [] };
+        entry.count++;
+        if (entry.examples.length < UNSEEN_EXAMPLES && !entry.examples.includes(cell)) entry.examples.push(cell);
+        unseen.set(column.name, entry);
+      }
+    }
   });
-  return x;
+  return { x, unseen: [...unseen].map(([column, { count, examples }]) => ({ column, count, examples })) };
 }
 
-/** A cell's value as a number for a numeric column, or the category for a categorical one. */
-function checkedCell(cell: string, column: Column, where: string): number | string {
-  if (cell === '') throw new DataError(`${where}: missing value (empty cell)`);
+/** A cell as `writeCell` takes it: a number (NaN: missing) for a numeric column, the text ('' : missing) for a categorical one. */
+function cellValue(cell: string, column: Column, where: string): number | string {
   if (column.kind === 'categorical') return cell;
+  if (cell === '' || (column.impute !== undefined && isMissingMarker(cell))) return Number.NaN;
   const value = parseNumber(cell);
   if (value === null) throw new DataError(`${where}: non-numeric value ${quote(cell)} in a numeric column`);
   return value;

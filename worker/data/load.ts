@@ -24,7 +24,7 @@ export async function loadDataset(dataset: DatasetSpec, seed: number, task?: Tas
     case 'iris':
       return withTask(loadIris(), 'the iris dataset', task);
     case 'csv':
-      return loadCsv(dataset.path, dataset.target, task);
+      return loadCsv(dataset, task);
     // Loaded on demand: the recommendation code is only needed for ratings datasets.
     case 'ratings':
       return withTask((await import('../recsys/synthetic.js')).generateRatings(dataset, seed), 'the ratings dataset', task);
@@ -43,7 +43,7 @@ export async function loadDataset(dataset: DatasetSpec, seed: number, task?: Tas
  * @param task include it when the caller may load the same data for different tasks.
  */
 export function datasetKey(dataset: DatasetSpec, seed: number, task?: TaskKind): string {
-  const parts: (string | number | null)[] = (() => {
+  const parts: unknown[] = (() => {
     switch (dataset.kind) {
       case 'fraud':
         return ['fraud', dataset.rows, dataset.features, dataset.positiveRate, seed];
@@ -52,7 +52,7 @@ export function datasetKey(dataset: DatasetSpec, seed: number, task?: TaskKind):
       case 'iris':
         return ['iris'];
       case 'csv':
-        return ['csv', dataset.path, dataset.target];
+        return ['csv', dataset.path, dataset.target, dataset.columns ?? null, dataset.impute ?? null, dataset.maxCategories ?? null];
       case 'ratings':
         return ['ratings', dataset.users, dataset.items, dataset.ratingsPerUser, dataset.noise, seed];
       case 'movielens':

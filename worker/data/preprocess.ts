@@ -45,6 +45,18 @@ export function gatherStandardized(x: Float32Array, nFeatures: number, rows: Int
   return out;
 }
 
+/** Standardises a contiguous row-major matrix (nFeatures per row) in place; returns it. */
+export function standardizeInPlace(x: Float32Array, nFeatures: number, s: Standardizer): Float32Array {
+  if (s.mean.length !== nFeatures || s.std.length !== nFeatures) {
+    throw new RangeError(`standardizer has ${s.mean.length} features, data has ${nFeatures}`);
+  }
+  for (let i = 0; i < x.length; i++) {
+    const f = i % nFeatures;
+    x[i] = (x[i]! - s.mean[f]!) / s.std[f]!;
+  }
+  return x;
+}
+
 /** The given rows' values (e.g. targets), as a new array. */
 export function gather(y: Float32Array, rows: Int32Array): Float32Array {
   return Float32Array.from(rows, (row) => y[row]!);

@@ -11,14 +11,16 @@ import { basename, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { TensorFlow } from '../backend.js';
-import { encodeRows } from '../data/encode.js';
-import type { Encoding } from '../data/table.js';
+import { quote, summariseValues } from '../data/cells.js';
+import { encodeRows, type UnseenCategories } from '../data/encode.js';
+import { columnWidth } from '../data/pipeline.js';
+import { DataError, type Encoding } from '../data/table.js';
 import { predictArray } from './layers.js';
-import { gatherStandardized, type Standardizer } from '../data/preprocess.js';
+import { standardizeInPlace, type Standardizer } from '../data/preprocess.js';
 import { BACKENDS, type BackendName } from '../contract/protocol.js';
 import { predictRatingsRows } from '../recsys/predict.js';
 import { ratingsPreprocessingSchema, type RatingsPreprocessing } from '../recsys/preprocessing.js';
-import { storedParamsSchema, type Params } from '../contract/spec.js';
+import { CATEGORICAL_IMPUTE, NUMERIC_IMPUTE, storedParamsSchema, type Params } from '../contract/spec.js';
 import { TASKS, type TaskKind } from '../contract/vocabulary.js';
 
 /** The network's topology and weights manifest (TensorFlow.js layers format). */
@@ -33,7 +35,10 @@ export type Preprocessing = {
   readonly format: 'foldwise-preprocessing';
   readonly version: 1;
   readonly task: TaskKind;
-  /** How raw CSV rows were encoded into features. */
+  /**
+   * How raw CSV rows were encoded into features: per column the fitted imputation, category
+   * levels ("other" included) and missing indicator; and the id column, if any.
+   */
   readonly encoding: Encoding;
   /** Fitted on the refit's training rows; applied before the network. */
   readonly standardizer: Standardizer;
@@ -55,8 +60,27 @@ export type Preprocessing = {
 /** A model loaded from its folder, ready to predict. Dispose `model` when done. */
 export type SavedModel = { readonly model: LayersModel; readonly preprocessing: Preprocessing };
 
-/** Predictions as a table: one header, one row per input row. */
-export type PredictionTable = { readonly header: string[]; readonly rows: (string | number)[][] };
+/**
+ * Predictions as a table: one header, one row per input row, the row's key first (the model's id
+ * column, or `row`). `unseen` lists, per categorical column without "other", the input rows whose
+ * category the training part never saw (scored with an all-zero block).
+ */
+export type PredictionTable = {
+  readonly header: string[];
+  readonly rows: (string | number)[][];
+  readonly unseen: readonly UnseenCategories[];
+};
+
+/** Options of `predictRows`. */
+export type PredictOptions = {
+  /** Names the input in error messages (e.g. the CSV path). */
+  readonly source?: string;
+  /** Refuse unseen categories (a DataError naming them) instead of reporting them in `unseen`. */
+  readonly strict?: boolean;
+};
+
+/** Name of the first output column when there is no id column: the 1-based data row number. */
+export const ROW_COLUMN = 'row';
 
 /** A model folder that is missing files or holds malformed ones. */
 export class ModelFileError extends Error {
@@ -137,36 +161,62 @@ function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string
 
 /**
  * Predicts raw rows (keyed by column name, as read from a CSV; extra columns are ignored).
- * Classification: the predicted label, then one probability column per class
- * (`probability_<label>`); regression: the prediction. A model trained on ratings takes
- * (user, item) rows instead and adds `user_seen`, `item_seen` (recsys/predict.ts).
- * @param options.source names the input in error messages (e.g. the CSV path).
- * @throws {DataError} when a row lacks a column or has a bad cell.
+ * The first output column is the model's id column (named as in the data) when the model has one
+ * and the input holds it, else `row`, the 1-based data row number. Then classification: the
+ * predicted label and one probability column per class (`probability_<label>`); regression: the
+ * prediction. A model trained on ratings takes (user, item) rows instead and adds `user_seen`,
+ * `item_seen` (recsys/predict.ts).
+ * @throws {DataError} when a row lacks a column or has a bad cell, or (`strict`) an unseen category.
  */
 export async function predictRows(
   tf: TensorFlow,
   saved: SavedModel,
   rows: readonly Record<string, string>[],
-  options: { readonly source?: string } = {},
+  options: PredictOptions = {},
 ): Promise<PredictionTable> {
-  if (saved.preprocessing.ratings !== undefined) return predictRatingsRows(tf, saved.model, saved.preprocessing.ratings, rows, options);
+  const { ratings, encoding } = saved.preprocessing;
+  const predicted =
+    ratings !== undefined
+      ? { ...(await predictRatingsRows(tf, saved.model, ratings, rows, options)), unseen: [] }
+      : await predictFeatureRows(tf, saved, rows, options);
+  const key = keyColumn(encoding.id, rows);
+  return { ...predicted, header: [key.name, ...predicted.header], rows: predicted.rows.map((row, i) => [key.values[i]!, ...row]) };
+}
+
+/** The output's first column (see `predictRows`): one place for the rule, for every kind of model. */
+function keyColumn(
+  id: string | undefined,
+  rows: readonly Record<string, string>[],
+): { name: string; values: readonly (string | number)[] } {
+  if (id !== undefined && rows.every((row) => Object.hasOwn(row, id))) return { name: id, values: rows.map((row) => row[id]!.trim()) };
+  return { name: ROW_COLUMN, values: rows.map((_, i) => i + 1) };
+}
+
+/** One line about one column's unseen categories, for a warning or the strict error. */
+export function describeUnseen(unseen: UnseenCategories): string {
+  const rows = `${unseen.count} row${unseen.count === 1 ? '' : 's'}`;
+  return `column ${quote(unseen.column)}: ${rows} with a category not seen in training (${summariseValues(unseen.examples)}), scored as none of its categories`;
+}
+
+async function predictFeatureRows(
+  tf: TensorFlow,
+  saved: SavedModel,
+  rows: readonly Record<string, string>[],
+  options: PredictOptions,
+): Promise<PredictionTable> {
   const { encoding, standardizer, task } = saved.preprocessing;
   const nFeatures = encoding.featureNames.length;
-  const raw = encodeRows(encoding, rows, options);
-  const standardized = gatherStandardized(
-    raw,
-    nFeatures,
-    Int32Array.from(rows, (_, i) => i),
-    standardizer,
-  );
-  const x = tf.tensor2d(standardized, [rows.length, nFeatures]);
+  const { x: encoded, unseen } = encodeRows(encoding, rows, options);
+  if (options.strict === true && unseen.length > 0)
+    throw new DataError(`${options.source ?? 'input'}: ${unseen.map(describeUnseen).join('; ')} (refused: strict)`);
+  const x = tf.tensor2d(standardizeInPlace(encoded, nFeatures, standardizer), [rows.length, nFeatures]);
   let outputs: Float32Array;
   try {
     outputs = await predictArray(saved.model, x);
   } finally {
     x.dispose();
   }
-  if (task === 'regression') return { header: ['prediction'], rows: Array.from(outputs, (value) => [value]) };
+  if (task === 'regression') return { header: ['prediction'], rows: Array.from(outputs, (value) => [value]), unseen };
 
   const classes = saved.preprocessing.classes ?? ['0', '1'];
   const header = ['prediction', ...classes.map((label) => `probability_${label}`)];
@@ -178,20 +228,19 @@ export async function predictRows(
     const best = probabilities.reduce((bestIndex, p, k) => (p > probabilities[bestIndex]! ? k : bestIndex), 0);
     table.push([classes[best]!, ...probabilities]);
   }
-  return { header, rows: table };
+  return { header, rows: table, unseen };
 }
 
 /**
  * Loads the model in `modelDir`, predicts `rows` and disposes the model: the one-call form of
  * `loadSavedModel` + `predictRows` for `foldwise predict`.
- * @param options.source names the input in error messages (e.g. the CSV path).
  * @throws {ModelFileError | DataError}
  */
 export async function predictFromCsv(
   tf: TensorFlow,
   modelDir: string,
   rows: Record<string, string>[],
-  options: { readonly source?: string } = {},
+  options: PredictOptions = {},
 ): Promise<PredictionTable> {
   const saved = await loadSavedModel(tf, modelDir);
   try {
@@ -204,8 +253,20 @@ export async function predictFromCsv(
 // ───────────────────────────── file parsing ─────────────────────────────
 
 const columnSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ name: z.string(), kind: z.literal('numeric') }),
-  z.strictObject({ name: z.string(), kind: z.literal('categorical'), categories: z.array(z.string()) }),
+  z.strictObject({
+    name: z.string(),
+    kind: z.literal('numeric'),
+    impute: z.strictObject({ strategy: z.enum(NUMERIC_IMPUTE), value: z.number() }).optional(),
+    indicator: z.boolean().optional(),
+  }),
+  z.strictObject({
+    name: z.string(),
+    kind: z.literal('categorical'),
+    categories: z.array(z.string()),
+    other: z.strictObject({ grouped: z.number().int().min(1) }).optional(),
+    impute: z.strictObject({ strategy: z.enum(CATEGORICAL_IMPUTE), value: z.string() }).optional(),
+    indicator: z.boolean().optional(),
+  }),
 ]);
 
 const preprocessingSchema = z
@@ -218,6 +279,7 @@ const preprocessingSchema = z
       featureNames: z.array(z.string()),
       target: z.string(),
       classes: z.array(z.string()).nullable(),
+      id: z.string().optional(),
     }),
     standardizer: z.strictObject({ mean: z.array(z.number()), std: z.array(z.number()) }),
     classes: z.array(z.string()).nullable(),
@@ -228,6 +290,13 @@ const preprocessingSchema = z
   })
   .superRefine((value, ctx) => {
     const nFeatures = value.encoding.featureNames.length;
+    const encoded = value.encoding.columns.reduce((sum, column) => sum + columnWidth(column), 0);
+    if (encoded !== nFeatures)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encoding', 'columns'],
+        message: `the columns encode ${encoded} features, but featureNames lists ${nFeatures}`,
+      });
     for (const key of ['mean', 'std'] as const) {
       if (value.standardizer[key].length !== nFeatures)
         ctx.addIssue({

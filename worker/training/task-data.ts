@@ -6,7 +6,8 @@ import type { TensorFlow } from '../backend.js';
 import type { Task } from '../contract/protocol.js';
 import { PARAM_NAMES } from '../contract/vocabulary.js';
 import { datasetKey, loadDataset } from '../data/load.js';
-import { fitStandardizer, gather, gatherStandardized, type Standardizer } from '../data/preprocess.js';
+import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
+import { gather, type Standardizer } from '../data/preprocess.js';
 import { splitTest, validationSplits } from '../data/splits.js';
 import type { Encoding, Table } from '../data/table.js';
 import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
@@ -53,24 +54,34 @@ export function loadTable(task: Task): Promise<Table> {
 
 /**
  * Cuts the test split first (DESIGN.md), then the fold; fits the preprocessing on the training
- * rows only and applies it to the held-out ones: the standardiser, or on a ratings table the
- * side-feature encoders and id maps (recsys/prepare.ts).
+ * rows only and applies it to the held-out ones: on a CSV table the feature pipeline (imputation,
+ * category levels, indicators) and the standardiser, on generated data the standardiser, on a
+ * ratings table the side-feature encoders and id maps (recsys/prepare.ts). The fitted features
+ * are cached per split, so the runs of a grid share them.
  * @throws {RangeError} when the task's fold does not exist.
  * @throws {Error} when there are no held-out rows.
  */
 export function prepareData(table: Table, task: Task): TaskData {
-  const { trainRows, heldRows } = taskRows(table, task);
+  const split = taskSplit(table, task);
+  const { trainRows, heldRows } = split;
   if (heldRows.length === 0)
     throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
   if (table.ratings !== undefined)
     return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
-  const standardizer = fitStandardizer(table.x, table.nFeatures, trainRows);
+  split.fitted ??= fitFeatures(table, trainRows);
+  const fitted = split.fitted;
   const rowsOf = (rows: Int32Array): ModelRows => ({
-    inputs: [{ values: gatherStandardized(table.x, table.nFeatures, rows, standardizer), width: table.nFeatures }],
+    inputs: [{ values: featureRows(table, fitted, rows), width: fitted.encoding.featureNames.length }],
     y: gather(table.y, rows),
     n: rows.length,
   });
-  return { train: rowsOf(trainRows), held: rowsOf(heldRows), encoding: table.encoding, standardizer, nClasses: classCount(table) };
+  return {
+    train: rowsOf(trainRows),
+    held: rowsOf(heldRows),
+    encoding: fitted.encoding,
+    standardizer: fitted.standardizer,
+    nClasses: classCount(table),
+  };
 }
 
 /**
@@ -85,12 +96,17 @@ export function taskSeeds(task: Task): TrainingSeeds {
 }
 
 type TaskRows = { readonly trainRows: Int32Array; readonly heldRows: Int32Array };
+/** A split and, once a task has needed it, the features fitted on its training rows. */
+type Split = TaskRows & { fitted?: FittedFeatures };
 
-/** Splits already cut, per cached table: every run of a search reuses the same folds, so a worker cuts them once. */
-const rowsCache = new WeakMap<Table, Map<string, TaskRows>>();
+/**
+ * Splits already cut, and their fitted features, per cached table: every run of a search reuses
+ * the same folds, so a worker cuts them and fits their pipeline and standardiser once.
+ */
+const splitCache = new WeakMap<Table, Map<string, Split>>();
 
 /** The task's training rows and its held-out rows: the fold's validation rows (search) or the test split (refit). */
-function taskRows(table: Table, task: Task): TaskRows {
+function taskSplit(table: Table, task: Task): Split {
   const { spec } = task;
   const key = JSON.stringify([
     task.taskKind,
@@ -100,13 +116,13 @@ function taskRows(table: Table, task: Task): TaskRows {
     task.kind,
     task.kind === 'search' ? task.foldIndex : -1,
   ]);
-  const cached = rowsCache.get(table)?.get(key);
+  const cached = splitCache.get(table)?.get(key);
   if (cached !== undefined) return cached;
-  const rows = cutRows(table, task);
-  const forTable = rowsCache.get(table) ?? new Map<string, TaskRows>();
-  forTable.set(key, rows);
-  rowsCache.set(table, forTable);
-  return rows;
+  const split: Split = { ...cutRows(table, task) };
+  const forTable = splitCache.get(table) ?? new Map<string, Split>();
+  forTable.set(key, split);
+  splitCache.set(table, forTable);
+  return split;
 }
 
 function cutRows(table: Table, task: Task): TaskRows {

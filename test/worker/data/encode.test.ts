@@ -26,10 +26,15 @@ test('encodeRows matches the training encoding; unknown category → zeros', asy
   const file = csv(PETS);
   const table = await loadDataset(file, 1);
   const { rows } = await readCsvRecords(file.path);
-  assert.deepEqual(encodeRows(table.encoding, rows), table.x);
+  assert.deepEqual(encodeRows(table.encoding, rows), { x: table.x, unseen: [] });
   // Column order in the input does not matter, extra columns (the label) are ignored.
-  const unseen = encodeRows(table.encoding, [{ weight: '7', colour: 'purple', size: '1', label: 'cat' }]);
-  assert.deepEqual(Array.from(unseen), [1, 0, 0, 0, 7]);
+  const { x, unseen } = encodeRows(table.encoding, [
+    { weight: '7', colour: 'purple', size: '1', label: 'cat' },
+    { weight: '7', colour: 'pink', size: '1' },
+    { weight: '7', colour: 'purple', size: '1' },
+  ]);
+  assert.deepEqual(Array.from(x.subarray(0, 5)), [1, 0, 0, 0, 7]);
+  assert.deepEqual(unseen, [{ column: 'colour', count: 3, examples: ['purple', 'pink'] }]);
 });
 
 test('encodeRows: missing column, empty cell and non-numeric cell → DataError naming row and column', async () => {

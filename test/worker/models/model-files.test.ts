@@ -76,16 +76,21 @@ test('refit: trains on all non-test rows, reports train metrics only, scores the
     modelDir,
     Array.from(testRows, (row) => rows[row]!),
   );
-  assert.deepEqual(predicted.header, ['prediction', 'probability_alpha', 'probability_beta', 'probability_gamma']);
-  const probabilities = Float32Array.from(predicted.rows.flatMap((row) => row.slice(1) as number[]));
+  // No id column: the first column is the 1-based row number of the input.
+  assert.deepEqual(predicted.header, ['row', 'prediction', 'probability_alpha', 'probability_beta', 'probability_gamma']);
+  assert.deepEqual(
+    predicted.rows.map((row) => row[0]),
+    Array.from(testRows, (_, i) => i + 1),
+  );
+  const probabilities = Float32Array.from(predicted.rows.flatMap((row) => row.slice(2) as number[]));
   const yTest = Float32Array.from(testRows, (row) => table.y[row]!);
   const recomputed = evaluate('multiclass', yTest, probabilities, 3);
   assert.deepEqual(Object.fromEntries(Object.entries(recomputed).map(([name, value]) => [`test_${name}`, value])), result.testMetrics);
   assert.ok(
     predicted.rows.every(
       (row) =>
-        row[0] ===
-        ['alpha', 'beta', 'gamma'][[1, 2, 3].reduce((best, k) => ((row[k] as number) > (row[best] as number) ? k : best), 1) - 1],
+        row[1] ===
+        ['alpha', 'beta', 'gamma'][[2, 3, 4].reduce((best, k) => ((row[k] as number) > (row[best] as number) ? k : best), 2) - 2],
     ),
   );
   assert.equal(tf.memory().numTensors, before);
@@ -101,8 +106,8 @@ test('refit: binary and regression models predict a label with probabilities, or
   const saved = await loadSavedModel(tf, fraudDir);
   const binary = await predictRows(tf, saved, [{ v1: '0', v2: '1', v3: '-1', v4: '0.5', v5: '2', extra: 'ignored' }]);
   saved.model.dispose();
-  assert.deepEqual(binary.header, ['prediction', 'probability_0', 'probability_1']);
-  const [label, p0, p1] = binary.rows[0] as [string, number, number];
+  assert.deepEqual(binary.header, ['row', 'prediction', 'probability_0', 'probability_1']);
+  const [, label, p0, p1] = binary.rows[0] as [number, string, number, number];
   assert.ok(Math.abs(p0 + p1 - 1) < 1e-6);
   assert.equal(label, p1 > p0 ? '1' : '0');
 
@@ -114,9 +119,9 @@ test('refit: binary and regression models predict a label with probabilities, or
   );
   assert.deepEqual(Object.keys(result.testMetrics ?? {}), ['test_loss', 'test_rmse', 'test_mae', 'test_r2']);
   const regression = await predictFromCsv(tf, sineDir, [{ x: '0' }, { x: '1.5' }]);
-  assert.deepEqual(regression.header, ['prediction']);
+  assert.deepEqual(regression.header, ['row', 'prediction']);
   assert.equal(regression.rows.length, 2);
-  assert.ok(regression.rows.every((row) => typeof row[0] === 'number' && Number.isFinite(row[0])));
+  assert.ok(regression.rows.every((row) => typeof row[1] === 'number' && Number.isFinite(row[1])));
 });
 
 test('loadSavedModel: a missing folder, a malformed preprocessing.json or a weight path outside the folder → ModelFileError', async () => {

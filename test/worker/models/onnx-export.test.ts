@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { selectBackend } from '../../../worker/backend.js';
 import { readCsvRecords } from '../../../worker/data/csv.js';
-import { ModelFileError, predictFromCsv } from '../../../worker/models/model-files.js';
+import { ModelFileError, type Preprocessing, predictFromCsv } from '../../../worker/models/model-files.js';
 import { exportOnnx } from '../../../worker/models/onnx/export.js';
 import type { Task } from '../../../worker/contract/protocol.js';
 import { createRng } from '../../../worker/rng.js';
@@ -34,7 +34,13 @@ function writeCsv(name: string, target: (x1: number, x2: number, colour: string)
   return path;
 }
 
-async function refit(name: string, csv: string, task: TaskKind, params: Partial<Params>): Promise<string> {
+async function refit(
+  name: string,
+  csv: string,
+  task: TaskKind,
+  params: Partial<Params>,
+  dataset: Record<string, unknown> = {},
+): Promise<string> {
   const modelDir = join(scratch, `model-${name}`);
   const spec: Task = {
     taskId: 'refit:0:1',
@@ -42,7 +48,7 @@ async function refit(name: string, csv: string, task: TaskKind, params: Partial<
     foldIndex: 0,
     attempt: 1,
     kind: 'refit',
-    spec: validateSpec({ name: `onnx-${name}`, dataset: { kind: 'csv', path: csv, target: 'y' } }),
+    spec: validateSpec({ name: `onnx-${name}`, dataset: { kind: 'csv', path: csv, target: 'y', ...dataset } }),
     taskKind: task,
     params: { ...DEFAULT_PARAMS, depth: 2, width: 8, batchSize: 32, learningRate: 0.02, ...params },
     refit: { epochs: 4, modelDir },
@@ -51,47 +57,52 @@ async function refit(name: string, csv: string, task: TaskKind, params: Partial<
   return modelDir;
 }
 
-/** Runs the exported model in ONNX Runtime on the raw CSV rows and compares with `predict`. */
+/** One ONNX input per feature column of the model: float32 (NaN for a blank) or string, [N, 1]. */
+function feedsFor(modelDir: string, rows: readonly Record<string, string>[]): Record<string, Tensor> {
+  const { encoding } = JSON.parse(readFileSync(join(modelDir, 'preprocessing.json'), 'utf8')) as Preprocessing;
+  const n = rows.length;
+  return Object.fromEntries(
+    encoding.columns.map((column) => [
+      column.name,
+      column.kind === 'numeric'
+        ? new Tensor(
+            'float32',
+            Float32Array.from(rows, (row) => (row[column.name]!.trim() === '' ? Number.NaN : Number(row[column.name]))),
+            [n, 1],
+          )
+        : new Tensor(
+            'string',
+            rows.map((row) => row[column.name]!.trim()),
+            [n, 1],
+          ),
+    ]),
+  );
+}
+
+/** Runs the exported model in ONNX Runtime on the raw CSV rows and compares with `predict` (whose first column is the row key). */
 async function assertSameAsPredict(modelDir: string, csv: string, task: TaskKind): Promise<number> {
   const { rows } = await readCsvRecords(csv);
   const session = await InferenceSession.create(await exportOnnx(tf, modelDir));
   const n = rows.length;
-  const feeds = {
-    x1: new Tensor(
-      'float32',
-      Float32Array.from(rows, (row) => Number(row.x1)),
-      [n, 1],
-    ),
-    x2: new Tensor(
-      'float32',
-      Float32Array.from(rows, (row) => Number(row.x2)),
-      [n, 1],
-    ),
-    colour: new Tensor(
-      'string',
-      rows.map((row) => row.colour!),
-      [n, 1],
-    ),
-  };
-  const outputs = await session.run(feeds);
+  const outputs = await session.run(feedsFor(modelDir, rows));
   const expected = await predictFromCsv(tf, modelDir, [...rows]);
   let maxDifference = 0;
   if (task === 'regression') {
     const values = outputs.prediction!.data as Float32Array;
     expected.rows.forEach((row, i) => {
-      maxDifference = Math.max(maxDifference, Math.abs(values[i]! - (row[0] as number)));
+      maxDifference = Math.max(maxDifference, Math.abs(values[i]! - (row[1] as number)));
     });
   } else {
     assert.deepEqual(
       Array.from(outputs.prediction!.data as string[]),
-      expected.rows.map((row) => row[0]),
+      expected.rows.map((row) => row[1]),
     );
     const probabilities = outputs.probabilities!.data as Float32Array;
-    const nClasses = expected.header.length - 1;
+    const nClasses = expected.header.length - 2;
     assert.deepEqual(outputs.probabilities!.dims, [n, nClasses]);
     expected.rows.forEach((row, i) => {
       for (let k = 0; k < nClasses; k++)
-        maxDifference = Math.max(maxDifference, Math.abs(probabilities[i * nClasses + k]! - (row[k + 1] as number)));
+        maxDifference = Math.max(maxDifference, Math.abs(probabilities[i * nClasses + k]! - (row[k + 2] as number)));
     });
   }
   assert.ok(maxDifference < TOLERANCE, `max abs difference ${maxDifference}`);
@@ -140,4 +151,72 @@ test('a folder without a model is a ModelFileError', async () => {
     exportOnnx(tf, empty),
     (error: unknown) => error instanceof ModelFileError && /preprocessing\.json/.test(error.message),
   );
+});
+
+/** An id column, blanks in a numeric and a categorical column, and a 60-category column (skewed counts); `label` of a score. */
+function writeMessyCsv(name: string, label: (score: number) => string): string {
+  const rng = createRng(5);
+  const lines = ['order_id,x1,zip,colour,y'];
+  for (let i = 0; i < 240; i++) {
+    const x1 = rng.normal() * 2;
+    const zip = `z${Math.floor(60 * rng.next() ** 2)}`;
+    const colour = ['red', 'green', 'blue'][i % 3]!;
+    const score = x1 + (colour === 'red' ? 1 : 0) + (zip < 'z3' ? 1 : 0);
+    lines.push([`ord-${i}`, i % 7 === 3 ? '' : x1.toFixed(3), zip, i % 5 === 1 ? '' : colour, label(score)].join(','));
+  }
+  const path = join(scratch, `${name}.csv`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+test('imputation, indicators, "other" and unseen categories: ONNX Runtime matches predict, the id column is no input', async () => {
+  const csv = writeMessyCsv('messy', (score) => (score > 0.7 ? 'yes' : 'no'));
+  const dataset = {
+    columns: { id: 'order_id' },
+    impute: { numeric: 'median', categorical: 'most_frequent', indicator: true },
+    maxCategories: 10,
+  };
+  const modelDir = await refit('messy', csv, 'binary', {}, dataset);
+  const { encoding } = JSON.parse(readFileSync(join(modelDir, 'preprocessing.json'), 'utf8')) as Preprocessing;
+  assert.equal(encoding.id, 'order_id');
+  const zip = encoding.columns.find((column) => column.name === 'zip');
+  assert.ok(zip?.kind === 'categorical' && zip.other !== undefined && zip.categories.length === 9, JSON.stringify(zip));
+  assert.ok(encoding.featureNames.includes('x1=(missing)') && encoding.featureNames.includes('colour=(missing)'));
+  console.log(`imputed, grouped: max abs difference ${await assertSameAsPredict(modelDir, csv, 'binary')}`);
+
+  const session = await InferenceSession.create(await exportOnnx(tf, modelDir));
+  assert.deepEqual([...session.inputNames], ['x1', 'zip', 'colour']);
+  await session.release();
+  // New rows: blanks everywhere, a zip never seen (→ other), a colour never seen (→ all zero, reported).
+  const fresh = join(scratch, 'messy-new.csv');
+  writeFileSync(fresh, 'order_id,x1,zip,colour\nA,,z1,red\nB,0.3,,\nC,-2,z999,purple\nD,1.5,z2,green\n');
+  await assertSameAsPredict(modelDir, fresh, 'binary');
+  const predicted = await predictFromCsv(tf, modelDir, [...(await readCsvRecords(fresh)).rows]);
+  assert.deepEqual(
+    predicted.rows.map((row) => row[0]),
+    ['A', 'B', 'C', 'D'],
+  );
+  assert.deepEqual(predicted.unseen, [{ column: 'colour', count: 1, examples: ['purple'] }]);
+});
+
+test('constant imputation and a regression: ONNX Runtime matches predict on blanks', async () => {
+  const csv = writeMessyCsv('messy-constant', (score) => score.toFixed(3));
+  const dataset = {
+    columns: { drop: ['order_id'], categorical: ['zip'] },
+    impute: { numeric: 'constant', categorical: 'constant', fill: { numeric: -1, categorical: 'unknown' }, columns: { x1: 'mean' } },
+  };
+  const modelDir = await refit('messy-constant', csv, 'regression', {}, dataset);
+  const { encoding } = JSON.parse(readFileSync(join(modelDir, 'preprocessing.json'), 'utf8')) as Preprocessing;
+  assert.deepEqual(
+    encoding.columns.map((column) => [column.name, column.impute?.strategy]),
+    [
+      ['x1', 'mean'],
+      ['zip', 'constant'],
+      ['colour', 'constant'],
+    ],
+  );
+  console.log(`constant, regression: max abs difference ${await assertSameAsPredict(modelDir, csv, 'regression')}`);
+  const fresh = join(scratch, 'messy-constant-new.csv');
+  writeFileSync(fresh, 'x1,zip,colour\n,,\n0.3,z999,purple\n1,z1,unknown\n');
+  await assertSameAsPredict(modelDir, fresh, 'regression');
 });

@@ -94,18 +94,18 @@ async function assertSameAsPredict(modelDir: string) {
   const session = await InferenceSession.create(bytes);
   const outputs = await session.run(feedsFor(session, preprocessing, rows));
   const expected = await predictFromCsv(tf, modelDir, [...rows]);
-  assert.deepEqual(expected.header, ['prediction', 'user_seen', 'item_seen']);
+  assert.deepEqual(expected.header, ['row', 'prediction', 'user_seen', 'item_seen']);
   assert.deepEqual(outputs.prediction!.dims, [rows.length]);
   const predictions = outputs.prediction!.data as Float32Array;
   let difference = 0;
   expected.rows.forEach((row, i) => {
-    difference = Math.max(difference, Math.abs(predictions[i]! - (row[0] as number)));
+    difference = Math.max(difference, Math.abs(predictions[i]! - (row[1] as number)));
   });
   assert.ok(difference < TOLERANCE, `max abs difference ${difference}`);
   assert.ok(new Set(predictions).size > rows.length / 2, 'the rows get different predictions');
   for (const [k, name] of [
-    [1, 'user_seen'],
-    [2, 'item_seen'],
+    [2, 'user_seen'],
+    [3, 'item_seen'],
   ] as const)
     assert.deepEqual(
       Array.from(outputs[name]!.data as Uint8Array, (seen) => String(seen === 1)),

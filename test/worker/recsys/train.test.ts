@@ -131,19 +131,19 @@ test('refit saves a plain layers model with id maps and encoders; predict takes 
         { user: 'new-user', item, age: '30', gender: 'F', occupation: 'artist' },
         { user: 'new-user', item: 'new-item' },
       ]);
-      assert.deepEqual(table.header, ['prediction', 'user_seen', 'item_seen']);
+      assert.deepEqual(table.header, ['row', 'prediction', 'user_seen', 'item_seen']);
       assert.deepEqual(
-        table.rows.map((row) => row.slice(1)),
+        table.rows.map((row) => row.slice(2)),
         [
           ['true', 'true'],
           ['false', 'true'],
           ['false', 'false'],
         ],
       );
-      for (const row of table.rows) assert.ok(Number.isFinite(row[0]), `finite prediction for ${family}`);
+      for (const row of table.rows) assert.ok(Number.isFinite(row[1]), `finite prediction for ${family}`);
       if (family === 'mf') {
         // Unknown user and item: zero embeddings and biases, so exactly μ.
-        assert.ok(Math.abs((table.rows[2]![0] as number) - ratings.globalMean) < 1e-5, `μ for a fully cold pair, got ${table.rows[2]![0]}`);
+        assert.ok(Math.abs((table.rows[2]![1] as number) - ratings.globalMean) < 1e-5, `μ for a fully cold pair, got ${table.rows[2]![1]}`);
         // The reserved unknown rows stayed zero through training.
         for (const layer of ['user_factors', 'item_factors', 'user_bias', 'item_bias']) {
           const weights = saved.model.getLayer(layer).getWeights()[0]!;
