@@ -27,7 +27,8 @@ const DOCUMENTED_EXCEPTIONS = new Set([
   'server/cli/predict.ts → worker/backend.ts',
   'server/cli/predict.ts → worker/models/model-files.ts',
   'server/cli/predict.ts → worker/failures.ts',
-  // `foldwise export` and the dashboard's model.onnx read the saved weights with TensorFlow.js, loaded lazily (server/results/onnx-file.ts).
+  // `foldwise export` and the dashboard's model.onnx read the saved weights with TensorFlow.js,
+  // loaded lazily (server/results/onnx-file.ts).
   'server/results/onnx-file.ts → worker/backend.ts',
   'server/results/onnx-file.ts → worker/models/onnx/export.ts',
   'server/results/onnx-file.ts → worker/failures.ts',

@@ -77,25 +77,29 @@ test('export refuses a folder that is not empty (nothing written), writes into i
   assert.deepEqual(readdirSync(empty).sort(), ['metadata.json', 'model.onnx']);
 });
 
-test('export of a run without a refit model, of an unknown run, of files that are no model, or without --output: exit 2, the command to run, nothing written', async () => {
-  const other = seeded.runIds.find((id) => id !== seeded.bestRunId)!;
-  const out = join(dir, 'never');
-  const cases: [string[], RegExp][] = [
-    [['export', 'seeded', '--run', String(other), '--output', out], new RegExp(`\`foldwise refit seeded --run ${other}\``)],
-    [['export', 'seeded', '--run', '999', '--output', out], /run 999 is not a run of "seeded"; runs with a refit model: \d+/],
-    [['export', 'seeded', '--format', 'tflite', '--output', out], /--format: expected onnx/],
-    [['export', 'placeholder', '--output', out], /models\/placeholder\/run-\d+\/preprocessing\.json: /],
-    [['export', 'seeded'], /--output: expected a folder/],
-  ];
-  const results = await Promise.all(cases.map(([args]) => runCli(args, dataDir)));
-  for (const [index, [args, message]] of cases.entries()) {
-    const result = results[index]!;
-    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
-    assert.match(result.stderr, message);
-    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  }
-  assert.ok(!existsSync(out));
-});
+test(
+  'export of a run without a refit model, of an unknown run, of files that are no model, or without --output: ' +
+    'exit 2, the command to run, nothing written',
+  async () => {
+    const other = seeded.runIds.find((id) => id !== seeded.bestRunId)!;
+    const out = join(dir, 'never');
+    const cases: [string[], RegExp][] = [
+      [['export', 'seeded', '--run', String(other), '--output', out], new RegExp(`\`foldwise refit seeded --run ${other}\``)],
+      [['export', 'seeded', '--run', '999', '--output', out], /run 999 is not a run of "seeded"; runs with a refit model: \d+/],
+      [['export', 'seeded', '--format', 'tflite', '--output', out], /--format: expected onnx/],
+      [['export', 'placeholder', '--output', out], /models\/placeholder\/run-\d+\/preprocessing\.json: /],
+      [['export', 'seeded'], /--output: expected a folder/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args, dataDir)));
+    for (const [index, [args, message]] of cases.entries()) {
+      const result = results[index]!;
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.ok(!existsSync(out));
+  },
+);
 
 test('export --curves: every curve point in long format; an existing file is refused unless --force', async () => {
   const file = join(dir, 'curves.csv');
