@@ -164,6 +164,7 @@ program
             `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ` +
             `${prepared.info.nFeatures} features, ${experiment.task}; ${workers} on ${[...new Set(backends)].join('/')}`,
         );
+        for (const note of prepared.info.notes ?? []) console.log(`  ${note}`);
         const bar = createSearchProgressBar(experiment.selectionMetric);
         const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
         const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
@@ -343,7 +344,8 @@ program
   .requiredOption('--experiment <name>', 'experiment name')
   .requiredOption('--input <csv>', 'rows to predict (same feature columns as the training data; the target column may be absent)')
   .option('--output <csv>', 'where to write predictions (default: standard output)')
-  .action(async (flags: { experiment: string; input: string; output?: string }, command: Command) => {
+  .option('--strict', 'refuse categories the model never saw in training (default: a warning with counts)')
+  .action(async (flags: { experiment: string; input: string; output?: string; strict?: boolean }, command: Command) => {
     const modelPath = withStorage(command, (storage) => {
       const experiment = storage.experiments.getByName(flags.experiment);
       const model = storage.models.ofExperiment(experiment.experimentId)[0];
@@ -354,7 +356,7 @@ program
         );
       return model.path;
     });
-    const count = await writePredictions(modelPath, flags.input, flags.output);
+    const count = await writePredictions(modelPath, flags.input, flags.output, { strict: flags.strict });
     if (flags.output) console.error(`Wrote ${count} predictions to ${flags.output}`);
   });
 

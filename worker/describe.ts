@@ -1,7 +1,9 @@
 import type { DatasetInfo } from './contract/protocol.js';
 import type { ExperimentSpec } from './contract/spec.js';
 import { loadDataset } from './data/load.js';
+import { OTHER_LEVEL } from './data/pipeline.js';
 import { splitTest, validationSplits } from './data/splits.js';
+import type { Table } from './data/table.js';
 import { injectDescribeFault } from './fault-injection.js';
 
 /**
@@ -21,5 +23,23 @@ export async function describeDataset(spec: ExperimentSpec): Promise<DatasetInfo
     testRows: test.length,
     classes: table.encoding.classes === null ? null : [...table.encoding.classes],
     featureNames: [...table.encoding.featureNames],
+    notes: groupingNotes(table),
   };
+}
+
+/**
+ * One line per categorical column with more categories than `maxCategories` (counted over all
+ * rows: each training part groups its own least frequent ones).
+ */
+function groupingNotes(table: Table): string[] {
+  if (table.raw === undefined) return [];
+  const { maxCategories } = table.raw;
+  return table.encoding.columns.flatMap((column) =>
+    column.kind === 'categorical' && column.other !== undefined
+      ? [
+          `column "${column.name}": ${column.categories.length + column.other.grouped} categories, more than maxCategories ` +
+            `(${maxCategories}): each training part keeps its ${maxCategories - 1} most frequent and groups the rest as "${OTHER_LEVEL}"`,
+        ]
+      : [],
+  );
 }

@@ -4,12 +4,19 @@ import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../errors.js';
 
 /**
- * Predicts the rows of a CSV with a saved refit model and writes them as CSV. Runs TensorFlow.js
- * in this process: a one-shot command needs no worker pool. (A deliberate exception to "server
- * imports only the worker's contract files": loaded lazily, so other commands never load TF.)
+ * Predicts the rows of a CSV with a saved refit model and writes them as CSV: the id column (or
+ * the row number) first, then the predictions. Runs TensorFlow.js in this process: a one-shot
+ * command needs no worker pool. (A deliberate exception to "server imports only the worker's
+ * contract files": loaded lazily, so other commands never load TF.) Categories the model never
+ * saw are a warning on stderr, one line per column, or with `strict` a bad input.
  * Returns the number of rows predicted.
  */
-export async function writePredictions(modelDir: string, inputPath: string, outputPath?: string): Promise<number> {
+export async function writePredictions(
+  modelDir: string,
+  inputPath: string,
+  outputPath?: string,
+  options: { readonly strict?: boolean } = {},
+): Promise<number> {
   if (!existsSync(inputPath)) throw new ValidationError(`--input: file not found: ${inputPath}`);
   let rows: Record<string, string>[];
   try {
@@ -19,17 +26,18 @@ export async function writePredictions(modelDir: string, inputPath: string, outp
   }
   if (rows.length === 0) throw new ValidationError(`--input: ${inputPath} has no data rows`);
   const { selectBackend } = await import('../../worker/backend.js');
-  const { predictFromCsv } = await import('../../worker/models/model-files.js');
+  const { describeUnseen, predictFromCsv } = await import('../../worker/models/model-files.js');
   const { failureKindOf } = await import('../../worker/failures.js');
   const { tf } = await selectBackend();
-  let table: { header: string[]; rows: (string | number)[][] };
+  let table: Awaited<ReturnType<typeof predictFromCsv>>;
   try {
-    table = await predictFromCsv(tf, modelDir, rows, { source: inputPath });
+    table = await predictFromCsv(tf, modelDir, rows, { source: inputPath, strict: options.strict === true });
   } catch (error) {
     // The worker's one rule for what counts as the user's bad input (worker/failures.ts).
     if (failureKindOf(error) === 'data') throw new ValidationError(`--input: ${(error as Error).message}`);
     throw error;
   }
+  for (const unseen of table.unseen) console.error(`warning: ${inputPath}: ${describeUnseen(unseen)} (--strict refuses them)`);
   const text = stringify([table.header, ...table.rows]);
   if (outputPath) writeFileSync(outputPath, text);
   else process.stdout.write(text);

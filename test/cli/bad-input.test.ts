@@ -62,6 +62,60 @@ const cases: [string, string, string | undefined, RegExp, string[]?][] = [
   ],
 ];
 
+/** A csv spec whose dataset has `fields` too (column roles, impute, maxCategories), as YAML flow mapping entries. */
+const rolesSpec = (fields: string) =>
+  `name: csv\ndataset: { kind: csv, path: data.csv, target: label, ${fields} }\nvalidation: { kind: kfold, k: 3 }\ngrid: { epochs: 1 }\n`;
+const roleRows = `a,b,c,label\n${Array.from({ length: 30 }, (_, i) => `${i},${(i * 7) % 5},k${i % 4},${i % 2 === 0 ? 'yes' : 'no'}`).join('\n')}\n`;
+cases.push(
+  [
+    'an unknown column in a role',
+    rolesSpec('columns: { drop: [nope] }'),
+    roleRows,
+    /dataset\.columns\.drop\[0\]: no column "nope" in .*data\.csv; the columns are "a", "b", "c", "label"/,
+  ],
+  ['an unknown id column', rolesSpec('columns: { id: order }'), roleRows, /dataset\.columns\.id: no column "order"/],
+  [
+    'an unknown column in impute.columns',
+    rolesSpec('impute: { columns: { nope: median } }'),
+    roleRows,
+    /dataset\.impute\.columns\.nope: no column "nope".*"a", "b", "c", "label"/,
+  ],
+  [
+    'a column listed twice',
+    rolesSpec('columns: { categorical: [a, b, a] }'),
+    undefined,
+    /dataset\.columns\.categorical\[2\]: "a" is listed twice/,
+  ],
+  [
+    'a column in two roles',
+    rolesSpec('columns: { drop: [a], numeric: [b, a] }'),
+    undefined,
+    /dataset\.columns\.numeric\[1\]: "a" is also in columns\.drop; a column has one role/,
+  ],
+  ['dropping the target', rolesSpec('columns: { drop: [label] }'), undefined, /dataset\.columns\.drop\[0\]: "label" is the target column/],
+  ['the target as the id', rolesSpec('columns: { id: label }'), undefined, /dataset\.columns\.id: "label" is the target column/],
+  [
+    'a strategy that does not fit an inferred kind',
+    rolesSpec('impute: { columns: { a: most_frequent } }'),
+    roleRows,
+    /dataset\.impute\.columns\.a: "most_frequent" does not fit a numeric column \(expected median, mean, constant\)/,
+  ],
+  [
+    'a strategy that does not fit a role',
+    rolesSpec('columns: { categorical: [a] }, impute: { columns: { a: median } }'),
+    undefined,
+    /dataset\.impute\.columns\.a: "median" does not fit a categorical column/,
+  ],
+  ['a numeric strategy for categories', rolesSpec('impute: { categorical: median }'), undefined, /dataset\.impute\.categorical/],
+  ['maxCategories below 2', rolesSpec('maxCategories: 1'), undefined, /dataset\.maxCategories/],
+  [
+    'text in a column made numeric',
+    rolesSpec('columns: { numeric: [c] }'),
+    roleRows,
+    /row 2, column "c": non-numeric value "k0" in a column that dataset\.columns\.numeric makes numeric/,
+  ],
+);
+
 for (const [what, spec, csv, message] of cases) {
   test(`foldwise run refuses ${what}: exit 2, a message naming it, nothing written`, async () => {
     const result = await runSpec(spec, csv);

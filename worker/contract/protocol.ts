@@ -98,6 +98,8 @@ const datasetInfoSchema = z
     testRows: z.number().int().min(0),
     classes: z.array(z.string()).readonly().nullable(),
     featureNames: z.array(z.string()).readonly(),
+    /** Things the user should know about the features, one line each (e.g. categories grouped as "other"). */
+    notes: z.array(z.string()).readonly().optional(),
   })
   .readonly();
 export type DatasetInfo = z.infer<typeof datasetInfoSchema>;

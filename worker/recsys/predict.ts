@@ -11,7 +11,8 @@
  *   names (`age`, `gender`, `genres` as `A|B`, …); a column that is absent counts as missing.
  *
  * Output columns: `prediction`, then `user_seen` and `item_seen` (true when the id had training
- * ratings, i.e. the prediction is not cold-start for that side).
+ * ratings, i.e. the prediction is not cold-start for that side). `predictRows` (models/model-files.ts)
+ * puts the row key first, as for every model.
  */
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
