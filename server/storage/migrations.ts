@@ -101,4 +101,13 @@ CREATE TABLE leases (
 ) STRICT;
 `,
   },
+  {
+    version: 3,
+    sql: `
+-- Runs numbered within their experiment (#1…#N), in creation order; run_id stays the key.
+ALTER TABLE runs ADD COLUMN number INTEGER;
+UPDATE runs SET number = (SELECT count(*) FROM runs r WHERE r.experiment_id = runs.experiment_id AND r.run_id <= runs.run_id);
+CREATE UNIQUE INDEX runs_by_number ON runs (experiment_id, number);
+`,
+  },
 ];
