@@ -8,6 +8,8 @@ export type RunKind = 'search' | 'refit';
 export type Run = {
   readonly runId: number;
   readonly experimentId: number;
+  /** The run's number within its experiment (#1…#N, in creation order): what the CLI, the pages and model folders show. */
+  readonly number: number;
   readonly kind: RunKind;
   /** The hyperparameters as canonical JSON: what makes a run unique in its experiment (and names a refit's source). */
   readonly paramsJson: string;
@@ -72,6 +74,7 @@ export type FoldResult = {
 type RunRow = {
   run_id: number;
   experiment_id: number;
+  number: number;
   kind: RunKind;
   params_json: string;
   status: RunStatus;
@@ -114,6 +117,7 @@ function rowToRun(row: RunRow): Run {
   return {
     runId: row.run_id,
     experimentId: row.experiment_id,
+    number: row.number,
     kind: row.kind,
     paramsJson: row.params_json,
     params: parseParams(row.params_json),
@@ -179,6 +183,7 @@ export class RunStore {
   readonly #insertRun;
   readonly #insertFold;
   readonly #runById;
+  readonly #runByNumber;
   readonly #runsOf;
   readonly #foldsOf;
   readonly #pending;
@@ -208,12 +213,14 @@ export class RunStore {
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at)
-      VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at, number)
+      VALUES (@experimentId, @kind, @paramsJson, 'queued', @nFolds, @sourceRunId, @now,
+        (SELECT coalesce(max(number), 0) + 1 FROM runs WHERE experiment_id = @experimentId)) ON CONFLICT DO NOTHING`);
     this.#insertFold = db.prepare(`INSERT INTO folds (run_id, fold_index, status) VALUES (?, ?, 'queued') ON CONFLICT DO NOTHING`);
     this.#findRun = db.prepare('SELECT run_id FROM runs WHERE experiment_id = ? AND kind = ? AND params_json = ?');
     this.#runById = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.run_id = ?`);
     this.#runsOf = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.experiment_id = ? AND r.kind = ? ORDER BY r.run_id`);
+    this.#runByNumber = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.experiment_id = ? AND r.number = ?`);
     this.#foldsOf = db.prepare('SELECT * FROM folds WHERE run_id = ? ORDER BY fold_index');
     this.#pending = db.prepare(`SELECT f.run_id, f.fold_index, f.attempt, r.params_json, r.kind FROM folds f JOIN runs r USING (run_id)
       WHERE r.experiment_id = ? AND r.kind = 'search' AND r.status IN ('queued','running','interrupted') AND f.status <> 'done'
@@ -269,7 +276,7 @@ export class RunStore {
     return writeTransaction(this.#db, () => {
       let created = 0;
       for (const paramsJson of paramsJsonList) {
-        const { changes } = this.#insertRun.run(experimentId, 'search', paramsJson, nFolds, null, now);
+        const { changes } = this.#insertRun.run({ experimentId, kind: 'search', paramsJson, nFolds, sourceRunId: null, now });
         created += changes;
         const { run_id: runId } = this.#findRun.get(experimentId, 'search', paramsJson) as { run_id: number };
         for (let fold = 0; fold < nFolds; fold++) this.#insertFold.run(runId, fold);
@@ -281,7 +288,7 @@ export class RunStore {
   /** Creates (or resets, when the same configuration was refitted before) the refit run of a configuration. */
   createRefitRun(experimentId: number, paramsJson: string, sourceRunId: number, now = Date.now()): Run {
     return writeTransaction(this.#db, () => {
-      this.#insertRun.run(experimentId, 'refit', paramsJson, 1, sourceRunId, now);
+      this.#insertRun.run({ experimentId, kind: 'refit', paramsJson, nFolds: 1, sourceRunId, now });
       const { run_id: runId } = this.#findRun.get(experimentId, 'refit', paramsJson) as { run_id: number };
       this.#resetRefit.run(sourceRunId, runId);
       this.#insertFold.run(runId, 0);
@@ -296,6 +303,12 @@ export class RunStore {
     const row = this.#runById.get(runId) as RunRow | undefined;
     if (!row) throw new NotFoundError(`no run with id ${runId}`);
     return rowToRun(row);
+  }
+
+  /** The run numbered `number` (#N) in its experiment, search or refit; undefined when there is none. */
+  byNumber(experimentId: number, number: number): Run | undefined {
+    const row = this.#runByNumber.get(experimentId, number) as RunRow | undefined;
+    return row ? rowToRun(row) : undefined;
   }
 
   list(experimentId: number, kind: RunKind = 'search'): Run[] {
