@@ -110,4 +110,21 @@ UPDATE runs SET number = (SELECT count(*) FROM runs r WHERE r.experiment_id = ru
 CREATE UNIQUE INDEX runs_by_number ON runs (experiment_id, number);
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- The change feed (feed-store.ts): what each process announced, so that a dashboard in another
+-- process streams it live. Short-lived: rows older than a minute are pruned. No foreign key: the
+-- feed may announce an experiment that is deleted meanwhile. AUTOINCREMENT: a seq is never reused.
+CREATE TABLE live_feed (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  origin TEXT NOT NULL,
+  experiment_id INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX live_feed_by_time ON live_feed (created_at);
+`,
+  },
 ];
