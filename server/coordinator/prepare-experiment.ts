@@ -68,7 +68,7 @@ function specHash(spec: ExperimentSpec): string {
 function checkMetricsFitTask(spec: ExperimentSpec, info: DatasetInfo): void {
   const metrics = TASK_METRICS[info.task];
   const issues: { path: string; message: string }[] = [];
-  if (spec.selection && !isRecordedMetric(info.task, spec.selection.metric)) {
+  if (spec.selection?.metric !== undefined && !isRecordedMetric(info.task, spec.selection.metric)) {
     issues.push({
       path: 'selection.metric',
       message: `expected one of ${metrics.join(', ')} for a ${info.task} task, got "${spec.selection.metric}"`,

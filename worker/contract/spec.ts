@@ -312,6 +312,10 @@ export const pruningSchema = z.strictObject({
 });
 export type PruningSpec = z.infer<typeof pruningSchema>;
 
+/** The rules that pick a configuration (spec `selection.rule`). */
+export const SELECTION_RULES = ['best', 'one-standard-error'] as const;
+export type SelectionRule = (typeof SELECTION_RULES)[number];
+
 export const specSchema = z
   .strictObject({
     /** Experiment name: letters, digits, `.`, `_`, `-`; unique in a data directory. */
@@ -330,11 +334,20 @@ export const specSchema = z
     /** Searched hyperparameters: each a list (one grid axis) or a single value. */
     grid: gridSchema.default({}),
     validation: validationSchema.default({ kind: 'kfold', k: 5, stratified: true }),
-    /** The metric that ranks runs (without `val_`), and whether to maximise it. Defaults by task. */
+    /**
+     * How a configuration is chosen: the metric that ranks runs (without `val_`; defaults by task)
+     * and whether to maximise it, the rule that picks one, and the level of the test that marks
+     * runs tied with the best. No defaults are written into the spec (see selectionRuleFor), so a
+     * spec written before a field existed keeps its hash.
+     */
     selection: z
       .strictObject({
-        metric: z.string().regex(METRIC_NAME, 'a metric name such as auc, accuracy or rmse'),
+        metric: z.string().regex(METRIC_NAME, 'a metric name such as auc, accuracy or rmse').optional(),
         direction: z.enum(DIRECTIONS).optional(),
+        /** `best`, or `one-standard-error`: the simplest configuration within one standard error of the best. @default 'best' */
+        rule: z.enum(SELECTION_RULES).optional(),
+        /** Level of the paired test against the best (Holm-adjusted) that marks runs tied with it. @default 0.05 */
+        alpha: fraction.optional(),
       })
       .optional(),
     /** Optional pruning of clearly worse runs. Off by default. */
@@ -386,7 +399,7 @@ export const specSchema = z
         message: `expected one of ${TASK_METRICS[spec.task].map((m) => metricKey('val', m)).join(', ')} for a ${spec.task} task`,
       });
     }
-    if (spec.task && spec.selection && !isRecordedMetric(spec.task, spec.selection.metric)) {
+    if (spec.task && spec.selection?.metric !== undefined && !isRecordedMetric(spec.task, spec.selection.metric)) {
       ctx.addIssue({
         code: 'custom',
         path: ['selection', 'metric'],
@@ -502,6 +515,11 @@ export function parseSpec(text: string): ExperimentSpec {
     throw new SpecError([{ path: '', message: 'expected a mapping of spec fields (name, dataset, grid, ...)' }]);
   }
   return validateSpec(raw);
+}
+
+/** The selection rule and the tied-with-best test's level, with their defaults when the spec is silent. */
+export function selectionRuleFor(spec: ExperimentSpec): { rule: SelectionRule; alpha: number } {
+  return { rule: spec.selection?.rule ?? 'best', alpha: spec.selection?.alpha ?? 0.05 };
 }
 
 /** The metric that ranks runs and its direction, filled in from the task when the spec is silent. */
