@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../../../worker/data/load.js';
+import { splitTest, validationSplits } from '../../../worker/data/splits.js';
+import type { Column } from '../../../worker/data/table.js';
+import { prepareData } from '../../../worker/training/task-data.js';
+import { scratchDir, taskMaker } from '../../helpers/run-task.js';
+
+const scratch = scratchDir('foldwise-task-data-');
+const N = 120;
+const labels = Array.from({ length: N }, (_, i) => (i % 3 === 0 ? 'yes' : 'no'));
+const validation = { kind: 'kfold', k: 3, stratified: true } as const;
+
+/**
+ * A CSV whose `amount` is 1, 2, 3, … on fold 0's training rows (some blank), 1000 on its
+ * validation rows and 5000 on the test rows: the folds depend on the labels and the seed only,
+ * so they can be cut before the cells are written. `city` has a category seen only in validation.
+ */
+function writeFoldCsv(seed: number): { path: string; train: Int32Array; validation: Int32Array } {
+  const y = Float32Array.from(labels, (label) => (label === 'yes' ? 1 : 0));
+  const { train: nonTest, test } = splitTest(y, 'binary', 0.2, seed);
+  const fold = validationSplits(y, nonTest, validation, 'binary', seed)[0]!;
+  const amount = new Array<string>(N);
+  const city = new Array<string>(N);
+  fold.train.forEach((row, i) => {
+    amount[row] = i % 10 === 0 ? '' : String(i + 1);
+    city[row] = i % 4 === 0 ? 'Lyon' : 'Paris';
+  });
+  for (const row of fold.validation) [amount[row], city[row]] = ['1000', 'Nice'];
+  for (const row of test) [amount[row], city[row]] = ['5000', 'Nice'];
+  const lines = ['amount,city,label', ...labels.map((label, r) => `${amount[r]},${city[r]},${label}`)];
+  const path = join(scratch, `fold-${seed}.csv`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return { path, train: fold.train, validation: fold.validation };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+test("prepareData: the imputer's median, the category levels and the standardiser come from the fold's training part only", async () => {
+  const seed = 7;
+  const { path, train, validation: held } = writeFoldCsv(seed);
+  const dataset = { kind: 'csv', path, target: 'label', impute: { numeric: 'median', indicator: true } };
+  const task = taskMaker(path, 'fold-median')({ spec: { dataset, validation, seed }, kind: 'search', foldIndex: 0 });
+  const table = await loadDataset(task.spec.dataset, seed, 'binary');
+  const data = prepareData(table, task);
+
+  const trainValues = Array.from(train, (_, i) => i + 1).filter((_, i) => i % 10 !== 0);
+  const expected = median(trainValues);
+  const withValidation = median([...trainValues, ...Array.from(held, () => 1000)]);
+  assert.notEqual(expected, withValidation, 'the validation part would move the median');
+  const amount = data.encoding.columns[0] as Extract<Column, { kind: 'numeric' }>;
+  assert.deepEqual(amount, { name: 'amount', kind: 'numeric', impute: { strategy: 'median', value: expected }, indicator: true });
+  // "Nice" occurs only in validation and test rows: not a level, so those rows' city block is all zero.
+  assert.deepEqual(data.encoding.featureNames, ['amount', 'amount=(missing)', 'city=Lyon', 'city=Paris']);
+  assert.equal(data.train.n, train.length);
+  const width = data.train.inputs[0]!.width;
+  const heldX = data.held.inputs[0]!.values;
+  const zero = [2, 3].map((f) => Math.fround(-data.standardizer.mean[f]! / data.standardizer.std[f]!));
+  for (let i = 0; i < data.held.n; i++) assert.deepEqual([heldX[i * width + 2], heldX[i * width + 3]], zero);
+  // The standardiser is fitted on the imputed training rows: their amount has mean 0.
+  const trainX = data.train.inputs[0]!.values;
+  const meanAmount = Array.from({ length: data.train.n }, (_, i) => trainX[i * width]!).reduce((a, b) => a + b, 0) / data.train.n;
+  assert.ok(Math.abs(meanAmount) < 1e-6, `training amount mean ${meanAmount}`);
+
+  // The whole-table view (for the describe step) is another fit; the task's is cached per split.
+  assert.notDeepEqual((table.encoding.columns[0] as typeof amount).impute, amount.impute);
+  assert.equal(prepareData(table, task).encoding, data.encoding);
+});
