@@ -127,4 +127,18 @@ CREATE TABLE live_feed (
 CREATE INDEX live_feed_by_time ON live_feed (created_at);
 `,
   },
+  {
+    version: 5,
+    sql: `
+-- Trials: each search run's place in its experiment's trial sequence (1…N, in the order its
+-- configuration was sampled or, for a grid, expanded); refit runs have none. Trial n of a random
+-- or tpe search is sampled from the results of trials 1…n − concurrent_trials (server/search/).
+ALTER TABLE runs ADD COLUMN trial_number INTEGER;
+UPDATE runs SET trial_number = (SELECT count(*) FROM runs r
+  WHERE r.experiment_id = runs.experiment_id AND r.kind = 'search' AND r.run_id <= runs.run_id) WHERE kind = 'search';
+CREATE UNIQUE INDEX runs_by_trial ON runs (experiment_id, trial_number) WHERE trial_number IS NOT NULL;
+-- How many trials a sampled search may have in flight; recorded when its search first starts.
+ALTER TABLE experiments ADD COLUMN concurrent_trials INTEGER;
+`,
+  },
 ];
