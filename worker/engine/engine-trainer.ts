@@ -1,5 +1,6 @@
 /**
- * The fast engine (mlp-engine.ts) as a `Trainer`, for the `mlp` family on tabular data: the
+ * The fast engine (mlp-engine.ts) as a `Trainer`, for the `mlp` family on tabular data and on a
+ * ratings table's side features (ratings-trainer.ts decides for ratings): the
  * same per-epoch metrics as the layers trainer, `DivergedError` on a non-finite loss, abort at
  * the next batch, seeded determinism (the same initial weights and shuffles as the layers
  * trainer, seeded dropout), no tensor left behind. A refit is copied into the layers model of
@@ -13,6 +14,7 @@ import type { TensorFlow } from '../backend.js';
 import type { EpochMetrics, Task } from '../contract/protocol.js';
 import { buildModel, hiddenWidths, predictArray } from '../models/layers.js';
 import { outputHead } from '../models/output-head.js';
+import { buildRatingsModel } from '../recsys/models.js';
 import { createRng, shuffleInPlace } from '../rng.js';
 import { accuracyOf, evaluate, meanLoss } from '../training/metrics.js';
 import type { TrainerSetup } from '../training/task-data.js';
@@ -43,7 +45,8 @@ export function usesFastEngine(task: Pick<Task, 'params'>, tf?: TensorFlow): boo
 
 /**
  * A trainer for one prepared `mlp` task on the engine. Its initial weights are those of the
- * layers model built from the init seed, which it keeps to save a refit in.
+ * layers model built from the init seed (on ratings, recsys/models.ts's: the output bias starts
+ * at μ), which it keeps to save a refit in.
  */
 export function createEngineTrainer(setup: TrainerSetup): Trainer {
   const { tf, task, data, seeds, pacer } = setup;
@@ -52,7 +55,14 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
   const nInputs = data.train.inputs[0]!.width;
   const taskKind = task.taskKind;
   const head = outputHead(taskKind, data.nClasses);
-  const model = buildModel(tf, task.params, nInputs, taskKind, data.nClasses, seeds.init);
+  const model =
+    data.ratings === undefined
+      ? buildModel(tf, task.params, nInputs, taskKind, data.nClasses, seeds.init)
+      : buildRatingsModel(tf, task.params, data.ratings.shape, seeds.init).model;
+  const metricsOf = (predictions: Float32Array) => ({
+    ...evaluate(taskKind, heldRows.y, predictions, data.nClasses),
+    ...data.ratings?.heldMetrics(predictions),
+  });
   let engine: MlpEngine | null = null;
   let held: UploadedInputs | null = null;
   const dispose = () => {
@@ -97,13 +107,12 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
         return { loss, accuracy: accuracyOf(taskKind, labels, predictions, data.nClasses) };
       },
       evaluate: async () => {
-        if (uploaded !== null) return evaluate(taskKind, heldRows.y, await trained.predictUploaded(uploaded), data.nClasses);
+        if (uploaded !== null) return metricsOf(await trained.predictUploaded(uploaded));
         // Scored by the model a refit saves, so that predicting from its files reproduces the test
         // score exactly (the engine's own forward pass differs in the last bits: biases via a ones column).
         const testModel = await savedModel();
         const testX = tf.tensor2d(heldRows.x, [heldRows.n, nInputs]);
-        const predictions = await predictArray(testModel, testX).finally(() => testX.dispose());
-        return evaluate(taskKind, heldRows.y, predictions, data.nClasses);
+        return metricsOf(await predictArray(testModel, testX).finally(() => testX.dispose()));
       },
       snapshot: () => trained.snapshot(),
       restore: () => {

@@ -16,7 +16,7 @@
  *   cross-entropy collapse to `p − y`. It runs on transposed deltas (dWᵀ = δᵀ·a, dhᵀ = W·δᵀ), so
  *   no product has a transposed operand: on wasm those leave XNNPACK for a naive loop.
  * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
- *   TensorFlow.js's formulas and defaults) run in JavaScript on Float32Arrays: on the CPU
+ *   TensorFlow.js's formulas and defaults: optimizers.ts) run in JavaScript on Float32Arrays: on the CPU
  *   backends (wasm, cpu, tensorflow) reading a tensor is a synchronous memory copy, far cheaper
  *   than an elementwise kernel. Parameters and optimizer state live in JavaScript.
  * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
@@ -31,13 +31,11 @@ import type { TensorFlow } from '../backend.js';
 import type { Params } from '../contract/spec.js';
 import { SELU_ALPHA, SELU_SCALE } from '../models/activations.js';
 import type { OutputActivation } from '../models/output-head.js';
+import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
 export const ENGINE_ACTIVATIONS = ['relu', 'tanh', 'elu', 'selu', 'sigmoid', 'linear'] as const;
 export type EngineActivation = (typeof ENGINE_ACTIVATIONS)[number];
-/** Optimizers the engine implements (all of spec.ts), with TensorFlow.js's default settings. */
-export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
-export type EngineOptimizer = (typeof ENGINE_OPTIMIZERS)[number];
 
 /**
  * The output layer, which fixes the loss (models/output-head.ts): sigmoid + binary cross-entropy,
@@ -76,6 +74,23 @@ export type TrainingRows = {
 /** Inference inputs uploaded once (see `MlpEngine.uploadInputs`). */
 export type UploadedInputs = { readonly chunks: readonly Tensor2D[]; readonly n: number };
 
+/**
+ * Receives a batch's outputs p (b × nOutputs, row-major) and writes into `deltaT` (nOutputs × b)
+ * the transposed gradient of Σ over the batch's rows of (loss / lossFactor) by the output layer's
+ * pre-activations: (p − y)ᵀ for the engine's own losses.
+ */
+export type OutputDelta = (outputs: Float32Array, deltaT: Float32Array) => void;
+
+/** One batch's gradients from `MlpEngine.backpropagate`, for `applyGradients` or `layerGradients`. */
+export type TowerGradients = {
+  /** Per layer, the transposed gradient (cols × rows of the augmented kernel) of Σ (loss / lossFactor). */
+  readonly sumsT: readonly Float32Array[];
+  /** The same sum's gradient by the inputs, transposed: (nInputs + 1) × b, row j for input j (the last: the ones). */
+  readonly inputT: Float32Array | null;
+  /** Rows in the batch. */
+  readonly b: number;
+};
+
 /** Called between batches (abort checks, yielding to the event loop); may throw to stop. */
 export type BetweenBatches = () => Promise<void> | void;
 
@@ -83,11 +98,6 @@ export type BetweenBatches = () => Promise<void> | void;
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
 /** Rows per forward pass at inference, as models/layers.ts's PREDICT_BATCH_SIZE. */
 const PREDICT_CHUNK = 8192;
-/** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
-const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
-const RMSPROP_DECAY = 0.9;
-const ADAGRAD_INITIAL = 0.1;
 
 /**
  * Why the engine cannot train `params` (null when it can). With `tf`, also checks that the
@@ -115,7 +125,9 @@ type Layer = {
 
 /**
  * An MLP under training. Its parameters and optimizer state live in JavaScript; it holds no
- * tensors between calls. Not re-entrant: one `trainEpoch` or `predict` at a time.
+ * tensors between calls. Not re-entrant: one `trainEpoch` or `predict` at a time. It also
+ * serves as the tower of a larger model (`batchInputs`, `backpropagate`, `applyGradients`:
+ * ratings-engine.ts's ncf), whose inputs and output deltas the caller supplies.
  */
 export class MlpEngine {
   readonly architecture: MlpArchitecture;
@@ -131,16 +143,15 @@ export class MlpEngine {
   readonly #trained: Uint8Array;
   /** 1 on kernel entries (the L2 penalty's), 0 on bias rows and fixed units. */
   readonly #kernel: Uint8Array;
-  /** Optimizer slots, in P's layout: Adam m and v; RMSprop the mean square; Adagrad the accumulator. */
+  readonly #optimizer: ParameterOptimizer;
+  /** Optimizer slots, in P's layout (optimizers.ts). */
   readonly #slots: Float32Array[];
-  readonly #epsilon: number;
   readonly #rng: MaskStream;
   /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
   readonly #lossFactor: number;
   #best: Float32Array | null = null;
   /** Scratch arrays reused from step to step (every tensor made from one is disposed within its step). */
   readonly #scratch = new Map<string, Float32Array>();
-  #step = 0;
   #disposed = false;
 
   private constructor(
@@ -155,7 +166,7 @@ export class MlpEngine {
     this.hyper = hyper;
     this.#rng = new MaskStream(options.seed);
     this.#lossFactor = architecture.output === 'linear' ? 2 : 1;
-    this.#epsilon = tf.backend().epsilon();
+    this.#optimizer = new ParameterOptimizer(hyper.optimizer, hyper.learningRate, tf.backend().epsilon());
 
     const widths = [architecture.nInputs, ...architecture.hidden, architecture.nOutputs];
     const layers: Layer[] = [];
@@ -192,8 +203,7 @@ export class MlpEngine {
         if (layer.hidden) this.#P[row + layer.nOut] = i === layer.nIn ? fixedPreActivation : 0;
       }
     });
-    const slots = { adam: 2, sgd: 0, rmsprop: 1, adagrad: 1 }[hyper.optimizer];
-    this.#slots = Array.from({ length: slots }, () => new Float32Array(size).fill(hyper.optimizer === 'adagrad' ? ADAGRAD_INITIAL : 0));
+    this.#slots = this.#optimizer.createSlots(size);
   }
 
   /**
@@ -213,7 +223,7 @@ export class MlpEngine {
 
   /** Number of optimizer steps taken so far. */
   get steps(): number {
-    return this.#step;
+    return this.#optimizer.steps;
   }
 
   /**
@@ -335,8 +345,61 @@ export class MlpEngine {
    */
   async gradient(rows: TrainingRows, batchRows: Int32Array): Promise<DenseWeights[]> {
     this.#checkAlive();
-    const sumsT = this.#forwardBackward(rows, batchRows, false, null, 0);
-    const scale = this.#lossFactor / batchRows.length;
+    return this.layerGradients({ sumsT: this.#forwardBackward(rows, batchRows, false, null, 0), inputT: null, b: batchRows.length });
+  }
+
+  // ─────────────── the network as the tower of a larger model (ratings-engine.ts's NCF) ───────────────
+
+  /**
+   * The loss's constant factor (2 for the squared error, else 1): `backpropagate`'s gradients
+   * times lossFactor / b are those of the batch-mean loss.
+   */
+  get lossFactor(): number {
+    return this.#lossFactor;
+  }
+
+  /**
+   * A scratch input matrix for a batch of `b` rows: b × (nInputs + 1), row-major, its last column
+   * the ones of the augmented layout. The caller writes the other columns and passes it to
+   * `backpropagate`; it is reused by the next step.
+   */
+  batchInputs(b: number): Float32Array {
+    this.#checkAlive();
+    const f = this.architecture.nInputs;
+    const x0 = this.#buffer('x', b * (f + 1));
+    for (let r = 0; r < b; r++) x0[r * (f + 1) + f] = 1;
+    return x0;
+  }
+
+  /**
+   * Forward and backward pass on inputs the caller assembled (`batchInputs`), with the output
+   * deltas of the caller's loss (a composite model adds its own terms to the outputs first).
+   * Takes no step: pass the result to `applyGradients`.
+   * @param options.training dropout on (when the engine has dropout); `inputGradient` also
+   *   computes the gradient by the inputs, for the layers below (embeddings).
+   */
+  backpropagate(
+    x0: Float32Array,
+    b: number,
+    outputDelta: OutputDelta,
+    options: { readonly training: boolean; readonly inputGradient: boolean },
+  ): TowerGradients {
+    this.#checkAlive();
+    const f = this.architecture.nInputs;
+    if (x0.length < b * (f + 1)) throw new RangeError(`expected ${b} × ${f + 1} inputs, got ${x0.length} values`);
+    return this.#backpropagate(x0, b, options.training && this.hyper.dropout > 0, outputDelta, options.inputGradient);
+  }
+
+  /** One optimizer step from `backpropagate`'s gradients (those of the batch-mean loss, plus L2 on the kernels). */
+  applyGradients(gradients: TowerGradients): void {
+    this.#checkAlive();
+    this.#update(gradients.sumsT, gradients.b);
+  }
+
+  /** What `applyGradients` gives the optimizer, per dense layer (the batch-mean loss's gradient plus L2): for checks. */
+  layerGradients(gradients: TowerGradients): DenseWeights[] {
+    const { sumsT, b } = gradients;
+    const scale = this.#lossFactor / b;
     return this.#layers.map((layer, l) => {
       const g = new Float32Array(layer.rows * layer.cols);
       for (let i = 0; i < layer.rows; i++) {
@@ -359,13 +422,10 @@ export class MlpEngine {
   // ───────────────────────────── one step ─────────────────────────────
 
   /**
-   * Forward and backward pass on one batch, 8 kernels for two hidden layers: every product is
-   * a plain `a · b` (no transposed operand, hence XNNPACK's fast path on wasm), because the
-   * backward pass works on transposed deltas δᵀ, which the JavaScript loops computing them can
-   * write transposed for free: dWᵀ = δᵀ · a and dhᵀ = W · δᵀ.
+   * Forward and backward pass on rows of `rows`: the batch's inputs with their ones column,
+   * and the output deltas (p − y)ᵀ of the engine's own loss.
    * @param predictions when given, receives the batch's predictions at `offset`.
-   * @returns per layer, the TRANSPOSED gradient (cols × rows) of Σ over the batch's rows of
-   *   (loss / lossFactor); fixed units' entries are zero.
+   * @returns as `#backpropagate`'s `sumsT`.
    */
   #forwardBackward(
     rows: TrainingRows,
@@ -373,12 +433,47 @@ export class MlpEngine {
     dropout: boolean,
     predictions: Float32Array | null,
     offset: number,
-  ): Float32Array[] {
+  ): readonly Float32Array[] {
+    const b = batch.length;
+    const { nInputs: f, nOutputs: c, output } = this.architecture;
+    const x0 = this.batchInputs(b);
+    for (let r = 0; r < b; r++) {
+      const source = batch[r]! * f;
+      const target = r * (f + 1);
+      for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
+    }
+    const outputDelta = (p: Float32Array, deltaT: Float32Array) => {
+      if (predictions !== null) predictions.set(p, offset);
+      for (let r = 0; r < b; r++) {
+        const label = rows.y[batch[r]!]!;
+        if (output === 'softmax') {
+          for (let j = 0; j < c; j++) deltaT[j * b + r] = p[r * c + j]! - (j === label ? 1 : 0);
+        } else {
+          deltaT[r] = p[r]! - label;
+        }
+      }
+    };
+    return this.#backpropagate(x0, b, dropout, outputDelta, false).sumsT;
+  }
+
+  /**
+   * Forward and backward pass on one batch, 8 kernels for two hidden layers: every product is
+   * a plain `a · b` (no transposed operand, hence XNNPACK's fast path on wasm), because the
+   * backward pass works on transposed deltas δᵀ, which the JavaScript loops computing them can
+   * write transposed for free: dWᵀ = δᵀ · a and dhᵀ = W · δᵀ.
+   * @param x0 the batch's inputs, b × (nInputs + 1) with a last column of ones.
+   * @param outputDelta receives the outputs p (b × nOutputs) and writes (∂(Σ loss / lossFactor)/∂z)ᵀ
+   *   of the output layer's pre-activations into `deltaT` (nOutputs × b).
+   * @param inputGradient whether to compute `inputT` too (one more product).
+   * @returns `sumsT`: per layer, the TRANSPOSED gradient (cols × rows) of Σ over the batch's
+   *   rows of (loss / lossFactor), fixed units' entries zero; `inputT`: that sum's gradient by
+   *   the inputs, TRANSPOSED ((nInputs + 1) × b), when asked for.
+   */
+  #backpropagate(x0: Float32Array, b: number, dropout: boolean, outputDelta: OutputDelta, inputGradient: boolean): TowerGradients {
     const tf = this.#tf;
     const engine = tf.engine();
     const layers = this.#layers;
     const L = layers.length;
-    const b = batch.length;
     const { nInputs: f, nOutputs: c, output, activation } = this.architecture;
     const owned: Tensor[] = [];
     const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
@@ -388,14 +483,6 @@ export class MlpEngine {
     const product = (a: Tensor, w: Tensor) =>
       own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     try {
-      // Inputs with their ones column.
-      const x0 = this.#buffer('x', b * (f + 1));
-      for (let r = 0; r < b; r++) {
-        const source = batch[r]! * f;
-        const target = r * (f + 1);
-        for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
-        x0[target + f] = 1;
-      }
       // Views of P: it does not change before the step's tensors are disposed.
       const weights = layers.map((layer) =>
         upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols),
@@ -435,23 +522,19 @@ export class MlpEngine {
           inputs.push(out);
         }
       }
-      if (predictions !== null) predictions.set(p, offset);
 
-      // Backward on δᵀ = (∂(Σ loss / factor)/∂z)ᵀ, from (p − y)ᵀ.
+      // Backward on δᵀ = (∂(Σ loss / factor)/∂z)ᵀ, from the output's (e.g. (p − y)ᵀ).
       let deltaT: Float32Array = this.#buffer(`delta${L - 1}`, c * b);
-      for (let r = 0; r < b; r++) {
-        const label = rows.y[batch[r]!]!;
-        if (output === 'softmax') {
-          for (let j = 0; j < c; j++) deltaT[j * b + r] = p[r * c + j]! - (j === label ? 1 : 0);
-        } else {
-          deltaT[r] = p[r]! - label;
-        }
-      }
+      outputDelta(p, deltaT);
       let deltaTensor = upload(deltaT, c, b);
       const gradients: Float32Array[] = new Array<Float32Array>(L);
+      let inputT: Float32Array | null = null;
       for (let l = L - 1; l >= 0; l--) {
         gradients[l] = product(deltaTensor, inputs[l]!).dataSync() as Float32Array;
-        if (l === 0) break;
+        if (l === 0) {
+          if (inputGradient) inputT = product(weights[0]!, deltaTensor).dataSync() as Float32Array;
+          break;
+        }
         const upstreamT = product(weights[l]!, deltaTensor).dataSync() as Float32Array;
         const cols = layers[l - 1]!.cols;
         deltaT = activationGradientT(
@@ -465,26 +548,23 @@ export class MlpEngine {
         );
         deltaTensor = upload(deltaT, cols, b);
       }
-      return gradients;
+      return { sumsT: gradients, inputT, b };
     } finally {
       for (const tensor of owned) tensor.dispose();
     }
   }
 
-  /** One optimizer step from the transposed batch-sum gradients of a batch of `b` rows (TensorFlow.js's formulas). */
+  /** One optimizer step from the transposed batch-sum gradients of a batch of `b` rows (optimizers.ts). */
   #update(gradientsT: readonly Float32Array[], b: number): void {
-    const t = ++this.#step;
+    const optimizer = this.#optimizer;
+    optimizer.beginStep();
     const P = this.#P;
     const trained = this.#trained;
     const kernel = this.#kernel;
-    const { learningRate: lr, l2, optimizer } = this.hyper;
     const scale = this.#lossFactor / b;
-    const decay = 2 * l2;
-    const eps = this.#epsilon;
+    const decay = 2 * this.hyper.l2;
     const s1 = this.#slots[0] ?? P;
     const s2 = this.#slots[1] ?? P;
-    const correction1 = 1 - ADAM_BETA1 ** t;
-    const correction2 = 1 - ADAM_BETA2 ** t;
     this.#layers.forEach((layer, l) => {
       const gT = gradientsT[l]!;
       const { rows, cols, offset } = layer;
@@ -492,20 +572,7 @@ export class MlpEngine {
         for (let i = 0; i < rows; i++) {
           const k = offset + i * cols + j;
           if (trained[k] === 0) continue;
-          const gradient = gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-          if (optimizer === 'adam') {
-            const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * gradient);
-            const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * gradient * gradient);
-            P[k] = P[k]! - (lr * (m / correction1)) / (Math.sqrt(v / correction2) + eps);
-          } else if (optimizer === 'sgd') {
-            P[k] = P[k]! - lr * gradient;
-          } else if (optimizer === 'rmsprop') {
-            const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
-            P[k] = P[k]! - (lr * gradient) / Math.sqrt(meanSquare + eps);
-          } else {
-            const accumulated = (s1[k] = s1[k]! + gradient * gradient);
-            P[k] = P[k]! - (lr * gradient) / Math.sqrt(accumulated + eps);
-          }
+          optimizer.update(P, s1, s2, k, gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0));
         }
       }
     });

@@ -1,6 +1,8 @@
 /**
  * The recommendation families as TensorFlow.js layers models (functional API), so that a refit
- * saves as a plain layers model through the usual path and loads with `tf.loadLayersModel`.
+ * saves as a plain layers model through the usual path and loads with `tf.loadLayersModel`. The
+ * ratings engine (worker/engine/ratings-engine.ts) trains them by default: it starts from these
+ * models' seeded weights and writes its own back into them by layer name (`RATINGS_LAYERS`).
  *
  * Inputs, in this order (`ratingsInputs`): `user` and `item`, embedding indices (int32, n × 1),
  * then `features`, the user's and the item's encoded side features (n × f) when the family uses
@@ -66,6 +68,26 @@ export function ratingsInputs(family: Family, nFeatures: number): RatingsInput[]
 const EMBEDDING_STD = 0.1;
 
 /**
+ * Layer names of the ratings models, by role: the saved model's, by which the fast engine
+ * (worker/engine/ratings-engine.ts) reads its initial weights and writes back its trained ones.
+ */
+export const RATINGS_LAYERS = {
+  /** mf: p_u, q_i; ncf with `useDotTerm`: the dot term's own p'_u, q'_i. */
+  factors: { user: 'user_factors', item: 'item_factors' },
+  /** mf: b_u, b_i (start at zero). */
+  bias: { user: 'user_bias', item: 'item_bias' },
+  /** ncf: the embeddings p_u, q_i that feed its MLP. */
+  embedding: { user: 'user_embedding', item: 'item_embedding' },
+  /** mf: μ, a fixed dense layer. */
+  globalMean: 'global_mean',
+} as const;
+
+/** ncf: names of its MLP's dense layers, input to output (the last is the output layer, bias μ). */
+export function towerLayers(params: Pick<Params, 'depth' | 'width' | 'widthSchedule'>): string[] {
+  return [...hiddenWidths(params).map((_, i) => `hidden_${i + 1}`), 'output'];
+}
+
+/**
  * Builds the model of `params.family` for ratings data. Its penalty (when λ > 0) takes the
  * batch's inputs in `ratingsInputs` order.
  * @throws {Error} when `mlp` is asked for on data without side features.
@@ -98,14 +120,17 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
   if (params.family === 'mf') {
     const dot = tf.layers
       .dot({ name: 'dot', axes: 1 })
-      .apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
+      .apply([
+        embed(RATINGS_LAYERS.factors.user, 0, params.factors),
+        embed(RATINGS_LAYERS.factors.item, 1, params.factors),
+      ]) as SymbolicTensor;
     const sum = tf.layers
       .add({ name: 'sum' })
-      .apply([dot, embed('user_bias', 0, 1, false), embed('item_bias', 1, 1, false)]) as SymbolicTensor;
+      .apply([dot, embed(RATINGS_LAYERS.bias.user, 0, 1, false), embed(RATINGS_LAYERS.bias.item, 1, 1, false)]) as SymbolicTensor;
     // μ + sum: a fixed identity kernel and a fixed bias, saved as a plain (non-trainable) Dense layer.
     const output = tf.layers
       .dense({
-        name: 'global_mean',
+        name: RATINGS_LAYERS.globalMean,
         units: 1,
         trainable: false,
         kernelInitializer: 'ones',
@@ -115,7 +140,11 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
     model = tf.model({ name: 'mf', inputs: [user, item], outputs: output });
   } else {
     const features = shape.nFeatures > 0 ? tf.input({ name: 'features', shape: [shape.nFeatures] }) : null;
-    const parts = [embed('user_embedding', 0, params.factors), embed('item_embedding', 1, params.factors), ...(features ? [features] : [])];
+    const parts = [
+      embed(RATINGS_LAYERS.embedding.user, 0, params.factors),
+      embed(RATINGS_LAYERS.embedding.item, 1, params.factors),
+      ...(features ? [features] : []),
+    ];
     let hidden = tf.layers.concatenate({ name: 'concat' }).apply(parts) as SymbolicTensor;
     const dense = (name: string, units: number, activation: Params['activation'], bias = 0) =>
       tf.layers.dense({
@@ -125,8 +154,9 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
         kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `init/${name}`) }),
         biasInitializer: bias === 0 ? 'zeros' : tf.initializers.constant({ value: bias }),
       });
+    const names = towerLayers(params);
     hiddenWidths(params).forEach((units, i) => {
-      hidden = dense(`hidden_${i + 1}`, units, params.activation).apply(hidden) as SymbolicTensor;
+      hidden = dense(names[i]!, units, params.activation).apply(hidden) as SymbolicTensor;
       if (params.dropout > 0)
         hidden = createSeededDropout(tf, {
           name: `dropout_${i + 1}`,
@@ -134,11 +164,14 @@ export function buildRatingsModel(tf: TensorFlow, params: Params, shape: Ratings
           seed: deriveSeed(seed, `dropout/${i + 1}`),
         }).apply(hidden) as SymbolicTensor;
     });
-    let output = dense('output', 1, 'linear', shape.globalMean).apply(hidden) as SymbolicTensor;
+    let output = dense(names.at(-1)!, 1, 'linear', shape.globalMean).apply(hidden) as SymbolicTensor;
     if (params.useDotTerm) {
       const dot = tf.layers
         .dot({ name: 'dot', axes: 1 })
-        .apply([embed('user_factors', 0, params.factors), embed('item_factors', 1, params.factors)]) as SymbolicTensor;
+        .apply([
+          embed(RATINGS_LAYERS.factors.user, 0, params.factors),
+          embed(RATINGS_LAYERS.factors.item, 1, params.factors),
+        ]) as SymbolicTensor;
       output = tf.layers.add({ name: 'neumf' }).apply([output, dot]) as SymbolicTensor;
     }
     model = tf.model({ name: 'ncf', inputs: [user, item, ...(features ? [features] : [])], outputs: output });

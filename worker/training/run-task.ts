@@ -2,12 +2,13 @@
  * One task, from its description to its result: a (run, fold) of the search, or the refit of
  * the chosen setting on all non-test rows followed by the one score on the test split.
  *
- * task → data (task-data.ts) → trainer (the fast engine for `mlp` on tabular data, the layers
+ * task → data (task-data.ts) → trainer (a fast engine wherever one supports the run, the layers
  * trainer otherwise) → the one training loop (loop.ts) → the saved model of a refit.
  * This module does no IPC, so the same `runTask` can be driven by a queue consumer.
  */
 import type { Task, TaskResult } from '../contract/protocol.js';
 import { createEngineTrainer, usesFastEngine } from '../engine/engine-trainer.js';
+import { createRatingsTrainer, usesRecsysEngine } from '../engine/ratings-trainer.js';
 import { describePreprocessing, saveModel } from '../models/model-files.js';
 import { createLayersTrainer } from './layers-trainer.js';
 import { refitLoop, refitSettings, searchLoop } from './loop.js';
@@ -60,8 +61,15 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   }
 }
 
-/** The `mlp` family on tabular data trains on the fast engine (worker/engine/) wherever it supports the run. */
+/**
+ * The fast engines (worker/engine/) train every run they support: `mlp` on tabular data, and on
+ * a ratings table `mf` and `ncf` (the ratings engine) and `mlp` on the side features.
+ */
 function createTrainer(setup: TrainerSetup): Trainer {
-  if (setup.data.ratings === undefined && usesFastEngine(setup.task, setup.tf)) return createEngineTrainer(setup);
-  return createLayersTrainer(setup);
+  const { task, tf } = setup;
+  if (setup.data.ratings !== undefined) {
+    if (!usesRecsysEngine(task, tf)) return createLayersTrainer(setup);
+    return task.params.family === 'mlp' ? createEngineTrainer(setup) : createRatingsTrainer(setup);
+  }
+  return usesFastEngine(task, tf) ? createEngineTrainer(setup) : createLayersTrainer(setup);
 }

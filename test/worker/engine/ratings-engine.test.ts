@@ -1,0 +1,488 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs';
+import { selectBackend, type TensorFlow } from '../../../worker/backend.js';
+import type { Task } from '../../../worker/contract/protocol.js';
+import { DEFAULT_PARAMS, validateSpec, type Params } from '../../../worker/contract/spec.js';
+import {
+  ratingsArchitectureFor,
+  RatingsEngine,
+  type LayerWeights,
+  type RatingsHyperparameters,
+  type RatingsRows,
+} from '../../../worker/engine/ratings-engine.js';
+import {
+  createRatingsTrainer,
+  RECSYS_ENGINE_ENV_VAR,
+  ratingsRows,
+  readLayerWeights,
+  usesRecsysEngine,
+  writeLayerWeights,
+} from '../../../worker/engine/ratings-trainer.js';
+import { createOptimizer, predictArray } from '../../../worker/models/layers.js';
+import { describePreprocessing, loadSavedModel, saveModel } from '../../../worker/models/model-files.js';
+import { buildRatingsModel, type RatingsModelShape } from '../../../worker/recsys/models.js';
+import { createRng } from '../../../worker/rng.js';
+import { DivergedError } from '../../../worker/training/types.js';
+import {
+  checkAbortStopsAtNextBatch,
+  checkSnapshotRestore,
+  run,
+  scratchDir,
+  trainerSetup,
+  type TaskOverrides,
+} from '../../helpers/run-task.js';
+
+const scratch = scratchDir('foldwise-ratings-engine-');
+const { tf, backend } = await selectBackend();
+
+// ───────────────────────────── fixtures ─────────────────────────────
+
+/** Ratings tasks on synthetic ratings (worker/recsys/synthetic.ts), holdout unless overridden. */
+function makeTask(overrides: TaskOverrides): Task {
+  const spec = validateSpec({
+    name: 'ratings-engine',
+    dataset: { kind: 'ratings', users: 120, items: 60, ratingsPerUser: 12 },
+    seed: 3,
+    validation: { kind: 'holdout', fraction: 0.25 },
+    ...overrides.spec,
+  });
+  const params: Params = {
+    ...DEFAULT_PARAMS,
+    family: 'mf',
+    depth: 1,
+    width: 16,
+    epochs: 3,
+    batchSize: 64,
+    learningRate: 0.01,
+    l2: 0.02,
+    factors: 4,
+    ...overrides.params,
+  };
+  return {
+    taskId: 'ratings-engine:0:1',
+    runId: 1,
+    foldIndex: overrides.foldIndex ?? 0,
+    attempt: 1,
+    kind: overrides.kind ?? 'search',
+    spec,
+    taskKind: 'regression',
+    params,
+    ...(overrides.refit ? { refit: overrides.refit } : {}),
+  };
+}
+
+async function withRecsysEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
+  const previous = process.env[RECSYS_ENGINE_ENV_VAR];
+  process.env[RECSYS_ENGINE_ENV_VAR] = value;
+  try {
+    return await body();
+  } finally {
+    if (previous === undefined) delete process.env[RECSYS_ENGINE_ENV_VAR];
+    else process.env[RECSYS_ENGINE_ENV_VAR] = previous;
+  }
+}
+
+/**
+ * Random ratings over a small model: users 1…userRows−1 and items likewise (index 0, the unknown
+ * one, never appears); side features for ncf.
+ */
+function randomRows(family: Params['family'], shape: RatingsModelShape, n: number, seed: number): RatingsRows {
+  const rng = createRng(seed);
+  return {
+    users: Int32Array.from({ length: n }, () => 1 + rng.int(shape.userRows - 1)),
+    items: Int32Array.from({ length: n }, () => 1 + rng.int(shape.itemRows - 1)),
+    features: family === 'ncf' && shape.nFeatures > 0 ? Float32Array.from({ length: n * shape.nFeatures }, () => rng.normal()) : null,
+    y: Float32Array.from({ length: n }, () => 1 + 4 * rng.next()),
+    n,
+  };
+}
+
+/** Rows `picked` of a row-major matrix of `width` columns. */
+function gatherRows(values: Float32Array, width: number, picked: Int32Array): Float32Array {
+  const out = new Float32Array(picked.length * width);
+  picked.forEach((r, i) => {
+    out.set(values.subarray(r * width, (r + 1) * width), i * width);
+  });
+  return out;
+}
+
+/** The rows as the layers model's inputs, in `ratingsInputs` order. */
+function inputTensors(rows: RatingsRows, nFeatures: number, subset?: Int32Array): Tensor2D[] {
+  const picked = subset ?? Int32Array.from({ length: rows.n }, (_, i) => i);
+  const tensors = [
+    tf.tensor2d(
+      Int32Array.from(picked, (r) => rows.users[r]!),
+      [picked.length, 1],
+      'int32',
+    ),
+    tf.tensor2d(
+      Int32Array.from(picked, (r) => rows.items[r]!),
+      [picked.length, 1],
+      'int32',
+    ),
+  ];
+  if (rows.features !== null) tensors.push(tf.tensor2d(gatherRows(rows.features, nFeatures, picked), [picked.length, nFeatures]));
+  return tensors;
+}
+
+function hyperOf(params: Params): RatingsHyperparameters {
+  return { optimizer: params.optimizer, learningRate: params.learningRate, l2: params.l2, dropout: params.dropout };
+}
+
+/** An engine and the layers model it starts from (the same seeded weights). */
+function enginePair(params: Params, shape: RatingsModelShape) {
+  const built = buildRatingsModel(tf, params, shape, 17);
+  const engine = RatingsEngine.create(tf, ratingsArchitectureFor(params, shape), hyperOf(params), readLayerWeights(built.model), {
+    seed: 5,
+  });
+  return { ...built, engine };
+}
+
+/** The layers model's objective on `inputs`: the mean squared error plus the per-rating embedding penalty (recsys/models.ts). */
+function layersObjective(built: ReturnType<typeof buildRatingsModel>, inputs: Tensor2D[], y: Float32Array, training: boolean): Scalar {
+  const output = built.model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as Tensor;
+  const loss = tf.mean(tf.square(tf.sub(output, tf.tensor2d(y, [y.length, 1])))) as Scalar;
+  return built.penalty === null ? loss : tf.add(loss, built.penalty(inputs));
+}
+
+/** Autodiff gradients of the layers model by layer name, as `RatingsEngine.gradient` returns them. */
+function layersGradient(model: LayersModel, objective: () => Scalar): Map<string, Float32Array[]> {
+  const variables = model.trainableWeights.map((weight) => weight.read() as InstanceType<TensorFlow['Variable']>);
+  const out = new Map<string, Float32Array[]>();
+  tf.tidy(() => {
+    const { grads } = tf.variableGrads(objective, variables);
+    let v = 0;
+    for (const layer of model.layers) {
+      const values = layer.trainableWeights.map(() => grads[variables[v++]!.name]!.dataSync() as Float32Array);
+      if (values.length > 0) out.set(layer.name, values);
+    }
+  });
+  return out;
+}
+
+/** Largest absolute difference over every layer, relative to the largest absolute reference value. */
+function relativeError(actual: LayerWeights, expected: LayerWeights): number {
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), 'the same layers');
+  let scale = 0;
+  let error = 0;
+  for (const [name, reference] of expected) {
+    reference.forEach((values, w) => {
+      const mine = actual.get(name)![w]!;
+      assert.equal(mine.length, values.length, `${name}[${w}] has the wrong size`);
+      for (let j = 0; j < values.length; j++) {
+        scale = Math.max(scale, Math.abs(values[j]!));
+        error = Math.max(error, Math.abs(mine[j]! - values[j]!));
+      }
+    });
+  }
+  return error / Math.max(scale, 1e-12);
+}
+
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i]!)), 0);
+}
+
+const SHAPE: RatingsModelShape = { userRows: 7, itemRows: 6, nFeatures: 5, globalMean: 3.4 };
+
+type Case = { readonly name: string; readonly params: Partial<Params>; readonly shape?: Partial<RatingsModelShape> };
+
+const CASES: Case[] = [
+  { name: 'mf', params: { family: 'mf', factors: 3, l2: 0.05 } },
+  { name: 'mf without L2', params: { family: 'mf', factors: 2, l2: 0 } },
+  { name: 'ncf, features, no dot term', params: { family: 'ncf', factors: 3, depth: 2, width: 6, activation: 'relu', l2: 0.05 } },
+  {
+    name: 'ncf, features and dot term',
+    params: { family: 'ncf', factors: 3, depth: 1, width: 5, activation: 'tanh', useDotTerm: true, l2: 0.1 },
+  },
+  {
+    name: 'ncf, dot term, no features, depth 0',
+    params: { family: 'ncf', factors: 2, depth: 0, useDotTerm: true, l2: 0.02 },
+    shape: { nFeatures: 0 },
+  },
+  {
+    name: 'ncf, no features, halving selu tower',
+    params: { family: 'ncf', factors: 4, depth: 2, width: 8, widthSchedule: 'halve', activation: 'selu' },
+    shape: { nFeatures: 0 },
+  },
+];
+
+// ───────────────────────────── gradients and optimizer steps ─────────────────────────────
+
+test('ratings engine: hand-written gradients equal autodiff’s (mf; ncf with and without the dot term and features)', async () => {
+  const before = tf.memory().numTensors;
+  for (const [c, { name, params: overrides, shape: shapeOverrides }] of CASES.entries()) {
+    const params: Params = { ...DEFAULT_PARAMS, learningRate: 0.05, ...overrides };
+    const shape = { ...SHAPE, ...shapeOverrides };
+    const built = enginePair(params, shape);
+    const { engine, model } = built;
+    const rows = randomRows(params.family, shape, 23, 100 + c);
+    const order = Int32Array.from({ length: rows.n }, (_, i) => i);
+    try {
+      // Away from the initial weights first (biases no longer zero), then into the layers model.
+      await engine.trainEpoch(rows, order, 8);
+      writeLayerWeights(tf, model, await engine.layerWeights());
+      // A batch that looks some users up twice and others not at all.
+      const batch = Int32Array.from([0, 3, 4, 7, 9, 11, 12, 15, 20, 3]);
+      const inputs = inputTensors(rows, shape.nFeatures, batch);
+      const y = Float32Array.from(batch, (r) => rows.y[r]!);
+      try {
+        const expected = layersGradient(model, () => layersObjective(built, inputs, y, false));
+        const error = relativeError(await engine.gradient(rows, batch), expected);
+        assert.ok(error < 2e-5, `${name}: gradient error ${error}`);
+        // The forward pass is the layers model's too.
+        const all = inputTensors(rows, shape.nFeatures);
+        const predicted = maxDifference(await engine.predict(rows), await predictArray(model, all));
+        for (const tensor of all) tensor.dispose();
+        assert.ok(predicted < 1e-5, `${name}: predictions differ by ${predicted}`);
+      } finally {
+        for (const tensor of inputs) tensor.dispose();
+      }
+      // Finite differences of the engine's own objective, on a few weights of each layer.
+      await checkFiniteDifferences(built, rows, batch, name);
+    } finally {
+      engine.dispose();
+      model.dispose();
+    }
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+/** Central differences (float64 objective from the engine's float32 predictions) against the engine's gradient. */
+async function checkFiniteDifferences(built: ReturnType<typeof enginePair>, rows: RatingsRows, batch: Int32Array, name: string) {
+  const { engine } = built;
+  const gradient = await engine.gradient(rows, batch);
+  const weights = await engine.layerWeights();
+  const params = engine.hyper;
+  const subset: RatingsRows = {
+    users: Int32Array.from(batch, (r) => rows.users[r]!),
+    items: Int32Array.from(batch, (r) => rows.items[r]!),
+    features: rows.features === null ? null : gatherRows(rows.features, engine.architecture.nFeatures, batch),
+    y: Float32Array.from(batch, (r) => rows.y[r]!),
+    n: batch.length,
+  };
+  const objective = async (values: LayerWeights): Promise<number> => {
+    const probe = RatingsEngine.create(tf, engine.architecture, params, withMean(values, built.model), { seed: 1 });
+    const p = await probe.predict(subset);
+    probe.dispose();
+    let sum = 0;
+    for (let r = 0; r < subset.n; r++) sum += (p[r]! - subset.y[r]!) ** 2;
+    let penalty = 0;
+    for (const [layer, [table]] of values) {
+      if (!layer.includes('user') && !layer.includes('item')) continue;
+      const dim = table!.length / (layer.startsWith('user') ? engine.architecture.userRows : engine.architecture.itemRows);
+      const ids = layer.startsWith('user') ? subset.users : subset.items;
+      for (const id of ids) for (let j = 0; j < dim; j++) penalty += table![id * dim + j]! ** 2;
+    }
+    return sum / subset.n + (params.l2 * penalty) / subset.n;
+  };
+  const h = 1e-3;
+  for (const [layer, values] of weights) {
+    for (let w = 0; w < values.length; w++) {
+      // The entries of a row the batch used (row 1 onwards) and of the last row: a few per weight.
+      for (const j of [values[w]!.length - 1, Math.floor(values[w]!.length / 2), 3 % values[w]!.length]) {
+        const shifted = (delta: number) => {
+          const copy = new Map([...weights].map(([key, list]) => [key, list.map((array) => array.slice())]));
+          copy.get(layer)![w]![j]! += delta;
+          return copy;
+        };
+        const numeric = ((await objective(shifted(h))) - (await objective(shifted(-h)))) / (2 * h);
+        const analytic = gradient.get(layer)![w]![j]!;
+        assert.ok(
+          Math.abs(numeric - analytic) < 2e-3 + 2e-2 * Math.abs(analytic),
+          `${name}: ${layer}[${w}][${j}] finite difference ${numeric}, engine ${analytic}`,
+        );
+      }
+    }
+  }
+}
+
+/** Weights for a fresh engine: the given ones plus the untrained layers (μ) of the model. */
+function withMean(values: LayerWeights, model: LayersModel): LayerWeights {
+  return new Map([...readLayerWeights(model), ...values]);
+}
+
+test('ratings engine: every optimizer takes tf.train’s steps on the layers model (exact Adam: untouched rows move too)', async () => {
+  const before = tf.memory().numTensors;
+  const rates = { adam: 0.05, sgd: 0.2, rmsprop: 0.02, adagrad: 0.2 } as const;
+  for (const c of [CASES[0]!, CASES[3]!]) {
+    for (const optimizerName of ['adam', 'sgd', 'rmsprop', 'adagrad'] as const) {
+      const params: Params = { ...DEFAULT_PARAMS, ...c.params, optimizer: optimizerName, learningRate: rates[optimizerName] };
+      const built = enginePair(params, SHAPE);
+      const { engine, model } = built;
+      const optimizer: Optimizer = createOptimizer(tf, params);
+      const variables = model.trainableWeights.map((weight) => weight.read() as InstanceType<TensorFlow['Variable']>);
+      const rows = randomRows(params.family, SHAPE, 14, 7);
+      const order = Int32Array.from({ length: rows.n }, (_, i) => i);
+      const batchSize = 4; // batches of 4, 4, 4 and 2: most steps leave some rows untouched
+      try {
+        for (let epoch = 0; epoch < 3; epoch++) {
+          await engine.trainEpoch(rows, order, batchSize);
+          for (let start = 0; start < rows.n; start += batchSize) {
+            const batch = order.subarray(start, Math.min(rows.n, start + batchSize));
+            tf.tidy(() => {
+              const inputs = inputTensors(rows, SHAPE.nFeatures, batch);
+              const y = Float32Array.from(batch, (r) => rows.y[r]!);
+              optimizer.minimize(() => layersObjective(built, inputs, y, true), false, variables);
+            });
+          }
+        }
+        const expected = new Map(
+          model.layers
+            .filter((layer) => layer.trainableWeights.length > 0)
+            .map((layer) => [layer.name, layer.getWeights().map((weight) => weight.dataSync() as Float32Array)]),
+        );
+        const error = relativeError(await engine.layerWeights(), expected);
+        assert.ok(error < 1e-4, `${c.name}, ${optimizerName}: weights differ from tf.train's by ${error} (relative)`);
+      } finally {
+        optimizer.dispose();
+        engine.dispose();
+        model.dispose();
+      }
+    }
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+// ───────────────────────────── as a trainer ─────────────────────────────
+
+test('ratings trainer: snapshot and restore bring back exactly the held-out metrics, no leaks', async () => {
+  const before = tf.memory().numTensors;
+  for (const params of [{ family: 'mf' }, { family: 'ncf', useDotTerm: true, dropout: 0.2 }] as Partial<Params>[]) {
+    await checkSnapshotRestore(createRatingsTrainer(await trainerSetup(tf, makeTask({ params }))));
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('ratings trainer: aborting stops at the next batch with an AbortError, no leaks', async () => {
+  for (const family of ['mf', 'ncf'] as const) {
+    await checkAbortStopsAtNextBatch(
+      tf,
+      backend,
+      (overrides) => makeTask({ ...overrides, params: { ...overrides.params, family } }),
+      'fast',
+    );
+  }
+});
+
+test('ratings trainer: divergence → DivergedError at epoch 0, no leaks', async () => {
+  const before = tf.memory().numTensors;
+  for (const family of ['mf', 'ncf'] as const) {
+    const task = makeTask({ params: { family, optimizer: 'sgd', learningRate: 1e12, epochs: 4 } });
+    await assert.rejects(run(tf, backend, task), (error: unknown) => {
+      assert.ok(error instanceof DivergedError, `${family}: ${String(error)}`);
+      assert.equal(error.epoch, 0);
+      return true;
+    });
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('ratings engine: a trained model, saved and loaded, predicts what the engine predicts', async () => {
+  for (const params of [{ family: 'mf' }, { family: 'ncf', useDotTerm: true, dropout: 0.1 }] as Partial<Params>[]) {
+    const task = makeTask({ params });
+    const setup = await trainerSetup(tf, task);
+    const ratings = setup.data.ratings!;
+    const built = buildRatingsModel(tf, task.params, ratings.shape, setup.seeds.init);
+    const engine = RatingsEngine.create(
+      tf,
+      ratingsArchitectureFor(task.params, ratings.shape),
+      hyperOf(task.params),
+      readLayerWeights(built.model),
+      { seed: setup.seeds.dropout },
+    );
+    const train = ratingsRows(setup.data.train, task.params.family, ratings.shape.nFeatures);
+    const held = ratingsRows(setup.data.held, task.params.family, ratings.shape.nFeatures);
+    const dir = join(scratch, `saved-${task.params.family}`);
+    try {
+      for (let epoch = 0; epoch < 3; epoch++)
+        await engine.trainEpoch(
+          train,
+          Int32Array.from({ length: train.n }, (_, i) => i),
+          32,
+        );
+      writeLayerWeights(tf, built.model, await engine.layerWeights());
+      const preprocessing = describePreprocessing({
+        task: 'regression',
+        encoding: setup.data.encoding,
+        standardizer: setup.data.standardizer,
+        classes: null,
+        params: task.params,
+        backend,
+        seed: task.spec.seed,
+        ratings: ratings.saved(),
+      });
+      await saveModel(tf, built.model, dir, preprocessing);
+    } finally {
+      built.model.dispose();
+    }
+    const saved = await loadSavedModel(tf, dir);
+    const inputs = setup.data.held.inputs.map((input) =>
+      tf.tensor2d(input.values, [setup.data.held.n, input.width], input.values instanceof Int32Array ? 'int32' : 'float32'),
+    );
+    try {
+      const difference = maxDifference(await predictArray(saved.model, inputs), await engine.predict(held));
+      assert.ok(difference < 1e-5, `${task.params.family}: the loaded model's predictions differ by ${difference}`);
+    } finally {
+      for (const tensor of inputs) tensor.dispose();
+      saved.model.dispose();
+      engine.dispose();
+    }
+  }
+});
+
+test('FOLDWISE_RECSYS_ENGINE: fast by default for mf, ncf and mlp on ratings; layers opts out; anything else is an error', async () => {
+  for (const family of ['mf', 'ncf', 'mlp'] as const) assert.equal(usesRecsysEngine(makeTask({ params: { family } }), tf), true);
+  await withRecsysEngine('layers', async () => assert.equal(usesRecsysEngine(makeTask({ params: { family: 'ncf' } })), false));
+  process.env[RECSYS_ENGINE_ENV_VAR] = 'turbo';
+  try {
+    assert.throws(() => usesRecsysEngine(makeTask({})), /FOLDWISE_RECSYS_ENGINE must be "fast" or "layers"; got "turbo"/);
+  } finally {
+    delete process.env[RECSYS_ENGINE_ENV_VAR];
+  }
+});
+
+// ───────────────────────────── the same results as the layers path ─────────────────────────────
+
+test('fast and layers paths reach the same CV RMSE on synthetic ratings (3 folds, 2 seeds, early stopping)', async (t) => {
+  const families: Partial<Params>[] = [
+    { family: 'mf', factors: 8, l2: 0.05 },
+    { family: 'ncf', factors: 8, depth: 2, width: 32, widthSchedule: 'halve', dropout: 0.1, useDotTerm: true, l2: 0.05 },
+    { family: 'mlp', depth: 2, width: 32, widthSchedule: 'halve', l2: 0.001 },
+  ];
+  const rows: string[] = [];
+  for (const params of families) {
+    for (const seed of [1, 2]) {
+      const cv = async (engine: 'fast' | 'layers') => {
+        const scores: number[] = [];
+        let firstCurve: unknown = null;
+        for (let fold = 0; fold < 3; fold++) {
+          const task = makeTask({
+            params: { ...params, epochs: 12, batchSize: 128, learningRate: 0.01 },
+            spec: {
+              seed,
+              dataset: { kind: 'ratings', users: 300, items: 150, ratingsPerUser: 15 },
+              validation: { kind: 'kfold', k: 3, earlyStopping: { monitor: 'val_rmse', patience: 2, restoreBestWeights: true } },
+            },
+            foldIndex: fold,
+          });
+          const { result, curve } = await withRecsysEngine(engine, () => run(tf, backend, task));
+          firstCurve ??= curve;
+          scores.push(result.bestMetrics.val_rmse!);
+        }
+        return { rmse: scores.reduce((sum, value) => sum + value, 0) / scores.length, curve: firstCurve };
+      };
+      const fast = await cv('fast');
+      const layers = await cv('layers');
+      rows.push(`${params.family} seed ${seed}: fast ${fast.rmse.toFixed(4)}, layers ${layers.rmse.toFixed(4)}`);
+      assert.notDeepEqual(fast.curve, layers.curve, 'two different paths ran');
+      assert.ok(
+        Math.abs(fast.rmse - layers.rmse) < 0.02,
+        `${params.family}, seed ${seed}: CV RMSE fast ${fast.rmse}, layers ${layers.rmse}`,
+      );
+    }
+  }
+  t.diagnostic(`CV RMSE (mean of 3 folds): ${rows.join('; ')}`);
+});

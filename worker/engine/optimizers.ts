@@ -1,0 +1,95 @@
+/**
+ * The optimizers of spec.ts as the fast engines apply them, one parameter at a time over
+ * Float32Arrays, with TensorFlow.js's formulas and defaults (tf.train.adam, sgd, rmsprop with no
+ * momentum, adagrad): the dense layers of mlp-engine.ts and the embedding tables of
+ * ratings-engine.ts take their steps through this one implementation.
+ */
+
+/** Optimizers the engines implement (all of spec.ts), with TensorFlow.js's default settings. */
+export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
+export type EngineOptimizer = (typeof ENGINE_OPTIMIZERS)[number];
+
+/** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const RMSPROP_DECAY = 0.9;
+const ADAGRAD_INITIAL = 0.1;
+
+/** Optimizer slots per parameter: Adam m and v; RMSprop the mean square; Adagrad the accumulator. */
+const SLOTS: Readonly<Record<EngineOptimizer, number>> = { adam: 2, sgd: 0, rmsprop: 1, adagrad: 1 };
+/** Small codes for the per-parameter branch (compared in the hottest loop of a step). */
+const CODES: Readonly<Record<EngineOptimizer, number>> = { adam: 0, sgd: 1, rmsprop: 2, adagrad: 3 };
+
+/**
+ * One optimizer's step counter and formulas. The parameters and their slots are the caller's
+ * arrays (`createSlots`), so one optimizer serves several parameter blocks of a model.
+ */
+export class ParameterOptimizer {
+  readonly kind: EngineOptimizer;
+  readonly learningRate: number;
+  /**
+   * Whether a zero gradient leaves a parameter and its slots exactly as they are (sgd, adagrad):
+   * a step then needs to visit only the parameters that have a gradient. Adam's moments and
+   * RMSprop's mean square decay on every step, gradient or not.
+   */
+  readonly sparse: boolean;
+  readonly #code: number;
+  readonly #epsilon: number;
+  #step = 0;
+  #correction1 = 1;
+  #correction2 = 1;
+
+  /** @param epsilon the backend's (tf.backend().epsilon()), as TensorFlow.js's optimizers use it. */
+  constructor(kind: EngineOptimizer, learningRate: number, epsilon: number) {
+    this.kind = kind;
+    this.learningRate = learningRate;
+    this.sparse = kind === 'sgd' || kind === 'adagrad';
+    this.#code = CODES[kind];
+    this.#epsilon = epsilon;
+  }
+
+  /** Steps begun so far. */
+  get steps(): number {
+    return this.#step;
+  }
+
+  /** Fresh slots for `size` parameters (0 to 2 arrays), at TensorFlow.js's initial values. */
+  createSlots(size: number): Float32Array[] {
+    return Array.from({ length: SLOTS[this.kind] }, () => new Float32Array(size).fill(this.kind === 'adagrad' ? ADAGRAD_INITIAL : 0));
+  }
+
+  /** Begins the next step: every `update` until the next call belongs to it (Adam's bias corrections). */
+  beginStep(): void {
+    const t = ++this.#step;
+    this.#correction1 = 1 - ADAM_BETA1 ** t;
+    this.#correction2 = 1 - ADAM_BETA2 ** t;
+  }
+
+  /**
+   * Updates `P[k]` from its gradient; `s1`, `s2` are its block's slots (`createSlots`; pass any
+   * array for a slot the optimizer does not have).
+   */
+  update(P: Float32Array, s1: Float32Array, s2: Float32Array, k: number, gradient: number): void {
+    const lr = this.learningRate;
+    switch (this.#code) {
+      case 0: {
+        const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * gradient);
+        const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * gradient * gradient);
+        P[k] = P[k]! - (lr * (m / this.#correction1)) / (Math.sqrt(v / this.#correction2) + this.#epsilon);
+        break;
+      }
+      case 1:
+        P[k] = P[k]! - lr * gradient;
+        break;
+      case 2: {
+        const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
+        P[k] = P[k]! - (lr * gradient) / Math.sqrt(meanSquare + this.#epsilon);
+        break;
+      }
+      default: {
+        const accumulated = (s1[k] = s1[k]! + gradient * gradient);
+        P[k] = P[k]! - (lr * gradient) / Math.sqrt(accumulated + this.#epsilon);
+      }
+    }
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * A training engine for the recommendation families `mf` and `ncf` (recsys/models.ts), written
+ * as the MLP engine is (mlp-engine.ts): a hand-written forward and backward pass on typed arrays
+ * instead of TensorFlow.js's taped layers model, whose step spent dozens of kernels on gathers,
+ * the gathers' gradients (a scatter into a dense zero tensor per embedding) and scalar glue.
+ *
+ * - Embedding look-ups are gathers in JavaScript; their gradients are summed into the rows the
+ *   batch touched only (a row looked up twice gets both contributions).
+ * - Each side (users, items) keeps ONE table, every embedding of that side a segment of its
+ *   rows: mf's row of user u is [p_u, b_u], so the prediction μ + b_u + b_i + p_uᵀq_i and its
+ *   gradient are one loop per rating (biases and dot term fused); ncf's is [p_u, p'_u] (the
+ *   tower's embedding, then the dot term's own when `useDotTerm`).
+ * - ncf's MLP is an MlpEngine used as a tower (`backpropagate`: the same kernels and optimizer
+ *   step as the `mlp` family): its inputs [p_u, q_i, x_u, x_i] are assembled per batch, its
+ *   output deltas include the dot term, and its gradient by the inputs flows into the rows.
+ * - L2 as recsys/models.ts defines it: λ(‖row_u‖² + ‖row_i‖²) per rating over every embedding
+ *   (mf's biases included), averaged over the batch; none on the tower's dense layers.
+ * - The optimizer (optimizers.ts) is exact, not lazy: Adam and RMSprop update every row of a
+ *   table at every step, as TensorFlow.js does with an embedding's dense gradient (their moments
+ *   decay and Adam's rows keep moving without a gradient); SGD and Adagrad, which leave a row
+ *   without gradient exactly as it is, visit the touched rows only.
+ *
+ * Initial weights are read from the layers model that the same seed builds (same values as the
+ * layers path), and a trained engine's weights are written back into it by layer name
+ * (`layerWeights`): the saved model is the layers model of recsys/models.ts. The tower's dropout
+ * masks come from the MLP engine's seeded stream, not tf.dropout's.
+ */
+import type { TensorFlow } from '../backend.js';
+import type { Params } from '../contract/spec.js';
+import { hiddenWidths, PREDICT_BATCH_SIZE } from '../models/layers.js';
+import { RATINGS_LAYERS, towerLayers, type RatingsModelShape } from '../recsys/models.js';
+import { MlpEngine, unsupportedReason, type BetweenBatches, type EngineActivation, type TowerGradients } from './mlp-engine.js';
+import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
+
+/** ncf's MLP: its dense layers' names (recsys/models.ts), widths and activation. */
+export type TowerArchitecture = {
+  /** Dense layers, input to output (the last is the output layer). */
+  readonly layers: readonly string[];
+  readonly hidden: readonly number[];
+  readonly activation: EngineActivation;
+};
+
+export type RatingsArchitecture = {
+  readonly family: 'mf' | 'ncf';
+  readonly factors: number;
+  /** Embedding rows (index 0: unknown users or items, never looked up in training). */
+  readonly userRows: number;
+  readonly itemRows: number;
+  /** ncf: width of the side-features input (0: none). */
+  readonly nFeatures: number;
+  /** mf: μ, added to every prediction (ncf starts its output bias there instead). */
+  readonly globalMean: number;
+  /** ncf: the dot term p'_uᵀq'_i on embeddings of its own (NeuMF). mf's dot is the model itself. */
+  readonly dotTerm: boolean;
+  /** ncf's MLP; null for mf. */
+  readonly tower: TowerArchitecture | null;
+};
+
+export type RatingsHyperparameters = Pick<Params, 'learningRate' | 'l2' | 'dropout'> & { readonly optimizer: EngineOptimizer };
+
+/** Weights by layer name, each layer's as its `getWeights()` lists them (an embedding: its table; a dense layer: kernel, bias). */
+export type LayerWeights = ReadonlyMap<string, readonly Float32Array[]>;
+
+/** Rows as the engine reads them: embedding indices per rating, ncf's side features (n × nFeatures), ratings. */
+export type RatingsRows = {
+  readonly users: Int32Array;
+  readonly items: Int32Array;
+  readonly features: Float32Array | null;
+  readonly y: Float32Array;
+  readonly n: number;
+};
+
+/** An epoch's means over its ratings, each batch's taken before its step. */
+export type EpochLosses = {
+  /** Mean squared error. */
+  readonly loss: number;
+  /** The objective: the squared error plus the L2 penalty. */
+  readonly objective: number;
+};
+
+/**
+ * Why the engine cannot train `params` (null when it can); with `tf`, also checks that the
+ * backend runs ncf's tower (mlp-engine.ts's fixed hidden units).
+ */
+export function ratingsUnsupportedReason(
+  params: Pick<Params, 'family' | 'activation' | 'optimizer' | 'depth'>,
+  tf?: TensorFlow,
+): string | null {
+  if (params.family === 'mf')
+    return (ENGINE_OPTIMIZERS as readonly string[]).includes(params.optimizer) ? null : `optimizer ${params.optimizer} is not implemented`;
+  if (params.family === 'ncf') return unsupportedReason({ ...params, family: 'mlp' }, tf);
+  return `family ${params.family} has no embeddings`;
+}
+
+/** The engine's view of a task's ratings model (recsys/models.ts). @throws {Error} for a family it does not train. */
+export function ratingsArchitectureFor(params: Params, shape: RatingsModelShape): RatingsArchitecture {
+  const reason = ratingsUnsupportedReason(params);
+  if (reason !== null || params.family === 'mlp') throw new Error(`the ratings engine cannot train this run: ${reason}`);
+  const ncf = params.family === 'ncf';
+  return {
+    family: params.family,
+    factors: params.factors,
+    userRows: shape.userRows,
+    itemRows: shape.itemRows,
+    nFeatures: ncf ? shape.nFeatures : 0,
+    globalMean: shape.globalMean,
+    dotTerm: ncf && params.useDotTerm,
+    tower: ncf ? { layers: towerLayers(params), hidden: hiddenWidths(params), activation: params.activation } : null,
+  };
+}
+
+/** One embedding layer's place in its side's table: columns offset … offset + dim − 1 of every row. */
+type Segment = { readonly name: string; readonly offset: number; readonly dim: number };
+
+/**
+ * The embeddings of one side (users or items) as one row-major table, with the current step's
+ * gradient (zero outside the rows touched since the last step) and the optimizer's slots.
+ */
+class EmbeddingTable {
+  readonly rows: number;
+  readonly dim: number;
+  readonly segments: readonly Segment[];
+  readonly values: Float32Array;
+  readonly gradient: Float32Array;
+  readonly #slots: Float32Array[];
+  readonly #touched: Int32Array;
+  readonly #isTouched: Uint8Array;
+  #count = 0;
+
+  constructor(rows: number, segments: readonly Segment[], initial: LayerWeights, optimizer: ParameterOptimizer) {
+    this.rows = rows;
+    this.segments = segments;
+    this.dim = segments.reduce((sum, segment) => sum + segment.dim, 0);
+    const size = rows * this.dim;
+    this.values = new Float32Array(size);
+    this.gradient = new Float32Array(size);
+    this.#slots = optimizer.createSlots(size);
+    this.#touched = new Int32Array(rows);
+    this.#isTouched = new Uint8Array(rows);
+    for (const { name, offset, dim } of segments) {
+      const table = initial.get(name)?.[0];
+      if (table === undefined || table.length !== rows * dim) throw new RangeError(`embedding ${name}: expected ${rows} × ${dim} weights`);
+      for (let row = 0; row < rows; row++) this.values.set(table.subarray(row * dim, (row + 1) * dim), row * this.dim + offset);
+    }
+  }
+
+  /** Marks `row` as having a gradient in this step. @returns where the row starts in `values` and `gradient`. */
+  touch(row: number): number {
+    if (this.#isTouched[row] === 0) {
+      this.#isTouched[row] = 1;
+      this.#touched[this.#count++] = row;
+    }
+    return row * this.dim;
+  }
+
+  /** The optimizer's update of this step (see the module's note on exactness), then a zero gradient. */
+  step(optimizer: ParameterOptimizer): void {
+    const P = this.values;
+    const G = this.gradient;
+    const s1 = this.#slots[0] ?? P;
+    const s2 = this.#slots[1] ?? P;
+    if (optimizer.sparse) {
+      for (let t = 0; t < this.#count; t++) {
+        const start = this.#touched[t]! * this.dim;
+        for (let k = start; k < start + this.dim; k++) optimizer.update(P, s1, s2, k, G[k]!);
+      }
+    } else {
+      for (let k = 0; k < P.length; k++) optimizer.update(P, s1, s2, k, G[k]!);
+    }
+    this.discard();
+  }
+
+  /** Zeroes the gradient of the touched rows and forgets them. */
+  discard(): void {
+    for (let t = 0; t < this.#count; t++) {
+      const row = this.#touched[t]!;
+      this.gradient.fill(0, row * this.dim, (row + 1) * this.dim);
+      this.#isTouched[row] = 0;
+    }
+    this.#count = 0;
+  }
+
+  /** One segment's columns of `values` (or of another array in this layout) as a rows × dim table. */
+  segment(segment: Segment, source: Float32Array = this.values): Float32Array {
+    const out = new Float32Array(this.rows * segment.dim);
+    for (let row = 0; row < this.rows; row++) {
+      const start = row * this.dim + segment.offset;
+      out.set(source.subarray(start, start + segment.dim), row * segment.dim);
+    }
+    return out;
+  }
+
+  sumOfSquares(): number {
+    let sum = 0;
+    for (const value of this.values) sum += value * value;
+    return sum;
+  }
+}
+
+/**
+ * An `mf` or `ncf` model under training. Its embeddings and optimizer state live in JavaScript;
+ * ncf's tower is an MlpEngine, which holds no tensors between calls either. Not re-entrant.
+ */
+export class RatingsEngine {
+  readonly architecture: RatingsArchitecture;
+  readonly hyper: RatingsHyperparameters;
+
+  readonly #users: EmbeddingTable;
+  readonly #items: EmbeddingTable;
+  readonly #tower: MlpEngine | null;
+  /** The embeddings' optimizer (the tower has its own, stepping in lockstep). */
+  readonly #optimizer: ParameterOptimizer;
+  /** μ as the layers model holds it (float32). */
+  readonly #mean: number;
+  /** Where the dot term's factors start in a row (mf: 0; ncf: after the tower's embedding), −1 without one. */
+  readonly #dotAt: number;
+  /** mf: where the bias sits in a row; −1 for ncf. */
+  readonly #biasAt: number;
+  #errors = new Float32Array(0);
+  #best: { readonly users: Float32Array; readonly items: Float32Array } | null = null;
+  #disposed = false;
+
+  private constructor(
+    tf: TensorFlow,
+    architecture: RatingsArchitecture,
+    hyper: RatingsHyperparameters,
+    initial: LayerWeights,
+    options: { readonly seed: number },
+  ) {
+    this.architecture = architecture;
+    this.hyper = hyper;
+    this.#optimizer = new ParameterOptimizer(hyper.optimizer, hyper.learningRate, tf.backend().epsilon());
+    this.#mean = Math.fround(architecture.globalMean);
+    const k = architecture.factors;
+    const { factors, bias, embedding } = RATINGS_LAYERS;
+    const sides = (side: 'user' | 'item'): Segment[] => {
+      if (architecture.family === 'mf')
+        return [
+          { name: factors[side], offset: 0, dim: k },
+          { name: bias[side], offset: k, dim: 1 },
+        ];
+      return [{ name: embedding[side], offset: 0, dim: k }, ...(architecture.dotTerm ? [{ name: factors[side], offset: k, dim: k }] : [])];
+    };
+    this.#dotAt = architecture.family === 'mf' ? 0 : architecture.dotTerm ? k : -1;
+    this.#biasAt = architecture.family === 'mf' ? k : -1;
+    this.#users = new EmbeddingTable(architecture.userRows, sides('user'), initial, this.#optimizer);
+    this.#items = new EmbeddingTable(architecture.itemRows, sides('item'), initial, this.#optimizer);
+
+    const tower = architecture.tower;
+    if (tower === null) {
+      this.#tower = null;
+      return;
+    }
+    const towerWeights = tower.layers.map((name) => {
+      const [kernel, bias] = initial.get(name) ?? [];
+      if (kernel === undefined || bias === undefined) throw new RangeError(`dense layer ${name}: expected a kernel and a bias`);
+      return { kernel, bias };
+    });
+    this.#tower = MlpEngine.create(
+      tf,
+      { nInputs: 2 * k + architecture.nFeatures, hidden: tower.hidden, nOutputs: 1, activation: tower.activation, output: 'linear' },
+      // λ is the embeddings' (per rating); the tower is regularised by dropout (recsys/models.ts).
+      { optimizer: hyper.optimizer, learningRate: hyper.learningRate, l2: 0, dropout: hyper.dropout },
+      towerWeights,
+      options,
+    );
+  }
+
+  /**
+   * An engine whose initial weights are `initial`, by layer name: those of the layers model that
+   * recsys/models.ts builds for the same run (`readLayerWeights`).
+   * @param options.seed the tower's dropout masks.
+   */
+  static create(
+    tf: TensorFlow,
+    architecture: RatingsArchitecture,
+    hyper: RatingsHyperparameters,
+    initial: LayerWeights,
+    options: { readonly seed: number },
+  ): RatingsEngine {
+    return new RatingsEngine(tf, architecture, hyper, initial, options);
+  }
+
+  /** Optimizer steps taken so far. */
+  get steps(): number {
+    return this.#optimizer.steps;
+  }
+
+  /** One pass over `rows` in `order`, in mini-batches of `batchSize` (the last one smaller). */
+  async trainEpoch(rows: RatingsRows, order: Int32Array, batchSize: number, between?: BetweenBatches): Promise<EpochLosses> {
+    this.#checkAlive();
+    const size = Math.min(batchSize, order.length);
+    if (size <= 0) throw new RangeError('an epoch needs at least one rating');
+    let loss = 0;
+    let objective = 0;
+    for (let start = 0; start < order.length; start += size) {
+      await between?.();
+      const batch = order.subarray(start, Math.min(start + size, order.length));
+      const sums = this.#accumulate(rows, batch, true);
+      loss += sums.squaredErrors;
+      objective += sums.squaredErrors + sums.penalty;
+      this.#optimizer.beginStep();
+      this.#users.step(this.#optimizer);
+      this.#items.step(this.#optimizer);
+      if (sums.tower !== null) this.#tower!.applyGradients(sums.tower);
+    }
+    return { loss: loss / order.length, objective: objective / order.length };
+  }
+
+  /** Predictions (dropout off) for every row of `rows`, in row order. */
+  async predict(rows: RatingsRows): Promise<Float32Array> {
+    this.#checkAlive();
+    const { n } = rows;
+    const out = new Float32Array(n);
+    const U = this.#users.values;
+    const I = this.#items.values;
+    const D = this.#users.dim;
+    const tower = this.#tower;
+    if (tower !== null) {
+      const width = tower.architecture.nInputs;
+      for (let start = 0; start < n; start += PREDICT_BATCH_SIZE) {
+        const count = Math.min(PREDICT_BATCH_SIZE, n - start);
+        const x = new Float32Array(count * width);
+        for (let r = 0; r < count; r++) this.#towerInputs(rows, start + r, x, r * width);
+        out.set(await tower.predict(x, count), start);
+      }
+    }
+    for (let r = 0; r < n; r++) {
+      const ou = rows.users[r]! * D;
+      const oi = rows.items[r]! * D;
+      let value = tower === null ? this.#mean : out[r]!;
+      if (this.#biasAt >= 0) value += U[ou + this.#biasAt]! + I[oi + this.#biasAt]!;
+      if (this.#dotAt >= 0) value += dot(U, ou + this.#dotAt, I, oi + this.#dotAt, this.architecture.factors);
+      out[r] = value;
+    }
+    return out;
+  }
+
+  /**
+   * The gradient of the batch's mean squared error plus the L2 penalty by every trainable
+   * layer's weights (by layer name, as `layerWeights`), at the current weights, without dropout
+   * and without a step: what the optimizer is given. For checks against automatic differentiation.
+   */
+  async gradient(rows: RatingsRows, batch: Int32Array): Promise<Map<string, Float32Array[]>> {
+    this.#checkAlive();
+    const { tower } = this.#accumulate(rows, batch, false);
+    const out = new Map<string, Float32Array[]>();
+    for (const table of [this.#users, this.#items]) {
+      for (const segment of table.segments) out.set(segment.name, [table.segment(segment, table.gradient)]);
+      table.discard();
+    }
+    if (tower !== null) this.#towerEntries(this.#tower!.layerGradients(tower), out);
+    return out;
+  }
+
+  /** The current weights of every trainable layer by name, as the layers model's `setWeights` wants them. */
+  async layerWeights(): Promise<Map<string, Float32Array[]>> {
+    this.#checkAlive();
+    const out = new Map<string, Float32Array[]>();
+    for (const table of [this.#users, this.#items]) for (const segment of table.segments) out.set(segment.name, [table.segment(segment)]);
+    if (this.#tower !== null) this.#towerEntries(await this.#tower.denseWeights(), out);
+    return out;
+  }
+
+  /** Sum of squares of every parameter: not finite once any parameter is not. */
+  parameterSumOfSquares(): number {
+    return this.#users.sumOfSquares() + this.#items.sumOfSquares() + (this.#tower?.parameterNorms().sumOfSquares ?? 0);
+  }
+
+  /** Keeps a copy of the current weights as the best so far. */
+  snapshot(): void {
+    this.#checkAlive();
+    this.#best = { users: this.#users.values.slice(), items: this.#items.values.slice() };
+    this.#tower?.snapshot();
+  }
+
+  /** Puts the snapshot's weights back. @returns false when there is no snapshot. */
+  restoreSnapshot(): boolean {
+    this.#checkAlive();
+    if (this.#best === null) return false;
+    this.#users.values.set(this.#best.users);
+    this.#items.values.set(this.#best.items);
+    this.#tower?.restoreSnapshot();
+    return true;
+  }
+
+  /** Marks the engine unusable (it holds no tensors between calls). */
+  dispose(): void {
+    this.#disposed = true;
+    this.#best = null;
+    this.#tower?.dispose();
+  }
+
+  // ───────────────────────────── one batch ─────────────────────────────
+
+  /**
+   * Forward and backward pass on one batch: the embeddings' gradients summed into the touched
+   * rows of each table, the tower's returned for its own step.
+   * @returns the batch's sums of squared errors and of the L2 penalty, and the tower's gradients (ncf).
+   */
+  #accumulate(
+    rows: RatingsRows,
+    batch: Int32Array,
+    training: boolean,
+  ): { readonly squaredErrors: number; readonly penalty: number; readonly tower: TowerGradients | null } {
+    const b = batch.length;
+    const k = this.architecture.factors;
+    const users = this.#users;
+    const items = this.#items;
+    const U = users.values;
+    const I = items.values;
+    const GU = users.gradient;
+    const GI = items.gradient;
+    const D = users.dim;
+    const lambda = this.hyper.l2;
+    // d(mean over the batch of (e² + λ‖row‖²)) = 2/b · (e · ∂r̂ + λ · row).
+    const scale = 2 / b;
+    const decay = scale * lambda;
+    const errors = this.#errorBuffer(b);
+    let squaredErrors = 0;
+    let penalty = 0;
+
+    let towerGradients: TowerGradients | null = null;
+    if (this.#tower === null) {
+      // mf: r̂ = μ + b_u + b_i + p_uᵀq_i, rows [p_u, b_u].
+      const mean = this.#mean;
+      for (let r = 0; r < b; r++) {
+        const row = batch[r]!;
+        const ou = users.touch(rows.users[row]!);
+        const oi = items.touch(rows.items[row]!);
+        const e = mean + U[ou + k]! + I[oi + k]! + dot(U, ou, I, oi, k) - rows.y[row]!;
+        squaredErrors += e * e;
+        const g = scale * e;
+        for (let j = 0; j < k; j++) {
+          GU[ou + j]! += g * I[oi + j]! + decay * U[ou + j]!;
+          GI[oi + j]! += g * U[ou + j]! + decay * I[oi + j]!;
+        }
+        GU[ou + k]! += g + decay * U[ou + k]!;
+        GI[oi + k]! += g + decay * I[oi + k]!;
+      }
+    } else {
+      // ncf: r̂ = tower([p_u, q_i, x_u, x_i]) (+ p'_uᵀq'_i), rows [p_u (, p'_u)].
+      const tower = this.#tower;
+      const width = tower.architecture.nInputs + 1;
+      const x0 = tower.batchInputs(b);
+      for (let r = 0; r < b; r++) this.#towerInputs(rows, batch[r]!, x0, r * width);
+      const dotAt = this.#dotAt;
+      const outputDelta = (p: Float32Array, deltaT: Float32Array) => {
+        for (let r = 0; r < b; r++) {
+          const row = batch[r]!;
+          const extra = dotAt < 0 ? 0 : dot(U, rows.users[row]! * D + dotAt, I, rows.items[row]! * D + dotAt, k);
+          const e = p[r]! + extra - rows.y[row]!;
+          errors[r] = e;
+          deltaT[r] = e;
+          squaredErrors += e * e;
+        }
+      };
+      towerGradients = tower.backpropagate(x0, b, outputDelta, { training, inputGradient: true });
+      // The tower's sums are of (loss / lossFactor) over the batch.
+      const towerScale = tower.lossFactor / b;
+      const inT = towerGradients.inputT!;
+      for (let r = 0; r < b; r++) {
+        const row = batch[r]!;
+        const ou = users.touch(rows.users[row]!);
+        const oi = items.touch(rows.items[row]!);
+        for (let j = 0; j < k; j++) {
+          GU[ou + j]! += towerScale * inT[j * b + r]! + decay * U[ou + j]!;
+          GI[oi + j]! += towerScale * inT[(k + j) * b + r]! + decay * I[oi + j]!;
+        }
+        if (dotAt >= 0) {
+          const g = scale * errors[r]!;
+          for (let j = dotAt; j < dotAt + k; j++) {
+            GU[ou + j]! += g * I[oi + j]! + decay * U[ou + j]!;
+            GI[oi + j]! += g * U[ou + j]! + decay * I[oi + j]!;
+          }
+        }
+      }
+    }
+    if (lambda > 0) {
+      for (let r = 0; r < b; r++) {
+        const row = batch[r]!;
+        penalty += lambda * (squares(U, rows.users[row]! * D, D) + squares(I, rows.items[row]! * D, D));
+      }
+    }
+    return { squaredErrors, penalty, tower: towerGradients };
+  }
+
+  /** Writes row `row`'s tower inputs [p_u, q_i, features] into `x` at `at`. */
+  #towerInputs(rows: RatingsRows, row: number, x: Float32Array, at: number): void {
+    const k = this.architecture.factors;
+    const f = this.architecture.nFeatures;
+    const D = this.#users.dim;
+    const ou = rows.users[row]! * D;
+    const oi = rows.items[row]! * D;
+    x.set(this.#users.values.subarray(ou, ou + k), at);
+    x.set(this.#items.values.subarray(oi, oi + k), at + k);
+    if (f > 0) x.set(rows.features!.subarray(row * f, (row + 1) * f), at + 2 * k);
+  }
+
+  #towerEntries(layers: readonly { readonly kernel: Float32Array; readonly bias: Float32Array }[], out: Map<string, Float32Array[]>): void {
+    this.architecture.tower!.layers.forEach((name, l) => {
+      out.set(name, [layers[l]!.kernel, layers[l]!.bias]);
+    });
+  }
+
+  #errorBuffer(b: number): Float32Array {
+    if (this.#errors.length < b) this.#errors = new Float32Array(b);
+    return this.#errors;
+  }
+
+  #checkAlive(): void {
+    if (this.#disposed) throw new Error('the ratings engine was disposed');
+  }
+}
+
+function dot(a: Float32Array, at: number, b: Float32Array, bt: number, k: number): number {
+  let sum = 0;
+  for (let j = 0; j < k; j++) sum += a[at + j]! * b[bt + j]!;
+  return sum;
+}
+
+function squares(a: Float32Array, at: number, k: number): number {
+  let sum = 0;
+  for (let j = 0; j < k; j++) sum += a[at + j]! * a[at + j]!;
+  return sum;
+}
