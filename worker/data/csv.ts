@@ -120,8 +120,8 @@ function columnRoles(dataset: CsvDataset, csv: CsvFile): Roles {
 type ColumnPlan = {
   readonly kind: 'numeric' | 'categorical';
   readonly profile: ColumnProfile;
-  /** The kind comes from `dataset.columns`, not from the cells. */
-  readonly byRole: boolean;
+  /** Where the kind comes from: `dataset.columns`, the cells of a feature, or the cells of the target. */
+  readonly source: 'role' | 'cells' | 'target';
   readonly impute: RawColumn['impute'];
 };
 
@@ -132,7 +132,7 @@ type ColumnPlan = {
 function planColumn(dataset: CsvDataset, roles: Roles, name: string, profile: ColumnProfile, isTarget: boolean): ColumnPlan {
   const role = roles.categorical.has(name) ? 'categorical' : roles.numeric.has(name) ? 'numeric' : null;
   const kind = role ?? profile.kind;
-  if (isTarget) return { kind: profile.kind, profile, byRole: false, impute: null };
+  if (isTarget) return { kind: profile.kind, profile, source: 'target', impute: null };
   const impute = dataset.impute;
   const own = impute?.columns?.[name];
   if (own !== undefined) {
@@ -144,7 +144,7 @@ function planColumn(dataset: CsvDataset, roles: Roles, name: string, profile: Co
   return {
     kind,
     profile,
-    byRole: role !== null,
+    source: role === null ? 'cells' : 'role',
     impute: strategy === undefined ? null : ({ strategy, fill } as RawColumn['impute']),
   };
 }
@@ -258,10 +258,9 @@ function cellProblem(cell: string, value: number, plan: ColumnPlan): string | nu
   if (plan.kind === 'categorical' || !Number.isNaN(value)) return null;
   if (isMissingMarker(cell)) return imputed ? null : `missing value (${quote(cell)}); ${IMPUTE_HINT}`;
   const { numbers, filled } = plan.profile;
-  return plan.byRole
-    ? `non-numeric value ${quote(cell)} in a column that dataset.columns.numeric makes numeric`
-    : `non-numeric value ${quote(cell)} in a numeric column (${numbers} of ${filled} cells are numbers; ` +
-        'if the column is categorical, list it in dataset.columns.categorical)';
+  if (plan.source === 'role') return `non-numeric value ${quote(cell)} in a column that dataset.columns.numeric makes numeric`;
+  const hint = plan.source === 'target' ? 'make its values non-numeric' : 'list it in dataset.columns.categorical';
+  return `non-numeric value ${quote(cell)} in a numeric column (${numbers} of ${filled} cells are numbers; if the column is categorical, ${hint})`;
 }
 
 /** Reports the first bad cell of the target and feature columns (empty, or a non-number in a numeric column), in reading order. */

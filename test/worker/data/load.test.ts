@@ -18,4 +18,8 @@ test('datasetKey: generators depend on seed and settings; a CSV file does not de
   assert.equal(datasetKey(file, 1), datasetKey(file, 2));
   assert.notEqual(datasetKey(file, 1), datasetKey({ ...file, target: 'z' }, 1));
   assert.notEqual(datasetKey(file, 1, 'binary'), datasetKey(file, 1, 'multiclass'));
+  // Roles, imputation and maxCategories change the table.
+  assert.notEqual(datasetKey(file, 1), datasetKey({ ...file, columns: { drop: ['a'] } }, 1));
+  assert.notEqual(datasetKey(file, 1), datasetKey({ ...file, impute: { numeric: 'median' } }, 1));
+  assert.notEqual(datasetKey(file, 1), datasetKey({ ...file, maxCategories: 10 }, 1));
 });
