@@ -23,6 +23,7 @@ import {
   type ParamName,
   type TaskKind,
 } from './vocabulary.js';
+import { searchIssues, searchSchema, spaceChoiceValues, spaceSchema, type FieldCheck } from './search-spec.js';
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
@@ -235,6 +236,20 @@ export const RATINGS_DATASETS = ['ratings', 'movielens'] as const;
 
 const fixedParamsSchema = z.strictObject(paramFields).partial();
 
+/** Each hyperparameter's kind (which space entries fit it) and a check of one value, for `space` (search-spec.ts). */
+export const PARAM_CHECKS = Object.fromEntries(
+  Object.entries(paramFields).map(([name, field]: [string, z.ZodType]) => [
+    name,
+    {
+      kind: field instanceof z.ZodNumber ? (field.isInt ? 'int' : 'float') : 'categorical',
+      check: (value: unknown) => {
+        const result = field.safeParse(value);
+        return result.success ? null : (result.error.issues[0]?.message ?? 'not a valid value');
+      },
+    },
+  ]),
+) as Record<ParamName, FieldCheck>;
+
 const gridShape = Object.fromEntries(
   Object.entries(paramFields).map(([name, field]) => [
     name,
@@ -333,6 +348,10 @@ export const specSchema = z
     model: fixedParamsSchema.default({}),
     /** Searched hyperparameters: each a list (one grid axis) or a single value. */
     grid: gridSchema.default({}),
+    /** How configurations are found: the grid (when absent), or `random` / `tpe` sampling `trials` of them (search-spec.ts). */
+    search: searchSchema.optional(),
+    /** random, tpe: the searched hyperparameters, each a range or a choice (search-spec.ts). */
+    space: spaceSchema.optional(),
     validation: validationSchema.default({ kind: 'kfold', k: 5, stratified: true }),
     /**
      * How a configuration is chosen: the metric that ranks runs (without `val_`; defaults by task)
@@ -371,7 +390,7 @@ export const specSchema = z
       }
     }
     if (!(RATINGS_DATASETS as readonly string[]).includes(spec.dataset.kind)) {
-      const where = spec.model.family !== undefined ? ['model', 'family'] : ['grid', 'family'];
+      const where = spec.model.family !== undefined ? ['model', 'family'] : spec.space?.family ? ['space', 'family'] : ['grid', 'family'];
       const needRatings = familiesNamed(spec).filter((family) => family !== 'mlp');
       if (needRatings.length > 0) {
         ctx.addIssue({
@@ -387,6 +406,7 @@ export const specSchema = z
         message: `a ${spec.dataset.kind} dataset is a regression task (predicting the rating), not ${spec.task}`,
       });
     }
+    for (const issue of searchIssues(spec, PARAM_CHECKS, familiesOf(spec))) ctx.addIssue({ code: 'custom', ...issue });
     if (spec.dataset.kind === 'csv') {
       for (const issue of csvRoleIssues(spec.dataset))
         ctx.addIssue({ code: 'custom', path: ['dataset', ...issue.path], message: issue.message });
@@ -455,12 +475,16 @@ export function imputeMismatch(strategy: NumericImpute | CategoricalImpute, kind
 }
 
 /** Where a spec names families (typed apart from ExperimentSpec: the schema's own refinement calls it). */
-type FamilyFields = { readonly model: { readonly family?: Family }; readonly grid: { readonly family?: Family | readonly Family[] } };
+type FamilyFields = {
+  readonly model: { readonly family?: Family };
+  readonly grid: { readonly family?: Family | readonly Family[] };
+  readonly space?: { readonly family?: unknown };
+};
 
-/** The families a spec names: its fixed `model.family`, or the values of its `family` grid axis (none when silent). */
+/** The families a spec names: its fixed `model.family`, or the values of its `family` grid axis or space choice (none when silent). */
 function familiesNamed(spec: FamilyFields): Family[] {
   if (spec.model.family !== undefined) return [spec.model.family];
-  const searched = spec.grid.family;
+  const searched = spec.grid.family ?? spaceChoiceValues(spec.space?.family).filter((v): v is Family => FAMILIES.includes(v as Family));
   return searched === undefined ? [] : typeof searched === 'string' ? [searched] : [...new Set(searched)];
 }
 
