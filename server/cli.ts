@@ -2,14 +2,15 @@
  * `foldwise run|list|show|refit|predict|export|delete|serve`: parse argv, call the composition, print,
  * exit. Bad input exits 2 with one message naming the field; nothing is half-written.
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig, type ConfigFlags } from './config.js';
 import { compose, type Composition } from './compose.js';
 import { AppError, ValidationError } from './errors.js';
 import { openStorage } from './storage/storage.js';
+import { openStorageForReading, removeDatabase } from './storage/read-only.js';
 import { rankRuns } from './coordinator/coordinator.js';
 import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
@@ -17,6 +18,7 @@ import { createSearchProgressBar, followRefitProgress } from './cli/progress.js'
 import { deleteExperiment } from './coordinator/delete-experiment.js';
 import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
+import { EXIT_CODES, exitOnUncaughtErrors, type FailureContext, reportFailure } from './cli/failure.js';
 import { METADATA_FILE, onnxExportPlan, writeCurvesFile, writeOnnxExport } from './cli/export.js';
 import { resultsTable } from './results/results-table.js';
 import { resultsCsv } from './results/results-csv.js';
@@ -26,6 +28,13 @@ import type { Storage } from './storage/storage.js';
 import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
 type GlobalFlags = { dataDir?: string };
+
+/** A TCP port to listen on: 0 (any free one) to 65535. */
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -38,7 +47,10 @@ program
   .name('foldwise')
   .description('Honest, fast hyperparameter search for small neural networks.')
   .option('--data-dir <dir>', 'folder for the database and model files (env FOLDWISE_DATA_DIR)', undefined)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors throw instead of exiting 1, so they exit 2 as all bad input does (set before the
+  // subcommands are added: they inherit it).
+  .exitOverride();
 
 function configFrom(command: Command, extra: ConfigFlags = {}) {
   const globals = command.optsWithGlobals<GlobalFlags>();
@@ -50,7 +62,7 @@ function withStorage<T>(command: Command, action: (storage: Storage) => T): T {
   const config = configFrom(command);
   if (!existsSync(config.dbPath))
     throw new AppError('not_found', `no foldwise database at ${config.dbPath} (run an experiment first, or pass --data-dir)`);
-  const storage = openStorage(config.dbPath);
+  const storage = openStorageForReading(config.dbPath);
   let result: T;
   try {
     result = action(storage);
@@ -111,7 +123,7 @@ program
   .option('--no-refit', 'stop after the search')
   .option('--serve', 'serve the dashboard while the search runs, and after it')
   .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
-  .option('--port <port>', 'dashboard port', positiveInt)
+  .option('--port <port>', 'dashboard port', port)
   .option(
     '--queue [url]',
     'train on `foldwise worker` processes through Redis: redis://[:PASSWORD@]HOST:PORT (or env FOLDWISE_QUEUE_URL); ' +
@@ -135,6 +147,7 @@ program
     ) => {
       const path = resolve(specPath);
       if (!existsSync(path)) throw new ValidationError(`spec file not found: ${specPath}`);
+      if (statSync(path).isDirectory()) throw new ValidationError(`spec: ${specPath} is a folder; expected a YAML or JSON spec file`);
       if (flags.localWorkers !== undefined && flags.queue === undefined)
         throw new ValidationError('--local-workers goes with --queue (without it, --workers sets the local pool)');
       const specText = readFileSync(path, 'utf8');
@@ -145,6 +158,9 @@ program
         flags.queue === undefined
           ? null
           : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
+      // A first run whose spec or data turns out bad leaves no empty database behind (see finally).
+      const newDataDir = !existsSync(config.dataDir);
+      const newDatabase = !existsSync(config.dbPath);
       const composition = compose(config, queueRunner ? { runner: queueRunner } : {});
       const controller = new AbortController();
       installStopHandlers(controller, composition);
@@ -177,7 +193,7 @@ program
         printLeaderboard(composition.storage, summary.experiment);
         if (summary.interrupted) {
           console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);
-          process.exitCode = 130;
+          process.exitCode = EXIT_CODES.interrupted;
           return;
         }
         if (flags.refit) {
@@ -193,7 +209,9 @@ program
         }
       } finally {
         await dashboard?.close();
+        const unused = newDatabase && composition.storage.experiments.list().length === 0;
         await composition.close();
+        if (unused) removeDatabase(config.dbPath, newDataDir ? config.dataDir : null);
       }
     },
   );
@@ -388,7 +406,7 @@ program
   .command('serve')
   .description('serve the dashboard')
   .option('--host <host>', 'address to bind (loopback unless you say otherwise)')
-  .option('--port <port>', 'port', positiveInt)
+  .option('--port <port>', 'port', port)
   .option('-w, --workers <n>', 'worker processes for searches started from the browser', positiveInt)
   .action(async (flags: { host?: string; port?: number; workers?: number }, command: Command) => {
     const composition = compose(configFrom(command, flags));
@@ -401,14 +419,19 @@ program
     await composition.close();
   });
 
+function failureContext(): FailureContext {
+  try {
+    return { dbPath: loadConfig({ dataDir: program.opts<GlobalFlags>().dataDir }).dbPath };
+  } catch {
+    return {}; // reported without a path
+  }
+}
+
+exitOnUncaughtErrors(failureContext);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof AppError) {
-    console.error(`foldwise: ${error.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(error);
-    process.exitCode = 1;
-  }
+  // Commander printed a usage error (or the help) itself.
+  if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : EXIT_CODES.usage;
+  else process.exitCode = reportFailure(error, failureContext());
 }

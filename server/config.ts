@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ValidationError } from './errors.js';
 
 /** Settings read once from flags and the environment. */
 export type Config = {
@@ -23,6 +24,13 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     experimentsDir: resolve(flags.experimentsDir ?? env.FOLDWISE_EXPERIMENTS_DIR ?? 'experiments'),
     workers: flags.workers ?? Math.max(1, availableParallelism()),
     host: flags.host ?? env.FOLDWISE_HOST ?? '127.0.0.1',
-    port: flags.port ?? (env.FOLDWISE_PORT ? Number(env.FOLDWISE_PORT) : 3000),
+    port: flags.port ?? (env.FOLDWISE_PORT ? portFromEnv(env.FOLDWISE_PORT) : 3000),
   });
+}
+
+function portFromEnv(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ValidationError(`FOLDWISE_PORT: expected a port from 0 to 65535, got "${text}"`);
+  return port;
 }

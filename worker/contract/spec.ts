@@ -533,6 +533,9 @@ export function parseSpec(text: string): ExperimentSpec {
       const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(spec)';
       throw new SpecError([{ path: where, message: `malformed YAML: ${error.message.split('\n')[0]}` }]);
     }
+    // The parser refuses documents built to exhaust it ("Excessive alias count …", a ReferenceError).
+    if (error instanceof ReferenceError || error instanceof RangeError)
+      throw new SpecError([{ path: '(spec)', message: `unreadable YAML: ${error.message}` }]);
     throw error;
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
