@@ -65,7 +65,8 @@ const cases: [string, string, string | undefined, RegExp, string[]?][] = [
 /** A csv spec whose dataset has `fields` too (column roles, impute, maxCategories), as YAML flow mapping entries. */
 const rolesSpec = (fields: string) =>
   `name: csv\ndataset: { kind: csv, path: data.csv, target: label, ${fields} }\nvalidation: { kind: kfold, k: 3 }\ngrid: { epochs: 1 }\n`;
-const roleRows = `a,b,c,label\n${Array.from({ length: 30 }, (_, i) => `${i},${(i * 7) % 5},k${i % 4},${i % 2 === 0 ? 'yes' : 'no'}`).join('\n')}\n`;
+const roleRow = (i: number) => `${i},${(i * 7) % 5},k${i % 4},${i % 2 === 0 ? 'yes' : 'no'}`;
+const roleRows = `a,b,c,label\n${Array.from({ length: 30 }, (_, i) => roleRow(i)).join('\n')}\n`;
 cases.push(
   [
     'an unknown column in a role',

@@ -260,7 +260,10 @@ function cellProblem(cell: string, value: number, plan: ColumnPlan): string | nu
   const { numbers, filled } = plan.profile;
   if (plan.source === 'role') return `non-numeric value ${quote(cell)} in a column that dataset.columns.numeric makes numeric`;
   const hint = plan.source === 'target' ? 'make its values non-numeric' : 'list it in dataset.columns.categorical';
-  return `non-numeric value ${quote(cell)} in a numeric column (${numbers} of ${filled} cells are numbers; if the column is categorical, ${hint})`;
+  return (
+    `non-numeric value ${quote(cell)} in a numeric column (${numbers} of ${filled} cells are numbers; ` +
+    `if the column is categorical, ${hint})`
+  );
 }
 
 /** Reports the first bad cell of the target and feature columns (empty, or a non-number in a numeric column), in reading order. */

@@ -195,7 +195,8 @@ function keyColumn(
 /** One line about one column's unseen categories, for a warning or the strict error. */
 export function describeUnseen(unseen: UnseenCategories): string {
   const rows = `${unseen.count} row${unseen.count === 1 ? '' : 's'}`;
-  return `column ${quote(unseen.column)}: ${rows} with a category not seen in training (${summariseValues(unseen.examples)}), scored as none of its categories`;
+  const examples = summariseValues(unseen.examples);
+  return `column ${quote(unseen.column)}: ${rows} with a category not seen in training (${examples}), scored as none of its categories`;
 }
 
 async function predictFeatureRows(
