@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseSpec, selectionFor, SpecError, type ExperimentSpec } from '../../worker/contract/spec.js';
 import { isRecordedMetric, metricKey, parseMetricKey, TASK_METRICS } from '../../worker/contract/vocabulary.js';
 import type { DatasetInfo } from '../../worker/contract/protocol.js';
+import { MOVIELENS_FILES } from '../../worker/contract/queue.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { canonicalParamsJson, expandGrid, gridSize } from '../search/grid.js';
 import type { Storage } from '../storage/storage.js';
@@ -50,16 +51,26 @@ function resolveDataset(spec: ExperimentSpec, options: PrepareOptions): Experime
   return { ...spec, dataset: { ...spec.dataset, path } };
 }
 
-/** Hash of what determines results: the resolved spec and the dataset file's bytes. `workers` and `description` do not count. */
+/**
+ * Hash of what determines results: the resolved spec and the dataset's bytes (the CSV file, or
+ * the MovieLens folder's files). `workers` and `description` do not count.
+ */
 function specHash(spec: ExperimentSpec): string {
   const hash = createHash('sha256');
   const { workers: _workers, description: _description, ...rest } = spec;
   hash.update(JSON.stringify(rest));
-  if (spec.dataset.kind === 'csv') {
+  // A missing file is reported by the worker's describe step with a clearer message.
+  const addFile = (path: string) => {
     try {
-      if (statSync(spec.dataset.path).isFile()) hash.update(readFileSync(spec.dataset.path));
-    } catch {
-      // A missing file is reported by the worker's describe step with a clearer message.
+      if (statSync(path).isFile()) hash.update(readFileSync(path));
+    } catch {}
+  };
+  if (spec.dataset.kind === 'csv') addFile(spec.dataset.path);
+  if (spec.dataset.kind === 'movielens') {
+    // The folder's files as the loader reads them: an edited ratings file is other data.
+    for (const name of MOVIELENS_FILES) {
+      hash.update(`\0${name}\0`);
+      addFile(join(spec.dataset.path, name));
     }
   }
   return hash.digest('hex');

@@ -88,9 +88,20 @@ export function parseCsvAddress(path: string): string | null {
 
 /**
  * The only files of a MovieLens folder that travel: those worker/recsys/movielens.ts reads
- * (ml-100k: u.data, u.user, u.item, u.genre; ml-latest-small: ratings.csv, movies.csv).
+ * (ml-100k: u.data, u.user, u.item, u.genre; ml-1m: ratings.dat, users.dat, movies.dat;
+ * ml-latest-small: ratings.csv, movies.csv).
  */
-export const MOVIELENS_FILES = ['u.data', 'u.user', 'u.item', 'u.genre', 'ratings.csv', 'movies.csv'] as const;
+export const MOVIELENS_FILES = [
+  'u.data',
+  'u.user',
+  'u.item',
+  'u.genre',
+  'ratings.dat',
+  'users.dat',
+  'movies.dat',
+  'ratings.csv',
+  'movies.csv',
+] as const;
 
 /** A published folder: its files by name, each addressed by its sha256. Stored as canonical JSON. */
 const manifestSchema = z
