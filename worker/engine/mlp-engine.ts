@@ -554,28 +554,31 @@ export class MlpEngine {
     }
   }
 
-  /** One optimizer step from the transposed batch-sum gradients of a batch of `b` rows (optimizers.ts). */
+  /**
+   * One optimizer step from the transposed batch-sum gradients of a batch of `b` rows
+   * (optimizers.ts): the gradient of the batch-mean loss plus L2 on the kernels, in P's layout
+   * (zero on the fixed units, which therefore stay as they are).
+   */
   #update(gradientsT: readonly Float32Array[], b: number): void {
     const optimizer = this.#optimizer;
     optimizer.beginStep();
     const P = this.#P;
+    const G = this.#buffer('gradient', P.length);
     const trained = this.#trained;
     const kernel = this.#kernel;
     const scale = this.#lossFactor / b;
     const decay = 2 * this.hyper.l2;
-    const s1 = this.#slots[0] ?? P;
-    const s2 = this.#slots[1] ?? P;
     this.#layers.forEach((layer, l) => {
       const gT = gradientsT[l]!;
       const { rows, cols, offset } = layer;
       for (let j = 0; j < cols; j++) {
         for (let i = 0; i < rows; i++) {
           const k = offset + i * cols + j;
-          if (trained[k] === 0) continue;
-          optimizer.update(P, s1, s2, k, gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0));
+          G[k] = trained[k] === 0 ? 0 : gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
         }
       }
     });
+    optimizer.applyRange(P, this.#slots, G, 0, P.length);
   }
 
   // ───────────────────────────── pieces ─────────────────────────────

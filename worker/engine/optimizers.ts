@@ -1,6 +1,6 @@
 /**
- * The optimizers of spec.ts as the fast engines apply them, one parameter at a time over
- * Float32Arrays, with TensorFlow.js's formulas and defaults (tf.train.adam, sgd, rmsprop with no
+ * The optimizers of spec.ts as the fast engines apply them, over ranges of Float32Arrays, with
+ * TensorFlow.js's formulas and defaults (tf.train.adam, sgd, rmsprop with no
  * momentum, adagrad): the dense layers of mlp-engine.ts and the embedding tables of
  * ratings-engine.ts take their steps through this one implementation.
  */
@@ -17,12 +17,12 @@ const ADAGRAD_INITIAL = 0.1;
 
 /** Optimizer slots per parameter: Adam m and v; RMSprop the mean square; Adagrad the accumulator. */
 const SLOTS: Readonly<Record<EngineOptimizer, number>> = { adam: 2, sgd: 0, rmsprop: 1, adagrad: 1 };
-/** Small codes for the per-parameter branch (compared in the hottest loop of a step). */
+/** Small codes for the branch of `applyRange`. */
 const CODES: Readonly<Record<EngineOptimizer, number>> = { adam: 0, sgd: 1, rmsprop: 2, adagrad: 3 };
 
 /**
- * One optimizer's step counter and formulas. The parameters and their slots are the caller's
- * arrays (`createSlots`), so one optimizer serves several parameter blocks of a model.
+ * One optimizer's step counter and formulas. The parameters, their gradients and their slots are
+ * the caller's arrays (`createSlots`), so one optimizer serves several parameter blocks of a model.
  */
 export class ParameterOptimizer {
   readonly kind: EngineOptimizer;
@@ -58,7 +58,7 @@ export class ParameterOptimizer {
     return Array.from({ length: SLOTS[this.kind] }, () => new Float32Array(size).fill(this.kind === 'adagrad' ? ADAGRAD_INITIAL : 0));
   }
 
-  /** Begins the next step: every `update` until the next call belongs to it (Adam's bias corrections). */
+  /** Begins the next step: every `applyRange` until the next call belongs to it (Adam's bias corrections). */
   beginStep(): void {
     const t = ++this.#step;
     this.#correction1 = 1 - ADAM_BETA1 ** t;
@@ -66,30 +66,46 @@ export class ParameterOptimizer {
   }
 
   /**
-   * Updates `P[k]` from its gradient; `s1`, `s2` are its block's slots (`createSlots`; pass any
-   * array for a slot the optimizer does not have).
+   * Updates `P[from…to)` from their gradients `G[from…to)` (the same layout), with `slots` from
+   * `createSlots` in that layout too. A parameter whose gradient has always been zero stays
+   * exactly as it is under every optimizer (its update is 0 / (0 + ε) or 0), so a block may hold
+   * fixed entries whose gradient the caller keeps at zero.
    */
-  update(P: Float32Array, s1: Float32Array, s2: Float32Array, k: number, gradient: number): void {
+  applyRange(P: Float32Array, slots: readonly Float32Array[], G: Float32Array, from: number, to: number): void {
     const lr = this.learningRate;
+    const eps = this.#epsilon;
+    const s1 = slots[0] ?? P;
+    const s2 = slots[1] ?? P;
+    // One loop per optimizer: a branch inside the loop would cost more than the arithmetic.
     switch (this.#code) {
       case 0: {
-        const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * gradient);
-        const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * gradient * gradient);
-        P[k] = P[k]! - (lr * (m / this.#correction1)) / (Math.sqrt(v / this.#correction2) + this.#epsilon);
+        // lr · m̂ / (√v̂ + ε), with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
+        const stepSize = lr / this.#correction1;
+        const inverse2 = 1 / this.#correction2;
+        for (let k = from; k < to; k++) {
+          const g = G[k]!;
+          const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * g);
+          const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * g * g);
+          P[k] = P[k]! - (stepSize * m) / (Math.sqrt(v * inverse2) + eps);
+        }
         break;
       }
       case 1:
-        P[k] = P[k]! - lr * gradient;
+        for (let k = from; k < to; k++) P[k] = P[k]! - lr * G[k]!;
         break;
-      case 2: {
-        const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * gradient * gradient);
-        P[k] = P[k]! - (lr * gradient) / Math.sqrt(meanSquare + this.#epsilon);
+      case 2:
+        for (let k = from; k < to; k++) {
+          const g = G[k]!;
+          const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * g * g);
+          P[k] = P[k]! - (lr * g) / Math.sqrt(meanSquare + eps);
+        }
         break;
-      }
-      default: {
-        const accumulated = (s1[k] = s1[k]! + gradient * gradient);
-        P[k] = P[k]! - (lr * gradient) / Math.sqrt(accumulated + this.#epsilon);
-      }
+      default:
+        for (let k = from; k < to; k++) {
+          const g = G[k]!;
+          const accumulated = (s1[k] = s1[k]! + g * g);
+          P[k] = P[k]! - (lr * g) / Math.sqrt(accumulated + eps);
+        }
     }
   }
 }

@@ -155,17 +155,13 @@ class EmbeddingTable {
 
   /** The optimizer's update of this step (see the module's note on exactness), then a zero gradient. */
   step(optimizer: ParameterOptimizer): void {
-    const P = this.values;
-    const G = this.gradient;
-    const s1 = this.#slots[0] ?? P;
-    const s2 = this.#slots[1] ?? P;
     if (optimizer.sparse) {
       for (let t = 0; t < this.#count; t++) {
         const start = this.#touched[t]! * this.dim;
-        for (let k = start; k < start + this.dim; k++) optimizer.update(P, s1, s2, k, G[k]!);
+        optimizer.applyRange(this.values, this.#slots, this.gradient, start, start + this.dim);
       }
     } else {
-      for (let k = 0; k < P.length; k++) optimizer.update(P, s1, s2, k, G[k]!);
+      optimizer.applyRange(this.values, this.#slots, this.gradient, 0, this.values.length);
     }
     this.discard();
   }
@@ -492,9 +488,18 @@ export class RatingsEngine {
     const D = this.#users.dim;
     const ou = rows.users[row]! * D;
     const oi = rows.items[row]! * D;
-    x.set(this.#users.values.subarray(ou, ou + k), at);
-    x.set(this.#items.values.subarray(oi, oi + k), at + k);
-    if (f > 0) x.set(rows.features!.subarray(row * f, (row + 1) * f), at + 2 * k);
+    const U = this.#users.values;
+    const I = this.#items.values;
+    // Plain loops: a subarray per row and input would cost more than the copy.
+    for (let j = 0; j < k; j++) {
+      x[at + j] = U[ou + j]!;
+      x[at + k + j] = I[oi + j]!;
+    }
+    const features = rows.features;
+    if (features === null) return;
+    const from = row * f;
+    const to = at + 2 * k;
+    for (let j = 0; j < f; j++) x[to + j] = features[from + j]!;
   }
 
   #towerEntries(layers: readonly { readonly kernel: Float32Array; readonly bias: Float32Array }[], out: Map<string, Float32Array[]>): void {
