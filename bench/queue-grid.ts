@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openStorage } from '../server/storage/storage.js';
-import { rankRuns } from '../server/coordinator/coordinator.js';
+import { rankRuns } from '../server/selection/ranking.js';
 import { TestRedis } from '../test/server/queue/redis-server.js';
 import { WorkerCommand, tempDir } from '../test/server/queue/helpers.js';
 

@@ -11,19 +11,20 @@ import { compose, type Composition } from './compose.js';
 import { AppError, ValidationError } from './errors.js';
 import { openStorage } from './storage/storage.js';
 import { openStorageForReading, removeDatabase } from './storage/read-only.js';
-import { rankRuns } from './coordinator/coordinator.js';
 import { parseSpecText } from './coordinator/prepare-experiment.js';
-import { formatDuration, formatLeaderboard, formatScore, textTable } from './cli/format.js';
+import { formatDuration, formatScore, textTable } from './cli/format.js';
+import { modelChoiceFrom, printLeaderboard, printModel } from './cli/show.js';
 import { createSearchProgressBar, followRefitProgress } from './cli/progress.js';
 import { deleteExperiment } from './coordinator/delete-experiment.js';
-import { cvVersusTest } from './services/cv-versus-test.js';
 import { writePredictions } from './cli/predict.js';
 import { EXIT_CODES, exitOnUncaughtErrors, type FailureContext, reportFailure } from './cli/failure.js';
 import { METADATA_FILE, onnxExportPlan, writeCurvesFile, writeOnnxExport } from './cli/export.js';
 import { resultsTable } from './results/results-table.js';
 import { resultsCsv } from './results/results-csv.js';
 import { experimentListJson, resultsJson } from './results/results-json.js';
-import type { Experiment } from './storage/experiment-store.js';
+import { describeChosenModel, refitModelFor } from './results/refit-model.js';
+import { runByNumber } from './results/run-numbers.js';
+import { searchedParamNames } from './search/grid.js';
 import type { Storage } from './storage/storage.js';
 import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
@@ -84,34 +85,6 @@ function showFormat(flags: { format: string; json?: boolean }): (typeof SHOW_FOR
   if (flags.json && format !== 'json' && format !== 'table')
     throw new ValidationError(`--json is --format json; it cannot go with --format ${format}`);
   return flags.json ? 'json' : format;
-}
-
-function printLeaderboard(storage: Storage, experiment: Experiment): void {
-  const runs = storage.runs.list(experiment.experimentId);
-  const ranked = rankRuns(experiment, runs);
-  const others = runs.filter((run) => !ranked.includes(run));
-  console.log(
-    `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
-      `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
-  );
-  console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, ranked, others));
-}
-
-function printModels(storage: Storage, experiment: Experiment): void {
-  const model = storage.models.ofExperiment(experiment.experimentId)[0];
-  if (!model) return;
-  console.log(`\nRefit of run ${model.sourceRunId} on all non-test rows:`);
-  console.log(
-    textTable(
-      ['metric', 'cross-validation estimate', 'test split (refit model)'],
-      cvVersusTest(storage.runs, model).map((m) => [
-        m.name,
-        m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`,
-        formatScore(m.test),
-      ]),
-    ),
-  );
-  console.log(`Model saved in ${model.path}`);
 }
 
 program
@@ -197,10 +170,10 @@ program
           return;
         }
         if (flags.refit) {
-          console.log('\nRefitting the best configuration on all non-test rows…');
+          console.log('\nRefitting the selected configuration on all non-test rows…');
           const stopRefitBar = followRefitProgress(composition.coordinator.events, experiment.experimentId);
           await composition.coordinator.refit(experiment.experimentId, undefined, controller.signal).finally(stopRefitBar);
-          printModels(composition.storage, composition.storage.experiments.get(experiment.experimentId));
+          printModel(composition.storage, composition.storage.experiments.get(experiment.experimentId));
         }
         if (dashboard) {
           console.log(`\nDashboard: ${dashboard.url} — Ctrl-C to quit.`);
@@ -292,15 +265,19 @@ program
   .argument('<experiment>', 'experiment name')
   .option('--format <format>', `${SHOW_FORMATS.join(', ')}: csv and json give one row per run with its fold scores`, 'table')
   .option('--json', 'the same as --format json')
-  .action((name: string, flags: { format: string; json?: boolean }, command: Command) => {
+  .option('--run <n>', "the refit model of run #N (default: the selected configuration's)", positiveInt)
+  .option('--model <id>', 'the refit model with this id', positiveInt)
+  .action((name: string, flags: { format: string; json?: boolean; run?: number; model?: number }, command: Command) => {
     const format = showFormat(flags);
+    const choice = modelChoiceFrom(flags);
     withStorage(command, (storage) => {
       const experiment = storage.experiments.getByName(name);
       if (format === 'table') {
         printLeaderboard(storage, experiment);
-        printModels(storage, experiment);
+        printModel(storage, experiment, choice);
         return;
       }
+      if (choice.by !== 'selected') throw new ValidationError('--run and --model go with --format table: csv and json list every run');
       const table = resultsTable(experiment, storage);
       process.stdout.write(format === 'csv' ? resultsCsv(table) : `${JSON.stringify(resultsJson(table), null, 2)}\n`);
     });
@@ -310,17 +287,23 @@ program
   .command('export')
   .description('export a refit model as ONNX (--output DIR), or every learning-curve point as CSV (--curves FILE)')
   .argument('<experiment>', 'experiment name')
-  .option('--run <id>', 'the refit of this run (default: the newest refit, the model `predict` uses)', positiveInt)
+  .option('--run <n>', "the refit of run #N (default: the selected configuration's, the model `predict` uses)", positiveInt)
+  .option('--model <id>', 'the refit model with this id', positiveInt)
   .option('--format <format>', 'model format (onnx)', 'onnx')
   .option('--output <dir>', 'a new or empty folder to write model.onnx and metadata.json into')
   .option('--curves <file>', 'write the curves (run, fold, epoch, metric, value) to this CSV file')
   .option('--force', 'write into a folder that is not empty, or replace the --curves file')
   .action(
-    async (name: string, flags: { run?: number; format: string; output?: string; curves?: string; force?: boolean }, command: Command) => {
+    async (
+      name: string,
+      flags: { run?: number; model?: number; format: string; output?: string; curves?: string; force?: boolean },
+      command: Command,
+    ) => {
       const force = flags.force ?? false;
       if (flags.curves !== undefined) {
         if (flags.output !== undefined) throw new ValidationError('--curves and --output: export one thing at a time');
-        if (flags.run !== undefined) throw new ValidationError('--run goes with --output: --curves writes the curves of every run');
+        if (flags.run !== undefined || flags.model !== undefined)
+          throw new ValidationError('--run and --model go with --output: --curves writes the curves of every run');
         const rows = await withStorage(command, (storage) => writeCurvesFile(storage, name, flags.curves!, force));
         console.log(`Wrote ${rows} curve points to ${flags.curves}`);
         return;
@@ -328,29 +311,26 @@ program
       if (flags.format !== 'onnx') throw new ValidationError(`--format: expected onnx, got "${flags.format}"`);
       if (flags.output === undefined)
         throw new ValidationError('--output: expected a folder for model.onnx (or pass --curves FILE.csv for the learning curves)');
-      const plan = withStorage(command, (storage) => onnxExportPlan(storage, name, flags.run, flags.output!, force));
+      const plan = withStorage(command, (storage) => onnxExportPlan(storage, name, modelChoiceFrom(flags), flags.output!, force));
       const written = await writeOnnxExport(plan);
-      const { sourceRunId, refitRunId } = plan.metadata;
-      console.log(
-        `Exported the refit of run ${sourceRunId ?? refitRunId} (refit run ${refitRunId}) to ${written.path} ` +
-          `(${written.bytes} bytes), with ${METADATA_FILE}`,
-      );
+      console.log(`Exported ${plan.description} to ${written.path} (${written.bytes} bytes), with ${METADATA_FILE}`);
     },
   );
 
 program
   .command('refit')
-  .description('refit the best configuration (or --run ID) on all non-test rows and score it on the test split')
+  .description('refit the selected configuration (or --run N) on all non-test rows and score it on the test split')
   .argument('<experiment>', 'experiment name')
-  .option('--run <id>', 'refit this run instead of the best', positiveInt)
+  .option('--run <n>', 'refit run #N instead of the selected configuration', positiveInt)
   .action(async (name: string, flags: { run?: number }, command: Command) => {
     // A refit is one task: one worker process.
     const composition = compose(configFrom(command, { workers: 1 }));
     try {
       const experiment = composition.storage.experiments.getByName(name);
       const stopRefitBar = followRefitProgress(composition.coordinator.events, experiment.experimentId);
-      await composition.coordinator.refit(experiment.experimentId, flags.run).finally(stopRefitBar);
-      printModels(composition.storage, experiment);
+      const source = flags.run === undefined ? undefined : runByNumber(composition.storage.runs, experiment, flags.run, 'search').runId;
+      const { refitRun } = await composition.coordinator.refit(experiment.experimentId, source).finally(stopRefitBar);
+      printModel(composition.storage, experiment, { by: 'runId', runId: refitRun.runId });
     } finally {
       await composition.close();
     }
@@ -358,25 +338,30 @@ program
 
 program
   .command('predict')
-  .description('predict rows of a CSV with the newest refit model of an experiment')
+  .description("predict rows of a CSV with the refit model of an experiment's selected configuration (or --run N, --model ID)")
   .requiredOption('--experiment <name>', 'experiment name')
   .requiredOption('--input <csv>', 'rows to predict (same feature columns as the training data; the target column may be absent)')
   .option('--output <csv>', 'where to write predictions (default: standard output)')
   .option('--strict', 'refuse categories the model never saw in training (default: a warning with counts)')
-  .action(async (flags: { experiment: string; input: string; output?: string; strict?: boolean }, command: Command) => {
-    const modelPath = withStorage(command, (storage) => {
-      const experiment = storage.experiments.getByName(flags.experiment);
-      const model = storage.models.ofExperiment(experiment.experimentId)[0];
-      if (!model)
-        throw new AppError(
-          'not_found',
-          `experiment "${flags.experiment}" has no refit model yet: run \`foldwise refit ${flags.experiment}\``,
-        );
-      return model.path;
-    });
-    const count = await writePredictions(modelPath, flags.input, flags.output, { strict: flags.strict });
-    if (flags.output) console.error(`Wrote ${count} predictions to ${flags.output}`);
-  });
+  .option('--run <n>', "the refit model of run #N (default: the selected configuration's)", positiveInt)
+  .option('--model <id>', 'the refit model with this id', positiveInt)
+  .action(
+    async (
+      flags: { experiment: string; input: string; output?: string; strict?: boolean; run?: number; model?: number },
+      command: Command,
+    ) => {
+      const choice = modelChoiceFrom(flags);
+      const modelPath = withStorage(command, (storage) => {
+        const experiment = storage.experiments.getByName(flags.experiment);
+        const chosen = refitModelFor(storage, experiment, choice);
+        // Standard error: standard output may be the predictions.
+        console.error(`Using ${describeChosenModel(chosen, searchedParamNames(experiment.spec))}`);
+        return chosen.model.path;
+      });
+      const count = await writePredictions(modelPath, flags.input, flags.output, { strict: flags.strict });
+      if (flags.output) console.error(`Wrote ${count} predictions to ${flags.output}`);
+    },
+  );
 
 program
   .command('delete')

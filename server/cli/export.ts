@@ -24,7 +24,8 @@ import { cvVersusTest } from '../services/cv-versus-test.js';
 import type { Storage } from '../storage/storage.js';
 import { curveRows, writeCurvesCsv } from '../results/curves-csv.js';
 import { onnxModelBytes } from '../results/onnx-file.js';
-import { refitModelFor } from '../results/refit-model.js';
+import { describeChosenModel, refitModelFor, type ModelChoice } from '../results/refit-model.js';
+import { searchedParamNames } from '../search/grid.js';
 
 export const ONNX_FILE = 'model.onnx';
 export const METADATA_FILE = 'metadata.json';
@@ -36,9 +37,13 @@ export type ExportMetadata = {
   readonly file: typeof ONNX_FILE;
   readonly experiment: string;
   readonly task: string;
-  /** The refit run that trained the model, and the search run whose configuration it refitted. */
+  /** The refit run that trained the model, and the search run whose configuration it refitted (ids, and numbers in the experiment). */
   readonly refitRunId: number;
   readonly sourceRunId: number | null;
+  readonly refitRunNumber: number;
+  readonly sourceRunNumber: number | null;
+  /** Its configuration is the one the experiment's selection rule chose. */
+  readonly selected: boolean;
   readonly params: Readonly<Record<string, unknown>>;
   readonly selection: { readonly metric: string; readonly direction: string };
   /** Each test metric of the model beside the cross-validation estimate of its configuration. */
@@ -55,6 +60,8 @@ function checkOutputDir(dir: string, force: boolean): void {
 }
 
 export type OnnxExportPlan = {
+  /** Which model: one line for the user (see describeChosenModel). */
+  readonly description: string;
   readonly modelDir: string;
   readonly outputDir: string;
   readonly force: boolean;
@@ -70,16 +77,18 @@ export type OnnxExportPlan = {
 export function onnxExportPlan(
   storage: Storage,
   experimentName: string,
-  runId: number | undefined,
+  choice: ModelChoice,
   outputDir: string,
   force: boolean,
 ): OnnxExportPlan {
   const dir = resolve(outputDir);
   checkOutputDir(dir, force);
   const experiment = storage.experiments.getByName(experimentName);
-  const model = refitModelFor(storage, experiment, runId);
-  const params = storage.runs.get(model.runId).params;
+  const chosen = refitModelFor(storage, experiment, choice);
+  const { model } = chosen;
+  const params = chosen.refitRun.params;
   return {
+    description: describeChosenModel(chosen, searchedParamNames(experiment.spec)),
     modelDir: model.path,
     outputDir: dir,
     force,
@@ -91,6 +100,9 @@ export function onnxExportPlan(
       task: experiment.task,
       refitRunId: model.runId,
       sourceRunId: model.sourceRunId,
+      refitRunNumber: chosen.refitRun.number,
+      sourceRunNumber: chosen.sourceRun?.number ?? null,
+      selected: chosen.selected,
       params: Object.fromEntries(paramsReadBy([params.family]).map((name) => [name, params[name]])),
       selection: { metric: experiment.selectionMetric, direction: experiment.selectionDirection },
       metrics: cvVersusTest(storage.runs, model),

@@ -1,5 +1,6 @@
 import type { ExperimentSpec } from '../../worker/contract/spec.js';
 import { leaderboardColumns } from '../search/grid.js';
+import type { Selection } from '../selection/selection.js';
 import type { Run } from '../storage/run-store.js';
 
 export function formatScore(value: number | null | undefined, digits = 4): string {
@@ -26,29 +27,47 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** The leaderboard as text: one column per searched hyperparameter, then score, epochs, size, time, status. */
-export function formatLeaderboard(
-  spec: ExperimentSpec,
-  metric: string,
-  ranked: readonly Run[],
-  others: readonly Run[],
-  limit = 20,
-): string {
+/** A p-value as people read it: 4 decimals, and `< 0.0001` below that. */
+export function formatPValue(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '—';
+  return p < 0.0001 ? '< 0.0001' : p.toFixed(4);
+}
+
+/** How a ranked run stands against the best: `best`, `tied` (not significantly different), `worse`, or empty without a test. */
+export function standing(selection: Selection, run: Run): string {
+  if (run.runId === selection.best?.runId) return 'best';
+  const tied = selection.comparisons.get(run.runId)?.tied;
+  return tied === true ? 'tied' : tied === false ? 'worse' : '';
+}
+
+/**
+ * The leaderboard as text: rank, run number (`*` marks the selected run), one column per searched
+ * hyperparameter, then score, the Holm-adjusted p-value against the best and the standing
+ * (best / tied / worse), epochs, size, time, status.
+ */
+export function formatLeaderboard(spec: ExperimentSpec, metric: string, selection: Selection, others: readonly Run[], limit = 20): string {
+  const { ranked } = selection;
   const columns = leaderboardColumns(spec);
-  const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'epochs', 'params', 'train time', 'status'];
-  const rows = [...ranked.slice(0, limit), ...others].map((run, index) => {
+  const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'p vs best', 'vs best', 'epochs', 'params', 'train time', 'status'];
+  // The selected run is always shown, also when it ranks below the limit.
+  const shown = ranked.filter((run, index) => index < limit || run.runId === selection.selected?.runId);
+  const rows = [...shown, ...others].map((run) => {
     const { params } = run;
+    const rank = ranked.indexOf(run);
+    const holdout = spec.validation.kind === 'holdout';
     return [
-      index < ranked.length ? String(index + 1) : '',
-      String(run.runId),
+      rank >= 0 ? String(rank + 1) : '',
+      `#${run.number}${run.runId === selection.selected?.runId ? ' *' : ''}`,
       ...columns.map((name) => String(params[name])),
-      run.scoreMean === null ? '—' : `${formatScore(run.scoreMean)} ± ${formatScore(run.scoreStd)}`,
+      run.scoreMean === null ? '—' : holdout ? formatScore(run.scoreMean) : `${formatScore(run.scoreMean)} ± ${formatScore(run.scoreStd)}`,
+      rank >= 0 ? formatPValue(selection.comparisons.get(run.runId)?.adjustedP) : '',
+      rank >= 0 ? standing(selection, run) : '',
       run.refitEpochs === null ? '—' : String(run.refitEpochs),
       run.paramCount === null ? '—' : String(run.paramCount),
       formatDuration(run.trainMs),
       run.status,
     ];
   });
-  const more = ranked.length > limit ? `\n… ${ranked.length - limit} more finished runs (see the dashboard)` : '';
+  const more = ranked.length > shown.length ? `\n… ${ranked.length - shown.length} more finished runs (see the dashboard)` : '';
   return textTable(header, rows) + more;
 }

@@ -2,13 +2,15 @@ import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
 import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
-import { betterBy, isBetter, metricKey, type Direction } from '../../worker/contract/vocabulary.js';
+import { isBetter, metricKey, type Direction } from '../../worker/contract/vocabulary.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { Run } from '../storage/run-store.js';
 import type { ModelRecord } from '../storage/model-store.js';
 import { refitModelDir } from '../storage/model-folders.js';
+import { rankRuns, refitEpochsOf } from '../selection/ranking.js';
+import { selectionOf } from '../selection/selection.js';
 import { deleteExperiment } from './delete-experiment.js';
 import { assertNotLeased, withLease } from './experiment-lease.js';
 import { CoordinatorEventBus, type SearchProgress } from './events.js';
@@ -262,15 +264,16 @@ export class Coordinator {
     return best;
   }
 
-  /** Finished search runs, best first by the selection metric; ties go to the smaller model. */
+  /** Finished search runs, best first by the selection metric (rankRuns); ties go to the simpler model. */
   leaderboard(experimentId: number): Run[] {
     const experiment = this.#storage.experiments.get(experimentId);
     return rankRuns(experiment, this.#storage.runs.list(experimentId));
   }
 
   /**
-   * Refits a configuration (the best by default) on all non-test rows for the epochs its search
-   * chose, scores it on the test split, and saves the model. Recorded as a run of kind `refit`.
+   * Refits a configuration (by default the one the experiment's selection rule chose) on all
+   * non-test rows for the epochs its search chose, scores it on the test split, and saves the
+   * model. Recorded as a run of kind `refit`.
    */
   refit(experimentId: number, sourceRunId?: number, signal?: AbortSignal): Promise<RefitSummary> {
     const experiment = this.#storage.experiments.get(experimentId);
@@ -281,16 +284,16 @@ export class Coordinator {
     const { runs, models } = this.#storage;
     const { experimentId } = experiment;
     const { spec } = experiment;
-    const sourceRun = sourceRunId === undefined ? rankRuns(experiment, runs.list(experimentId))[0] : runs.get(sourceRunId);
+    const sourceRun = sourceRunId === undefined ? (selectionOf(experiment, runs).selected ?? undefined) : runs.get(sourceRunId);
     if (!sourceRun) throw new ConflictError(`experiment "${experiment.name}" has no finished run to refit yet`);
     if (sourceRun.experimentId !== experimentId || sourceRun.kind !== 'search')
       throw new ConflictError(`run ${sourceRun.runId} is not a search run of "${experiment.name}"`);
     if (sourceRun.status !== 'done')
       throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
     const { params } = sourceRun;
-    const epochs = spec.validation.earlyStopping ? (sourceRun.refitEpochs ?? params.epochs) : params.epochs;
+    const epochs = refitEpochsOf(spec, sourceRun);
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
-    const modelDir = refitModelDir(this.#dataDir, experiment.name, refitRun.runId);
+    const modelDir = this.#modelDirFor(experiment, refitRun);
     rmSync(modelDir, { recursive: true, force: true });
     this.events.emit('refit', { experimentId, runId: refitRun.runId, sourceRunId: sourceRun.runId, epochs });
 
@@ -335,6 +338,17 @@ export class Coordinator {
     }
     throw new AppError('internal', 'unreachable: refit attempts exhausted');
   }
+
+  /**
+   * The refit run's model folder, named by its number in the experiment. Folders written before
+   * runs were numbered per experiment are named by run id, so a number can meet another model's
+   * folder: then the run id is added rather than that model's files being replaced.
+   */
+  #modelDirFor(experiment: Experiment, refitRun: Run): string {
+    const dir = refitModelDir(this.#dataDir, experiment.name, refitRun.number);
+    const taken = this.#storage.models.ofExperiment(experiment.experimentId).some((m) => m.path === dir && m.runId !== refitRun.runId);
+    return taken ? refitModelDir(this.#dataDir, experiment.name, `${refitRun.number}-id${refitRun.runId}`) : dir;
+  }
 }
 
 function nFoldsOf(spec: ExperimentSpec): number {
@@ -350,12 +364,4 @@ class BestSoFar {
       this.#best = value;
     return this.#best;
   }
-}
-
-/** Finished runs ordered best first by score mean in the experiment's direction; ties: fewer parameters, then lower id. */
-export function rankRuns(experiment: Pick<Experiment, 'selectionDirection'>, runs: readonly Run[]): Run[] {
-  const direction = experiment.selectionDirection;
-  return runs
-    .filter((run) => run.status === 'done' && run.scoreMean !== null)
-    .sort((a, b) => betterBy(direction, b.scoreMean!, a.scoreMean!) || (a.paramCount ?? 0) - (b.paramCount ?? 0) || a.runId - b.runId);
 }

@@ -1,8 +1,9 @@
 /**
  * Every learning-curve point of an experiment's search runs in long format (run, fold, epoch,
- * metric, value), the shape pandas, R and spreadsheets pivot from. Streamed run by run, so a
- * 500-run experiment never sits in memory as one string. Folds and epochs count from 1, as in
- * the results CSV; a value that was not finite is an empty cell.
+ * metric, value), the shape pandas, R and spreadsheets pivot from; `run` is the run's number in
+ * its experiment, as in the results CSV. Streamed run by run, so a 500-run experiment never sits
+ * in memory as one string. Folds and epochs count from 1, as in the results CSV; a value that was
+ * not finite is an empty cell.
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,7 +21,7 @@ export function* curveRows(
   experimentId: number,
 ): Generator<CurveRow> {
   for (const run of stores.runs.list(experimentId)) {
-    for (const point of stores.metrics.ofRun(run.runId)) yield [point.runId, point.foldIndex + 1, point.epoch + 1, point.name, point.value];
+    for (const point of stores.metrics.ofRun(run.runId)) yield [run.number, point.foldIndex + 1, point.epoch + 1, point.name, point.value];
   }
 }
 

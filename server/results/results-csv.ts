@@ -1,6 +1,7 @@
 /**
- * The results table as CSV, one row per search run, for a notebook or a spreadsheet: run, rank,
- * status, one column per hyperparameter, each fold's score, mean, std, each fold's best epoch,
+ * The results table as CSV, one row per search run, for a notebook or a spreadsheet: run (its
+ * number in the experiment), rank, status, one column per hyperparameter, each fold's score, mean,
+ * std, the p-value against the best and the tied and selected marks, each fold's best epoch,
  * refit epochs, parameter count, training time and error. Folds and epochs count from 1.
  */
 import { stringify } from 'csv-stringify/sync';
@@ -17,6 +18,10 @@ export function resultsCsvHeader(table: ResultsTable): string[] {
     ...folds.map((fold) => `fold_${fold}_${table.scoreKey}`),
     `${table.scoreKey}_mean`,
     `${table.scoreKey}_std`,
+    'p_value_vs_best',
+    'p_holm_vs_best',
+    'tied_with_best',
+    'selected',
     ...folds.map((fold) => `fold_${fold}_best_epoch`),
     'refit_epochs',
     'parameters',
@@ -28,13 +33,17 @@ export function resultsCsvHeader(table: ResultsTable): string[] {
 function csvRow(table: ResultsTable, row: ResultRow): unknown[] {
   const folds = Array.from({ length: table.nFolds }, (_, index) => row.folds[index]);
   return [
-    row.runId,
+    row.number,
     row.rank,
     row.status,
     ...table.paramNames.map((name) => cellOf(row.params[name])),
     ...folds.map((fold) => fold?.score ?? null),
     row.mean,
     row.std,
+    row.pValue,
+    row.pAdjusted,
+    row.tied,
+    row.selected,
     ...folds.map((fold) => fold?.bestEpoch ?? null),
     row.refitEpochs,
     row.paramCount,

@@ -53,11 +53,12 @@ export class ResultsDownloads {
    */
   async onnx(experimentId: number, runId: number): Promise<Download<Uint8Array>> {
     const experiment = this.#storage.experiments.get(experimentId);
-    const model = refitModelFor(this.#storage, experiment, runId);
+    const { model } = refitModelFor(this.#storage, experiment, { by: 'runId', runId });
     // Files are read only from a model folder inside the data directory, as for the other model downloads.
     if (this.#models.get(model.modelId).location === null)
       throw new NotFoundError(`the refit model of run ${runId} has no files in the data directory`);
-    const label = `refit model of run ${model.sourceRunId ?? model.runId}`;
-    return { fileName: `${experiment.name}-run-${runId}.onnx`, content: await onnxModelBytes(model.path, label) };
+    const number = this.#storage.runs.get(runId).number;
+    const label = `refit model of run #${number}`;
+    return { fileName: `${experiment.name}-run-${number}.onnx`, content: await onnxModelBytes(model.path, label) };
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Direction, TaskKind } from '../../worker/contract/vocabulary.js';
 import type { ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
+import type { SelectionSummary } from '../selection/selection.js';
 import type { RefitResult, ResultRow, ResultsTable } from './results-table.js';
 
 export const RESULTS_FORMAT = 'foldwise-results';
@@ -22,6 +23,7 @@ export type ResultsJson = {
     readonly validation: 'kfold' | 'holdout';
     readonly folds: number;
   };
+  /** The metric and, from the selection (SelectionSummary), the rule, the run it chose and what plain best would choose. */
   readonly selection: {
     readonly metric: string;
     readonly direction: Direction;
@@ -29,7 +31,7 @@ export type ResultsJson = {
     readonly scoreKey: string;
     /** The rank-1 run, or null while no run has finished. */
     readonly bestRunId: number | null;
-  };
+  } & Omit<SelectionSummary, 'bestRunId'>;
   /** Ranked runs best first, then the unfinished ones; folds and epochs count from 1. */
   readonly runs: readonly ResultRow[];
   /** Refit models, newest first, each test metric beside its cross-validation estimate. */
@@ -53,7 +55,7 @@ export function resultsJson(table: ResultsTable): ResultsJson {
       metric: table.selectionMetric,
       direction: table.selectionDirection,
       scoreKey: table.scoreKey,
-      bestRunId: table.runs[0]?.rank === 1 ? table.runs[0].runId : null,
+      ...table.selection,
     },
     runs: table.runs,
     refits: table.refits,

@@ -2,13 +2,14 @@
  * The results of an experiment as one table: a row per search run with its hyperparameters, the
  * score and chosen epoch of every fold, mean, std, size and status, plus the refit models. The
  * one source of the CSV and JSON downloads (`foldwise show --format`, the `runs.csv`/`runs.json`
- * routes), so that both always say the same thing. Order and rank come from the coordinator's
- * `rankRuns`, the ranking `foldwise show`, the leaderboard and the refit use.
+ * routes), so that both always say the same thing. Order, rank, the tied-with-best marks and the
+ * chosen run come from the selection (server/selection/), which `foldwise show`, the leaderboard and
+ * the refit use too.
  */
 import { familiesOf, type ParamValue } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName, type TaskKind } from '../../worker/contract/vocabulary.js';
-import { rankRuns } from '../coordinator/coordinator.js';
 import { searchedParamNames } from '../search/grid.js';
+import { selectionOf, selectionSummary, type SelectionSummary } from '../selection/selection.js';
 import { cvVersusTest, type MetricComparison } from '../services/cv-versus-test.js';
 import type { Experiment, ExperimentStatus } from '../storage/experiment-store.js';
 import type { Fold, Run, RunStatus } from '../storage/run-store.js';
@@ -28,6 +29,8 @@ export type FoldResultRow = {
 
 export type ResultRow = {
   readonly runId: number;
+  /** The run's number within the experiment (#N): what `--run` takes. */
+  readonly number: number;
   /** 1 = best; null for runs that have not finished. */
   readonly rank: number | null;
   readonly status: RunStatus;
@@ -45,13 +48,25 @@ export type ResultRow = {
   /** Training time summed over folds. */
   readonly trainMs: number | null;
   readonly error: string | null;
+  /** Two-sided p-value of the corrected resampled t-test against the best; null for the best and where no test is possible. */
+  readonly pValue: number | null;
+  /** pValue after Holm's adjustment across the configurations compared with the best: what `tied` is decided on. */
+  readonly pAdjusted: number | null;
+  /** Not significantly different from the best at selection.alpha (the best: true); null where no test is possible. */
+  readonly tied: boolean | null;
+  /** The run the selection rule chose. */
+  readonly selected: boolean;
 };
 
 export type RefitResult = {
   /** The refit run that trained the model. */
   readonly refitRunId: number;
+  readonly refitRunNumber: number;
   /** The search run whose configuration was refitted. */
   readonly sourceRunId: number | null;
+  readonly sourceRunNumber: number | null;
+  /** A refit of the configuration the selection rule chose: the model `predict` and `export` use by default. */
+  readonly selected: boolean;
   readonly createdAt: number;
   /** Each test metric beside the cross-validation estimate of its source run. */
   readonly metrics: readonly MetricComparison[];
@@ -71,6 +86,8 @@ export type ResultsTable = {
   readonly scoreKey: string;
   /** Hyperparameter columns: the searched ones first, then the others the experiment's families read. */
   readonly paramNames: readonly ParamName[];
+  /** The rule, what it chose and what plain best would have chosen. */
+  readonly selection: SelectionSummary;
   /** Finished runs best first (ranked), then the others in run order. */
   readonly runs: readonly ResultRow[];
   /** Refit models, newest first. */
@@ -81,7 +98,8 @@ export type ResultsTable = {
 export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs' | 'models'>): ResultsTable {
   const { spec } = experiment;
   const runs = stores.runs.list(experiment.experimentId);
-  const ranked = rankRuns(experiment, runs);
+  const selection = selectionOf(experiment, stores.runs);
+  const { ranked } = selection;
   const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
   const ordered = [...ranked, ...runs.filter((run) => !rankOf.has(run.runId))];
   const searched = searchedParamNames(spec);
@@ -98,10 +116,23 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
     selectionDirection: experiment.selectionDirection,
     scoreKey: metricKey('val', experiment.selectionMetric),
     paramNames: [...searched, ...paramsReadBy(familiesOf(spec)).filter((name) => !searched.includes(name))],
-    runs: ordered.map((run) => resultRow(run, rankOf.get(run.runId) ?? null, stores.runs.folds(run.runId))),
+    selection: selectionSummary(selection),
+    runs: ordered.map((run) => {
+      const comparison = selection.comparisons.get(run.runId);
+      return {
+        ...resultRow(run, rankOf.get(run.runId) ?? null, stores.runs.folds(run.runId)),
+        pValue: comparison?.pValue ?? null,
+        pAdjusted: comparison?.adjustedP ?? null,
+        tied: comparison?.tied ?? null,
+        selected: run.runId === selection.selected?.runId,
+      };
+    }),
     refits: stores.models.ofExperiment(experiment.experimentId).map((model) => ({
       refitRunId: model.runId,
+      refitRunNumber: stores.runs.get(model.runId).number,
       sourceRunId: model.sourceRunId,
+      sourceRunNumber: model.sourceRunId === null ? null : stores.runs.get(model.sourceRunId).number,
+      selected: model.sourceRunId !== null && model.sourceRunId === selection.selected?.runId,
       createdAt: model.createdAt,
       metrics: cvVersusTest(stores.runs, model),
     })),
@@ -111,10 +142,11 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
 /** Stored 0-based epoch → the 1-based number people read. */
 const epochNumber = (epoch: number | null) => (epoch === null ? null : epoch + 1);
 
-function resultRow(run: Run, rank: number | null, folds: readonly Fold[]): ResultRow {
+function resultRow(run: Run, rank: number | null, folds: readonly Fold[]): Omit<ResultRow, 'pValue' | 'pAdjusted' | 'tied' | 'selected'> {
   const byIndex = new Map(folds.map((fold) => [fold.foldIndex, fold]));
   return {
     runId: run.runId,
+    number: run.number,
     rank,
     status: run.status,
     params: Object.fromEntries(paramsReadBy([run.params.family]).map((name) => [name, run.params[name]])),

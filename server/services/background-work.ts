@@ -1,4 +1,5 @@
-import { rankRuns } from '../coordinator/coordinator.js';
+import { refitEpochsOf } from '../selection/ranking.js';
+import { selectionOf } from '../selection/selection.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Run } from '../storage/run-store.js';
 import type { DashboardDeps } from './deps.js';
@@ -140,7 +141,7 @@ export class BackgroundWork {
   }
 
   /**
-   * Refits a finished run (the best by default) in the background.
+   * Refits a finished run (by default the one the selection rule chose) in the background.
    * @throws {NotFoundError} for an unknown experiment, or a run not in it.
    * @throws {ConflictError} when a refit of it is running, or the run has not finished.
    */
@@ -150,7 +151,7 @@ export class BackgroundWork {
     if (this.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is already running`);
     let source: Run | undefined;
     if (sourceRunId === undefined) {
-      source = rankRuns(experiment, storage.runs.list(experimentId))[0];
+      source = selectionOf(experiment, storage.runs).selected ?? undefined;
       if (!source) throw new ConflictError(`"${experiment.name}" has no finished run to refit yet`);
     } else {
       source = storage.runs.get(sourceRunId);
@@ -158,8 +159,7 @@ export class BackgroundWork {
       if (source.kind !== 'search') throw new ConflictError(`run ${sourceRunId} is a refit; refit its source run instead`);
       if (source.status !== 'done') throw new ConflictError(`run ${sourceRunId} is ${source.status}; only finished runs can be refitted`);
     }
-    const { params } = source;
-    const epochsTotal = experiment.spec.validation.earlyStopping ? (source.refitEpochs ?? params.epochs) : params.epochs;
+    const epochsTotal = refitEpochsOf(experiment.spec, source);
     // Owned by another process: refuse now (409), before anything is started.
     this.#deps.coordinator.assertNotOwnedElsewhere(experimentId);
     const refit: Mutable<BackgroundRefit> = {

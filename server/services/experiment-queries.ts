@@ -1,6 +1,7 @@
 import { familiesOf, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
-import { rankRuns } from '../coordinator/coordinator.js';
+import { rankRuns } from '../selection/ranking.js';
+import { pairedComparison, selectionOf, selectionSummary, type RunComparison, type SelectionSummary } from '../selection/selection.js';
 import { leaderboardColumns, searchedParamNames } from '../search/grid.js';
 import { NotFoundError } from '../errors.js';
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
@@ -38,10 +39,19 @@ export type ExperimentItem = {
 /** One run in a leaderboard. Metrics "at the chosen epoch" are means over finished folds at each fold's best epoch. */
 export type RunRow = {
   readonly runId: number;
+  /** Its number within the experiment (#N): what the pages and the CLI show. */
+  readonly number: number;
   readonly kind: RunKind;
   /** 1 = best; null for runs that have not finished. */
   readonly rank: number | null;
   readonly isBest: boolean;
+  /** The configuration the selection rule chose (what a refit of "the best" trains). */
+  readonly selected: boolean;
+  /** Not significantly different from the best (see server/selection/); null where no test is possible. */
+  readonly tied: boolean | null;
+  /** The corrected resampled t-test against the best: raw and Holm-adjusted two-sided p-values. */
+  readonly pValue: number | null;
+  readonly pAdjusted: number | null;
   readonly params: Params;
   readonly status: RunStatus;
   readonly scoreMean: number | null;
@@ -86,6 +96,9 @@ export type ExperimentDetail = ExperimentItem & {
   readonly tasksDone: number;
   readonly tasksTotal: number;
   readonly best: RunRow | null;
+  /** The run the selection rule chose: rank 1 under `best`, maybe a simpler one under `one-standard-error`. */
+  readonly selected: RunRow | null;
+  readonly selection: SelectionSummary;
   readonly searchJob: BackgroundSearch | null;
   readonly refitJob: BackgroundRefit | null;
   readonly refitting: boolean;
@@ -109,9 +122,25 @@ export type RunDetail = {
   readonly refitting: boolean;
 };
 
+/** The compared runs fold by fold against the best-ranked of them (the reference). */
+export type FoldComparison = {
+  readonly referenceRunId: number;
+  /** One row per fold: each run's score, and its difference from the reference's (run − reference). */
+  readonly folds: readonly {
+    readonly fold: number;
+    readonly scores: readonly (number | null)[];
+    readonly differences: readonly (number | null)[];
+  }[];
+  /** Per run: the corrected resampled t-test of its differences from the reference (null for the reference, or with < 2 folds). */
+  readonly tests: readonly ({ readonly pValue: number; readonly t: number; readonly df: number; readonly meanDifference: number } | null)[];
+  /** Why there is no test (a holdout), or null. */
+  readonly testNote: string | null;
+};
+
 export type Comparison = {
   readonly experiment: ExperimentItem;
   readonly runs: readonly RunRow[];
+  readonly foldComparison: FoldComparison | null;
   /** The hyperparameters the runs' families read, with one value per run; `differs` marks the rows worth looking at. */
   readonly params: readonly {
     readonly name: ParamName;
@@ -240,7 +269,7 @@ export class ExperimentQueries {
     };
   }
 
-  #rows(experiment: Experiment, runs: readonly Run[]): RunRow[] {
+  #rows(experiment: Experiment, runs: readonly Run[], selection = selectionOf(experiment, this.#deps.storage.runs)): RunRow[] {
     const metric = experiment.selectionMetric;
     const valScoreName = metricKey('val', metric);
     const names = [...new Set(['loss', metricKey('val', 'loss'), valScoreName])];
@@ -250,13 +279,18 @@ export class ExperimentQueries {
       entry[point.name] = point.mean;
       atBest.set(point.runId, entry);
     }
-    const ranked = rankRuns(experiment, runs);
+    const { ranked } = selection;
     const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
     const ordered = [
       ...ranked,
       ...runs.filter((run) => !rankOf.has(run.runId)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId),
     ];
-    return ordered.map((run) => toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName));
+    return ordered.map((run) =>
+      toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName, {
+        selected: run.runId === selection.selected?.runId,
+        comparison: selection.comparisons.get(run.runId),
+      }),
+    );
   }
 
   /** The leaderboard of an experiment's search runs. @throws {NotFoundError} */
@@ -298,6 +332,8 @@ export class ExperimentQueries {
       tasksDone,
       tasksTotal,
       best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
+      selected: board.runs.find((run) => run.selected) ?? null,
+      selection: selectionSummary(selectionOf(experiment, this.#deps.storage.runs)),
       searchJob: this.#background.latestSearch(experimentId),
       refitJob: this.#background.latestRefit(experimentId),
       refitting: this.#background.isRefitting(experimentId),
@@ -350,13 +386,34 @@ export class ExperimentQueries {
     if (chosen.length !== runIds.length)
       throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
     const searched = new Set(leaderboardColumns(spec));
+    const foldComparison = this.#foldComparison(experiment, chosen);
     const params = paramsReadBy(chosen.map((row) => row.params.family))
       .map((name) => {
         const values = chosen.map((row) => formatValue(row.params[name]));
         return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
       })
       .sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
-    return { experiment: this.#item(this.#summarise(experiment, runs)), runs: chosen, params };
+    return { experiment: this.#item(this.#summarise(experiment, runs)), runs: chosen, params, foldComparison };
+  }
+
+  /** The chosen runs' fold scores side by side, against the best-ranked of them; null when none has finished. */
+  #foldComparison(experiment: Experiment, chosen: readonly RunRow[]): FoldComparison | null {
+    const ranked = chosen.filter((row) => row.rank !== null).sort((a, b) => a.rank! - b.rank!);
+    const reference = ranked[0];
+    if (!reference) return null;
+    const scores = this.#deps.storage.runs.foldScores(experiment.experimentId);
+    const pairs = chosen.map((row) => pairedComparison(experiment.spec, scores.get(reference.runId), scores.get(row.runId)));
+    const nFolds = Math.max(...chosen.map((row) => row.nFolds));
+    return {
+      referenceRunId: reference.runId,
+      folds: Array.from({ length: nFolds }, (_, foldIndex) => ({
+        fold: foldIndex + 1,
+        scores: chosen.map((row) => scores.get(row.runId)?.get(foldIndex) ?? null),
+        differences: pairs.map((pair) => pair.folds.find((f) => f.foldIndex === foldIndex)?.difference ?? null),
+      })),
+      tests: chosen.map((row, i) => (row.runId === reference.runId ? null : pairs[i]!.test)),
+      testNote: experiment.spec.validation.kind === 'holdout' ? 'a holdout has one split: no paired test is possible' : null,
+    };
   }
 
   /**
@@ -389,12 +446,23 @@ export class ExperimentQueries {
   }
 }
 
-function toRow(run: Run, rank: number | null, atBest: Record<string, number | null> | undefined, valScoreName: string): RunRow {
+function toRow(
+  run: Run,
+  rank: number | null,
+  atBest: Record<string, number | null> | undefined,
+  valScoreName: string,
+  selection: { readonly selected: boolean; readonly comparison: RunComparison | undefined } = { selected: false, comparison: undefined },
+): RunRow {
   return {
     runId: run.runId,
+    number: run.number,
     kind: run.kind,
     rank,
     isBest: rank === 1,
+    selected: selection.selected,
+    tied: selection.comparison?.tied ?? null,
+    pValue: selection.comparison?.pValue ?? null,
+    pAdjusted: selection.comparison?.adjustedP ?? null,
     params: run.params,
     status: run.status,
     scoreMean: run.scoreMean,

@@ -8,7 +8,7 @@ export function experimentModelsDir(dataDir: string, experimentName: string): st
   return join(dataDir, 'models', experimentName);
 }
 
-/** The folder a refit run's model (model.json, weights, preprocessing.json) is saved to. */
-export function refitModelDir(dataDir: string, experimentName: string, refitRunId: number): string {
-  return join(experimentModelsDir(dataDir, experimentName), `run-${refitRunId}`);
+/** The folder a refit run's model (model.json, weights, preprocessing.json) is saved to: `run-<its number in the experiment>`. */
+export function refitModelDir(dataDir: string, experimentName: string, refitRunNumber: number | string): string {
+  return join(experimentModelsDir(dataDir, experimentName), `run-${refitRunNumber}`);
 }

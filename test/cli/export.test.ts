@@ -38,7 +38,11 @@ test('export --format onnx: model.onnx (the exporter’s bytes, loadable by ONNX
   const out = join(dir, 'exports', 'best');
   const result = await runCli(['export', 'seeded', '--format', 'onnx', '--output', out], dataDir);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, new RegExp(`refit of run ${seeded.bestRunId} \\(refit run ${seeded.refitRunId}\\)`));
+  // The first experiment of the database: its run numbers are its run ids.
+  assert.match(
+    result.stdout,
+    new RegExp(`Exported model \\d+: refit run #${seeded.refitRunId} of run #${seeded.bestRunId}, the selected configuration`),
+  );
   assert.deepEqual(readdirSync(out).sort(), ['metadata.json', 'model.onnx']);
   assert.deepEqual(readdirSync(join(dir, 'exports')), ['best'], 'no temporary files left beside it');
   const bytes = readFileSync(join(out, 'model.onnx'));
@@ -52,6 +56,7 @@ test('export --format onnx: model.onnx (the exporter’s bytes, loadable by ONNX
   assert.equal(metadata.experiment, 'seeded');
   assert.equal(metadata.refitRunId, seeded.refitRunId);
   assert.equal(metadata.sourceRunId, seeded.bestRunId);
+  assert.deepEqual([metadata.sourceRunNumber, metadata.refitRunNumber, metadata.selected], [seeded.bestRunId, seeded.refitRunId, true]);
   assert.equal(metadata.file, 'model.onnx');
   assert.ok(metadata.metrics.some((m: { name: string; test: number }) => m.name === 'auc' && typeof m.test === 'number'));
 });
@@ -85,7 +90,8 @@ test(
     const out = join(dir, 'never');
     const cases: [string[], RegExp][] = [
       [['export', 'seeded', '--run', String(other), '--output', out], new RegExp(`\`foldwise refit seeded --run ${other}\``)],
-      [['export', 'seeded', '--run', '999', '--output', out], /run 999 is not a run of "seeded"; runs with a refit model: \d+/],
+      [['export', 'seeded', '--run', '999', '--output', out], /run #999 is not a run of "seeded"; its runs are #1–#5\n/],
+      [['export', 'seeded', '--model', '999', '--output', out], /model 999 is not a model of "seeded"; its models are \d+/],
       [['export', 'seeded', '--format', 'tflite', '--output', out], /--format: expected onnx/],
       [['export', 'placeholder', '--output', out], /models\/placeholder\/run-\d+\/preprocessing\.json: /],
       [['export', 'seeded'], /--output: expected a folder/],

@@ -32,7 +32,7 @@ test('run → show → predict → delete on a user CSV with string labels and a
 
   const run = await runCli(['run', spec, '--workers', '2'], dataDir);
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /Refit of run \d+ on all non-test rows/);
+  assert.match(run.stdout, /Model used: model \d+: refit run #\d+ of run #\d+, the selected configuration \(rule best\)/);
   assert.match(run.stdout, /auc\s+\d\.\d{4} ± \d\.\d{4}\s+\d\.\d{4}/, 'CV estimate next to the test score');
   const modelDir = /Model saved in (.+)/.exec(run.stdout)![1]!.trim();
   assert.ok(existsSync(join(modelDir, 'model.json')));

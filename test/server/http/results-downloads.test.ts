@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { rankRuns } from '../../../server/coordinator/coordinator.js';
+import { rankRuns } from '../../../server/selection/ranking.js';
 import { selectBackend } from '../../../worker/backend.js';
 import { exportOnnx } from '../../../worker/models/onnx/export.js';
 import { runTask } from '../../../worker/training/run-task.js';
@@ -46,10 +46,11 @@ test('GET …/runs.csv: an attachment named after the experiment, one row per se
   const experiment = dash.storage.experiments.get(real.experimentId);
   assert.deepEqual(
     rows.map((row) => Number(row.run)),
-    rankRuns(experiment, runs).map((run) => run.runId),
+    rankRuns(experiment, runs).map((run) => run.number),
+    'runs by their number in the experiment',
   );
   for (const row of rows) {
-    const run = runs.find((r) => r.runId === Number(row.run))!;
+    const run = runs.find((r) => r.number === Number(row.run))!;
     assert.equal(Number(row.val_auc_mean), run.scoreMean);
     assert.equal(Number(row.val_auc_std), run.scoreStd);
     assert.equal(Number(row.parameters), run.paramCount);
@@ -68,7 +69,10 @@ test('GET …/runs.json: the documented shape as an attachment', async () => {
   const body = (await response.json()) as any;
   assert.equal(body.format, 'foldwise-results');
   assert.equal(body.experiment.name, 'real');
-  assert.deepEqual(body.selection, { metric: 'auc', direction: 'maximize', scoreKey: 'val_auc', bestRunId: real.bestRunId });
+  assert.deepEqual(
+    [body.selection.metric, body.selection.direction, body.selection.scoreKey, body.selection.bestRunId, body.selection.rule],
+    ['auc', 'maximize', 'val_auc', real.bestRunId, 'best'],
+  );
   assert.equal(body.runs.length, 4);
   assert.equal(body.refits[0].refitRunId, real.refitRunId);
 });
@@ -89,7 +93,8 @@ test('GET …/runs/:runId/model.onnx: the refit model of a search run (or of the
   for (const runId of [real.bestRunId, real.refitRunId]) {
     const response = await get(`/api/experiments/${real.experimentId}/runs/${runId}/model.onnx`);
     assert.equal(response.status, 200, await response.clone().text());
-    assert.equal(response.headers.get('content-disposition'), `attachment; filename=real-run-${runId}.onnx`);
+    const number = dash.storage.runs.get(runId!).number;
+    assert.equal(response.headers.get('content-disposition'), `attachment; filename=real-run-${number}.onnx`);
     assert.ok(Buffer.from(await response.arrayBuffer()).equals(expected));
   }
 });
@@ -100,7 +105,7 @@ test('model.onnx without a refit model → 404 saying how to make one; unknown i
   assert.equal(missing.status, 404);
   const body = (await missing.json()) as any;
   assert.equal(body.error.code, 'not_found');
-  assert.match(body.error.message, new RegExp(`foldwise refit real --run ${other}`));
+  assert.match(body.error.message, new RegExp(`foldwise refit real --run ${dash.storage.runs.get(other).number}\``));
   const none = await get(`/api/experiments/${bare.experimentId}/runs/${bare.runIds[0]}/model.onnx`);
   assert.equal(none.status, 404);
   assert.match(((await none.json()) as any).error.message, /has no refit model/);
@@ -115,6 +120,6 @@ test('model.onnx without a refit model → 404 saying how to make one; unknown i
   const broken = await get(`/api/experiments/${fake.experimentId}/runs/${fake.bestRunId}/model.onnx`);
   assert.equal(broken.status, 409);
   const message = ((await broken.json()) as any).error.message as string;
-  assert.match(message, new RegExp(`refit model of run ${fake.bestRunId}`));
+  assert.match(message, new RegExp(`refit model of run #${dash.storage.runs.get(fake.bestRunId!).number}/`));
   assert.ok(!message.includes(dash.dataDir), `the data directory is not shown: ${message}`);
 });

@@ -1,0 +1,94 @@
+/**
+ * What `foldwise show` (and `run` and `refit`, after they finish) print: the leaderboard with the
+ * runs tied with the best, the selection rule and what it chose, and the refit model used with
+ * its test metrics beside their cross-validation estimates.
+ */
+import { searchedParamNames } from '../search/grid.js';
+import { selectionOf, type Selection } from '../selection/selection.js';
+import { describeChosenModel, refitModelFor, type ModelChoice } from '../results/refit-model.js';
+import { cvVersusTest } from '../services/cv-versus-test.js';
+import type { Experiment } from '../storage/experiment-store.js';
+import type { Storage } from '../storage/storage.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { formatLeaderboard, formatScore, textTable } from './format.js';
+
+/** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
+export function selectionLines(selection: Selection): string[] {
+  const { selected, best } = selection;
+  if (!selected || !best) return [];
+  const lines: string[] = [];
+  if (selection.appliedRule === 'one-standard-error') {
+    lines.push(
+      `Selected run #${selected.number} by rule one-standard-error: the simplest configuration whose mean is within one ` +
+        `standard error (${formatScore(selection.standardError)}) of the best's; plain best would choose run #${best.number}.`,
+    );
+  } else {
+    lines.push(`Selected run #${selected.number} by rule best (the highest-ranked; ties within 1e-9 go to fewer parameters).`);
+  }
+  if (selection.warning) lines.push(`Warning: ${selection.warning}.`);
+  if (selection.testNote) lines.push(`Tied with the best: not tested (${selection.testNote}).`);
+  else {
+    const tied = [...selection.comparisons.values()].filter((c) => c.tied === true).length;
+    lines.push(
+      `Tied with the best: ${tied} of ${selection.ranked.length} finished runs (best included) are not significantly different ` +
+        `from run #${best.number} at α = ${selection.alpha} (corrected resampled t-test over shared folds, Holm-adjusted p).`,
+    );
+  }
+  return lines;
+}
+
+/** The leaderboard, ranked and marked (`*` = selected), then the selection lines. */
+export function printLeaderboard(storage: Storage, experiment: Experiment): void {
+  const runs = storage.runs.list(experiment.experimentId);
+  const selection = selectionOf(experiment, storage.runs);
+  const others = runs.filter((run) => !selection.ranked.includes(run));
+  console.log(
+    `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
+      `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
+  );
+  console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others));
+  for (const line of selectionLines(selection)) console.log(line);
+}
+
+/**
+ * The refit model `choice` picks (the selected configuration's by default): which one it is, and
+ * its test metrics beside their cross-validation estimates. Without any refit model yet it prints
+ * nothing by default; a model that was asked for and is missing is an error.
+ * @throws {NotFoundError}
+ */
+export function printModel(storage: Storage, experiment: Experiment, choice: ModelChoice = { by: 'selected' }): void {
+  const models = storage.models.ofExperiment(experiment.experimentId);
+  if (choice.by === 'selected' && models.length === 0) return;
+  let chosen: ReturnType<typeof refitModelFor>;
+  try {
+    chosen = refitModelFor(storage, experiment, choice);
+  } catch (error) {
+    // `show` without --run: say the selected run has no refit, and still show the leaderboard's answer.
+    if (choice.by === 'selected' && error instanceof NotFoundError) return console.log(`\n${error.message}`);
+    throw error;
+  }
+  const { model } = chosen;
+  console.log(`\nModel used: ${describeChosenModel(chosen, searchedParamNames(experiment.spec))}`);
+  console.log(
+    textTable(
+      ['metric', 'cross-validation estimate', 'test split (refit model)'],
+      cvVersusTest(storage.runs, model).map((m) => [
+        m.name,
+        m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`,
+        formatScore(m.test),
+      ]),
+    ),
+  );
+  console.log(`Model saved in ${model.path}`);
+}
+
+/**
+ * `--run N` / `--model ID` as a model choice; neither: the selected configuration's refit.
+ * @throws {ValidationError} when both are given.
+ */
+export function modelChoiceFrom(flags: { readonly run?: number; readonly model?: number }): ModelChoice {
+  if (flags.run !== undefined && flags.model !== undefined) throw new ValidationError('--run and --model: choose the model one way');
+  if (flags.run !== undefined) return { by: 'runNumber', number: flags.run };
+  if (flags.model !== undefined) return { by: 'modelId', modelId: flags.model };
+  return { by: 'selected' };
+}
