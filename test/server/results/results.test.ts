@@ -168,7 +168,7 @@ test('curves CSV: every stored point once, long format, folds and epochs from 1'
   assert.ok(!rows.some(([run]) => numbered(Number(run)).kind === 'refit'), 'search runs only, as in runs.csv');
 });
 
-test('refitModelFor: the selected configuration’s refit by default, a run’s by number or id, and errors that say which command makes one', () => {
+test('refitModelFor: the selected configuration’s refit by default, a run’s by number or id, errors naming the command', () => {
   const { model, selected } = refitModelFor(storage, experiment);
   assert.equal(model.runId, kfold.refitRunId);
   assert.equal(selected, true);
