@@ -3,6 +3,7 @@ import { openStorage, type Storage } from './storage/storage.js';
 import { WorkerPool } from './coordinator/worker-pool.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import type { TaskRunner } from './coordinator/task-runner.js';
+import { FeedPublisher } from './coordinator/change-feed.js';
 
 /** Everything a command needs, wired once. */
 export type Composition = {
@@ -23,6 +24,8 @@ export function compose(config: Config, options: ComposeOptions = {}): Compositi
   const storage = openStorage(config.dbPath);
   const runner = options.runner ?? new WorkerPool({ size: config.workers, env: options.workerEnv });
   const coordinator = new Coordinator(storage, runner, { dataDir: config.dataDir });
+  // What this process announces, a dashboard in another process streams (change-feed.ts).
+  const feed = new FeedPublisher(storage.feed, coordinator.events);
   let closed = false;
   return {
     config,
@@ -33,6 +36,7 @@ export function compose(config: Config, options: ComposeOptions = {}): Compositi
       if (closed) return;
       closed = true;
       await runner.close();
+      feed.close();
       storage.close();
     },
   };

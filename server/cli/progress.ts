@@ -88,30 +88,36 @@ function createDisplay<State>(
   };
 }
 
-/** Progress of a search: tasks done/total, elapsed, ETA, best so far. */
+/**
+ * Progress of a search: tasks done/total, elapsed, ETA, the best finished run and, apart from it,
+ * the leading unfinished run by its mean over the folds it has finished (folds train in waves).
+ */
 export function createSearchProgressBar(
   metric: string,
   stream: NodeJS.WriteStream = process.stderr,
   options: { readonly intervalMs?: number; readonly now?: () => number } = {},
 ): ProgressDisplay<SearchProgress> {
   return createDisplay<SearchProgress>(
-    `search |{bar}| {value}/{total} tasks | {elapsed} elapsed | ETA {etaText} | best ${metric} {best}`,
+    `search |{bar}| {value}/{total} tasks | {elapsed} elapsed | ETA {etaText} | best ${metric} {best}{leading}`,
     (progress) => {
-      const best = progress.best;
-      const partial = best && best.foldsDone < best.nFolds ? `, ${best.foldsDone}/${best.nFolds} folds` : '';
-      const bestText = best ? `${formatScore(best.score)} (run ${best.runId}${partial})` : '—';
+      const { best, leading } = progress;
+      const leadingText = leading
+        ? ` | leading ${formatScore(leading.score)} (run #${leading.number}, ${leading.foldsDone}/${leading.nFolds} folds)`
+        : '';
+      const bestText = best ? `${formatScore(best.score)} (run #${best.number})` : '—';
       return {
         value: progress.tasksDone,
         total: progress.tasksTotal,
         fields: {
           best: bestText,
+          leading: leadingText,
           elapsed: formatClock(progress.elapsedMs),
           etaText:
             progress.tasksDone > 0 && progress.tasksDone < progress.tasksTotal
               ? formatClock((progress.elapsedMs / progress.tasksDone) * (progress.tasksTotal - progress.tasksDone))
               : '—',
         },
-        key: `${progress.tasksDone}/${progress.tasksTotal} ${bestText}`,
+        key: `${progress.tasksDone}/${progress.tasksTotal} ${bestText}${leadingText}`,
       };
     },
     stream,

@@ -13,7 +13,8 @@ import { rankRuns, refitEpochsOf } from '../selection/ranking.js';
 import { selectionOf } from '../selection/selection.js';
 import { deleteExperiment } from './delete-experiment.js';
 import { assertNotLeased, withLease } from './experiment-lease.js';
-import { CoordinatorEventBus, type SearchProgress } from './events.js';
+import { CoordinatorEventBus } from './events.js';
+import { StandingsTracker } from './search-standings.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
 import { AshaPruner } from '../search/asha.js';
@@ -105,9 +106,10 @@ export class Coordinator {
     const foldsTotal = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
     let tasksDone = foldsTotal - pending.length;
     const nFolds = nFoldsOf(spec);
-    let best = this.#bestSoFar(experiment, nFolds);
+    const standings = new StandingsTracker(this.#storage, experiment);
+    let best = standings.current(true);
     const reportProgress = () =>
-      this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, best });
+      this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, ...best });
     reportProgress();
 
     const asha = spec.pruning?.asha ? new AshaPruner({ ...spec.pruning.asha, direction: experiment.selectionDirection }) : null;
@@ -127,7 +129,7 @@ export class Coordinator {
         if (ending === 'interrupted') return;
         if (ending === 'trained') tasksTrained++;
         tasksDone++;
-        best = this.#bestSoFar(experiment, nFolds);
+        best = standings.current(tasksDone === foldsTotal);
         reportProgress();
       });
     }
@@ -249,19 +251,6 @@ export class Coordinator {
     }
     const status = runs.get(runId).status;
     if (status === 'done' || status === 'pruned') this.events.emit('run', { experimentId: experiment.experimentId, runId, status });
-  }
-
-  /** The run with the best mean over its finished folds; among equal fold counts, more folds win ties by coming later. */
-  #bestSoFar(experiment: Experiment, nFolds: number): SearchProgress['best'] {
-    let best: SearchProgress['best'] = null;
-    for (const [runId, folds] of this.#storage.runs.foldScores(experiment.experimentId)) {
-      const scores = [...folds.values()].filter((score): score is number => score !== null && Number.isFinite(score));
-      if (scores.length === 0) continue;
-      const score = scores.reduce((a, b) => a + b, 0) / scores.length;
-      if (best === null || isBetter(experiment.selectionDirection, score, best.score))
-        best = { runId, score, foldsDone: scores.length, nFolds };
-    }
-    return best;
   }
 
   /** Finished search runs, best first by the selection metric (rankRuns); ties go to the simpler model. */

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { EpochMetrics } from '../../worker/contract/protocol.js';
 import type { ExperimentStatus } from '../storage/experiment-store.js';
 import type { RunStatus } from '../storage/run-store.js';
+import type { Standing } from '../selection/provisional.js';
 
 /** What the coordinator announces after each write; the dashboard streams these as Server-Sent Events. */
 export type CoordinatorEvents = {
@@ -18,11 +19,13 @@ export type SearchProgress = {
   readonly tasksDone: number;
   readonly tasksTotal: number;
   readonly elapsedMs: number;
+  /** The best finished run (rank 1 of rankRuns), or null while none has finished. */
+  readonly best: Standing | null;
   /**
-   * Best run so far by the mean selection metric over its finished folds (folds train in waves,
-   * so early in a search this is a partial mean: `foldsDone` of `nFolds`).
+   * The leading unfinished run by its mean over the folds it has finished (`foldsDone` of
+   * `nFolds`; selection/provisional.ts): folds train in waves, so early in a search only this exists.
    */
-  readonly best: { readonly runId: number; readonly score: number; readonly foldsDone: number; readonly nFolds: number } | null;
+  readonly leading: Standing | null;
 };
 
 /** A typed wrapper over EventEmitter: `emit` and `on` only accept the events above. */

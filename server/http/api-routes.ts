@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Router, type Request, type Response } from 'express';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import { parseDeleteBody, parseId, parseIdList, parseMetricNames, parseRefitBody, parseStartBody } from './params.js';
-import { streamExperimentEvents } from './sse.js';
+import { streamExperimentEvents, streamListEvents } from './sse.js';
 import { writeCurvesCsv } from '../results/curves-csv.js';
 import { ONNX_MEDIA_TYPE } from '../results/onnx-file.js';
 
@@ -33,6 +33,21 @@ export function createApiRouter(services: DashboardServices): Router {
       search: started.search,
       url: `/experiments/${id}`,
     });
+  });
+
+  /** @route GET /api/events  Server-Sent Events of every experiment, for the list: experiment, run, search */
+  api.get('/events', (req, res) => {
+    streamListEvents(req, res, live);
+  });
+
+  /** @route POST /api/experiments/:experimentId/stop  stops its search (or refit) in this dashboard: tasks end interrupted */
+  api.post('/experiments/:experimentId/stop', async (req, res) => {
+    res.json({ search: await commands.stop(experimentId(req)) });
+  });
+
+  /** @route POST /api/experiments/:experimentId/resume  202, searches an interrupted experiment again in the background */
+  api.post('/experiments/:experimentId/resume', (req, res) => {
+    res.status(202).json({ search: commands.resume(experimentId(req)) });
   });
 
   /** @route GET /api/experiments/:experimentId */

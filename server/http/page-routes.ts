@@ -240,6 +240,20 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     res.redirect(303, fromRun ? `/experiments/${id}/runs/${runId}` : `/experiments/${id}#refit`);
   });
 
+  /** @route POST /experiments/:experimentId/stop — the Stop button without JavaScript */
+  pages.post('/experiments/:experimentId/stop', async (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    await commands.stop(id);
+    res.redirect(303, `/experiments/${id}`);
+  });
+
+  /** @route POST /experiments/:experimentId/resume — the Resume button without JavaScript */
+  pages.post('/experiments/:experimentId/resume', (req, res) => {
+    const id = parseId(req.params.experimentId, 'experimentId');
+    commands.resume(id);
+    res.redirect(303, `/experiments/${id}`);
+  });
+
   /** @route POST /experiments/:experimentId/delete — body confirm=<name> */
   pages.post('/experiments/:experimentId/delete', (req, res) => {
     const id = parseId(req.params.experimentId, 'experimentId');

@@ -1,6 +1,11 @@
+import type { SearchSummary } from '../coordinator/coordinator.js';
+import type { CoordinatorEventBus } from '../coordinator/events.js';
+import { LeaseHeldError } from '../coordinator/experiment-lease.js';
+import { formatDuration, formatScore } from '../cli/format.js';
+import { metricKey } from '../../worker/contract/vocabulary.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { refitEpochsOf } from '../selection/ranking.js';
 import { selectionOf } from '../selection/selection.js';
-import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import type { Run } from '../storage/run-store.js';
 import type { DashboardDeps } from './deps.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
@@ -15,28 +20,45 @@ function userMessage(error: unknown, what: string): string {
   return `${what} failed unexpectedly; the server log has the details`;
 }
 
+export type BackgroundWorkOptions = {
+  /** Events of searches and refits other processes run (the change feed's follower): their refits show too. */
+  readonly followed?: CoordinatorEventBus;
+  /** Where a search started from the browser says that it started and ended (the `serve` terminal). @default console.log */
+  readonly log?: (line: string) => void;
+};
+
 /**
  * Background work started from the browser: searches and refits. Requests return at once; the
- * work goes on here and reports through `LiveEvents`. Also notices searches and refits the CLI
- * runs in the same process (`foldwise run --serve`) from the coordinator's events, so the
- * dashboard never starts a second search of a running experiment or deletes one mid-search.
+ * work goes on here and reports through `LiveEvents`. A search ends like `foldwise run`: its best
+ * run is refitted, and Stop interrupts it as Ctrl-C does (Resume searches again). Also notices
+ * searches and refits the CLI runs in the same process (`foldwise run --serve`) from the
+ * coordinator's events, so the dashboard never starts a second search of a running experiment or
+ * deletes one mid-search, and refits other processes run, from the change feed.
  */
 export class BackgroundWork {
   readonly #deps: DashboardDeps;
   readonly #live: LiveEvents;
+  readonly #log: (line: string) => void;
   readonly #searches = new Map<number, Mutable<BackgroundSearch>>();
   readonly #refits = new Map<number, Mutable<BackgroundRefit>>();
+  /** Refits other processes run, as the change feed tells them. */
+  readonly #followedRefits = new Map<number, Mutable<BackgroundRefit>>();
+  /** What Stop aborts: the background search or refit of an experiment in this process. */
+  readonly #stoppers = new Map<number, AbortController>();
   /** Experiments whose search runs in this process, whoever started it. */
   readonly #searching = new Set<number>();
   /** Refit runs in progress in this process → their experiment. */
   readonly #refitRuns = new Map<number, number>();
   readonly #pending = new Set<Promise<unknown>>();
+  /** The latest piece of work per experiment, settled (never rejects): what Stop waits for. */
+  readonly #settled = new Map<number, Promise<unknown>>();
   readonly #controller = new AbortController();
   readonly #unsubscribe: (() => void)[];
 
-  constructor(deps: DashboardDeps, live: LiveEvents) {
+  constructor(deps: DashboardDeps, live: LiveEvents, options: BackgroundWorkOptions = {}) {
     this.#deps = deps;
     this.#live = live;
+    this.#log = options.log ?? ((line) => console.log(line));
     const bus = deps.coordinator.events;
     this.#unsubscribe = [
       bus.on('experiment', ({ experimentId, status }) => {
@@ -59,13 +81,52 @@ export class BackgroundWork {
           this.#refitRuns.delete(runId);
         }
       }),
-      bus.on('epoch', ({ experimentId, runId, epoch }) => {
-        const refit = this.#refits.get(experimentId);
-        if (refit?.state !== 'running' || refit.refitRunId !== runId) return;
-        refit.epochsDone = Math.max(refit.epochsDone, epoch + 1);
+      bus.on('epoch', ({ experimentId, runId, epoch }) => this.#refitEpoch(this.#refits, experimentId, runId, epoch)),
+      ...(options.followed ? this.#follow(options.followed) : []),
+    ];
+  }
+
+  /** Tracks the refits another process runs: announced with their epochs, moved by their epochs, ended by their run. */
+  #follow(followed: CoordinatorEventBus): (() => void)[] {
+    return [
+      followed.on('refit', ({ experimentId, runId, sourceRunId, epochs }) => {
+        const refit: Mutable<BackgroundRefit> = {
+          experimentId,
+          sourceRunId,
+          refitRunId: runId,
+          state: 'running',
+          epochsDone: 0,
+          epochsTotal: epochs,
+          startedAt: Date.now(),
+          finishedAt: null,
+          error: null,
+          modelId: null,
+        };
+        this.#followedRefits.set(experimentId, refit);
+        this.#publishRefit(refit);
+      }),
+      followed.on('epoch', ({ experimentId, runId, epoch }) => this.#refitEpoch(this.#followedRefits, experimentId, runId, epoch)),
+      followed.on('run', ({ experimentId, runId, status }) => {
+        const refit = this.#followedRefits.get(experimentId);
+        if (refit?.state !== 'running' || refit.refitRunId !== runId || (status !== 'done' && status !== 'failed')) return;
+        refit.state = status;
+        refit.finishedAt = Date.now();
+        if (status === 'done') {
+          refit.epochsDone = refit.epochsTotal;
+          refit.modelId = this.#deps.storage.models.ofExperiment(experimentId).find((model) => model.runId === runId)?.modelId ?? null;
+        } else {
+          refit.error = this.#findRun(runId)?.error ?? 'the refit failed';
+        }
         this.#publishRefit(refit);
       }),
     ];
+  }
+
+  #refitEpoch(refits: ReadonlyMap<number, Mutable<BackgroundRefit>>, experimentId: number, runId: number, epoch: number): void {
+    const refit = refits.get(experimentId);
+    if (refit?.state !== 'running' || refit.refitRunId !== runId) return;
+    refit.epochsDone = Math.max(refit.epochsDone, epoch + 1);
+    this.#publishRefit(refit);
   }
 
   #findRun(runId: number): Run | null {
@@ -92,8 +153,57 @@ export class BackgroundWork {
     return this.#searches.get(experimentId) ?? null;
   }
 
+  /**
+   * The latest refit of the experiment started here, or followed in another process (one whose
+   * owner died without a word reads as interrupted).
+   */
   latestRefit(experimentId: number): BackgroundRefit | null {
-    return this.#refits.get(experimentId) ?? null;
+    const mine = this.#refits.get(experimentId) ?? null;
+    const followed = this.#followedRefits.get(experimentId) ?? null;
+    if (followed === null || (mine !== null && mine.startedAt >= followed.startedAt)) return mine;
+    if (followed.state === 'running' && this.#deps.storage.leases.holder(experimentId)?.purpose !== 'refit')
+      return { ...followed, state: 'interrupted', finishedAt: followed.finishedAt ?? Date.now() };
+    return followed;
+  }
+
+  /** Whether Stop has something to stop: a search or refit of the experiment started from this dashboard is running. */
+  canStop(experimentId: number): boolean {
+    return this.#stoppers.has(experimentId);
+  }
+
+  /**
+   * Stops the experiment's background search (its running tasks end as interrupted, as with
+   * Ctrl-C; Resume searches again) or refit. Returns the search's state once it has recorded that.
+   * @throws {NotFoundError}
+   * @throws {LeaseHeldError} when another process runs it (stop it there).
+   * @throws {ConflictError} when nothing of it runs.
+   */
+  async stop(experimentId: number): Promise<BackgroundSearch | null> {
+    const experiment = this.#deps.storage.experiments.get(experimentId);
+    const stopper = this.#stoppers.get(experimentId);
+    if (!stopper) {
+      const holder = this.#deps.storage.leases.holder(experimentId);
+      if (holder) throw new LeaseHeldError(experiment.name, holder);
+      throw new ConflictError(`"${experiment.name}" is not running; there is nothing to stop`);
+    }
+    stopper.abort();
+    await this.#settled.get(experimentId);
+    return this.latestSearch(experimentId);
+  }
+
+  /** A fresh stopper for the experiment's next piece of work, aborted also when the dashboard closes. */
+  #stopperFor(experimentId: number): AbortController {
+    const stopper = new AbortController();
+    this.#stoppers.set(experimentId, stopper);
+    return stopper;
+  }
+
+  #signalOf(stopper: AbortController): AbortSignal {
+    return AbortSignal.any([stopper.signal, this.#controller.signal]);
+  }
+
+  #release(experimentId: number, stopper: AbortController): void {
+    if (this.#stoppers.get(experimentId) === stopper) this.#stoppers.delete(experimentId);
   }
 
   /**
@@ -102,7 +212,7 @@ export class BackgroundWork {
    * @throws {NotFoundError}
    */
   startSearch(experimentId: number): BackgroundSearch {
-    this.#deps.storage.experiments.get(experimentId);
+    const experiment = this.#deps.storage.experiments.get(experimentId);
     const current = this.#searches.get(experimentId);
     if (current?.state === 'running' || this.#searching.has(experimentId)) {
       return current ?? { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
@@ -113,12 +223,18 @@ export class BackgroundWork {
     this.#searches.set(experimentId, search);
     this.#searching.add(experimentId);
     this.#live.publish(experimentId, { type: 'search', data: { ...search } });
+    const stopper = this.#stopperFor(experimentId);
+    const pending = this.#deps.storage.runs.pendingFolds(experimentId).length;
+    this.#log(`search of "${experiment.name}" started from the dashboard: ${pending} tasks to train`);
+    let summary: SearchSummary | null = null;
     this.#track(
+      experimentId,
       this.#deps.coordinator
-        .search(experimentId, this.#controller.signal)
+        .search(experimentId, this.#signalOf(stopper))
         .then(
-          (summary) => {
-            search.state = summary.interrupted ? 'interrupted' : 'done';
+          (done) => {
+            summary = done;
+            search.state = done.interrupted ? 'interrupted' : 'done';
           },
           (error: unknown) => {
             search.state = 'failed';
@@ -134,10 +250,31 @@ export class BackgroundWork {
         .finally(() => {
           search.finishedAt = Date.now();
           this.#searching.delete(experimentId);
+          this.#release(experimentId, stopper);
           this.#live.publish(experimentId, { type: 'search', data: { ...search } });
+          this.#logSearchEnd(experiment.name, search, summary);
+          // As `foldwise run` does: a finished search refits its best run.
+          if (search.state === 'done' && !this.#controller.signal.aborted) this.#refitAfterSearch(experimentId);
         }),
     );
     return { ...search };
+  }
+
+  #logSearchEnd(name: string, search: BackgroundSearch, summary: SearchSummary | null): void {
+    const took = formatDuration((search.finishedAt ?? Date.now()) - search.startedAt);
+    const trained = summary ? ` (${summary.tasksTrained} tasks trained)` : '';
+    if (search.state === 'done') this.#log(`search of "${name}" finished in ${took}${trained}`);
+    else if (search.state === 'interrupted') this.#log(`search of "${name}" interrupted after ${took}${trained}; Resume continues it`);
+    else this.#log(`search of "${name}" failed after ${took}: ${search.error}`);
+  }
+
+  #refitAfterSearch(experimentId: number): void {
+    try {
+      this.startRefit(experimentId);
+    } catch (error) {
+      // No finished run (every run failed), or another process took the experiment meanwhile.
+      this.#log(`no refit after the search: ${userMessage(error, 'the refit')}`);
+    }
   }
 
   /**
@@ -176,23 +313,32 @@ export class BackgroundWork {
     };
     this.#refits.set(experimentId, refit);
     this.#publishRefit(refit);
+    const stopper = this.#stopperFor(experimentId);
+    const signal = this.#signalOf(stopper);
+    const runLabel = `run ${source.runId} of "${experiment.name}"`;
+    this.#log(`refit of ${runLabel} started: ${epochsTotal} epochs on all non-test rows`);
     this.#track(
+      experimentId,
       coordinator
-        .refit(experimentId, source.runId, this.#controller.signal)
+        .refit(experimentId, source.runId, signal)
         .then(
           (summary) => {
             refit.state = 'done';
             refit.refitRunId = summary.refitRun.runId;
             refit.modelId = summary.model.modelId;
             refit.epochsDone = refit.epochsTotal;
+            const test = summary.model.testMetrics[metricKey('test', experiment.selectionMetric)];
+            this.#log(`refit of ${runLabel} finished: test ${experiment.selectionMetric} ${formatScore(test)}`);
           },
           (error: unknown) => {
-            refit.state = this.#controller.signal.aborted ? 'interrupted' : 'failed';
+            refit.state = signal.aborted ? 'interrupted' : 'failed';
             refit.error = userMessage(error, `refit of run ${source.runId}`);
+            this.#log(`refit of ${runLabel} ${refit.state}: ${refit.error}`);
           },
         )
         .finally(() => {
           refit.finishedAt = Date.now();
+          this.#release(experimentId, stopper);
           this.#publishRefit(refit);
         }),
     );
@@ -203,10 +349,14 @@ export class BackgroundWork {
     this.#live.publish(refit.experimentId, { type: 'refit', data: { ...refit } });
   }
 
-  #track(promise: Promise<unknown>): void {
+  #track(experimentId: number, promise: Promise<unknown>): void {
     const settled = promise.catch(() => undefined);
     this.#pending.add(settled);
-    void settled.finally(() => this.#pending.delete(settled));
+    this.#settled.set(experimentId, settled);
+    void settled.finally(() => {
+      this.#pending.delete(settled);
+      if (this.#settled.get(experimentId) === settled) this.#settled.delete(experimentId);
+    });
   }
 
   /** Stops background work (running tasks end as interrupted) and waits for it to record that. */

@@ -3,6 +3,7 @@ import { ExperimentCommands } from './experiment-commands.js';
 import { ExperimentQueries } from './experiment-queries.js';
 import { BackgroundWork } from './background-work.js';
 import { LiveEvents } from './live-events.js';
+import { FeedFollower } from './feed-follower.js';
 import { ModelFiles } from './model-files.js';
 import { SpecFiles } from './spec-files.js';
 import { Uploads } from './uploads.js';
@@ -30,8 +31,10 @@ export type DashboardServices = {
 };
 
 export function createDashboardServices(deps: DashboardDeps): DashboardServices {
-  const live = new LiveEvents(deps.coordinator.events);
-  const background = new BackgroundWork(deps, live);
+  // Searches other processes run reach the tabs through the change feed, on the follower's own bus.
+  const follower = new FeedFollower(deps.storage.feed, { onMissed: () => live.resync() });
+  const live: LiveEvents = new LiveEvents([deps.coordinator.events, follower.events]);
+  const background = new BackgroundWork(deps, live, { followed: follower.events, log: deps.log });
   const specs = new SpecFiles(deps.config.experimentsDir);
   const models = new ModelFiles(deps.storage, deps.config.dataDir);
   const queries = new ExperimentQueries(deps, background, models);
@@ -50,6 +53,7 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
     live,
     background,
     close() {
+      follower.close();
       closing ??= background.close().finally(() => live.close());
       return closing;
     },

@@ -7,4 +7,6 @@ export type DashboardDeps = {
   readonly config: Pick<Config, 'dataDir' | 'experimentsDir' | 'host' | 'port'>;
   readonly storage: Storage;
   readonly coordinator: Coordinator;
+  /** Where background work says that a search started and ended. @default console.log (the `serve` terminal) */
+  readonly log?: (line: string) => void;
 };

@@ -70,6 +70,27 @@ export class ExperimentCommands {
     if (typeof dataset.path === 'string') this.#dataPaths.check(dataset.path);
   }
 
+  /**
+   * Stops the search (or refit) of the experiment that this dashboard runs, as Ctrl-C stops
+   * `foldwise run`: running tasks end as interrupted. See BackgroundWork.stop.
+   */
+  stop(experimentId: number): Promise<BackgroundSearch | null> {
+    return this.#background.stop(experimentId);
+  }
+
+  /**
+   * Searches an interrupted (or failed) experiment again from where it stopped, as a second
+   * `foldwise run` of its spec does; finished folds are kept.
+   * @throws {ConflictError} when its search has finished (nothing to resume).
+   * @throws {LeaseHeldError} when another process runs it.
+   */
+  resume(experimentId: number): BackgroundSearch {
+    const experiment = this.#deps.storage.experiments.get(experimentId);
+    if (experiment.status === 'done' && !this.#background.isSearching(experimentId))
+      throw new ConflictError(`the search of "${experiment.name}" has finished; there is nothing to resume`);
+    return this.#background.startSearch(experimentId);
+  }
+
   /** Refits a finished run (the best when `runId` is absent) in the background. See BackgroundWork.startRefit. */
   refit(experimentId: number, runId?: number): BackgroundRefit {
     return this.#background.startRefit(experimentId, runId);

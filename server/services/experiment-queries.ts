@@ -103,6 +103,12 @@ export type ExperimentDetail = ExperimentItem & {
   readonly refitJob: BackgroundRefit | null;
   readonly refitting: boolean;
   readonly models: readonly ModelInfo[];
+  /** A search or refit of it started from this dashboard runs: Stop stops it. */
+  readonly canStop: boolean;
+  /** Interrupted, failed or never searched, and nobody searches it now: Resume searches again. */
+  readonly canResume: boolean;
+  /** Another process searches or refits it now (its lease): stop it there. */
+  readonly owner: { readonly pid: number; readonly host: string; readonly purpose: string; readonly since: number } | null;
 };
 
 export type FoldDetail = Omit<Fold, 'runId'>;
@@ -338,7 +344,18 @@ export class ExperimentQueries {
       refitJob: this.#background.latestRefit(experimentId),
       refitting: this.#background.isRefitting(experimentId),
       models: this.#models.ofExperiment(experimentId),
+      ...this.#control(experiment, item.searching),
     };
+  }
+
+  /** What Stop and Resume may do, and who else owns the experiment. */
+  #control(experiment: Experiment, searching: boolean): Pick<ExperimentDetail, 'canStop' | 'canResume' | 'owner'> {
+    const id = experiment.experimentId;
+    const canStop = this.#background.canStop(id);
+    const lease = this.#deps.storage.leases.holder(id);
+    const owner = lease && !canStop && !searching ? { pid: lease.pid, host: lease.host, purpose: lease.purpose, since: lease.acquiredAt } : null;
+    const stopped = experiment.status === 'interrupted' || experiment.status === 'failed' || experiment.status === 'queued';
+    return { canStop, canResume: stopped && lease === null && !searching, owner };
   }
 
   /** A run with its folds. @throws {NotFoundError} also when the run is not in this experiment. */

@@ -4,6 +4,7 @@ import { RunStore, type FoldResult } from './run-store.js';
 import { MetricStore } from './metric-store.js';
 import { ModelStore, type NewModel } from './model-store.js';
 import { LeaseStore } from './lease-store.js';
+import { FeedStore } from './feed-store.js';
 
 /**
  * The stores over one database handle, which stays private: every write is a store method, and a
@@ -17,6 +18,8 @@ export type Storage = {
   readonly metrics: MetricStore;
   readonly models: ModelStore;
   readonly leases: LeaseStore;
+  /** The change feed other processes' dashboards follow (feed-store.ts). */
+  readonly feed: FeedStore;
   /**
    * Records a new experiment with its search runs (one fold row per fold), in one transaction.
    * @throws {ConflictError} when the name is taken.
@@ -48,6 +51,7 @@ export function openStorage(path: string): Storage {
     metrics,
     models,
     leases: new LeaseStore(db),
+    feed: new FeedStore(db),
     createExperiment: (experiment, paramsJsonList, nFolds, now = Date.now()) =>
       writeTransaction(db, () => {
         const created = experiments.create(experiment, now);

@@ -32,6 +32,8 @@ export type TestDashboardOptions = {
   readonly seed?: (storage: Storage, dirs: { dataDir: string; experimentsDir: string }) => void;
   /** Copy the repository's experiments/ folder into the temporary experiments folder. @default true */
   readonly copyExperiments?: boolean;
+  /** Where background work reports searches starting and ending. @default nowhere */
+  readonly log?: (line: string) => void;
 };
 
 const REPO_EXPERIMENTS = new URL('../../experiments', import.meta.url);
@@ -45,7 +47,12 @@ export async function startTestDashboard(options: TestDashboardOptions = {}): Pr
   options.seed?.(storage, { dataDir, experimentsDir });
   const runner = options.runner ?? new PacedRunner();
   const coordinator = new Coordinator(storage, runner, { dataDir });
-  const services = createDashboardServices({ config: { dataDir, experimentsDir, host: '127.0.0.1', port: 0 }, storage, coordinator });
+  const services = createDashboardServices({
+    config: { dataDir, experimentsDir, host: '127.0.0.1', port: 0 },
+    storage,
+    coordinator,
+    log: options.log ?? (() => undefined),
+  });
   const app = createApp(services);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -40,12 +40,26 @@ test('search progress in a log: hundreds of updates a second become a few lines,
   const bar = createSearchProgressBar('auc', stream, { intervalMs: 5000, now: () => now });
   for (let i = 0; i <= 1000; i++) {
     now = i * 10; // an update every 10 ms for 10 s
-    bar.update({ experimentId: 1, tasksDone: Math.floor(i / 100), tasksTotal: 10, elapsedMs: now, best: null });
+    bar.update({ experimentId: 1, tasksDone: Math.floor(i / 100), tasksTotal: 10, elapsedMs: now, best: null, leading: null });
   }
   bar.stop();
   assert.ok(lines.length <= 4, lines.join('\n'));
   assert.match(lines[0]!, /^search 0\/10 tasks \| 0:00 elapsed \| ETA — \| best auc —$/);
   assert.match(lines.at(-1)!, /^search 10\/10 tasks \| 0:10 elapsed/);
+});
+
+test('search progress: the best finished run, and apart from it the leading unfinished one with its folds', () => {
+  const { stream, lines } = logStream();
+  const bar = createSearchProgressBar('auc', stream, { intervalMs: 0 });
+  const progress = { experimentId: 1, tasksTotal: 10, elapsedMs: 1000 };
+  const leading = { runId: 17, number: 7, score: 0.95123, foldsDone: 2, nFolds: 5 };
+  bar.update({ ...progress, tasksDone: 2, best: null, leading });
+  bar.update({ ...progress, tasksDone: 6, best: { runId: 13, number: 3, score: 0.93, foldsDone: 5, nFolds: 5 }, leading });
+  bar.update({ ...progress, tasksDone: 10, best: { runId: 17, number: 7, score: 0.94, foldsDone: 5, nFolds: 5 }, leading: null });
+  bar.stop();
+  assert.match(lines[0]!, /\| best auc — \| leading 0\.9512 \(run #7, 2\/5 folds\)$/);
+  assert.match(lines[1]!, /\| best auc 0\.9300 \(run #3\) \| leading 0\.9512 \(run #7, 2\/5 folds\)$/);
+  assert.match(lines[2]!, /\| best auc 0\.9400 \(run #7\)$/);
 });
 
 test('refit progress follows the refit run announced on the event bus, epoch by epoch', () => {

@@ -311,6 +311,16 @@ function showRefitError(message) {
   panel.querySelector('.card-head').after(alert);
 }
 
+function showControlError(message) {
+  const head = $('#experiment-summary');
+  $('.control-error', head)?.remove();
+  const alert = document.createElement('div');
+  alert.className = 'alert error control-error';
+  alert.setAttribute('role', 'alert');
+  alert.textContent = message;
+  head.querySelector('.exp-title').after(alert);
+}
+
 function setupForms() {
   document.addEventListener('submit', async (event) => {
     const form = event.target;
@@ -326,6 +336,18 @@ function setupForms() {
       } catch (error) {
         button.disabled = false;
         showRefitError(error.message);
+      }
+    } else if (form.matches('.control-form')) {
+      // Stop (tasks end as interrupted, as Ctrl-C) or Resume (search again): the page follows by its events.
+      event.preventDefault();
+      const button = form.querySelector('button');
+      button.disabled = true;
+      try {
+        await postJson(`/api/experiments/${experimentId}/${form.dataset.action}`);
+        refreshAll();
+      } catch (error) {
+        button.disabled = false;
+        showControlError(error.message);
       }
     } else if (form.matches('#delete-form')) {
       const input = form.querySelector('[name=confirm]');

@@ -80,7 +80,12 @@ export async function refreshFragments(names, page = location.href) {
 
 /** Subscribes to an experiment's Server-Sent Events; returns the EventSource (it reconnects by itself). */
 export function liveEvents(experimentId, handlers) {
-  const source = new EventSource(`/api/experiments/${experimentId}/events`);
+  return liveStream(`/api/experiments/${experimentId}/events`, handlers);
+}
+
+/** Subscribes to a Server-Sent Events stream of the API (an experiment's, or /api/events for the list). */
+export function liveStream(url, handlers) {
+  const source = new EventSource(url);
   // The connection state, for people (and tests) wondering whether the page is live.
   const root = document.documentElement;
   source.addEventListener('hello', () => (root.dataset.live = 'connected'));
