@@ -41,7 +41,9 @@ export function selectionLines(selection: Selection): string[] {
 export function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const runs = storage.runs.list(experiment.experimentId);
   const selection = selectionOf(experiment, storage.runs);
-  const others = runs.filter((run) => !selection.ranked.includes(run));
+  // By id: the selection read its own copies of the runs.
+  const ranked = new Set(selection.ranked.map((run) => run.runId));
+  const others = runs.filter((run) => !ranked.has(run.runId));
   console.log(
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
       `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
