@@ -1,6 +1,7 @@
 import type { ExperimentSpec } from '../../worker/contract/spec.js';
 import { leaderboardColumns } from '../search/grid.js';
 import type { Selection } from '../selection/selection.js';
+import type { ProvisionalRank } from '../selection/provisional.js';
 import type { Run } from '../storage/run-store.js';
 
 export function formatScore(value: number | null | undefined, digits = 4): string {
@@ -43,9 +44,18 @@ export function standing(selection: Selection, run: Run): string {
 /**
  * The leaderboard as text: rank, run number (`*` marks the selected run), one column per searched
  * hyperparameter, then score, the Holm-adjusted p-value against the best and the standing
- * (best / tied / worse), epochs, size, time, status.
+ * (best / tied / worse), epochs, size, time, status. Unfinished runs in `provisional` (among
+ * `others`) show their provisional rank in brackets and their mean over the folds they have finished.
  */
-export function formatLeaderboard(spec: ExperimentSpec, metric: string, selection: Selection, others: readonly Run[], limit = 20): string {
+export function formatLeaderboard(
+  spec: ExperimentSpec,
+  metric: string,
+  selection: Selection,
+  others: readonly Run[],
+  limit = 20,
+  provisional: readonly ProvisionalRank[] = [],
+): string {
+  const provisionalOf = new Map(provisional.map((entry) => [entry.run.runId, entry]));
   const { ranked } = selection;
   const columns = leaderboardColumns(spec);
   const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'p vs best', 'vs best', 'epochs', 'params', 'train time', 'status'];
@@ -55,11 +65,16 @@ export function formatLeaderboard(spec: ExperimentSpec, metric: string, selectio
     const { params } = run;
     const rank = ranked.indexOf(run);
     const holdout = spec.validation.kind === 'holdout';
+    const partial = provisionalOf.get(run.runId);
+    const score = (mean: number | null, std: number | null) =>
+      mean === null ? '—' : holdout ? formatScore(mean) : `${formatScore(mean)} ± ${formatScore(std)}`;
     return [
-      rank >= 0 ? String(rank + 1) : '',
+      rank >= 0 ? String(rank + 1) : partial ? `(${partial.rank})` : '',
       `#${run.number}${run.runId === selection.selected?.runId ? ' *' : ''}`,
       ...columns.map((name) => String(params[name])),
-      run.scoreMean === null ? '—' : holdout ? formatScore(run.scoreMean) : `${formatScore(run.scoreMean)} ± ${formatScore(run.scoreStd)}`,
+      partial
+        ? `${score(partial.scoreMean, partial.scoreStd)} (${partial.foldsDone}/${partial.nFolds} folds)`
+        : score(run.scoreMean, run.scoreStd),
       rank >= 0 ? formatPValue(selection.comparisons.get(run.runId)?.adjustedP) : '',
       rank >= 0 ? standing(selection, run) : '',
       run.refitEpochs === null ? '—' : String(run.refitEpochs),

@@ -5,6 +5,7 @@
  */
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, type Selection } from '../selection/selection.js';
+import { rankProvisional } from '../selection/provisional.js';
 import { describeChosenModel, refitModelFor, type ModelChoice } from '../results/refit-model.js';
 import { cvVersusTest } from '../services/cv-versus-test.js';
 import type { Experiment } from '../storage/experiment-store.js';
@@ -41,14 +42,18 @@ export function selectionLines(selection: Selection): string[] {
 export function printLeaderboard(storage: Storage, experiment: Experiment): void {
   const runs = storage.runs.list(experiment.experimentId);
   const selection = selectionOf(experiment, storage.runs);
+  // Unfinished runs with finished folds come next, ranked apart by the mean over those folds.
+  const provisional = rankProvisional(experiment, runs, storage.runs.foldScores(experiment.experimentId));
   // By id: the selection read its own copies of the runs.
-  const ranked = new Set(selection.ranked.map((run) => run.runId));
-  const others = runs.filter((run) => !ranked.has(run.runId));
+  const apart = new Set([...selection.ranked, ...provisional.map((entry) => entry.run)].map((run) => run.runId));
+  const others = [...provisional.map((entry) => entry.run), ...runs.filter((run) => !apart.has(run.runId))];
   console.log(
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
       `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
   );
-  console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others));
+  console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others, undefined, provisional));
+  if (provisional.length > 0)
+    console.log(`(N): ${provisional.length} unfinished runs, ranked apart by the mean over the folds they have finished.`);
   for (const line of selectionLines(selection)) console.log(line);
 }
 

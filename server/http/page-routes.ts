@@ -43,7 +43,7 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
 
 /**
  * The data the experiment page fetches first, preloaded while the HTML parses: the leaderboard
- * JSON and the curves of the runs it plots by default (the top 10, then running ones), with the
+ * JSON and the curves of the runs it plots by default (the top 10, then the leading unfinished and running ones), with the
  * same ids in the same order as experiment.js asks for them.
  */
 function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
@@ -53,7 +53,11 @@ function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): strin
     .map((run) => run.runId);
   for (const run of board.runs) {
     if (shown.length >= 10) break;
-    if (run.status === 'running') shown.push(run.runId);
+    if (run.rank === null && run.provisional) shown.push(run.runId);
+  }
+  for (const run of board.runs) {
+    if (shown.length >= 10) break;
+    if (run.status === 'running' && !shown.includes(run.runId)) shown.push(run.runId);
   }
   const id = detail.experimentId;
   return [

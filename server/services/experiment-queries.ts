@@ -1,6 +1,7 @@
 import { familiesOf, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
 import { rankRuns } from '../selection/ranking.js';
+import { rankProvisional } from '../selection/provisional.js';
 import { pairedComparison, selectionOf, selectionSummary, type RunComparison, type SelectionSummary } from '../selection/selection.js';
 import { leaderboardColumns, searchedParamNames } from '../search/grid.js';
 import { NotFoundError } from '../errors.js';
@@ -73,6 +74,11 @@ export type RunRow = {
   readonly trainLoss: number | null;
   readonly valLoss: number | null;
   readonly valScore: number | null;
+  /**
+   * An unfinished run with finished folds: its place among the unfinished runs by the mean over
+   * those folds (selection/provisional.ts), shown apart from the finished runs' ranks; else null.
+   */
+  readonly provisional: { readonly rank: number; readonly scoreMean: number; readonly scoreStd: number | null; readonly foldsDone: number } | null;
 };
 
 export type Leaderboard = {
@@ -96,6 +102,8 @@ export type ExperimentDetail = ExperimentItem & {
   readonly tasksDone: number;
   readonly tasksTotal: number;
   readonly best: RunRow | null;
+  /** While no run has finished or beside the best: the leading unfinished run (provisional rank 1). */
+  readonly leading: RunRow | null;
   /** The run the selection rule chose: rank 1 under `best`, maybe a simpler one under `one-standard-error`. */
   readonly selected: RunRow | null;
   readonly selection: SelectionSummary;
@@ -287,16 +295,27 @@ export class ExperimentQueries {
     }
     const { ranked } = selection;
     const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
+    // Unfinished runs with finished folds next, in their own (provisional) order; fold scores are read only while some run is unfinished.
+    const unfinished = runs.some((run) => run.status === 'running' || run.status === 'queued' || run.status === 'interrupted');
+    const provisional = unfinished ? rankProvisional(experiment, runs, this.#deps.storage.runs.foldScores(experiment.experimentId)) : [];
+    const provisionalOf = new Map(provisional.map((entry) => [entry.run.runId, entry]));
     const ordered = [
       ...ranked,
-      ...runs.filter((run) => !rankOf.has(run.runId)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId),
+      ...provisional.map((entry) => entry.run),
+      ...runs
+        .filter((run) => !rankOf.has(run.runId) && !provisionalOf.has(run.runId))
+        .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId),
     ];
-    return ordered.map((run) =>
-      toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName, {
+    return ordered.map((run) => {
+      const row = toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName, {
         selected: run.runId === selection.selected?.runId,
         comparison: selection.comparisons.get(run.runId),
-      }),
-    );
+      });
+      const entry = provisionalOf.get(run.runId);
+      return entry
+        ? { ...row, provisional: { rank: entry.rank, scoreMean: entry.scoreMean, scoreStd: entry.scoreStd, foldsDone: entry.foldsDone } }
+        : row;
+    });
   }
 
   /** The leaderboard of an experiment's search runs. @throws {NotFoundError} */
@@ -338,6 +357,7 @@ export class ExperimentQueries {
       tasksDone,
       tasksTotal,
       best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
+      leading: board.runs.find((run) => run.provisional?.rank === 1) ?? null,
       selected: board.runs.find((run) => run.selected) ?? null,
       selection: selectionSummary(selectionOf(experiment, this.#deps.storage.runs)),
       searchJob: this.#background.latestSearch(experimentId),
@@ -499,6 +519,7 @@ function toRow(
     trainLoss: atBest?.loss ?? null,
     valLoss: atBest?.[metricKey('val', 'loss')] ?? null,
     valScore: atBest?.[valScoreName] ?? null,
+    provisional: null,
   };
 }
 

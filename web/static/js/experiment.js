@@ -43,6 +43,7 @@ function rowsInRankOrder() {
     runId: Number(tr.dataset.runId),
     rank: /^\d+$/.test(tr.querySelector('.rank')?.textContent ?? '') ? Number(tr.querySelector('.rank').textContent) : null,
     status: tr.className.match(/status-(\w+)/)?.[1],
+    provisional: tr.querySelector('.rank .provisional') !== null,
   }));
 }
 
@@ -53,9 +54,14 @@ function shownRunIds() {
     .filter((r) => r.rank !== null)
     .slice(0, DEFAULT_SHOWN)
     .map((r) => r.runId);
+  // Then the leading unfinished runs (rows come in rank order, the provisional ones after the finished).
   for (const r of rows) {
     if (ids.length >= DEFAULT_SHOWN) break;
-    if (r.status === 'running') ids.push(r.runId);
+    if (r.rank === null && r.provisional) ids.push(r.runId);
+  }
+  for (const r of rows) {
+    if (ids.length >= DEFAULT_SHOWN) break;
+    if (r.status === 'running' && !ids.includes(r.runId)) ids.push(r.runId);
   }
   return ids;
 }
