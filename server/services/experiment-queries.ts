@@ -78,7 +78,12 @@ export type RunRow = {
    * An unfinished run with finished folds: its place among the unfinished runs by the mean over
    * those folds (selection/provisional.ts), shown apart from the finished runs' ranks; else null.
    */
-  readonly provisional: { readonly rank: number; readonly scoreMean: number; readonly scoreStd: number | null; readonly foldsDone: number } | null;
+  readonly provisional: {
+    readonly rank: number;
+    readonly scoreMean: number;
+    readonly scoreStd: number | null;
+    readonly foldsDone: number;
+  } | null;
 };
 
 export type Leaderboard = {
@@ -373,7 +378,8 @@ export class ExperimentQueries {
     const id = experiment.experimentId;
     const canStop = this.#background.canStop(id);
     const lease = this.#deps.storage.leases.holder(id);
-    const owner = lease && !canStop && !searching ? { pid: lease.pid, host: lease.host, purpose: lease.purpose, since: lease.acquiredAt } : null;
+    const owner =
+      lease && !canStop && !searching ? { pid: lease.pid, host: lease.host, purpose: lease.purpose, since: lease.acquiredAt } : null;
     const stopped = experiment.status === 'interrupted' || experiment.status === 'failed' || experiment.status === 'queued';
     return { canStop, canResume: stopped && lease === null && !searching, owner };
   }
