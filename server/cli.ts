@@ -93,6 +93,7 @@ program
   .argument('<spec>', 'experiment spec file (YAML or JSON)')
   .option('-w, --workers <n>', "worker processes (default: one per core, or the spec's workers)", positiveInt)
   .option('--allow-large-grid', "allow grids larger than the spec's maxRuns")
+  .option('--add-trials <n>', 'continue an existing random or tpe experiment with N more trials', positiveInt)
   .option('--no-refit', 'stop after the search')
   .option('--serve', 'serve the dashboard while the search runs, and after it')
   .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
@@ -109,6 +110,7 @@ program
       flags: {
         workers?: number;
         allowLargeGrid?: boolean;
+        addTrials?: number;
         refit: boolean;
         serve?: boolean;
         host?: string;
@@ -141,15 +143,25 @@ program
       let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
       try {
         dashboard = flags.serve ? await startDashboard(composition) : null;
-        const prepared = await composition.coordinator.prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid });
+        const prepared = await composition.coordinator.prepare(specText, {
+          baseDir: dirname(path),
+          allowLargeGrid: flags.allowLargeGrid,
+          addTrials: flags.addTrials,
+        });
         const { experiment } = prepared;
         const backends = await whenReady(composition);
         const folds = spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout';
         const workers = queueRunner
           ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0)
           : `${config.workers} workers`;
+        const verb = prepared.extendedFrom !== undefined ? 'Extending' : prepared.resumed ? 'Resuming' : 'Starting';
+        const strategy = spec.search?.strategy ?? 'grid';
+        const runs =
+          strategy === 'grid'
+            ? `${prepared.runsTotal} runs`
+            : `${prepared.extendedFrom === undefined ? '' : `${prepared.extendedFrom} → `}${prepared.runsTotal} ${strategy} trials`;
         console.log(
-          `${prepared.resumed ? 'Resuming' : 'Starting'} "${experiment.name}": ${prepared.runsTotal} runs × ${folds}, ` +
+          `${verb} "${experiment.name}": ${runs} × ${folds}, ` +
             `${prepared.info.nRows} rows (${prepared.info.testRows} held out for test), ` +
             `${prepared.info.nFeatures} features, ${experiment.task}; ${workers} on ${[...new Set(backends)].join('/')}`,
         );
@@ -163,6 +175,7 @@ program
           `Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} ` +
             `(${summary.tasksTrained} tasks trained).`,
         );
+        if (summary.note) console.log(`Stopped sampling: ${summary.note}; run it again to continue.`);
         printLeaderboard(composition.storage, summary.experiment);
         if (summary.interrupted) {
           console.log(`\nRun \`foldwise run ${specPath}\` again to resume.`);

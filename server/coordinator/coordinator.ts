@@ -2,11 +2,11 @@ import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
 import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
-import { isBetter, metricKey, type Direction } from '../../worker/contract/vocabulary.js';
+import { isBetter, metricKey, parseMetricKey, type Direction } from '../../worker/contract/vocabulary.js';
 import { AppError, ConflictError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
-import type { Run } from '../storage/run-store.js';
+import type { PendingFold, Run } from '../storage/run-store.js';
 import type { ModelRecord } from '../storage/model-store.js';
 import { refitModelDir } from '../storage/model-folders.js';
 import { rankRuns, refitEpochsOf } from '../selection/ranking.js';
@@ -17,8 +17,9 @@ import { CoordinatorEventBus } from './events.js';
 import { StandingsTracker } from './search-standings.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
-import { AshaPruner } from '../search/asha.js';
-import { shouldCutFolds } from '../search/fold-cutter.js';
+import { gridPruning, type FoldPruning } from '../search/pruning.js';
+import { isSampledSearch } from '../../worker/contract/search-spec.js';
+import { TrialScheduler } from './trial-scheduler.js';
 
 export type CoordinatorOptions = {
   /** Folder for model files (beside the database). */
@@ -32,6 +33,8 @@ export type SearchSummary = {
   readonly interrupted: boolean;
   readonly tasksTrained: number;
   readonly wallMs: number;
+  /** A random or tpe search that stopped sampling before its trials: why (time budget, no configuration left). */
+  readonly note?: string;
 };
 
 export type RefitSummary = { readonly refitRun: Run; readonly sourceRun: Run; readonly model: ModelRecord };
@@ -102,8 +105,11 @@ export class Coordinator {
     experiments.setStatus(experimentId, 'running');
     this.events.emit('experiment', { experimentId, status: 'running' });
 
+    // A random or tpe search samples its trials as it goes (trial-scheduler.ts); a grid's runs are all recorded already.
+    const scheduler = isSampledSearch(spec) ? new TrialScheduler(this.#storage, experiment, this.#runner.concurrency, startedAt) : null;
     const pending = runs.pendingFolds(experimentId);
-    const foldsTotal = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
+    const foldsRecorded = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
+    const foldsTotal = Math.max(foldsRecorded, (scheduler?.trials ?? 0) * nFoldsOf(spec));
     let tasksDone = foldsTotal - pending.length;
     const nFolds = nFoldsOf(spec);
     const standings = new StandingsTracker(this.#storage, experiment);
@@ -112,7 +118,12 @@ export class Coordinator {
       this.events.emit('progress', { experimentId, tasksDone, tasksTotal: foldsTotal, elapsedMs: Date.now() - startedAt, ...best });
     reportProgress();
 
-    const asha = spec.pruning?.asha ? new AshaPruner({ ...spec.pruning.asha, direction: experiment.selectionDirection }) : null;
+    const pruning: FoldPruning =
+      scheduler ??
+      gridPruning(
+        { pruning: spec.pruning, direction: experiment.selectionDirection, selectionKey: metricKey('val', experiment.selectionMetric) },
+        () => runs.foldScores(experimentId),
+      );
     const queue = new PQueue({ concurrency: this.#runner.concurrency });
     const onAbort = () => queue.clear();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -122,17 +133,24 @@ export class Coordinator {
     const ordered = pending
       .map((fold) => ({ fold, priority: (nFolds - fold.foldIndex) * 1e12 + estimatedCost(fold.params) }))
       .sort((a, b) => b.priority - a.priority);
-    for (const { fold } of ordered) {
-      void queue.add(async () => {
-        if (signal?.aborted) return;
-        const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, fold.params, asha, signal);
-        if (ending === 'interrupted') return;
-        if (ending === 'trained') tasksTrained++;
-        tasksDone++;
-        best = standings.current(tasksDone === foldsTotal);
-        reportProgress();
-      });
-    }
+    const dispatch = (fold: PendingFold) =>
+      void queue.add(
+        async () => {
+          if (signal?.aborted) return;
+          const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, fold.params, pruning, signal);
+          if (ending === 'interrupted') return;
+          if (ending === 'trained') tasksTrained++;
+          tasksDone++;
+          best = standings.current(tasksDone === foldsTotal);
+          reportProgress();
+          // A finished fold may let the next trials be sampled (trial n waits for trial n − concurrentTrials).
+          if (scheduler && !signal?.aborted) for (const next of scheduler.sampleReady()) dispatch(next);
+        },
+        // A sampled search trains older trials first: later ones wait for them.
+        { priority: scheduler ? -scheduler.order(fold) : 0 },
+      );
+    if (scheduler) for (const fold of [...pending, ...scheduler.sampleReady()]) dispatch(fold);
+    else for (const { fold } of ordered) dispatch(fold);
     await queue.onIdle();
     signal?.removeEventListener('abort', onAbort);
 
@@ -141,7 +159,14 @@ export class Coordinator {
     const status = interrupted ? 'interrupted' : 'done';
     experiments.setStatus(experimentId, status);
     this.events.emit('experiment', { experimentId, status });
-    return { experiment: experiments.get(experimentId), interrupted, tasksTrained, wallMs: Date.now() - startedAt };
+    const note = scheduler?.note ?? undefined;
+    return {
+      experiment: experiments.get(experimentId),
+      interrupted,
+      tasksTrained,
+      wallMs: Date.now() - startedAt,
+      ...(note ? { note } : {}),
+    };
   }
 
   /** Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been pruned. */
@@ -152,7 +177,7 @@ export class Coordinator {
     foldIndex: number,
     previousAttempt: number,
     params: Params,
-    asha: AshaPruner | null,
+    pruning: FoldPruning,
     signal?: AbortSignal,
   ): Promise<'trained' | 'skipped' | 'interrupted'> {
     const { runs } = this.#storage;
@@ -172,36 +197,25 @@ export class Coordinator {
         taskKind: experiment.task,
         params,
       };
-      const curve = new BestSoFar(experiment.selectionDirection);
-      const selectionKey = metricKey('val', experiment.selectionMetric);
-      let prunedReason: string | undefined;
+      const curve = new FoldCurve(experiment.selectionDirection, metricKey('val', experiment.selectionMetric));
+      let stop: { readonly reason: string; readonly standing: FoldStanding } | undefined;
       const outcome = await this.#runner.run(
         task,
         (epoch, values) => {
           this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values);
-          const best = curve.add(values[selectionKey] ?? null);
-          if (asha && prunedReason === undefined && asha.report(foldIndex, epoch, best) === 'stop') {
-            prunedReason =
-              `ASHA: best ${selectionKey} ${best?.toFixed(4)} after ${epoch + 1} epochs ` +
-              `was not in the top 1/${spec.pruning!.asha!.reductionFactor} of fold ${foldIndex}`;
-            return 'stop';
-          }
-          return 'continue';
+          const best = curve.add(epoch, values);
+          const reason = stop === undefined && best !== null ? pruning.atEpoch(runId, foldIndex, epoch, best) : null;
+          if (reason === null) return 'continue';
+          stop = { reason, standing: curve.standing(epoch) };
+          return 'stop';
         },
         signal,
       );
       if (outcome.status === 'done') {
-        this.#finishFold(
-          experiment,
-          spec,
-          runId,
-          foldIndex,
-          attempt,
-          outcome.result,
-          outcome.backend,
-          outcome.workerName,
-          outcome.result.stoppedByRequest ? prunedReason : undefined,
-        );
+        // A pruned fold is recorded as it stood at the rung that stopped it: the worker may have trained on into the next epoch.
+        const pruned = outcome.result.stoppedByRequest ? stop : undefined;
+        const result = pruned ? { ...outcome.result, ...pruned.standing } : outcome.result;
+        this.#finishFold(experiment, runId, foldIndex, attempt, result, outcome.backend, outcome.workerName, pruned?.reason, pruning);
         return 'trained';
       }
       if (outcome.reason === 'interrupted') return 'interrupted';
@@ -224,7 +238,6 @@ export class Coordinator {
 
   #finishFold(
     experiment: Experiment,
-    spec: ExperimentSpec,
     runId: number,
     foldIndex: number,
     attempt: number,
@@ -232,23 +245,15 @@ export class Coordinator {
     backend: string,
     workerName: string,
     prunedReason: string | undefined,
+    pruning: FoldPruning,
   ): void {
     const { runs } = this.#storage;
     const score = result.bestMetrics[metricKey('val', experiment.selectionMetric)] ?? null;
-    const recorded = runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName, prunedReason });
+    const runContinues = !pruning.stopEndsRun;
+    const recorded = runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName, prunedReason, runContinues });
     if (!recorded) return;
-    const foldCut = spec.pruning?.foldCut;
-    if (foldCut && runs.get(runId).status === 'running') {
-      const scores = runs.foldScores(experiment.experimentId);
-      const mine = scores.get(runId) ?? new Map<number, number | null>();
-      scores.delete(runId);
-      if (shouldCutFolds(mine, [...scores.values()], { ...foldCut, direction: experiment.selectionDirection })) {
-        runs.pruneRun(
-          runId,
-          `fold cut: worse than the leader on each of folds ${[...mine.keys()].join(', ')} by more than ${foldCut.margin}`,
-        );
-      }
-    }
+    const cut = runs.get(runId).status === 'running' ? pruning.afterFold(runId) : null;
+    if (cut) runs.pruneRun(runId, cut.reason, undefined, cut.foldsCounted);
     const status = runs.get(runId).status;
     if (status === 'done' || status === 'pruned') this.events.emit('run', { experimentId: experiment.experimentId, runId, status });
   }
@@ -344,13 +349,33 @@ function nFoldsOf(spec: ExperimentSpec): number {
   return spec.validation.kind === 'kfold' ? spec.validation.k : 1;
 }
 
-/** Best value so far of a validation curve, in the selection direction; non-finite values are skipped. */
-class BestSoFar {
+/** Where a fold stood after some epoch: what its result would have been had it ended there. */
+type FoldStanding = Pick<TaskResult, 'bestEpoch' | 'stoppedEpoch' | 'bestMetrics'>;
+
+/**
+ * A fold's validation curve as it arrives: the best selection score so far (non-finite values
+ * skipped), the epoch it came from, and the validation metrics of that epoch.
+ */
+class FoldCurve {
   #best: number | null = null;
-  constructor(readonly direction: Direction) {}
-  add(value: number | null): number | null {
-    if (value !== null && Number.isFinite(value) && (this.#best === null || isBetter(this.direction, value, this.#best)))
+  #bestEpoch = 0;
+  #bestMetrics: TaskResult['bestMetrics'] = {};
+  constructor(
+    readonly direction: Direction,
+    readonly key: string,
+  ) {}
+
+  add(epoch: number, metrics: EpochMetrics): number | null {
+    const value = metrics[this.key] ?? null;
+    if (value !== null && Number.isFinite(value) && (this.#best === null || isBetter(this.direction, value, this.#best))) {
       this.#best = value;
+      this.#bestEpoch = epoch;
+      this.#bestMetrics = Object.fromEntries(Object.entries(metrics).filter(([name]) => parseMetricKey(name).scope === 'val'));
+    }
     return this.#best;
+  }
+
+  standing(epoch: number): FoldStanding {
+    return { bestEpoch: this.#bestEpoch, stoppedEpoch: epoch, bestMetrics: this.#bestMetrics };
   }
 }

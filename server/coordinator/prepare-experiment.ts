@@ -11,6 +11,8 @@ import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { TaskRunner } from './task-runner.js';
 import { assertNotLeased } from './experiment-lease.js';
+import { differentSpecMessage, resultFields } from './spec-diff.js';
+import { isSampledSearch } from '../../worker/contract/search-spec.js';
 
 export type PrepareOptions = {
   /** Folder that relative dataset paths are resolved against (the spec file's folder). */
@@ -19,12 +21,16 @@ export type PrepareOptions = {
   readonly allowLargeGrid?: boolean;
   /** When set, dataset files must lie inside one of these folders (the web API's rule). */
   readonly allowedDataRoots?: readonly string[];
+  /** A random or tpe experiment that exists: sample this many trials more than it has (`foldwise run --add-trials N`). */
+  readonly addTrials?: number;
 };
 
 export type PreparedExperiment = {
   readonly experiment: Experiment;
   /** True when an experiment with this name and the same spec existed: the search resumes it. */
   readonly resumed: boolean;
+  /** A random or tpe experiment whose trials were raised: how many it had. */
+  readonly extendedFrom?: number;
   readonly runsTotal: number;
   readonly info: DatasetInfo;
 };
@@ -53,12 +59,11 @@ function resolveDataset(spec: ExperimentSpec, options: PrepareOptions): Experime
 
 /**
  * Hash of what determines results: the resolved spec and the dataset's bytes (the CSV file, or
- * the MovieLens folder's files). `workers` and `description` do not count.
+ * the MovieLens folder's files). `workers`, `description` and a sampled search's extent do not count (spec-diff.ts).
  */
 function specHash(spec: ExperimentSpec): string {
   const hash = createHash('sha256');
-  const { workers: _workers, description: _description, ...rest } = spec;
-  hash.update(JSON.stringify(rest));
+  hash.update(JSON.stringify(resultFields(spec)));
   // A missing file is reported by the worker's describe step with a clearer message.
   const addFile = (path: string) => {
     try {
@@ -118,22 +123,20 @@ export async function prepareExperiment(
   const existing = storage.experiments.findByName(spec.name);
   // Another process searching it: say so before anything else (its runs are not this one's to touch).
   if (existing) assertNotLeased(storage.leases, existing);
-  if (existing && existing.specHash !== hash) {
-    throw new ConflictError(
-      `an experiment named "${spec.name}" already exists with a different spec (or data). ` +
-        `Give this spec a new name, or delete the old one with \`foldwise delete ${spec.name}\``,
-    );
-  }
+  if (existing && existing.specHash !== hash) throw new ConflictError(differentSpecMessage(spec.name, existing.spec, spec));
+  if (options.addTrials !== undefined) checkAddTrials(spec, existing);
   const info = await runner.describe(spec);
   checkMetricsFitTask(spec, info);
   const nFolds = spec.validation.kind === 'kfold' ? spec.validation.k : 1;
-  const paramsJsonList = expandGrid(spec).map(canonicalParamsJson);
+  // A random or tpe search records its trials as it samples them.
+  const sampled = isSampledSearch(spec);
+  const paramsJsonList = sampled ? [] : expandGrid(spec).map(canonicalParamsJson);
   const selection = selectionFor(spec, info.task);
   let experiment: Experiment;
   if (existing) {
     // Resuming: runs already recorded are kept; createSearchRuns adds only missing ones.
     storage.runs.createSearchRuns(existing.experimentId, paramsJsonList, nFolds);
-    experiment = existing;
+    experiment = sampled ? extendTrials(storage, existing, specText, spec, hash, options.addTrials ?? 0) : existing;
   } else {
     experiment = storage.createExperiment(
       {
@@ -150,5 +153,46 @@ export async function prepareExperiment(
       nFolds,
     );
   }
-  return { experiment, resumed: existing !== undefined, runsTotal: paramsJsonList.length, info };
+  const trials = experiment.spec.search?.trials;
+  const extendedFrom = existing?.spec.search?.trials;
+  return {
+    experiment,
+    resumed: existing !== undefined,
+    ...(extendedFrom !== undefined && extendedFrom !== trials ? { extendedFrom } : {}),
+    runsTotal: sampled ? trials! : paramsJsonList.length,
+    info,
+  };
+}
+
+/** `--add-trials` continues an existing random or tpe experiment. @throws {ValidationError} */
+function checkAddTrials(spec: ExperimentSpec, existing: Experiment | undefined): void {
+  if (!isSampledSearch(spec)) {
+    throw new ValidationError('--add-trials: expected a random or tpe search; a grid runs every point of its grid', [
+      { path: '--add-trials', message: 'only for strategy random or tpe' },
+    ]);
+  }
+  if (!existing) {
+    throw new ValidationError(`--add-trials: no experiment named "${spec.name}" yet; run the spec without it first`, [
+      { path: '--add-trials', message: 'continues an existing experiment' },
+    ]);
+  }
+}
+
+/**
+ * Resumes a random or tpe experiment with the same hash, recording its (possibly new) spec: trials
+ * become the larger of the recorded and the spec's count, plus `addTrials`; never fewer, so no
+ * recorded trial is dropped.
+ */
+function extendTrials(
+  storage: Storage,
+  existing: Experiment,
+  specText: string,
+  spec: ExperimentSpec,
+  hash: string,
+  addTrials: number,
+): Experiment {
+  const trials = Math.max(existing.spec.search?.trials ?? 0, spec.search?.trials ?? 0) + addTrials;
+  const extended: ExperimentSpec = { ...spec, search: { ...spec.search!, trials } };
+  if (specText === existing.specText && JSON.stringify(extended) === JSON.stringify(existing.spec)) return existing;
+  return storage.experiments.updateSpec(existing.experimentId, specText, extended, hash);
 }

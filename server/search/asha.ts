@@ -34,14 +34,22 @@ export class AshaPruner {
     if (!this.isRung(epochCount) || bestSoFar === null || !Number.isFinite(bestSoFar)) return 'continue';
     const key = `${foldIndex}:${epochCount}`;
     const scores = this.#rungs.get(key) ?? [];
+    const verdict = rungVerdict(bestSoFar, scores, this.#rule);
     scores.push(bestSoFar);
     this.#rungs.set(key, scores);
-    const keep = Math.floor(scores.length / this.#rule.reductionFactor);
-    if (keep === 0) return 'continue';
-    // Best first; a score ties with the threshold stays in the top.
-    const sorted = [...scores].sort((a, b) => betterBy(this.#rule.direction, b, a));
-    const threshold = sorted[keep - 1]!;
-    const inTop = betterBy(this.#rule.direction, bestSoFar, threshold) >= 0;
-    return inTop ? 'continue' : 'stop';
+    return verdict;
   }
+}
+
+/**
+ * ASHA's rule at one rung: a score continues if it is in the top 1/η of itself and the scores
+ * recorded there before it (ties with the threshold stay); with fewer than η scores, it continues.
+ */
+export function rungVerdict(score: number, earlier: readonly number[], rule: Omit<AshaRule, 'minEpochs'>): 'continue' | 'stop' {
+  const scores = [...earlier, score];
+  const keep = Math.floor(scores.length / rule.reductionFactor);
+  if (keep === 0) return 'continue';
+  // Best first.
+  const threshold = scores.sort((a, b) => betterBy(rule.direction, b, a))[keep - 1]!;
+  return betterBy(rule.direction, score, threshold) >= 0 ? 'continue' : 'stop';
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_PARAMS, type ExperimentSpec, type Params, type ParamValue } from '../../worker/contract/spec.js';
 import { DEFAULT_LEADERBOARD_COLUMNS, PARAM_NAMES, PARAMS_OF_FAMILY, type ParamName } from '../../worker/contract/vocabulary.js';
+import { isSampledSearch } from '../../worker/contract/search-spec.js';
 
 /** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
 export function canonicalParamsJson(params: Params): string {
@@ -46,8 +47,9 @@ export function expandGrid(spec: ExperimentSpec): Params[] {
   });
 }
 
-/** The hyperparameters that vary across the grid: the columns a leaderboard shows. */
+/** The hyperparameters that vary across the grid (or a random or tpe search's space): the columns a leaderboard shows. */
 export function searchedParamNames(spec: ExperimentSpec): ParamName[] {
+  if (isSampledSearch(spec)) return PARAM_NAMES.filter((name) => spec.space?.[name] !== undefined).sort((a, b) => a.localeCompare(b));
   return gridAxes(spec)
     .filter(([, values]) => values.length > 1)
     .map(([name]) => name);

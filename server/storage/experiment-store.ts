@@ -28,6 +28,12 @@ export type Experiment = {
   readonly createdAt: number;
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
+  /**
+   * A random or tpe search: how many trials may be in flight (trial n is sampled from the results
+   * of trials 1…n − this). The spec's `search.concurrentTrials`, else the worker count when the
+   * search first started; null before that, and for a grid.
+   */
+  readonly concurrentTrials: number | null;
 };
 
 /** An experiment with its run counts and best score, for listings. */
@@ -52,6 +58,7 @@ type ExperimentRow = {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  concurrent_trials: number | null;
   /** From the experiment's lease, if any (LEFT JOIN leases). */
   lease_pid: number | null;
   lease_host: string | null;
@@ -91,6 +98,7 @@ function rowToExperiment(row: ExperimentRow): Experiment {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    concurrentTrials: row.concurrent_trials,
   };
 }
 
@@ -106,6 +114,8 @@ export class ExperimentStore {
   readonly #setStatus;
   readonly #summaries;
   readonly #delete;
+  readonly #setConcurrentTrials;
+  readonly #updateSpec;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO experiments
@@ -127,6 +137,10 @@ export class ExperimentStore {
            FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'done') AS best_score
       FROM experiments e LEFT JOIN leases l USING (experiment_id) ORDER BY e.created_at DESC, e.experiment_id DESC`);
     this.#delete = db.prepare('DELETE FROM experiments WHERE experiment_id = ?');
+    this.#setConcurrentTrials = db.prepare(`UPDATE experiments SET concurrent_trials = @concurrentTrials
+      WHERE experiment_id = @experimentId AND concurrent_trials IS NULL`);
+    this.#updateSpec = db.prepare(`UPDATE experiments SET spec_text = @specText, spec_json = @specJson
+      WHERE experiment_id = @experimentId AND spec_hash = @specHash`);
   }
 
   /** @throws {ConflictError} when the name is taken. */
@@ -160,6 +174,22 @@ export class ExperimentStore {
     const experiment = this.findByName(name);
     if (!experiment) throw new NotFoundError(`no experiment named "${name}" (see \`foldwise list\`)`);
     return experiment;
+  }
+
+  /** Records a sampled search's trials in flight, once: a value already recorded is kept (the trial sequence depends on it). */
+  setConcurrentTrials(experimentId: number, concurrentTrials: number): Experiment {
+    this.#setConcurrentTrials.run({ experimentId, concurrentTrials });
+    return this.get(experimentId);
+  }
+
+  /**
+   * Replaces the spec of an experiment by one with the same hash (what determines results is
+   * unchanged: an extension raises `search.trials`). @throws {ConflictError} when the hash differs.
+   */
+  updateSpec(experimentId: number, specText: string, spec: ExperimentSpec, specHash: string): Experiment {
+    const { changes } = this.#updateSpec.run({ experimentId, specText, specJson: JSON.stringify(spec), specHash });
+    if (changes === 0) throw new ConflictError(`experiment ${experimentId} has another spec hash; its spec was not replaced`);
+    return this.get(experimentId);
   }
 
   setStatus(experimentId: number, status: ExperimentStatus, now = Date.now()): void {

@@ -10,6 +10,12 @@ export type Run = {
   readonly experimentId: number;
   /** The run's number within its experiment (#1…#N, in creation order): what the CLI, the pages and model folders show. */
   readonly number: number;
+  /**
+   * A search run's place in its experiment's trial sequence (1…N, in the order its configuration
+   * was sampled or, for a grid, expanded); null for a refit. Trial n of a random or tpe search is
+   * sampled from the results of trials 1…n − concurrentTrials (server/search/).
+   */
+  readonly trialNumber: number | null;
   readonly kind: RunKind;
   /** The hyperparameters as canonical JSON: what makes a run unique in its experiment (and names a refit's source). */
   readonly paramsJson: string;
@@ -69,12 +75,19 @@ export type FoldResult = {
   readonly workerName: string;
   /** Set when the fold was stopped by pruning: the fold and its run end as pruned. */
   readonly prunedReason?: string;
+  /**
+   * With `prunedReason`: only this fold ends (pruned, with its partial score); the run's other
+   * folds go on, and the run ends pruned once every fold has ended (a sampled trial, whose partial
+   * score must not depend on timing: see server/search/trial-pruning.ts).
+   */
+  readonly runContinues?: boolean;
 };
 
 type RunRow = {
   run_id: number;
   experiment_id: number;
   number: number;
+  trial_number: number | null;
   kind: RunKind;
   params_json: string;
   status: RunStatus;
@@ -118,6 +131,7 @@ function rowToRun(row: RunRow): Run {
     runId: row.run_id,
     experimentId: row.experiment_id,
     number: row.number,
+    trialNumber: row.trial_number,
     kind: row.kind,
     paramsJson: row.params_json,
     params: parseParams(row.params_json),
@@ -209,13 +223,19 @@ export class RunStore {
   readonly #findRun;
   readonly #pruneRun;
   readonly #pruneFolds;
+  readonly #settledFolds;
+  readonly #firstPrunedFold;
   readonly #db: Db;
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at, number)
+    this.#insertRun = db.prepare(`INSERT INTO runs
+        (experiment_id, kind, params_json, status, n_folds, source_run_id, created_at, number, trial_number)
       VALUES (@experimentId, @kind, @paramsJson, 'queued', @nFolds, @sourceRunId, @now,
-        (SELECT coalesce(max(number), 0) + 1 FROM runs WHERE experiment_id = @experimentId)) ON CONFLICT DO NOTHING`);
+        (SELECT coalesce(max(number), 0) + 1 FROM runs WHERE experiment_id = @experimentId),
+        CASE WHEN @kind = 'search' THEN
+          (SELECT coalesce(max(trial_number), 0) + 1 FROM runs WHERE experiment_id = @experimentId AND kind = 'search') END)
+      ON CONFLICT DO NOTHING`);
     this.#insertFold = db.prepare(`INSERT INTO folds (run_id, fold_index, status) VALUES (?, ?, 'queued') ON CONFLICT DO NOTHING`);
     this.#findRun = db.prepare('SELECT run_id FROM runs WHERE experiment_id = ? AND kind = ? AND params_json = ?');
     this.#runById = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.run_id = ?`);
@@ -234,10 +254,15 @@ export class RunStore {
     this.#clearPointsAfter = db.prepare('DELETE FROM metric_points WHERE run_id = ? AND fold_index = ? AND epoch > ?');
     this.#finishFold =
       db.prepare(`UPDATE folds SET status = @status, best_epoch = @bestEpoch, stopped_epoch = @stoppedEpoch, score = @score,
-      best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now
+      best_metrics_json = @bestMetricsJson, train_ms = @trainMs, worker_name = @workerName, finished_at = @now, error = @error
       WHERE run_id = @runId AND fold_index = @foldIndex AND attempt = @attempt AND status = 'running'`);
     this.#doneFolds = db.prepare(`SELECT best_epoch, score, train_ms FROM folds WHERE run_id = ? AND status = 'done'`);
-    this.#scoredFolds = db.prepare(`SELECT score FROM folds WHERE run_id = ? AND status IN ('done','pruned') AND score IS NOT NULL`);
+    this.#scoredFolds = db.prepare(`SELECT score FROM folds WHERE run_id = ? AND status IN ('done','pruned') AND score IS NOT NULL
+      AND fold_index < ?`);
+    this.#settledFolds = db.prepare(`SELECT count(*) AS n FROM folds WHERE run_id = ? AND (status = 'done'
+      OR (status = 'pruned' AND stopped_epoch IS NOT NULL))`);
+    this.#firstPrunedFold = db.prepare(`SELECT error FROM folds WHERE run_id = ? AND status = 'pruned' AND stopped_epoch IS NOT NULL
+      ORDER BY fold_index LIMIT 1`);
     this.#requeueRefitFold = db.prepare(`UPDATE folds SET status = 'queued', attempt = 0 WHERE run_id = ?`);
     this.#requeueUnstartedRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`);
     this.#foldScores = db.prepare(`SELECT f.run_id, f.fold_index, f.score FROM folds f JOIN runs r USING (run_id)
@@ -271,7 +296,10 @@ export class RunStore {
       finished_at = NULL, source_run_id = ? WHERE run_id = ?`);
   }
 
-  /** Creates the search runs (one fold row per fold) in one transaction; existing ones are kept. Returns how many were new. */
+  /**
+   * Creates the search runs (one fold row per fold) in one transaction, numbered as trials in list
+   * order after the existing ones; existing ones are kept. Returns how many were new.
+   */
   createSearchRuns(experimentId: number, paramsJsonList: readonly string[], nFolds: number, now = Date.now()): number {
     return writeTransaction(this.#db, () => {
       let created = 0;
@@ -282,6 +310,23 @@ export class RunStore {
         for (let fold = 0; fold < nFolds; fold++) this.#insertFold.run(runId, fold);
       }
       return created;
+    });
+  }
+
+  /**
+   * Records trial `trialNumber` of a sampled search: its run and fold rows, in one transaction,
+   * before any of it is dispatched. Returns null (and records nothing) when the configuration is
+   * already a run of the experiment. @throws {ConflictError} when the trial is not the next one.
+   */
+  createTrial(experimentId: number, trialNumber: number, paramsJson: string, nFolds: number, now = Date.now()): Run | null {
+    return writeTransaction(this.#db, () => {
+      const { changes } = this.#insertRun.run({ experimentId, kind: 'search', paramsJson, nFolds, sourceRunId: null, now });
+      if (changes === 0) return null;
+      const { run_id: runId } = this.#findRun.get(experimentId, 'search', paramsJson) as { run_id: number };
+      const run = this.get(runId);
+      if (run.trialNumber !== trialNumber) throw new ConflictError(`trial ${trialNumber} is not the next trial (${run.trialNumber} is)`);
+      for (let fold = 0; fold < nFolds; fold++) this.#insertFold.run(runId, fold);
+      return run;
     });
   }
 
@@ -361,15 +406,17 @@ export class RunStore {
         bestMetricsJson: JSON.stringify(result.bestMetrics),
         trainMs: Math.round(result.trainMs),
         workerName: result.workerName,
+        error: result.prunedReason ?? null,
       });
       if (changes === 0) return false;
       // A dead earlier delivery of the same attempt (a queue redelivery) may have reported epochs past this one's end.
       this.#clearPointsAfter.run(runId, foldIndex, result.stoppedEpoch);
-      if (result.prunedReason) {
+      if (result.prunedReason && !result.runContinues) {
         this.pruneRun(runId, result.prunedReason, now);
         return true;
       }
       const run = this.get(runId);
+      const { n: settled } = this.#settledFolds.get(runId) as { n: number };
       const done = this.#doneFolds.all(runId) as { best_epoch: number; score: number | null; train_ms: number }[];
       if (done.length === run.nFolds) {
         const { mean, std } = meanAndStd(done.map((fold) => fold.score));
@@ -383,6 +430,10 @@ export class RunStore {
           backend: result.backend,
           trainMs: done.reduce((sum, fold) => sum + fold.train_ms, 0),
         });
+      } else if (settled === run.nFolds && run.status === 'running') {
+        // Every fold ended and some were pruned: the run is pruned, with the mean of its folds' (partial) scores.
+        const { error } = this.#firstPrunedFold.get(runId) as { error: string | null };
+        this.pruneRun(runId, error ?? 'pruned', now);
       }
       return true;
     });
@@ -415,10 +466,13 @@ export class RunStore {
     });
   }
 
-  /** Ends a run early (pruned) with the reason and the partial score of its finished folds. */
-  pruneRun(runId: number, reason: string, now = Date.now()): void {
+  /**
+   * Ends a run early (pruned) with the reason and the partial score of its finished folds (only
+   * those below `foldsCounted` when given: a fold cut of a sampled trial counts the folds it judged).
+   */
+  pruneRun(runId: number, reason: string, now = Date.now(), foldsCounted = Number.MAX_SAFE_INTEGER): void {
     writeTransaction(this.#db, () => {
-      const scored = this.#scoredFolds.all(runId) as { score: number }[];
+      const scored = this.#scoredFolds.all(runId, foldsCounted) as { score: number }[];
       const { mean, std } = meanAndStd(scored.map((fold) => fold.score));
       this.#pruneRun.run({ runId, reason, now, scoreMean: mean, scoreStd: std });
       this.#pruneFolds.run(runId);
