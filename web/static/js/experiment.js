@@ -86,7 +86,7 @@ async function loadCurves(runIds) {
     for (const run of data.runs) {
       const folds = {};
       for (const [name, curve] of Object.entries(run.metrics)) folds[name] = curve.folds.map((fold) => [...fold]);
-      state.curves.set(run.runId, { nFolds: run.nFolds, folds });
+      state.curves.set(run.runId, { number: run.number, nFolds: run.nFolds, folds });
       // Replay what arrived during the fetch; take the buffer out first, or applyEpoch re-buffers it.
       const buffered = state.buffered.get(run.runId) ?? [];
       state.buffered.delete(run.runId);
@@ -116,7 +116,7 @@ function entries(name) {
   return state.shown.map((runId) => {
     const run = state.curves.get(runId);
     const folds = run?.folds[name];
-    return { runId, color: colorOf(runId), nFolds: run?.nFolds ?? 1, curve: folds ? aggregate(folds) : undefined };
+    return { runId, number: run?.number, color: colorOf(runId), nFolds: run?.nFolds ?? 1, curve: folds ? aggregate(folds) : undefined };
   });
 }
 
@@ -289,7 +289,8 @@ function refitRunning() {
 const redrawCurves = throttle(() => void drawCurves(false), 400);
 
 async function refreshRefit() {
-  await refreshFragments(['refit-panel', 'best-card']);
+  // The summary too: its Stop button goes with the refit that the search started.
+  await refreshFragments(['refit-panel', 'best-card', 'experiment-summary']);
 }
 
 function onRefitEvent(job) {
