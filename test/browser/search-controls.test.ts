@@ -34,7 +34,7 @@ describe('Stop, Resume and the provisional ranking in Chromium', { skip: skip ??
     await dash?.close();
   });
 
-  test('the list follows a new search live; its page ranks unfinished runs apart, Stop interrupts it, Resume finishes and refits', async () => {
+  test('the list follows a new search live; its page ranks unfinished runs apart, Stop interrupts, Resume finishes, refits', async () => {
     const { page, problems, dialogs } = await openPage(browser);
     await page.goto(`${dash.url}/`);
     await page.waitForFunction(() => document.documentElement.dataset.live === 'connected');

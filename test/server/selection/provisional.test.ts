@@ -43,7 +43,7 @@ function seedWave(storage: Storage) {
   return { seeded, b, c, d, e, f, untouched };
 }
 
-test('rankProvisional: unfinished runs by the mean over their finished folds, ties as rankRuns breaks them; finished, failed ones apart', () => {
+test('rankProvisional: unfinished runs by the mean over their finished folds, ties broken as rankRuns does; finished, failed apart', () => {
   const storage = openStorage(':memory:');
   try {
     const { seeded, b, c, d } = seedWave(storage);
