@@ -110,7 +110,7 @@ export class Coordinator {
     const pending = runs.pendingFolds(experimentId);
     const foldsRecorded = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
     const foldsTotal = Math.max(foldsRecorded, (scheduler?.trials ?? 0) * nFoldsOf(spec));
-    let tasksDone = foldsTotal - pending.length;
+    let tasksDone = foldsRecorded - pending.length;
     const nFolds = nFoldsOf(spec);
     const standings = new StandingsTracker(this.#storage, experiment);
     let best = standings.current(true);

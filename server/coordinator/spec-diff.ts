@@ -5,6 +5,7 @@
  * difference makes it another experiment: the refusal lists the fields that changed.
  */
 import type { ExperimentSpec } from '../../worker/contract/spec.js';
+import { isSampledSearch } from '../../worker/contract/search-spec.js';
 
 /** Spec fields an existing experiment may change (they are left out of its hash). */
 export const EXTENT_FIELDS = ['workers', 'description', 'search.trials', 'search.timeBudget'] as const;
@@ -51,7 +52,9 @@ export function differentSpecMessage(name: string, before: ExperimentSpec, after
   return [
     `an experiment named "${name}" already exists with a different spec (or data):`,
     ...lines,
-    'Only search.trials (or `foldwise run --add-trials N`) may change on an existing experiment; it continues the search.',
+    ...(isSampledSearch(before)
+      ? ['Only search.trials (or `foldwise run --add-trials N`) may change on an existing experiment; it continues the search.']
+      : []),
     `To start a new experiment, give this spec another name (e.g. name: ${name}-2), ` +
       `or delete the old one with \`foldwise delete ${name}\`. ` +
       '(Warm-starting a new experiment from the old one’s trials is not supported.)',

@@ -71,10 +71,17 @@ export function contains(dimension: Dimension, value: ParamValue | undefined): b
   return typeof value === 'number' && value >= dimension.low && value <= dimension.high;
 }
 
-/** A value snapped onto a numeric dimension's grid (step) and bounds; floats without a step are only clipped. */
+/** Significant digits a sampled float keeps: enough for any search, short enough to read in a table. */
+const FLOAT_DIGITS = 4;
+
+/**
+ * A value snapped onto a numeric dimension's grid (step) and bounds; a float without a step is
+ * rounded to FLOAT_DIGITS significant digits (0.0276970039… → 0.0277).
+ */
 export function snap(dimension: NumericDimension, value: number): number {
-  const clipped = Math.min(dimension.high, Math.max(dimension.low, value));
-  if (dimension.step === null) return clipped;
+  const clip = (v: number) => Math.min(dimension.high, Math.max(dimension.low, v));
+  const clipped = clip(value);
+  if (dimension.step === null) return clipped === 0 ? 0 : clip(Number(clipped.toPrecision(FLOAT_DIGITS)));
   const steps = Math.round((clipped - dimension.low) / dimension.step);
   // toPrecision drops the float noise of low + k·step (0.1 + 2·0.1 = 0.30000000000000004).
   const snapped = Math.min(dimension.high, dimension.low + steps * dimension.step);
