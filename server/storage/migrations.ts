@@ -141,4 +141,28 @@ CREATE UNIQUE INDEX runs_by_trial ON runs (experiment_id, trial_number) WHERE tr
 ALTER TABLE experiments ADD COLUMN concurrent_trials INTEGER;
 `,
   },
+  {
+    version: 6,
+    sql: `
+-- Out-of-fold predictions of each search fold at its chosen epoch (classification tasks), compact:
+-- float32 little-endian blobs, targets n values, predictions n × width (worker/contract/protocol.ts
+-- outOfFoldSchema), so thresholds and curves are recomputed without retraining (issue 11).
+-- A rowid table: its rows are large.
+CREATE TABLE out_of_fold (
+  run_id INTEGER NOT NULL,
+  fold_index INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  width INTEGER NOT NULL,
+  targets BLOB NOT NULL,
+  predictions BLOB NOT NULL,
+  PRIMARY KEY (run_id, fold_index),
+  FOREIGN KEY (run_id, fold_index) REFERENCES folds ON DELETE CASCADE
+) STRICT;
+-- A binary refit's operating point: threshold, how it was chosen, its values fold by fold, the test
+-- split's confusion matrix at it (protocol.ts decisionSchema); NULL for other models.
+ALTER TABLE models ADD COLUMN decision_json TEXT;
+-- Binary experiments: the positive class (spec positiveClass, or the default the data implied).
+ALTER TABLE experiments ADD COLUMN positive_class TEXT;
+`,
+  },
 ];
