@@ -356,11 +356,12 @@ program
   .requiredOption('--input <csv>', 'rows to predict (same feature columns as the training data; the target column may be absent)')
   .option('--output <csv>', 'where to write predictions (default: standard output)')
   .option('--strict', 'refuse categories the model never saw in training (default: a warning with counts)')
+  .option('--force', 'overwrite --output if it exists')
   .option('--run <n>', "the refit model of run #N (default: the selected configuration's)", positiveInt)
   .option('--model <id>', 'the refit model with this id', positiveInt)
   .action(
     async (
-      flags: { experiment: string; input: string; output?: string; strict?: boolean; run?: number; model?: number },
+      flags: { experiment: string; input: string; output?: string; strict?: boolean; force?: boolean; run?: number; model?: number },
       command: Command,
     ) => {
       const choice = modelChoiceFrom(flags);
@@ -371,7 +372,7 @@ program
         console.error(`Using ${describeChosenModel(chosen, searchedParamNames(experiment.spec))}`);
         return chosen.model.path;
       });
-      const count = await writePredictions(modelPath, flags.input, flags.output, { strict: flags.strict });
+      const count = await writePredictions(modelPath, flags.input, flags.output, { strict: flags.strict, force: flags.force });
       if (flags.output) console.error(`Wrote ${count} predictions to ${flags.output}`);
     },
   );
