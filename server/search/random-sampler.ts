@@ -17,7 +17,7 @@ export function sampleDimension(dimension: Dimension, random: Uniform): ParamVal
     const [a, b] = [Math.log(low - half), Math.log(high + half)];
     return snap(dimension, Math.exp(a + random() * (b - a)));
   }
-  if (step === null) return low + random() * (high - low);
+  if (step === null) return snap(dimension, low + random() * (high - low));
   const points = Math.round((high - low) / step) + 1;
   return snap(dimension, low + Math.floor(random() * points) * step);
 }
