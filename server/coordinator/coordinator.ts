@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
 import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
+import { datasetDigest } from '../../worker/contract/dataset-digest.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
 import { isBetter, metricKey, parseMetricKey, type Direction } from '../../worker/contract/vocabulary.js';
 import { AppError, ConflictError } from '../errors.js';
@@ -38,6 +39,14 @@ export type SearchSummary = {
 };
 
 export type RefitSummary = { readonly refitRun: Run; readonly sourceRun: Run; readonly model: ModelRecord };
+
+/** What a task says about its dataset's bytes (Task.dataSha256): nothing for generated data. */
+type DataDigest = { readonly dataSha256?: string };
+
+async function dataDigestOf(spec: ExperimentSpec): Promise<DataDigest> {
+  const sha256 = await datasetDigest(spec.dataset);
+  return sha256 === null ? {} : { dataSha256: sha256 };
+}
 
 /** A rough cost of one task, to start the longest first so no core idles at the end. */
 function estimatedCost(params: Params): number {
@@ -101,6 +110,8 @@ export class Coordinator {
     const { experiments, runs } = this.#storage;
     const { experimentId } = experiment;
     const { spec } = experiment;
+    // The dataset's bytes as this search starts: every task carries their digest, and workers refuse other bytes.
+    const data = await dataDigestOf(spec);
     runs.requeueUnfinished(experimentId);
     experiments.setStatus(experimentId, 'running');
     this.events.emit('experiment', { experimentId, status: 'running' });
@@ -137,7 +148,7 @@ export class Coordinator {
       void queue.add(
         async () => {
           if (signal?.aborted) return;
-          const ending = await this.#trainFold(experiment, spec, fold.runId, fold.foldIndex, fold.attempt, fold.params, pruning, signal);
+          const ending = await this.#trainFold(experiment, data, fold.runId, fold.foldIndex, fold.attempt, fold.params, pruning, signal);
           if (ending === 'interrupted') return;
           if (ending === 'trained') tasksTrained++;
           tasksDone++;
@@ -172,7 +183,7 @@ export class Coordinator {
   /** Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been pruned. */
   async #trainFold(
     experiment: Experiment,
-    spec: ExperimentSpec,
+    data: DataDigest,
     runId: number,
     foldIndex: number,
     previousAttempt: number,
@@ -193,8 +204,9 @@ export class Coordinator {
         foldIndex,
         attempt,
         kind: 'search',
-        spec,
+        spec: experiment.spec,
         taskKind: experiment.task,
+        ...data,
         params,
       };
       const curve = new FoldCurve(experiment.selectionDirection, metricKey('val', experiment.selectionMetric));
@@ -286,6 +298,7 @@ export class Coordinator {
       throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
     const { params } = sourceRun;
     const epochs = refitEpochsOf(spec, sourceRun);
+    const data = await dataDigestOf(spec);
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
     const modelDir = this.#modelDirFor(experiment, refitRun);
     rmSync(modelDir, { recursive: true, force: true });
@@ -302,6 +315,7 @@ export class Coordinator {
         kind: 'refit',
         spec,
         taskKind: experiment.task,
+        ...data,
         params: { ...params, epochs },
         refit: { epochs, modelDir },
       };

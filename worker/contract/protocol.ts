@@ -57,6 +57,14 @@ export const taskSchema = z
     spec: specInMessage,
     /** The task kind the coordinator inferred from the data (or the spec named). */
     taskKind: z.enum(TASKS),
+    /**
+     * A CSV or MovieLens dataset: the digest of its bytes when the search or refit started
+     * (dataset-digest.ts). The worker refuses the task when the data it loaded hashes otherwise.
+     */
+    dataSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     /** Params of runs recorded before a hyperparameter existed get its default (see storedParamsSchema). */
     params: storedParamsSchema,
     /** Refit only: epochs to train on all non-test rows, and the folder to save the model in. */

@@ -4,12 +4,13 @@
  */
 import type { TensorFlow } from '../backend.js';
 import type { Task } from '../contract/protocol.js';
+import { datasetDigest, shortDigest } from '../contract/dataset-digest.js';
 import { PARAM_NAMES } from '../contract/vocabulary.js';
 import { datasetKey, loadDataset } from '../data/load.js';
 import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
 import { gather, type Standardizer } from '../data/preprocess.js';
 import { splitTest, validationSplits } from '../data/splits.js';
-import type { Encoding, Table } from '../data/table.js';
+import { DataError, type Encoding, type Table } from '../data/table.js';
 import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
 import { deriveSeed } from '../rng.js';
 import type { Pacer } from './pacing.js';
@@ -41,14 +42,36 @@ const tableCache = new Map<string, Promise<Table>>();
 const TABLE_CACHE_SIZE = 4;
 
 export function loadTable(task: Task): Promise<Table> {
-  const key = datasetKey(task.spec.dataset, task.spec.seed, task.taskKind);
+  // The digest is part of the key: a table read from other bytes of the same file is another table.
+  const key = `${datasetKey(task.spec.dataset, task.spec.seed, task.taskKind)}\0${task.dataSha256 ?? ''}`;
   const cached = tableCache.get(key);
   tableCache.delete(key);
-  const table = cached ?? loadDataset(task.spec.dataset, task.spec.seed, task.taskKind);
+  const table = cached ?? loadCheckedTable(task);
   tableCache.set(key, table);
   if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
   // A failed load is not cached: the next task retries (the file may have been fixed).
   table.catch(() => tableCache.get(key) === table && tableCache.delete(key));
+  return table;
+}
+
+/**
+ * Loads the task's table, then checks that the bytes it came from are the ones the search started
+ * with (queue workers check their copies the same way): a CSV edited mid-search is refused, not used.
+ * @throws {DataError} naming the file and both digests.
+ */
+async function loadCheckedTable(task: Task): Promise<Table> {
+  const { dataset } = task.spec;
+  const table = await loadDataset(dataset, task.spec.seed, task.taskKind);
+  if (task.dataSha256 === undefined) return table;
+  const actual = await datasetDigest(dataset);
+  if (actual !== task.dataSha256) {
+    const path = 'path' in dataset ? dataset.path : dataset.kind;
+    throw new DataError(
+      `${path} changed after the search started: its bytes hash to ${actual === null ? 'nothing readable' : shortDigest(actual)}, ` +
+        `not ${shortDigest(task.dataSha256)}; the task is refused rather than trained on other data. Put the file back to ` +
+        'finish this search, or search the new data under a new experiment name',
+    );
+  }
   return table;
 }
 
