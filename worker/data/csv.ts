@@ -1,5 +1,5 @@
 /**
- * CSV files with a header row: read and checked (the file exists, has data rows, no ragged row,
+ * CSV files with a header row: read and checked (the file exists, is UTF-8 text, has data rows, no ragged row,
  * no bad cell), the spec's column roles and imputation applied, then made a `Table`. Each problem is reported as a `DataError` naming
  * the file, the row (the header is row 1, plus the file line when the two differ) and the column.
  */
@@ -11,6 +11,7 @@ import { compareText, isMissingMarker, quote } from './cells.js';
 import { type ColumnProfile, encodeTarget, profileColumn } from './encode.js';
 import { encodeRawRows, featureNamesOf, fitColumns } from './pipeline.js';
 import { DataError, type RawColumn, type RawFeatures, type Table } from './table.js';
+import { decodeUtf8 } from './text-encoding.js';
 
 type CsvDataset = Extract<DatasetSpec, { kind: 'csv' }>;
 
@@ -173,15 +174,16 @@ type CsvFile = {
 };
 
 async function readCsvFile(path: string): Promise<CsvFile> {
-  let text: string;
+  let bytes: Buffer;
   try {
     if ((await stat(path)).isDirectory()) throw new DataError(`not a file but a directory: ${path}`);
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     if (error instanceof DataError) throw error;
     if (isErrnoException(error) && error.code === 'ENOENT') throw new DataError(`file not found: ${path}`);
     throw new DataError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const text = decodeUtf8(path, bytes);
   if (text.trim() === '') throw new DataError(`${path}: the file is empty (a header row and data rows are needed)`);
 
   let records: string[][];
