@@ -165,4 +165,26 @@ ALTER TABLE models ADD COLUMN decision_json TEXT;
 ALTER TABLE experiments ADD COLUMN positive_class TEXT;
 `,
   },
+  {
+    version: 7,
+    sql: `
+-- Notes and tags people write on an experiment or a run in the dashboard (note-store.ts): a free
+-- text note and a JSON list of tags. A row exists once something was written; deleting the
+-- experiment or the run deletes it.
+CREATE TABLE experiment_notes (
+  experiment_id INTEGER PRIMARY KEY REFERENCES experiments ON DELETE CASCADE,
+  note TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE run_notes (
+  run_id INTEGER PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
+  experiment_id INTEGER NOT NULL REFERENCES experiments ON DELETE CASCADE,
+  note TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX run_notes_by_experiment ON run_notes (experiment_id);
+`,
+  },
 ];
