@@ -24,6 +24,7 @@ import {
   type TaskKind,
 } from './vocabulary.js';
 import { searchIssues, searchSchema, spaceChoiceValues, spaceSchema, type FieldCheck } from './search-spec.js';
+import { expectedMessage } from './expected-values.js';
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
@@ -242,10 +243,7 @@ export const PARAM_CHECKS = Object.fromEntries(
     name,
     {
       kind: field instanceof z.ZodNumber ? (field.isInt ? 'int' : 'float') : 'categorical',
-      check: (value: unknown) => {
-        const result = field.safeParse(value);
-        return result.success ? null : (result.error.issues[0]?.message ?? 'not a valid value');
-      },
+      check: (value: unknown) => (field.safeParse(value).success ? null : expectedMessage(field, value)),
     },
   ]),
 ) as Record<ParamName, FieldCheck>;
@@ -511,10 +509,38 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Validates an already-parsed object. @throws {SpecError} with one issue per bad field. */
 export function validateSpec(raw: unknown): ExperimentSpec {
   const result = specSchema.safeParse(raw);
-  if (!result.success) {
-    throw new SpecError(result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) })));
-  }
+  if (!result.success) throw new SpecError(specIssues(result.error.issues, raw));
   return result.data;
+}
+
+/**
+ * One issue per bad field. A bad hyperparameter value in `model` or `grid` says what that
+ * hyperparameter accepts and what it got, per list entry (zod's words for a grid axis, a union of
+ * a value and a list, would be just "Invalid input").
+ */
+function specIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): SpecIssue[] {
+  const seen = new Set<string>();
+  return issues.flatMap((issue) => {
+    const values = paramValueIssues(issue, raw);
+    if (values === null) return [{ path: formatPath(issue.path), message: describeIssue(issue) }];
+    const key = formatPath(issue.path.slice(0, 2));
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return values;
+  });
+}
+
+function paramValueIssues(issue: z.core.$ZodIssue, raw: unknown): SpecIssue[] | null {
+  const [section, name] = issue.path;
+  if (issue.code === 'custom' || issue.code === 'unrecognized_keys') return null;
+  if ((section !== 'model' && section !== 'grid') || typeof name !== 'string' || !(name in paramFields)) return null;
+  const field: z.ZodType = paramFields[name as ParamName];
+  const value = (raw as Record<string, Record<string, unknown> | undefined>)[section]?.[name];
+  if (section === 'model' || !Array.isArray(value)) return [{ path: `${section}.${name}`, message: expectedMessage(field, value) }];
+  const bad = value.flatMap((v, i) =>
+    field.safeParse(v).success ? [] : [{ path: `grid.${name}[${i}]`, message: expectedMessage(field, v) }],
+  );
+  return bad.length > 0 ? bad : null;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
