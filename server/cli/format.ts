@@ -1,3 +1,4 @@
+import { paramValueText } from '../../worker/contract/vocabulary.js';
 import type { ExperimentSpec } from '../../worker/contract/spec.js';
 import { leaderboardColumns } from '../search/grid.js';
 import type { Selection } from '../selection/selection.js';
@@ -71,7 +72,7 @@ export function formatLeaderboard(
     return [
       rank >= 0 ? String(rank + 1) : partial ? `(${partial.rank})` : '',
       `#${run.number}${run.runId === selection.selected?.runId ? ' *' : ''}`,
-      ...columns.map((name) => String(params[name])),
+      ...columns.map((name) => paramValueText(params[name])),
       partial
         ? `${score(partial.scoreMean, partial.scoreStd)} (${partial.foldsDone}/${partial.nFolds} folds)`
         : score(run.scoreMean, run.scoreStd),

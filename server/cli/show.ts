@@ -11,6 +11,7 @@ import { cvVersusTest } from '../services/cv-versus-test.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { Storage } from '../storage/storage.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { decisionLines } from './decision-lines.js';
 import { formatLeaderboard, formatScore, textTable } from './format.js';
 
 /** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
@@ -86,6 +87,7 @@ export function printModel(storage: Storage, experiment: Experiment, choice: Mod
       ]),
     ),
   );
+  for (const line of model.decision ? decisionLines(model.decision) : []) console.log(line);
   console.log(`Model saved in ${model.path}`);
 }
 

@@ -262,7 +262,8 @@ export class Coordinator {
     const { runs } = this.#storage;
     const score = result.bestMetrics[metricKey('val', experiment.selectionMetric)] ?? null;
     const runContinues = !pruning.stopEndsRun;
-    const recorded = runs.finishFold(runId, foldIndex, attempt, { ...result, score, backend, workerName, prunedReason, runContinues });
+    const fold = { ...result, score, backend, workerName, prunedReason, runContinues };
+    const recorded = this.#storage.finishSearchFold(runId, foldIndex, attempt, fold, result.outOfFold);
     if (!recorded) return;
     const cut = runs.get(runId).status === 'running' ? pruning.afterFold(runId) : null;
     if (cut) runs.pruneRun(runId, cut.reason, undefined, cut.foldsCounted);
@@ -298,6 +299,8 @@ export class Coordinator {
       throw new ConflictError(`run ${sourceRun.runId} is ${sourceRun.status}; only finished runs can be refitted`);
     const { params } = sourceRun;
     const epochs = refitEpochsOf(spec, sourceRun);
+    // Binary: the source run's out-of-fold predictions, on which the worker chooses the threshold.
+    const outOfFold = experiment.task === 'binary' ? this.#storage.outOfFold.encodedOfRun(sourceRun.runId) : undefined;
     const data = await dataDigestOf(spec);
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
     const modelDir = this.#modelDirFor(experiment, refitRun);
@@ -317,7 +320,7 @@ export class Coordinator {
         taskKind: experiment.task,
         ...data,
         params: { ...params, epochs },
-        refit: { epochs, modelDir },
+        refit: { epochs, modelDir, ...(outOfFold === undefined ? {} : { outOfFold }) },
       };
       const outcome: TaskOutcome = await this.#runner.run(
         task,
@@ -331,7 +334,15 @@ export class Coordinator {
           refitRun.runId,
           attempt,
           { ...outcome.result, score, backend: outcome.backend, workerName: outcome.workerName },
-          { runId: refitRun.runId, experimentId, sourceRunId: sourceRun.runId, format: 'tfjs-layers', path: modelDir, testMetrics },
+          {
+            runId: refitRun.runId,
+            experimentId,
+            sourceRunId: sourceRun.runId,
+            format: 'tfjs-layers',
+            path: modelDir,
+            testMetrics,
+            decision: outcome.result.decision ?? null,
+          },
         );
         this.events.emit('run', { experimentId, runId: refitRun.runId, status: 'done' });
         const model = models.ofExperiment(experimentId).find((m) => m.runId === refitRun.runId)!;

@@ -136,6 +136,7 @@ export async function prepareExperiment(
   if (existing) {
     // Resuming: runs already recorded are kept; createSearchRuns adds only missing ones.
     storage.runs.createSearchRuns(existing.experimentId, paramsJsonList, nFolds);
+    if (info.positiveClass !== undefined) storage.experiments.setPositiveClass(existing.experimentId, info.positiveClass.label);
     experiment = sampled ? extendTrials(storage, existing, specText, spec, hash, options.addTrials ?? 0) : existing;
   } else {
     experiment = storage.createExperiment(
@@ -148,6 +149,7 @@ export async function prepareExperiment(
         task: info.task,
         selectionMetric: selection.metric,
         selectionDirection: selection.direction,
+        positiveClass: info.positiveClass?.label ?? null,
       },
       paramsJsonList,
       nFolds,

@@ -1,11 +1,16 @@
-import { DEFAULT_PARAMS, type ExperimentSpec, type Params, type ParamValue } from '../../worker/contract/spec.js';
+import { DEFAULT_PARAMS, omittedFromIdentity, type ExperimentSpec, type Params, type ParamValue } from '../../worker/contract/spec.js';
 import { DEFAULT_LEADERBOARD_COLUMNS, PARAM_NAMES, PARAMS_OF_FAMILY, type ParamName } from '../../worker/contract/vocabulary.js';
 import { isSampledSearch } from '../../worker/contract/search-spec.js';
 
-/** Canonical JSON of a run's hyperparameters: every key, sorted, so equal settings compare equal in SQL. */
+/**
+ * Canonical JSON of a run's hyperparameters: every key (but those left out at their default,
+ * spec.ts omittedFromIdentity), sorted, a class-weight map's labels too, so equal settings compare equal in SQL.
+ */
 export function canonicalParamsJson(params: Params): string {
-  const sorted = Object.fromEntries([...PARAM_NAMES].sort().map((name) => [name, params[name]]));
-  return JSON.stringify(sorted);
+  const canonical = (value: ParamValue) =>
+    typeof value === 'object' ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value;
+  const kept = [...PARAM_NAMES].sort().filter((name) => !omittedFromIdentity(name, params[name]));
+  return JSON.stringify(Object.fromEntries(kept.map((name) => [name, canonical(params[name])])));
 }
 
 /** Each grid axis as a list of its distinct values, in the order the spec gave them. */

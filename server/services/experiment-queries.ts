@@ -21,6 +21,8 @@ export type ExperimentItem = {
   /** e.g. "fraud · 20000 rows · 30 features" or "csv data.csv → target y". */
   readonly datasetLabel: string;
   readonly task: string;
+  /** Binary tasks: the positive class the probabilities, precision and recall are about; null otherwise. */
+  readonly positiveClass: string | null;
   readonly status: ExperimentStatus;
   readonly selectionMetric: string;
   readonly selectionDirection: Direction;
@@ -244,6 +246,7 @@ export class ExperimentQueries {
       datasetKind: summary.datasetKind,
       datasetLabel: datasetLabel(summary.spec),
       task: summary.task,
+      positiveClass: summary.positiveClass,
       status: summary.status,
       selectionMetric: summary.selectionMetric,
       selectionDirection: summary.selectionDirection,

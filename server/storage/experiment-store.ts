@@ -34,6 +34,8 @@ export type Experiment = {
    * search first started; null before that, and for a grid.
    */
   readonly concurrentTrials: number | null;
+  /** Binary tasks: the positive class (spec `positiveClass`, or the default the data implied); null otherwise. */
+  readonly positiveClass: string | null;
 };
 
 /** An experiment with its run counts and best score, for listings. */
@@ -59,6 +61,7 @@ type ExperimentRow = {
   started_at: number | null;
   finished_at: number | null;
   concurrent_trials: number | null;
+  positive_class: string | null;
   /** From the experiment's lease, if any (LEFT JOIN leases). */
   lease_pid: number | null;
   lease_host: string | null;
@@ -99,13 +102,14 @@ function rowToExperiment(row: ExperimentRow): Experiment {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     concurrentTrials: row.concurrent_trials,
+    positiveClass: row.positive_class,
   };
 }
 
 export type NewExperiment = Pick<
   Experiment,
   'name' | 'specText' | 'spec' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
->;
+> & { readonly positiveClass?: string | null };
 
 export class ExperimentStore {
   readonly #insert;
@@ -116,11 +120,15 @@ export class ExperimentStore {
   readonly #delete;
   readonly #setConcurrentTrials;
   readonly #updateSpec;
+  readonly #setPositiveClass;
 
   constructor(db: Db) {
-    this.#insert = db.prepare(`INSERT INTO experiments
-        (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric, selection_direction, status, created_at)
-      VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, 'queued', @createdAt)`);
+    this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric,
+        selection_direction, positive_class, status, created_at)
+      VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, @positiveClass,
+        'queued', @createdAt)`);
+    this.#setPositiveClass = db.prepare(`UPDATE experiments SET positive_class = @positiveClass
+      WHERE experiment_id = @experimentId AND positive_class IS NULL`);
     this.#byName = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.name = ?`);
     this.#byId = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.experiment_id = ?`);
     this.#setStatus = db.prepare(`UPDATE experiments SET status = @status,
@@ -147,7 +155,12 @@ export class ExperimentStore {
   create(experiment: NewExperiment, now = Date.now()): Experiment {
     try {
       const { spec, ...columns } = experiment;
-      const { lastInsertRowid } = this.#insert.run({ ...columns, specJson: JSON.stringify(spec), createdAt: now });
+      const { lastInsertRowid } = this.#insert.run({
+        ...columns,
+        positiveClass: columns.positiveClass ?? null,
+        specJson: JSON.stringify(spec),
+        createdAt: now,
+      });
       return this.get(Number(lastInsertRowid));
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -155,6 +168,11 @@ export class ExperimentStore {
       }
       throw error;
     }
+  }
+
+  /** Records the positive class of an experiment created before it was recorded (a resumed one); a recorded one stays. */
+  setPositiveClass(experimentId: number, positiveClass: string): void {
+    this.#setPositiveClass.run({ experimentId, positiveClass });
   }
 
   findByName(name: string): Experiment | undefined {

@@ -1,3 +1,4 @@
+import type { Decision } from '../../worker/contract/protocol.js';
 import type { Db } from './database.js';
 import { NotFoundError } from '../errors.js';
 
@@ -10,11 +11,13 @@ export type ModelRecord = {
   /** Folder holding model.json, weights and preprocessing.json. */
   readonly path: string;
   readonly testMetrics: Readonly<Record<string, number | null>>;
+  /** A binary model's operating point: its frozen threshold, how it was chosen, fold by fold, and the test confusion matrix; else null. */
+  readonly decision: Decision | null;
   readonly createdAt: number;
 };
 
-/** A model row to record: the refit run it belongs to, where its files are and its test metrics. */
-export type NewModel = Omit<ModelRecord, 'modelId' | 'createdAt'>;
+/** A model row to record: the refit run it belongs to, where its files are, its test metrics and (binary) its operating point. */
+export type NewModel = Omit<ModelRecord, 'modelId' | 'createdAt' | 'decision'> & { readonly decision?: Decision | null };
 
 type ModelRow = {
   model_id: number;
@@ -24,6 +27,7 @@ type ModelRow = {
   format: string;
   path: string;
   test_metrics_json: string;
+  decision_json: string | null;
   created_at: number;
 };
 
@@ -36,6 +40,7 @@ function rowToModel(row: ModelRow): ModelRecord {
     format: row.format,
     path: row.path,
     testMetrics: JSON.parse(row.test_metrics_json),
+    decision: row.decision_json === null ? null : JSON.parse(row.decision_json),
     createdAt: row.created_at,
   };
 }
@@ -47,17 +52,24 @@ export class ModelStore {
   readonly #ofExperiment;
 
   constructor(db: Db) {
-    this.#upsert = db.prepare(`INSERT INTO models (run_id, experiment_id, source_run_id, format, path, test_metrics_json, created_at)
-      VALUES (@runId, @experimentId, @sourceRunId, @format, @path, @testMetricsJson, @createdAt)
+    this.#upsert = db.prepare(`INSERT INTO models
+        (run_id, experiment_id, source_run_id, format, path, test_metrics_json, decision_json, created_at)
+      VALUES (@runId, @experimentId, @sourceRunId, @format, @path, @testMetricsJson, @decisionJson, @createdAt)
       ON CONFLICT (run_id) DO UPDATE SET path = excluded.path, test_metrics_json = excluded.test_metrics_json,
-        created_at = excluded.created_at,
+        decision_json = excluded.decision_json, created_at = excluded.created_at,
         source_run_id = excluded.source_run_id`);
     this.#byId = db.prepare('SELECT * FROM models WHERE model_id = ?');
     this.#ofExperiment = db.prepare('SELECT * FROM models WHERE experiment_id = ? ORDER BY created_at DESC, model_id DESC');
   }
 
   save(model: NewModel, now = Date.now()): void {
-    this.#upsert.run({ ...model, testMetricsJson: JSON.stringify(model.testMetrics), createdAt: now });
+    const { decision, ...fields } = model;
+    this.#upsert.run({
+      ...fields,
+      testMetricsJson: JSON.stringify(model.testMetrics),
+      decisionJson: decision ? JSON.stringify(decision) : null,
+      createdAt: now,
+    });
   }
 
   /** @throws {NotFoundError} */

@@ -5,6 +5,9 @@ import { MetricStore } from './metric-store.js';
 import { ModelStore, type NewModel } from './model-store.js';
 import { LeaseStore } from './lease-store.js';
 import { FeedStore } from './feed-store.js';
+import { NoteStore } from './note-store.js';
+import { OutOfFoldStore } from './out-of-fold-store.js';
+import type { OutOfFold } from '../../worker/contract/protocol.js';
 
 /**
  * The stores over one database handle, which stays private: every write is a store method, and a
@@ -20,6 +23,15 @@ export type Storage = {
   readonly leases: LeaseStore;
   /** The change feed other processes' dashboards follow (feed-store.ts). */
   readonly feed: FeedStore;
+  /** Notes and tags written on experiments and runs (note-store.ts). */
+  readonly notes: NoteStore;
+  /** Classification folds' out-of-fold predictions (out-of-fold-store.ts). */
+  readonly outOfFold: OutOfFoldStore;
+  /**
+   * Records a search fold's result and, when it has them, its out-of-fold predictions, in one
+   * transaction. Returns false (and records nothing) when the fold is not running under this attempt.
+   */
+  finishSearchFold(runId: number, foldIndex: number, attempt: number, result: FoldResult, outOfFold?: OutOfFold, now?: number): boolean;
   /**
    * Records a new experiment with its search runs (one fold row per fold), in one transaction.
    * @throws {ConflictError} when the name is taken.
@@ -45,6 +57,7 @@ export function openStorage(path: string): Storage {
   const runs = new RunStore(db);
   const metrics = new MetricStore(db);
   const models = new ModelStore(db);
+  const outOfFold = new OutOfFoldStore(db);
   return {
     experiments,
     runs,
@@ -52,6 +65,14 @@ export function openStorage(path: string): Storage {
     models,
     leases: new LeaseStore(db),
     feed: new FeedStore(db),
+    notes: new NoteStore(db),
+    outOfFold,
+    finishSearchFold: (runId, foldIndex, attempt, result, predictions, now = Date.now()) =>
+      writeTransaction(db, () => {
+        if (!runs.finishFold(runId, foldIndex, attempt, result, now)) return false;
+        if (predictions !== undefined) outOfFold.save(runId, foldIndex, predictions);
+        return true;
+      }),
     createExperiment: (experiment, paramsJsonList, nFolds, now = Date.now()) =>
       writeTransaction(db, () => {
         const created = experiments.create(experiment, now);

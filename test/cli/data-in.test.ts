@@ -63,7 +63,8 @@ test('a CSV with an id column, blanks and a 500-category column trains with `fol
   assert.match(predict.stderr, /warning: .*new\.csv: column "plan": 2 rows with a category not seen in training \("gold"\)/);
   assert.equal(predict.stderr.match(/warning:/g)?.length, 1, 'one line per column');
   const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(Object.keys(rows[0]!), ['customer_id', 'prediction', 'probability_no', 'probability_yes']);
+  // Binary: the label at the frozen threshold and the probability of the positive class ("yes").
+  assert.deepEqual(Object.keys(rows[0]!), ['customer_id', 'prediction', 'probability_yes']);
   assert.deepEqual(
     rows.slice(-3).map((row) => row.customer_id),
     ['C-1', 'C-2', 'C-3'],

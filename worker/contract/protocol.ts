@@ -10,7 +10,7 @@
  * Each type is the output of its schema (`z.infer`): the field documentation lives on the schema.
  */
 import { z } from 'zod';
-import { specSchema, storedParamsSchema, type ExperimentSpec, type Params } from './spec.js';
+import { specSchema, storedParamsSchema, thresholdSchema, type ExperimentSpec, type Params } from './spec.js';
 import { TASKS } from './vocabulary.js';
 
 /** Backends in order of preference. */
@@ -29,6 +29,93 @@ export type FailureKind = (typeof FAILURE_KINDS)[number];
 /** Metrics of one epoch (or of a result) by key; `null` means non-finite. */
 export const metricsSchema = z.record(z.string(), z.number().nullable()).readonly();
 export type EpochMetrics = z.infer<typeof metricsSchema>;
+
+/**
+ * A fold's out-of-fold predictions at its chosen epoch (classification tasks), compact: the
+ * float32 values little-endian, base64-encoded. `targets`: n class indices (binary: 1 = the
+ * positive class); `predictions`: n × width row-major (binary: n probabilities of the positive
+ * class; multiclass: n × classes probabilities). The coordinator stores the bytes as they are.
+ */
+export const outOfFoldSchema = z
+  .strictObject({
+    n: z.number().int().min(0),
+    width: z.number().int().min(1),
+    targets: z.base64(),
+    predictions: z.base64(),
+  })
+  .readonly();
+export type OutOfFold = z.infer<typeof outOfFoldSchema>;
+
+/** Float32 values as the base64 of their little-endian bytes (outOfFoldSchema's encoding). */
+export function encodeFloats(values: Float32Array): string {
+  return floatBytes(values).toString('base64');
+}
+
+/** The little-endian bytes of float32 values, as the coordinator stores them. */
+export function floatBytes(values: Float32Array): Buffer {
+  const bytes = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) bytes.writeFloatLE(values[i]!, i * 4);
+  return bytes;
+}
+
+/** The float32 values of little-endian bytes (or of their base64). @throws {RangeError} when the length is not a multiple of 4. */
+export function decodeFloats(encoded: string | Uint8Array): Float32Array {
+  const bytes = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.from(encoded);
+  if (bytes.length % 4 !== 0) throw new RangeError(`float32 data of ${bytes.length} bytes (not a multiple of 4)`);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+}
+
+/** A fold's out-of-fold predictions for a message. */
+export function encodeOutOfFold(targets: Float32Array, predictions: Float32Array, width: number): OutOfFold {
+  if (predictions.length !== targets.length * width)
+    throw new RangeError(`${predictions.length} predictions for ${targets.length} rows of width ${width}`);
+  return { n: targets.length, width, targets: encodeFloats(targets), predictions: encodeFloats(predictions) };
+}
+
+/** The arrays of a fold's out-of-fold predictions. @throws {RangeError} when their lengths disagree with n and width. */
+export function decodeOutOfFold(outOfFold: OutOfFold): { readonly targets: Float32Array; readonly predictions: Float32Array } {
+  const targets = decodeFloats(outOfFold.targets);
+  const predictions = decodeFloats(outOfFold.predictions);
+  if (targets.length !== outOfFold.n || predictions.length !== outOfFold.n * outOfFold.width)
+    throw new RangeError(
+      `out-of-fold data of ${targets.length} targets and ${predictions.length} predictions, expected n = ${outOfFold.n}`,
+    );
+  return { targets, predictions };
+}
+
+/** A confusion matrix of a binary classifier: counts of true/false positives and negatives. */
+export const confusionSchema = z
+  .strictObject({ tp: z.number().int().min(0), fp: z.number().int().min(0), tn: z.number().int().min(0), fn: z.number().int().min(0) })
+  .readonly();
+export type Confusion = z.infer<typeof confusionSchema>;
+
+/**
+ * The operating point of a binary refit (worker/training/decision.ts), chosen on the source run's
+ * out-of-fold predictions and frozen into the model folder's preprocessing.json.
+ */
+export const decisionSchema = z
+  .strictObject({
+    /** A row is predicted positive when p(positive) > threshold. */
+    threshold: z.number(),
+    /** The spec's `selection.threshold`, or null: the default 0.5. */
+    objective: thresholdSchema.nullable(),
+    /** The label the probabilities are of. */
+    positiveClass: z.string(),
+    /** The objective's value on the pooled out-of-fold predictions at the threshold (null without an objective). */
+    pooled: z.number().nullable(),
+    /**
+     * At the threshold, per fold of the source run (fold order): each metric of DECISION_METRICS
+     * and the objective's own (objectiveMetricName); null = not finite. Empty when the source run
+     * has no out-of-fold predictions.
+     */
+    folds: z.record(z.string(), z.array(z.number().nullable()).readonly()).readonly(),
+    /** The test split at the threshold. */
+    confusion: confusionSchema,
+    /** Why the threshold is not what the objective asked for (e.g. no threshold reaches the precision), or null. */
+    note: z.string().nullable(),
+  })
+  .readonly();
+export type Decision = z.infer<typeof decisionSchema>;
 
 /** A spec inside a message: validated with the spec schema, its issues reported as one message. */
 const specInMessage = z.unknown().transform((raw, ctx): ExperimentSpec => {
@@ -69,7 +156,16 @@ export const taskSchema = z
     params: storedParamsSchema,
     /** Refit only: epochs to train on all non-test rows, and the folder to save the model in. */
     refit: z
-      .strictObject({ epochs: z.number().int().positive(), modelDir: z.string().min(1) })
+      .strictObject({
+        epochs: z.number().int().positive(),
+        modelDir: z.string().min(1),
+        /**
+         * Binary refits: the source run's out-of-fold predictions, fold by fold (empty when it has
+         * none recorded), from which the worker chooses the operating threshold (`spec.selection.threshold`)
+         * and its cross-validation estimate.
+         */
+        outOfFold: z.array(outOfFoldSchema).readonly().optional(),
+      })
       .readonly()
       .optional(),
   })
@@ -90,6 +186,10 @@ export const resultSchema = z
     testMetrics: metricsSchema.optional(),
     /** True when training ended because the coordinator sent `stop` (pruning), not by itself. */
     stoppedByRequest: z.boolean().optional(),
+    /** Search tasks of classification: the validation rows' predictions at `bestEpoch`. */
+    outOfFold: outOfFoldSchema.optional(),
+    /** Binary refits: the operating threshold frozen into the model and the test split's confusion matrix at it. */
+    decision: decisionSchema.optional(),
   })
   .readonly();
 export type TaskResult = z.infer<typeof resultSchema>;
@@ -108,6 +208,8 @@ const datasetInfoSchema = z
     featureNames: z.array(z.string()).readonly(),
     /** Things the user should know about the features, one line each (e.g. categories grouped as "other"). */
     notes: z.array(z.string()).readonly().optional(),
+    /** Binary tasks: the positive class (spec `positiveClass`, or its default), and why it is that one. */
+    positiveClass: z.strictObject({ label: z.string(), reason: z.string() }).readonly().optional(),
   })
   .readonly();
 export type DatasetInfo = z.infer<typeof datasetInfoSchema>;

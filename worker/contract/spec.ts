@@ -11,6 +11,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import {
   DIRECTIONS,
   FAMILIES,
+  THRESHOLD_OBJECTIVES,
   TASK_METRICS,
   TASKS,
   defaultSelectionMetric,
@@ -193,6 +194,14 @@ export const paramFields = {
   epochs: positiveInt.max(10_000),
   /** Mini-batch size. @default 128 */
   batchSize: positiveInt.max(1_000_000),
+  /**
+   * Classification only: how much each class's rows weigh in the training loss (the validation and
+   * test metrics are never weighted). `none`: all 1; `balanced`: n / (classes · n_class) on the
+   * fold's training rows, as scikit-learn's class_weight='balanced'; or a map label → weight, e.g.
+   * `{ fraud: 20 }` (labels as written in the data; unlisted classes weigh 1). Searchable like any
+   * hyperparameter (`grid: { classWeight: [none, balanced] }`). @default 'none'
+   */
+  classWeight: z.union([z.enum(['none', 'balanced']), z.record(z.string().min(1), z.number().gt(0).max(1e6))]),
   /** `mf`, `ncf`: dimension of the user and item embeddings p_u, q_i. Ignored by `mlp`. @default 16 */
   factors: positiveInt.max(1024),
   /**
@@ -217,20 +226,34 @@ export const DEFAULT_PARAMS: Params = {
   l2: 0,
   epochs: 20,
   batchSize: 128,
+  classWeight: 'none',
   factors: 16,
   useDotTerm: false,
 };
 
 /**
  * Every hyperparameter, as stored in runs, tasks and model files. Keys added after runs and model
- * files were first written (`factors`, `useDotTerm`) take their defaults when missing, so older
- * experiments and model folders stay readable.
+ * files were first written (`factors`, `useDotTerm`, `classWeight`) take their defaults when
+ * missing, so older experiments and model folders stay readable.
  */
 export const storedParamsSchema = z.strictObject({
   ...paramFields,
   factors: paramFields.factors.default(DEFAULT_PARAMS.factors),
   useDotTerm: paramFields.useDotTerm.default(DEFAULT_PARAMS.useDotTerm),
+  classWeight: paramFields.classWeight.default(DEFAULT_PARAMS.classWeight),
 });
+
+/**
+ * Hyperparameters left out of a run's identity (its canonical JSON, its seeds) while at their
+ * default: they were added after runs were first recorded, and a run recorded before must keep
+ * its identity (resuming it must find it, and retrain its folds on the same seeds).
+ */
+const OMITTED_AT_DEFAULT: readonly ParamName[] = ['classWeight'];
+
+/** Whether `name` at `value` is left out of a run's identity (see OMITTED_AT_DEFAULT). */
+export function omittedFromIdentity(name: ParamName, value: unknown): boolean {
+  return OMITTED_AT_DEFAULT.includes(name) && value === DEFAULT_PARAMS[name];
+}
 
 /** Dataset kinds whose rows are (user, item, rating): the ones `mf` and `ncf` can train on. */
 export const RATINGS_DATASETS = ['ratings', 'movielens'] as const;
@@ -325,6 +348,24 @@ export const pruningSchema = z.strictObject({
 });
 export type PruningSpec = z.infer<typeof pruningSchema>;
 
+/**
+ * `selection.threshold`: how the operating threshold of a binary model is chosen, on the pooled
+ * out-of-fold predictions of the selected configuration (never the test split), then frozen into
+ * the refit model. The objectives are described at THRESHOLD_OBJECTIVES (vocabulary.ts).
+ */
+export const thresholdSchema = z.discriminatedUnion('objective', [
+  z.strictObject({ objective: z.enum(['f1', 'balanced_accuracy', 'mcc', 'youden']) }),
+  /** The highest recall whose precision is at least `value`. */
+  z.strictObject({ objective: z.literal('recall_at_precision'), value: fraction }),
+  /** The highest precision whose recall is at least `value`. */
+  z.strictObject({ objective: z.literal('precision_at_recall'), value: fraction }),
+  /** The least total cost falsePositive·FP + falseNegative·FN (reported per row). */
+  z.strictObject({ objective: z.literal('cost'), falsePositive: z.number().min(0), falseNegative: z.number().min(0) }),
+]);
+export type ThresholdSpec = z.infer<typeof thresholdSchema>;
+// Checked where it is written: the objectives of the schema are the vocabulary's.
+THRESHOLD_OBJECTIVES satisfies readonly ThresholdSpec['objective'][];
+
 /** The rules that pick a configuration (spec `selection.rule`). */
 export const SELECTION_RULES = ['best', 'one-standard-error'] as const;
 export type SelectionRule = (typeof SELECTION_RULES)[number];
@@ -340,6 +381,13 @@ export const specSchema = z
     dataset: datasetSchema,
     /** Learning task; inferred from the target when omitted. */
     task: z.enum(TASKS).optional(),
+    /**
+     * Binary tasks: the positive class, a label as written in the target column (`churned`, `1`).
+     * The model's probability, precision, recall, PR AUC and the threshold are about this class.
+     * Default: `1`, `true` or `yes` (any case) when a label is one of them, otherwise the minority
+     * class of the non-test rows (the second in label order on a tie).
+     */
+    positiveClass: z.union([z.string().min(1), z.number(), z.boolean()]).optional(),
     /** Test split, cut before the search and stratified for classification. */
     testSplit: z.strictObject({ fraction: fraction.default(0.2) }).default({ fraction: 0.2 }),
     /** Fixed hyperparameters (defaults: DEFAULT_PARAMS). */
@@ -365,6 +413,8 @@ export const specSchema = z
         rule: z.enum(SELECTION_RULES).optional(),
         /** Level of the paired test against the best (Holm-adjusted) that marks runs tied with it. @default 0.05 */
         alpha: fraction.optional(),
+        /** Binary tasks: how the operating threshold is chosen (thresholdSchema). Without it: 0.5. */
+        threshold: thresholdSchema.optional(),
       })
       .optional(),
     /** Optional pruning of clearly worse runs. Off by default. */
@@ -409,6 +459,7 @@ export const specSchema = z
       for (const issue of csvRoleIssues(spec.dataset))
         ctx.addIssue({ code: 'custom', path: ['dataset', ...issue.path], message: issue.message });
     }
+    for (const issue of decisionIssues(spec, spec.task)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     const es = spec.validation.earlyStopping;
     if (spec.task && es && !isRecordedMetric(spec.task, parseMetricKey(es.monitor).name)) {
       ctx.addIssue({
@@ -427,6 +478,49 @@ export const specSchema = z
   });
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
+
+/** The spec fields decisionIssues reads (typed apart from ExperimentSpec: the schema's own refinement calls it). */
+type DecisionFields = {
+  readonly positiveClass?: string | number | boolean;
+  readonly selection?: { readonly threshold?: ThresholdSpec };
+  readonly model: { readonly classWeight?: Params['classWeight'] };
+  readonly grid: { readonly classWeight?: Params['classWeight'] | readonly Params['classWeight'][] };
+  readonly space?: { readonly classWeight?: unknown };
+};
+
+/**
+ * What a binary-only or classification-only field does on a task that has none of it: a
+ * `positiveClass` or a `selection.threshold` on a task that is not binary, class weights on a
+ * regression, two costs of zero. The worker's describe step asks again once the task is inferred
+ * from the data (worker/describe.ts).
+ */
+export function decisionIssues(spec: DecisionFields, task: TaskKind | undefined): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const threshold = spec.selection?.threshold;
+  if (threshold?.objective === 'cost' && threshold.falsePositive === 0 && threshold.falseNegative === 0)
+    issues.push({
+      path: ['selection', 'threshold'],
+      message: 'falsePositive and falseNegative are both 0: at least one cost must be positive',
+    });
+  if (task === undefined) return issues;
+  if (task !== 'binary' && threshold !== undefined)
+    issues.push({ path: ['selection', 'threshold'], message: `an operating threshold applies to binary tasks, not to a ${task} task` });
+  if (task !== 'binary' && spec.positiveClass !== undefined)
+    issues.push({ path: ['positiveClass'], message: `a positive class applies to binary tasks, not to a ${task} task` });
+  if (task === 'regression') {
+    const where = spec.model.classWeight !== undefined ? 'model' : spec.grid.classWeight !== undefined ? 'grid' : 'space';
+    const weights = spec.model.classWeight ?? spec.grid.classWeight;
+    const weighted = weights === undefined ? spaceChoiceValues(spec.space?.classWeight) : Array.isArray(weights) ? weights : [weights];
+    if (weighted.some((value) => value !== 'none'))
+      issues.push({ path: [where, 'classWeight'], message: 'class weights apply to classification tasks, not to a regression task' });
+  }
+  return issues;
+}
+
+/** The spec's positive class as a label (`true` → "true", `1` → "1"), or undefined when it names none. */
+export function positiveClassLabel(spec: Pick<ExperimentSpec, 'positiveClass'>): string | undefined {
+  return spec.positiveClass === undefined ? undefined : String(spec.positiveClass).trim();
+}
 
 type CsvDatasetSpec = Extract<DatasetSpec, { kind: 'csv' }>;
 const ROLES = ['drop', 'id', 'categorical', 'numeric'] as const;

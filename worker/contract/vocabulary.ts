@@ -35,8 +35,59 @@ export const TASK_METRICS: Readonly<Record<TaskKind, readonly string[]>> = {
  */
 export const RATINGS_EXTRA_METRICS = ['baseline_rmse', 'cold_rows', 'cold_rmse'] as const;
 
+/**
+ * Binary tasks: metrics of each fold's out-of-fold predictions at its chosen epoch (`val_…` in
+ * the fold's best metrics, not per epoch), and of the refit on the test split (`test_…`). The
+ * threshold-dependent ones (DECISION_METRICS, with `accuracy`) are taken at the operating
+ * threshold: 0.5 during the search, the frozen threshold for a refit (see worker/training/decision.ts).
+ */
+export const BINARY_FOLD_METRICS = ['precision', 'recall', 'f1', 'balanced_accuracy', 'mcc', 'brier', 'log_loss'] as const;
+
+/** Metrics of a binary classifier that depend on its threshold: what a confusion matrix gives. */
+export const DECISION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'balanced_accuracy', 'mcc'] as const;
+export type DecisionMetric = (typeof DECISION_METRICS)[number];
+
+/**
+ * What `selection.threshold.objective` may ask the binary operating threshold to optimise, on the
+ * pooled out-of-fold predictions: `f1`, `balanced_accuracy`, `mcc`, `youden` (TPR + TNR − 1);
+ * `recall_at_precision` (the highest recall with precision ≥ value), `precision_at_recall` (the
+ * highest precision with recall ≥ value); `cost` (the least falsePositive·FP + falseNegative·FN,
+ * reported per row).
+ */
+export const THRESHOLD_OBJECTIVES = [
+  'f1',
+  'balanced_accuracy',
+  'mcc',
+  'youden',
+  'recall_at_precision',
+  'precision_at_recall',
+  'cost',
+] as const;
+export type ThresholdObjective = (typeof THRESHOLD_OBJECTIVES)[number];
+
+/** The metric whose value a threshold objective optimises: itself, or the recall/precision the constrained ones maximise. */
+export function objectiveMetricName(objective: ThresholdObjective): string {
+  return objective === 'recall_at_precision' ? 'recall' : objective === 'precision_at_recall' ? 'precision' : objective;
+}
+
+/** The operating threshold of a binary model without `selection.threshold`: positive when p(positive) > 0.5. */
+export const DEFAULT_THRESHOLD = 0.5;
+
 /** Metrics where a larger value is better; every other metric is better smaller. */
-const MAXIMIZED_METRICS: ReadonlySet<string> = new Set(['accuracy', 'auc', 'pr_auc', 'r2']);
+const MAXIMIZED_METRICS: ReadonlySet<string> = new Set([
+  'accuracy',
+  'auc',
+  'pr_auc',
+  'r2',
+  'precision',
+  'recall',
+  'f1',
+  'balanced_accuracy',
+  'mcc',
+  'youden',
+  'recall_at_precision',
+  'precision_at_recall',
+]);
 
 /**
  * Where a metric was measured: `val` on a fold's validation rows (search), `test` on the test
@@ -103,6 +154,15 @@ const METRIC_LABELS: Readonly<Record<string, string>> = {
   r2: 'R²',
   accuracy: 'accuracy',
   loss: 'loss',
+  f1: 'F1',
+  balanced_accuracy: 'balanced accuracy',
+  mcc: 'MCC',
+  brier: 'Brier score',
+  log_loss: 'log loss',
+  youden: "Youden's J",
+  recall_at_precision: 'recall at precision',
+  precision_at_recall: 'precision at recall',
+  cost: 'cost per row',
 };
 const SCOPE_LABELS: Readonly<Record<MetricScope, string>> = { val: 'validation', test: 'test' };
 
@@ -114,7 +174,9 @@ export function metricLabel(key: string): string {
 }
 
 /** Every metric name any task records (bare), in task order: the keys pages may have to label. */
-export const METRIC_NAMES: readonly string[] = [...new Set([...Object.values(TASK_METRICS).flat(), ...RATINGS_EXTRA_METRICS])];
+export const METRIC_NAMES: readonly string[] = [
+  ...new Set([...Object.values(TASK_METRICS).flat(), ...BINARY_FOLD_METRICS, ...RATINGS_EXTRA_METRICS, ...THRESHOLD_OBJECTIVES]),
+];
 
 /** Model families: `mlp` on any dataset; `mf` and `ncf` on ratings datasets. */
 export const FAMILIES = ['mlp', 'mf', 'ncf'] as const;
@@ -136,6 +198,7 @@ export const PARAM_NAMES = [
   'l2',
   'epochs',
   'batchSize',
+  'classWeight',
   'factors',
   'useDotTerm',
 ] as const;
@@ -156,7 +219,13 @@ export const PARAM_LABELS: Readonly<Record<ParamName, string>> = {
   batchSize: 'batch size',
   factors: 'factors',
   useDotTerm: 'useDotTerm',
+  classWeight: 'class weight',
 };
+
+/** A hyperparameter's value as people read it: text as it is, anything else (numbers, a class-weight map) as JSON. */
+export function paramValueText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 /** A hyperparameter as people read it; an unknown name reads as itself. */
 export function paramLabel(name: string): string {
@@ -171,10 +240,24 @@ export function paramLabel(name: string): string {
  * families: their union).
  */
 export const PARAMS_OF_FAMILY: Readonly<Record<Family, readonly ParamName[]>> = {
-  mlp: ['family', 'depth', 'width', 'widthSchedule', 'activation', 'dropout', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
+  mlp: [
+    'family',
+    'depth',
+    'width',
+    'widthSchedule',
+    'activation',
+    'dropout',
+    'optimizer',
+    'learningRate',
+    'l2',
+    'epochs',
+    'batchSize',
+    'classWeight',
+  ],
   mf: ['family', 'factors', 'optimizer', 'learningRate', 'l2', 'epochs', 'batchSize'],
-  // NCF combines an MLP tower with factor embeddings (and the optional dot term): it reads every hyperparameter.
-  ncf: PARAM_NAMES,
+  // NCF combines an MLP tower with factor embeddings (and the optional dot term): it reads every
+  // hyperparameter but the class weights (ratings are a regression task).
+  ncf: PARAM_NAMES.filter((name) => name !== 'classWeight'),
 };
 
 /** The hyperparameters any of `families` reads, in PARAM_NAMES order. */

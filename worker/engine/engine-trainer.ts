@@ -74,6 +74,7 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
   try {
     const trained = MlpEngine.create(tf, architectureFor(task, nInputs, data.nClasses), hyperparametersOf(task), readDenseWeights(model), {
       seed: seeds.dropout,
+      classWeights: data.classWeights,
     });
     engine = trained;
     // A search's validation rows are uploaded once and scored by the engine every epoch; a
@@ -87,6 +88,14 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       if (modelIsStale) writeDenseWeights(tf, model, await trained.denseWeights());
       modelIsStale = false;
       return model;
+    };
+    const heldPredictions = async (): Promise<Float32Array> => {
+      if (uploaded !== null) return trained.predictUploaded(uploaded);
+      // Scored by the model a refit saves, so that predicting from its files reproduces the test
+      // score exactly (the engine's own forward pass differs in the last bits: biases via a ones column).
+      const testModel = await savedModel();
+      const testX = tf.tensor2d(heldRows.x, [heldRows.n, nInputs]);
+      return predictArray(testModel, testX).finally(() => testX.dispose());
     };
 
     return {
@@ -106,14 +115,8 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
         if (taskKind === 'regression') return { loss };
         return { loss, accuracy: accuracyOf(taskKind, labels, predictions, data.nClasses) };
       },
-      evaluate: async () => {
-        if (uploaded !== null) return metricsOf(await trained.predictUploaded(uploaded));
-        // Scored by the model a refit saves, so that predicting from its files reproduces the test
-        // score exactly (the engine's own forward pass differs in the last bits: biases via a ones column).
-        const testModel = await savedModel();
-        const testX = tf.tensor2d(heldRows.x, [heldRows.n, nInputs]);
-        return metricsOf(await predictArray(testModel, testX).finally(() => testX.dispose()));
-      },
+      evaluate: async () => metricsOf(await heldPredictions()),
+      heldPredictions,
       snapshot: () => trained.snapshot(),
       restore: () => {
         modelIsStale = true;

@@ -61,6 +61,11 @@ export type DenseWeights = { readonly kernel: Float32Array; readonly bias: Float
 export type MlpEngineOptions = {
   /** Seed of the dropout masks' stream. */
   readonly seed: number;
+  /**
+   * Classification: the weight of each class's rows in the loss, by class index (the gradient of
+   * a row's loss is multiplied by its class's weight); absent or null: every row weighs 1.
+   */
+  readonly classWeights?: Float32Array | null;
 };
 
 /** Training rows as the engine reads them: standardised features n × f and targets, row-major. */
@@ -147,6 +152,7 @@ export class MlpEngine {
   /** Optimizer slots, in P's layout (optimizers.ts). */
   readonly #slots: Float32Array[];
   readonly #rng: MaskStream;
+  readonly #classWeights: Float32Array | null;
   /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
   readonly #lossFactor: number;
   #best: Float32Array | null = null;
@@ -165,6 +171,7 @@ export class MlpEngine {
     this.architecture = architecture;
     this.hyper = hyper;
     this.#rng = new MaskStream(options.seed);
+    this.#classWeights = architecture.output === 'linear' ? null : (options.classWeights ?? null);
     this.#lossFactor = architecture.output === 'linear' ? 2 : 1;
     this.#optimizer = new ParameterOptimizer(hyper.optimizer, hyper.learningRate, tf.backend().epsilon());
 
@@ -442,14 +449,16 @@ export class MlpEngine {
       const target = r * (f + 1);
       for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
     }
+    const weights = this.#classWeights;
     const outputDelta = (p: Float32Array, deltaT: Float32Array) => {
       if (predictions !== null) predictions.set(p, offset);
       for (let r = 0; r < b; r++) {
         const label = rows.y[batch[r]!]!;
+        const weight = weights === null ? 1 : weights[label]!;
         if (output === 'softmax') {
-          for (let j = 0; j < c; j++) deltaT[j * b + r] = p[r * c + j]! - (j === label ? 1 : 0);
+          for (let j = 0; j < c; j++) deltaT[j * b + r] = weight * (p[r * c + j]! - (j === label ? 1 : 0));
         } else {
-          deltaT[r] = p[r]! - label;
+          deltaT[r] = weight * (p[r]! - label);
         }
       }
     };

@@ -84,6 +84,18 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
       modelIsStale = false;
       return model;
     };
+    const heldPredictions = async (): Promise<Float32Array> => {
+      if (task.kind === 'search') return trained.predict(heldRows);
+      // A refit's test ratings are scored by the model it saves, so that predicting from its
+      // files reproduces the test score exactly (the engine sums in another order).
+      const testModel = await savedModel();
+      const inputs = data.held.inputs.map((input) =>
+        tf.tensor2d(input.values, [data.held.n, input.width], input.values instanceof Int32Array ? 'int32' : 'float32'),
+      );
+      return predictArray(testModel, inputs).finally(() => {
+        for (const input of inputs) input.dispose();
+      });
+    };
     const metricsOf = (predictions: Float32Array) => ({
       ...evaluate('regression', data.held.y, predictions, 1),
       ...ratings.heldMetrics(predictions),
@@ -100,19 +112,8 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
         throwIfDiverged(epoch, [loss, objective, trained.parameterSumOfSquares()]);
         return { loss };
       },
-      evaluate: async () => {
-        if (task.kind === 'search') return metricsOf(await trained.predict(heldRows));
-        // A refit's test ratings are scored by the model it saves, so that predicting from its
-        // files reproduces the test score exactly (the engine sums in another order).
-        const testModel = await savedModel();
-        const inputs = data.held.inputs.map((input) =>
-          tf.tensor2d(input.values, [data.held.n, input.width], input.values instanceof Int32Array ? 'int32' : 'float32'),
-        );
-        const predictions = await predictArray(testModel, inputs).finally(() => {
-          for (const input of inputs) input.dispose();
-        });
-        return metricsOf(predictions);
-      },
+      evaluate: async () => metricsOf(await heldPredictions()),
+      heldPredictions,
       snapshot: () => trained.snapshot(),
       restore: () => {
         modelIsStale = true;

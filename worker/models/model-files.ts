@@ -20,8 +20,15 @@ import { standardizeInPlace, type Standardizer } from '../data/preprocess.js';
 import { BACKENDS, type BackendName } from '../contract/protocol.js';
 import { predictRatingsRows } from '../recsys/predict.js';
 import { ratingsPreprocessingSchema, type RatingsPreprocessing } from '../recsys/preprocessing.js';
-import { CATEGORICAL_IMPUTE, NUMERIC_IMPUTE, storedParamsSchema, type Params } from '../contract/spec.js';
-import { TASKS, type TaskKind } from '../contract/vocabulary.js';
+import {
+  CATEGORICAL_IMPUTE,
+  NUMERIC_IMPUTE,
+  storedParamsSchema,
+  thresholdSchema,
+  type Params,
+  type ThresholdSpec,
+} from '../contract/spec.js';
+import { DEFAULT_THRESHOLD, TASKS, type TaskKind } from '../contract/vocabulary.js';
 
 /** The network's topology and weights manifest (TensorFlow.js layers format). */
 export const MODEL_FILE = 'model.json';
@@ -42,8 +49,14 @@ export type Preprocessing = {
   readonly encoding: Encoding;
   /** Fitted on the refit's training rows; applied before the network. */
   readonly standardizer: Standardizer;
-  /** Class labels by output index; null for regression. */
+  /** Class labels by output index (binary: the other class, then the positive one); null for regression. */
   readonly classes: readonly string[] | null;
+  /**
+   * Binary models: the operating threshold frozen at the refit (a row is `positiveClass` when
+   * p(positive) > value), and how it was chosen (the spec's `selection.threshold`, or null: the
+   * default 0.5). Absent in model folders written before thresholds: 0.5, and the second class.
+   */
+  readonly threshold?: { readonly value: number; readonly objective: ThresholdSpec | null; readonly positiveClass: string };
   readonly params: Params;
   /** Backend the model was trained on. */
   readonly backend: BackendName;
@@ -162,8 +175,9 @@ function inputMismatch(model: LayersModel, preprocessing: Preprocessing): string
 /**
  * Predicts raw rows (keyed by column name, as read from a CSV; extra columns are ignored).
  * The first output column is the model's id column (named as in the data) when the model has one
- * and the input holds it, else `row`, the 1-based data row number. Then classification: the
- * predicted label and one probability column per class (`probability_<label>`); regression: the
+ * and the input holds it, else `row`, the 1-based data row number. Then binary: the label at the
+ * model's frozen threshold and the probability of the positive class (`probability_<label>`);
+ * multiclass: the most probable label and one probability column per class; regression: the
  * prediction. A model trained on ratings takes (user, item) rows instead and adds `user_seen`,
  * `item_seen` (recsys/predict.ts).
  * @throws {DataError} when a row lacks a column or has a bad cell, or (`strict`) an unseen category.
@@ -220,16 +234,26 @@ async function predictFeatureRows(
   if (task === 'regression') return { header: ['prediction'], rows: Array.from(outputs, (value) => [value]), unseen };
 
   const classes = saved.preprocessing.classes ?? ['0', '1'];
+  if (task === 'binary') {
+    // The label at the frozen threshold, and the probability of the positive class (output index 1).
+    const threshold = decisionThresholdOf(saved.preprocessing);
+    const table = Array.from(outputs, (p): (string | number)[] => [classes[p > threshold ? 1 : 0]!, p]);
+    return { header: ['prediction', `probability_${classes[1]}`], rows: table, unseen };
+  }
   const header = ['prediction', ...classes.map((label) => `probability_${label}`)];
   const table: (string | number)[][] = [];
   for (let i = 0; i < rows.length; i++) {
-    const probabilities =
-      task === 'binary' ? [1 - outputs[i]!, outputs[i]!] : Array.from(outputs.subarray(i * classes.length, (i + 1) * classes.length));
+    const probabilities = Array.from(outputs.subarray(i * classes.length, (i + 1) * classes.length));
     // Ties go to the first class, as argmax does in the metrics.
     const best = probabilities.reduce((bestIndex, p, k) => (p > probabilities[bestIndex]! ? k : bestIndex), 0);
     table.push([classes[best]!, ...probabilities]);
   }
   return { header, rows: table, unseen };
+}
+
+/** A binary model's operating threshold: the one frozen at its refit, or 0.5 for a model folder without one. */
+export function decisionThresholdOf(preprocessing: Preprocessing): number {
+  return preprocessing.threshold?.value ?? DEFAULT_THRESHOLD;
 }
 
 /**
@@ -287,6 +311,7 @@ const preprocessingSchema = z
     params: storedParamsSchema,
     backend: z.enum(BACKENDS),
     seed: z.number().int(),
+    threshold: z.strictObject({ value: z.number(), objective: thresholdSchema.nullable(), positiveClass: z.string() }).optional(),
     ratings: ratingsPreprocessingSchema.optional(),
   })
   .superRefine((value, ctx) => {
@@ -306,6 +331,12 @@ const preprocessingSchema = z
           message: `expected ${nFeatures} values (one per feature), got ${value.standardizer[key].length}`,
         });
     }
+    if (value.threshold !== undefined && (value.task !== 'binary' || value.classes?.[1] !== value.threshold.positiveClass))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['threshold', 'positiveClass'],
+        message: value.task === 'binary' ? 'expected the second class (the positive one)' : 'a threshold belongs to a binary model',
+      });
     if ((value.task === 'regression') !== (value.classes === null))
       ctx.addIssue({
         code: 'custom',

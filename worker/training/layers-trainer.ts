@@ -45,6 +45,8 @@ export function createLayersTrainer(setup: TrainerSetup): Trainer {
       y: own(trainingTargets(tf, head.loss, data.train.y, data.nClasses)),
       labels: data.train.y,
       n: data.train.n,
+      /** Each row's weight in the objective ([n] by class, class-weights.ts), or null: all 1. */
+      weights: data.classWeights === null ? null : own(tf.tensor1d(data.train.y.map((label) => data.classWeights![label]!))),
     };
     const heldInputs = data.held.inputs.map((input) => own(inputTensor(tf, input, data.held.n)));
     const bestWeights = own(new WeightSnapshot(tf));
@@ -83,8 +85,11 @@ export function createLayersTrainer(setup: TrainerSetup): Trainer {
                 if (taskKind !== 'regression') predictions.push(tf.keep(output));
                 const loss = tf.keep(batchMeanLoss(tf, head.loss, output, yBatch));
                 losses.push(loss);
+                // Class weights weigh the objective; the loss reported stays unweighted, comparable with val_loss.
+                const weighted =
+                  train.weights === null ? loss : weightedMeanLoss(tf, head.loss, output, yBatch, tf.gather(train.weights, indices));
                 const penalties = [...model.calculateLosses(), ...(built.penalty ? [built.penalty(batch)] : [])];
-                return penalties.reduce<Scalar>((total, penalty) => total.add(penalty), loss);
+                return penalties.reduce<Scalar>((total, penalty) => total.add(penalty), weighted);
               },
               true,
               variables,
@@ -124,6 +129,7 @@ export function createLayersTrainer(setup: TrainerSetup): Trainer {
         const predictions = await predictArray(model, heldInputs);
         return { ...evaluate(taskKind, data.held.y, predictions, data.nClasses), ...data.ratings?.heldMetrics(predictions) };
       },
+      heldPredictions: () => predictArray(model, heldInputs),
       snapshot: () => bestWeights.take(model),
       restore: () => bestWeights.restoreInto(model),
       savedModel: async () => model,
@@ -167,6 +173,20 @@ function batchMeanLoss(tf: TensorFlow, loss: LossKind, predictions: Tensor, targ
     .add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log()))
     .mean<Scalar>()
     .neg();
+}
+
+/** Σ over the batch of each row's cross-entropy times its weight (`weights`: [b]), over the batch size, as Keras's class_weight. */
+function weightedMeanLoss(tf: TensorFlow, loss: LossKind, predictions: Tensor, targets: Tensor, weights: Tensor): Scalar {
+  if (loss === 'mean_squared_error') throw new Error('class weights apply to classification losses only');
+  const p = predictions.clipByValue(EPSILON, 1 - EPSILON);
+  const perRow =
+    loss === 'categorical_crossentropy'
+      ? targets.mul(p.log()).sum(1)
+      : targets
+          .mul(p.log())
+          .add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p).log()))
+          .reshape([-1]);
+  return perRow.mul(weights).mean<Scalar>().neg();
 }
 
 function trainableVariables(tf: TensorFlow, model: LayersModel): Variable[] {

@@ -4,7 +4,8 @@
  * scikit-learn. Binary labels are 0/1; a non-finite score or prediction makes the metric NaN
  * (the protocol turns it into `null`), so a diverged model never gets a flattering number.
  */
-import { TASK_METRICS, type TaskKind } from '../contract/vocabulary.js';
+import type { Confusion } from '../contract/protocol.js';
+import { BINARY_FOLD_METRICS, DEFAULT_THRESHOLD, type DecisionMetric, TASK_METRICS, type TaskKind } from '../contract/vocabulary.js';
 import type { LossKind } from '../models/output-head.js';
 
 type Numbers = ArrayLike<number>;
@@ -111,6 +112,66 @@ export function multiclassAccuracy(yTrue: Numbers, probs: Numbers, nClasses: num
     if (best === classIndex(yTrue[i]!, nClasses)) correct++;
   }
   return correct / yTrue.length;
+}
+
+/**
+ * The confusion matrix of probabilities at `threshold`: a row is predicted positive when its
+ * probability is above it (`p > threshold`, as `binaryAccuracy` at 0.5 and `predict`).
+ */
+export function confusionAt(yTrue: Numbers, prob: Numbers, threshold: number): Confusion {
+  checkLengths(yTrue.length, prob.length);
+  countBinary(yTrue);
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    if (!(prob[i]! > threshold)) continue;
+    if (yTrue[i] === 1) tp++;
+    else fp++;
+  }
+  const { positives, negatives } = countBinary(yTrue);
+  return { tp, fp, tn: negatives - fp, fn: positives - tp };
+}
+
+/**
+ * The threshold-dependent metrics of a confusion matrix, as scikit-learn defines them, with its
+ * `zero_division=0`: precision tp/(tp+fp), recall tp/(tp+fn), F1 2tp/(2tp+fp+fn), each 0 when its
+ * denominator is; balanced accuracy, the mean recall of the classes present; Matthews correlation
+ * (tp·tn − fp·fn)/√((tp+fp)(tp+fn)(tn+fp)(tn+fn)), 0 when a margin is empty.
+ */
+export function decisionMetrics(c: Confusion): Record<DecisionMetric, number> {
+  const { tp, fp, tn, fn } = c;
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  const rates = [tp + fn > 0 ? tp / (tp + fn) : null, tn + fp > 0 ? tn / (tn + fp) : null].filter((r): r is number => r !== null);
+  const margins = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn);
+  return {
+    accuracy: ratio(tp + tn, tp + fp + tn + fn),
+    precision: ratio(tp, tp + fp),
+    recall: ratio(tp, tp + fn),
+    f1: ratio(2 * tp, 2 * tp + fp + fn),
+    balanced_accuracy: rates.length === 0 ? 0 : rates.reduce((sum, rate) => sum + rate, 0) / rates.length,
+    mcc: margins === 0 ? 0 : (tp * tn - fp * fn) / Math.sqrt(margins),
+  };
+}
+
+/** Brier score: the mean squared difference between the probability of the positive class and the 0/1 label. */
+export function brierScore(yTrue: Numbers, prob: Numbers): number {
+  checkLengths(yTrue.length, prob.length);
+  countBinary(yTrue);
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) sum += (prob[i]! - yTrue[i]!) ** 2;
+  return sum / yTrue.length;
+}
+
+/**
+ * A binary fold's metrics of its out-of-fold predictions (BINARY_FOLD_METRICS): the
+ * threshold-dependent ones at `threshold` (0.5 during the search), the Brier score and the log loss.
+ * NaN everywhere when a probability is not finite.
+ */
+export function binaryFoldMetrics(yTrue: Numbers, prob: Numbers, threshold = DEFAULT_THRESHOLD): Record<string, number> {
+  const finite = allFinite(prob);
+  const decided = decisionMetrics(confusionAt(yTrue, prob, threshold));
+  const metrics: Record<string, number> = { ...decided, brier: brierScore(yTrue, prob), log_loss: binaryLogLoss(yTrue, prob) };
+  return Object.fromEntries(BINARY_FOLD_METRICS.map((name) => [name, finite ? metrics[name]! : Number.NaN]));
 }
 
 /** Mean squared error. */

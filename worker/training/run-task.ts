@@ -10,6 +10,7 @@ import type { Task, TaskResult } from '../contract/protocol.js';
 import { createEngineTrainer, usesFastEngine } from '../engine/engine-trainer.js';
 import { createRatingsTrainer, usesRecsysEngine } from '../engine/ratings-trainer.js';
 import { describePreprocessing, saveModel } from '../models/model-files.js';
+import { refitDecision, withOutOfFold } from './decision.js';
 import { createLayersTrainer } from './layers-trainer.js';
 import { refitLoop, refitSettings, searchLoop } from './loop.js';
 import { Pacer } from './pacing.js';
@@ -20,8 +21,12 @@ import type { EpochListener, Trainer, TrainingContext } from './types.js';
  * Trains one task.
  * - search: train on the fold's training rows, score `val_…` metrics every epoch, early-stop on
  *   `spec.validation.earlyStopping` (restoring the best weights when asked);
+ *   Classification folds return their out-of-fold predictions (binary: and their precision,
+ *   recall, … at 0.5; decision.ts).
  * - refit: train on all non-test rows for `refit.epochs` epochs, score `test_…` metrics once,
- *   and save the model and its preprocessing to `refit.modelDir`.
+ *   and save the model and its preprocessing to `refit.modelDir`; a binary refit also freezes
+ *   its operating threshold (chosen on the out-of-fold predictions the task carries) and scores
+ *   the test split at it.
  * `trainMs` in the result is the time of the epochs (training and validation), without loading
  * the data or saving the model. Leaves no tensors behind, whether it returns or throws.
  * @param onEpoch called after every epoch with `loss` (and `accuracy` for classification) on the
@@ -41,21 +46,32 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const { tf } = ctx;
   const trainer = createTrainer({ tf, task, data, seeds: taskSeeds(task), pacer });
   try {
-    if (task.kind === 'search') return await searchLoop(trainer, task, onEpoch, pacer);
+    if (task.kind === 'search') return await withOutOfFold(await searchLoop(trainer, task, onEpoch, pacer), trainer, data, task);
 
     const result = await refitLoop(trainer, task, onEpoch, pacer);
+    const decided = data.positive ? refitDecision(task, data.positive, data.held.y, await trainer.heldPredictions()) : null;
     const preprocessing = describePreprocessing({
       task: task.taskKind,
       encoding: data.encoding,
       standardizer: data.standardizer,
-      classes: table.encoding.classes,
+      classes: data.classes,
       params: task.params,
       backend: ctx.backend,
       seed: task.spec.seed,
+      ...(decided
+        ? {
+            threshold: {
+              value: decided.decision.threshold,
+              objective: decided.decision.objective,
+              positiveClass: decided.decision.positiveClass,
+            },
+          }
+        : {}),
       ...(data.ratings ? { ratings: data.ratings.saved() } : {}),
     });
     await saveModel(tf, await trainer.savedModel(), refitSettings(task).modelDir, preprocessing);
-    return result;
+    if (decided === null) return result;
+    return { ...result, testMetrics: { ...result.testMetrics, ...decided.testMetrics }, decision: decided.decision };
   } finally {
     trainer.dispose();
   }

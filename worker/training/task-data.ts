@@ -8,11 +8,14 @@ import { datasetDigest, shortDigest } from '../contract/dataset-digest.js';
 import { PARAM_NAMES } from '../contract/vocabulary.js';
 import { datasetKey, loadDataset } from '../data/load.js';
 import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
+import { binaryTargets, modelClasses, type PositiveClass, positiveClassOf } from '../data/positive-class.js';
 import { gather, type Standardizer } from '../data/preprocess.js';
 import { splitTest, validationSplits } from '../data/splits.js';
 import { DataError, type Encoding, type Table } from '../data/table.js';
 import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
 import { deriveSeed } from '../rng.js';
+import { omittedFromIdentity } from '../contract/spec.js';
+import { classWeightsOf } from './class-weights.js';
 import type { Pacer } from './pacing.js';
 import type { ModelRows, TrainingSeeds } from './types.js';
 
@@ -24,6 +27,12 @@ export type TaskData = {
   readonly encoding: Encoding;
   readonly standardizer: Standardizer;
   readonly nClasses: number;
+  /** Class labels by the model's output index (binary: the other class, then the positive one); null for regression. */
+  readonly classes: readonly string[] | null;
+  /** Binary tasks: the positive class, whose targets are 1 (positive-class.ts). */
+  readonly positive?: PositiveClass;
+  /** The weight of each class's rows in the training loss, by class index (class-weights.ts); null: all 1. */
+  readonly classWeights: Float32Array | null;
   /** Ratings tables only: the model's sizes, extra held-out metrics, and what a refit saves. */
   readonly ratings?: PreparedRatings;
 };
@@ -90,21 +99,48 @@ export function prepareData(table: Table, task: Task): TaskData {
   if (heldRows.length === 0)
     throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
   if (table.ratings !== undefined)
-    return { ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows), nClasses: 1 };
+    return {
+      ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows),
+      nClasses: 1,
+      classes: null,
+      classWeights: null,
+    };
   split.fitted ??= fitFeatures(table, trainRows);
   const fitted = split.fitted;
+  const positive = table.task === 'binary' ? cachedPositiveClass(table, task.spec) : undefined;
   const rowsOf = (rows: Int32Array): ModelRows => ({
     inputs: [{ values: featureRows(table, fitted, rows), width: fitted.encoding.featureNames.length }],
-    y: gather(table.y, rows),
+    y: positive === undefined ? gather(table.y, rows) : binaryTargets(gather(table.y, rows), positive),
     n: rows.length,
   });
+  const train = rowsOf(trainRows);
+  const classes =
+    table.encoding.classes === null ? null : positive ? modelClasses(table.encoding.classes, positive) : table.encoding.classes;
   return {
-    train: rowsOf(trainRows),
+    train,
     held: rowsOf(heldRows),
     encoding: fitted.encoding,
     standardizer: fitted.standardizer,
     nClasses: classCount(table),
+    classes,
+    ...(positive === undefined ? {} : { positive }),
+    classWeights: classes === null ? null : classWeightsOf(task.params.classWeight, classes, train.y),
   };
+}
+
+/** Positive classes chosen per cached table and spec: the folds of a search share one. */
+const positiveCache = new WeakMap<Table, Map<string, PositiveClass>>();
+
+function cachedPositiveClass(table: Table, spec: Task['spec']): PositiveClass {
+  const key = JSON.stringify([spec.positiveClass ?? null, spec.testSplit, spec.seed]);
+  const forTable = positiveCache.get(table) ?? new Map<string, PositiveClass>();
+  positiveCache.set(table, forTable);
+  let positive = forTable.get(key);
+  if (positive === undefined) {
+    positive = positiveClassOf(table, spec);
+    forTable.set(key, positive);
+  }
+  return positive;
 }
 
 /**
@@ -113,7 +149,10 @@ export function prepareData(table: Table, task: Task): TaskData {
  * reproduces the same curves.
  */
 export function taskSeeds(task: Task): TrainingSeeds {
-  const params = JSON.stringify(PARAM_NAMES.map((name) => [name, task.params[name]]));
+  // Hyperparameters at a default left out of a run's identity do not change its seeds (spec.ts).
+  const params = JSON.stringify(
+    PARAM_NAMES.filter((name) => !omittedFromIdentity(name, task.params[name])).map((name) => [name, task.params[name]]),
+  );
   const seed = deriveSeed(task.spec.seed, `task/${task.kind}/${task.foldIndex}/${params}`);
   return { init: deriveSeed(seed, 'init'), shuffle: deriveSeed(seed, 'shuffle'), dropout: deriveSeed(seed, 'dropout') };
 }

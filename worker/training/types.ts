@@ -80,6 +80,13 @@ export type Trainer = {
    * `savedModel` returns, so that predicting from its files reproduces the test score exactly.
    */
   evaluate(): Promise<Record<string, number>>;
+  /**
+   * The current weights' predictions on the held-out rows, as `evaluate` scores them: the
+   * out-of-fold predictions of a search fold, the test predictions of a refit (by `savedModel`'s
+   * model). Binary: n probabilities of the positive class; multiclass: n × classes, row-major;
+   * regression: n values.
+   */
+  heldPredictions(): Promise<Float32Array>;
   /** Keeps a copy of the current weights (replacing the previous one). */
   snapshot(): void;
   /** Writes the snapshot back. @returns false when there is none. */

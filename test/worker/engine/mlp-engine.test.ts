@@ -13,7 +13,7 @@ import {
   usesFastEngine,
   writeDenseWeights,
 } from '../../../worker/engine/engine-trainer.js';
-import { evaluate } from '../../../worker/training/metrics.js';
+import { binaryFoldMetrics, evaluate } from '../../../worker/training/metrics.js';
 import { loadSavedModel } from '../../../worker/models/model-files.js';
 import { buildModel, createOptimizer, predictArray } from '../../../worker/models/layers.js';
 import { gatherStandardized } from '../../../worker/data/preprocess.js';
@@ -346,16 +346,15 @@ test('runTask: a refit on the engine is saved as a plain layers model that score
     testRows.length,
     table.nFeatures,
   ]);
-  const metrics = evaluate(
-    'binary',
-    Float32Array.from(testRows, (row) => table.y[row]!),
-    await predictArray(saved.model, x),
-    2,
-  );
+  const yTest = Float32Array.from(testRows, (row) => table.y[row]!);
+  const probabilities = await predictArray(saved.model, x);
+  // The epoch metrics, then those at the operating threshold (0.5 here: no selection.threshold).
+  const metrics = { ...evaluate('binary', yTest, probabilities, 2), ...binaryFoldMetrics(yTest, probabilities, 0.5) };
   x.dispose();
   saved.model.dispose();
   // Exactly: the refit's test score is computed by the model it saves.
   assert.deepEqual(Object.fromEntries(Object.entries(metrics).map(([name, value]) => [`test_${name}`, value])), result.testMetrics);
+  assert.equal(result.decision?.threshold, 0.5);
   assert.equal(tf.memory().numTensors, before);
 });
 

@@ -106,10 +106,12 @@ test('refit: binary and regression models predict a label with probabilities, or
   const saved = await loadSavedModel(tf, fraudDir);
   const binary = await predictRows(tf, saved, [{ v1: '0', v2: '1', v3: '-1', v4: '0.5', v5: '2', extra: 'ignored' }]);
   saved.model.dispose();
-  assert.deepEqual(binary.header, ['row', 'prediction', 'probability_0', 'probability_1']);
-  const [, label, p0, p1] = binary.rows[0] as [number, string, number, number];
-  assert.ok(Math.abs(p0 + p1 - 1) < 1e-6);
-  assert.equal(label, p1 > p0 ? '1' : '0');
+  // The probability of the positive class ("1") and the label at the frozen threshold (0.5 without selection.threshold).
+  assert.deepEqual(binary.header, ['row', 'prediction', 'probability_1']);
+  assert.deepEqual(saved.preprocessing.threshold, { value: 0.5, objective: null, positiveClass: '1' });
+  const [, label, p1] = binary.rows[0] as [number, string, number];
+  assert.ok(p1 >= 0 && p1 <= 1);
+  assert.equal(label, p1 > 0.5 ? '1' : '0');
 
   const sineDir = join(scratch, 'model-sine');
   const result = await runTask(

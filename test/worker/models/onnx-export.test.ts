@@ -40,20 +40,27 @@ async function refit(
   task: TaskKind,
   params: Partial<Params>,
   dataset: Record<string, unknown> = {},
+  specFields: Record<string, unknown> = {},
 ): Promise<string> {
   const modelDir = join(scratch, `model-${name}`);
-  const spec: Task = {
-    taskId: 'refit:0:1',
+  const spec = validateSpec({ name: `onnx-${name}`, dataset: { kind: 'csv', path: csv, target: 'y', ...dataset }, ...specFields });
+  const base = {
     runId: 1,
-    foldIndex: 0,
     attempt: 1,
-    kind: 'refit',
-    spec: validateSpec({ name: `onnx-${name}`, dataset: { kind: 'csv', path: csv, target: 'y', ...dataset } }),
+    spec,
     taskKind: task,
     params: { ...DEFAULT_PARAMS, depth: 2, width: 8, batchSize: 32, learningRate: 0.02, ...params },
-    refit: { epochs: 4, modelDir },
   };
-  await runTask(spec, { tf, backend }, () => {});
+  // With a threshold objective: the search's folds first, whose out-of-fold predictions the refit chooses it on.
+  const outOfFold = [];
+  if (spec.selection?.threshold !== undefined) {
+    for (let fold = 0; fold < 5; fold++) {
+      const result = await runTask({ ...base, taskId: `1:${fold}:1`, foldIndex: fold, kind: 'search' }, { tf, backend }, () => {});
+      outOfFold.push(result.outOfFold!);
+    }
+  }
+  const refitTask: Task = { ...base, taskId: 'refit:0:1', foldIndex: 0, kind: 'refit', refit: { epochs: 4, modelDir, outOfFold } };
+  await runTask(refitTask, { tf, backend }, () => {});
   return modelDir;
 }
 
@@ -98,11 +105,12 @@ async function assertSameAsPredict(modelDir: string, csv: string, task: TaskKind
       expected.rows.map((row) => row[1]),
     );
     const probabilities = outputs.probabilities!.data as Float32Array;
-    const nClasses = expected.header.length - 2;
+    // predict writes the positive class's probability for binary (ONNX: both columns), every class's otherwise.
+    const nClasses = task === 'binary' ? 2 : expected.header.length - 2;
     assert.deepEqual(outputs.probabilities!.dims, [n, nClasses]);
     expected.rows.forEach((row, i) => {
-      for (let k = 0; k < nClasses; k++)
-        maxDifference = Math.max(maxDifference, Math.abs(probabilities[i * nClasses + k]! - (row[k + 2] as number)));
+      const written = task === 'binary' ? [1 - (row[2] as number), row[2] as number] : (row.slice(2) as number[]);
+      for (let k = 0; k < nClasses; k++) maxDifference = Math.max(maxDifference, Math.abs(probabilities[i * nClasses + k]! - written[k]!));
     });
   }
   assert.ok(maxDifference < TOLERANCE, `max abs difference ${maxDifference}`);
@@ -137,6 +145,25 @@ for (const activation of ['elu', 'selu', 'sigmoid', 'linear'] as const) {
     console.log(`regression ${activation}: max abs difference ${await assertSameAsPredict(modelDir, csv, 'regression')}`);
   });
 }
+
+test('binary with threshold: the label at the frozen threshold (chosen on out-of-fold predictions), as predict writes it', async () => {
+  // Imbalanced (about 1 in 5 positive) with string labels whose minority sorts first: positive class "churned" by default.
+  const csv = writeCsv('threshold', (x1, x2, colour) => (x1 + 0.5 * (x2 - 5) + (colour === 'red' ? 0.8 : 0) > 1.6 ? 'churned' : 'stayed'));
+  const modelDir = await refit('threshold', csv, 'binary', {}, {}, { selection: { threshold: { objective: 'f1' } } });
+  const { threshold, classes } = JSON.parse(readFileSync(join(modelDir, 'preprocessing.json'), 'utf8')) as Preprocessing;
+  assert.deepEqual(classes, ['stayed', 'churned']);
+  assert.equal(threshold?.positiveClass, 'churned');
+  assert.deepEqual(threshold?.objective, { objective: 'f1' });
+  assert.ok(
+    threshold !== undefined && threshold.value !== 0.5 && threshold.value === Math.fround(threshold.value),
+    JSON.stringify(threshold),
+  );
+  console.log(`binary with threshold ${threshold.value}: max abs difference ${await assertSameAsPredict(modelDir, csv, 'binary')}`);
+
+  const predicted = await predictFromCsv(tf, modelDir, [...(await readCsvRecords(csv)).rows]);
+  assert.deepEqual(predicted.header, ['row', 'prediction', 'probability_churned']);
+  for (const [, label, p] of predicted.rows as [number, string, number][]) assert.equal(label, p > threshold.value ? 'churned' : 'stayed');
+});
 
 test('depth 0 (logistic regression) exports the output layer alone', async () => {
   const csv = writeCsv('depth0', (x1) => (x1 > 0 ? '1' : '0'));

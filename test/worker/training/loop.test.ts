@@ -41,6 +41,10 @@ class FakeTrainer implements Trainer {
     return { ...this.script.curve[this.weights]! };
   }
 
+  async heldPredictions(): Promise<Float32Array> {
+    throw new Error('the loop never asks for predictions');
+  }
+
   snapshot(): void {
     this.calls.push(`snapshot ${this.weights}`);
     this.#snapshot = this.weights;

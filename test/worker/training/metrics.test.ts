@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import {
   averagePrecision,
   binaryAccuracy,
+  binaryFoldMetrics,
+  brierScore,
+  confusionAt,
+  decisionMetrics,
   binaryLogLoss,
   categoricalLogLoss,
   evaluate,
@@ -125,4 +129,41 @@ test('metrics reject mismatched lengths and non-0/1 binary labels', () => {
   assert.throws(() => rocAuc([0, 1], [0.5]), RangeError);
   assert.throws(() => binaryLogLoss([0, 2], [0.5, 0.5]), /0 or 1/);
   assert.throws(() => categoricalLogLoss([3], [0.5, 0.5], 2), /class index 3/);
+});
+
+test("confusionAt and decisionMetrics at 0.5: scikit-learn's precision, recall, F1, balanced accuracy and MCC", () => {
+  const y = [1, 1, 0, 1, 0, 0, 0, 0];
+  const p = [0.9, 0.8, 0.7, 0.62, 0.44, 0.3, 0.2, 0.1];
+  const confusion = confusionAt(y, p, 0.5); // p > 0.5: the first four rows
+  assert.deepEqual(confusion, { tp: 3, fp: 1, tn: 4, fn: 0 });
+  const m = decisionMetrics(confusion);
+  assertClose(m.accuracy, 7 / 8);
+  assertClose(m.precision, 3 / 4);
+  assertClose(m.recall, 1);
+  assertClose(m.f1, 6 / 7); // 2·0.75·1 / 1.75
+  assertClose(m.balanced_accuracy, (1 + 4 / 5) / 2);
+  assertClose(m.mcc, 12 / Math.sqrt(240)); // (3·4 − 1·0) / √(4·3·5·4) = 0.7746
+  assert.deepEqual(confusionAt([1, 0], [0.5, 0.5], 0.5), { tp: 0, fp: 0, tn: 1, fn: 1 }, 'exactly at the threshold is negative');
+});
+
+test('decisionMetrics: zero_division=0 (no predicted positive, no positive), MCC 0 with an empty margin, balanced accuracy over the classes present', () => {
+  const none = decisionMetrics({ tp: 0, fp: 0, tn: 2, fn: 2 });
+  assert.deepEqual([none.precision, none.recall, none.f1, none.mcc], [0, 0, 0, 0]);
+  assert.equal(none.balanced_accuracy, 0.5);
+  const onlyNegatives = decisionMetrics({ tp: 0, fp: 1, tn: 3, fn: 0 });
+  assert.equal(onlyNegatives.recall, 0);
+  assert.equal(onlyNegatives.balanced_accuracy, 3 / 4, 'the recall of the one class present');
+});
+
+test('brierScore and binaryFoldMetrics: the Brier score, log loss and the 0.5 metrics of one fold, NaN for a diverged model', () => {
+  const y = [1, 1, 0, 1, 0, 0, 0, 0];
+  const p = [0.9, 0.8, 0.7, 0.62, 0.44, 0.3, 0.2, 0.1];
+  // (0.01 + 0.04 + 0.49 + 0.1444 + 0.1936 + 0.09 + 0.04 + 0.01) / 8
+  assertClose(brierScore(y, p), 1.018 / 8);
+  const fold = binaryFoldMetrics(y, p);
+  assert.deepEqual(Object.keys(fold), ['precision', 'recall', 'f1', 'balanced_accuracy', 'mcc', 'brier', 'log_loss']);
+  // −(ln .9 + ln .8 + ln .3 + ln .62 + ln .56 + ln .7 + ln .8 + ln .9) / 8 (sklearn log_loss)
+  assertClose(fold.log_loss!, 0.4094387723005853, 1e-12);
+  assertClose(fold.f1!, 6 / 7);
+  assert.ok(Object.values(binaryFoldMetrics([1, 0], [Number.NaN, 0.2])).every(Number.isNaN));
 });

@@ -5,6 +5,15 @@ import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
 import { createRng } from '../../../worker/rng.js';
 import { run, scratchDir, taskMaker } from '../../helpers/run-task.js';
+import { decodeOutOfFold } from '../../../worker/contract/protocol.js';
+import { BINARY_FOLD_METRICS } from '../../../worker/contract/vocabulary.js';
+import { binaryLogLoss } from '../../../worker/training/metrics.js';
+
+/** A fold's best metrics without its out-of-fold ones: what the epoch curve recorded at that epoch. */
+function epochMetricsOf(bestMetrics: Readonly<Record<string, number | null>>): Record<string, number | null> {
+  const foldOnly = new Set<string>(BINARY_FOLD_METRICS.map((name) => `val_${name}`));
+  return Object.fromEntries(Object.entries(bestMetrics).filter(([key]) => !foldOnly.has(key)));
+}
 
 const scratch = scratchDir('foldwise-train-');
 
@@ -52,7 +61,19 @@ for (const backend of ['wasm', 'cpu'] as const) {
     assert.ok(curve.at(-1)!.loss! < curve[0]!.loss!, 'the training loss falls');
     assert.ok(result.bestMetrics.val_auc! > 0.9, `val_auc ${result.bestMetrics.val_auc}`);
     assert.ok(result.bestMetrics.val_accuracy! > 0.85);
-    assert.deepEqual(result.bestMetrics, Object.fromEntries(Object.entries(curve.at(-1)!).filter(([name]) => name.startsWith('val_'))));
+    assert.deepEqual(
+      epochMetricsOf(result.bestMetrics),
+      Object.fromEntries(Object.entries(curve.at(-1)!).filter(([name]) => name.startsWith('val_'))),
+    );
+    // The fold's metrics of its out-of-fold predictions at the kept epoch, and the predictions themselves.
+    assert.deepEqual(
+      Object.keys(result.bestMetrics).filter((key) => !(key in curve[0]!)),
+      BINARY_FOLD_METRICS.map((name) => `val_${name}`),
+    );
+    assert.equal(result.bestMetrics.val_log_loss, result.bestMetrics.val_loss);
+    const outOfFold = decodeOutOfFold(result.outOfFold!);
+    assert.equal(outOfFold.predictions.length, result.outOfFold!.n);
+    assert.equal(binaryLogLoss(outOfFold.targets, outOfFold.predictions), result.bestMetrics.val_loss);
     assert.equal(result.bestEpoch, 7);
     assert.equal(result.stoppedEpoch, 7);
     // 6 encoded inputs (4 numbers + one-hot colour) → 16 → 1
@@ -120,7 +141,7 @@ test('runTask: early stopping stops after `patience` epochs without improvement 
   const valLosses = curve.map((metrics) => metrics.val_loss!);
   assert.equal(Math.min(...valLosses), valLosses[result.bestEpoch]);
   assert.deepEqual(
-    result.bestMetrics,
+    epochMetricsOf(result.bestMetrics),
     Object.fromEntries(Object.entries(curve[result.bestEpoch]!).filter(([name]) => name.startsWith('val_'))),
   );
 });

@@ -4,7 +4,7 @@
  * with the raw CSV columns.
  */
 import type { TensorFlow } from '../../backend.js';
-import { loadSavedModel, ModelFileError, type SavedModel } from '../model-files.js';
+import { decisionThresholdOf, loadSavedModel, ModelFileError, type SavedModel } from '../model-files.js';
 import { addEncodedFeatures } from './features.js';
 import { GraphBuilder } from './graph.js';
 import { addDenseLayers, type DenseLayer, denseLayerOf } from './mlp.js';
@@ -32,10 +32,13 @@ function buildOnnx(saved: SavedModel, modelDir: string): Uint8Array {
   const features = addEncodedFeatures(graph, preprocessing.encoding.columns, preprocessing.standardizer);
   const network = addDenseLayers(graph, features, denseLayers(saved, modelDir));
   const classes = preprocessing.classes ?? [];
-  addOutputs(graph, network, preprocessing.task, classes);
+  const threshold = decisionThresholdOf(preprocessing);
+  addOutputs(graph, network, preprocessing.task, classes, threshold);
   return graph.encode('foldwise', {
     task: preprocessing.task,
     classes: JSON.stringify(classes),
+    // Binary: `prediction` is classes[1] (the positive class) where probabilities[:, 1] > threshold.
+    ...(preprocessing.task === 'binary' ? { threshold: String(threshold), positive_class: classes[1] ?? '' } : {}),
     inputs: JSON.stringify(preprocessing.encoding.columns.map((column) => column.name)),
     target: preprocessing.encoding.target,
   });

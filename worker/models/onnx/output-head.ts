@@ -3,22 +3,19 @@
  * `prediction` ([N]: the value, or the class label as a string) and, for classification,
  * `probabilities` ([N, classes], in the order of the model's `classes` metadata).
  */
-import type { TaskKind } from '../../contract/vocabulary.js';
+import { DEFAULT_THRESHOLD, type TaskKind } from '../../contract/vocabulary.js';
 import type { GraphBuilder } from './graph.js';
 
 /**
- * Probability of class 1 above which a binary model predicts class 1. `predict` labels by
- * argmax over [1 − p, p] (ties to the first class), which is p > 0.5.
- * THRESHOLD: when preprocessing.json carries a frozen decision threshold, pass it here.
+ * The outputs. A binary model predicts its positive class (classes[1]) where p > `threshold`, as
+ * `predict` does: the threshold frozen at the refit (model-files.ts decisionThresholdOf), 0.5 without one.
  */
-export const DEFAULT_BINARY_THRESHOLD = 0.5;
-
 export function addOutputs(
   graph: GraphBuilder,
   network: string,
   task: TaskKind,
   classes: readonly string[],
-  threshold = DEFAULT_BINARY_THRESHOLD,
+  threshold = DEFAULT_THRESHOLD,
 ): void {
   const flat = () => graph.int64s('flat_shape', [-1]);
   if (task === 'regression') {
@@ -28,7 +25,7 @@ export function addOutputs(
   }
   let classIndex: string;
   if (task === 'binary') {
-    // The network gives p(class 1) as [N, 1].
+    // The network gives p(positive class) = p(classes[1]) as [N, 1].
     const complement = graph.node('Sub', [graph.floats('one', [1], []), network]);
     graph.node('Concat', [complement, network], { axis: 1 }, { output: 'probabilities' });
     const positive = graph.node('Greater', [network, graph.floats('decision_threshold', [threshold], [])]);
