@@ -15,6 +15,8 @@ import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatScore, textTable } from './cli/format.js';
 import { modelChoiceFrom, printLeaderboard, printModel } from './cli/show.js';
 import { createSearchProgressBar, followRefitProgress } from './cli/progress.js';
+import { followExperiment } from './cli/follow.js';
+import { LeaseHeldError } from './coordinator/experiment-lease.js';
 import { deleteExperiment } from './coordinator/delete-experiment.js';
 import { writePredictions } from './cli/predict.js';
 import { EXIT_CODES, exitOnUncaughtErrors, type FailureContext, reportFailure } from './cli/failure.js';
@@ -95,6 +97,7 @@ program
   .option('--allow-large-grid', "allow grids larger than the spec's maxRuns")
   .option('--add-trials <n>', 'continue an existing random or tpe experiment with N more trials', positiveInt)
   .option('--no-refit', 'stop after the search')
+  .option('--follow', 'if another process is searching this experiment, show its progress (read-only) instead of refusing')
   .option('--serve', 'serve the dashboard while the search runs, and after it')
   .option('--host <host>', 'dashboard address (loopback unless you say otherwise)')
   .option('--port <port>', 'dashboard port', port)
@@ -112,6 +115,7 @@ program
         allowLargeGrid?: boolean;
         addTrials?: number;
         refit: boolean;
+        follow?: boolean;
         serve?: boolean;
         host?: string;
         port?: number;
@@ -143,11 +147,22 @@ program
       let dashboard: Awaited<ReturnType<typeof startDashboard>> = null;
       try {
         dashboard = flags.serve ? await startDashboard(composition) : null;
-        const prepared = await composition.coordinator.prepare(specText, {
-          baseDir: dirname(path),
-          allowLargeGrid: flags.allowLargeGrid,
-          addTrials: flags.addTrials,
-        });
+        const prepared = await composition.coordinator
+          .prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid, addTrials: flags.addTrials })
+          .catch((error: unknown) => {
+            if (!(flags.follow && error instanceof LeaseHeldError)) throw error;
+            return error;
+          });
+        if (prepared instanceof LeaseHeldError) {
+          console.log(`${prepared.message}; following it (read-only, Ctrl-C to stop following)`);
+          const experiment = await followExperiment(
+            composition.storage,
+            composition.storage.experiments.getByName(spec.name),
+            controller.signal,
+          );
+          printLeaderboard(composition.storage, experiment);
+          return;
+        }
         const { experiment } = prepared;
         const backends = await whenReady(composition);
         const folds = spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout';

@@ -53,7 +53,8 @@ const listed = async (dataDir: string, name: string) => {
 
 test(
   'one owner per experiment: a second run, a delete and a refit of a running experiment exit 2 naming the owner; ' +
-    'another experiment runs alongside; after kill -9 the experiment reads interrupted and the next run takes over',
+    'another experiment runs alongside; --follow shows its progress; after kill -9 the experiment reads interrupted and the next ' +
+    'run takes over',
   async () => {
     const dir = tempDir();
     const ownedSpec = writeFile(dir, 'owned.yaml', OWNED);
@@ -90,8 +91,16 @@ test(
     const other = await runCli(['run', otherSpec, '--workers', '1', '--no-refit'], dataDir);
     assert.equal(other.code, 0, other.stderr);
 
+    // --follow shows the owner's progress read-only, until the owner is gone.
+    const follower = startCli(['run', ownedSpec, '--follow', '--no-refit'], dataDir);
+    await waitFor(() => /following it \(read-only/.test(follower.output()), 'the follower to start', 60_000);
     first.child.kill('SIGKILL');
     await first.finished;
+    const followed = await follower.finished;
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, words, 'it says whose search it follows');
+    assert.match(followed.stderr, /^search \d+\/8 tasks/m, 'with the progress line');
+    assert.match(followed.stdout, /Experiment "owned"/, 'and the leaderboard at the end');
     assert.match(await listed(dataDir, 'owned'), /\binterrupted\b/, 'its owner is gone: resumable, not running');
     const resumed = await runCli(['run', ownedSpec, '--workers', '2', '--no-refit'], dataDir);
     assert.equal(resumed.code, 0, resumed.stderr);
