@@ -9,9 +9,9 @@ export type Db = Database.Database;
  * Opens (creating if needed) the foldwise database: WAL so the dashboard reads while the
  * coordinator writes, foreign keys on, a busy timeout, and every pending migration applied.
  */
-export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS, busyTimeoutMs = BUSY_TIMEOUT_MS): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: 5000 });
+  const db = new Database(path, { timeout: busyTimeoutMs });
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
@@ -23,12 +23,31 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
  * Runs `write` as one transaction that takes the write lock before its first statement
  * (BEGIN IMMEDIATE). Several foldwise processes may share a database: a deferred transaction that
  * reads first holds a snapshot it cannot upgrade once another process has written, and fails with
- * SQLITE_BUSY at once; an immediate one waits for the busy timeout instead. Nested calls become
+ * SQLITE_BUSY at once; an immediate one waits for the busy timeout instead, and is retried while the
+ * lock stays taken (up to WRITE_RETRY_MS), so a write is never dropped. Nested calls become
  * savepoints of the outer transaction.
  */
 export function writeTransaction<T>(db: Db, write: () => T): T {
-  return db.transaction(write).immediate();
+  // Inside an outer transaction the lock is held already: a savepoint, never busy.
+  if (db.inTransaction) return db.transaction(write).immediate();
+  const giveUpAt = Date.now() + WRITE_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return db.transaction(write).immediate();
+    } catch (error) {
+      // Still locked after the busy timeout (a long write elsewhere): wait and retry, never drop the write.
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= giveUpAt) throw error;
+      Atomics.wait(PAUSE, 0, 0, Math.min(50 * attempt, 1000));
+    }
+  }
 }
+
+/** How long SQLite itself waits for another process's write lock before a statement reports SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+/** How long a write keeps retrying after that before the error reaches the caller (the CLI: exit 3, one line). */
+export const WRITE_RETRY_MS = 120_000;
+/** A synchronous pause: the busy handler's wait is synchronous too, and a write must not interleave with other work. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
