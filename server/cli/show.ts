@@ -22,7 +22,8 @@ export function selectionLines(selection: Selection): string[] {
   if (selection.appliedRule === 'one-standard-error') {
     lines.push(
       `Selected run #${selected.number} by rule one-standard-error: the simplest configuration whose mean is within one ` +
-        `standard error (${formatScore(selection.standardError)}) of the best's; plain best would choose run #${best.number}.`,
+        `standard error (${formatScore(selection.standardError)}) of the best's; ` +
+        (best.runId === selected.runId ? 'plain best chooses the same run.' : `plain best would choose run #${best.number}.`),
     );
   } else {
     lines.push(`Selected run #${selected.number} by rule best (the highest-ranked; ties within 1e-9 go to fewer parameters).`);

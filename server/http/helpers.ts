@@ -1,5 +1,5 @@
 import { METRIC_SCOPES, metricKey, metricLabel, paramLabel, type MetricScope } from '../../worker/contract/vocabulary.js';
-import { formatDuration, formatScore } from '../cli/format.js';
+import { formatDuration, formatPValue, formatScore } from '../cli/format.js';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -19,6 +19,8 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   score: (value: unknown, digits?: unknown) => formatScore(isNumber(value) ? value : null, typeof digits === 'number' ? digits : 4),
   scoreStd: (mean: unknown, std: unknown) => (isNumber(mean) ? `${formatScore(mean)} ± ${formatScore(isNumber(std) ? std : null)}` : '—'),
   duration: (ms: unknown) => formatDuration(isNumber(ms) ? ms : null),
+  /** A p-value: 4 decimals, `< 0.0001` below that, `—` without one. */
+  pValue: (p: unknown) => formatPValue(isNumber(p) ? p : null),
   datetime: (ms: unknown) => formatDateTime(ms),
   isoTime: (ms: unknown) => (isNumber(ms) ? new Date(ms).toISOString() : ''),
   int: (value: unknown) => (isNumber(value) ? Math.round(value).toLocaleString('en-US') : '—'),

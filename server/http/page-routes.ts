@@ -69,7 +69,10 @@ function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): strin
 }
 
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
-  const best = detail.best;
+  const { selected } = detail;
+  // The selected configuration's refit first: the model predict and export use by default.
+  const selectedModel = selected ? (detail.models.find((model) => model.sourceRunId === selected.runId) ?? null) : null;
+  const sourceOfJob = board.runs.find((run) => run.runId === detail.refitJob?.sourceRunId);
   return {
     preload: experimentPreloads(detail, board),
     title: detail.name,
@@ -78,9 +81,10 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
     e: detail,
     board,
     experimentId: detail.experimentId,
-    bestModel: best ? (detail.models.find((model) => model.sourceRunId === best.runId) ?? null) : null,
-    latestModel: detail.models[0] ?? null,
-    olderModels: detail.models.slice(1),
+    selectedModel,
+    latestModel: selectedModel ?? detail.models[0] ?? null,
+    olderModels: detail.models.filter((model) => model !== (selectedModel ?? detail.models[0])),
+    refitJobSourceNumber: sourceOfJob?.number ?? null,
     finishedRuns: board.runs.filter((run) => run.rank !== null).length,
     pageData: {
       experimentId: detail.experimentId,
@@ -96,7 +100,7 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
 function runContext(detail: RunDetail) {
   const run = detail.run;
   return {
-    title: `Run #${run.runId} · ${detail.experiment.name}`,
+    title: `Run #${run.number} · ${detail.experiment.name}`,
     script: 'run.js',
     charts: true,
     d: detail,
@@ -213,10 +217,11 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
     const runIds = parseIdList(req.query.runs, 'runs', 2, MAX_COMPARE_RUNS);
     const comparison = queries.compare(id, runIds);
     sendPage(res, views, req, 'compare', {
-      title: `Compare ${runIds.map((r) => `#${r}`).join(', ')} · ${comparison.experiment.name}`,
+      title: `Compare ${comparison.runs.map((run) => `#${run.number}`).join(', ')} · ${comparison.experiment.name}`,
       script: 'compare.js',
       charts: true,
       c: comparison,
+      referenceNumber: comparison.runs.find((run) => run.runId === comparison.foldComparison?.referenceRunId)?.number ?? null,
       experimentId: id,
       differing: comparison.params.filter((p) => p.differs).length,
       pageData: {

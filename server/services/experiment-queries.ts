@@ -140,20 +140,21 @@ export type RunDetail = {
   readonly model: ModelInfo | null;
   /** Models refitted from this (search) run. */
   readonly refits: readonly ModelInfo[];
+  /** A refit run's source: its number in the experiment. */
+  readonly sourceRunNumber: number | null;
   readonly refitting: boolean;
 };
 
 /** The compared runs fold by fold against the best-ranked of them (the reference). */
 export type FoldComparison = {
   readonly referenceRunId: number;
-  /** One row per fold: each run's score, and its difference from the reference's (run − reference). */
+  /** One row per fold, one cell per run (in the compared order): its score, and its difference from the reference's (run − reference). */
   readonly folds: readonly {
     readonly fold: number;
-    readonly scores: readonly (number | null)[];
-    readonly differences: readonly (number | null)[];
+    readonly cells: readonly { readonly value: number | null; readonly difference: number | null; readonly reference: boolean }[];
   }[];
-  /** Per run: the corrected resampled t-test of its differences from the reference (null for the reference, or with < 2 folds). */
-  readonly tests: readonly ({ readonly pValue: number; readonly t: number; readonly df: number; readonly meanDifference: number } | null)[];
+  /** Per run: the two-sided p-value of the corrected resampled t-test of its differences (null for the reference, or with < 2 folds). */
+  readonly tests: readonly { readonly reference: boolean; readonly pValue: number | null; readonly t: number | null }[];
   /** Why there is no test (a holdout), or null. */
   readonly testNote: string | null;
 };
@@ -181,6 +182,7 @@ export type MetricCurve = {
 
 export type RunCurves = {
   readonly runId: number;
+  readonly number: number;
   readonly nFolds: number;
   readonly metrics: Readonly<Record<string, MetricCurve>>;
 };
@@ -411,6 +413,7 @@ export class ExperimentQueries {
       metricNames: this.#deps.storage.metrics.namesOfRun(runId),
       model: models.find((model) => model.runId === runId) ?? null,
       refits: models.filter((model) => model.sourceRunId === runId),
+      sourceRunNumber: run.sourceRunId === null ? null : this.#deps.storage.runs.get(run.sourceRunId).number,
       refitting: this.#background.isRefitting(experimentId),
     };
   }
@@ -454,10 +457,16 @@ export class ExperimentQueries {
       referenceRunId: reference.runId,
       folds: Array.from({ length: nFolds }, (_, foldIndex) => ({
         fold: foldIndex + 1,
-        scores: chosen.map((row) => scores.get(row.runId)?.get(foldIndex) ?? null),
-        differences: pairs.map((pair) => pair.folds.find((f) => f.foldIndex === foldIndex)?.difference ?? null),
+        cells: chosen.map((row, i) => ({
+          value: scores.get(row.runId)?.get(foldIndex) ?? null,
+          difference: pairs[i]!.folds.find((f) => f.foldIndex === foldIndex)?.difference ?? null,
+          reference: row.runId === reference.runId,
+        })),
       })),
-      tests: chosen.map((row, i) => (row.runId === reference.runId ? null : pairs[i]!.test)),
+      tests: chosen.map((row, i) => {
+        const test = row.runId === reference.runId ? null : pairs[i]!.test;
+        return { reference: row.runId === reference.runId, pValue: test?.pValue ?? null, t: test?.t ?? null };
+      }),
       testNote: experiment.spec.validation.kind === 'holdout' ? 'a holdout has one split: no paired test is possible' : null,
     };
   }
@@ -487,7 +496,7 @@ export class ExperimentQueries {
     return runs.map((run) => {
       const metrics: Record<string, MetricCurve> = {};
       for (const [name, folds] of perRun.get(run.runId)!) metrics[name] = aggregate(folds);
-      return { runId: run.runId, nFolds: run.nFolds, metrics };
+      return { runId: run.runId, number: run.number, nFolds: run.nFolds, metrics };
     });
   }
 }

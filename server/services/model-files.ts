@@ -19,10 +19,12 @@ export type ModelMetric = {
 export type ModelInfo = {
   readonly modelId: number;
   readonly experimentId: number;
-  /** The refit run that trained it. */
+  /** The refit run that trained it, and its number in the experiment. */
   readonly runId: number;
-  /** The search run whose configuration was refitted. */
+  readonly runNumber: number;
+  /** The search run whose configuration was refitted, and its number. */
   readonly sourceRunId: number | null;
+  readonly sourceRunNumber: number | null;
   readonly format: string;
   readonly createdAt: number;
   readonly testMetrics: Readonly<Record<string, number | null>>;
@@ -76,7 +78,9 @@ export class ModelFiles {
       modelId: model.modelId,
       experimentId: model.experimentId,
       runId: model.runId,
+      runNumber: this.#storage.runs.get(model.runId).number,
       sourceRunId: model.sourceRunId,
+      sourceRunNumber: model.sourceRunId === null ? null : this.#storage.runs.get(model.sourceRunId).number,
       format: model.format,
       createdAt: model.createdAt,
       testMetrics: model.testMetrics,

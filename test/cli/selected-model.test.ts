@@ -62,7 +62,7 @@ before(async () => {
   rowsCsv = join(dir, 'rows.csv');
   writeFileSync(rowsCsv, readFileSync(easy, 'utf8').split('\n').slice(0, 6).join('\n'));
 });
-after(() => process.env.KEEP_TEST_DIR ? console.log(dir) : rmSync(dir, { recursive: true, force: true }));
+after(() => (process.env.KEEP_TEST_DIR ? console.log(dir) : rmSync(dir, { recursive: true, force: true })));
 
 test('show: the leaderboard by run number, the selected run marked, the rule, the tied group, and the model it used', async () => {
   const show = await runCli(['show', 'chosen'], dataDir);
@@ -84,7 +84,8 @@ test('show: the leaderboard by run number, the selected run marked, the rule, th
   assert.match(
     other.stdout,
     new RegExp(
-      `Model used: model ${runnerUpModelId}: refit run #6 of run #${runnerUp.number}, not the selected configuration \\(that is run #${best.number}\\)`,
+      `Model used: model ${runnerUpModelId}: refit run #6 of run #${runnerUp.number}, ` +
+        `not the selected configuration \\(that is run #${best.number}\\)`,
     ),
   );
 });

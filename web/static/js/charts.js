@@ -130,14 +130,14 @@ function swatch(color) {
 /**
  * Curves of several runs for one metric: a mean line per run and, with several folds, a band
  * from the fold minimum to the fold maximum.
- * @param entries [{runId, color, curve: {mean, min, max} | undefined, nFolds}]
+ * @param entries [{runId, number, color, curve: {mean, min, max} | undefined, nFolds}]: `number` (#N in the experiment) names the run
  */
 export function curveOption(entries, { yName, direction = 'minimize', animate = true }) {
   const count = Math.max(1, ...entries.map((e) => e.curve?.mean.length ?? 0));
   const series = [];
-  for (const { runId, color, curve, nFolds } of entries) {
+  for (const { runId, number, color, curve, nFolds } of entries) {
     if (!curve) continue;
-    const name = `#${runId}`;
+    const name = `#${number ?? runId}`;
     if (nFolds > 1) {
       series.push({
         id: `${runId}-lo`,
@@ -197,7 +197,7 @@ export function curveOption(entries, { yName, direction = 'minimize', animate = 
       itemWidth: 12,
       itemHeight: 4,
       textStyle: { color: MUTED, fontSize: 11 },
-      data: entries.filter((e) => e.curve).map((e) => `#${e.runId}`),
+      data: entries.filter((e) => e.curve).map((e) => `#${e.number ?? e.runId}`),
     },
     tooltip: {
       trigger: 'axis',
@@ -326,8 +326,8 @@ export function parallelOption(runs, columns, metric, direction) {
 /** Parameter count against training and validation loss (and the validation score) at the chosen epoch. */
 export function complexityOption(runs, metric, direction) {
   const finished = runs.filter((run) => run.rank !== null && run.paramCount !== null && run.paramCount > 0);
-  // Plain [parameters, value, runId] rows: large mode keeps every dimension of an array row.
-  const point = (value) => (run) => (run[value] === null ? null : [run.paramCount, run[value], run.runId]);
+  // Plain [parameters, value, runId, number] rows: large mode keeps every dimension of an array row.
+  const point = (value) => (run) => (run[value] === null ? null : [run.paramCount, run[value], run.runId, run.number]);
   const trend = (value) => {
     const groups = new Map();
     for (const run of finished) {
@@ -413,7 +413,8 @@ export function complexityOption(runs, metric, direction) {
       trigger: 'item',
       confine: true,
       formatter: (p) =>
-        `<b>run #${p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
+        `<b>run #${p.value[3] ?? p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>` +
+        `${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
     },
     xAxis: {
       type: 'log',

@@ -22,7 +22,13 @@ async function init() {
     runIds.map((runId) => {
       const run = byId.get(runId);
       const curve = run?.metrics[name];
-      return { runId, color: colorOf(runId), nFolds: run?.nFolds ?? 1, curve: curve ? aggregate(curve.folds) : undefined };
+      return {
+        runId,
+        number: run?.number,
+        color: colorOf(runId),
+        nFolds: run?.nFolds ?? 1,
+        curve: curve ? aggregate(curve.folds) : undefined,
+      };
     });
   const draw = (element, name, yName, direction) => {
     const slot = new ChartSlot(element);
