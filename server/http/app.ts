@@ -6,10 +6,10 @@ import { createApiRouter } from './api-routes.js';
 import { createErrorHandler, notFound } from './error-handler.js';
 import { createPageRouter } from './page-routes.js';
 import { createUploadRouter } from './upload-routes.js';
-import { hostGuard, originGuard, securityHeaders } from './security.js';
+import { hostGuard, limitUnreadBodies, originGuard, securityHeaders } from './security.js';
 import { Views, WEB_DIR } from './views.js';
 
-/** Request bodies larger than this are refused with 413. */
+/** Request bodies larger than this, of any content type, are refused with 413 (CSV uploads have their own limit). */
 export const BODY_LIMIT = '256kb';
 
 export type AppOptions = {
@@ -50,6 +50,8 @@ export function createApp(services: DashboardServices, options: AppOptions = {})
 
   // CSV uploads carry their own, larger limit (services/uploads.ts); JSON and form bodies keep BODY_LIMIT.
   app.use('/api/uploads', createUploadRouter(services.uploads));
+  // Bodies of any other type obey BODY_LIMIT too.
+  app.use(limitUnreadBodies(BODY_LIMIT));
   app.use('/api', createApiRouter(services));
   app.use(createPageRouter(services, views));
   app.use(notFound);
