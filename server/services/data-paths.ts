@@ -1,5 +1,6 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { MOVIELENS_FILES } from '../../worker/contract/queue.js';
 import { ValidationError } from '../errors.js';
 import { isInside } from './spec-files.js';
 
@@ -18,9 +19,9 @@ function realOrSelf(path: string): string {
 /**
  * The dashboard's rule for dataset paths in a spec: a relative path is resolved against the
  * experiments folder, and the result (after symlinks) must lie inside the experiments folder or
- * the data directory (which holds the uploads). The web never makes foldwise read elsewhere; the
- * refusal says which folders those are and what a relative path was resolved to, so the person
- * can fix the spec without guessing. The CLI has no such rule (it reads what its user names).
+ * the data directory (which holds the uploads), and so must the files a MovieLens folder's loader
+ * reads. The web never makes foldwise read elsewhere; the refusal says which folders those are and
+ * what a relative path was resolved to, so the person can fix the spec without guessing. The CLI has no such rule (it reads what its user names).
  */
 export class DataPaths {
   readonly experimentsDir: string;
@@ -46,16 +47,26 @@ export class DataPaths {
   check(specPath: string): string {
     const path = isAbsolute(specPath) ? resolve(specPath) : resolve(this.experimentsDir, specPath);
     const real = realOrSelf(path);
+    const realRoots = this.roots.map(realOrSelf);
     const insideSome = (p: string, roots: readonly string[]) => roots.some((root) => p !== root && isInside(root, p));
-    if (insideSome(path, this.roots) && insideSome(real, this.roots.map(realOrSelf))) return path;
-    const notes = [
-      isAbsolute(specPath) ? null : `relative to the experiments folder, so ${path}`,
-      real !== path ? `a link to ${real}` : null,
-    ];
+    const notes = [isAbsolute(specPath) ? null : `relative to the experiments folder, so ${path}`];
+    if (!insideSome(path, this.roots) || !insideSome(real, realRoots)) {
+      notes.push(real !== path ? `a link to ${real}` : null);
+      throw this.#outside(specPath, notes);
+    }
+    // A folder (MovieLens): the files its loader reads must not lead out either.
+    for (const name of isDirectory(real) ? MOVIELENS_FILES : []) {
+      const file = realOrSelf(join(real, name));
+      if (!insideSome(file, realRoots)) throw this.#outside(specPath, [...notes, `whose ${name} is a link to ${file}`]);
+    }
+    return path;
+  }
+
+  #outside(specPath: string, notes: readonly (string | null)[]): ValidationError {
     const shown = notes.filter((note) => note !== null);
     const what = `"${specPath}"${shown.length > 0 ? ` (${shown.join(', ')})` : ''}`;
     const folders = `the experiments folder ${this.experimentsDir} and the data directory ${this.dataDir}`;
-    throw new ValidationError(
+    return new ValidationError(
       `dataset.path: ${what} is outside the folders the dashboard may read: ${folders} (uploads are kept in ${this.uploadsDir}); ` +
         'upload the file on the New experiment page, or copy it into the experiments folder',
       [
@@ -65,5 +76,13 @@ export class DataPaths {
         },
       ],
     );
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
