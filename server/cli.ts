@@ -14,7 +14,7 @@ import { openStorageForReading, removeDatabase } from './storage/read-only.js';
 import { parseSpecText } from './coordinator/prepare-experiment.js';
 import { formatDuration, formatScore, textTable } from './cli/format.js';
 import { modelChoiceFrom, printLeaderboard, printModel } from './cli/show.js';
-import { createSearchProgressBar, followRefitProgress } from './cli/progress.js';
+import { createSearchProgressBar, followRefitProgress, stopProgressDisplays } from './cli/progress.js';
 import { followExperiment } from './cli/follow.js';
 import { LeaseHeldError } from './coordinator/experiment-lease.js';
 import { deleteExperiment } from './coordinator/delete-experiment.js';
@@ -238,11 +238,18 @@ async function startDashboard(composition: Composition): Promise<{ url: string; 
   }
 }
 
-/** First Ctrl-C / SIGTERM: stop dispatch, end running tasks, mark them interrupted. Second: exit at once. */
-function installStopHandlers(controller: AbortController, composition: Composition): void {
+/**
+ * First Ctrl-C / SIGTERM: stop dispatch, end running tasks, mark them interrupted. Second: exit at once.
+ * The line says what stopping does (`doing`, and the running tasks when there are some), printed
+ * once the progress bar has stopped: a running bar would redraw over it.
+ */
+function installStopHandlers(controller: AbortController, composition: Composition, doing = 'stopping'): void {
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    console.error(`\n${signal}: stopping; running tasks will be marked interrupted (again to force).`);
+    stopProgressDisplays();
+    const running = (composition.runner as { busyPids?: readonly number[] }).busyPids?.length ?? 0;
+    const tasks = running === 0 ? '' : `; ${running} running task${running === 1 ? '' : 's'} will be marked interrupted`;
+    console.error(`${signal}: ${doing}${tasks} (again to force).`);
     controller.abort();
     // Ends workers now, so the search loop sees its tasks end and records them as interrupted.
     void composition.runner.close();
@@ -425,7 +432,7 @@ program
   .action(async (flags: { host?: string; port?: number; workers?: number }, command: Command) => {
     const composition = compose(configFrom(command, flags));
     const controller = new AbortController();
-    installStopHandlers(controller, composition);
+    installStopHandlers(controller, composition, 'closing the dashboard');
     const dashboard = await startDashboard(composition);
     if (!dashboard) throw new AppError('internal', 'this build has no dashboard');
     await new Promise<void>((resolveWait) => controller.signal.addEventListener('abort', () => resolveWait(), { once: true }));

@@ -45,6 +45,17 @@ export class ThrottledLines {
   }
 }
 
+/** Bars drawing now: a line printed meanwhile must stop them first (see stopProgressDisplays). */
+const drawing = new Set<{ stop(): void }>();
+
+/**
+ * Stops every bar drawing on the terminal (a last frame, then a newline), so that a line printed
+ * next — Ctrl-C's — is not overwritten: a running bar redraws from the position it saved when it started.
+ */
+export function stopProgressDisplays(): void {
+  for (const display of [...drawing]) display.stop();
+}
+
 /** One frame of a progress display: the bar's position and total, its text fields, and what makes it news in a log. */
 type Frame = { readonly value: number; readonly total: number; readonly fields: Record<string, string>; readonly key: string };
 
@@ -75,17 +86,22 @@ function createDisplay<State>(
   }
   const bar = new cliProgress.SingleBar({ format, barsize: 24, hideCursor: true, stream }, cliProgress.Presets.shades_classic);
   let started = false;
-  return {
+  const display: ProgressDisplay<State> = {
     update(state) {
       const frame = frameOf(state);
-      if (!started) bar.start(frame.total, frame.value, frame.fields);
-      else bar.update(frame.value, frame.fields);
+      // Once stopped, a bar stays stopped (cli-progress ignores updates then): it never redraws over later lines.
+      if (!started) {
+        bar.start(frame.total, frame.value, frame.fields);
+        drawing.add(display);
+      } else bar.update(frame.value, frame.fields);
       started = true;
     },
     stop() {
+      drawing.delete(display);
       if (started) bar.stop();
     },
   };
+  return display;
 }
 
 /**
