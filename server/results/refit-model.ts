@@ -100,7 +100,8 @@ export function refitModelFor(storage: Stores, experiment: Experiment, choice: M
 
 /**
  * One line saying which model was used: model id, refit run, source run and whether it is the
- * selected configuration, and the hyperparameters that differ across the grid.
+ * selected configuration, the hyperparameters that differ across the grid, and a binary model's
+ * operating threshold.
  */
 export function describeChosenModel(chosen: ChosenModel, searched: readonly string[]): string {
   const { model, refitRun, sourceRun, selection } = chosen;
@@ -110,5 +111,9 @@ export function describeChosenModel(chosen: ChosenModel, searched: readonly stri
     : `not the selected configuration${selection.selected ? ` (that is run #${selection.selected.number})` : ''}`;
   const params = sourceRun ?? refitRun;
   const config = searched.map((name) => `${name} ${JSON.stringify((params.params as Record<string, unknown>)[name])}`).join(', ');
-  return `model ${model.modelId}: refit run #${refitRun.number} of ${source}, ${which}${config ? `; ${config}` : ''}`;
+  const threshold = model.decision
+    ? `; threshold ${model.decision.threshold.toPrecision(4)} for "${model.decision.positiveClass}"` +
+      (model.decision.objective ? ` (${model.decision.objective.objective})` : ' (the default 0.5)')
+    : '';
+  return `model ${model.modelId}: refit run #${refitRun.number} of ${source}, ${which}${config ? `; ${config}` : ''}${threshold}`;
 }
