@@ -4,7 +4,7 @@ import { spaceChoiceValues } from './contract/search-spec.js';
 import { quote } from './data/cells.js';
 import { loadDataset } from './data/load.js';
 import { OTHER_LEVEL } from './data/pipeline.js';
-import { modelClasses, positiveClassOf } from './data/positive-class.js';
+import { modelClasses, NAMED_POSITIVE, type PositiveClass, positiveClassOf } from './data/positive-class.js';
 import { DataError } from './data/table.js';
 import { classWeightsOf } from './training/class-weights.js';
 import { splitTest, validationSplits } from './data/splits.js';
@@ -37,12 +37,15 @@ export async function describeDataset(spec: ExperimentSpec): Promise<DatasetInfo
     testRows: test.length,
     classes: table.encoding.classes === null ? null : [...table.encoding.classes],
     featureNames: [...table.encoding.featureNames],
-    notes: [
-      ...(positive === null ? [] : [`positive class ${quote(positive.label)}: ${positive.reason} (spec field positiveClass)`]),
-      ...groupingNotes(table),
-    ],
+    notes: [...(positive === null ? [] : [positiveClassNote(positive)]), ...groupingNotes(table)],
     ...(positive === null ? {} : { positiveClass: { label: positive.label, reason: positive.reason } }),
   };
+}
+
+/** The line `run` prints about the positive class: which, why, and how to choose the other. */
+function positiveClassNote(positive: PositiveClass): string {
+  const named = positive.reason === NAMED_POSITIVE;
+  return `positive class ${quote(positive.label)} (${positive.reason})${named ? '' : '; positiveClass in the spec chooses the other'}`;
 }
 
 /** Every class-weight map the spec names (fixed, grid values, space choices): their labels are checked against the data. */

@@ -17,6 +17,9 @@ import { DataError, type Table } from './table.js';
 /** Labels taken as the positive class when the spec names none (compared in lower case). */
 const POSITIVE_LABELS = ['1', 'true', 'yes'];
 
+/** The reason of a positive class the spec names. */
+export const NAMED_POSITIVE = 'named by positiveClass';
+
 export type PositiveClass = {
   /** Index of the positive class in the table's labels (`encoding.classes`). */
   readonly index: number;
@@ -41,11 +44,10 @@ export function positiveClassOf(table: Table, spec: Pick<ExperimentSpec, 'positi
         `positiveClass: ${quote(named)} is not a label of the target column ${quote(table.encoding.target)} ` +
           `(its labels: ${summariseValues(classes)})`,
       );
-    return { index, label: classes[index]!, reason: 'named by positiveClass' };
+    return { index, label: classes[index]!, reason: NAMED_POSITIVE };
   }
   const conventional = classes.findIndex((label) => POSITIVE_LABELS.includes(label.toLowerCase()));
-  if (conventional >= 0)
-    return { index: conventional, label: classes[conventional]!, reason: `the label ${quote(classes[conventional]!)}` };
+  if (conventional >= 0) return { index: conventional, label: classes[conventional]!, reason: 'a usual positive label: 1, true or yes' };
 
   const { train } = splitTest(table.y, table.task, spec.testSplit.fraction, spec.seed);
   let second = 0;
@@ -53,7 +55,7 @@ export function positiveClassOf(table: Table, spec: Pick<ExperimentSpec, 'positi
   // The minority; on a tie the second label, as before the positive class could be chosen.
   const index = second <= train.length - second ? 1 : 0;
   const share = ((index === 1 ? second : train.length - second) / train.length) * 100;
-  return { index, label: classes[index]!, reason: `the minority class of the non-test rows (${share.toFixed(1)} %)` };
+  return { index, label: classes[index]!, reason: `the minority class of the non-test rows, ${share.toFixed(1)} %` };
 }
 
 /**
