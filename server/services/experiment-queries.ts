@@ -11,6 +11,7 @@ import type { DashboardDeps } from './deps.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import type { ModelFiles, ModelInfo } from './model-files.js';
+import { neverLearnedFolds, type NeverLearned } from './fold-learning.js';
 
 /** An experiment as the list and the page headers show it. */
 export type ExperimentItem = {
@@ -126,7 +127,8 @@ export type ExperimentDetail = ExperimentItem & {
   readonly owner: { readonly pid: number; readonly host: string; readonly purpose: string; readonly since: number } | null;
 };
 
-export type FoldDetail = Omit<Fold, 'runId'>;
+/** A fold as the run page shows it; `neverLearned` when its model stayed at chance while the others learned (fold-learning.ts). */
+export type FoldDetail = Omit<Fold, 'runId'> & { readonly neverLearned: NeverLearned | null };
 
 export type RunDetail = {
   readonly experiment: ExperimentItem;
@@ -409,13 +411,19 @@ export class ExperimentQueries {
         value: formatValue(row.params[name]),
         searched: searched.has(name),
       })),
-      folds: this.#deps.storage.runs.folds(runId).map(({ runId: _runId, ...fold }) => fold),
+      folds: this.#folds(experiment, runId),
       metricNames: this.#deps.storage.metrics.namesOfRun(runId),
       model: models.find((model) => model.runId === runId) ?? null,
       refits: models.filter((model) => model.sourceRunId === runId),
       sourceRunNumber: run.sourceRunId === null ? null : this.#deps.storage.runs.get(run.sourceRunId).number,
       refitting: this.#background.isRefitting(experimentId),
     };
+  }
+
+  #folds(experiment: Experiment, runId: number): FoldDetail[] {
+    const folds = this.#deps.storage.runs.folds(runId);
+    const flagged = neverLearnedFolds(experiment.task, folds);
+    return folds.map(({ runId: _runId, ...fold }) => ({ ...fold, neverLearned: flagged.get(fold.foldIndex) ?? null }));
   }
 
   #runOf(experimentId: number, runId: number): Run {

@@ -210,6 +210,7 @@ export class RunStore {
   readonly #finishRun;
   readonly #failFold;
   readonly #failRun;
+  readonly #failUntrainedFolds;
   readonly #interruptFolds;
   readonly #interruptRuns;
   readonly #requeueFolds;
@@ -276,6 +277,8 @@ export class RunStore {
       `UPDATE runs SET status = 'failed', error = @error, finished_at = @now
       WHERE run_id = @runId AND status IN ('queued','running','interrupted')`,
     );
+    this.#failUntrainedFolds = db.prepare(`UPDATE folds SET status = 'failed', error = @reason, finished_at = @now
+      WHERE run_id = @runId AND status IN ('queued','interrupted')`);
     this.#pruneRun =
       db.prepare(`UPDATE runs SET status = 'pruned', error = @reason, score_mean = @scoreMean, score_std = @scoreStd, finished_at = @now
       WHERE run_id = @runId AND status IN ('queued','running','interrupted')`);
@@ -290,8 +293,10 @@ export class RunStore {
       AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = ?)`,
     );
     this.#requeueRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status IN ('running','interrupted')`);
+    // Only the folds that train again: a failed or pruned run keeps its curves (a diverged fold's epochs before the NaN).
     this.#clearUnfinishedPoints = db.prepare(`DELETE FROM metric_points WHERE (run_id, fold_index) IN
-      (SELECT f.run_id, f.fold_index FROM folds f JOIN runs r USING (run_id) WHERE r.experiment_id = ? AND f.status <> 'done')`);
+      (SELECT f.run_id, f.fold_index FROM folds f JOIN runs r USING (run_id) WHERE r.experiment_id = ? AND f.status <> 'done'
+      AND r.status IN ('queued','running','interrupted'))`);
     this.#resetRefit = db.prepare(`UPDATE runs SET status = 'queued', error = NULL, score_mean = NULL, score_std = NULL, started_at = NULL,
       finished_at = NULL, source_run_id = ? WHERE run_id = ?`);
   }
@@ -450,7 +455,10 @@ export class RunStore {
     return byRun;
   }
 
-  /** Ends a fold attempt in failure; when `final`, the whole run fails with the message. */
+  /**
+   * Ends a fold attempt in failure; when `final`, the whole run fails with the message and its
+   * untrained folds are marked failed with "not trained: fold N failed (…)".
+   */
   failFold(
     runId: number,
     foldIndex: number,
@@ -462,7 +470,10 @@ export class RunStore {
   ): void {
     writeTransaction(this.#db, () => {
       this.#failFold.run({ runId, foldIndex, attempt, error, workerName, now, status: final ? 'failed' : 'interrupted' });
-      if (final) this.#failRun.run({ runId, error, now });
+      if (!final) return;
+      this.#failRun.run({ runId, error, now });
+      // Its folds that will not train now say why (not "queued" forever); folds training elsewhere finish as they do.
+      this.#failUntrainedFolds.run({ runId, now, reason: `not trained: fold ${foldIndex + 1} failed (${error})` });
     });
   }
 

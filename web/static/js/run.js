@@ -18,7 +18,13 @@ const page = pageData();
 const { experimentId, runId } = page;
 const VAL_LOSS = metricKey('val', 'loss');
 
-const state = { metrics: {}, folds: page.folds, refitEpochs: page.refitEpochs, nFolds: Math.max(1, page.folds.length) };
+const state = {
+  metrics: {},
+  folds: page.folds,
+  refitEpochs: page.refitEpochs,
+  nFolds: Math.max(1, page.folds.length),
+  status: page.status,
+};
 const slots = { loss: new ChartSlot($('#chart-loss')), metric: new ChartSlot($('#chart-metric')) };
 const select = $('#metric-select');
 
@@ -37,6 +43,13 @@ function foldLines(name, { dashed = false, part = '', marks = true } = {}) {
     dashed,
     fold: marks ? state.folds[index] : undefined,
   }));
+}
+
+/** What an empty chart says: a failed run with no epoch diverged or crashed in its first (its error is on the page). */
+function emptyMessage() {
+  if (state.status === 'queued') return 'Not started yet.';
+  if (state.status === 'failed') return 'No epochs recorded: the run failed before its first epoch ended (see its error).';
+  return 'No epochs recorded.';
 }
 
 function chosenMetric() {
@@ -63,7 +76,7 @@ function draw(animate) {
   return Promise.all([
     lossLines.length
       ? slots.loss.draw(foldOption(lossLines, { yName: 'loss', refitEpochs: state.refitEpochs, animate }), { replace: false })
-      : slots.loss.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
+      : slots.loss.message(emptyMessage()),
     metricLines.length
       ? slots.metric.draw(
           foldOption(metricLines, {
@@ -74,7 +87,7 @@ function draw(animate) {
           }),
           { replace: false },
         )
-      : slots.metric.message(page.status === 'queued' ? 'Not started yet.' : 'No epochs recorded.'),
+      : slots.metric.message(emptyMessage()),
   ]);
 }
 
@@ -100,6 +113,7 @@ const refreshRun = throttle(async () => {
     status: f.status,
   }));
   state.refitEpochs = detail.run.refitEpochs;
+  state.status = detail.run.status;
   redraw();
 }, 1000);
 
