@@ -9,6 +9,21 @@ export function formatScore(value: number | null | undefined, digits = 4): strin
   return value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
 }
 
+/**
+ * The spread part of a score over folds, `± 0.0040`, or '' where there is no spread to show: a
+ * single score (`count` < 2: a holdout's one split, a run with one finished fold) or no std. A
+ * holdout printed as `0.9184 ± 0.0000` would claim a spread that was never measured.
+ */
+export function formatSpread(std: number | null | undefined, count = 2): string {
+  return count < 2 || std === null || std === undefined || !Number.isFinite(std) ? '' : `± ${formatScore(std)}`;
+}
+
+/** A score over `count` folds as the CLI and the pages show it: `mean ± std`, or just the score (see formatSpread). */
+export function formatMeanStd(mean: number | null | undefined, std: number | null | undefined, count = 2): string {
+  const spread = formatScore(mean) === '—' ? '' : formatSpread(std, count);
+  return spread ? `${formatScore(mean)} ${spread}` : formatScore(mean);
+}
+
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -59,23 +74,21 @@ export function formatLeaderboard(
   const provisionalOf = new Map(provisional.map((entry) => [entry.run.runId, entry]));
   const { ranked } = selection;
   const columns = leaderboardColumns(spec);
-  const header = ['#', 'run', ...columns, `${metric} mean ± std`, 'p vs best', 'vs best', 'epochs', 'params', 'train time', 'status'];
+  const scoreHeader = spec.validation.kind === 'holdout' ? metric : `${metric} mean ± std`;
+  const header = ['#', 'run', ...columns, scoreHeader, 'p vs best', 'vs best', 'epochs', 'params', 'train time', 'status'];
   // The selected run is always shown, also when it ranks below the limit.
   const shown = ranked.filter((run, index) => index < limit || run.runId === selection.selected?.runId);
   const rows = [...shown, ...others].map((run) => {
     const { params } = run;
     const rank = ranked.indexOf(run);
-    const holdout = spec.validation.kind === 'holdout';
     const partial = provisionalOf.get(run.runId);
-    const score = (mean: number | null, std: number | null) =>
-      mean === null ? '—' : holdout ? formatScore(mean) : `${formatScore(mean)} ± ${formatScore(std)}`;
     return [
       rank >= 0 ? String(rank + 1) : partial ? `(${partial.rank})` : '',
       `#${run.number}${run.runId === selection.selected?.runId ? ' *' : ''}`,
       ...columns.map((name) => paramValueText(params[name])),
       partial
-        ? `${score(partial.scoreMean, partial.scoreStd)} (${partial.foldsDone}/${partial.nFolds} folds)`
-        : score(run.scoreMean, run.scoreStd),
+        ? `${formatMeanStd(partial.scoreMean, partial.scoreStd, partial.foldsDone)} (${partial.foldsDone}/${partial.nFolds} folds)`
+        : formatMeanStd(run.scoreMean, run.scoreStd, run.nFolds),
       rank >= 0 ? formatPValue(selection.comparisons.get(run.runId)?.adjustedP) : '',
       rank >= 0 ? standing(selection, run) : '',
       run.refitEpochs === null ? '—' : String(run.refitEpochs),

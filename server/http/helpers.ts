@@ -1,5 +1,5 @@
 import { METRIC_SCOPES, metricKey, metricLabel, paramLabel, type MetricScope } from '../../worker/contract/vocabulary.js';
-import { formatDuration, formatPValue, formatScore } from '../cli/format.js';
+import { formatDuration, formatMeanStd, formatPValue, formatScore, formatSpread } from '../cli/format.js';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -17,7 +17,11 @@ function isNumber(value: unknown): value is number {
 /** Handlebars helpers. Each returns plain text; `{{ }}` escapes it. None returns a SafeString. */
 export const helpers: Record<string, (...args: never[]) => unknown> = {
   score: (value: unknown, digits?: unknown) => formatScore(isNumber(value) ? value : null, typeof digits === 'number' ? digits : 4),
-  scoreStd: (mean: unknown, std: unknown) => (isNumber(mean) ? `${formatScore(mean)} ± ${formatScore(isNumber(std) ? std : null)}` : '—'),
+  /** `{{scoreStd mean std nFolds}}`: `mean ± std`, or just the score over a single split (see formatSpread). */
+  scoreStd: (mean: unknown, std: unknown, count?: unknown) =>
+    formatMeanStd(isNumber(mean) ? mean : null, isNumber(std) ? std : null, isNumber(count) ? count : 2),
+  /** `{{spread std nFolds}}`: `± std`, or '' over a single split, for markup that sets the mean apart. */
+  spread: (std: unknown, count?: unknown) => formatSpread(isNumber(std) ? std : null, isNumber(count) ? count : 2),
   duration: (ms: unknown) => formatDuration(isNumber(ms) ? ms : null),
   /** A p-value: 4 decimals, `< 0.0001` below that, `—` without one. */
   pValue: (p: unknown) => formatPValue(isNumber(p) ? p : null),

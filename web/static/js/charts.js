@@ -127,12 +127,18 @@ function swatch(color) {
   return `<span style="display:inline-block;width:8px;height:8px;border-radius:2px;margin-right:6px;background:${color}"></span>`;
 }
 
+/** The fold band's fill: light, so that several runs' bands do not merge into one blur; darker for the run picked out. */
+const BAND_OPACITY = 0.07;
+const BAND_OPACITY_PICKED = 0.22;
+
 /**
  * Curves of several runs for one metric: a mean line per run and, with several folds, a band
- * from the fold minimum to the fold maximum.
+ * from the fold minimum to the fold maximum. Hovering a line (or its legend entry, or calling
+ * `pickRun`) picks out that run with its band and fades the others. `yRange` ({min, max}, see
+ * sharedRange) puts charts meant to be read side by side on one scale.
  * @param entries [{runId, number, color, curve: {mean, min, max} | undefined, nFolds}]: `number` (#N in the experiment) names the run
  */
-export function curveOption(entries, { yName, direction = 'minimize', animate = true }) {
+export function curveOption(entries, { yName, direction = 'minimize', animate = true, yRange = null }) {
   const count = Math.max(1, ...entries.map((e) => e.curve?.mean.length ?? 0));
   const series = [];
   for (const { runId, number, color, curve, nFolds } of entries) {
@@ -164,10 +170,11 @@ export function curveOption(entries, { yName, direction = 'minimize', animate = 
         color,
         data: curve.max.map((hi, i) => (hi === null || curve.min[i] === null ? null : hi - curve.min[i])),
         lineStyle: { opacity: 0 },
-        areaStyle: { color, opacity: 0.13 },
+        areaStyle: { color, opacity: BAND_OPACITY },
         silent: true,
         z: 1,
-        emphasis: { disabled: true },
+        emphasis: { areaStyle: { opacity: BAND_OPACITY_PICKED } },
+        blur: { areaStyle: { opacity: 0.02 } },
         tooltip: { show: false },
       });
     }
@@ -181,7 +188,9 @@ export function curveOption(entries, { yName, direction = 'minimize', animate = 
       color,
       lineStyle: { width: 2, color },
       z: 3,
-      emphasis: { focus: 'series' },
+      triggerLineEvent: true,
+      emphasis: { focus: 'series', lineStyle: { width: 3 } },
+      blur: { lineStyle: { opacity: 0.18 } },
     });
   }
   return {
@@ -211,10 +220,64 @@ export function curveOption(entries, { yName, direction = 'minimize', animate = 
       },
     },
     xAxis: epochAxis(count),
-    yAxis: { type: 'value', scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: (v) => tick(v) } },
+    yAxis: {
+      type: 'value',
+      scale: true,
+      ...(yRange ?? {}),
+      ...axisStyle,
+      axisLabel: { ...axisStyle.axisLabel, formatter: (v) => tick(v) },
+    },
     series,
     aria: { enabled: true, label: { description: `${yName} by epoch` } },
   };
+}
+
+/**
+ * One y range ({min, max, interval}: rounded out to a nice tick step) over several lists of
+ * curveOption entries, their bands included: the charts of a metric's training and validation
+ * curves then share a scale, so the gap between the two reads as it is. Null when no entry has a value.
+ */
+export function sharedRange(...lists) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const entry of lists.flat()) {
+    for (const value of [...(entry.curve?.min ?? []), ...(entry.curve?.max ?? [])]) {
+      if (value === null || value === undefined || !Number.isFinite(value)) continue;
+      lo = Math.min(lo, value);
+      hi = Math.max(hi, value);
+    }
+  }
+  if (lo > hi) return null;
+  if (lo === hi) return { min: lo - 0.5, max: hi + 0.5, interval: 0.25 };
+  const raw = (hi - lo) / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= raw);
+  const round = (value) => Number(value.toPrecision(12));
+  return { min: round(Math.floor(lo / step) * step), max: round(Math.ceil(hi / step) * step), interval: step };
+}
+
+/**
+ * Picks out one run (by its series name, `#N`) in curve charts, or none (`name` null): its line and
+ * band stand out and the other runs fade, in every chart given. Charts in a connected group
+ * (echarts.connect) pass the action on to each other: one of each group is told.
+ */
+export function pickRun(charts, name) {
+  const groups = new Set();
+  for (const chart of charts) {
+    if (!chart || (chart.group && groups.has(chart.group))) continue;
+    if (chart.group) groups.add(chart.group);
+    chart.dispatchAction({ type: 'downplay' });
+    if (name) chart.dispatchAction({ type: 'highlight', seriesName: name });
+  }
+}
+
+/**
+ * Hovering a run's mean line in `chart` picks the run out in all the charts `linked()` returns
+ * (band included: ECharts' own hover would emphasise the line alone).
+ */
+export function linkRunHover(chart, linked) {
+  chart.on('mouseover', (p) => String(p.seriesId).endsWith('-mean') && pickRun(linked(), p.seriesName));
+  chart.on('mouseout', (p) => String(p.seriesId).endsWith('-mean') && pickRun(linked(), null));
 }
 
 /** A tick label without float noise (0.30000000000000004 → 0.3). */
@@ -228,69 +291,140 @@ function digitsFor(range) {
   return Math.min(5, Math.max(2, Math.ceil(-Math.log10(range)) + 2));
 }
 
-/** Parallel coordinates: one axis per searched hyperparameter and the score; one line per finished run. */
-export function parallelOption(runs, columns, metric, direction) {
+/** A hyperparameter value short enough for an axis: 0.0001 → 1e-4, 0.003 → 0.003, long strings cut. */
+export function shortValue(value) {
+  if (typeof value === 'number') {
+    if (value !== 0 && (Math.abs(value) < 0.001 || Math.abs(value) >= 1e6)) return value.toExponential().replace(/\.?0*e\+?/, 'e');
+    return tick(value);
+  }
+  const text = String(value);
+  return text.length > 12 ? `${text.slice(0, 11)}…` : text;
+}
+
+/**
+ * Score bands for a colour scale that separates good from bad: the finished runs' scores cut at
+ * their quartiles, best band first. Quartiles rather than equal widths, so that one diverged run
+ * does not squeeze every other run into one colour.
+ */
+function scoreBands(scores, direction) {
+  const sorted = [...scores].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const cuts = [...new Set([at(0.25), at(0.5), at(0.75)])].filter((cut) => cut > sorted[0]);
+  const edges = [sorted[0], ...cuts, sorted[sorted.length - 1]];
+  const bands = [];
+  for (let i = 0; i + 1 < edges.length; i++) bands.push({ lo: edges[i], hi: edges[i + 1], last: i + 2 === edges.length });
+  return direction === 'minimize' ? bands : bands.reverse();
+}
+
+// Best band first: blue for the good end, orange for the bad (and a neutral grey between), legible to most colour-blind readers.
+const BAND_COLORS = {
+  1: ['#3451d1'],
+  2: ['#3451d1', '#e8590c'],
+  3: ['#3451d1', '#adb5bd', '#e8590c'],
+  4: ['#3451d1', '#91a7ff', '#ffc078', '#e8590c'],
+};
+
+/**
+ * Parallel coordinates: one axis per searched hyperparameter and the score; one line per finished
+ * run, coloured by its score's quartile (the legend below says which scores each colour holds)
+ * and drawn worst first, so that the best runs lie on top. Values that span decades (learning
+ * rate, L2) get a log axis; few distinct values evenly spaced categories. `width` (the chart's, in
+ * pixels) cuts axis names that would run into their neighbours.
+ */
+export function parallelOption(runs, columns, metric, direction, { width = 640 } = {}) {
   const finished = runs.filter((run) => run.rank !== null && run.scoreMean !== null);
-  // Grid values are few and discrete: evenly spaced categories read better than a value scale.
-  const categorical = columns.map((name) => {
+  finished.sort((a, b) => bestFirst(direction)(b.scoreMean, a.scoreMean));
+  const kinds = columns.map((name) => {
     const values = [...new Set(finished.map((run) => run.params[name]))];
-    return values.length <= 12 || !values.every((v) => typeof v === 'number');
+    const numeric = values.every((v) => typeof v === 'number');
+    if (numeric && values.length > 1 && Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 20) return 'log';
+    return values.length <= 12 || !numeric ? 'category' : 'value';
   });
+  const left = 40;
+  const right = 64;
+  const spacing = (width - left - right) / Math.max(1, columns.length);
   const axes = columns.map((name, dim) => {
+    const common = { dim, name: paramLabel(name), nameTruncate: { maxWidth: Math.max(48, spacing - 12) } };
     const values = finished.map((run) => run.params[name]);
-    if (categorical[dim]) {
+    if (kinds[dim] === 'category') {
       const distinct = [...new Set(values)];
       const sorted = distinct.every((v) => typeof v === 'number') ? distinct.sort((a, b) => a - b) : distinct.map(String).sort();
-      return { dim, name: paramLabel(name), type: 'category', data: sorted.map(String), boundaryGap: false };
+      return { ...common, type: 'category', data: sorted.map(String), boundaryGap: false, axisLabel: { formatter: shortValue } };
     }
-    const min = Math.min(...values);
-    const max = Math.max(...values);
-    const log = min > 0 && max / min >= 20;
-    return { dim, name: paramLabel(name), type: log ? 'log' : 'value', min: log ? undefined : min, max: log ? undefined : max };
+    const axisLabel = { formatter: (v) => shortValue(v) };
+    if (kinds[dim] === 'log') return { ...common, type: 'log', logBase: 10, axisLabel };
+    return { ...common, type: 'value', min: Math.min(...values), max: Math.max(...values), axisLabel };
   });
   const scores = finished.map((run) => run.scoreMean);
   const lo = Math.min(...scores);
   const hi = Math.max(...scores);
   const digits = digitsFor(hi - lo);
+  const scoreName = metricLabel(metric);
   axes.push({
     dim: columns.length,
-    name: metricLabel(metric),
+    name: `${scoreName} ${direction === 'minimize' ? '↓' : '↑'}`,
     type: 'value',
-    min: lo,
-    max: hi === lo ? hi + 1e-6 : hi,
+    scale: true,
     inverse: direction === 'minimize',
     nameTextStyle: { fontWeight: 700, color: '#1b2130' },
     axisLabel: { formatter: (v) => v.toFixed(digits) },
   });
-  const row = (run) => [...columns.map((name, dim) => (categorical[dim] ? String(run.params[name]) : run.params[name])), run.scoreMean];
+  const row = (run) => ({
+    name: `#${run.number ?? run.runId}`,
+    runId: run.runId,
+    value: [...columns.map((name, dim) => (kinds[dim] === 'category' ? String(run.params[name]) : run.params[name])), run.scoreMean],
+  });
+  const bands = scoreBands(scores, direction);
+  const colors = BAND_COLORS[bands.length];
   const best = finished.find((run) => run.rank === 1);
-  const colors = direction === 'minimize' ? ['#2b8a3e', '#fab005', '#e8590c'] : ['#e8590c', '#fab005', '#2b8a3e'];
+  const byId = new Map(finished.map((run) => [run.runId, run]));
+  const tooltip = (p) => {
+    const params = byId.get(p.data.runId)?.params ?? {};
+    const lines = columns.map((name) => `${paramLabel(name)} <b>${shortValue(params[name])}</b>`);
+    return `<b>run ${p.name}</b> · ${scoreName} <b>${fmt.score(p.value[columns.length])}</b><br>${lines.join('<br>')}`;
+  };
   return {
     ...base(finished.length <= 200),
     parallel: {
-      left: 40,
-      right: 56,
-      top: 36,
-      bottom: 22,
+      left,
+      right,
+      top: 40,
+      bottom: 44,
       parallelAxisDefault: {
         nameLocation: 'end',
-        nameGap: 12,
+        nameGap: 14,
         nameTextStyle: { color: '#475063', fontSize: 11.5 },
         axisLine: { lineStyle: { color: AXIS_LINE } },
         axisTick: { lineStyle: { color: AXIS_LINE } },
-        axisLabel: { color: MUTED, fontSize: 10.5 },
+        // A label's white backing keeps it legible over the lines that cross it.
+        axisLabel: { color: MUTED, fontSize: 10.5, backgroundColor: 'rgba(255,255,255,0.85)', padding: [1, 3], borderRadius: 2 },
         areaSelectStyle: { width: 14, opacity: 0.25, color: '#3451d1' },
       },
     },
     parallelAxis: axes,
     visualMap: {
-      show: false,
-      type: 'continuous',
+      type: 'piecewise',
       dimension: columns.length,
-      min: lo,
-      max: hi === lo ? hi + 1e-6 : hi,
-      inRange: { color: colors },
       seriesIndex: 0,
+      orient: 'horizontal',
+      left: 'center',
+      bottom: 0,
+      itemWidth: 14,
+      itemHeight: 8,
+      itemGap: 14,
+      textGap: 6,
+      textStyle: { color: MUTED, fontSize: 11 },
+      inverse: true,
+      text: [`${scoreName}:`, ''],
+      showLabel: true,
+      pieces: bands.map((band, i) => ({
+        // Half-open bands except the highest, so that a score on a cut belongs to one band.
+        gte: band.lo,
+        ...(band.last ? { lte: band.hi } : { lt: band.hi }),
+        label: `${band.lo.toFixed(digits)}–${band.hi.toFixed(digits)}${i === 0 && bands.length > 1 ? ' (best)' : ''}`,
+        color: colors[i],
+      })),
+      hoverLink: true,
     },
     tooltip: { trigger: 'item', confine: true },
     series: [
@@ -298,13 +432,13 @@ export function parallelOption(runs, columns, metric, direction) {
         type: 'parallel',
         name: 'runs',
         data: finished.map(row),
-        lineStyle: { width: 1.2, opacity: finished.length > 150 ? 0.3 : 0.55 },
+        lineStyle: { width: 1.4, opacity: finished.length > 150 ? 0.35 : 0.7 },
         emphasis: { lineStyle: { width: 3, opacity: 1 } },
         inactiveOpacity: 0.04,
         activeOpacity: 1,
         smooth: false,
         progressive: 0,
-        tooltip: { show: false },
+        tooltip: { formatter: tooltip },
       },
       ...(best
         ? [
@@ -314,8 +448,7 @@ export function parallelOption(runs, columns, metric, direction) {
               data: [row(best)],
               lineStyle: { width: 3.5, color: '#1b2130', opacity: 0.9 },
               z: 5,
-              silent: true,
-              tooltip: { show: false },
+              tooltip: { formatter: tooltip },
             },
           ]
         : []),
@@ -323,101 +456,107 @@ export function parallelOption(runs, columns, metric, direction) {
   };
 }
 
-/** Parameter count against training and validation loss (and the validation score) at the chosen epoch. */
+/** The selected run's mark: a ring around its point. */
+const RING = { color: 'rgba(0,0,0,0)', borderColor: '#1b2130', borderWidth: 2 };
+
+/**
+ * Model complexity: one quantity per axis. Parameter count on x (log scale: base 2 within a
+ * decade or so, where widths double), the validation score (mean over folds at the chosen epochs)
+ * on y, and a line through the best score at each parameter count, in parameter order. Runs tied
+ * with the best (not significantly worse) are blue, the rest grey; the selected run is ringed.
+ */
 export function complexityOption(runs, metric, direction) {
-  const finished = runs.filter((run) => run.rank !== null && run.paramCount !== null && run.paramCount > 0);
-  // Plain [parameters, value, runId, number] rows: large mode keeps every dimension of an array row.
-  const point = (value) => (run) => (run[value] === null ? null : [run.paramCount, run[value], run.runId, run.number]);
-  const trend = (value) => {
-    const groups = new Map();
-    for (const run of finished) {
-      if (run[value] === null) continue;
-      const g = groups.get(run.paramCount) ?? [];
-      g.push(run[value]);
-      groups.set(run.paramCount, g);
-    }
-    if (groups.size < 2 || groups.size > 80) return [];
-    return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([x, values]) => [x, values.reduce((s, v) => s + v, 0) / values.length]);
-  };
-  const showScore = metric !== 'loss';
+  const finished = runs
+    .filter((run) => run.rank !== null && run.paramCount !== null && run.paramCount > 0 && run.scoreMean !== null)
+    .sort((a, b) => a.paramCount - b.paramCount || bestFirst(direction)(a.scoreMean, b.scoreMean));
   const scoreName = metricLabel(metricKey('val', metric));
   const animate = finished.length <= 200;
   const symbolSize = finished.length > 200 ? 5 : 8;
-  // Past a few hundred points, ECharts' large mode draws a series in one batch (no per-point hover).
+  // Plain [parameters, score, runId, number, std] rows: large mode keeps every dimension of an array row.
+  const point = (run) => [run.paramCount, run.scoreMean, run.runId, run.number ?? run.runId, run.nFolds > 1 ? run.scoreStd : null];
   const large = finished.length > 300 ? { large: true, largeThreshold: 300 } : {};
-  const series = [
-    {
-      name: 'training loss',
-      type: 'scatter',
-      data: finished.map(point('trainLoss')).filter(Boolean),
-      symbolSize,
-      color: '#3451d1',
-      itemStyle: { opacity: 0.65 },
-      ...large,
-    },
-    {
-      name: 'validation loss',
-      type: 'scatter',
-      data: finished.map(point('valLoss')).filter(Boolean),
-      symbolSize,
-      color: '#e8590c',
-      itemStyle: { opacity: 0.65 },
-      ...large,
-    },
-    {
-      name: 'training loss',
-      type: 'line',
-      data: trend('trainLoss'),
-      symbol: 'none',
-      color: '#3451d1',
-      lineStyle: { width: 2, opacity: 0.8 },
-      silent: true,
-      tooltip: { show: false },
-    },
-    {
-      name: 'validation loss',
-      type: 'line',
-      data: trend('valLoss'),
-      symbol: 'none',
-      color: '#e8590c',
-      lineStyle: { width: 2, opacity: 0.8 },
-      silent: true,
-      tooltip: { show: false },
-    },
-  ];
-  if (showScore) {
-    series.push({
-      name: scoreName,
-      type: 'scatter',
-      yAxisIndex: 1,
-      data: finished.map(point('valScore')).filter(Boolean),
-      symbol: 'diamond',
-      symbolSize: symbolSize + 1,
-      color: '#2b8a3e',
-      itemStyle: { opacity: 0.55 },
-      ...large,
-    });
+  const tested = finished.some((run) => run.tied !== null && run.tied !== undefined);
+  const good = finished.filter((run) => run.isBest || run.tied === true);
+  const groups = (
+    tested
+      ? [
+          { name: 'tied with the best', color: '#3451d1', runs: good },
+          { name: 'significantly worse', color: '#adb5bd', runs: finished.filter((run) => !good.includes(run)) },
+        ]
+      : [{ name: 'runs', color: '#3451d1', runs: finished }]
+  ).filter((group) => group.runs.length > 0);
+  const counts = finished.map((run) => run.paramCount);
+  const logBase = Math.max(...counts) / Math.min(...counts) < 30 ? 2 : 10;
+  const frontier = [];
+  for (const run of finished) {
+    const last = frontier[frontier.length - 1];
+    if (last && last[0] === run.paramCount) continue; // sorted best first within a parameter count
+    frontier.push([run.paramCount, run.scoreMean]);
   }
+  const selected = finished.find((run) => run.selected) ?? finished.find((run) => run.rank === 1);
+  const series = [
+    ...(frontier.length > 1 && frontier.length <= 80
+      ? [
+          {
+            name: 'best at each size',
+            type: 'line',
+            data: frontier,
+            symbol: 'none',
+            color: '#8c96a8',
+            lineStyle: { width: 1.5, type: 'dashed' },
+            silent: true,
+            z: 2,
+            tooltip: { show: false },
+          },
+        ]
+      : []),
+    ...groups.map((group) => ({
+      name: group.name,
+      type: 'scatter',
+      data: group.runs.map(point),
+      symbolSize,
+      color: group.color,
+      itemStyle: { opacity: 0.8 },
+      z: 3,
+      ...large,
+    })),
+    ...(selected
+      ? [
+          {
+            name: 'selected run',
+            type: 'scatter',
+            data: [point(selected)],
+            symbolSize: symbolSize + 8,
+            color: '#1b2130',
+            itemStyle: RING,
+            z: 4,
+          },
+        ]
+      : []),
+  ];
   return {
     ...base(animate),
-    grid: { left: 8, right: 8, top: 40, bottom: 24, containLabel: true },
+    grid: { left: 8, right: 16, top: 40, bottom: 24, containLabel: true },
     legend: {
       top: 0,
-      icon: 'circle',
       itemWidth: 9,
       itemHeight: 9,
       textStyle: { color: MUTED, fontSize: 11 },
-      data: ['training loss', 'validation loss', ...(showScore ? [scoreName] : [])],
+      data: [
+        ...groups.map((group) => ({ name: group.name, icon: 'circle' })),
+        ...(selected ? [{ name: 'selected run', icon: 'circle', itemStyle: { ...RING, borderWidth: 1.5 } }] : []),
+      ],
     },
     tooltip: {
       trigger: 'item',
       confine: true,
       formatter: (p) =>
-        `<b>run #${p.value[3] ?? p.value[2]}</b> · ${fmt.int(p.value[0])} parameters<br>` +
-        `${swatch(p.color)}${p.seriesName} ${fmt.score(p.value[1])}`,
+        `<b>run #${p.value[3]}</b> · ${fmt.int(p.value[0])} parameters<br>` +
+        `${scoreName} <b>${fmt.score(p.value[1])}</b>${p.value[4] === null ? '' : ` ± ${fmt.score(p.value[4])}`}`,
     },
     xAxis: {
       type: 'log',
+      logBase,
       name: 'parameters (log scale)',
       nameLocation: 'middle',
       nameGap: 24,
@@ -425,21 +564,15 @@ export function complexityOption(runs, metric, direction) {
       splitLine: { show: false },
       axisLabel: { color: MUTED, fontSize: 11, formatter: fmt.compact },
     },
-    yAxis: [
-      { type: 'value', name: 'loss', scale: true, ...axisStyle, axisLabel: { ...axisStyle.axisLabel, formatter: tick } },
-      ...(showScore
-        ? [
-            {
-              type: 'value',
-              name: `${metricLabel(metric)} ${direction === 'minimize' ? '↓' : '↑'}`,
-              scale: true,
-              ...axisStyle,
-              axisLabel: { ...axisStyle.axisLabel, formatter: tick },
-              splitLine: { show: false },
-            },
-          ]
-        : []),
-    ],
+    yAxis: {
+      type: 'value',
+      name: `${scoreName} ${direction === 'minimize' ? '↓' : '↑'}`,
+      scale: true,
+      inverse: direction === 'minimize',
+      ...axisStyle,
+      nameTextStyle: { ...axisStyle.nameTextStyle, align: 'left' },
+      axisLabel: { ...axisStyle.axisLabel, formatter: tick },
+    },
     series,
   };
 }

@@ -1,6 +1,6 @@
 // Compare page: the runs' curves overlaid, and a switch to show only differing hyperparameters.
 import { $, $$, fetchJson, metricKey, pageData } from './lib.js';
-import { ChartSlot, PALETTE, aggregate, curveOption, markChartsReady } from './charts.js';
+import { ChartSlot, PALETTE, aggregate, curveOption, linkRunHover, markChartsReady, sharedRange } from './charts.js';
 
 const page = pageData();
 const { experimentId, runIds, metric } = page;
@@ -30,14 +30,24 @@ async function init() {
         curve: curve ? aggregate(curve.folds) : undefined,
       };
     });
-  const draw = (element, name, yName, direction) => {
+  // Training and validation loss on one scale; the three charts move together (epoch, legend, the run hovered).
+  const lossRange = sharedRange(entries('loss'), entries(valLoss));
+  const slots = [];
+  const charts = () => slots.map((slot) => slot.chart).filter(Boolean);
+  const draw = (element, name, yName, direction, yRange = null) => {
     const slot = new ChartSlot(element);
+    slot.onCreate = (chart) => {
+      chart.group = 'compare-curves';
+      echarts.connect('compare-curves');
+      linkRunHover(chart, charts);
+    };
+    slots.push(slot);
     const list = entries(name);
-    return list.some((e) => e.curve) ? slot.draw(curveOption(list, { yName, direction })) : slot.message('No epochs recorded.');
+    return list.some((e) => e.curve) ? slot.draw(curveOption(list, { yName, direction, yRange })) : slot.message('No epochs recorded.');
   };
   await Promise.all([
-    draw($('#chart-train'), 'loss', 'loss', 'minimize'),
-    draw($('#chart-val-loss'), valLoss, 'val loss', 'minimize'),
+    draw($('#chart-train'), 'loss', 'loss', 'minimize', lossRange),
+    draw($('#chart-val-loss'), valLoss, 'val loss', 'minimize', lossRange),
     draw($('#chart-val'), valScore, metric, page.direction),
   ]);
   markChartsReady();

@@ -119,6 +119,9 @@ export const metricLabel = (key) => vocabulary.metrics[key]?.label ?? String(key
 /** `learningRate` → "learning rate". */
 export const paramLabel = (name) => vocabulary.params[name] ?? name;
 
+/** The bare metric a key measures: `val_auc` → `auc`, `loss` → `loss`. */
+export const metricName = (key) => vocabulary.metrics[key]?.name ?? String(key ?? '');
+
 /** Which way a metric key is better: 'maximize' or 'minimize'. */
 export const directionOf = (key) => vocabulary.metrics[key]?.direction ?? 'minimize';
 
