@@ -11,8 +11,9 @@ import { cvVersusTest } from '../services/cv-versus-test.js';
 import type { Experiment } from '../storage/experiment-store.js';
 import type { Storage } from '../storage/storage.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { experimentNoteLines, runNoteLines } from './note-lines.js';
 import { decisionLines } from './decision-lines.js';
-import { formatLeaderboard, formatMeanStd, formatScore, textTable } from './format.js';
+import { formatLeaderboard, formatScore, textTable } from './format.js';
 
 /** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
 export function selectionLines(selection: Selection): string[] {
@@ -53,10 +54,12 @@ export function printLeaderboard(storage: Storage, experiment: Experiment): void
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
       `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
   );
+  for (const line of experimentNoteLines(storage, experiment.experimentId)) console.log(line);
   console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others, undefined, provisional));
   if (provisional.length > 0)
     console.log(`(N): ${provisional.length} unfinished runs, ranked apart by the mean over the folds they have finished.`);
   for (const line of selectionLines(selection)) console.log(line);
+  for (const line of runNoteLines(storage, experiment.experimentId, runs)) console.log(line);
 }
 
 /**
@@ -81,7 +84,11 @@ export function printModel(storage: Storage, experiment: Experiment, choice: Mod
   console.log(
     textTable(
       ['metric', 'cross-validation estimate', 'test split (refit model)'],
-      cvVersusTest(storage.runs, model).map((m) => [m.name, formatMeanStd(m.cvMean, m.cvStd), formatScore(m.test)]),
+      cvVersusTest(storage.runs, model).map((m) => [
+        m.name,
+        m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`,
+        formatScore(m.test),
+      ]),
     ),
   );
   for (const line of model.decision ? decisionLines(model.decision) : []) console.log(line);

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Router, type Request, type Response } from 'express';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import { parseDeleteBody, parseId, parseIdList, parseMetricNames, parseRefitBody, parseStartBody } from './params.js';
+import { parseTagQuery } from './note-params.js';
 import { streamExperimentEvents, streamListEvents } from './sse.js';
 import { writeCurvesCsv } from '../results/curves-csv.js';
 import { ONNX_MEDIA_TYPE } from '../results/onnx-file.js';
@@ -55,9 +56,10 @@ export function createApiRouter(services: DashboardServices): Router {
     res.json({ experiment: queries.detail(experimentId(req)) });
   });
 
-  /** @route GET /api/experiments/:experimentId/runs  the leaderboard */
+  /** @route GET /api/experiments/:experimentId/runs?tag=  the leaderboard (with a tag: its runs that carry it) */
   api.get('/experiments/:experimentId/runs', (req, res) => {
-    res.json(queries.leaderboard(experimentId(req)));
+    const board = queries.leaderboard(experimentId(req));
+    res.json(req.query.tag === undefined ? board : services.notes.filter(board, parseTagQuery(req.query.tag)));
   });
 
   /** @route GET /api/experiments/:experimentId/runs.csv  one row per search run (download) */

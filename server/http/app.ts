@@ -5,6 +5,8 @@ import type { DashboardServices } from '../services/dashboard-services.js';
 import { createApiRouter } from './api-routes.js';
 import { createErrorHandler, notFound } from './error-handler.js';
 import { createPageRouter } from './page-routes.js';
+import { createNoteRouter } from './note-routes.js';
+import { createSearchViewRouter } from './search-view-routes.js';
 import { createUploadRouter } from './upload-routes.js';
 import { hostGuard, limitUnreadBodies, originGuard, securityHeaders } from './security.js';
 import { Views, WEB_DIR } from './views.js';
@@ -52,6 +54,7 @@ export function createApp(services: DashboardServices, options: AppOptions = {})
   app.use('/api/uploads', createUploadRouter(services.uploads));
   // Bodies of any other type obey BODY_LIMIT too.
   app.use(limitUnreadBodies(BODY_LIMIT));
+  app.use(createNoteRouter(services), createSearchViewRouter(services));
   app.use('/api', createApiRouter(services));
   app.use(createPageRouter(services, views));
   app.use(notFound);

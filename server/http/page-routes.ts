@@ -3,17 +3,19 @@ import { AppError, ValidationError } from '../errors.js';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_MB } from '../services/uploads.js';
+import { metricKey } from '../../worker/contract/vocabulary.js';
 import { describeError } from './error-handler.js';
 import { MAX_COMPARE_RUNS } from './api-routes.js';
 import { PAGE_VOCABULARY } from './page-vocabulary.js';
 import { parseDeleteBody, parseId, parseIdList, parseRefitBody, parseStartBody } from './params.js';
+import { experimentExtras, runExtras } from './page-extras.js';
 import type { Views } from './views.js';
 
 /** Partials a page can send alone (`?fragment=a,b`) for its live refreshes. */
 const FRAGMENTS: Record<string, readonly string[]> = {
   experiments: ['experiment-rows'],
-  experiment: ['experiment-summary', 'best-card', 'refit-panel', 'leaderboard-rows'],
-  run: ['run-head', 'run-result', 'fold-table', 'run-models'],
+  experiment: ['experiment-summary', 'best-card', 'refit-panel', 'leaderboard-rows', 'notes-card'],
+  run: ['run-head', 'run-result', 'fold-table', 'run-models', 'notes-card'],
   'new-experiment': ['upload-list'],
 };
 
@@ -40,30 +42,31 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
   res.type('html').send(html);
 }
 
-/** How many runs the experiment page's learning curves plot by default: more, with their fold bands, read as one blur. */
-const CURVE_RUNS = 5;
-
 /**
  * The data the experiment page fetches first, preloaded while the HTML parses: the leaderboard
- * JSON and the curves (every metric: the page has a metric picker) of the runs it plots by default
- * (the top CURVE_RUNS, then the leading unfinished and running ones), with the same ids in the
- * same order as experiment.js asks for them.
+ * JSON and the curves of the runs it plots by default (the top 10, then the leading unfinished and running ones), with the
+ * same ids in the same order as experiment.js asks for them.
  */
 function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
   const shown = board.runs
     .filter((run) => run.rank !== null)
-    .slice(0, CURVE_RUNS)
+    .slice(0, 10)
     .map((run) => run.runId);
   for (const run of board.runs) {
-    if (shown.length >= CURVE_RUNS) break;
+    if (shown.length >= 10) break;
     if (run.rank === null && run.provisional) shown.push(run.runId);
   }
   for (const run of board.runs) {
-    if (shown.length >= CURVE_RUNS) break;
+    if (shown.length >= 10) break;
     if (run.status === 'running' && !shown.includes(run.runId)) shown.push(run.runId);
   }
   const id = detail.experimentId;
-  return [`/api/experiments/${id}/runs`, ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}`] : [])];
+  return [
+    `/api/experiments/${id}/runs`,
+    ...(shown.length > 0
+      ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,${metricKey('val', detail.selectionMetric)}`]
+      : []),
+  ];
 }
 
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
@@ -90,7 +93,6 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
       direction: detail.selectionDirection,
       columns: board.columns,
       status: detail.status,
-      curveRuns: CURVE_RUNS,
       vocabulary: PAGE_VOCABULARY,
     },
   };
@@ -207,7 +209,8 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
   pages.get('/experiments/:experimentId', (req, res) => {
     const id = parseId(req.params.experimentId, 'experimentId');
     const board = queries.leaderboard(id);
-    sendPage(res, views, req, 'experiment', experimentContext(queries.detail(id, board), board));
+    const context = experimentContext(queries.detail(id, board), board);
+    sendPage(res, views, req, 'experiment', { ...context, ...experimentExtras(services, board, req.query.tag, context.preload) });
   });
 
   /** @route GET /experiments/:experimentId/compare?runs=1,2 */
@@ -236,7 +239,7 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
   /** @route GET /experiments/:experimentId/runs/:runId */
   pages.get('/experiments/:experimentId/runs/:runId', (req, res) => {
     const detail = queries.run(parseId(req.params.experimentId, 'experimentId'), parseId(req.params.runId, 'runId'));
-    sendPage(res, views, req, 'run', runContext(detail));
+    sendPage(res, views, req, 'run', { ...runContext(detail), ...runExtras(services, detail.experiment.experimentId, detail.run.runId) });
   });
 
   /** @route POST /experiments/:experimentId/refit — body runId?, from=run|experiment */

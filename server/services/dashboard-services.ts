@@ -9,6 +9,8 @@ import { SpecFiles } from './spec-files.js';
 import { Uploads } from './uploads.js';
 import { DataPaths } from './data-paths.js';
 import { ResultsDownloads } from '../results/results-downloads.js';
+import { NoteService } from './notes.js';
+import { SearchViewService } from './search-views.js';
 
 export type { DashboardDeps } from './deps.js';
 
@@ -24,6 +26,10 @@ export type DashboardServices = {
   readonly dataPaths: DataPaths;
   /** Results as files: runs.csv, runs.json, curves.csv, model.onnx. */
   readonly results: ResultsDownloads;
+  /** Notes and tags on experiments and runs. */
+  readonly notes: NoteService;
+  /** The search views' data: trial history, slices, hyperparameter importance. */
+  readonly searchViews: SearchViewService;
   readonly live: LiveEvents;
   readonly background: BackgroundWork;
   /** Stops background searches and refits (their tasks end as interrupted) and drops live subscribers. */
@@ -50,6 +56,8 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
     uploads: new Uploads(dataPaths.uploadsDir),
     dataPaths,
     results,
+    notes: new NoteService(deps.storage),
+    searchViews: new SearchViewService(deps.storage),
     live,
     background,
     close() {

@@ -1,0 +1,32 @@
+// Notes and tags on an experiment or a run: the notes form saves through the API and the card is
+// re-rendered by the server; the leaderboard's tag filter applies on change. Both forms work
+// without this module too (a POST answered by a redirect, a GET form).
+import { $, postJson, refreshFragments } from './lib.js';
+
+document.addEventListener('submit', async (event) => {
+  const form = event.target.closest?.('.notes-form');
+  if (!form) return;
+  event.preventDefault();
+  const button = form.querySelector('button[type=submit]');
+  const status = $('.notes-status', form);
+  for (const field of form.querySelectorAll('[aria-invalid]')) field.removeAttribute('aria-invalid');
+  button.disabled = true;
+  status.classList.remove('error');
+  status.textContent = 'Saving…';
+  try {
+    await postJson(form.dataset.api, { note: form.elements.note.value, tags: form.elements.tags.value });
+    await refreshFragments(['notes-card']);
+    $('#notes details')?.removeAttribute('open');
+  } catch (error) {
+    button.disabled = false;
+    status.classList.add('error');
+    status.textContent = error.message;
+    const field = error.issues?.[0]?.path?.split('.')[0];
+    if (field && form.elements[field]) form.elements[field].setAttribute('aria-invalid', 'true');
+  }
+});
+
+document.addEventListener('change', (event) => {
+  const select = event.target.closest?.('#tag-filter select');
+  if (select) select.form.requestSubmit();
+});
