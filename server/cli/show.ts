@@ -13,7 +13,7 @@ import type { Storage } from '../storage/storage.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { experimentNoteLines, runNoteLines } from './note-lines.js';
 import { decisionLines } from './decision-lines.js';
-import { formatLeaderboard, formatScore, textTable } from './format.js';
+import { formatLeaderboard, formatMeanStd, formatScore, textTable } from './format.js';
 
 /** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
 export function selectionLines(selection: Selection): string[] {
@@ -84,11 +84,7 @@ export function printModel(storage: Storage, experiment: Experiment, choice: Mod
   console.log(
     textTable(
       ['metric', 'cross-validation estimate', 'test split (refit model)'],
-      cvVersusTest(storage.runs, model).map((m) => [
-        m.name,
-        m.cvMean === null ? '—' : `${formatScore(m.cvMean)} ± ${formatScore(m.cvStd)}`,
-        formatScore(m.test),
-      ]),
+      cvVersusTest(storage.runs, model).map((m) => [m.name, formatMeanStd(m.cvMean, m.cvStd), formatScore(m.test)]),
     ),
   );
   for (const line of model.decision ? decisionLines(model.decision) : []) console.log(line);

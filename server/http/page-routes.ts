@@ -3,7 +3,6 @@ import { AppError, ValidationError } from '../errors.js';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_MB } from '../services/uploads.js';
-import { metricKey } from '../../worker/contract/vocabulary.js';
 import { describeError } from './error-handler.js';
 import { MAX_COMPARE_RUNS } from './api-routes.js';
 import { PAGE_VOCABULARY } from './page-vocabulary.js';
@@ -42,31 +41,30 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
   res.type('html').send(html);
 }
 
+/** How many runs the experiment page's learning curves plot by default: more, with their fold bands, read as one blur. */
+const CURVE_RUNS = 5;
+
 /**
  * The data the experiment page fetches first, preloaded while the HTML parses: the leaderboard
- * JSON and the curves of the runs it plots by default (the top 10, then the leading unfinished and running ones), with the
- * same ids in the same order as experiment.js asks for them.
+ * JSON and the curves (every metric: the page has a metric picker) of the runs it plots by default
+ * (the top CURVE_RUNS, then the leading unfinished and running ones), with the same ids in the
+ * same order as experiment.js asks for them.
  */
 function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
   const shown = board.runs
     .filter((run) => run.rank !== null)
-    .slice(0, 10)
+    .slice(0, CURVE_RUNS)
     .map((run) => run.runId);
   for (const run of board.runs) {
-    if (shown.length >= 10) break;
+    if (shown.length >= CURVE_RUNS) break;
     if (run.rank === null && run.provisional) shown.push(run.runId);
   }
   for (const run of board.runs) {
-    if (shown.length >= 10) break;
+    if (shown.length >= CURVE_RUNS) break;
     if (run.status === 'running' && !shown.includes(run.runId)) shown.push(run.runId);
   }
   const id = detail.experimentId;
-  return [
-    `/api/experiments/${id}/runs`,
-    ...(shown.length > 0
-      ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}&names=loss,${metricKey('val', detail.selectionMetric)}`]
-      : []),
-  ];
+  return [`/api/experiments/${id}/runs`, ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}`] : [])];
 }
 
 function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
@@ -93,6 +91,7 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
       direction: detail.selectionDirection,
       columns: board.columns,
       status: detail.status,
+      curveRuns: CURVE_RUNS,
       vocabulary: PAGE_VOCABULARY,
     },
   };

@@ -1,13 +1,37 @@
 // Experiment page: sortable leaderboard, run selection, learning curves of the runs shown,
 // parallel coordinates, model complexity, refit, and live updates over Server-Sent Events.
-import { $, $$, fetchJson, liveEvents, metricKey, pageData, postJson, refreshFragments, throttle } from './lib.js';
-import { ChartSlot, PALETTE, aggregate, complexityOption, curveOption, markChartsReady, parallelOption } from './charts.js';
+import {
+  $,
+  $$,
+  directionOf,
+  fetchJson,
+  liveEvents,
+  metricKey,
+  metricLabel,
+  metricName,
+  pageData,
+  postJson,
+  refreshFragments,
+  scopeOf,
+  throttle,
+} from './lib.js';
+import {
+  ChartSlot,
+  PALETTE,
+  aggregate,
+  complexityOption,
+  curveOption,
+  linkRunHover,
+  markChartsReady,
+  parallelOption,
+  pickRun,
+  sharedRange,
+} from './charts.js';
 
 const page = pageData();
 const experimentId = page.experimentId;
-const TRAIN = 'loss';
-const VAL = metricKey('val', page.metric);
-const DEFAULT_SHOWN = 10;
+// Few runs by default (the server preloads their curves): ten runs with bands read as one blur.
+const DEFAULT_SHOWN = page.curveRuns ?? 5;
 const MAX_SHOWN = 20;
 
 const state = {
@@ -20,6 +44,8 @@ const state = {
   shown: [],
   colors: new Map(),
   sort: null,
+  /** The bare metric the learning curves plot, training beside validation (`loss`, `accuracy`, `auc`…). */
+  curveMetric: null,
 };
 
 const slots = {
@@ -28,11 +54,18 @@ const slots = {
   parallel: new ChartSlot($('#chart-parallel')),
   complexity: new ChartSlot($('#chart-complexity')),
 };
-slots.complexity.onCreate = (chart) =>
-  chart.on('click', (p) => {
-    const runId = Array.isArray(p.value) ? p.value[2] : undefined;
-    if (runId) location.href = `/experiments/${experimentId}/runs/${runId}`;
-  });
+const openRun = (runId) => runId && (location.href = `/experiments/${experimentId}/runs/${runId}`);
+slots.complexity.onCreate = (chart) => chart.on('click', (p) => openRun(Array.isArray(p.value) ? p.value[2] : undefined));
+slots.parallel.onCreate = (chart) => chart.on('click', (p) => openRun(p.data?.runId));
+// The two curve charts move together: the epoch under the pointer, legend toggles, and the run picked out.
+const curveCharts = () => [slots.train.chart, slots.val.chart].filter(Boolean);
+for (const slot of [slots.train, slots.val]) {
+  slot.onCreate = (chart) => {
+    chart.group = 'curves';
+    echarts.connect('curves');
+    linkRunHover(chart, curveCharts);
+  };
+}
 
 // ── which runs are plotted ───────────────────────────────────────────────
 
@@ -74,8 +107,8 @@ function colorOf(runId) {
   return state.colors.get(runId);
 }
 
-/** The URL the server also preloads for the initial runs (keep the two in step: same ids, same order). */
-const curvesUrl = (runIds) => `/api/experiments/${experimentId}/curves?runs=${runIds.join(',')}&names=${TRAIN},${VAL}`;
+/** The URL the server also preloads for the initial runs (keep the two in step: same ids, same order, every metric). */
+const curvesUrl = (runIds) => `/api/experiments/${experimentId}/curves?runs=${runIds.join(',')}`;
 
 async function loadCurves(runIds) {
   const missing = runIds.filter((id) => !state.curves.has(id) && !state.buffered.has(id));
@@ -104,12 +137,39 @@ function applyEpoch({ runId, foldIndex, epoch, metrics }) {
   }
   const run = state.curves.get(runId);
   if (!run) return false;
-  for (const name of [TRAIN, VAL]) {
-    if (!(name in metrics)) continue;
+  for (const [name, value] of Object.entries(metrics)) {
     const folds = (run.folds[name] ??= Array.from({ length: run.nFolds }, () => []));
-    (folds[foldIndex] ??= [])[epoch] = metrics[name];
+    (folds[foldIndex] ??= [])[epoch] = value;
   }
   return true;
+}
+
+/**
+ * The metrics the curves can show, as bare names: those with a validation curve (or a training
+ * one), loss first, then the selection metric, then the rest by label.
+ */
+function curveMetrics() {
+  const names = new Set();
+  for (const runId of state.shown) {
+    for (const key of Object.keys(state.curves.get(runId)?.folds ?? {})) {
+      const scope = scopeOf(key);
+      if (scope === null || scope === 'val') names.add(metricName(key));
+    }
+  }
+  const rank = (name) => (name === 'loss' ? 0 : name === page.metric ? 1 : 2);
+  return [...names].sort((a, b) => rank(a) - rank(b) || metricLabel(a).localeCompare(metricLabel(b)));
+}
+
+function fillMetricSelect() {
+  const select = $('#curve-metric');
+  const names = curveMetrics();
+  if (!names.includes(state.curveMetric)) state.curveMetric = names[0] ?? 'loss';
+  const current = [...select.options].map((option) => option.value).join();
+  if (current !== names.join()) {
+    select.replaceChildren(...names.map((name) => new Option(metricLabel(name), name, false, name === state.curveMetric)));
+  }
+  select.value = state.curveMetric;
+  select.closest('label').hidden = names.length < 2;
 }
 
 function entries(name) {
@@ -134,16 +194,32 @@ function drawCurves(animate) {
           : `The top ${finished} runs${training}; tick runs in the leaderboard to plot those instead.`;
   }
   paintSwatches();
+  fillMetricSelect();
   if (state.shown.length === 0) {
     return Promise.all([slots.train.message('No run has started yet.'), slots.val.message('No run has started yet.')]);
   }
-  const draw = (slot, name, yName, direction) => {
-    const list = entries(name);
-    return list.some((e) => e.curve)
-      ? slot.draw(curveOption(list, { yName, direction, animate }), { replace: false })
+  // The same metric on the training rows and on the validation folds, on one y scale.
+  const metric = state.curveMetric;
+  const trainKey = metric;
+  const valKey = metricKey('val', metric);
+  const train = entries(trainKey);
+  const val = entries(valKey);
+  const hasTrain = train.some((e) => e.curve);
+  const yRange = sharedRange(hasTrain ? train : [], val);
+  const direction = directionOf(valKey);
+  const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+  $('#curve-train-caption').textContent = `Training ${metricLabel(trainKey)}`;
+  $('#curve-val-caption').textContent = capitalised(metricLabel(valKey)) + (hasTrain ? '' : ' (recorded on the validation folds only)');
+  $('#curve-train-figure').hidden = !hasTrain;
+  $('#curve-pair').classList.toggle('single', !hasTrain);
+  const draw = (slot, list, yName) =>
+    list.some((e) => e.curve)
+      ? slot.draw(curveOption(list, { yName, direction, animate, yRange }), { replace: false })
       : slot.message('No epochs recorded yet.');
-  };
-  return Promise.all([draw(slots.train, TRAIN, 'loss', 'minimize'), draw(slots.val, VAL, page.metric, page.direction)]);
+  return Promise.all([
+    hasTrain ? draw(slots.train, train, metricLabel(trainKey)) : slots.train.message(''),
+    draw(slots.val, val, metricLabel(valKey)),
+  ]);
 }
 
 function drawSummary() {
@@ -152,8 +228,9 @@ function drawSummary() {
   if (finished.length === 0) {
     return Promise.all([slots.parallel.message('Appears when runs finish.'), slots.complexity.message('Appears when runs finish.')]);
   }
+  const width = slots.parallel.element.clientWidth || undefined;
   return Promise.all([
-    slots.parallel.draw(parallelOption(runs, state.board.columns, page.metric, page.direction)),
+    slots.parallel.draw(parallelOption(runs, state.board.columns, page.metric, page.direction, { width })),
     slots.complexity.draw(complexityOption(runs, page.metric, page.direction)),
   ]);
 }
@@ -242,6 +319,20 @@ function setupTable() {
     else state.selected.delete(runId);
     syncSelection();
     void updateShown(false);
+  });
+  // Hovering a plotted run's row picks it out in the learning curves.
+  const rows = $('#leaderboard');
+  let picked = null;
+  const pick = (name) => name !== picked && pickRun(curveCharts(), (picked = name));
+  rows.addEventListener('mouseover', (event) => {
+    const runId = Number(event.target.closest('#leaderboard-rows tr')?.dataset.runId);
+    const run = state.shown.includes(runId) ? state.curves.get(runId) : undefined;
+    pick(run ? `#${run.number ?? runId}` : null);
+  });
+  rows.addEventListener('mouseleave', () => pick(null));
+  $('#curve-metric').addEventListener('change', (event) => {
+    state.curveMetric = event.target.value;
+    void drawCurves(false);
   });
   $('#clear-selection').addEventListener('click', () => {
     state.selected.clear();
