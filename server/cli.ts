@@ -27,6 +27,7 @@ import { experimentListJson, resultsJson } from './results/results-json.js';
 import { describeChosenModel, refitModelFor } from './results/refit-model.js';
 import { runByNumber } from './results/run-numbers.js';
 import { searchedParamNames } from './search/grid.js';
+import { foldsLabel } from '../worker/contract/spec.js';
 import type { Storage } from './storage/storage.js';
 import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
@@ -165,7 +166,7 @@ program
         }
         const { experiment } = prepared;
         const backends = await whenReady(composition);
-        const folds = spec.validation.kind === 'kfold' ? `${spec.validation.k} folds` : 'holdout';
+        const folds = foldsLabel(spec.validation);
         const workers = queueRunner
           ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0)
           : `${config.workers} workers`;

@@ -3,6 +3,7 @@
  * runs tied with the best, the selection rule and what it chose, and the refit model used with
  * its test metrics beside their cross-validation estimates.
  */
+import { foldsLabel } from '../../worker/contract/spec.js';
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, type Selection } from '../selection/selection.js';
 import { rankProvisional } from '../selection/provisional.js';
@@ -52,7 +53,7 @@ export function printLeaderboard(storage: Storage, experiment: Experiment): void
   const others = [...provisional.map((entry) => entry.run), ...runs.filter((run) => !apart.has(run.runId))];
   console.log(
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
-      `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection})`,
+      `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection}); validation: ${foldsLabel(experiment.spec.validation)}`,
   );
   for (const line of experimentNoteLines(storage, experiment.experimentId)) console.log(line);
   console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others, undefined, provisional));

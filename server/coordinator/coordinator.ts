@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
-import type { ExperimentSpec, Params } from '../../worker/contract/spec.js';
+import { foldCountOf, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { datasetDigest } from '../../worker/contract/dataset-digest.js';
 import { makeTaskId, type EpochMetrics, type Task, type TaskResult } from '../../worker/contract/protocol.js';
 import { isBetter, metricKey, parseMetricKey, type Direction } from '../../worker/contract/vocabulary.js';
@@ -120,9 +120,9 @@ export class Coordinator {
     const scheduler = isSampledSearch(spec) ? new TrialScheduler(this.#storage, experiment, this.#runner.concurrency, startedAt) : null;
     const pending = runs.pendingFolds(experimentId);
     const foldsRecorded = runs.list(experimentId).reduce((sum, run) => sum + run.nFolds, 0);
-    const foldsTotal = Math.max(foldsRecorded, (scheduler?.trials ?? 0) * nFoldsOf(spec));
+    const foldsTotal = Math.max(foldsRecorded, (scheduler?.trials ?? 0) * foldCountOf(spec.validation));
     let tasksDone = foldsRecorded - pending.length;
-    const nFolds = nFoldsOf(spec);
+    const nFolds = foldCountOf(spec.validation);
     const standings = new StandingsTracker(this.#storage, experiment);
     let best = standings.current(true);
     const reportProgress = () =>
@@ -368,10 +368,6 @@ export class Coordinator {
     const taken = this.#storage.models.ofExperiment(experiment.experimentId).some((m) => m.path === dir && m.runId !== refitRun.runId);
     return taken ? refitModelDir(this.#dataDir, experiment.name, `${refitRun.number}-id${refitRun.runId}`) : dir;
   }
-}
-
-function nFoldsOf(spec: ExperimentSpec): number {
-  return spec.validation.kind === 'kfold' ? spec.validation.k : 1;
 }
 
 /** Where a fold stood after some epoch: what its result would have been had it ended there. */

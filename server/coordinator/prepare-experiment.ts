@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseSpec, selectionFor, SpecError, type ExperimentSpec } from '../../worker/contract/spec.js';
+import { foldCountOf, parseSpec, selectionFor, SpecError, type ExperimentSpec } from '../../worker/contract/spec.js';
 import { isRecordedMetric, metricKey, parseMetricKey, TASK_METRICS } from '../../worker/contract/vocabulary.js';
 import type { DatasetInfo } from '../../worker/contract/protocol.js';
 import { MOVIELENS_FILES } from '../../worker/contract/queue.js';
@@ -127,7 +127,7 @@ export async function prepareExperiment(
   if (options.addTrials !== undefined) checkAddTrials(spec, existing);
   const info = await runner.describe(spec);
   checkMetricsFitTask(spec, info);
-  const nFolds = spec.validation.kind === 'kfold' ? spec.validation.k : 1;
+  const nFolds = foldCountOf(spec.validation);
   // A random or tpe search records its trials as it samples them.
   const sampled = isSampledSearch(spec);
   const paramsJsonList = sampled ? [] : expandGrid(spec).map(canonicalParamsJson);

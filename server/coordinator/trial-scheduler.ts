@@ -10,6 +10,7 @@
  */
 import { canonicalParamsJson } from '../search/grid.js';
 import { parseDuration } from '../../worker/contract/search-spec.js';
+import { foldCountOf } from '../../worker/contract/spec.js';
 import { isBetter, metricKey } from '../../worker/contract/vocabulary.js';
 import type { Storage } from '../storage/storage.js';
 import type { Experiment } from '../storage/experiment-store.js';
@@ -65,7 +66,7 @@ export class TrialScheduler implements FoldPruning {
     const { asha, foldCut } = spec.pruning ?? {};
     const rungs = asha ? new AshaPruner({ ...asha, direction: experiment.selectionDirection }) : null;
     this.#rules = {
-      nFolds: spec.validation.kind === 'kfold' ? spec.validation.k : 1,
+      nFolds: foldCountOf(spec.validation),
       foldCutMinFolds: foldCut?.minFolds ?? null,
       isRung: rungs ? (epochs) => rungs.isRung(epochs) : null,
     };

@@ -21,7 +21,10 @@ export type ResultsJson = {
     readonly status: ExperimentStatus;
     readonly datasetKind: string;
     readonly validation: 'kfold' | 'holdout';
+    /** Folds of each run: k·repeats for k-fold. */
     readonly folds: number;
+    /** Times k-fold was repeated with another shuffle (1: plain k-fold, or a holdout). */
+    readonly repeats: number;
   };
   /** The metric and, from the selection (SelectionSummary), the rule, the run it chose and what plain best would choose. */
   readonly selection: {
@@ -50,6 +53,7 @@ export function resultsJson(table: ResultsTable): ResultsJson {
       datasetKind: table.datasetKind,
       validation: table.validation,
       folds: table.nFolds,
+      repeats: table.repeats,
     },
     selection: {
       metric: table.selectionMetric,

@@ -6,7 +6,7 @@
  * chosen run come from the selection (server/selection/), which `foldwise show`, the leaderboard and
  * the refit use too.
  */
-import { familiesOf, type ParamValue } from '../../worker/contract/spec.js';
+import { familiesOf, foldCountOf, repeatsOf, type ParamValue } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName, type TaskKind } from '../../worker/contract/vocabulary.js';
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, selectionSummary, type SelectionSummary } from '../selection/selection.js';
@@ -79,7 +79,10 @@ export type ResultsTable = {
   readonly status: ExperimentStatus;
   readonly datasetKind: string;
   readonly validation: 'kfold' | 'holdout';
+  /** Folds of each run: k·repeats for k-fold (fold r·k + f is fold f of repeat r), 1 for a holdout. */
   readonly nFolds: number;
+  /** Times k-fold was repeated (1 for a holdout). */
+  readonly repeats: number;
   readonly selectionMetric: string;
   readonly selectionDirection: Direction;
   /** The recorded name of the fold scores, e.g. `val_auc`. */
@@ -103,7 +106,7 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
   const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
   const ordered = [...ranked, ...runs.filter((run) => !rankOf.has(run.runId))];
   const searched = searchedParamNames(spec);
-  const nFolds = spec.validation.kind === 'kfold' ? spec.validation.k : 1;
+  const nFolds = foldCountOf(spec.validation);
   return {
     experimentId: experiment.experimentId,
     name: experiment.name,
@@ -112,6 +115,7 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
     datasetKind: experiment.datasetKind,
     validation: spec.validation.kind,
     nFolds,
+    repeats: repeatsOf(spec.validation),
     selectionMetric: experiment.selectionMetric,
     selectionDirection: experiment.selectionDirection,
     scoreKey: metricKey('val', experiment.selectionMetric),

@@ -57,7 +57,11 @@ export type Selection = {
   readonly comparisons: ReadonlyMap<number, RunComparison>;
 };
 
-/** n_test / n_train of one split, the correction's ratio: 1/(k−1) for k-fold, fraction/(1 − fraction) for a holdout. */
+/**
+ * n_test / n_train of one split, the correction's ratio: 1/(k−1) for k-fold, fraction/(1 − fraction) for a holdout.
+ * Repeated k-fold keeps 1/(k−1): each split still trains on (k−1)/k of the rows; the test's n becomes k·repeats
+ * (every fold of every repeat), which is the corrected repeated k-fold test of Bouckaert & Frank (2004).
+ */
 export function testTrainRatio(spec: ExperimentSpec): number {
   const v = spec.validation;
   return v.kind === 'kfold' ? 1 / (v.k - 1) : v.fraction / (1 - v.fraction);

@@ -1,4 +1,4 @@
-import { familiesOf, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
+import { familiesOf, foldsLabel, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
 import { rankRuns } from '../selection/ranking.js';
 import { rankProvisional } from '../selection/provisional.js';
@@ -215,7 +215,8 @@ function datasetLabel(spec: ExperimentSpec): string {
 
 function validationLabel(spec: ExperimentSpec): string {
   const v = spec.validation;
-  const scheme = v.kind === 'kfold' ? `${v.k}-fold${v.stratified ? ' stratified' : ''} CV` : `holdout ${Math.round(v.fraction * 100)}%`;
+  const scheme =
+    v.kind === 'kfold' ? `${v.stratified ? 'stratified ' : ''}CV, ${foldsLabel(v)}` : `holdout ${Math.round(v.fraction * 100)}%`;
   const es = v.earlyStopping;
   if (!es) return scheme;
   return `${scheme}, early stopping on ${es.monitor} (patience ${es.patience}${es.minDelta ? `, min Δ ${es.minDelta}` : ''})`;

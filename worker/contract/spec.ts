@@ -313,10 +313,34 @@ export const validationSchema = z.discriminatedUnion('kind', [
     k: z.number().int().min(2).max(20).default(5),
     /** Keep class proportions in each fold (classification only). @default true */
     stratified: z.boolean().default(true),
+    /**
+     * Repeated k-fold: the k folds are cut `repeats` times, each time from another shuffle, and a
+     * run trains all k·repeats of them (fold index r·k + fold): its score is the mean over all, the
+     * paired test against the best uses all. Repeat 0 is the plain k-fold's split. No default is
+     * written, so a spec without it keeps its hash. @default 1
+     */
+    repeats: z.number().int().min(1, 'expected an integer of at least 1').max(20).optional(),
     earlyStopping: earlyStoppingSchema.optional(),
   }),
 ]);
 export type ValidationSpec = z.infer<typeof validationSchema>;
+
+/** Times k-fold is repeated: `validation.repeats`, 1 when unset or a holdout. */
+export function repeatsOf(validation: ValidationSpec): number {
+  return validation.kind === 'kfold' ? (validation.repeats ?? 1) : 1;
+}
+
+/** Folds a run trains: k·repeats for k-fold, 1 for a holdout. Fold `r·k + f` is fold f of repeat r. */
+export function foldCountOf(validation: ValidationSpec): number {
+  return validation.kind === 'kfold' ? validation.k * repeatsOf(validation) : 1;
+}
+
+/** The folds in words, as `run`, `show` and the pages say them: `5 folds`, `5 folds × 3 repeats`, `holdout`. */
+export function foldsLabel(validation: ValidationSpec): string {
+  if (validation.kind === 'holdout') return 'holdout';
+  const repeats = repeatsOf(validation);
+  return `${validation.k} folds${repeats > 1 ? ` × ${repeats} repeats` : ''}`;
+}
 
 /** Cutting hopeless work short. Both rules compare with the selection metric, fold by fold. */
 export const pruningSchema = z.strictObject({

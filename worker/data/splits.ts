@@ -3,7 +3,7 @@
  * remaining rows. Both are pure functions of (labels, settings, seed), so every worker derives
  * the same splits without receiving them. Index arrays are row indices into the table, sorted.
  */
-import type { ValidationSpec } from '../contract/spec.js';
+import { repeatsOf, type ValidationSpec } from '../contract/spec.js';
 import type { TaskKind } from '../contract/vocabulary.js';
 import { DataError } from './table.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
@@ -29,8 +29,10 @@ export function splitTest(
 
 /**
  * Validation splits of the training rows (the test rows are never passed in).
- * - kfold: k splits; every training row is in exactly one validation fold; stratified (class
- *   counts per fold differ by at most one) when `validation.stratified` and classifying.
+ * - kfold: k splits per repeat; within a repeat every training row is in exactly one validation
+ *   fold; stratified (class counts per fold differ by at most one) when `validation.stratified`
+ *   and classifying. Repeat r (of `validation.repeats`) deals from its own shuffle, seeded from
+ *   `seed` and r, and its folds come at indices r·k … r·k + k − 1; repeat 0 is the plain k-fold.
  * - holdout: one split, `validation.fraction` of the rows, stratified when classifying.
  * @param classNames optional, only to name a class in error messages.
  * @throws {DataError} when there are fewer rows than folds, or a class has fewer rows than folds.
@@ -43,17 +45,33 @@ export function validationSplits(
   seed: number,
   classNames?: readonly string[],
 ): Split[] {
-  const rng = createRng(deriveSeed(seed, 'validation'));
   if (validation.kind === 'holdout') {
+    const rng = createRng(deriveSeed(seed, 'validation'));
     const { kept, held } = holdOut(y, trainRows, task, validation.fraction, rng, 'the validation split');
     return [{ train: kept, validation: held }];
   }
+  const stratify = validation.stratified && task !== 'regression';
+  const splits: Split[] = [];
+  for (let repeat = 0; repeat < repeatsOf(validation); repeat++) {
+    // Repeat 0 keeps a plain k-fold's seed: adding repeats to a spec keeps its first k folds.
+    const rng = createRng(deriveSeed(seed, repeat === 0 ? 'validation' : `validation/repeat/${repeat}`));
+    splits.push(...kFold(y, trainRows, validation.k, stratify, rng, classNames));
+  }
+  return splits;
+}
 
-  const { k } = validation;
+/** One k-fold partition of `trainRows`, dealt from `rng`'s shuffle (see validationSplits). */
+function kFold(
+  y: Float32Array,
+  trainRows: Int32Array,
+  k: number,
+  stratify: boolean,
+  rng: Rng,
+  classNames: readonly string[] | undefined,
+): Split[] {
   if (trainRows.length < k) {
     throw new DataError(`${k}-fold cross-validation needs at least ${k} training rows, but there are only ${trainRows.length}`);
   }
-  const stratify = validation.stratified && task !== 'regression';
   const groups = stratify ? groupByClass(y, trainRows) : [{ label: 0, rows: Array.from(trainRows) }];
   if (stratify) {
     for (const { label, rows } of groups) {

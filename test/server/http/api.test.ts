@@ -50,7 +50,7 @@ test('GET /api/experiments/:id returns the detail; unknown id → 404, non-numer
   assert.equal(body.experiment.best.runId, big.bestRunId);
   assert.deepEqual(body.experiment.columns, ['depth', 'learningRate', 'width']);
   assert.equal(body.experiment.models.length, 1);
-  assert.match(body.experiment.validationLabel, /3-fold/);
+  assert.match(body.experiment.validationLabel, /^stratified CV, 3 folds,/);
 
   const missing = await json('/api/experiments/99999');
   assert.equal(missing.status, 404);

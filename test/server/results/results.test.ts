@@ -82,6 +82,7 @@ test('results JSON: the documented shape, and the same numbers as the database',
     datasetKind: 'fraud',
     validation: 'kfold',
     folds: 3,
+    repeats: 1,
   });
   const best = storage.runs.get(kfold.bestRunId!);
   assert.deepEqual(json.selection, {

@@ -58,6 +58,27 @@ test('testTrainRatio: 1/(k−1) for k-fold, fraction/(1 − fraction) for a hold
   assert.equal(testTrainRatio(specWith({ validation: { kind: 'kfold', k: 5 } })), 1 / 4);
   assert.equal(testTrainRatio(specWith({ validation: { kind: 'kfold', k: 10 } })), 1 / 9);
   assert.equal(testTrainRatio(specWith({ validation: { kind: 'holdout', fraction: 0.2 } })), 0.25);
+  // Repeats do not change one split's proportions: still 1/(k−1), with n = k·repeats (Bouckaert & Frank 2004).
+  assert.equal(testTrainRatio(specWith({ validation: { kind: 'kfold', k: 5, repeats: 3 } })), 1 / 4);
+});
+
+test('repeated k-fold: the paired test against the best uses all k·n folds, with n = k·n and ratio 1/(k−1)', () => {
+  const spec = specWith({ validation: { kind: 'kfold', k: 3, repeats: 2 } });
+  const best = finished([0.9, 0.92, 0.91, 0.93, 0.9, 0.92], 100);
+  const other = finished([0.89, 0.9, 0.91, 0.9, 0.88, 0.91], 100);
+  const selection = select(spec, [best, other]);
+  const comparison = selection.comparisons.get(other.run.runId)!;
+  assert.equal(comparison.sharedFolds, 6);
+  const differences = [-0.01, -0.02, 0, -0.03, -0.02, -0.01]; // other − best, fold by fold
+  const expected = correctedResampledTTest(differences, 1 / 2)!;
+  assert.equal(expected.df, 5);
+  assert.ok(Math.abs(comparison.pValue! - expected.pValue) < 1e-12, `p ${comparison.pValue} vs ${expected.pValue}`);
+  // By hand: mean −0.015, sample variance 1.1e-4, t = −0.015 / √((1/6 + 1/2)·1.1e-4).
+  const t = -0.015 / Math.sqrt((1 / 6 + 1 / 2) * 1.1e-4);
+  assert.ok(Math.abs(expected.t - t) < 1e-9, `t ${expected.t} vs ${t}`);
+  // The first repeat alone (3 folds) is another test: the extra repeat's folds are counted.
+  const firstRepeat = correctedResampledTTest(differences.slice(0, 3), 1 / 2)!;
+  assert.notEqual(firstRepeat.pValue, comparison.pValue);
 });
 
 function specWith(fields: Record<string, unknown>): ExperimentSpec {

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PARAMS, familiesOf, paramFields, parseSpec, selectionFor, SpecError } from '../../../worker/contract/spec.js';
+import {
+  DEFAULT_PARAMS,
+  familiesOf,
+  foldCountOf,
+  foldsLabel,
+  paramFields,
+  parseSpec,
+  repeatsOf,
+  selectionFor,
+  SpecError,
+} from '../../../worker/contract/spec.js';
 import { PARAM_NAMES } from '../../../worker/contract/vocabulary.js';
 
 function issuesOf(text: string): { path: string; message: string }[] {
@@ -111,4 +121,22 @@ test('selectionFor: the default metric by task, its direction from the vocabular
   assert.deepEqual(selectionFor(parseSpec(valid), 'regression'), { metric: 'rmse', direction: 'minimize' });
   const named = parseSpec(`${valid}selection: { metric: accuracy, direction: minimize }\n`);
   assert.deepEqual(selectionFor(named, 'multiclass'), { metric: 'accuracy', direction: 'minimize' });
+});
+
+test('validation.repeats: k·n folds, said as "k folds × n repeats"; below 1, or on a holdout, refused naming the field', () => {
+  const repeated = parseSpec(valid.replace('k: 3', 'k: 3, repeats: 4')).validation;
+  assert.equal(repeatsOf(repeated), 4);
+  assert.equal(foldCountOf(repeated), 12);
+  assert.equal(foldsLabel(repeated), '3 folds × 4 repeats');
+  const plain = parseSpec(valid).validation;
+  assert.equal(foldCountOf(plain), 3);
+  assert.equal(foldsLabel(plain), '3 folds');
+  assert.equal('repeats' in plain, false, 'no default written: a spec without repeats keeps its hash');
+  assert.equal(foldCountOf(parseSpec(valid.replace('kind: kfold, k: 3', 'kind: holdout')).validation), 1);
+  for (const bad of ['0', '-1', '1.5', 'two']) {
+    const [issue] = issuesOf(valid.replace('k: 3', `k: 3, repeats: ${bad}`));
+    assert.equal(issue!.path, 'validation.repeats', bad);
+  }
+  assert.match(issuesOf(valid.replace('k: 3', 'k: 3, repeats: 0'))[0]!.message, /at least 1/);
+  assert.match(issuesOf(valid.replace('kind: kfold, k: 3', 'kind: holdout, repeats: 2'))[0]!.message, /unknown key "repeats"/);
 });

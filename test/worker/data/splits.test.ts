@@ -158,3 +158,34 @@ test('a class with a single row stays in the training part', () => {
   const { train } = splitTest(y, 'binary', 0.5, 3);
   assert.ok(train.includes(7));
 });
+
+test('repeated k-fold: k·n folds; each repeat partitions the rows, stratified; repeats shuffle differently; repeat 0 is plain k-fold', () => {
+  const { train, test: testRows } = splitTest(labels, 'multiclass', 0.2, 42);
+  const repeated = validationSplits(labels, train, { ...kfold, repeats: 3 }, 'multiclass', 42);
+  assert.equal(repeated.length, 15);
+  const trainCounts = countClasses(train);
+  const repeats = [0, 1, 2].map((r) => repeated.slice(r * 5, r * 5 + 5));
+  for (const [r, folds] of repeats.entries()) {
+    checkFolds(folds, train, testRows);
+    for (const [f, { validation }] of folds.entries()) {
+      countClasses(validation).forEach((count, c) => {
+        assertWithinOneRow(count, trainCounts[c]! / 5, `repeat ${r}, fold ${f}, class ${c}`);
+      });
+    }
+  }
+  assert.deepEqual(repeats[0], validationSplits(labels, train, kfold, 'multiclass', 42), 'fold r·k + f is fold f of repeat r');
+  // Another shuffle: the partitions differ (a fold of one repeat is no fold of another).
+  const asKey = (split: Split) => split.validation.join(',');
+  for (let r = 1; r < 3; r++) {
+    for (let s = 0; s < r; s++) {
+      const earlier = new Set(repeats[s]!.map(asKey));
+      assert.ok(
+        repeats[r]!.every((split) => !earlier.has(asKey(split))),
+        `repeat ${r} shares a fold with repeat ${s}`,
+      );
+    }
+  }
+  assert.deepEqual(validationSplits(labels, train, { ...kfold, repeats: 3 }, 'multiclass', 42), repeated, 'same seed, same folds');
+  // Adding a repeat keeps the earlier ones.
+  assert.deepEqual(validationSplits(labels, train, { ...kfold, repeats: 4 }, 'multiclass', 42).slice(0, 15), repeated);
+});
