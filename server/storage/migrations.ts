@@ -187,4 +187,16 @@ CREATE TABLE run_notes (
 CREATE INDEX run_notes_by_experiment ON run_notes (experiment_id);
 `,
   },
+  {
+    version: 8,
+    sql: `
+-- Nested cross-validation (spec validation.outer): each outer fold's search, selection and refit is
+-- an experiment of its own (runs numbered within it, its own leaderboard), a child of the experiment
+-- that asked for it: parent_experiment_id and its 0-based outer_fold; NULL for every other experiment.
+-- Deleting the parent deletes its outer folds.
+ALTER TABLE experiments ADD COLUMN parent_experiment_id INTEGER REFERENCES experiments ON DELETE CASCADE;
+ALTER TABLE experiments ADD COLUMN outer_fold INTEGER;
+CREATE UNIQUE INDEX experiments_by_outer_fold ON experiments (parent_experiment_id, outer_fold) WHERE parent_experiment_id IS NOT NULL;
+`,
+  },
 ];
