@@ -21,7 +21,8 @@ function realOrSelf(path: string): string {
  * experiments folder, and the result (after symlinks) must lie inside the experiments folder or
  * the data directory (which holds the uploads), and so must the files a MovieLens folder's loader
  * reads. The web never makes foldwise read elsewhere; the refusal says which folders those are and
- * what a relative path was resolved to, so the person can fix the spec without guessing. The CLI has no such rule (it reads what its user names).
+ * what a relative path was resolved to, so the person can fix the spec without guessing. The CLI has
+ * no such rule (it reads what its user names).
  */
 export class DataPaths {
   readonly experimentsDir: string;

@@ -69,7 +69,7 @@ function assertClean(result: CliResult, what: string): void {
   );
 }
 
-test(`three foldwise run and a serve-run search on one data directory, ${ROUNDS} rounds: all exit 0, every curve complete, nothing running`, {
+test(`three foldwise run and a serve-run search on one data directory, ${ROUNDS} rounds: exit 0, every curve complete, none running`, {
   timeout: 240_000,
 }, async () => {
   const dir = tempDir('foldwise-many-');
