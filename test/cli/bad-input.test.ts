@@ -151,7 +151,7 @@ test('foldwise show / refit / predict / delete: an unknown experiment exits 2 an
   }
   const noModel = await runCli(['predict', '--experiment', 'ok', '--input', 'x.csv'], first.dataDir);
   assert.equal(noModel.code, 2);
-  assert.match(noModel.stderr, /has no refit model yet/);
+  assert.match(noModel.stderr, /has no refit model: run `foldwise refit ok` first/);
 });
 
 test('foldwise: a non-numeric --run id and --workers 0 are refused', async () => {
