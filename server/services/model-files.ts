@@ -2,6 +2,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { cvVersusTest } from './cv-versus-test.js';
+import { type OperatingPoint, operatingPointOf } from '../results/operating-point.js';
 import type { ModelRecord } from '../storage/model-store.js';
 import type { Storage } from '../storage/storage.js';
 import { isInside } from './spec-files.js';
@@ -29,6 +30,8 @@ export type ModelInfo = {
   readonly createdAt: number;
   readonly testMetrics: Readonly<Record<string, number | null>>;
   readonly metrics: readonly ModelMetric[];
+  /** A binary model's frozen threshold, how it was chosen and the test confusion matrix at it; null otherwise. */
+  readonly operatingPoint: OperatingPoint | null;
   /** Folder relative to the data directory; null when the stored path is outside it (nothing is served then). */
   readonly location: string | null;
   readonly files: readonly ModelFile[];
@@ -85,6 +88,7 @@ export class ModelFiles {
       createdAt: model.createdAt,
       testMetrics: model.testMetrics,
       metrics,
+      operatingPoint: model.decision ? operatingPointOf(model.decision) : null,
       location,
       files: this.#files(folder),
     };

@@ -177,7 +177,7 @@ test(
       assert.ok(!/>useDotTerm\b/.test(html), `no useDotTerm in ${path}`);
     }
     assert.match((await page(mlpPages[0]!)).html, /Fixed for every run: .*<span class="pill">max epochs <b>6<\/b><\/span>/);
-    assert.match((await page(mlpPages[2]!)).html, /1 of 11 hyperparameters differ/);
+    assert.match((await page(mlpPages[2]!)).html, /1 of 12 hyperparameters differ/); // classWeight is the 12th
 
     const specText =
       'name: recsys-params\ndataset: { kind: ratings, users: 20, items: 10 }\ntask: regression\n' +
