@@ -11,6 +11,7 @@ import { metricKey, paramsReadBy, type Direction, type ParamName, type TaskKind 
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, selectionSummary, type SelectionSummary } from '../selection/selection.js';
 import { cvVersusTest, type MetricComparison } from '../services/cv-versus-test.js';
+import { type OperatingPoint, operatingPointOf } from './operating-point.js';
 import type { Experiment, ExperimentStatus } from '../storage/experiment-store.js';
 import type { Fold, Run, RunStatus } from '../storage/run-store.js';
 import type { Storage } from '../storage/storage.js';
@@ -70,6 +71,8 @@ export type RefitResult = {
   readonly createdAt: number;
   /** Each test metric beside the cross-validation estimate of its source run. */
   readonly metrics: readonly MetricComparison[];
+  /** Binary models: the frozen threshold, how it was chosen, its CV estimate, the test confusion matrix; null otherwise. */
+  readonly operatingPoint: OperatingPoint | null;
 };
 
 export type ResultsTable = {
@@ -139,6 +142,7 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
       selected: model.sourceRunId !== null && model.sourceRunId === selection.selected?.runId,
       createdAt: model.createdAt,
       metrics: cvVersusTest(stores.runs, model),
+      operatingPoint: model.decision ? operatingPointOf(model.decision) : null,
     })),
   };
 }
