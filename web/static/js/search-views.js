@@ -86,7 +86,7 @@ export function historyOption(data, x) {
   return {
     ...baseOption(),
     grid: { left: 8, right: 18, top: 30, bottom: 28, containLabel: true },
-    legend: { top: 0, left: 0, itemWidth: 12, itemHeight: 8, textStyle: { color: MUTED, fontSize: 11 } },
+    legend: { top: 0, right: 0, itemWidth: 12, itemHeight: 8, textStyle: { color: MUTED, fontSize: 11 } },
     xAxis: {
       type: 'value',
       name: x === 'number' ? 'trial' : 'time since the search started',
@@ -161,6 +161,15 @@ export function importanceOption(data) {
   };
 }
 
+/** Bounds on a round step (1, 2, 2.5 or 5 × 10^k) around [lo, hi], at most six steps apart, shared by every slice. */
+function niceRange(lo, hi) {
+  const span = hi - lo || Math.abs(hi) * 0.02 || 0.01;
+  const magnitude = 10 ** Math.floor(Math.log10(span / 6));
+  const step = [1, 2, 2.5, 5, 10, 20].map((m) => m * magnitude).find((s) => Math.ceil(hi / s) - Math.floor(lo / s) <= 6);
+  const [min, max] = [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
+  return max > min ? [min, max, step] : [min - step, max + step, step];
+}
+
 /** One small chart per searched hyperparameter, in a grid of up to three columns, sharing the score axis. */
 export function slicesOption(data, width) {
   const dims = data.dimensions;
@@ -168,8 +177,7 @@ export function slicesOption(data, width) {
   const rows = Math.ceil(dims.length / cols);
   const scored = data.trials.filter((t) => t.score !== null);
   const scores = scored.map((t) => t.score);
-  const [lo, hi] = [Math.min(...scores), Math.max(...scores)];
-  const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.01 || 0.01;
+  const [lo, hi, step] = niceRange(Math.min(...scores), Math.max(...scores));
   const maxNumber = Math.max(1, ...data.trials.map((t) => t.number));
   const grids = [];
   const xAxes = [];
@@ -204,10 +212,11 @@ export function slicesOption(data, width) {
     yAxes.push({
       gridIndex: i,
       type: 'value',
-      min: lo - pad,
-      max: hi + pad,
+      min: lo,
+      max: hi,
+      interval: step,
       ...axisStyle,
-      axisLabel: { ...axisStyle.axisLabel, show: col === 0, formatter: (v) => v.toFixed(3) },
+      axisLabel: { ...axisStyle.axisLabel, show: col === 0, formatter: (v) => String(Number(v.toPrecision(6))) },
     });
     const has = scored.filter((t) => d.name in t.values);
     const item = (t) => ({ value: [numeric ? t.values[d.name] : shown(t.values[d.name]), t.score, t.number], trial: t });
