@@ -10,12 +10,13 @@ import { datasetKey, loadDataset } from '../data/load.js';
 import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
 import { binaryTargets, modelClasses, type PositiveClass, positiveClassOf } from '../data/positive-class.js';
 import { gather, type Standardizer } from '../data/preprocess.js';
-import { splitTest, validationSplits } from '../data/splits.js';
+import { outerSplits, splitTest, validationSplits } from '../data/splits.js';
 import { DataError, type Encoding, type Table } from '../data/table.js';
 import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
 import { deriveSeed } from '../rng.js';
 import { omittedFromIdentity } from '../contract/spec.js';
 import { classWeightsOf } from './class-weights.js';
+import { preparedRows } from './prepared-rows.js';
 import type { Pacer } from './pacing.js';
 import type { ModelRows, TrainingSeeds } from './types.js';
 
@@ -89,7 +90,8 @@ async function loadCheckedTable(task: Task): Promise<Table> {
  * rows only and applies it to the held-out ones: on a CSV table the feature pipeline (imputation,
  * category levels, indicators) and the standardiser, on generated data the standardiser, on a
  * ratings table the side-feature encoders and id maps (recsys/prepare.ts). The fitted features
- * are cached per split, so the runs of a grid share them.
+ * are cached per split and the prepared rows of recent splits per worker (prepared-rows.ts), so
+ * the runs of a grid share them; only the class weights are the task's own.
  * @throws {RangeError} when the task's fold does not exist.
  * @throws {Error} when there are no held-out rows.
  */
@@ -98,34 +100,46 @@ export function prepareData(table: Table, task: Task): TaskData {
   const { trainRows, heldRows } = split;
   if (heldRows.length === 0)
     throw new Error(task.kind === 'search' ? `fold ${task.foldIndex} has no validation rows` : 'the test split has no rows');
-  if (table.ratings !== undefined)
-    return {
-      ...prepareRatingsData(table, table.ratings, task.params.family, trainRows, heldRows),
+  const { ratings } = table;
+  if (ratings !== undefined) {
+    const { family } = task.params;
+    const build = (): TaskData => ({
+      ...prepareRatingsData(table, ratings, family, trainRows, heldRows),
       nClasses: 1,
       classes: null,
       classWeights: null,
-    };
-  split.fitted ??= fitFeatures(table, trainRows);
-  const fitted = split.fitted;
+    });
+    return preparedRows(split, `ratings/${family}`, build, taskRows);
+  }
   const positive = table.task === 'binary' ? cachedPositiveClass(table, task.spec) : undefined;
+  const data = preparedRows(split, positive?.label ?? '', () => featureData(table, split, positive), taskRows);
+  return { ...data, classWeights: data.classes === null ? null : classWeightsOf(task.params.classWeight, data.classes, data.train.y) };
+}
+
+/** A split's rows of a features table, encoded with the pipeline fitted on its training rows (fitted once per split). */
+function featureData(table: Table, split: Split, positive: PositiveClass | undefined): Omit<TaskData, 'classWeights'> {
+  split.fitted ??= fitFeatures(table, split.trainRows);
+  const fitted = split.fitted;
   const rowsOf = (rows: Int32Array): ModelRows => ({
     inputs: [{ values: featureRows(table, fitted, rows), width: fitted.encoding.featureNames.length }],
     y: positive === undefined ? gather(table.y, rows) : binaryTargets(gather(table.y, rows), positive),
     n: rows.length,
   });
-  const train = rowsOf(trainRows);
   const classes =
     table.encoding.classes === null ? null : positive ? modelClasses(table.encoding.classes, positive) : table.encoding.classes;
   return {
-    train,
-    held: rowsOf(heldRows),
+    train: rowsOf(split.trainRows),
+    held: rowsOf(split.heldRows),
     encoding: fitted.encoding,
     standardizer: fitted.standardizer,
     nClasses: classCount(table),
     classes,
     ...(positive === undefined ? {} : { positive }),
-    classWeights: classes === null ? null : classWeightsOf(task.params.classWeight, classes, train.y),
   };
+}
+
+function taskRows(data: Pick<TaskData, 'train' | 'held'>): readonly ModelRows[] {
+  return [data.train, data.held];
 }
 
 /** Positive classes chosen per cached table and spec: the folds of a search share one. */
@@ -145,7 +159,7 @@ function cachedPositiveClass(table: Table, spec: Task['spec']): PositiveClass {
 
 /**
  * The seeds of a task's random streams. The task's seed comes from the experiment seed, the
- * hyperparameters, the kind and the fold, but not the run id, so that re-running the same spec
+ * hyperparameters, the kind, the fold and (nested CV) the outer fold, but not the run id, so that re-running the same spec
  * reproduces the same curves.
  */
 export function taskSeeds(task: Task): TrainingSeeds {
@@ -153,7 +167,8 @@ export function taskSeeds(task: Task): TrainingSeeds {
   const params = JSON.stringify(
     PARAM_NAMES.filter((name) => !omittedFromIdentity(name, task.params[name])).map((name) => [name, task.params[name]]),
   );
-  const seed = deriveSeed(task.spec.seed, `task/${task.kind}/${task.foldIndex}/${params}`);
+  const outer = task.outerFold === undefined ? '' : `outer/${task.outerFold}/`;
+  const seed = deriveSeed(task.spec.seed, `task/${outer}${task.kind}/${task.foldIndex}/${params}`);
   return { init: deriveSeed(seed, 'init'), shuffle: deriveSeed(seed, 'shuffle'), dropout: deriveSeed(seed, 'dropout') };
 }
 
@@ -177,6 +192,7 @@ function taskSplit(table: Table, task: Task): Split {
     spec.seed,
     task.kind,
     task.kind === 'search' ? task.foldIndex : -1,
+    task.outerFold ?? -1,
   ]);
   const cached = splitCache.get(table)?.get(key);
   if (cached !== undefined) return cached;
@@ -189,9 +205,17 @@ function taskSplit(table: Table, task: Task): Split {
 
 function cutRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
+  const classNames = table.encoding.classes ?? undefined;
   const { train: nonTest, test } = splitTest(table.y, task.taskKind, spec.testSplit.fraction, spec.seed);
-  if (task.kind === 'refit') return { trainRows: nonTest, heldRows: test };
-  const folds = validationSplits(table.y, nonTest, spec.validation, task.taskKind, spec.seed, table.encoding.classes ?? undefined);
+  // Nested CV: the outer fold's training part stands in for the non-test rows, the outer fold for the test split.
+  const outer = spec.validation.outer;
+  const part =
+    task.outerFold === undefined || outer === undefined
+      ? { train: nonTest, validation: test }
+      : outerSplits(table.y, nonTest, outer, task.taskKind, spec.seed, classNames)[task.outerFold];
+  if (part === undefined) throw new RangeError(`outer fold ${task.outerFold} does not exist: validation.outer.k is ${outer?.k}`);
+  if (task.kind === 'refit') return { trainRows: part.train, heldRows: part.validation };
+  const folds = validationSplits(table.y, part.train, spec.validation, task.taskKind, spec.seed, classNames);
   const fold = folds[task.foldIndex];
   if (fold === undefined)
     throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);

@@ -72,3 +72,26 @@ test("prepareData: the imputer's median, the category levels and the standardise
   assert.notDeepEqual((table.encoding.columns[0] as typeof amount).impute, amount.impute);
   assert.equal(prepareData(table, task).encoding, data.encoding);
 });
+
+test('prepareData: the runs of a fold share its prepared rows, equal to a fresh preparation; class weights stay per run', async () => {
+  const { path } = writeFoldCsv(11);
+  const make = taskMaker(path, 'fold-shared');
+  const spec = { dataset: { kind: 'csv', path, target: 'label', impute: { numeric: 'median' } }, validation, seed: 11 };
+  const task = (foldIndex: number, params: Parameters<typeof make>[0]['params'] = {}) => make({ spec, kind: 'search', foldIndex, params });
+  const table = await loadDataset(task(0).spec.dataset, 11, 'binary');
+  const first = prepareData(table, task(0, { width: 8 }));
+  const again = prepareData(table, task(0, { width: 32, depth: 2, classWeight: 'balanced' }));
+  assert.equal(again.train, first.train, 'the same arrays, not a copy');
+  assert.equal(again.held, first.held);
+  assert.equal(first.classWeights, null);
+  const positives = first.train.y.reduce((sum, label) => sum + label, 0);
+  const balanced = [first.train.n - positives, positives].map((count) => Math.fround(first.train.n / (2 * count)));
+  assert.deepEqual(Array.from(again.classWeights!), balanced);
+  const otherFold = prepareData(table, task(1));
+  assert.notEqual(otherFold.train, first.train);
+  // Another table object (a fresh load) gets fresh rows with the same values.
+  const fresh = prepareData(await loadDataset(task(0).spec.dataset, 11, 'binary'), task(0));
+  assert.notEqual(fresh.train, first.train);
+  assert.deepEqual(fresh.train, first.train);
+  assert.deepEqual(fresh.held, first.held);
+});
