@@ -23,14 +23,17 @@ export function rocAuc(yTrue: Numbers, score: Numbers): number {
   const { positives, negatives } = countBinary(yTrue);
   if (positives === 0 || negatives === 0 || !allFinite(score)) return Number.NaN;
 
-  const order = sortedIndices(score, 'ascending');
+  const pos = sortedScoresOf(yTrue, score, 1, positives);
+  const neg = sortedScoresOf(yTrue, score, 0, negatives);
+  // Tied scores form one group, ranked from low to high; ranks are 1-based.
   let positiveRankSum = 0;
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && score[order[end + 1]!] === score[order[start]!]) end++;
-    const averageRank = (start + end) / 2 + 1; // ranks are 1-based
-    for (let i = start; i <= end; i++) if (yTrue[order[i]!] === 1) positiveRankSum += averageRank;
-    start = end + 1;
+  for (let i = 0, j = 0; i < positives || j < negatives; ) {
+    const start = i + j;
+    const value = j === negatives || (i < positives && pos[i]! <= neg[j]!) ? pos[i]! : neg[j]!;
+    const firstPositive = i;
+    while (i < positives && pos[i] === value) i++;
+    while (j < negatives && neg[j] === value) j++;
+    positiveRankSum += (i - firstPositive) * ((start + i + j - 1) / 2 + 1);
   }
   return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
@@ -46,19 +49,21 @@ export function averagePrecision(yTrue: Numbers, score: Numbers): number {
   const { positives } = countBinary(yTrue);
   if (positives === 0 || !allFinite(score)) return Number.NaN;
 
-  const order = sortedIndices(score, 'descending');
-  let truePositives = 0;
+  const negatives = yTrue.length - positives;
+  const pos = sortedScoresOf(yTrue, score, 1, positives);
+  const neg = sortedScoresOf(yTrue, score, 0, negatives);
+  // From the highest score down, tied scores entering together.
   let previousRecall = 0;
   let sum = 0;
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && score[order[end + 1]!] === score[order[start]!]) end++;
-    for (let i = start; i <= end; i++) if (yTrue[order[i]!] === 1) truePositives++;
+  for (let i = positives - 1, j = negatives - 1; i >= 0 || j >= 0; ) {
+    const value = j < 0 || (i >= 0 && pos[i]! >= neg[j]!) ? pos[i]! : neg[j]!;
+    while (i >= 0 && pos[i] === value) i--;
+    while (j >= 0 && neg[j] === value) j--;
+    const truePositives = positives - 1 - i;
     const recall = truePositives / positives;
-    const precision = truePositives / (end + 1); // rows scored at or above this threshold
+    const precision = truePositives / (yTrue.length - 2 - i - j); // rows scored at or above this threshold
     sum += (recall - previousRecall) * precision;
     previousRecall = recall;
-    start = end + 1;
   }
   return sum;
 }
@@ -291,8 +296,13 @@ function allFinite(values: Numbers): boolean {
   return true;
 }
 
-function sortedIndices(values: Numbers, direction: 'ascending' | 'descending'): Int32Array {
-  const order = Int32Array.from({ length: values.length }, (_, i) => i);
-  const sign = direction === 'ascending' ? 1 : -1;
-  return order.sort((a, b) => sign * (values[a]! - values[b]!));
+/**
+ * The scores of the rows labelled `label` (`count` of them), ascending. A typed array's own
+ * numeric sort, without a comparator: several times faster than sorting indices by score, and
+ * the AUCs are computed every epoch.
+ */
+function sortedScoresOf(yTrue: Numbers, score: Numbers, label: 0 | 1, count: number): Float64Array {
+  const scores = new Float64Array(count);
+  for (let i = 0, k = 0; i < yTrue.length; i++) if (yTrue[i] === label) scores[k++] = score[i]!;
+  return scores.sort();
 }

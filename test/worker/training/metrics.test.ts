@@ -63,6 +63,37 @@ test('averagePrecision: perfect ranking is 1, no positive is NaN', () => {
   assert.ok(Number.isNaN(averagePrecision([0, 0], [0.2, 0.3])));
 });
 
+test('rocAuc and averagePrecision equal their definitions on random scores with many ties', () => {
+  let state = 12345;
+  const random = () => (state = (state * 16807) % 2147483647) / 2147483647;
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 2 + Math.floor(random() * 60);
+    const y = Array.from({ length: n }, (_, i) => (i < 2 ? i : random() < 0.3 ? 1 : 0));
+    const score = Array.from({ length: n }, () => Math.floor(random() * (trial % 2 ? 4 : 1000)) / 10);
+    // AUC: over every (positive, negative) pair, 1 when the positive scores higher, ½ on a tie.
+    let pairs = 0;
+    let wins = 0;
+    // AP: at each distinct threshold from high to low, the recall gained times the precision there.
+    let ap = 0;
+    let previousRecall = 0;
+    const positives = y.filter((label) => label === 1).length;
+    for (const threshold of [...new Set(score)].sort((a, b) => b - a)) {
+      const above = y.filter((_, i) => score[i]! >= threshold);
+      const truePositives = above.filter((label) => label === 1).length;
+      ap += (truePositives / positives - previousRecall) * (truePositives / above.length);
+      previousRecall = truePositives / positives;
+    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (y[i] === 1 && y[j] === 0) {
+          pairs++;
+          wins += score[i]! > score[j]! ? 1 : score[i] === score[j] ? 0.5 : 0;
+        }
+    assertClose(rocAuc(y, score), wins / pairs, 1e-12);
+    assertClose(averagePrecision(y, score), ap, 1e-12);
+  }
+});
+
 test('binaryLogLoss: mean cross-entropy, probabilities clipped to [1e-7, 1 − 1e-7]', () => {
   // −(ln 0.8 + ln(1 − 0.4)) / 2 = (0.2231435513 + 0.5108256238) / 2 = 0.3669845876
   assertClose(binaryLogLoss([1, 0], [0.8, 0.4]), 0.36698458755, 1e-10);
