@@ -59,5 +59,8 @@ export function standardizeInPlace(x: Float32Array, nFeatures: number, s: Standa
 
 /** The given rows' values (e.g. targets), as a new array. */
 export function gather(y: Float32Array, rows: Int32Array): Float32Array {
-  return Float32Array.from(rows, (row) => y[row]!);
+  // A loop, not Float32Array.from with a mapping function (far slower): trainers gather every epoch's labels.
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = y[rows[i]!]!;
+  return out;
 }

@@ -15,7 +15,8 @@ import type { EpochMetrics, Task } from '../contract/protocol.js';
 import { buildModel, hiddenWidths, predictArray } from '../models/layers.js';
 import { outputHead } from '../models/output-head.js';
 import { buildRatingsModel } from '../recsys/models.js';
-import { createRng, shuffleInPlace } from '../rng.js';
+import { gather } from '../data/preprocess.js';
+import { createRng, shuffledRows } from '../rng.js';
 import { accuracyOf, evaluate, meanLoss } from '../training/metrics.js';
 import type { TrainerSetup } from '../training/task-data.js';
 import { throwIfDiverged, type ModelRows, type Trainer } from '../training/types.js';
@@ -104,11 +105,10 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       // predictions, without the L2 penalty, and the penalised objective and every parameter
       // must stay finite too.
       trainEpoch: async (epoch: number): Promise<EpochMetrics> => {
-        const order = Int32Array.from({ length: rows.n }, (_, i) => i);
-        shuffleInPlace(order, shuffle);
+        const order = shuffledRows(rows.n, shuffle);
         modelIsStale = true;
         const predictions = await trained.trainEpoch(rows, order, task.params.batchSize, () => pacer.betweenBatches(epoch));
-        const labels = Float32Array.from(order, (row) => rows.y[row]!);
+        const labels = gather(rows.y, order);
         const loss = meanLoss(head.loss, labels, predictions, data.nClasses);
         const { sumOfSquares, penalty } = trained.parameterNorms();
         throwIfDiverged(epoch, [loss, loss + penalty, sumOfSquares]);
