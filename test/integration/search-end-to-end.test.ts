@@ -66,7 +66,14 @@ test('end to end: a tiny search through real worker processes and SQLite, then r
     assert.equal(refitRun.status, 'done');
     const auc = model.testMetrics.test_auc!;
     assert.ok(auc > 0.5 && auc <= 1, `test AUC ${auc}`);
-    assert.deepEqual(Object.keys(model.testMetrics).sort(), ['test_accuracy', 'test_auc', 'test_loss', 'test_pr_auc']);
+    // The epoch metrics, and those at the operating threshold (0.5 here) with the Brier score and log loss.
+    const decided = ['accuracy', 'precision', 'recall', 'f1', 'balanced_accuracy', 'mcc', 'brier', 'log_loss'];
+    assert.deepEqual(
+      Object.keys(model.testMetrics).sort(),
+      [...new Set(['loss', 'auc', 'pr_auc', ...decided])].map((m) => `test_${m}`).sort(),
+    );
+    assert.equal(model.decision?.threshold, 0.5);
+    assert.equal(storage.outOfFold.ofRun(sourceRun.runId).length, sourceRun.nFolds, 'every fold kept its out-of-fold predictions');
     for (const file of ['model.json', 'weights.bin', 'preprocessing.json']) assert.ok(existsSync(join(model.path, file)), `${file} saved`);
     assert.equal(storage.metrics.ofRun(refitRun.runId).filter((p) => p.name === 'loss').length, 4, 'the refit run has its own curve');
   } finally {
