@@ -19,7 +19,8 @@ export function decisionLines(decision: Decision): string[] {
     const estimate =
       objective?.cvMean == null
         ? ''
-        : `; cross-validation ${objective.label} ${formatScore(objective.cvMean)} ± ${formatScore(objective.cvStd)} over folds`;
+        : `; cross-validation ${objective.label} ${formatScore(objective.cvMean)}` +
+          (objective.cvStd === null ? ' on the one split' : ` ± ${formatScore(objective.cvStd)} over folds`);
     lines.push(
       `Operating threshold ${formatScore(threshold)} for ${positive}: ${point.chosenBy} (${formatScore(objective?.pooled)}${estimate}).`,
     );

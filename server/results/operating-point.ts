@@ -17,7 +17,10 @@ export type OperatingPoint = {
   readonly chosen: boolean;
   /** How it was chosen, a clause: `the best F1 on the pooled out-of-fold predictions`, or the default. */
   readonly chosenBy: string;
-  /** The objective's label (`F1`, `recall`, `cost per row`), its value on the pooled predictions, its mean ± std over folds. */
+  /**
+   * The objective's label (`F1`, `recall`, `cost per row`), its value on the pooled predictions,
+   * its mean ± std over folds (std null with one split).
+   */
   readonly objective: {
     readonly label: string;
     readonly pooled: number | null;
@@ -45,7 +48,9 @@ export function describeObjective(objective: ThresholdSpec): string {
 export function operatingPointOf(decision: Decision): OperatingPoint {
   const { objective } = decision;
   const metric = objective === null ? null : objectiveMetricName(objective.objective);
-  const cv = metric === null ? null : meanAndStd(decision.folds[metric] ?? []);
+  const values = metric === null ? [] : (decision.folds[metric] ?? []);
+  // One split (a holdout) has no spread to show.
+  const cv = metric === null ? null : { ...meanAndStd(values), ...(values.length < 2 ? { std: null } : {}) };
   return {
     threshold: decision.threshold,
     positiveClass: decision.positiveClass,

@@ -39,3 +39,9 @@ test('decisionLines: the chosen threshold with its CV estimate, or the default s
     /\nNote: no threshold reaches precision 0\.9\.\n/,
   );
 });
+
+test('one split (a holdout): the objective without a spread', () => {
+  const holdout = { ...chosen, folds: { recall: [0.5], precision: [0.9] } };
+  assert.equal(operatingPointOf(holdout).objective?.cvStd, null);
+  assert.match(decisionLines(holdout)[0]!, /cross-validation recall 0\.5000 on the one split\)/);
+});
