@@ -28,6 +28,7 @@ import { describeChosenModel, refitModelFor } from './results/refit-model.js';
 import { runByNumber } from './results/run-numbers.js';
 import { searchedParamNames } from './search/grid.js';
 import { foldsLabel } from '../worker/contract/spec.js';
+import { nestedCostLine } from './cli/nested-lines.js';
 import type { Storage } from './storage/storage.js';
 import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
@@ -182,10 +183,19 @@ program
             `${prepared.info.nFeatures} features, ${experiment.task}; ${workers} on ${[...new Set(backends)].join('/')}`,
         );
         for (const note of prepared.info.notes ?? []) console.log(`  ${note}`);
-        const bar = createSearchProgressBar(experiment.selectionMetric);
+        const nestedCost = nestedCostLine(spec, prepared.runsTotal);
+        if (nestedCost) console.log(nestedCost);
+        let bar = createSearchProgressBar(experiment.selectionMetric);
         const stopBar = composition.coordinator.events.on('progress', (progress) => bar.update(progress));
+        // Nested CV: each outer fold's search gets a line naming it and a bar of its own.
+        const stopOuter = composition.coordinator.events.on('outerFold', (outer) => {
+          bar.stop();
+          console.log(`Nested CV, outer fold ${outer.outerFold + 1} of ${outer.k}: searching "${outer.name}" on its training part…`);
+          bar = createSearchProgressBar(experiment.selectionMetric);
+        });
         const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
         stopBar();
+        stopOuter();
         bar.stop();
         console.log(
           `Search ${summary.interrupted ? 'interrupted' : 'finished'} in ${formatDuration(summary.wallMs)} ` +

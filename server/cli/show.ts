@@ -7,6 +7,7 @@ import { foldsLabel } from '../../worker/contract/spec.js';
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, type Selection } from '../selection/selection.js';
 import { rankProvisional } from '../selection/provisional.js';
+import { nestedEstimate } from '../selection/nested-estimate.js';
 import { describeChosenModel, refitModelFor, type ModelChoice } from '../results/refit-model.js';
 import { cvVersusTest } from '../services/cv-versus-test.js';
 import type { Experiment } from '../storage/experiment-store.js';
@@ -14,6 +15,7 @@ import type { Storage } from '../storage/storage.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { experimentNoteLines, runNoteLines } from './note-lines.js';
 import { decisionLines } from './decision-lines.js';
+import { nestedLines } from './nested-lines.js';
 import { formatLeaderboard, formatMeanStd, formatScore, textTable } from './format.js';
 
 /** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
@@ -60,6 +62,8 @@ export function printLeaderboard(storage: Storage, experiment: Experiment): void
   if (provisional.length > 0)
     console.log(`(N): ${provisional.length} unfinished runs, ranked apart by the mean over the folds they have finished.`);
   for (const line of selectionLines(selection)) console.log(line);
+  const nested = nestedEstimate(storage, experiment);
+  for (const line of nested ? nestedLines(nested, searchedParamNames(experiment.spec)) : []) console.log(line);
   for (const line of runNoteLines(storage, experiment.experimentId, runs)) console.log(line);
 }
 

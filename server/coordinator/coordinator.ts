@@ -21,6 +21,7 @@ import type { TaskOutcome, TaskRunner } from './task-runner.js';
 import { gridPruning, type FoldPruning } from '../search/pruning.js';
 import { isSampledSearch } from '../../worker/contract/search-spec.js';
 import { TrialScheduler } from './trial-scheduler.js';
+import { searchOuterFolds } from './outer-folds.js';
 
 export type CoordinatorOptions = {
   /** Folder for model files (beside the database). */
@@ -94,7 +95,42 @@ export class Coordinator {
    */
   search(experimentId: number, signal?: AbortSignal): Promise<SearchSummary> {
     const experiment = this.#storage.experiments.get(experimentId);
-    return withLease(this.#storage.leases, experiment, 'search', () => this.#search(experiment, signal));
+    if (experiment.spec.validation.outer === undefined || experiment.outerOf !== null)
+      return withLease(this.#storage.leases, experiment, 'search', () => this.#search(experiment, signal));
+    return withLease(this.#storage.leases, experiment, 'search', async () => {
+      const startedAt = Date.now();
+      const main = await this.#search(experiment, signal, false);
+      return main.interrupted ? main : this.#searchOuterFolds(experiment, main, startedAt, signal);
+    });
+  }
+
+  /**
+   * Nested CV, after the search on all non-test rows (`main`, which left the experiment running):
+   * each outer fold's search, selection and refit (outer-folds.ts), each under its own lease.
+   */
+  async #searchOuterFolds(experiment: Experiment, main: SearchSummary, startedAt: number, signal?: AbortSignal): Promise<SearchSummary> {
+    const { experiments, leases } = this.#storage;
+    const { experimentId } = experiment;
+    const outcome = await searchOuterFolds(
+      this.#storage,
+      this.events,
+      experiment,
+      {
+        search: (outerFold) => withLease(leases, outerFold, 'search', () => this.#search(outerFold, signal)),
+        refit: (outerFold) => withLease(leases, outerFold, 'refit', () => this.#refit(outerFold, undefined, signal)),
+      },
+      signal,
+    );
+    const status = outcome.interrupted ? 'interrupted' : 'done';
+    experiments.setStatus(experimentId, status);
+    this.events.emit('experiment', { experimentId, status });
+    return {
+      ...main,
+      experiment: experiments.get(experimentId),
+      interrupted: outcome.interrupted,
+      tasksTrained: main.tasksTrained + outcome.tasksTrained,
+      wallMs: Date.now() - startedAt,
+    };
   }
 
   /**
@@ -105,7 +141,8 @@ export class Coordinator {
     assertNotLeased(this.#storage.leases, this.#storage.experiments.get(experimentId));
   }
 
-  async #search(experiment: Experiment, signal?: AbortSignal): Promise<SearchSummary> {
+  /** `finish`: record the end state when done (nested CV goes on to the outer folds first); an interruption is always recorded. */
+  async #search(experiment: Experiment, signal?: AbortSignal, finish = true): Promise<SearchSummary> {
     const startedAt = Date.now();
     const { experiments, runs } = this.#storage;
     const { experimentId } = experiment;
@@ -168,8 +205,10 @@ export class Coordinator {
     const interrupted = signal?.aborted ?? false;
     if (interrupted) runs.markInterrupted(experimentId);
     const status = interrupted ? 'interrupted' : 'done';
-    experiments.setStatus(experimentId, status);
-    this.events.emit('experiment', { experimentId, status });
+    if (interrupted || finish) {
+      experiments.setStatus(experimentId, status);
+      this.events.emit('experiment', { experimentId, status });
+    }
     const note = scheduler?.note ?? undefined;
     return {
       experiment: experiments.get(experimentId),
@@ -207,6 +246,7 @@ export class Coordinator {
         spec: experiment.spec,
         taskKind: experiment.task,
         ...data,
+        ...outerFoldOf(experiment),
         params,
       };
       const curve = new FoldCurve(experiment.selectionDirection, metricKey('val', experiment.selectionMetric));
@@ -319,6 +359,7 @@ export class Coordinator {
         spec,
         taskKind: experiment.task,
         ...data,
+        ...outerFoldOf(experiment),
         params: { ...params, epochs },
         refit: { epochs, modelDir, ...(outOfFold === undefined ? {} : { outOfFold }) },
       };
@@ -368,6 +409,11 @@ export class Coordinator {
     const taken = this.#storage.models.ofExperiment(experiment.experimentId).some((m) => m.path === dir && m.runId !== refitRun.runId);
     return taken ? refitModelDir(this.#dataDir, experiment.name, `${refitRun.number}-id${refitRun.runId}`) : dir;
   }
+}
+
+/** Nested CV: the outer fold an outer fold's experiment's tasks carry (Task.outerFold); nothing for any other experiment. */
+function outerFoldOf(experiment: Experiment): { readonly outerFold?: number } {
+  return experiment.outerOf === null ? {} : { outerFold: experiment.outerOf.outerFold };
 }
 
 /** Where a fold stood after some epoch: what its result would have been had it ended there. */

@@ -12,6 +12,8 @@ export type CoordinatorEvents = {
   progress: SearchProgress;
   /** A refit starts: run `runId` retrains `sourceRunId`'s configuration for `epochs` epochs. */
   refit: { experimentId: number; runId: number; sourceRunId: number; epochs: number };
+  /** Nested CV: the search of outer fold `outerFold` (0-based, of `k`) starts, in its own experiment (outer-folds.ts). */
+  outerFold: { experimentId: number; outerFoldExperimentId: number; name: string; outerFold: number; k: number };
 };
 
 export type SearchProgress = {

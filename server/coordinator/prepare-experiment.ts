@@ -155,6 +155,9 @@ export async function prepareExperiment(
       nFolds,
     );
   }
+  // Nested CV: each outer fold's experiment, with the same runs (recorded again when resuming, to add what is missing).
+  const outer = spec.validation.outer;
+  if (outer) storage.recordOuterFolds(storage.experiments.get(experiment.experimentId), outer.k, paramsJsonList, nFolds);
   const trials = experiment.spec.search?.trials;
   const extendedFrom = existing?.spec.search?.trials;
   return {

@@ -6,6 +6,7 @@
 import type { Direction, TaskKind } from '../../worker/contract/vocabulary.js';
 import type { ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
 import type { SelectionSummary } from '../selection/selection.js';
+import type { NestedEstimate } from '../selection/nested-estimate.js';
 import type { RefitResult, ResultRow, ResultsTable } from './results-table.js';
 
 export const RESULTS_FORMAT = 'foldwise-results';
@@ -39,6 +40,11 @@ export type ResultsJson = {
   readonly runs: readonly ResultRow[];
   /** Refit models, newest first, each test metric beside its cross-validation estimate. */
   readonly refits: readonly RefitResult[];
+  /**
+   * Nested CV (`validation.outer`): the outer estimate of the procedure (outerMean ± outerStd), the inner CV score of
+   * what it chose (innerMean ± innerStd), their gap (optimism) and each outer fold's; null without nested CV.
+   */
+  readonly nested: NestedEstimate | null;
 };
 
 export function resultsJson(table: ResultsTable): ResultsJson {
@@ -63,6 +69,7 @@ export function resultsJson(table: ResultsTable): ResultsJson {
     },
     runs: table.runs,
     refits: table.refits,
+    nested: table.nested,
   };
 }
 

@@ -10,6 +10,7 @@ import { familiesOf, foldCountOf, repeatsOf, type ParamValue } from '../../worke
 import { metricKey, paramsReadBy, type Direction, type ParamName, type TaskKind } from '../../worker/contract/vocabulary.js';
 import { searchedParamNames } from '../search/grid.js';
 import { selectionOf, selectionSummary, type SelectionSummary } from '../selection/selection.js';
+import { nestedEstimate, type NestedEstimate } from '../selection/nested-estimate.js';
 import { cvVersusTest, type MetricComparison } from '../services/cv-versus-test.js';
 import { type OperatingPoint, operatingPointOf } from './operating-point.js';
 import type { Experiment, ExperimentStatus } from '../storage/experiment-store.js';
@@ -98,10 +99,12 @@ export type ResultsTable = {
   readonly runs: readonly ResultRow[];
   /** Refit models, newest first. */
   readonly refits: readonly RefitResult[];
+  /** Nested CV (`validation.outer`): the outer estimate of the procedure and each outer fold's; null without it. */
+  readonly nested: NestedEstimate | null;
 };
 
 /** Makes the results table of an experiment from its stored runs, folds and models. */
-export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs' | 'models'>): ResultsTable {
+export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'experiments' | 'runs' | 'models'>): ResultsTable {
   const { spec } = experiment;
   const runs = stores.runs.list(experiment.experimentId);
   const selection = selectionOf(experiment, stores.runs);
@@ -144,6 +147,7 @@ export function resultsTable(experiment: Experiment, stores: Pick<Storage, 'runs
       metrics: cvVersusTest(stores.runs, model),
       operatingPoint: model.decision ? operatingPointOf(model.decision) : null,
     })),
+    nested: nestedEstimate(stores, experiment),
   };
 }
 

@@ -36,6 +36,8 @@ export type Experiment = {
   readonly concurrentTrials: number | null;
   /** Binary tasks: the positive class (spec `positiveClass`, or the default the data implied); null otherwise. */
   readonly positiveClass: string | null;
+  /** Nested CV: an outer fold's experiment names the experiment it belongs to and its 0-based outer fold; null otherwise. */
+  readonly outerOf: { readonly parentExperimentId: number; readonly outerFold: number } | null;
 };
 
 /** An experiment with its run counts and best score, for listings. */
@@ -62,6 +64,8 @@ type ExperimentRow = {
   finished_at: number | null;
   concurrent_trials: number | null;
   positive_class: string | null;
+  parent_experiment_id: number | null;
+  outer_fold: number | null;
   /** From the experiment's lease, if any (LEFT JOIN leases). */
   lease_pid: number | null;
   lease_host: string | null;
@@ -103,13 +107,25 @@ function rowToExperiment(row: ExperimentRow): Experiment {
     finishedAt: row.finished_at,
     concurrentTrials: row.concurrent_trials,
     positiveClass: row.positive_class,
+    outerOf:
+      row.parent_experiment_id === null || row.outer_fold === null
+        ? null
+        : { parentExperimentId: row.parent_experiment_id, outerFold: row.outer_fold },
   };
+}
+
+/**
+ * Nested CV: the name of outer fold `outerFold`'s experiment (0-based), `NAME/outer-1` for the first: a `/` no
+ * spec's name may have, so it never meets an experiment a person named (and its model folder lies in the parent's).
+ */
+export function outerFoldName(parentName: string, outerFold: number): string {
+  return `${parentName}/outer-${outerFold + 1}`;
 }
 
 export type NewExperiment = Pick<
   Experiment,
   'name' | 'specText' | 'spec' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
-> & { readonly positiveClass?: string | null };
+> & { readonly positiveClass?: string | null; readonly outerOf?: Experiment['outerOf'] };
 
 export class ExperimentStore {
   readonly #insert;
@@ -121,12 +137,14 @@ export class ExperimentStore {
   readonly #setConcurrentTrials;
   readonly #updateSpec;
   readonly #setPositiveClass;
+  readonly #outerFolds;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric,
-        selection_direction, positive_class, status, created_at)
+        selection_direction, positive_class, parent_experiment_id, outer_fold, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, @positiveClass,
-        'queued', @createdAt)`);
+        @parentExperimentId, @outerFold, 'queued', @createdAt)`);
+    this.#outerFolds = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.parent_experiment_id = ? ORDER BY e.outer_fold`);
     this.#setPositiveClass = db.prepare(`UPDATE experiments SET positive_class = @positiveClass
       WHERE experiment_id = @experimentId AND positive_class IS NULL`);
     this.#byName = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.name = ?`);
@@ -143,7 +161,8 @@ export class ExperimentStore {
         (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'failed') AS runs_failed,
         (SELECT CASE WHEN e.selection_direction = 'minimize' THEN min(r.score_mean) ELSE max(r.score_mean) END
            FROM runs r WHERE r.experiment_id = e.experiment_id AND r.kind = 'search' AND r.status = 'done') AS best_score
-      FROM experiments e LEFT JOIN leases l USING (experiment_id) ORDER BY e.created_at DESC, e.experiment_id DESC`);
+      FROM experiments e LEFT JOIN leases l USING (experiment_id)
+      WHERE e.parent_experiment_id IS NULL ORDER BY e.created_at DESC, e.experiment_id DESC`);
     this.#delete = db.prepare('DELETE FROM experiments WHERE experiment_id = ?');
     this.#setConcurrentTrials = db.prepare(`UPDATE experiments SET concurrent_trials = @concurrentTrials
       WHERE experiment_id = @experimentId AND concurrent_trials IS NULL`);
@@ -154,10 +173,12 @@ export class ExperimentStore {
   /** @throws {ConflictError} when the name is taken. */
   create(experiment: NewExperiment, now = Date.now()): Experiment {
     try {
-      const { spec, ...columns } = experiment;
+      const { spec, outerOf, ...columns } = experiment;
       const { lastInsertRowid } = this.#insert.run({
         ...columns,
         positiveClass: columns.positiveClass ?? null,
+        parentExperimentId: outerOf?.parentExperimentId ?? null,
+        outerFold: outerOf?.outerFold ?? null,
         specJson: JSON.stringify(spec),
         createdAt: now,
       });
@@ -214,6 +235,12 @@ export class ExperimentStore {
     this.#setStatus.run({ experimentId, status, now });
   }
 
+  /** Nested CV: the outer folds' experiments of `parentExperimentId`, by outer fold (none without `validation.outer`). */
+  outerFoldsOf(parentExperimentId: number): Experiment[] {
+    return (this.#outerFolds.all(parentExperimentId) as ExperimentRow[]).map(rowToExperiment);
+  }
+
+  /** The experiments people made, newest first: the outer folds of a nested CV are listed under theirs (outerFoldsOf), not here. */
   list(): ExperimentSummary[] {
     return (
       this.#summaries.all() as (ExperimentRow & {

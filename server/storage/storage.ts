@@ -1,5 +1,5 @@
 import { openDatabase, writeTransaction } from './database.js';
-import { ExperimentStore, type Experiment, type NewExperiment } from './experiment-store.js';
+import { ExperimentStore, outerFoldName, type Experiment, type NewExperiment } from './experiment-store.js';
 import { RunStore, type FoldResult } from './run-store.js';
 import { MetricStore } from './metric-store.js';
 import { ModelStore, type NewModel } from './model-store.js';
@@ -8,6 +8,7 @@ import { FeedStore } from './feed-store.js';
 import { NoteStore } from './note-store.js';
 import { OutOfFoldStore } from './out-of-fold-store.js';
 import type { OutOfFold } from '../../worker/contract/protocol.js';
+import { ConflictError } from '../errors.js';
 
 /**
  * The stores over one database handle, which stays private: every write is a store method, and a
@@ -37,6 +38,13 @@ export type Storage = {
    * @throws {ConflictError} when the name is taken.
    */
   createExperiment(experiment: NewExperiment, paramsJsonList: readonly string[], nFolds: number, now?: number): Experiment;
+  /**
+   * Nested CV: records the experiments of `parent`'s `k` outer folds with their search runs (one fold row per
+   * fold), or finds them when resuming and adds the runs missing, in one transaction. Each takes the parent's
+   * spec (also when an extension replaced it), task, selection and positive class.
+   * @throws {ConflictError} when an outer fold's name belongs to another experiment.
+   */
+  recordOuterFolds(parent: Experiment, k: number, paramsJsonList: readonly string[], nFolds: number, now?: number): Experiment[];
   /**
    * Records a refit's finished fold (and so its run) and the model it saved, in one transaction.
    * Returns false (and records nothing) when the fold is not running under this attempt.
@@ -79,6 +87,28 @@ export function openStorage(path: string): Storage {
         runs.createSearchRuns(created.experimentId, paramsJsonList, nFolds, now);
         return created;
       }),
+    recordOuterFolds: (parent, k, paramsJsonList, nFolds, now = Date.now()) =>
+      writeTransaction(db, () =>
+        Array.from({ length: k }, (_, outerFold) => {
+          const name = outerFoldName(parent.name, outerFold);
+          const found = experiments.findByName(name);
+          if (found && (found.outerOf?.parentExperimentId !== parent.experimentId || found.outerOf.outerFold !== outerFold))
+            throw new ConflictError(`an experiment named "${name}" exists and is not outer fold ${outerFold + 1} of "${parent.name}"`);
+          const { specText, spec, specHash, datasetKind, task, selectionMetric, selectionDirection, positiveClass } = parent;
+          const outerOf = { parentExperimentId: parent.experimentId, outerFold };
+          const child =
+            found === undefined
+              ? experiments.create(
+                  { name, specText, spec, specHash, datasetKind, task, selectionMetric, selectionDirection, positiveClass, outerOf },
+                  now,
+                )
+              : found.specText === specText && JSON.stringify(found.spec) === JSON.stringify(spec)
+                ? found
+                : experiments.updateSpec(found.experimentId, specText, spec, specHash);
+          runs.createSearchRuns(child.experimentId, paramsJsonList, nFolds, now);
+          return child;
+        }),
+      ),
     finishRefit: (runId, attempt, result, model, now = Date.now()) =>
       writeTransaction(db, () => {
         if (!runs.finishFold(runId, 0, attempt, result, now)) return false;

@@ -18,7 +18,7 @@ test('repeated k-fold through real workers: k·n fold rows per run, the mean ove
   try {
     const spec = writeFile(dir, 'iris.yaml', SPEC);
     const dataDir = join(dir, 'data');
-    const run = await runCli(['run', spec, '--workers', '2'], dataDir);
+    const run = await runCli(['run', spec, '--workers', '1', '--no-refit'], dataDir);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /2 runs × 3 folds × 2 repeats/);
     const show = await runCli(['show', 'iris-repeated'], dataDir);

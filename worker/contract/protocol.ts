@@ -135,6 +135,12 @@ export const taskSchema = z
     /** 0-based fold; always 0 for a holdout run or a refit. */
     foldIndex: z.number().int().min(0),
     /**
+     * Nested CV (spec `validation.outer`): the 0-based outer fold whose training part stands in for
+     * the non-test rows — a search task's folds are cut from it, a refit trains on all of it and is
+     * scored on the outer fold instead of the test split. Absent: the plain search on all non-test rows.
+     */
+    outerFold: z.number().int().min(0).optional(),
+    /**
      * Delivery number of this (run, fold): 1 for the first, higher on retries and resumes.
      * Epoch messages of an older attempt are ignored.
      */

@@ -300,12 +300,26 @@ export const earlyStoppingSchema = z.strictObject({
 });
 export type EarlyStoppingSpec = z.infer<typeof earlyStoppingSchema>;
 
+/**
+ * Nested cross-validation (`validation.outer`): the non-test rows are cut into `k` outer folds
+ * (stratified when classifying), and the whole procedure — the search with this validation, the
+ * selection rule, the refit — is repeated on each outer fold's training part and scored on the outer
+ * fold: the outer estimate of the procedure, next to the inner best score. The test split is never
+ * touched. It costs k times the search again. @default none
+ */
+export const outerSchema = z.strictObject({
+  /** Outer folds. */
+  k: z.number().int().min(2, 'expected an integer of at least 2').max(20),
+});
+export type OuterSpec = z.infer<typeof outerSchema>;
+
 export const validationSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('holdout'),
     /** Share of the non-test rows held out for validation. @default 0.2 */
     fraction: fraction.default(0.2),
     earlyStopping: earlyStoppingSchema.optional(),
+    outer: outerSchema.optional(),
   }),
   z.strictObject({
     kind: z.literal('kfold'),
@@ -321,6 +335,7 @@ export const validationSchema = z.discriminatedUnion('kind', [
      */
     repeats: z.number().int().min(1, 'expected an integer of at least 1').max(20).optional(),
     earlyStopping: earlyStoppingSchema.optional(),
+    outer: outerSchema.optional(),
   }),
 ]);
 export type ValidationSpec = z.infer<typeof validationSchema>;

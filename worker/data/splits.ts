@@ -3,7 +3,7 @@
  * remaining rows. Both are pure functions of (labels, settings, seed), so every worker derives
  * the same splits without receiving them. Index arrays are row indices into the table, sorted.
  */
-import { repeatsOf, type ValidationSpec } from '../contract/spec.js';
+import { repeatsOf, type OuterSpec, type ValidationSpec } from '../contract/spec.js';
 import type { TaskKind } from '../contract/vocabulary.js';
 import { DataError } from './table.js';
 import { createRng, deriveSeed, shuffleInPlace, type Rng } from '../rng.js';
@@ -60,6 +60,28 @@ export function validationSplits(
   return splits;
 }
 
+/**
+ * Nested CV's outer folds of the non-test rows (spec `validation.outer`): a k-fold partition,
+ * stratified when classifying, dealt from a stream of its own (not the validation folds'), so
+ * outer fold o's training part is the same in every worker. The inner validation folds are then cut
+ * from a training part by validationSplits, as from all non-test rows without nesting.
+ * @throws {DataError} as validationSplits does for k-fold.
+ */
+export function outerSplits(
+  y: Float32Array,
+  nonTestRows: Int32Array,
+  outer: OuterSpec,
+  task: TaskKind,
+  seed: number,
+  classNames?: readonly string[],
+): Split[] {
+  const words = { what: 'outer cross-validation (validation.outer)', remedy: 'lower validation.outer.k' };
+  return kFold(y, nonTestRows, outer.k, task !== 'regression', createRng(deriveSeed(seed, 'outer')), classNames, words);
+}
+
+/** How kFold's errors name plain k-fold. */
+const KFOLD_WORDS = { what: 'cross-validation', remedy: 'lower k, or set stratified: false' };
+
 /** One k-fold partition of `trainRows`, dealt from `rng`'s shuffle (see validationSplits). */
 function kFold(
   y: Float32Array,
@@ -68,17 +90,18 @@ function kFold(
   stratify: boolean,
   rng: Rng,
   classNames: readonly string[] | undefined,
+  words: { readonly what: string; readonly remedy: string } = KFOLD_WORDS,
 ): Split[] {
   if (trainRows.length < k) {
-    throw new DataError(`${k}-fold cross-validation needs at least ${k} training rows, but there are only ${trainRows.length}`);
+    throw new DataError(`${k}-fold ${words.what} needs at least ${k} training rows, but there are only ${trainRows.length}`);
   }
   const groups = stratify ? groupByClass(y, trainRows) : [{ label: 0, rows: Array.from(trainRows) }];
   if (stratify) {
     for (const { label, rows } of groups) {
       if (rows.length < k) {
         throw new DataError(
-          `stratified ${k}-fold cross-validation needs at least ${k} training rows of each class, but class ` +
-            `${className(label, classNames)} has only ${rows.length}; lower k, or set stratified: false`,
+          `stratified ${k}-fold ${words.what} needs at least ${k} training rows of each class, but class ` +
+            `${className(label, classNames)} has only ${rows.length}; ${words.remedy}`,
         );
       }
     }

@@ -10,7 +10,7 @@ import { datasetKey, loadDataset } from '../data/load.js';
 import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
 import { binaryTargets, modelClasses, type PositiveClass, positiveClassOf } from '../data/positive-class.js';
 import { gather, type Standardizer } from '../data/preprocess.js';
-import { splitTest, validationSplits } from '../data/splits.js';
+import { outerSplits, splitTest, validationSplits } from '../data/splits.js';
 import { DataError, type Encoding, type Table } from '../data/table.js';
 import { prepareRatingsData, type PreparedRatings } from '../recsys/prepare.js';
 import { deriveSeed } from '../rng.js';
@@ -159,7 +159,7 @@ function cachedPositiveClass(table: Table, spec: Task['spec']): PositiveClass {
 
 /**
  * The seeds of a task's random streams. The task's seed comes from the experiment seed, the
- * hyperparameters, the kind and the fold, but not the run id, so that re-running the same spec
+ * hyperparameters, the kind, the fold and (nested CV) the outer fold, but not the run id, so that re-running the same spec
  * reproduces the same curves.
  */
 export function taskSeeds(task: Task): TrainingSeeds {
@@ -167,7 +167,8 @@ export function taskSeeds(task: Task): TrainingSeeds {
   const params = JSON.stringify(
     PARAM_NAMES.filter((name) => !omittedFromIdentity(name, task.params[name])).map((name) => [name, task.params[name]]),
   );
-  const seed = deriveSeed(task.spec.seed, `task/${task.kind}/${task.foldIndex}/${params}`);
+  const outer = task.outerFold === undefined ? '' : `outer/${task.outerFold}/`;
+  const seed = deriveSeed(task.spec.seed, `task/${outer}${task.kind}/${task.foldIndex}/${params}`);
   return { init: deriveSeed(seed, 'init'), shuffle: deriveSeed(seed, 'shuffle'), dropout: deriveSeed(seed, 'dropout') };
 }
 
@@ -191,6 +192,7 @@ function taskSplit(table: Table, task: Task): Split {
     spec.seed,
     task.kind,
     task.kind === 'search' ? task.foldIndex : -1,
+    task.outerFold ?? -1,
   ]);
   const cached = splitCache.get(table)?.get(key);
   if (cached !== undefined) return cached;
@@ -203,9 +205,17 @@ function taskSplit(table: Table, task: Task): Split {
 
 function cutRows(table: Table, task: Task): TaskRows {
   const { spec } = task;
+  const classNames = table.encoding.classes ?? undefined;
   const { train: nonTest, test } = splitTest(table.y, task.taskKind, spec.testSplit.fraction, spec.seed);
-  if (task.kind === 'refit') return { trainRows: nonTest, heldRows: test };
-  const folds = validationSplits(table.y, nonTest, spec.validation, task.taskKind, spec.seed, table.encoding.classes ?? undefined);
+  // Nested CV: the outer fold's training part stands in for the non-test rows, the outer fold for the test split.
+  const outer = spec.validation.outer;
+  const part =
+    task.outerFold === undefined || outer === undefined
+      ? { train: nonTest, validation: test }
+      : outerSplits(table.y, nonTest, outer, task.taskKind, spec.seed, classNames)[task.outerFold];
+  if (part === undefined) throw new RangeError(`outer fold ${task.outerFold} does not exist: validation.outer.k is ${outer?.k}`);
+  if (task.kind === 'refit') return { trainRows: part.train, heldRows: part.validation };
+  const folds = validationSplits(table.y, part.train, spec.validation, task.taskKind, spec.seed, classNames);
   const fold = folds[task.foldIndex];
   if (fold === undefined)
     throw new RangeError(`fold ${task.foldIndex} does not exist: the validation has ${folds.length} fold${folds.length === 1 ? '' : 's'}`);

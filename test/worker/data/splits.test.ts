@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataError } from '../../../worker/data/table.js';
-import { splitTest, validationSplits, type Split } from '../../../worker/data/splits.js';
+import { outerSplits, splitTest, validationSplits, type Split } from '../../../worker/data/splits.js';
 import type { ValidationSpec } from '../../../worker/contract/spec.js';
 
 /** 150 rows, imbalanced 100 / 37 / 13 and interleaved, like a real label column. */
@@ -188,4 +188,29 @@ test('repeated k-fold: k·n folds; each repeat partitions the rows, stratified; 
   assert.deepEqual(validationSplits(labels, train, { ...kfold, repeats: 3 }, 'multiclass', 42), repeated, 'same seed, same folds');
   // Adding a repeat keeps the earlier ones.
   assert.deepEqual(validationSplits(labels, train, { ...kfold, repeats: 4 }, 'multiclass', 42).slice(0, 15), repeated);
+});
+
+test('outer folds (nested CV): a stratified partition of the non-test rows, from a stream of their own; inner folds cut from a training part', () => {
+  const { train, test: testRows } = splitTest(labels, 'multiclass', 0.2, 42);
+  const outer = outerSplits(labels, train, { k: 4 }, 'multiclass', 42);
+  assert.equal(outer.length, 4);
+  checkFolds(outer, train, testRows);
+  const trainCounts = countClasses(train);
+  for (const [o, { validation }] of outer.entries()) {
+    countClasses(validation).forEach((count, c) => {
+      assertWithinOneRow(count, trainCounts[c]! / 4, `outer fold ${o}, class ${c}`);
+    });
+  }
+  assert.notDeepEqual(
+    outer.map((split) => split.validation),
+    validationSplits(labels, train, { kind: 'kfold', k: 4, stratified: true }, 'multiclass', 42).map((split) => split.validation),
+    'not the inner folds of the same rows',
+  );
+  assert.deepEqual(outerSplits(labels, train, { k: 4 }, 'multiclass', 42), outer, 'same seed, same outer folds');
+  const inner = validationSplits(labels, outer[1]!.train, kfold, 'multiclass', 42);
+  checkFolds(inner, outer[1]!.train, Int32Array.from([...testRows, ...outer[1]!.validation]));
+  assert.throws(
+    () => outerSplits(Float32Array.of(0, 1, 0, 1, 0, 0, 0), Int32Array.of(0, 1, 2, 3, 4, 5, 6), { k: 3 }, 'binary', 1),
+    /stratified 3-fold outer cross-validation \(validation\.outer\) needs .* class 1 has only 2; lower validation\.outer\.k/,
+  );
 });
