@@ -44,7 +44,7 @@ function mountTmpfs(size: string): string | null {
   return dir;
 }
 
-test('bad usage and flag values exit 2 with one line: --workers 0 / abc, an unknown flag, a port out of range, a folder as the spec', async () => {
+test('bad usage and flag values exit 2: --workers 0 / abc, an unknown flag, a port out of range, a folder as the spec', async () => {
   const dir = tempDir();
   const spec = writeFile(dir, 'tiny.yaml', TINY);
   const data = join(dir, 'data');

@@ -11,7 +11,7 @@ model: { width: 8, epochs: 3 }
 validation: { kind: holdout, fraction: 0.25 }
 `;
 
-test('predict protects files: never over its input (under any name), an existing output only with --force, a missing folder is made', async () => {
+test('predict never writes over its input (under any name), an existing output only with --force; a missing folder is made', async () => {
   const dir = tempDir();
   const dataDir = join(dir, 'data');
   const run = await runCli(['run', writeFile(dir, 'spec.yaml', SPEC)], dataDir);

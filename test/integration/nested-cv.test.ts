@@ -14,7 +14,7 @@ validation: { kind: kfold, k: 2, outer: { k: 2 } }
 selection: { metric: accuracy }
 `;
 
-test('nested CV through real workers: the task count up front, each outer fold searched, refitted and scored, the estimate in show', async () => {
+test('nested CV, real workers: the task count up front, each outer fold searched, refitted, scored; the estimate in show', async () => {
   const dir = tempDir('foldwise-nested-');
   try {
     const spec = writeFile(dir, 'iris.yaml', SPEC);

@@ -13,7 +13,7 @@ validation: { kind: kfold, k: 3, repeats: 2 }
 selection: { metric: accuracy }
 `;
 
-test('repeated k-fold through real workers: k·n fold rows per run, the mean over all of them, "3 folds × 2 repeats" in run and show', async () => {
+test('repeated k-fold through real workers: k·n fold rows per run, the mean over all, "3 folds × 2 repeats" in run and show', async () => {
   const dir = tempDir('foldwise-repeats-');
   try {
     const spec = writeFile(dir, 'iris.yaml', SPEC);

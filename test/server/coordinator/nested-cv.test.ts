@@ -27,7 +27,7 @@ function setUp() {
   return { storage, runner, coordinator: new Coordinator(storage, runner, { dataDir }), dataDir };
 }
 
-test('nested CV: each outer fold is an experiment of its own, searched, selected and refitted with its outer fold on every task', async () => {
+test('nested CV: each outer fold is an experiment of its own, searched, selected and refitted, its outer fold on every task', async () => {
   const { storage, runner, coordinator, dataDir } = setUp();
   const { experiment } = await coordinator.prepare(SPEC, { baseDir: '.' });
   const outerFolds = storage.experiments.outerFoldsOf(experiment.experimentId);

@@ -34,7 +34,8 @@ test('runs are numbered within their experiment (#1…#N), refit runs after the 
 test('migration 3 numbers the runs of an existing database per experiment, in creation order', () => {
   const db = openDatabase(':memory:', MIGRATIONS.slice(0, 2));
   const insertExperiment = db.prepare(`INSERT INTO experiments (experiment_id, name, spec_text, spec_json, spec_hash, dataset_kind, task,
-    selection_metric, selection_direction, status, created_at) VALUES (?, ?, '', '{}', 'h', 'iris', 'multiclass', 'accuracy', 'maximize', 'done', 0)`);
+    selection_metric, selection_direction, status, created_at)
+    VALUES (?, ?, '', '{}', 'h', 'iris', 'multiclass', 'accuracy', 'maximize', 'done', 0)`);
   insertExperiment.run(1, 'a');
   insertExperiment.run(2, 'b');
   const insertRun = db.prepare(`INSERT INTO runs (experiment_id, kind, params_json, status, n_folds, created_at)

@@ -159,7 +159,7 @@ test('a class with a single row stays in the training part', () => {
   assert.ok(train.includes(7));
 });
 
-test('repeated k-fold: k·n folds; each repeat partitions the rows, stratified; repeats shuffle differently; repeat 0 is plain k-fold', () => {
+test('repeated k-fold: k·n folds; each repeat partitions the rows, stratified, shuffled its own way; repeat 0 is plain k-fold', () => {
   const { train, test: testRows } = splitTest(labels, 'multiclass', 0.2, 42);
   const repeated = validationSplits(labels, train, { ...kfold, repeats: 3 }, 'multiclass', 42);
   assert.equal(repeated.length, 15);
@@ -190,7 +190,7 @@ test('repeated k-fold: k·n folds; each repeat partitions the rows, stratified; 
   assert.deepEqual(validationSplits(labels, train, { ...kfold, repeats: 4 }, 'multiclass', 42).slice(0, 15), repeated);
 });
 
-test('outer folds (nested CV): a stratified partition of the non-test rows, from a stream of their own; inner folds cut from a training part', () => {
+test('outer folds (nested CV): a stratified partition of the non-test rows, own stream; inner folds cut from a training part', () => {
   const { train, test: testRows } = splitTest(labels, 'multiclass', 0.2, 42);
   const outer = outerSplits(labels, train, { k: 4 }, 'multiclass', 42);
   assert.equal(outer.length, 4);

@@ -19,6 +19,8 @@ const MOVIES = [
   '3::Caf\u00e9 Society, The (1996)::Drama',
 ];
 
+const RATINGS = ['1::1::5::978300760', '1::3::3::978302109', '2::2::4::978301968', '3::1::1::978300275', '5::3::2::978824291'];
+
 /** A small folder in the ml-1m layout (Latin-1, `::`-separated); `overrides` replace whole files. */
 function writeMl1m(name: string, overrides: Partial<Record<'ratings.dat' | 'users.dat' | 'movies.dat', string | null>> = {}): string {
   const dir = join(scratch, name);
@@ -26,7 +28,7 @@ function writeMl1m(name: string, overrides: Partial<Record<'ratings.dat' | 'user
   const files: Record<string, string | null> = {
     'users.dat': `${USERS.join('\n')}\n`,
     'movies.dat': `${MOVIES.join('\n')}\n`,
-    'ratings.dat': `${['1::1::5::978300760', '1::3::3::978302109', '2::2::4::978301968', '3::1::1::978300275', '5::3::2::978824291'].join('\n')}\n`,
+    'ratings.dat': `${RATINGS.join('\n')}\n`,
     ...overrides,
   };
   for (const [file, text] of Object.entries(files)) if (text !== null) writeFileSync(join(dir, file), Buffer.from(text, 'latin1'));

@@ -16,7 +16,7 @@ function meanProbabilities(outOfFold: NonNullable<Awaited<ReturnType<typeof run>
   return [mean(1), mean(0)];
 }
 
-test('classWeight in both trainers: the engine follows the layers loop, and weighing the positives raises their probabilities', async () => {
+test('classWeight in both trainers: the engine follows the layers loop; weighing the positives raises their probabilities', async () => {
   const { tf, backend } = await selectBackend('wasm');
   const weighted = makeTask({ params: { epochs: 4, learningRate: 0.003, classWeight: { '1': 8 } } });
   const fast = await withEngine('fast', () => run(tf, backend, weighted));

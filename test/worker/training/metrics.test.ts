@@ -177,7 +177,7 @@ test("confusionAt and decisionMetrics at 0.5: scikit-learn's precision, recall, 
   assert.deepEqual(confusionAt([1, 0], [0.5, 0.5], 0.5), { tp: 0, fp: 0, tn: 1, fn: 1 }, 'exactly at the threshold is negative');
 });
 
-test('decisionMetrics: zero_division=0 (no predicted positive, no positive), MCC 0 with an empty margin, balanced accuracy over the classes present', () => {
+test('decisionMetrics: zero_division=0 (no predicted/actual positive), MCC 0 on no margin, balanced accuracy by class present', () => {
   const none = decisionMetrics({ tp: 0, fp: 0, tn: 2, fn: 2 });
   assert.deepEqual([none.precision, none.recall, none.f1, none.mcc], [0, 0, 0, 0]);
   assert.equal(none.balanced_accuracy, 0.5);

@@ -23,7 +23,7 @@ function task(kind: 'search' | 'refit', foldIndex: number, outerFold?: number): 
   };
 }
 
-test("an outer fold's tasks: inner folds cut from its training part, its refit scored on the outer fold, never on the test split", async () => {
+test("an outer fold's tasks: inner folds cut from its training part, its refit scored on the outer fold", async () => {
   const table = await loadDataset(spec.dataset, spec.seed, 'multiclass');
   const { train: nonTest, test: testRows } = splitTest(table.y, 'multiclass', 0.2, spec.seed);
   const outer = outerSplits(table.y, nonTest, { k: 4 }, 'multiclass', spec.seed);
