@@ -74,7 +74,9 @@ test('fraud, threshold f1: chosen on out-of-fold predictions, frozen, the test s
   const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
   assert.deepEqual(Object.keys(rows[0]!), ['row', 'prediction', 'probability_1']);
   const p = rows.map((row) => Number(row.probability_1));
-  rows.forEach((row, i) => assert.equal(row.prediction, p[i]! > decision.threshold ? '1' : '0'));
+  rows.forEach((row, i) => {
+    assert.equal(row.prediction, p[i]! > decision.threshold ? '1' : '0');
+  });
   const y = Float32Array.from(testRows, (row) => table.y[row]!);
   // The CSV carries the float32 features exactly, so predict reproduces the refit's test predictions and its confusion matrix.
   assert.deepEqual(confusionAt(y, p, decision.threshold), decision.confusion);

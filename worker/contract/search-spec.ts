@@ -285,8 +285,7 @@ export function searchIssues(
     issues.push({
       path: ['space'],
       message:
-        `${needsSampling(strategy)}: expected at least one hyperparameter, ` +
-        'e.g. learningRate: { float: [1.0e-4, 1.0e-1], log: true }',
+        `${needsSampling(strategy)}: expected at least one hyperparameter, ` + 'e.g. learningRate: { float: [1.0e-4, 1.0e-1], log: true }',
     });
     return issues;
   }
