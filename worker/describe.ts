@@ -2,11 +2,11 @@ import type { DatasetInfo } from './contract/protocol.js';
 import { decisionIssues, type ExperimentSpec, type Params } from './contract/spec.js';
 import { spaceChoiceValues } from './contract/search-spec.js';
 import { quote } from './data/cells.js';
-import { loadDataset } from './data/load.js';
 import { OTHER_LEVEL } from './data/pipeline.js';
 import { modelClasses, NAMED_POSITIVE, type PositiveClass, positiveClassOf } from './data/positive-class.js';
 import { DataError } from './data/table.js';
 import { classWeightsOf } from './training/class-weights.js';
+import { loadDescribedTable } from './training/task-data.js';
 import { splitTest, validationSplits } from './data/splits.js';
 import type { Table } from './data/table.js';
 import { injectDescribeFault } from './fault-injection.js';
@@ -20,7 +20,8 @@ import { injectDescribeFault } from './fault-injection.js';
  */
 export async function describeDataset(spec: ExperimentSpec): Promise<DatasetInfo> {
   injectDescribeFault();
-  const table = await loadDataset(spec.dataset, spec.seed, spec.task);
+  // Kept in this worker's table cache: the search that follows trains on it without reading the file again.
+  const table = await loadDescribedTable(spec);
   const { train, test } = splitTest(table.y, table.task, spec.testSplit.fraction, spec.seed);
   validationSplits(table.y, train, spec.validation, table.task, spec.seed);
   const [issue] = decisionIssues(spec, table.task);

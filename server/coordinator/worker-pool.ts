@@ -129,6 +129,8 @@ export class WorkerPool implements TaskRunner {
   /** Workers that died before announcing `ready`, in a row; past MAX_STARTUP_FAILURES the pool gives up. */
   #startupFailures = 0;
   #broken: Error | null = null;
+  /** The spec being described: workers that become ready meanwhile load its data too (#warm). */
+  #warmSpec: ExperimentSpec | null = null;
 
   constructor(options: WorkerPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) {
@@ -173,6 +175,7 @@ export class WorkerPool implements TaskRunner {
       (ready) => {
         this.#startupFailures = 0;
         this.#options.onReady?.(ready.workerName, ready.backend);
+        if (this.#warmSpec !== null) this.#warm(worker, this.#warmSpec);
         this.#release(worker);
       },
       (error: Error) => {
@@ -265,6 +268,8 @@ export class WorkerPool implements TaskRunner {
 
   async describe(spec: ExperimentSpec): Promise<DatasetInfo> {
     const worker = await this.#acquire();
+    this.#warmSpec = spec;
+    for (const other of this.#workers) if (other !== worker && !other.busy && other.backend !== null) this.#warm(other, spec);
     const requestId = `describe-${++this.#describeCounter}`;
     return new Promise<DatasetInfo>((resolve, reject) => {
       const stopListening = worker.listen((message) => {
@@ -283,10 +288,20 @@ export class WorkerPool implements TaskRunner {
       const cleanup = () => {
         stopListening();
         stopExitWatch();
+        this.#warmSpec = null;
         this.#release(worker);
       };
       worker.send({ type: 'describe', request: { requestId, spec } });
     });
+  }
+
+  /**
+   * Has an idle worker load a described spec's data while one describes it (its answer is ignored):
+   * the worker keeps the table (task-data.ts), so its first task of the search that follows trains at
+   * once instead of reading the file then. A task sent meanwhile waits in the worker behind it.
+   */
+  #warm(worker: WorkerProcess, spec: ExperimentSpec): void {
+    worker.send({ type: 'describe', request: { requestId: `warm-${++this.#describeCounter}`, spec } });
   }
 
   async close(): Promise<void> {

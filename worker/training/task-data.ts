@@ -3,9 +3,9 @@
  * (cut once per table), the preprocessing fitted on the training rows only, and its seeds.
  */
 import type { TensorFlow } from '../backend.js';
-import type { Task } from '../contract/protocol.js';
+import type { ExperimentSpec, Task } from '../contract/protocol.js';
 import { datasetDigest, shortDigest } from '../contract/dataset-digest.js';
-import { PARAM_NAMES } from '../contract/vocabulary.js';
+import { PARAM_NAMES, type TaskKind } from '../contract/vocabulary.js';
 import { datasetKey, loadDataset } from '../data/load.js';
 import { featureRows, type FittedFeatures, fitFeatures } from '../data/pipeline.js';
 import { binaryTargets, modelClasses, type PositiveClass, positiveClassOf } from '../data/positive-class.js';
@@ -52,16 +52,36 @@ const tableCache = new Map<string, Promise<Table>>();
 const TABLE_CACHE_SIZE = 4;
 
 export function loadTable(task: Task): Promise<Table> {
-  // The digest is part of the key: a table read from other bytes of the same file is another table.
-  const key = `${datasetKey(task.spec.dataset, task.spec.seed, task.taskKind)}\0${task.dataSha256 ?? ''}`;
-  const cached = tableCache.get(key);
-  tableCache.delete(key);
-  const table = cached ?? loadCheckedTable(task);
-  tableCache.set(key, table);
-  if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
+  const key = tableKey(task.spec, task.taskKind, task.dataSha256);
+  const table = tableCache.get(key) ?? loadCheckedTable(task);
+  remember(key, table);
   // A failed load is not cached: the next task retries (the file may have been fixed).
   table.catch(() => tableCache.get(key) === table && tableCache.delete(key));
   return table;
+}
+
+/**
+ * The describe step's table (describe.ts), kept where the tasks of its search look for it: under
+ * the task the table has (an inferred task loads the same table as that task named) and the digest
+ * of the bytes it came from, hashed after reading as `loadTable` does. So the search's first task
+ * on this worker trains at once instead of reading the file again.
+ */
+export async function loadDescribedTable(spec: ExperimentSpec): Promise<Table> {
+  const table = await loadDataset(spec.dataset, spec.seed, spec.task);
+  const sha256 = await datasetDigest(spec.dataset);
+  remember(tableKey(spec, table.task, sha256 ?? undefined), Promise.resolve(table));
+  return table;
+}
+
+/** The digest is part of the key: a table read from other bytes of the same file is another table. */
+function tableKey(spec: ExperimentSpec, taskKind: TaskKind, sha256: string | undefined): string {
+  return `${datasetKey(spec.dataset, spec.seed, taskKind)}\0${sha256 ?? ''}`;
+}
+
+function remember(key: string, table: Promise<Table>): void {
+  tableCache.delete(key);
+  tableCache.set(key, table);
+  if (tableCache.size > TABLE_CACHE_SIZE) tableCache.delete(tableCache.keys().next().value!);
 }
 
 /**

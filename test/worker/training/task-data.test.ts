@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../../worker/data/load.js';
 import { splitTest, validationSplits } from '../../../worker/data/splits.js';
 import type { Column } from '../../../worker/data/table.js';
-import { prepareData } from '../../../worker/training/task-data.js';
+import { datasetDigest } from '../../../worker/contract/dataset-digest.js';
+import { loadDescribedTable, loadTable, prepareData } from '../../../worker/training/task-data.js';
 import { scratchDir, taskMaker } from '../../helpers/run-task.js';
 
 const scratch = scratchDir('foldwise-task-data-');
@@ -94,4 +95,17 @@ test('prepareData: the runs of a fold share its prepared rows, equal to a fresh 
   assert.notEqual(fresh.train, first.train);
   assert.deepEqual(fresh.train, first.train);
   assert.deepEqual(fresh.held, first.held);
+});
+
+test('loadDescribedTable: the described table is the one the search tasks of the same bytes get, an inferred task included', async () => {
+  const { path } = writeFoldCsv(13);
+  const dataset = { kind: 'csv', path, target: 'label', impute: { numeric: 'median' } };
+  const task = taskMaker(path, 'described')({ spec: { dataset, validation, seed: 13 } });
+  assert.equal(task.spec.task, undefined, 'the spec leaves the task to be inferred');
+  const described = await loadDescribedTable(task.spec);
+  const sha256 = (await datasetDigest(task.spec.dataset))!;
+  rmSync(path);
+  // The file is gone: only the cache can answer, for the digest the search started with.
+  assert.equal(await loadTable({ ...task, taskKind: 'binary', dataSha256: sha256 }), described);
+  await assert.rejects(loadTable({ ...task, taskKind: 'binary', dataSha256: '0'.repeat(64) }), /ENOENT|no such file|not found/i);
 });
