@@ -30,9 +30,11 @@ import { searchedParamNames } from './search/grid.js';
 import { foldsLabel } from '../worker/contract/spec.js';
 import { nestedCostLine } from './cli/nested-lines.js';
 import type { Storage } from './storage/storage.js';
-import { createQueueRunner, describeQueueRunner, queueUrlFrom, runQueueWorkers } from './queue/commands.js';
 
 type GlobalFlags = { dataDir?: string };
+
+/** The queue commands, loaded only for --queue and `worker`: BullMQ and ioredis added ~0.25 s to every other command's start. */
+const queueCommands = () => import('./queue/commands.js');
 
 /** A TCP port to listen on: 0 (any free one) to 65535. */
 function port(value: string): number {
@@ -135,10 +137,16 @@ program
       // Schema errors are reported before any worker process starts.
       const spec = parseSpecText(specText);
       const config = configFrom(command, { workers: flags.workers ?? spec.workers, host: flags.host, port: flags.port });
+      const queue = flags.queue === undefined ? null : await queueCommands();
       const queueRunner =
-        flags.queue === undefined
+        flags.queue === undefined || queue === null
           ? null
-          : createQueueRunner({ queue: flags.queue, workers: flags.workers, localWorkers: flags.localWorkers, dataDir: config.dataDir });
+          : queue.createQueueRunner({
+              queue: flags.queue,
+              workers: flags.workers,
+              localWorkers: flags.localWorkers,
+              dataDir: config.dataDir,
+            });
       // A first run whose spec or data turns out bad leaves no empty database behind (see finally).
       const newDataDir = !existsSync(config.dataDir);
       const newDatabase = !existsSync(config.dbPath);
@@ -168,9 +176,10 @@ program
         const { experiment } = prepared;
         const backends = await whenReady(composition);
         const folds = foldsLabel(spec.validation);
-        const workers = queueRunner
-          ? describeQueueRunner(queueRunner, queueUrlFrom(flags.queue!), flags.localWorkers ?? 0)
-          : `${config.workers} workers`;
+        const workers =
+          queue && queueRunner
+            ? queue.describeQueueRunner(queueRunner, queue.queueUrlFrom(flags.queue!), flags.localWorkers ?? 0)
+            : `${config.workers} workers`;
         const verb = prepared.extendedFrom !== undefined ? 'Extending' : prepared.resumed ? 'Resuming' : 'Starting';
         const strategy = spec.search?.strategy ?? 'grid';
         const runs =
@@ -276,7 +285,7 @@ program
   .option('-c, --concurrency <n>', 'worker processes, each training one task at a time', positiveInt, 1)
   .option('--cache-dir <dir>', 'where verified copies of CSV datasets are kept (default: ~/.cache/foldwise/datasets)')
   .action(async (flags: { queue?: string | boolean; concurrency: number; cacheDir?: string }) => {
-    process.exitCode = await runQueueWorkers(flags);
+    process.exitCode = await (await queueCommands()).runQueueWorkers(flags);
   });
 
 program
