@@ -85,13 +85,19 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
     const shuffle = createRng(seeds.shuffle);
     /** Whether the layers model lags behind the engine's weights. */
     let modelIsStale = true;
+    /** The validation predictions of the current weights, once scored: the loop's last epoch's serve the out-of-fold predictions too. */
+    let heldOfWeights: Float32Array | null = null;
+    const weightsChanged = () => {
+      modelIsStale = true;
+      heldOfWeights = null;
+    };
     const savedModel = async (): Promise<LayersModel> => {
       if (modelIsStale) writeDenseWeights(tf, model, await trained.denseWeights());
       modelIsStale = false;
       return model;
     };
     const heldPredictions = async (): Promise<Float32Array> => {
-      if (uploaded !== null) return trained.predictUploaded(uploaded);
+      if (uploaded !== null) return (heldOfWeights ??= await trained.predictUploaded(uploaded));
       // Scored by the model a refit saves, so that predicting from its files reproduces the test
       // score exactly (the engine's own forward pass differs in the last bits: biases via a ones column).
       const testModel = await savedModel();
@@ -106,7 +112,7 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       // must stay finite too.
       trainEpoch: async (epoch: number): Promise<EpochMetrics> => {
         const order = shuffledRows(rows.n, shuffle);
-        modelIsStale = true;
+        weightsChanged();
         const predictions = await trained.trainEpoch(rows, order, task.params.batchSize, () => pacer.betweenBatches(epoch));
         const labels = gather(rows.y, order);
         const loss = meanLoss(head.loss, labels, predictions, data.nClasses);
@@ -119,7 +125,7 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       heldPredictions,
       snapshot: () => trained.snapshot(),
       restore: () => {
-        modelIsStale = true;
+        weightsChanged();
         return trained.restoreSnapshot();
       },
       savedModel,

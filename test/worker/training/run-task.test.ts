@@ -140,6 +140,10 @@ test('runTask: early stopping stops after `patience` epochs without improvement 
   assert.equal(curve.length, result.stoppedEpoch + 1);
   const valLosses = curve.map((metrics) => metrics.val_loss!);
   assert.equal(Math.min(...valLosses), valLosses[result.bestEpoch]);
+  // The out-of-fold predictions are the restored best epoch's, not those of the last epoch trained.
+  const outOfFold = decodeOutOfFold(result.outOfFold!);
+  assert.equal(binaryLogLoss(outOfFold.targets, outOfFold.predictions), result.bestMetrics.val_loss);
+  assert.notEqual(result.bestMetrics.val_loss, curve.at(-1)!.val_loss);
   assert.deepEqual(
     epochMetricsOf(result.bestMetrics),
     Object.fromEntries(Object.entries(curve[result.bestEpoch]!).filter(([name]) => name.startsWith('val_'))),
