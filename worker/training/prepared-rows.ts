@@ -9,8 +9,12 @@
  */
 import type { ModelRows } from './types.js';
 
-/** Rows kept beyond the newest entry, in bytes of their arrays. */
-const BUDGET_BYTES = 256 * 1024 * 1024;
+/**
+ * Rows kept beyond the newest entry, in bytes of their arrays: every fold of a 5-fold search of up
+ * to ~100,000 rows × 30 features (a sampled search interleaves folds), little for a long-lived
+ * worker (serve) to hold on to after its tables are gone.
+ */
+const BUDGET_BYTES = 64 * 1024 * 1024;
 
 type Entry = { readonly value: unknown; readonly bytes: number };
 
