@@ -140,7 +140,8 @@ test('tpe search stopped mid-way and run again continues the same sequence: noth
   stopAfter();
   assert.equal(stopped.interrupted, true);
   const recorded = storage.runs.list(experiment.experimentId).length;
-  assert.ok(recorded > 6 && recorded < 14, `stopped mid-way (${recorded} trials recorded)`);
+  // 6 done, maybe more sampled and in flight (how many depends on timing), but not all 14.
+  assert.ok(recorded >= 6 && recorded < 14, `stopped mid-way (${recorded} trials recorded)`);
   const again = await coordinator.prepare(SPEC(), { baseDir: '.' });
   assert.equal(again.resumed, true);
   await coordinator.search(experiment.experimentId);
