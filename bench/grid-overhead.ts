@@ -3,7 +3,8 @@
  * real CLI, by this checkout (B) and by another revision (A, default HEAD), interleaved A B, B A,
  * A B, … so that both see the same machine. Per run: the whole command's wall, the search's wall as
  * the database records it (first dispatch to last result), the sum of the folds' training time
- * (`trainMs`: epochs and their validation) and the share of worker time outside it. Ratios are
+ * (`trainMs`: epochs and their validation), the share of worker time outside it, and a task's
+ * fixed cost (dispatch to result, less its training) after and at each worker's first. Ratios are
  * medians of the per-pair ratios B ÷ A. Prints a Markdown table; writes nothing to BENCHMARKS.md.
  *
  *   node --import tsx bench/grid-overhead.ts [--base REV | --base-dir DIR] [--repeat 3] [--grid issue6|scaling] [--workers 2]
@@ -49,6 +50,10 @@ type Measured = {
   readonly trainS: number;
   /** 1 − Σ trainMs ÷ (workers × search wall). */
   readonly outside: number;
+  /** Median over the folds after each worker's first of (finished − dispatched − trainMs): a task's fixed cost. */
+  readonly taskMs: number;
+  /** The same for each worker's first fold of the search (it used to read the data). */
+  readonly firstTaskMs: number;
   readonly bestCvAuc: number | null;
   readonly load1: number;
 };
@@ -71,7 +76,13 @@ function runOnce(tree: string, label: string, index: number, grid: GridName, wor
   try {
     const [experiment] = storage.experiments.list();
     const runs = storage.runs.list(experiment!.experimentId);
-    const trainMs = runs.flatMap((run) => storage.runs.folds(run.runId)).reduce((sum, fold) => sum + (fold.trainMs ?? 0), 0);
+    const folds = runs.flatMap((run) => storage.runs.folds(run.runId));
+    const trainMs = folds.reduce((sum, fold) => sum + (fold.trainMs ?? 0), 0);
+    const fixed = (fold: (typeof folds)[number]) => fold.finishedAt! - fold.startedAt! - fold.trainMs!;
+    const byWorker = new Map<string | null, typeof folds>();
+    for (const fold of folds.filter((f) => f.trainMs !== null).sort((a, b) => a.startedAt! - b.startedAt!))
+      byWorker.set(fold.workerName, [...(byWorker.get(fold.workerName) ?? []), fold]);
+    const firsts = [...byWorker.values()].map((list) => list[0]!);
     const searchWallS = (experiment!.finishedAt! - experiment!.startedAt!) / 1000;
     const best = Math.max(...runs.map((run) => run.scoreMean ?? Number.NEGATIVE_INFINITY));
     return {
@@ -79,6 +90,8 @@ function runOnce(tree: string, label: string, index: number, grid: GridName, wor
       searchWallS,
       trainS: trainMs / 1000,
       outside: 1 - trainMs / 1000 / (workers * searchWallS),
+      taskMs: median([...byWorker.values()].flatMap((list) => list.slice(1)).map(fixed)),
+      firstTaskMs: median(firsts.map(fixed)),
       bestCvAuc: Number.isFinite(best) ? best : null,
       load1,
     };
@@ -124,10 +137,10 @@ async function main(): Promise<void> {
     const other = runOnce(trees[first === 'A' ? 'B' : 'A'], first === 'A' ? 'B' : 'A', i, grid, workers);
     const [A, B] = first === 'A' ? [one, other] : [other, one];
     pairs.push({ A, B });
-    console.error(
-      `#${i + 1}: A ${A.wallS.toFixed(1)} s (search ${A.searchWallS.toFixed(1)}), ` +
-        `B ${B.wallS.toFixed(1)} s (search ${B.searchWallS.toFixed(1)})`,
-    );
+    const line = (m: Measured) =>
+      `${m.wallS.toFixed(1)} s (search ${m.searchWallS.toFixed(1)}, training ${m.trainS.toFixed(1)}, ` +
+      `outside ${(100 * m.outside).toFixed(1)} %, task ${m.taskMs.toFixed(0)} ms, first ${m.firstTaskMs.toFixed(0)} ms, load ${m.load1.toFixed(2)})`;
+    console.error(`#${i + 1} (${first} first): A ${line(A)}; B ${line(B)}`);
   }
   const after = loadavg();
   const med = (f: (m: Measured) => number, side: 'A' | 'B') => median(pairs.map((pair) => f(pair[side])));
@@ -137,6 +150,8 @@ async function main(): Promise<void> {
     ['search wall (s)', (m) => m.searchWallS, (v) => v.toFixed(1)],
     ['Σ fold training (s)', (m) => m.trainS, (v) => v.toFixed(1)],
     ['outside training', (m) => m.outside, (v) => `${(100 * v).toFixed(1)} %`],
+    ['a task beyond its training (ms, median)', (m) => m.taskMs, (v) => v.toFixed(0)],
+    ["each worker's first task beyond its training (ms)", (m) => m.firstTaskMs, (v) => v.toFixed(0)],
   ];
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   console.log(`${machineLine()} · load ${load(before)} before, ${load(after)} after (1 / 5 / 15 min)`);
