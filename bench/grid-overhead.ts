@@ -139,7 +139,8 @@ async function main(): Promise<void> {
     pairs.push({ A, B });
     const line = (m: Measured) =>
       `${m.wallS.toFixed(1)} s (search ${m.searchWallS.toFixed(1)}, training ${m.trainS.toFixed(1)}, ` +
-      `outside ${(100 * m.outside).toFixed(1)} %, task ${m.taskMs.toFixed(0)} ms, first ${m.firstTaskMs.toFixed(0)} ms, load ${m.load1.toFixed(2)})`;
+      `outside ${(100 * m.outside).toFixed(1)} %, task ${m.taskMs.toFixed(0)} ms, first ${m.firstTaskMs.toFixed(0)} ms, ` +
+      `load ${m.load1.toFixed(2)})`;
     console.error(`#${i + 1} (${first} first): A ${line(A)}; B ${line(B)}`);
   }
   const after = loadavg();
