@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { quote } from '../data/cells.js';
 import { DataError, type SideTable, type Table } from '../data/table.js';
-import { addId, indexById, readLines, parseRating } from './movielens-files.js';
+import { addId, indexById, movieTable, parseGenreList, parseRating, readLines, yearOfTitle } from './movielens-files.js';
 import { ratingsTable } from './ratings-table.js';
 
 const SEPARATOR = '::';
@@ -84,17 +84,10 @@ async function readMovies(path: string): Promise<SideTable> {
     if (id === '') throw new DataError(`${where}, field 1 (MovieID): missing value`);
     addId(seen, id, `${where}, field 1 (MovieID)`, line);
     ids.push(id);
-    genres.push(list === '' || list === '(no genres listed)' ? [] : list.split('|').map((genre) => genre.trim()));
-    const match = /\((\d{4})\)\s*$/.exec(title);
-    year.push(match ? Number(match[1]) : Number.NaN);
+    genres.push(parseGenreList(list));
+    year.push(yearOfTitle(title));
   }
-  return {
-    ids,
-    columns: [
-      { name: 'genres', kind: 'multi', values: genres },
-      { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
-    ],
-  };
+  return movieTable(ids, genres, year);
 }
 
 /** The `count` fields of a `::`-separated line, trimmed; an empty id field is an error. */

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { NUMBER_PATTERN, quote } from '../data/cells.js';
-import { DataError } from '../data/table.js';
+import { DataError, type SideTable } from '../data/table.js';
 
 export type Line = { readonly line: number; readonly text: string };
 
@@ -80,4 +80,30 @@ export function addId(seen: Map<string, number>, id: string, where: string, line
   const first = seen.get(id);
   if (first !== undefined) throw new DataError(`${where}: id ${quote(id)} appears twice (first on line ${first})`);
   seen.set(id, line);
+}
+
+/** A movie's genres written `A|B|C` (ml-latest-small, ml-1m); `(no genres listed)` or nothing is none. */
+export function parseGenreList(list: string): string[] {
+  if (list === '' || list === '(no genres listed)') return [];
+  return list
+    .split('|')
+    .map((genre) => genre.trim())
+    .filter((genre) => genre !== '');
+}
+
+/** The year in a title's trailing "(1995)"; NaN (missing) when it has none. */
+export function yearOfTitle(title: string): number {
+  const match = /\((\d{4})\)\s*$/.exec(title);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** The movies as every layout describes them: their genres and their year. */
+export function movieTable(ids: readonly string[], genres: readonly (readonly string[])[], year: readonly number[]): SideTable {
+  return {
+    ids,
+    columns: [
+      { name: 'genres', kind: 'multi', values: genres },
+      { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
+    ],
+  };
 }

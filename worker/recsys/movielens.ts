@@ -20,9 +20,20 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetSpec } from '../contract/spec.js';
 import { quote } from '../data/cells.js';
-import { DataError, type SideColumn, type SideTable, type Table } from '../data/table.js';
+import { DataError, type SideTable, type Table } from '../data/table.js';
 import { loadMl1m } from './movielens-1m.js';
-import { addId, exists, indexById, parseNumberCell, parseRating, readCsv, readLines } from './movielens-files.js';
+import {
+  addId,
+  exists,
+  indexById,
+  movieTable,
+  parseGenreList,
+  parseNumberCell,
+  parseRating,
+  readCsv,
+  readLines,
+  yearOfTitle,
+} from './movielens-files.js';
 import { ratingsTable } from './ratings-table.js';
 import { sortIds } from './side-features.js';
 
@@ -213,13 +224,7 @@ async function readItems100k(path: string, genreNames: readonly string[]): Promi
     const date = /(\d{4})\s*$/.exec(fields[2]!);
     year.push(date ? Number(date[1]) : Number.NaN);
   }
-  return {
-    ids,
-    columns: [
-      { name: 'genres', kind: 'multi', values: genres },
-      { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
-    ],
-  };
+  return movieTable(ids, genres, year);
 }
 
 // ───────────────────────────── ml-latest-small ─────────────────────────────
@@ -282,21 +287,8 @@ async function readMoviesCsv(path: string): Promise<SideTable> {
     if (id === '') throw new DataError(`${path}, line ${line}, column "movieId": missing value (empty cell)`);
     addId(seen, id, `${path}, line ${line}, column "movieId"`, line);
     ids.push(id);
-    const list = cells[cGenres]!;
-    genres.push(
-      list === '' || list === '(no genres listed)'
-        ? []
-        : list
-            .split('|')
-            .map((genre) => genre.trim())
-            .filter((genre) => genre !== ''),
-    );
-    const match = /\((\d{4})\)\s*$/.exec(cells[cTitle]!);
-    year.push(match ? Number(match[1]) : Number.NaN);
+    genres.push(parseGenreList(cells[cGenres]!));
+    year.push(yearOfTitle(cells[cTitle]!));
   }
-  const columns: SideColumn[] = [
-    { name: 'genres', kind: 'multi', values: genres },
-    { name: 'year', kind: 'numeric', values: Float64Array.from(year) },
-  ];
-  return { ids, columns };
+  return movieTable(ids, genres, year);
 }
