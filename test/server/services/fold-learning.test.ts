@@ -4,7 +4,8 @@ import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { neverLearnedFolds } from '../../../server/services/fold-learning.js';
 import type { Fold } from '../../../server/storage/run-store.js';
 import type { Storage } from '../../../server/storage/storage.js';
-import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
+import { createBareExperiment } from '../../helpers/bare-experiment.js';
+import { DEFAULT_PARAMS } from '../../../worker/contract/spec.js';
 import { startTestDashboard, type TestDashboard } from '../../helpers/dashboard-server.js';
 
 const foldOf = (foldIndex: number, bestMetrics: Record<string, number | null> | null, status: Fold['status'] = 'done'): Fold => ({
@@ -50,16 +51,7 @@ let stuckRunId: number;
 let failedRunId: number;
 
 function seed(storage: Storage): void {
-  const experiment = storage.experiments.create({
-    name: 'stuck',
-    specText: 'x',
-    spec: validateSpec({ name: 'stuck', dataset: { kind: 'fraud' }, validation: { kind: 'kfold', k: 3 } }),
-    specHash: 'h',
-    datasetKind: 'fraud',
-    task: 'binary',
-    selectionMetric: 'auc',
-    selectionDirection: 'maximize',
-  });
+  const experiment = createBareExperiment(storage, 'stuck', { validation: { kind: 'kfold', k: 3 } });
   const { experimentId } = experiment;
   storage.runs.createSearchRuns(
     experimentId,

@@ -4,21 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStorage } from '../../../server/storage/storage.js';
+import { createBareExperiment } from '../../helpers/bare-experiment.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
-import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
+import { DEFAULT_PARAMS } from '../../../worker/contract/spec.js';
 
 function setUp(nFolds = 3) {
   const storage = openStorage(join(mkdtempSync(join(tmpdir(), 'foldwise-failed-folds-')), 'foldwise.db'));
-  const experiment = storage.experiments.create({
-    name: 'e',
-    specText: 'x',
-    spec: validateSpec({ name: 'e', dataset: { kind: 'fraud' } }),
-    specHash: 'h',
-    datasetKind: 'fraud',
-    task: 'binary',
-    selectionMetric: 'auc',
-    selectionDirection: 'maximize',
-  });
+  const experiment = createBareExperiment(storage);
   const params = [4, 8].map((width) => canonicalParamsJson({ ...DEFAULT_PARAMS, width }));
   storage.runs.createSearchRuns(experiment.experimentId, params, nFolds);
   const [first, second] = storage.runs.list(experiment.experimentId).map((run) => run.runId) as [number, number];

@@ -6,23 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStorage } from '../../../server/storage/storage.js';
+import { createBareExperiment } from '../../helpers/bare-experiment.js';
 import { LEASE_STALE_MS } from '../../../server/storage/lease-store.js';
 import { LeaseHeldError, withLease } from '../../../server/coordinator/experiment-lease.js';
-import { validateSpec } from '../../../worker/contract/spec.js';
 
 function setUp() {
   const path = join(mkdtempSync(join(tmpdir(), 'foldwise-lease-')), 'foldwise.db');
   const storage = openStorage(path);
-  const experiment = storage.experiments.create({
-    name: 'e',
-    specText: 'x',
-    spec: validateSpec({ name: 'e', dataset: { kind: 'fraud' } }),
-    specHash: 'h',
-    datasetKind: 'fraud',
-    task: 'binary',
-    selectionMetric: 'auc',
-    selectionDirection: 'maximize',
-  });
+  const experiment = createBareExperiment(storage);
   return { path, storage, experiment };
 }
 

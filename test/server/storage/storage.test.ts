@@ -9,21 +9,13 @@ import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../../server/storage/database.js';
 import { MIGRATIONS } from '../../../server/storage/migrations.js';
 import { openStorage, type Storage } from '../../../server/storage/storage.js';
+import { createBareExperiment } from '../../helpers/bare-experiment.js';
 import type { NewExperiment } from '../../../server/storage/experiment-store.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
 
 function newExperiment(storage: Storage, name = 'e') {
-  return storage.experiments.create({
-    name,
-    specText: 'x',
-    spec: validateSpec({ name, dataset: { kind: 'fraud' } }),
-    specHash: 'h',
-    datasetKind: 'fraud',
-    task: 'binary',
-    selectionMetric: 'auc',
-    selectionDirection: 'maximize',
-  });
+  return createBareExperiment(storage, name);
 }
 
 /** A database file of its own (a second handle or process cannot see an in-memory one). */
