@@ -38,10 +38,18 @@ export const MLP_ENGINE_ENV_VAR = 'FOLDWISE_MLP_ENGINE';
  * given). @throws {Error} on a bad FOLDWISE_MLP_ENGINE.
  */
 export function usesFastEngine(task: Pick<Task, 'params'>, tf?: TensorFlow): boolean {
-  const forced = process.env[MLP_ENGINE_ENV_VAR]?.trim() ?? '';
-  if (forced === 'layers') return false;
-  if (forced !== '' && forced !== 'fast') throw new Error(`${MLP_ENGINE_ENV_VAR} must be "fast" or "layers"; got "${forced}"`);
-  return unsupportedReason(task.params, tf) === null;
+  return engineChoice(MLP_ENGINE_ENV_VAR) === 'fast' && unsupportedReason(task.params, tf) === null;
+}
+
+/**
+ * What an engine switch in the environment asks for: `fast` when unset.
+ * @throws {Error} on a value other than "fast" or "layers".
+ */
+export function engineChoice(envVar: string): 'fast' | 'layers' {
+  const forced = process.env[envVar]?.trim() ?? '';
+  if (forced === '' || forced === 'fast') return 'fast';
+  if (forced === 'layers') return 'layers';
+  throw new Error(`${envVar} must be "fast" or "layers"; got "${forced}"`);
 }
 
 /**

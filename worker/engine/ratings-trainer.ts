@@ -19,7 +19,7 @@ import { createRng, shuffleInPlace } from '../rng.js';
 import { evaluate } from '../training/metrics.js';
 import type { TrainerSetup } from '../training/task-data.js';
 import { throwIfDiverged, type ModelRows, type Trainer } from '../training/types.js';
-import { usesFastEngine } from './engine-trainer.js';
+import { engineChoice, usesFastEngine } from './engine-trainer.js';
 import {
   ratingsArchitectureFor,
   RatingsEngine,
@@ -39,10 +39,7 @@ export const RECSYS_ENGINE_ENV_VAR = 'FOLDWISE_RECSYS_ENGINE';
  * @throws {Error} on a bad FOLDWISE_RECSYS_ENGINE or FOLDWISE_MLP_ENGINE.
  */
 export function usesRecsysEngine(task: Pick<Task, 'params'>, tf?: TensorFlow): boolean {
-  const forced = process.env[RECSYS_ENGINE_ENV_VAR]?.trim() ?? '';
-  if (forced !== '' && forced !== 'fast' && forced !== 'layers')
-    throw new Error(`${RECSYS_ENGINE_ENV_VAR} must be "fast" or "layers"; got "${forced}"`);
-  if (forced === 'layers') return false;
+  if (engineChoice(RECSYS_ENGINE_ENV_VAR) === 'layers') return false;
   if (task.params.family === 'mlp') return usesFastEngine(task, tf);
   return ratingsUnsupportedReason(task.params, tf) === null;
 }
