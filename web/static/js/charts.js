@@ -15,12 +15,12 @@ export const PALETTE = [
   '#0b7285',
   '#a61e4d',
 ];
-const FONT = 'Inter, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif';
-const MUTED = '#6b7385';
-const GRID_LINE = '#eef0f3';
-const AXIS_LINE = '#cfd4dc';
+export const FONT = 'Inter, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif';
+export const MUTED = '#6b7385';
+export const GRID_LINE = '#eef0f3';
+export const AXIS_LINE = '#cfd4dc';
 
-const axisStyle = {
+export const axisStyle = {
   axisLine: { lineStyle: { color: AXIS_LINE } },
   axisTick: { show: false },
   axisLabel: { color: MUTED, fontSize: 11 },

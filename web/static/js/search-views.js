@@ -4,25 +4,13 @@
 // hyperparameters' importance (PED-ANOVA, computed on the server: server/search/importance.ts).
 // Data: GET /api/experiments/:id/trials, again whenever experiment.js refreshes the page.
 import { $, $$, fetchJson, fmt, metricLabel, pageData, paramLabel, throttle } from './lib.js';
-import { ChartSlot, PALETTE } from './charts.js';
+import { ChartSlot, FONT, GRID_LINE, MUTED, PALETTE, axisStyle } from './charts.js';
 
-const FONT = 'Inter, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif';
-const MUTED = '#6b7385';
-const GRID_LINE = '#eef0f3';
-const AXIS_LINE = '#cfd4dc';
 const COMPLETE = PALETTE[0];
 const BEST = PALETTE[1];
 const PRUNED = '#868e96';
 // A filled ✕ (a path symbol is filled, so the cross is drawn as an outline of its own).
 const CROSS = 'path://M2,0L5,3L8,0L10,2L7,5L10,8L8,10L5,7L2,10L0,8L3,5L0,2Z';
-
-const axisStyle = {
-  axisLine: { lineStyle: { color: AXIS_LINE } },
-  axisTick: { show: false },
-  axisLabel: { color: MUTED, fontSize: 11 },
-  splitLine: { lineStyle: { color: GRID_LINE } },
-  nameTextStyle: { color: MUTED, fontSize: 11 },
-};
 
 const root = $('#search-views');
 const page = pageData();
