@@ -5,8 +5,9 @@
  * announces the committed epoch) to its arrival at each client (median and p90). Each variant
  * runs ROUNDS times, alternating; medians are quoted. Writes the `live-feed` section of BENCHMARKS.md.
  *
- *   node --import tsx bench/live-feed.ts [--no-write]
+ *   node --import tsx bench/live-feed.ts [--rounds 5] [--no-write]
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startCli, tempDir, writeFile } from '../test/helpers/cli.js';
@@ -15,7 +16,9 @@ import { waitFor } from '../test/helpers/wait-for.js';
 import { machineLine, median, writeSection } from './report.js';
 
 const CLIENTS = 20;
-const ROUNDS = 3;
+const roundsFlag = process.argv.indexOf('--rounds');
+const ROUNDS = roundsFlag > 0 ? Number(process.argv[roundsFlag + 1]) : 5;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds: expected a whole number ≥ 1');
 const WORKERS = 2;
 const SPEC = `
 name: live-bench
@@ -28,7 +31,14 @@ seed: 3
 const write = !process.argv.includes('--no-write');
 
 type Variant = 'alone' | 'followed';
-type Round = { readonly variant: Variant; readonly wallMs: number; readonly searchMs: number; readonly latencies: number[] };
+type Round = {
+  readonly variant: Variant;
+  readonly wallMs: number;
+  readonly searchMs: number;
+  readonly latencies: number[];
+  /** The 1-minute load average when the round started. */
+  readonly load: number;
+};
 
 function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -96,6 +106,7 @@ async function round(variant: Variant): Promise<Round> {
     for (let i = 0; i < CLIENTS; i++) clients.push(openSse(`${url}/api/experiments/${id}/events`));
     await Promise.all(clients.map((client) => client.ready));
   }
+  const load = loadavg()[0]!;
   const started = Date.now();
   const run = await startCli(['run', spec, '--workers', String(WORKERS), '--no-refit'], dataDir).finished;
   const wallMs = Date.now() - started;
@@ -122,7 +133,7 @@ async function round(variant: Variant): Promise<Round> {
     `${variant}: ${(wallMs / 1000).toFixed(1)} s wall (search ${(searchMs / 1000).toFixed(1)} s)` +
       (latencies.length > 0 ? `, ${latencies.length} epoch events, latency median ${median(latencies).toFixed(0)} ms` : ''),
   );
-  return { variant, wallMs, searchMs, latencies };
+  return { variant, wallMs, searchMs, latencies, load };
 }
 
 const rounds: Round[] = [];
@@ -153,6 +164,12 @@ const lines = [
   `Latency from an epoch's write to its event at a client, over ${latencies.length.toLocaleString('en-US')} events: ` +
     `median ${median(latencies).toFixed(0)} ms, p90 ${quantile(latencies, 0.9).toFixed(0)} ms ` +
     '(feed batches every 100 ms, the serve polls every 250 ms, SSE batches every 100 ms).',
+  '',
+  `Target (issue 13): ≤ 5 % — ${overhead <= 5 ? 'met' : '**not met**'} in this run.`,
+  '',
+  `Rounds (search seconds, in run order; 1-minute load average at the start): ${rounds
+    .map((r) => `${r.variant} ${(r.searchMs / 1000).toFixed(1)} (${r.load.toFixed(2)})`)
+    .join(', ')}. Command: \`node --import tsx bench/live-feed.ts --rounds ${ROUNDS}\`.`,
 ];
 console.log(`\n${lines.join('\n')}`);
 if (write) writeSection('live-feed', lines.join('\n'));

@@ -5,12 +5,15 @@
  * the best on all training rows, test ROC AUC. Also: scaling from 1 to 2 workers, and the share of
  * wall time spent outside training.
  *
- *   node --import tsx bench/search.ts [--repeat 1] [--skip-scaling] [--skip-sklearn]
+ *   node --import tsx bench/search.ts [--repeat 3] [--skip-scaling] [--skip-sklearn] [--foldcut]
+ *
+ * Each round runs GridSearchCV and the foldwise searches back to back; ratios are medians of the per-round ratios.
  *
  * Compares with bench/out/baselines.json when bench/baselines.ts has written it in the same session.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage } from '../server/storage/storage.js';
@@ -143,65 +146,102 @@ function readBaselines(): Record<string, Baseline> {
   return Object.fromEntries(entries.filter((entry): entry is [string, Baseline] => entry[1] !== undefined));
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 1) || 1;
-  mkdirSync(OUT, { recursive: true });
-  if (!existsSync(DEFAULT_CSV)) await exportFraud();
+/** Samples trained per second of the search's wall time. */
+const rate = (m: Measured) => m.searchSamples / m.searchWallS;
 
-  // GridSearchCV right before foldwise, so the two walls share the machine's conditions.
-  const sameRun = args.includes('--skip-sklearn')
+type Round = {
+  readonly sklearn: Baseline | undefined;
+  readonly measured: Record<string, Measured>;
+  readonly scaling: { readonly one: Measured; readonly two: Measured } | undefined;
+  /** The 1-minute load average when the round started. */
+  readonly load: number;
+};
+
+const SCALING: Variant = {
+  key: 'scaling',
+  label: 'scaling',
+  yaml: BASE('bench-scaling', '', 'depth: [1, 2]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: 10'),
+};
+
+/**
+ * One paired round: GridSearchCV, then each foldwise variant, then the scaling pair, back to back, so
+ * the ratios compare runs that shared the machine's conditions.
+ */
+async function runRound(index: number, args: readonly string[], variants: readonly Variant[]): Promise<Round> {
+  const load = loadavg()[0]!;
+  const sklearn = args.includes('--skip-sklearn')
     ? undefined
     : (
         await runJson<{ full: Baseline }>(
           python('search_sklearn.py', '--csv', DEFAULT_CSV, '--seed', '42', '--n-jobs', '2', '--variants', 'full'),
         )
       ).value.full;
-  if (sameRun)
-    console.error(`GridSearchCV: ${sameRun.wall_s.toFixed(1)} s, CV AUC ${fmt(sameRun.best_cv_auc)}, test AUC ${fmt(sameRun.test_auc)}`);
+  if (sklearn)
+    console.error(
+      `#${index + 1} GridSearchCV: ${sklearn.wall_s.toFixed(1)} s, CV AUC ${fmt(sklearn.best_cv_auc)}, test AUC ${fmt(sklearn.test_auc)}`,
+    );
+  const measured: Record<string, Measured> = {};
+  for (const variant of variants) {
+    const m = runSearch(variant, 2, `2w-${index}`);
+    measured[variant.key] = m;
+    console.error(
+      `#${index + 1} ${variant.key}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ` +
+        `${m.epochsTrained} epochs`,
+    );
+  }
+  let scaling: Round['scaling'];
+  if (!args.includes('--skip-scaling')) {
+    scaling = { one: runSearch(SCALING, 1, `1w-${index}`), two: runSearch(SCALING, 2, `2w-${index}`) };
+    console.error(`#${index + 1} scaling: 2 workers ${fmt(rate(scaling.two) / rate(scaling.one), 2)}× one`);
+  }
+  return { sklearn, measured, scaling, load };
+}
+
+/** The round whose value is the median of `of` over the rounds (the upper one for an even count). */
+function medianRound<T>(items: readonly T[], of: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => of(a) - of(b));
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 1) || 1;
+  mkdirSync(OUT, { recursive: true });
+  if (!existsSync(DEFAULT_CSV)) await exportFraud();
+  const variants = VARIANTS.filter((v) => v.key !== 'foldcut' || args.includes('--foldcut'));
+
+  const rounds: Round[] = [];
+  for (let i = 0; i < repeat; i++) rounds.push(await runRound(i, args, variants));
 
   const rows: string[] = [];
-  const measured: Record<string, Measured[]> = {};
-  for (const variant of VARIANTS) {
-    measured[variant.key] = [];
-    for (let i = 0; i < repeat; i++) {
-      const m = runSearch(variant, 2, `2w-${i}`);
-      measured[variant.key]!.push(m);
-      console.error(
-        `${variant.key} #${i + 1}: ${m.wallS.toFixed(1)} s, CV AUC ${fmt(m.bestCvAuc)}, test AUC ${fmt(m.testAuc)}, ` +
-          `${m.epochsTrained} epochs`,
-      );
-    }
-    const ms = measured[variant.key]!;
-    const mid = ms.find((m) => m.wallS === median(ms.map((x) => x.wallS))) ?? ms[0]!;
+  for (const variant of variants) {
+    const ms = rounds.map((r) => r.measured[variant.key]!);
+    const mid = medianRound(ms, (m) => m.wallS);
     rows.push(
       `| ${variant.label} | ${fmt(median(ms.map((m) => m.wallS)), 1)} | ${fmt(mid.bestCvAuc)} (${mid.bestParams}) | ` +
         `${fmt(mid.testAuc)} | ${mid.epochsTrained} | ${mid.runsPruned} | ` +
         `${(100 * mid.outsideTrainingShare).toFixed(1)} % |`,
     );
   }
-
-  const baselines = readBaselines();
-  if (sameRun)
+  const sklearnRounds = rounds.flatMap((r) => (r.sklearn ? [r.sklearn] : []));
+  if (sklearnRounds.length > 0) {
+    const mid = medianRound(sklearnRounds, (b) => b.wall_s);
     rows.unshift(
-      `| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(sameRun.wall_s, 1)} | ` +
-        `${fmt(sameRun.best_cv_auc)} | ${fmt(sameRun.test_auc)} | ${sameRun.epochs_total} | | |`,
+      `| **GridSearchCV(MLPClassifier), n_jobs=2, this run** | ${fmt(median(sklearnRounds.map((b) => b.wall_s)), 1)} | ` +
+        `${fmt(mid.best_cv_auc)} | ${fmt(mid.test_auc)} | ${mid.epochs_total} | | |`,
     );
+  }
+  const baselines = readBaselines();
   const baselineRows = Object.entries(baselines).map(
     ([name, b]) =>
       `| ${name} (from baselines.json) | ${fmt(b.wall_s, 1)} | ${fmt(b.best_cv_auc)} | ${fmt(b.test_auc)} | ${b.epochs_total} | | |`,
   );
 
   let scaling = '';
-  if (!args.includes('--skip-scaling')) {
-    const small: Variant = {
-      key: 'scaling',
-      label: 'scaling',
-      yaml: BASE('bench-scaling', '', 'depth: [1, 2]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: 10'),
-    };
-    const one = runSearch(small, 1, '1w');
-    const two = runSearch(small, 2, '2w');
-    const rate = (m: Measured) => m.searchSamples / m.searchWallS;
+  const scaled = rounds.flatMap((r) => (r.scaling ? [r.scaling] : []));
+  if (scaled.length > 0) {
+    const speedups = scaled.map((s) => rate(s.two) / rate(s.one));
+    const mid = medianRound(scaled, (s) => rate(s.two) / rate(s.one));
     const scalingRow = (workers: number, m: Measured) =>
       `| ${workers} | ${fmt(m.searchWallS, 1)} | ${Math.round(rate(m)).toLocaleString('en')} | ${fmt(m.wallS, 1)} | ` +
       `${(100 * m.outsideTrainingShare).toFixed(1)} % |`;
@@ -211,39 +251,49 @@ async function main(): Promise<void> {
 
 8 configurations (depth {1,2} × width {32,64} × batch {64,128}) × 5 folds × 10 epochs, same data. Throughput = samples trained
 in the search ÷ the search's wall time as recorded in the database (from dispatch of the first task to the last result; worker
-start-up and the refit excluded, they are in the whole-command walls above).
+start-up and the refit excluded, they are in the whole-command walls above). The round with the median speed-up:
 
 | workers | search wall (s) | samples/s | whole command (s) | search time outside training |
 |---|---|---|---|---|
-${scalingRow(1, one)}
-${scalingRow(2, two)}
+${scalingRow(1, mid.one)}
+${scalingRow(2, mid.two)}
 
-2 workers give **${fmt(rate(two) / rate(one), 2)}×** the throughput of 1 (target ≥ 1.8×). ` +
-      `"Outside training" = 1 − Σ fold training time ÷ (workers ×
+2 workers give **${fmt(median(speedups), 2)}×** the throughput of 1, median of ${speedups.length} round(s) ` +
+      `(${speedups.map((x) => fmt(x, 2)).join(', ')}; target ≥ 1.9×). "Outside training" = 1 − Σ fold training time ÷ (workers ×
 search wall): scheduling, IPC messages, SQLite writes, per-task data preparation (target ≤ 5 %).`;
   }
 
-  const plain = measured.plain![0]!;
-  const smart = measured.smart![0]!;
-  const sk = sameRun ?? baselines['GridSearchCV(MLPClassifier), n_jobs=2'];
+  const paired = rounds.filter((r) => r.sklearn !== undefined);
+  const ratio = (key: string) => paired.map((r) => r.measured[key]!.wallS / r.sklearn!.wall_s);
+  const plain = medianRound(rounds, (r) => r.measured.plain!.wallS).measured.plain!;
+  const smart = medianRound(rounds, (r) => r.measured.smart!.wallS).measured.smart!;
+  const sk = sklearnRounds.length > 0 ? medianRound(sklearnRounds, (b) => b.wall_s) : baselines['GridSearchCV(MLPClassifier), n_jobs=2'];
+  const ratioText = (key: string, fallback: Measured) => {
+    const ratios = ratio(key);
+    return ratios.length > 0
+      ? `${fmt(median(ratios), 2)}×** (per round: ${ratios.map((x) => fmt(x, 2)).join(', ')})`
+      : `${fmt(fallback.wallS / sk!.wall_s, 2)}×**`;
+  };
   const target = sk
-    ? `Against GridSearchCV${sameRun ? ' in this run' : ' (from baselines.json, an earlier run)'}: foldwise with ` +
-      `full training took **${fmt(plain.wallS / sk.wall_s, 2)}×** its wall time ` +
+    ? `Against GridSearchCV${paired.length > 0 ? ' in the same rounds (median of the per-round ratios)' : ' (from baselines.json, an earlier run)'}: ` +
+      `foldwise with full training took **${ratioText('plain', plain)} its wall time ` +
       `(test AUC ${fmt(plain.testAuc)} vs ${fmt(sk.test_auc)}); with early stopping and fold cutting ` +
-      `**${fmt(smart.wallS / sk.wall_s, 2)}×** (test AUC ${fmt(smart.testAuc)}). ` +
-      `Targets: ≤ 1.0× the wall, test AUC ≥ GridSearchCV's − 0.005 = ${fmt(sk.test_auc - 0.005)}.`
+      `**${ratioText('smart', smart)} (test AUC ${fmt(smart.testAuc)}). ` +
+      `Targets (issue 14): full training ≤ 0.9×; early stopping + fold cutting ≤ 0.6× with test AUC ≥ GridSearchCV's − 0.005 = ` +
+      `${fmt(sk.test_auc - 0.005)}.`
     : 'No GridSearchCV figure: run without --skip-sklearn (needs bench/python/setup.sh).';
 
   writeSection(
     'search',
     `## Whole search: the issue-6 benchmark grid
 
-${machineLine()} · \`node --import tsx bench/search.ts --repeat ${repeat}\` · median of ${repeat} run(s) per variant, 2 workers
+${machineLine()} · \`node --import tsx bench/search.ts --repeat ${repeat}\` · medians of ${repeat} paired round(s), 2 workers · ` +
+      `1-minute load average at each round's start: ${rounds.map((r) => r.load.toFixed(2)).join(', ')}
 
 Data: \`bench/out/fraud.csv\` (foldwise's fraud generator, seed 42, 20,000 × 30, 3 % positives), 20 % stratified test split
 (the rows in \`fraud.split.json\`). Grid: depth {1,2,3} × width {32,64} (halving) × batch {64,128} × epochs {10,20} = 24
 configurations, 5-fold stratified CV, Adam lr 0.001, refit of the best on all 16,000 training rows. Wall time includes
-starting the workers and the refit.
+starting the workers and the refit. Each round runs GridSearchCV, then each foldwise search, then the scaling pair.
 
 | search | wall (s) | best CV ROC AUC (config) | refit test ROC AUC | epochs trained | runs pruned | search time outside training |
 |---|---|---|---|---|---|---|
