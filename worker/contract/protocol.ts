@@ -31,10 +31,12 @@ export const metricsSchema = z.record(z.string(), z.number().nullable()).readonl
 export type EpochMetrics = z.infer<typeof metricsSchema>;
 
 /**
- * A fold's out-of-fold predictions at its chosen epoch (classification tasks), compact: the
- * float32 values little-endian, base64-encoded. `targets`: n class indices (binary: 1 = the
- * positive class); `predictions`: n × width row-major (binary: n probabilities of the positive
- * class; multiclass: n × classes probabilities). The coordinator stores the bytes as they are.
+ * A model's predictions of some held-out rows with their targets, compact: the float32 values
+ * little-endian, base64-encoded. A search fold's out-of-fold predictions at its chosen epoch, or a
+ * refit's test split. `targets`: n class indices (binary: 1 = the positive class), or the actual
+ * values (regression); `predictions`: n × width row-major (binary: n probabilities of the positive
+ * class; multiclass: n × classes probabilities; regression: n values, width 1). The coordinator
+ * stores the bytes as they are.
  */
 export const outOfFoldSchema = z
   .strictObject({
@@ -42,6 +44,8 @@ export const outOfFoldSchema = z
     width: z.number().int().min(1),
     targets: z.base64(),
     predictions: z.base64(),
+    /** Classification: the class labels by target index and prediction column (binary: the other class, then the positive one). */
+    classes: z.array(z.string()).readonly().optional(),
   })
   .readonly();
 export type OutOfFold = z.infer<typeof outOfFoldSchema>;
@@ -65,11 +69,12 @@ export function decodeFloats(encoded: string | Uint8Array): Float32Array {
   return Float32Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
 }
 
-/** A fold's out-of-fold predictions for a message. */
-export function encodeOutOfFold(targets: Float32Array, predictions: Float32Array, width: number): OutOfFold {
+/** A fold's out-of-fold predictions (or a refit's test predictions) for a message; `classes` for classification. */
+export function encodeOutOfFold(targets: Float32Array, predictions: Float32Array, width: number, classes?: readonly string[]): OutOfFold {
   if (predictions.length !== targets.length * width)
     throw new RangeError(`${predictions.length} predictions for ${targets.length} rows of width ${width}`);
-  return { n: targets.length, width, targets: encodeFloats(targets), predictions: encodeFloats(predictions) };
+  const encoded = { n: targets.length, width, targets: encodeFloats(targets), predictions: encodeFloats(predictions) };
+  return classes === undefined ? encoded : { ...encoded, classes };
 }
 
 /** The arrays of a fold's out-of-fold predictions. @throws {RangeError} when their lengths disagree with n and width. */
@@ -192,8 +197,13 @@ export const resultSchema = z
     testMetrics: metricsSchema.optional(),
     /** True when training ended because the coordinator sent `stop` (pruning), not by itself. */
     stoppedByRequest: z.boolean().optional(),
-    /** Search tasks of classification: the validation rows' predictions at `bestEpoch`. */
+    /** Search tasks: the validation rows' predictions at `bestEpoch`. */
     outOfFold: outOfFoldSchema.optional(),
+    /**
+     * Refits: the test split's predictions by the saved model (nested CV: the outer fold's), kept to
+     * be drawn on the run page; nothing is chosen on them.
+     */
+    testPredictions: outOfFoldSchema.optional(),
     /** Binary refits: the operating threshold frozen into the model and the test split's confusion matrix at it. */
     decision: decisionSchema.optional(),
   })

@@ -1,12 +1,12 @@
 /**
- * What a classifier's folds and refit report beyond the per-epoch metrics: a search fold's
- * out-of-fold predictions at its chosen epoch (and, binary, its precision, recall, F1, … at 0.5),
- * and a binary refit's operating point: the threshold chosen on the source run's pooled
- * out-of-fold predictions (`selection.threshold`, threshold.ts; 0.5 without it), its value fold
- * by fold, and the test split scored once at it (DESIGN.md: nothing here looks at the test split
- * before the threshold is frozen).
+ * What folds and refits report beyond the per-epoch metrics: a search fold's out-of-fold
+ * predictions at its chosen epoch (and, binary, its precision, recall, F1, … at 0.5), a refit's
+ * test predictions, and a binary refit's operating point: the threshold chosen on the source
+ * run's pooled out-of-fold predictions (`selection.threshold`, threshold.ts; 0.5 without it), its
+ * value fold by fold, and the test split scored once at it (DESIGN.md: nothing here looks at the
+ * test split before the threshold is frozen).
  */
-import { type Decision, decodeOutOfFold, encodeOutOfFold, type Task, type TaskResult } from '../contract/protocol.js';
+import { type Decision, decodeOutOfFold, encodeOutOfFold, type OutOfFold, type Task, type TaskResult } from '../contract/protocol.js';
 import { DECISION_METRICS, DEFAULT_THRESHOLD, objectiveMetricName, scopedMetrics } from '../contract/vocabulary.js';
 import type { PositiveClass } from '../data/positive-class.js';
 import { binaryFoldMetrics, brierScore, binaryLogLoss, confusionAt, decisionMetrics } from './metrics.js';
@@ -15,15 +15,23 @@ import { chooseThreshold, objectiveValue } from './threshold.js';
 import type { Trainer } from './types.js';
 
 /**
- * A search fold's result with its out-of-fold predictions (classification; the trainer holds the
- * chosen epoch's weights) and, for binary tasks, BINARY_FOLD_METRICS of them in `bestMetrics`.
+ * A search fold's result with its out-of-fold predictions (the trainer holds the chosen epoch's
+ * weights) and, for binary tasks, BINARY_FOLD_METRICS of them in `bestMetrics`.
  */
 export async function withOutOfFold(result: TaskResult, trainer: Trainer, data: TaskData, task: Task): Promise<TaskResult> {
-  if (task.taskKind === 'regression') return result;
   const predictions = await trainer.heldPredictions();
-  const width = task.taskKind === 'binary' ? 1 : data.nClasses;
   const foldMetrics = task.taskKind === 'binary' ? scopedMetrics('val', binaryFoldMetrics(data.held.y, predictions)) : {};
-  return { ...result, bestMetrics: { ...result.bestMetrics, ...foldMetrics }, outOfFold: encodeOutOfFold(data.held.y, predictions, width) };
+  return { ...result, bestMetrics: { ...result.bestMetrics, ...foldMetrics }, outOfFold: heldOutPredictions(task, data, predictions) };
+}
+
+/**
+ * The held-out rows' targets and predictions as a message carries them: a search fold's
+ * out-of-fold predictions, or a refit's test predictions (drawn on the run page, never used to
+ * choose anything). Classification carries its class labels.
+ */
+export function heldOutPredictions(task: Task, data: TaskData, predictions: Float32Array): OutOfFold {
+  const width = task.taskKind === 'multiclass' ? data.nClasses : 1;
+  return encodeOutOfFold(data.held.y, predictions, width, data.classes ?? undefined);
 }
 
 /** Said when a threshold is asked for but the source run has no out-of-fold predictions to choose it on. */

@@ -10,7 +10,7 @@ import type { Task, TaskResult } from '../contract/protocol.js';
 import { createEngineTrainer, usesFastEngine } from '../engine/engine-trainer.js';
 import { createRatingsTrainer, usesRecsysEngine } from '../engine/ratings-trainer.js';
 import { describePreprocessing, saveModel } from '../models/model-files.js';
-import { refitDecision, withOutOfFold } from './decision.js';
+import { heldOutPredictions, refitDecision, withOutOfFold } from './decision.js';
 import { createLayersTrainer } from './layers-trainer.js';
 import { refitLoop, refitSettings, searchLoop } from './loop.js';
 import { Pacer } from './pacing.js';
@@ -21,10 +21,11 @@ import type { EpochListener, Trainer, TrainingContext } from './types.js';
  * Trains one task.
  * - search: train on the fold's training rows, score `val_…` metrics every epoch, early-stop on
  *   `spec.validation.earlyStopping` (restoring the best weights when asked);
- *   Classification folds return their out-of-fold predictions (binary: and their precision,
- *   recall, … at 0.5; decision.ts).
+ *   folds return their out-of-fold predictions (binary: and their precision, recall, … at 0.5;
+ *   decision.ts).
  * - refit: train on all non-test rows for `refit.epochs` epochs, score `test_…` metrics once,
- *   and save the model and its preprocessing to `refit.modelDir`; a binary refit also freezes
+ *   and save the model and its preprocessing to `refit.modelDir`, returning the test predictions
+ *   (drawn on the run page, never used to choose anything); a binary refit also freezes
  *   its operating threshold (chosen on the out-of-fold predictions the task carries) and scores
  *   the test split at it.
  * `trainMs` in the result is the time of the epochs (training and validation), without loading
@@ -48,8 +49,10 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   try {
     if (task.kind === 'search') return await withOutOfFold(await searchLoop(trainer, task, onEpoch, pacer), trainer, data, task);
 
-    const result = await refitLoop(trainer, task, onEpoch, pacer);
-    const decided = data.positive ? refitDecision(task, data.positive, data.held.y, await trainer.heldPredictions()) : null;
+    const trained = await refitLoop(trainer, task, onEpoch, pacer);
+    const testPredictions = await trainer.heldPredictions();
+    const result = { ...trained, testPredictions: heldOutPredictions(task, data, testPredictions) };
+    const decided = data.positive ? refitDecision(task, data.positive, data.held.y, testPredictions) : null;
     const preprocessing = describePreprocessing({
       task: task.taskKind,
       encoding: data.encoding,
