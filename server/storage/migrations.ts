@@ -199,4 +199,23 @@ ALTER TABLE experiments ADD COLUMN outer_fold INTEGER;
 CREATE UNIQUE INDEX experiments_by_outer_fold ON experiments (parent_experiment_id, outer_fold) WHERE parent_experiment_id IS NOT NULL;
 `,
   },
+  {
+    version: 10,
+    sql: `
+-- The run page's views (issue 11 item 5). A refit model's predictions of the test split (nested CV:
+-- of its outer fold), in out_of_fold's format: they are only drawn, never used to choose anything.
+-- Regression folds now keep their out-of-fold predictions too (width 1, targets the actual values).
+CREATE TABLE test_predictions (
+  model_id INTEGER PRIMARY KEY REFERENCES models ON DELETE CASCADE,
+  n INTEGER NOT NULL,
+  width INTEGER NOT NULL,
+  targets BLOB NOT NULL,
+  predictions BLOB NOT NULL,
+  classes_json TEXT
+) STRICT;
+-- Classification: the class labels by target index and prediction column (protocol.ts outOfFoldSchema);
+-- NULL for regression and for predictions stored before they were kept.
+ALTER TABLE out_of_fold ADD COLUMN classes_json TEXT;
+`,
+  },
 ];

@@ -7,8 +7,12 @@ import { LeaseStore } from './lease-store.js';
 import { FeedStore } from './feed-store.js';
 import { NoteStore } from './note-store.js';
 import { OutOfFoldStore } from './out-of-fold-store.js';
+import { TestPredictionStore } from './test-prediction-store.js';
 import type { OutOfFold } from '../../worker/contract/protocol.js';
 import { ConflictError } from '../errors.js';
+
+/** A refit's result as recorded: its fold's, with the test split's predictions the worker sent. */
+export type RefitResult = FoldResult & { readonly testPredictions?: OutOfFold };
 
 /**
  * The stores over one database handle, which stays private: every write is a store method, and a
@@ -26,8 +30,10 @@ export type Storage = {
   readonly feed: FeedStore;
   /** Notes and tags written on experiments and runs (note-store.ts). */
   readonly notes: NoteStore;
-  /** Classification folds' out-of-fold predictions (out-of-fold-store.ts). */
+  /** Search folds' out-of-fold predictions (out-of-fold-store.ts). */
   readonly outOfFold: OutOfFoldStore;
+  /** Refit models' test predictions, for the run page's charts only (test-prediction-store.ts). */
+  readonly testPredictions: TestPredictionStore;
   /**
    * Records a search fold's result and, when it has them, its out-of-fold predictions, in one
    * transaction. Returns false (and records nothing) when the fold is not running under this attempt.
@@ -46,10 +52,11 @@ export type Storage = {
    */
   recordOuterFolds(parent: Experiment, k: number, paramsJsonList: readonly string[], nFolds: number, now?: number): Experiment[];
   /**
-   * Records a refit's finished fold (and so its run) and the model it saved, in one transaction.
+   * Records a refit's finished fold (and so its run), the model it saved and, when the result
+   * carries them, its test predictions, in one transaction.
    * Returns false (and records nothing) when the fold is not running under this attempt.
    */
-  finishRefit(runId: number, attempt: number, result: FoldResult, model: NewModel, now?: number): boolean;
+  finishRefit(runId: number, attempt: number, result: RefitResult, model: NewModel, now?: number): boolean;
   /**
    * Runs several store calls as one transaction, for loading many rows at once (seeding a test or
    * benchmark database), where a commit per call would be slow. Writes a use case needs to be
@@ -66,6 +73,7 @@ export function openStorage(path: string): Storage {
   const metrics = new MetricStore(db);
   const models = new ModelStore(db);
   const outOfFold = new OutOfFoldStore(db);
+  const testPredictions = new TestPredictionStore(db);
   return {
     experiments,
     runs,
@@ -75,6 +83,7 @@ export function openStorage(path: string): Storage {
     feed: new FeedStore(db),
     notes: new NoteStore(db),
     outOfFold,
+    testPredictions,
     finishSearchFold: (runId, foldIndex, attempt, result, predictions, now = Date.now()) =>
       writeTransaction(db, () => {
         if (!runs.finishFold(runId, foldIndex, attempt, result, now)) return false;
@@ -113,6 +122,7 @@ export function openStorage(path: string): Storage {
       writeTransaction(db, () => {
         if (!runs.finishFold(runId, 0, attempt, result, now)) return false;
         models.save(model, now);
+        if (result.testPredictions !== undefined) testPredictions.saveForRefitRun(runId, result.testPredictions);
         return true;
       }),
     batch: (load) => writeTransaction(db, load),
