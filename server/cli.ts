@@ -30,6 +30,7 @@ import { searchedParamNames } from './search/grid.js';
 import { foldsLabel } from '../worker/contract/spec.js';
 import { nestedCostLine } from './cli/nested-lines.js';
 import type { Storage } from './storage/storage.js';
+import type { Dashboard } from './http/serve.js';
 
 type GlobalFlags = { dataDir?: string };
 
@@ -202,7 +203,19 @@ program
           console.log(`Nested CV, outer fold ${outer.outerFold + 1} of ${outer.k}: searching "${outer.name}" on its training part…`);
           bar = createSearchProgressBar(experiment.selectionMetric);
         });
-        const summary = await composition.coordinator.search(experiment.experimentId, controller.signal);
+        // The dashboard's Stop ends this search as it ends one started in the browser (interrupted, resumable), and
+        // this command as Ctrl-C does.
+        const dashboardStop = new AbortController();
+        const onDashboardStop = () => {
+          console.error(`Stop in the dashboard: ${stoppingWhat(composition, 'stopping')}.`);
+          // As after Ctrl-C: this command ends, so its workers end now rather than being replaced.
+          void composition.runner.close();
+        };
+        dashboardStop.signal.addEventListener('abort', onDashboardStop, { once: true });
+        const signal = AbortSignal.any([controller.signal, dashboardStop.signal]);
+        const searching = composition.coordinator.search(experiment.experimentId, signal);
+        dashboard?.adoptSearch(experiment.experimentId, searching, dashboardStop);
+        const summary = await searching;
         stopBar();
         stopOuter();
         bar.stop();
@@ -243,12 +256,10 @@ async function whenReady(composition: Composition): Promise<string[]> {
 }
 
 /** Starts the dashboard if this build has one. */
-async function startDashboard(composition: Composition): Promise<{ url: string; close(): Promise<void> } | null> {
+async function startDashboard(composition: Composition): Promise<Dashboard | null> {
   const modulePath = './http/serve.js';
   try {
-    const { serveDashboard } = (await import(modulePath)) as {
-      serveDashboard: (c: Composition) => Promise<{ url: string; close(): Promise<void> }>;
-    };
+    const { serveDashboard } = (await import(modulePath)) as { serveDashboard: (c: Composition) => Promise<Dashboard> };
     const dashboard = await serveDashboard(composition);
     console.log(`Dashboard: ${dashboard.url}`);
     return dashboard;
@@ -266,16 +277,20 @@ async function startDashboard(composition: Composition): Promise<{ url: string; 
 function installStopHandlers(controller: AbortController, composition: Composition, doing = 'stopping'): void {
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    stopProgressDisplays();
-    const running = (composition.runner as { busyPids?: readonly number[] }).busyPids?.length ?? 0;
-    const tasks = running === 0 ? '' : `; ${running} running task${running === 1 ? '' : 's'} will be marked interrupted`;
-    console.error(`${signal}: ${doing}${tasks} (again to force).`);
+    console.error(`${signal}: ${stoppingWhat(composition, doing)} (again to force).`);
     controller.abort();
     // Ends workers now, so the search loop sees its tasks end and records them as interrupted.
     void composition.runner.close();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** What stopping does (`doing`, and the running tasks when there are some); stops the progress bar first, which would redraw over it. */
+function stoppingWhat(composition: Composition, doing: string): string {
+  stopProgressDisplays();
+  const running = (composition.runner as { busyPids?: readonly number[] }).busyPids?.length ?? 0;
+  return `${doing}${running === 0 ? '' : `; ${running} running task${running === 1 ? '' : 's'} will be marked interrupted`}`;
 }
 
 program

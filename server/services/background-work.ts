@@ -219,18 +219,61 @@ export class BackgroundWork {
     }
     // Owned by another process: refuse now (409), before anything is started or recorded as failed.
     this.#deps.coordinator.assertNotOwnedElsewhere(experimentId);
+    const stopper = new AbortController();
+    const pending = this.#deps.storage.runs.pendingFolds(experimentId).length;
+    this.#log(`search of "${experiment.name}" started from the dashboard: ${pending} tasks to train`);
+    const running = this.#deps.coordinator.search(experimentId, this.#signalOf(stopper));
+    return this.#watchSearch(experimentId, running, stopper, {
+      failed: (error) => {
+        // The coordinator could not record an end state; say so rather than show "running" forever.
+        try {
+          this.#deps.coordinator.recordSearchFailed(experimentId);
+        } catch {
+          // The experiment may have been deleted meanwhile.
+        }
+        return userMessage(error, `search of experiment ${experimentId}`);
+      },
+      ended: (search, summary) => {
+        this.#logSearchEnd(experiment.name, search, summary);
+        // As `foldwise run` does: a finished search refits its best run.
+        if (search.state === 'done' && !this.#controller.signal.aborted) this.#refitAfterSearch(experimentId);
+      },
+    });
+  }
+
+  /**
+   * A search this process runs outside the dashboard (`foldwise run SPEC --serve`) gets the Stop
+   * button of a browser-started one: Stop aborts `stopper`, which the caller's search listens to,
+   * and answers once `running` has recorded its end. The caller prints, refits and exits as it
+   * does after Ctrl-C or a finished search; nothing is logged or refitted here.
+   */
+  adoptSearch(experimentId: number, running: Promise<SearchSummary>, stopper: AbortController): BackgroundSearch {
+    return this.#watchSearch(experimentId, running, stopper, {
+      // The CLI reports the failure itself (one line, its exit code); the page only says where to look.
+      failed: (error) => (error instanceof AppError ? error.message : 'the search failed; the terminal of `foldwise run` says why'),
+    });
+  }
+
+  /** Follows a search of this process as it runs and ends, with Stop aborting `stopper` meanwhile. */
+  #watchSearch(
+    experimentId: number,
+    running: Promise<SearchSummary>,
+    stopper: AbortController,
+    hooks: {
+      /** Returns the message the page shows. */
+      failed(error: unknown): string;
+      ended?(search: BackgroundSearch, summary: SearchSummary | null): void;
+    },
+  ): BackgroundSearch {
     const search: Mutable<BackgroundSearch> = { experimentId, state: 'running', startedAt: Date.now(), finishedAt: null, error: null };
     this.#searches.set(experimentId, search);
     this.#searching.add(experimentId);
+    this.#stoppers.set(experimentId, stopper);
     this.#live.publish(experimentId, { type: 'search', data: { ...search } });
-    const stopper = this.#stopperFor(experimentId);
-    const pending = this.#deps.storage.runs.pendingFolds(experimentId).length;
-    this.#log(`search of "${experiment.name}" started from the dashboard: ${pending} tasks to train`);
     let summary: SearchSummary | null = null;
     this.#track(
       experimentId,
-      this.#deps.coordinator
-        .search(experimentId, this.#signalOf(stopper))
+      running
         .then(
           (done) => {
             summary = done;
@@ -238,13 +281,7 @@ export class BackgroundWork {
           },
           (error: unknown) => {
             search.state = 'failed';
-            search.error = userMessage(error, `search of experiment ${experimentId}`);
-            // The coordinator could not record an end state; say so rather than show "running" forever.
-            try {
-              this.#deps.coordinator.recordSearchFailed(experimentId);
-            } catch {
-              // The experiment may have been deleted meanwhile.
-            }
+            search.error = hooks.failed(error);
           },
         )
         .finally(() => {
@@ -252,9 +289,7 @@ export class BackgroundWork {
           this.#searching.delete(experimentId);
           this.#release(experimentId, stopper);
           this.#live.publish(experimentId, { type: 'search', data: { ...search } });
-          this.#logSearchEnd(experiment.name, search, summary);
-          // As `foldwise run` does: a finished search refits its best run.
-          if (search.state === 'done' && !this.#controller.signal.aborted) this.#refitAfterSearch(experimentId);
+          hooks.ended?.(search, summary);
         }),
     );
     return { ...search };
