@@ -22,6 +22,7 @@ import { gridPruning, type FoldPruning } from '../search/pruning.js';
 import { isSampledSearch } from '../../worker/contract/search-spec.js';
 import { TrialScheduler } from './trial-scheduler.js';
 import { searchOuterFolds } from './outer-folds.js';
+import { assertSameData } from './same-data.js';
 
 export type CoordinatorOptions = {
   /** Folder for model files (beside the database). */
@@ -134,6 +135,15 @@ export class Coordinator {
   }
 
   /**
+   * @throws {ConflictError} when the data file changed since the experiment's search: a refit refuses it
+   *   (same-data.ts), so the dashboard checks before it starts one in the background.
+   */
+  async assertSameDataAsSearch(experimentId: number): Promise<void> {
+    const experiment = this.#storage.experiments.get(experimentId);
+    assertSameData(experiment, (await dataDigestOf(experiment.spec)).dataSha256 ?? null);
+  }
+
+  /**
    * @throws {LeaseHeldError} when another process (or task) searches or refits the experiment:
    *   the check `foldwise run` and the dashboard make before they start one.
    */
@@ -149,6 +159,8 @@ export class Coordinator {
     const { spec } = experiment;
     // The dataset's bytes as this search starts: every task carries their digest, and workers refuse other bytes.
     const data = await dataDigestOf(spec);
+    // A refit later trains on these bytes, or refuses (same-data.ts).
+    experiments.setDataSha256(experimentId, data.dataSha256 ?? null);
     runs.requeueUnfinished(experimentId);
     experiments.setStatus(experimentId, 'running');
     this.events.emit('experiment', { experimentId, status: 'running' });
@@ -342,6 +354,7 @@ export class Coordinator {
     // Binary: the source run's out-of-fold predictions, on which the worker chooses the threshold.
     const outOfFold = experiment.task === 'binary' ? this.#storage.outOfFold.encodedOfRun(sourceRun.runId) : undefined;
     const data = await dataDigestOf(spec);
+    assertSameData(this.#storage.experiments.get(experimentId), data.dataSha256 ?? null);
     const refitRun = runs.createRefitRun(experimentId, sourceRun.paramsJson, sourceRun.runId);
     const modelDir = this.#modelDirFor(experiment, refitRun);
     rmSync(modelDir, { recursive: true, force: true });

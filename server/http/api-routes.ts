@@ -121,11 +121,11 @@ export function createApiRouter(services: DashboardServices): Router {
     res.json({ job: background.latestRefit(id), refitting: background.isRefitting(id) });
   });
 
-  /** @route POST /api/experiments/:experimentId/refit  body {runId?}; 202, refits in the background */
-  api.post('/experiments/:experimentId/refit', (req, res) => {
+  /** @route POST /api/experiments/:experimentId/refit  body {runId?}; 202, refits in the background; 409 if the data changed */
+  api.post('/experiments/:experimentId/refit', async (req, res) => {
     const id = experimentId(req);
     const { runId } = parseRefitBody(req.body);
-    res.status(202).json({ job: commands.refit(id, runId) });
+    res.status(202).json({ job: await commands.refit(id, runId) });
   });
 
   /** @route POST /api/experiments/:experimentId/delete  body {confirm: name} */

@@ -242,10 +242,10 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
   });
 
   /** @route POST /experiments/:experimentId/refit — body runId?, from=run|experiment */
-  pages.post('/experiments/:experimentId/refit', (req, res) => {
+  pages.post('/experiments/:experimentId/refit', async (req, res) => {
     const id = parseId(req.params.experimentId, 'experimentId');
     const { runId } = parseRefitBody(req.body);
-    commands.refit(id, runId);
+    await commands.refit(id, runId);
     const fromRun = (req.body as { from?: unknown } | undefined)?.from === 'run' && runId !== undefined;
     res.redirect(303, fromRun ? `/experiments/${id}/runs/${runId}` : `/experiments/${id}#refit`);
   });

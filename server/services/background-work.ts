@@ -304,21 +304,27 @@ export class BackgroundWork {
   }
 
   #refitAfterSearch(experimentId: number): void {
-    try {
-      this.startRefit(experimentId);
-    } catch (error) {
-      // No finished run (every run failed), or another process took the experiment meanwhile.
-      this.#log(`no refit after the search: ${userMessage(error, 'the refit')}`);
-    }
+    this.#track(
+      experimentId,
+      this.startRefit(experimentId).catch((error: unknown) => {
+        // No finished run (every run failed), or another process took the experiment meanwhile.
+        this.#log(`no refit after the search: ${userMessage(error, 'the refit')}`);
+      }),
+    );
   }
 
   /**
-   * Refits a finished run (by default the one the selection rule chose) in the background.
+   * Refits a finished run (by default the one the selection rule chose) in the background, once
+   * its data has been found unchanged since the search (hashed first: the one wait before it starts).
    * @throws {NotFoundError} for an unknown experiment, or a run not in it.
-   * @throws {ConflictError} when a refit of it is running, or the run has not finished.
+   * @throws {ConflictError} when a refit of it is running, the run has not finished, the data file changed
+   *   since the search, or the dashboard is closing.
    */
-  startRefit(experimentId: number, sourceRunId?: number): BackgroundRefit {
+  async startRefit(experimentId: number, sourceRunId?: number): Promise<BackgroundRefit> {
     const { storage, coordinator } = this.#deps;
+    await coordinator.assertSameDataAsSearch(experimentId);
+    // From here on nothing waits: no second refit can slip in between these checks and the refit's start.
+    if (this.#controller.signal.aborted) throw new ConflictError('the dashboard is closing; refit from the next one');
     const experiment = storage.experiments.get(experimentId);
     if (this.isRefitting(experimentId)) throw new ConflictError(`a refit of "${experiment.name}" is already running`);
     let source: Run | undefined;

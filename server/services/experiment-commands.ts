@@ -92,7 +92,7 @@ export class ExperimentCommands {
   }
 
   /** Refits a finished run (the best when `runId` is absent) in the background. See BackgroundWork.startRefit. */
-  refit(experimentId: number, runId?: number): BackgroundRefit {
+  refit(experimentId: number, runId?: number): Promise<BackgroundRefit> {
     return this.#background.startRefit(experimentId, runId);
   }
 

@@ -38,6 +38,8 @@ export type Experiment = {
   readonly positiveClass: string | null;
   /** Nested CV: an outer fold's experiment names the experiment it belongs to and its 0-based outer fold; null otherwise. */
   readonly outerOf: { readonly parentExperimentId: number; readonly outerFold: number } | null;
+  /** The sha256 of the CSV file's or MovieLens folder's bytes its search ran on (dataset-digest.ts); null for generated data. */
+  readonly dataSha256: string | null;
 };
 
 /** An experiment with its run counts and best score, for listings. */
@@ -66,6 +68,7 @@ type ExperimentRow = {
   positive_class: string | null;
   parent_experiment_id: number | null;
   outer_fold: number | null;
+  data_sha256: string | null;
   /** From the experiment's lease, if any (LEFT JOIN leases). */
   lease_pid: number | null;
   lease_host: string | null;
@@ -111,6 +114,7 @@ function rowToExperiment(row: ExperimentRow): Experiment {
       row.parent_experiment_id === null || row.outer_fold === null
         ? null
         : { parentExperimentId: row.parent_experiment_id, outerFold: row.outer_fold },
+    dataSha256: row.data_sha256,
   };
 }
 
@@ -138,6 +142,7 @@ export class ExperimentStore {
   readonly #updateSpec;
   readonly #setPositiveClass;
   readonly #outerFolds;
+  readonly #setDataSha256;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric,
@@ -166,6 +171,7 @@ export class ExperimentStore {
     this.#delete = db.prepare('DELETE FROM experiments WHERE experiment_id = ?');
     this.#setConcurrentTrials = db.prepare(`UPDATE experiments SET concurrent_trials = @concurrentTrials
       WHERE experiment_id = @experimentId AND concurrent_trials IS NULL`);
+    this.#setDataSha256 = db.prepare('UPDATE experiments SET data_sha256 = @dataSha256 WHERE experiment_id = @experimentId');
     this.#updateSpec = db.prepare(`UPDATE experiments SET spec_text = @specText, spec_json = @specJson
       WHERE experiment_id = @experimentId AND spec_hash = @specHash`);
   }
@@ -229,6 +235,11 @@ export class ExperimentStore {
     const { changes } = this.#updateSpec.run({ experimentId, specText, specJson: JSON.stringify(spec), specHash });
     if (changes === 0) throw new ConflictError(`experiment ${experimentId} has another spec hash; its spec was not replaced`);
     return this.get(experimentId);
+  }
+
+  /** Records the digest of the data the experiment's search runs on (null: generated data). */
+  setDataSha256(experimentId: number, dataSha256: string | null): void {
+    this.#setDataSha256.run({ experimentId, dataSha256 });
   }
 
   setStatus(experimentId: number, status: ExperimentStatus, now = Date.now()): void {

@@ -218,4 +218,13 @@ CREATE TABLE test_predictions (
 ALTER TABLE out_of_fold ADD COLUMN classes_json TEXT;
 `,
   },
+  {
+    version: 12,
+    sql: `
+-- The sha256 of the data a search ran on (worker/contract/dataset-digest.ts: a CSV file's bytes, a
+-- MovieLens folder's manifest), recorded when its search starts; a refit refuses other bytes. NULL for
+-- generated data, and for experiments searched before it was recorded (their refits are not checked).
+ALTER TABLE experiments ADD COLUMN data_sha256 TEXT;
+`,
+  },
 ];
