@@ -6,9 +6,10 @@ import { sameScore } from '../../server/selection/ranking.js';
 import { openStorage } from '../../server/storage/storage.js';
 import { runCli, tempDir, writeFile } from '../helpers/cli.js';
 
-// The iris-multiclass grid, trimmed: on these folds depth 1 × width 8 (67 parameters) and depth 2 × width 32 (1,315)
+// The iris-multiclass grid, trimmed: on these folds depth 1 × width 32 (259 parameters) and depth 2 × width 32 (1,315)
 // score the same accuracies, summed in another order, so the bigger model's mean came out larger in the 16th digit
-// and used to be ranked first, refitted and used by `predict`.
+// and used to be ranked first, refitted and used by `predict`. (The seed was chosen for that tie: another seed, or
+// other task seeds, give other folds' scores.)
 const SPEC = `name: iris-ties
 dataset: { kind: iris }
 testSplit: { fraction: 0.2 }
@@ -16,7 +17,7 @@ model: { optimizer: adam, learningRate: 0.01, batchSize: 16, dropout: 0 }
 grid: { depth: [1, 2], width: [8, 32], epochs: 60 }
 validation: { kind: kfold, k: 5, stratified: true, earlyStopping: { monitor: val_loss, patience: 10 } }
 selection: { metric: accuracy }
-seed: 3
+seed: 30
 `;
 
 test('iris, real workers: configurations with the same score rank by fewer parameters, and the refit is of the smallest', async (t) => {

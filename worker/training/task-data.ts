@@ -179,13 +179,19 @@ function cachedPositiveClass(table: Table, spec: Task['spec']): PositiveClass {
 
 /**
  * The seeds of a task's random streams. The task's seed comes from the experiment seed, the
- * hyperparameters, the kind, the fold and (nested CV) the outer fold, but not the run id, so that re-running the same spec
- * reproduces the same curves.
+ * hyperparameters but `epochs`, the kind, the fold and (nested CV) the outer fold, but not the run id, so that re-running
+ * the same spec reproduces the same curves.
  */
 export function taskSeeds(task: Task): TrainingSeeds {
-  // Hyperparameters at a default left out of a run's identity do not change its seeds (spec.ts).
+  // Hyperparameters at a default left out of a run's identity do not change its seeds (spec.ts). Nor does `epochs`: it is a
+  // budget, not a model choice, so a grid's epochs axis compares the same initial weights and shuffles at two budgets, and a
+  // shorter run is exactly the first epochs of a longer one (epoch-prefix sharing reads it off them). A refit's
+  // seed stays its configuration's whatever epochs its search chose.
   const params = JSON.stringify(
-    PARAM_NAMES.filter((name) => !omittedFromIdentity(name, task.params[name])).map((name) => [name, task.params[name]]),
+    PARAM_NAMES.filter((name) => name !== 'epochs' && !omittedFromIdentity(name, task.params[name])).map((name) => [
+      name,
+      task.params[name],
+    ]),
   );
   const outer = task.outerFold === undefined ? '' : `outer/${task.outerFold}/`;
   const seed = deriveSeed(task.spec.seed, `task/${outer}${task.kind}/${task.foldIndex}/${params}`);

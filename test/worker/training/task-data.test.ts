@@ -6,7 +6,7 @@ import { loadDataset } from '../../../worker/data/load.js';
 import { splitTest, validationSplits } from '../../../worker/data/splits.js';
 import type { Column } from '../../../worker/data/table.js';
 import { datasetDigest } from '../../../worker/contract/dataset-digest.js';
-import { loadDescribedTable, loadTable, prepareData } from '../../../worker/training/task-data.js';
+import { loadDescribedTable, loadTable, prepareData, taskSeeds } from '../../../worker/training/task-data.js';
 import { scratchDir, taskMaker } from '../../helpers/run-task.js';
 
 const scratch = scratchDir('foldwise-task-data-');
@@ -108,4 +108,16 @@ test('loadDescribedTable: the described table is the one the search tasks of the
   // The file is gone: only the cache can answer, for the digest the search started with.
   assert.equal(await loadTable({ ...task, taskKind: 'binary', dataSha256: sha256 }), described);
   await assert.rejects(loadTable({ ...task, taskKind: 'binary', dataSha256: '0'.repeat(64) }), /ENOENT|no such file|not found/i);
+});
+
+test('taskSeeds: epochs are a budget, not a model choice: runs differing only in epochs share their seeds, other params do not', () => {
+  const makeTask = taskMaker('never-read.csv', 'seeds');
+  const seedsOf = (overrides: Parameters<typeof makeTask>[0]) => taskSeeds(makeTask(overrides));
+  assert.deepEqual(seedsOf({ params: { epochs: 3 } }), seedsOf({ params: { epochs: 6 } }));
+  assert.notDeepEqual(seedsOf({ params: { epochs: 3 } }), seedsOf({ params: { epochs: 3, width: 8 } }));
+  assert.notDeepEqual(seedsOf({ params: { epochs: 3 } }), seedsOf({ params: { epochs: 3 }, foldIndex: 1 }));
+  // A refit keeps seeds of its own (kind), the same whatever epochs its search chose.
+  const refit = (epochs: number) => seedsOf({ kind: 'refit', params: { epochs }, refit: { epochs, modelDir: '/nonexistent' } });
+  assert.deepEqual(refit(2), refit(5));
+  assert.notDeepEqual(refit(3), seedsOf({ params: { epochs: 3 } }));
 });
