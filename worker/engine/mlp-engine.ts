@@ -13,8 +13,11 @@
  *   one FIXED extra unit (zero weights, a constant pre-activation whose activation is exactly 1)
  *   that is never updated.
  * - The backward pass is written out per activation; sigmoid + cross-entropy and softmax +
- *   cross-entropy collapse to `p − y`. It runs on transposed deltas (dWᵀ = δᵀ·a, dhᵀ = W·δᵀ), so
- *   no product has a transposed operand: on wasm those leave XNNPACK for a naive loop.
+ *   cross-entropy collapse to `p − y`. No product has a transposed operand (on wasm those leave
+ *   XNNPACK for a naive loop): each layer's input is also kept transposed (aᵀ, written by the
+ *   loop that applies dropout), so dW = aᵀ·δ and dh = δ·Wᵀ (Wᵀ: a small copy). XNNPACK packs
+ *   a product's right operand at every call (a new tensor each step), so the right operands are
+ *   the small ones where there is a choice: W and Wᵀ, and δ (b × units) in dW.
  * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
  *   TensorFlow.js's formulas and defaults: optimizers.ts) run in JavaScript on Float32Arrays: on the CPU
  *   backends (wasm, cpu, tensorflow) reading a tensor is a synchronous memory copy, far cheaper
@@ -80,18 +83,21 @@ export type TrainingRows = {
 export type UploadedInputs = { readonly chunks: readonly Tensor2D[]; readonly n: number };
 
 /**
- * Receives a batch's outputs p (b × nOutputs, row-major) and writes into `deltaT` (nOutputs × b)
- * the transposed gradient of Σ over the batch's rows of (loss / lossFactor) by the output layer's
- * pre-activations: (p − y)ᵀ for the engine's own losses.
+ * Receives a batch's outputs p (b × nOutputs, row-major) and writes into `delta` (b × nOutputs,
+ * row-major) the gradient of Σ over the batch's rows of (loss / lossFactor) by the output layer's
+ * pre-activations: p − y for the engine's own losses.
  */
-export type OutputDelta = (outputs: Float32Array, deltaT: Float32Array) => void;
+export type OutputDelta = (outputs: Float32Array, delta: Float32Array) => void;
 
 /** One batch's gradients from `MlpEngine.backpropagate`, for `applyGradients` or `layerGradients`. */
 export type TowerGradients = {
-  /** Per layer, the transposed gradient (cols × rows of the augmented kernel) of Σ (loss / lossFactor). */
-  readonly sumsT: readonly Float32Array[];
-  /** The same sum's gradient by the inputs, transposed: (nInputs + 1) × b, row j for input j (the last: the ones). */
-  readonly inputT: Float32Array | null;
+  /**
+   * Per layer, the gradient of Σ (loss / lossFactor) by the augmented kernel without its fixed
+   * unit: rows (inputs + the bias row) × units, row-major.
+   */
+  readonly sums: readonly Float32Array[];
+  /** The same sum's gradient by the first `inputColumns` inputs: b × inputColumns, row-major (null when not asked for). */
+  readonly input: Float32Array | null;
   /** Rows in the batch. */
   readonly b: number;
 };
@@ -352,7 +358,7 @@ export class MlpEngine {
    */
   async gradient(rows: TrainingRows, batchRows: Int32Array): Promise<DenseWeights[]> {
     this.#checkAlive();
-    return this.layerGradients({ sumsT: this.#forwardBackward(rows, batchRows, false, null, 0), inputT: null, b: batchRows.length });
+    return this.layerGradients({ sums: this.#forwardBackward(rows, batchRows, false, null, 0), input: null, b: batchRows.length });
   }
 
   // ─────────────── the network as the tower of a larger model (ratings-engine.ts's NCF) ───────────────
@@ -382,41 +388,46 @@ export class MlpEngine {
    * Forward and backward pass on inputs the caller assembled (`batchInputs`), with the output
    * deltas of the caller's loss (a composite model adds its own terms to the outputs first).
    * Takes no step: pass the result to `applyGradients`.
-   * @param options.training dropout on (when the engine has dropout); `inputGradient` also
-   *   computes the gradient by the inputs, for the layers below (embeddings).
+   * @param options.training dropout on (when the engine has dropout); `inputColumns`: how many
+   *   of the first inputs to compute the gradient by, for the layers below (embeddings); 0: none.
    */
   backpropagate(
     x0: Float32Array,
     b: number,
     outputDelta: OutputDelta,
-    options: { readonly training: boolean; readonly inputGradient: boolean },
+    options: { readonly training: boolean; readonly inputColumns: number },
   ): TowerGradients {
     this.#checkAlive();
     const f = this.architecture.nInputs;
     if (x0.length < b * (f + 1)) throw new RangeError(`expected ${b} × ${f + 1} inputs, got ${x0.length} values`);
-    return this.#backpropagate(x0, b, options.training && this.hyper.dropout > 0, outputDelta, options.inputGradient);
+    if (options.inputColumns > f) throw new RangeError(`inputColumns ${options.inputColumns} exceeds the ${f} inputs`);
+    return this.#backpropagate(x0, b, options.training && this.hyper.dropout > 0, outputDelta, options.inputColumns);
   }
 
   /** One optimizer step from `backpropagate`'s gradients (those of the batch-mean loss, plus L2 on the kernels). */
   applyGradients(gradients: TowerGradients): void {
     this.#checkAlive();
-    this.#update(gradients.sumsT, gradients.b);
+    this.#update(gradients.sums, gradients.b);
   }
 
   /** What `applyGradients` gives the optimizer, per dense layer (the batch-mean loss's gradient plus L2): for checks. */
   layerGradients(gradients: TowerGradients): DenseWeights[] {
-    const { sumsT, b } = gradients;
+    const { sums, b } = gradients;
     const scale = this.#lossFactor / b;
+    const decay = 2 * this.hyper.l2;
     return this.#layers.map((layer, l) => {
-      const g = new Float32Array(layer.rows * layer.cols);
-      for (let i = 0; i < layer.rows; i++) {
-        for (let j = 0; j < layer.cols; j++) {
-          const k = layer.offset + i * layer.cols + j;
-          if (this.#trained[k] === 1)
-            g[i * layer.cols + j] = sumsT[l]![j * layer.rows + i]! * scale + (this.#kernel[k] === 1 ? 2 * this.hyper.l2 * this.#P[k]! : 0);
+      const { nIn, nOut, cols, offset } = layer;
+      const sum = sums[l]!;
+      const kernel = new Float32Array(nIn * nOut);
+      const bias = new Float32Array(nOut);
+      for (let i = 0; i <= nIn; i++) {
+        for (let j = 0; j < nOut; j++) {
+          const g = sum[i * nOut + j]! * scale;
+          if (i < nIn) kernel[i * nOut + j] = g + decay * this.#P[offset + i * cols + j]!;
+          else bias[j] = g;
         }
       }
-      return this.#unaugment(layer, g);
+      return { kernel, bias };
     });
   }
 
@@ -432,7 +443,7 @@ export class MlpEngine {
    * Forward and backward pass on rows of `rows`: the batch's inputs with their ones column,
    * and the output deltas (p − y)ᵀ of the engine's own loss.
    * @param predictions when given, receives the batch's predictions at `offset`.
-   * @returns as `#backpropagate`'s `sumsT`.
+   * @returns as `#backpropagate`'s `sums`.
    */
   #forwardBackward(
     rows: TrainingRows,
@@ -450,40 +461,41 @@ export class MlpEngine {
       for (let j = 0; j < f; j++) x0[target + j] = rows.x[source + j]!;
     }
     const weights = this.#classWeights;
-    const outputDelta = (p: Float32Array, deltaT: Float32Array) => {
+    const outputDelta = (p: Float32Array, delta: Float32Array) => {
       if (predictions !== null) predictions.set(p, offset);
       for (let r = 0; r < b; r++) {
         const label = rows.y[batch[r]!]!;
         const weight = weights === null ? 1 : weights[label]!;
         if (output === 'softmax') {
-          for (let j = 0; j < c; j++) deltaT[j * b + r] = weight * (p[r * c + j]! - (j === label ? 1 : 0));
+          for (let j = 0; j < c; j++) delta[r * c + j] = weight * (p[r * c + j]! - (j === label ? 1 : 0));
         } else {
-          deltaT[r] = weight * (p[r]! - label);
+          delta[r] = weight * (p[r]! - label);
         }
       }
     };
-    return this.#backpropagate(x0, b, dropout, outputDelta, false).sumsT;
+    return this.#backpropagate(x0, b, dropout, outputDelta, 0).sums;
   }
 
   /**
-   * Forward and backward pass on one batch, 8 kernels for two hidden layers: every product is
-   * a plain `a · b` (no transposed operand, hence XNNPACK's fast path on wasm), because the
-   * backward pass works on transposed deltas δᵀ, which the JavaScript loops computing them can
-   * write transposed for free: dWᵀ = δᵀ · a and dhᵀ = W · δᵀ.
+   * Forward and backward pass on one batch, 8 kernels for two hidden layers (9 with the
+   * gradient by the inputs): every product is a plain `a · b` (no transposed operand, hence
+   * XNNPACK's fast path on wasm). Each layer's input a_l is kept transposed as well (aᵀ, rows × b),
+   * so that dW_l = a_lᵀ · δ_l and the gradient by a_l is δ_l · W_lᵀ (a small copy of the kernel):
+   * the large operands sit on the left, and XNNPACK packs only the right one (δ, W or Wᵀ).
    * @param x0 the batch's inputs, b × (nInputs + 1) with a last column of ones.
-   * @param outputDelta receives the outputs p (b × nOutputs) and writes (∂(Σ loss / lossFactor)/∂z)ᵀ
-   *   of the output layer's pre-activations into `deltaT` (nOutputs × b).
-   * @param inputGradient whether to compute `inputT` too (one more product).
-   * @returns `sumsT`: per layer, the TRANSPOSED gradient (cols × rows) of Σ over the batch's
-   *   rows of (loss / lossFactor), fixed units' entries zero; `inputT`: that sum's gradient by
-   *   the inputs, TRANSPOSED ((nInputs + 1) × b), when asked for.
+   * @param outputDelta receives the outputs p (b × nOutputs) and writes ∂(Σ loss / lossFactor)/∂z
+   *   of the output layer's pre-activations into `delta` (b × nOutputs).
+   * @param inputColumns how many of the first inputs to compute the gradient by (one more product if > 0).
+   * @returns `sums`: per layer, the gradient (rows × units, the fixed unit left out) of Σ over the
+   *   batch's rows of (loss / lossFactor); `input`: that sum's gradient by the first
+   *   `inputColumns` inputs (b × inputColumns), when asked for.
    */
-  #backpropagate(x0: Float32Array, b: number, dropout: boolean, outputDelta: OutputDelta, inputGradient: boolean): TowerGradients {
+  #backpropagate(x0: Float32Array, b: number, dropout: boolean, outputDelta: OutputDelta, inputColumns: number): TowerGradients {
     const tf = this.#tf;
     const engine = tf.engine();
     const layers = this.#layers;
     const L = layers.length;
-    const { nInputs: f, nOutputs: c, output, activation } = this.architecture;
+    const { nOutputs: c, output, activation } = this.architecture;
     const owned: Tensor[] = [];
     const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
     const upload = (values: Float32Array, r: number, k: number) => own(tf.tensor3d(values, [1, r, k]));
@@ -492,105 +504,149 @@ export class MlpEngine {
     const product = (a: Tensor, w: Tensor) =>
       own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     try {
-      // Views of P: it does not change before the step's tensors are disposed.
-      const weights = layers.map((layer) =>
-        upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols),
-      );
-
-      // Forward: each layer's input a_l as a tensor; activations h_l (before dropout) in JavaScript.
-      const inputs: Tensor[] = [upload(x0, b, f + 1)];
+      // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript;
+      // activations h_l (before dropout) in JavaScript.
+      const first = layers[0]!;
+      const inputs: Tensor[] = [upload(x0, b, first.rows)];
+      const inputsT: Float32Array[] = [transpose(this.#buffer('inputT0', b * first.rows), x0, b, first.rows)];
       const activations: Float32Array[] = [];
-      const masks: (Float32Array | null)[] = [];
+      // Dropout masks (all ones without dropout: one loop per activation, not two).
+      const masks: Float32Array[] = [];
       let p: Float32Array = x0;
       for (let l = 0; l < L; l++) {
         const layer = layers[l]!;
         const kind = layer.hidden ? activation : this.#outputActivation();
+        // A view of P: it does not change before the step's tensors are disposed.
+        const weights = upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols);
         let out = own(
           engine.runKernel(
             '_FusedMatMul',
-            { a: inputs[l]!, b: weights[l]! },
+            { a: inputs[l]!, b: weights },
             { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 },
           ) as Tensor,
         );
         if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
         if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
-        const values = out.dataSync() as Float32Array;
+        const values = this.#read(out, `h${l}`);
         if (!layer.hidden) {
           p = values;
           break;
         }
         activations.push(values);
+        const nextT = this.#buffer(`inputT${l + 1}`, values.length);
         if (dropout) {
           const mask = this.#rng.mask(this.#buffer(`mask${l}`, values.length), b, layer.cols, 1 - this.hyper.dropout);
           const dropped = this.#buffer(`dropped${l}`, values.length);
-          for (let i = 0; i < values.length; i++) dropped[i] = values[i]! * mask[i]!;
+          applyMask(dropped, nextT, values, mask, b, layer.cols);
           masks.push(mask);
           inputs.push(upload(dropped, b, layer.cols));
         } else {
-          masks.push(null);
+          transpose(nextT, values, b, layer.cols);
+          masks.push(this.#ones(values.length));
           inputs.push(out);
         }
+        inputsT.push(nextT);
       }
 
-      // Backward on δᵀ = (∂(Σ loss / factor)/∂z)ᵀ, from the output's (e.g. (p − y)ᵀ).
-      let deltaT: Float32Array = this.#buffer(`delta${L - 1}`, c * b);
-      outputDelta(p, deltaT);
-      let deltaTensor = upload(deltaT, c, b);
-      const gradients: Float32Array[] = new Array<Float32Array>(L);
-      let inputT: Float32Array | null = null;
+      // Backward on δ_l = ∂(Σ loss / factor)/∂z_l (b × units), from the output's (e.g. p − y).
+      let delta: Float32Array = this.#buffer(`delta${L - 1}`, b * c);
+      outputDelta(p, delta);
+      const sums: Float32Array[] = new Array<Float32Array>(L);
+      let input: Float32Array | null = null;
       for (let l = L - 1; l >= 0; l--) {
-        gradients[l] = product(deltaTensor, inputs[l]!).dataSync() as Float32Array;
+        const layer = layers[l]!;
+        const deltaTensor = upload(delta, b, layer.nOut);
+        sums[l] = this.#read(product(upload(inputsT[l]!, layer.rows, b), deltaTensor), `sum${l}`);
         if (l === 0) {
-          if (inputGradient) inputT = product(weights[0]!, deltaTensor).dataSync() as Float32Array;
+          if (inputColumns > 0) {
+            const kernelT = upload(this.#kernelTransposed(layer, inputColumns), layer.nOut, inputColumns);
+            input = this.#read(product(deltaTensor, kernelT), 'input');
+          }
           break;
         }
-        const upstreamT = product(weights[l]!, deltaTensor).dataSync() as Float32Array;
-        const cols = layers[l - 1]!.cols;
-        deltaT = activationGradientT(
-          this.#buffer(`delta${l - 1}`, cols * b),
+        const kernelT = upload(this.#kernelTransposed(layer, layer.nIn), layer.nOut, layer.nIn);
+        const upstream = this.#read(product(deltaTensor, kernelT), `upstream${l}`);
+        const below = layers[l - 1]!;
+        delta = activationGradient(
+          this.#buffer(`delta${l - 1}`, b * below.nOut),
           activation,
-          upstreamT,
+          upstream,
           activations[l - 1]!,
-          masks[l - 1] ?? null,
+          masks[l - 1]!,
           b,
-          cols,
+          below.cols,
         );
-        deltaTensor = upload(deltaT, cols, b);
       }
-      return { sumsT: gradients, inputT, b };
+      return { sums, input, b };
     } finally {
       for (const tensor of owned) tensor.dispose();
     }
   }
 
+  /** The first `inputs` rows of a layer's kernel (no bias row, no fixed unit), transposed: units × inputs, reused by later steps. */
+  #kernelTransposed(layer: Layer, inputs: number): Float32Array {
+    const { nOut, cols, offset } = layer;
+    const out = this.#buffer(`kernelT${offset}`, nOut * inputs);
+    const P = this.#P;
+    for (let i = 0; i < inputs; i++) {
+      const row = offset + i * cols;
+      for (let j = 0, at = i; j < nOut; j++, at += inputs) out[at] = P[row + j]!;
+    }
+    return out;
+  }
+
   /**
-   * One optimizer step from the transposed batch-sum gradients of a batch of `b` rows
-   * (optimizers.ts): the gradient of the batch-mean loss plus L2 on the kernels, in P's layout
-   * (zero on the fixed units, which therefore stay as they are).
+   * One optimizer step from the batch-sum gradients of a batch of `b` rows (optimizers.ts): the
+   * gradient of the batch-mean loss plus L2 on the kernels, in P's layout (zero on the fixed
+   * units, which therefore stay as they are).
    */
-  #update(gradientsT: readonly Float32Array[], b: number): void {
+  #update(sums: readonly Float32Array[], b: number): void {
     const optimizer = this.#optimizer;
     optimizer.beginStep();
     const P = this.#P;
     const G = this.#buffer('gradient', P.length);
-    const trained = this.#trained;
-    const kernel = this.#kernel;
     const scale = this.#lossFactor / b;
     const decay = 2 * this.hyper.l2;
     this.#layers.forEach((layer, l) => {
-      const gT = gradientsT[l]!;
-      const { rows, cols, offset } = layer;
-      for (let j = 0; j < cols; j++) {
-        for (let i = 0; i < rows; i++) {
-          const k = offset + i * cols + j;
-          G[k] = trained[k] === 0 ? 0 : gT[j * rows + i]! * scale + (kernel[k] === 1 ? decay * P[k]! : 0);
-        }
+      const sum = sums[l]!;
+      const { rows, cols, nIn, nOut, offset } = layer;
+      for (let i = 0; i < rows; i++) {
+        const row = offset + i * cols;
+        // L2 on the kernel's rows, not on the bias row.
+        const rowDecay = i < nIn ? decay : 0;
+        for (let j = 0, at = i * nOut; j < nOut; j++, at++) G[row + j] = sum[at]! * scale + rowDecay * P[row + j]!;
+        if (cols > nOut) G[row + nOut] = 0;
       }
     });
     optimizer.applyRange(P, this.#slots, G, 0, P.length);
   }
 
   // ───────────────────────────── pieces ─────────────────────────────
+
+  /**
+   * A tensor's values in a scratch array for `purpose`, reused by later steps. On wasm they are
+   * copied straight from the backend's heap: `dataSync` returns a fresh copy at every read, and
+   * those (~250 KB per step for ncf's tower) cost more in garbage collection than the copy.
+   */
+  #read(tensor: Tensor, purpose: string): Float32Array {
+    const backend = this.#tf.backend() as { typedArrayFromHeap?: (tensor: Tensor) => Float32Array };
+    if (typeof backend.typedArrayFromHeap !== 'function') return tensor.dataSync() as Float32Array;
+    const heap = backend.typedArrayFromHeap(tensor);
+    const out = this.#buffer(purpose, heap.length);
+    out.set(heap);
+    return out;
+  }
+
+  /** `size` ones, the dropout mask of a step without dropout. */
+  #ones(size: number): Float32Array {
+    const key = `ones/${size}`;
+    let ones = this.#scratch.get(key);
+    if (ones === undefined) {
+      ones = new Float32Array(size).fill(1);
+      this.#scratch.set(key, ones);
+    }
+    return ones;
+  }
 
   /** A scratch array of `size` values for `purpose`, reused by later steps. */
   #buffer(purpose: string, size: number): Float32Array {
@@ -644,48 +700,84 @@ function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: Engine
 }
 
 /**
- * (∂/∂z)ᵀ of a hidden layer (cols × b) from (∂/∂a)ᵀ (`upstreamT`, cols × b), its activations h
- * (b × cols, before dropout) and its dropout mask (b × cols, values 0 or 1/keep). The last row
- * (the fixed unit) is 0, so no gradient flows through the ones column. Writes into `out` (cols × b).
+ * ∂/∂z of a hidden layer (b × units, units = cols − 1) from ∂/∂a (`upstream`, b × units), its
+ * activations h (b × cols, before dropout; the last column is the fixed unit's, through which no
+ * gradient flows) and its dropout mask (b × cols, values 0 or 1/keep; ones without dropout).
+ * Writes into `out`.
  */
-function activationGradientT(
+function activationGradient(
   out: Float32Array,
   activation: EngineActivation,
-  upstreamT: Float32Array,
+  upstream: Float32Array,
   h: Float32Array,
-  mask: Float32Array | null,
+  mask: Float32Array,
   b: number,
   cols: number,
 ): Float32Array {
-  // One loop per activation: a switch inside the loop costs more than the arithmetic.
-  for (let j = 0; j < cols - 1; j++) {
-    const row = j * b;
+  const units = cols - 1;
+  for (let r = 0; r < b; r++) {
+    const at = r * cols;
+    const to = r * units;
+    // One loop per activation: a switch inside the loop costs more than the arithmetic.
     switch (activation) {
       case 'relu':
-        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : 0;
+        for (let j = 0; j < units; j++) out[to + j] = h[at + j]! > 0 ? upstream[to + j]! * mask[at + j]! : 0;
         break;
       case 'linear':
-        for (let r = 0; r < b; r++) out[row + r] = upstreamT[row + r]!;
+        for (let j = 0; j < units; j++) out[to + j] = upstream[to + j]! * mask[at + j]!;
         break;
       case 'elu':
-        for (let r = 0, at = j; r < b; r++, at += cols)
-          out[row + r] = h[at]! > 0 ? upstreamT[row + r]! : upstreamT[row + r]! * (h[at]! + 1);
+        for (let j = 0; j < units; j++) {
+          const value = h[at + j]!;
+          out[to + j] = upstream[to + j]! * mask[at + j]! * (value > 0 ? 1 : value + 1);
+        }
         break;
       case 'selu':
-        for (let r = 0, at = j; r < b; r++, at += cols)
-          out[row + r] = upstreamT[row + r]! * (h[at]! > 0 ? SELU_SCALE : h[at]! + SELU_SCALE * SELU_ALPHA);
+        for (let j = 0; j < units; j++) {
+          const value = h[at + j]!;
+          out[to + j] = upstream[to + j]! * mask[at + j]! * (value > 0 ? SELU_SCALE : value + SELU_SCALE * SELU_ALPHA);
+        }
         break;
       case 'sigmoid':
-        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * h[at]! * (1 - h[at]!);
+        for (let j = 0; j < units; j++) out[to + j] = upstream[to + j]! * mask[at + j]! * h[at + j]! * (1 - h[at + j]!);
         break;
       case 'tanh':
-        for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = upstreamT[row + r]! * (1 - h[at]! * h[at]!);
+        for (let j = 0; j < units; j++) out[to + j] = upstream[to + j]! * mask[at + j]! * (1 - h[at + j]! * h[at + j]!);
         break;
     }
-    if (mask !== null) for (let r = 0, at = j; r < b; r++, at += cols) out[row + r] = out[row + r]! * mask[at]!;
   }
-  out.fill(0, (cols - 1) * b);
   return out;
+}
+
+/** Rows of a transpose block: 16 floats, one cache line of the transposed output per column. */
+const BLOCK = 16;
+
+/** Writes `a` (rows × cols, row-major) transposed into `out` (cols × rows). @returns out */
+function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): Float32Array {
+  // In blocks of rows: a column's writes fill whole cache lines, and the block's rows stay in cache.
+  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+    const r1 = Math.min(r0 + BLOCK, rows);
+    for (let j = 0; j < cols; j++) {
+      const to = j * rows;
+      for (let r = r0, from = r0 * cols + j; r < r1; r++, from += cols) out[to + r] = a[from]!;
+    }
+  }
+  return out;
+}
+
+/** `dropped` = values ⊙ mask (b × cols), and the same transposed into `droppedT` (cols × b), in blocks as `transpose`. */
+function applyMask(dropped: Float32Array, droppedT: Float32Array, values: Float32Array, mask: Float32Array, b: number, cols: number): void {
+  for (let r0 = 0; r0 < b; r0 += BLOCK) {
+    const r1 = Math.min(r0 + BLOCK, b);
+    for (let j = 0; j < cols; j++) {
+      const to = j * b;
+      for (let r = r0, from = r0 * cols + j; r < r1; r++, from += cols) {
+        const value = values[from]! * mask[from]!;
+        dropped[from] = value;
+        droppedT[to + r] = value;
+      }
+    }
+  }
 }
 
 const fixedUnitConstants = new Map<string, number | null>();

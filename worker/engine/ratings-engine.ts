@@ -68,7 +68,54 @@ export type RatingsRows = {
   readonly features: Float32Array | null;
   readonly y: Float32Array;
   readonly n: number;
+  /**
+   * The same side features by embedding index (`sideFeatures`), when every index has one set:
+   * training gathers each batch's from these small tables instead of the n × nFeatures matrix,
+   * whose rows a shuffled batch reads from all over memory.
+   */
+  readonly sides?: SideFeatures | null;
 };
+
+/** ncf's side features per embedding index: the user's (the first `userWidth` columns) and the item's (the rest). */
+export type SideFeatures = {
+  readonly userWidth: number;
+  /** userRows × userWidth, row-major. */
+  readonly users: Float32Array;
+  /** itemRows × (nFeatures − userWidth), row-major. */
+  readonly items: Float32Array;
+};
+
+/**
+ * The side features of `rows` by embedding index, when they are a function of it: the first
+ * `userWidth` columns of every row those of its user's index, the rest those of its item's
+ * (true of training rows, where each index is one user or item; not of held-out rows, whose
+ * cold users share index 0). @returns null when they are not, or without side features.
+ */
+export function sideFeatures(rows: RatingsRows, userWidth: number, userRows: number, itemRows: number): SideFeatures | null {
+  const { features, n } = rows;
+  if (features === null || n === 0) return null;
+  const width = features.length / n;
+  const itemWidth = width - userWidth;
+  const tables = { userWidth, users: new Float32Array(userRows * userWidth), items: new Float32Array(itemRows * itemWidth) };
+  const seen = { users: new Uint8Array(userRows), items: new Uint8Array(itemRows) };
+  // Copies each index's features from its first row and checks that every later row agrees.
+  const agrees = (side: 'users' | 'items', index: number, from: number, size: number): boolean => {
+    const table = tables[side];
+    const at = index * size;
+    if (seen[side][index] === 0) {
+      seen[side][index] = 1;
+      table.set(features.subarray(from, from + size), at);
+      return true;
+    }
+    for (let j = 0; j < size; j++) if (table[at + j] !== features[from + j]) return false;
+    return true;
+  };
+  for (let r = 0; r < n; r++) {
+    const from = r * width;
+    if (!agrees('users', rows.users[r]!, from, userWidth) || !agrees('items', rows.items[r]!, from + userWidth, itemWidth)) return null;
+  }
+  return tables;
+}
 
 /** An epoch's means over its ratings, each batch's taken before its step. */
 export type EpochLosses = {
@@ -212,7 +259,7 @@ export class RatingsEngine {
   readonly #dotAt: number;
   /** mf: where the bias sits in a row; −1 for ncf. */
   readonly #biasAt: number;
-  #errors = new Float32Array(0);
+  #batch = { errors: new Float32Array(0), userAt: new Int32Array(0), itemAt: new Int32Array(0) };
   #best: { readonly users: Float32Array; readonly items: Float32Array } | null = null;
   #disposed = false;
 
@@ -317,7 +364,10 @@ export class RatingsEngine {
       for (let start = 0; start < n; start += PREDICT_BATCH_SIZE) {
         const count = Math.min(PREDICT_BATCH_SIZE, n - start);
         const x = new Float32Array(count * width);
-        for (let r = 0; r < count; r++) this.#towerInputs(rows, start + r, x, r * width);
+        for (let r = 0; r < count; r++) {
+          const row = start + r;
+          this.#towerInputs(rows, row, rows.users[row]! * D, rows.items[row]! * D, x, r * width);
+        }
         out.set(await tower.predict(x, count), start);
       }
     }
@@ -407,87 +457,98 @@ export class RatingsEngine {
     const I = items.values;
     const GU = users.gradient;
     const GI = items.gradient;
-    const D = users.dim;
     const lambda = this.hyper.l2;
     // d(mean over the batch of (e² + λ‖row‖²)) = 2/b · (e · ∂r̂ + λ · row).
     const scale = 2 / b;
     const decay = scale * lambda;
-    const errors = this.#errorBuffer(b);
+    const { errors, userAt, itemAt } = this.#batchBuffers(b);
+    // Where each rating's user and item rows start, looked up once per batch.
+    for (let r = 0; r < b; r++) {
+      const row = batch[r]!;
+      userAt[r] = users.touch(rows.users[row]!);
+      itemAt[r] = items.touch(rows.items[row]!);
+    }
     let squaredErrors = 0;
-    let penalty = 0;
+    // Σ ‖row_u‖² + ‖row_i‖² over the batch's ratings (λ times it is the penalty).
+    let squares = 0;
 
     let towerGradients: TowerGradients | null = null;
     if (this.#tower === null) {
       // mf: r̂ = μ + b_u + b_i + p_uᵀq_i, rows [p_u, b_u].
       const mean = this.#mean;
       for (let r = 0; r < b; r++) {
-        const row = batch[r]!;
-        const ou = users.touch(rows.users[row]!);
-        const oi = items.touch(rows.items[row]!);
-        const e = mean + U[ou + k]! + I[oi + k]! + dot(U, ou, I, oi, k) - rows.y[row]!;
+        const ou = userAt[r]!;
+        const oi = itemAt[r]!;
+        const e = mean + U[ou + k]! + I[oi + k]! + dot(U, ou, I, oi, k) - rows.y[batch[r]!]!;
         squaredErrors += e * e;
         const g = scale * e;
         for (let j = 0; j < k; j++) {
-          GU[ou + j]! += g * I[oi + j]! + decay * U[ou + j]!;
-          GI[oi + j]! += g * U[ou + j]! + decay * I[oi + j]!;
+          const u = U[ou + j]!;
+          const i = I[oi + j]!;
+          GU[ou + j]! += g * i + decay * u;
+          GI[oi + j]! += g * u + decay * i;
+          squares += u * u + i * i;
         }
-        GU[ou + k]! += g + decay * U[ou + k]!;
-        GI[oi + k]! += g + decay * I[oi + k]!;
+        const bu = U[ou + k]!;
+        const bi = I[oi + k]!;
+        GU[ou + k]! += g + decay * bu;
+        GI[oi + k]! += g + decay * bi;
+        squares += bu * bu + bi * bi;
       }
     } else {
       // ncf: r̂ = tower([p_u, q_i, x_u, x_i]) (+ p'_uᵀq'_i), rows [p_u (, p'_u)].
       const tower = this.#tower;
       const width = tower.architecture.nInputs + 1;
       const x0 = tower.batchInputs(b);
-      for (let r = 0; r < b; r++) this.#towerInputs(rows, batch[r]!, x0, r * width);
+      for (let r = 0; r < b; r++) this.#towerInputs(rows, batch[r]!, userAt[r]!, itemAt[r]!, x0, r * width);
       const dotAt = this.#dotAt;
-      const outputDelta = (p: Float32Array, deltaT: Float32Array) => {
+      const outputDelta = (p: Float32Array, delta: Float32Array) => {
         for (let r = 0; r < b; r++) {
-          const row = batch[r]!;
-          const extra = dotAt < 0 ? 0 : dot(U, rows.users[row]! * D + dotAt, I, rows.items[row]! * D + dotAt, k);
-          const e = p[r]! + extra - rows.y[row]!;
+          const extra = dotAt < 0 ? 0 : dot(U, userAt[r]! + dotAt, I, itemAt[r]! + dotAt, k);
+          const e = p[r]! + extra - rows.y[batch[r]!]!;
           errors[r] = e;
-          deltaT[r] = e;
+          delta[r] = e;
           squaredErrors += e * e;
         }
       };
-      towerGradients = tower.backpropagate(x0, b, outputDelta, { training, inputGradient: true });
+      // The gradient by the tower's first 2k inputs: [p_u, q_i] (the side features have none).
+      towerGradients = tower.backpropagate(x0, b, outputDelta, { training, inputColumns: 2 * k });
       // The tower's sums are of (loss / lossFactor) over the batch.
       const towerScale = tower.lossFactor / b;
-      const inT = towerGradients.inputT!;
+      const input = towerGradients.input!;
       for (let r = 0; r < b; r++) {
-        const row = batch[r]!;
-        const ou = users.touch(rows.users[row]!);
-        const oi = items.touch(rows.items[row]!);
+        const ou = userAt[r]!;
+        const oi = itemAt[r]!;
+        const from = r * 2 * k;
         for (let j = 0; j < k; j++) {
-          GU[ou + j]! += towerScale * inT[j * b + r]! + decay * U[ou + j]!;
-          GI[oi + j]! += towerScale * inT[(k + j) * b + r]! + decay * I[oi + j]!;
+          const u = U[ou + j]!;
+          const i = I[oi + j]!;
+          GU[ou + j]! += towerScale * input[from + j]! + decay * u;
+          GI[oi + j]! += towerScale * input[from + k + j]! + decay * i;
+          squares += u * u + i * i;
         }
         if (dotAt >= 0) {
           const g = scale * errors[r]!;
           for (let j = dotAt; j < dotAt + k; j++) {
-            GU[ou + j]! += g * I[oi + j]! + decay * U[ou + j]!;
-            GI[oi + j]! += g * U[ou + j]! + decay * I[oi + j]!;
+            const u = U[ou + j]!;
+            const i = I[oi + j]!;
+            GU[ou + j]! += g * i + decay * u;
+            GI[oi + j]! += g * u + decay * i;
+            squares += u * u + i * i;
           }
         }
       }
     }
-    if (lambda > 0) {
-      for (let r = 0; r < b; r++) {
-        const row = batch[r]!;
-        penalty += lambda * (squares(U, rows.users[row]! * D, D) + squares(I, rows.items[row]! * D, D));
-      }
-    }
-    return { squaredErrors, penalty, tower: towerGradients };
+    return { squaredErrors, penalty: lambda > 0 ? lambda * squares : 0, tower: towerGradients };
   }
 
-  /** Writes row `row`'s tower inputs [p_u, q_i, features] into `x` at `at`. */
-  #towerInputs(rows: RatingsRows, row: number, x: Float32Array, at: number): void {
+  /**
+   * Writes rating `row`'s tower inputs [p_u, q_i, features] into `x` at `at`; `ou` and `oi`:
+   * where its user's and item's rows start in the tables.
+   */
+  #towerInputs(rows: RatingsRows, row: number, ou: number, oi: number, x: Float32Array, at: number): void {
     const k = this.architecture.factors;
     const f = this.architecture.nFeatures;
-    const D = this.#users.dim;
-    const ou = rows.users[row]! * D;
-    const oi = rows.items[row]! * D;
     const U = this.#users.values;
     const I = this.#items.values;
     // Plain loops: a subarray per row and input would cost more than the copy.
@@ -495,10 +556,20 @@ export class RatingsEngine {
       x[at + j] = U[ou + j]!;
       x[at + k + j] = I[oi + j]!;
     }
+    const to = at + 2 * k;
+    const sides = rows.sides;
+    if (sides !== undefined && sides !== null) {
+      const uw = sides.userWidth;
+      const iw = f - uw;
+      const fromUser = rows.users[row]! * uw;
+      const fromItem = rows.items[row]! * iw;
+      for (let j = 0; j < uw; j++) x[to + j] = sides.users[fromUser + j]!;
+      for (let j = 0; j < iw; j++) x[to + uw + j] = sides.items[fromItem + j]!;
+      return;
+    }
     const features = rows.features;
     if (features === null) return;
     const from = row * f;
-    const to = at + 2 * k;
     for (let j = 0; j < f; j++) x[to + j] = features[from + j]!;
   }
 
@@ -508,9 +579,10 @@ export class RatingsEngine {
     });
   }
 
-  #errorBuffer(b: number): Float32Array {
-    if (this.#errors.length < b) this.#errors = new Float32Array(b);
-    return this.#errors;
+  /** Per-rating scratch of a batch of `b`: errors, and where the user's and item's rows start. */
+  #batchBuffers(b: number): { readonly errors: Float32Array; readonly userAt: Int32Array; readonly itemAt: Int32Array } {
+    if (this.#batch.errors.length < b) this.#batch = { errors: new Float32Array(b), userAt: new Int32Array(b), itemAt: new Int32Array(b) };
+    return this.#batch;
   }
 
   #checkAlive(): void {
@@ -521,11 +593,5 @@ export class RatingsEngine {
 function dot(a: Float32Array, at: number, b: Float32Array, bt: number, k: number): number {
   let sum = 0;
   for (let j = 0; j < k; j++) sum += a[at + j]! * b[bt + j]!;
-  return sum;
-}
-
-function squares(a: Float32Array, at: number, k: number): number {
-  let sum = 0;
-  for (let j = 0; j < k; j++) sum += a[at + j]! * a[at + j]!;
   return sum;
 }

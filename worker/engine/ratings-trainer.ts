@@ -15,6 +15,7 @@ import type { TensorFlow } from '../backend.js';
 import type { EpochMetrics, Task } from '../contract/protocol.js';
 import { countParams, predictArray } from '../models/layers.js';
 import { buildRatingsModel, ratingsInputs } from '../recsys/models.js';
+import { USER_PREFIX } from '../recsys/ratings-table.js';
 import { createRng, shuffleInPlace } from '../rng.js';
 import { evaluate } from '../training/metrics.js';
 import type { TrainerSetup } from '../training/task-data.js';
@@ -24,6 +25,7 @@ import {
   ratingsArchitectureFor,
   RatingsEngine,
   ratingsUnsupportedReason,
+  sideFeatures,
   type LayerWeights,
   type RatingsHyperparameters,
   type RatingsRows,
@@ -54,7 +56,9 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
   const ratings = data.ratings;
   if (ratings === undefined) throw new Error(`family ${task.params.family} needs a ratings dataset (kind ratings or movielens)`);
   const { params } = task;
-  const rows = ratingsRows(data.train, params.family, ratings.shape.nFeatures);
+  const trainRows = ratingsRows(data.train, params.family, ratings.shape.nFeatures);
+  const userWidth = data.encoding.featureNames.filter((name) => name.startsWith(`${USER_PREFIX}.`)).length;
+  const rows = { ...trainRows, sides: sideFeatures(trainRows, userWidth, ratings.shape.userRows, ratings.shape.itemRows) };
   const heldRows = ratingsRows(data.held, params.family, ratings.shape.nFeatures);
   const { model } = buildRatingsModel(tf, params, ratings.shape, seeds.init);
   let engine: RatingsEngine | null = null;

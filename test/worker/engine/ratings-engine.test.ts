@@ -11,6 +11,7 @@ import {
   type LayerWeights,
   type RatingsHyperparameters,
   type RatingsRows,
+  sideFeatures,
 } from '../../../worker/engine/ratings-engine.js';
 import {
   createRatingsTrainer,
@@ -355,6 +356,47 @@ test('ratings engine: every optimizer takes tf.train’s steps on the layers mod
     }
   }
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('side features by embedding index: found on training rows, not where cold users share index 0; the same training', async () => {
+  const shape = { ...SHAPE, nFeatures: 5 };
+  const userWidth = 2;
+  const rng = createRng(11);
+  const userX = Float32Array.from({ length: shape.userRows * userWidth }, () => rng.normal());
+  const itemX = Float32Array.from({ length: shape.itemRows * (shape.nFeatures - userWidth) }, () => rng.normal());
+  const base = randomRows('ncf', shape, 40, 12);
+  const features = new Float32Array(base.n * shape.nFeatures);
+  for (let r = 0; r < base.n; r++) {
+    const u = base.users[r]!;
+    const i = base.items[r]!;
+    features.set(userX.subarray(u * userWidth, (u + 1) * userWidth), r * shape.nFeatures);
+    features.set(itemX.subarray(i * 3, (i + 1) * 3), r * shape.nFeatures + userWidth);
+  }
+  const rows: RatingsRows = { ...base, features };
+  const sides = sideFeatures(rows, userWidth, shape.userRows, shape.itemRows);
+  assert.ok(sides !== null);
+  for (const u of new Set(rows.users)) assert.deepEqual(sides.users.subarray(u * 2, u * 2 + 2), userX.subarray(u * 2, u * 2 + 2));
+  for (const i of new Set(rows.items)) assert.deepEqual(sides.items.subarray(i * 3, i * 3 + 3), itemX.subarray(i * 3, i * 3 + 3));
+  // Two cold users (index 0) with different features: not a function of the index.
+  const cold = { ...rows, users: Int32Array.from(rows.users, (u, r) => (r < 2 ? 0 : u)), features: features.slice() };
+  cold.features[0]! += 1;
+  assert.equal(sideFeatures(cold, userWidth, shape.userRows, shape.itemRows), null);
+  assert.equal(sideFeatures({ ...rows, features: null }, userWidth, shape.userRows, shape.itemRows), null);
+
+  // The same training from the tables as from the per-row features (dropout on, NeuMF).
+  const params: Params = { ...DEFAULT_PARAMS, ...CASES[3]!.params, dropout: 0.2, learningRate: 0.05 };
+  const order = Int32Array.from({ length: rows.n }, (_, i) => rows.n - 1 - i);
+  const trained = async (withSides: boolean) => {
+    const { engine, model } = enginePair(params, shape);
+    try {
+      for (let epoch = 0; epoch < 2; epoch++) await engine.trainEpoch(withSides ? { ...rows, sides } : rows, order, 8);
+      return await engine.layerWeights();
+    } finally {
+      engine.dispose();
+      model.dispose();
+    }
+  };
+  assert.deepEqual(await trained(true), await trained(false));
 });
 
 // ───────────────────────────── as a trainer ─────────────────────────────
