@@ -95,6 +95,11 @@ export function createApiRouter(services: DashboardServices): Router {
     res.json(queries.run(experimentId(req), parseId(req.params.runId, 'runId')));
   });
 
+  /** @route GET /api/experiments/:experimentId/runs/:runId/predictions  the run page's ROC, PR, calibration, slider, confusion, scatter */
+  api.get('/experiments/:experimentId/runs/:runId/predictions', (req, res) => {
+    res.json(queries.predictions(experimentId(req), parseId(req.params.runId, 'runId')));
+  });
+
   /** @route GET /api/experiments/:experimentId/curves?runs=1,2,3&names=loss,val_auc */
   api.get('/experiments/:experimentId/curves', (req, res) => {
     const id = experimentId(req);

@@ -12,6 +12,7 @@ import type { BackgroundWork } from './background-work.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import type { ModelFiles, ModelInfo } from './model-files.js';
 import { neverLearnedFolds, type NeverLearned } from './fold-learning.js';
+import { predictionViews, type PredictionViews } from './prediction-views.js';
 
 /** An experiment as the list and the page headers show it. */
 export type ExperimentItem = {
@@ -419,6 +420,12 @@ export class ExperimentQueries {
       sourceRunNumber: run.sourceRunId === null ? null : this.#deps.storage.runs.get(run.sourceRunId).number,
       refitting: this.#background.isRefitting(experimentId),
     };
+  }
+
+  /** The run page's charts of the run's stored predictions (prediction-views.ts). @throws {NotFoundError} */
+  predictions(experimentId: number, runId: number): PredictionViews {
+    const { experiment } = this.#experiment(experimentId);
+    return predictionViews(this.#deps.storage, experiment, this.#runOf(experimentId, runId));
   }
 
   #folds(experiment: Experiment, runId: number): FoldDetail[] {

@@ -131,10 +131,10 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       },
       evaluate: async () => metricsOf(await heldPredictions()),
       heldPredictions,
-      snapshot: (slot) => trained.snapshot(slot),
-      restore: (slot) => {
+      snapshot: () => trained.snapshot(),
+      restore: () => {
         weightsChanged();
-        return trained.restoreSnapshot(slot);
+        return trained.restoreSnapshot();
       },
       savedModel,
       dispose,

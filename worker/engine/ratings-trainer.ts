@@ -115,10 +115,10 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
       },
       evaluate: async () => metricsOf(await heldPredictions()),
       heldPredictions,
-      snapshot: (slot) => trained.snapshot(slot),
-      restore: (slot) => {
+      snapshot: () => trained.snapshot(),
+      restore: () => {
         modelIsStale = true;
-        return trained.restoreSnapshot(slot);
+        return trained.restoreSnapshot();
       },
       savedModel,
       dispose,

@@ -13,6 +13,7 @@ import {
   throttle,
 } from './lib.js';
 import { ChartSlot, PALETTE, foldOption, markChartsReady } from './charts.js';
+import { drawPredictions } from './prediction-views.js';
 
 const page = pageData();
 const { experimentId, runId } = page;
@@ -24,6 +25,8 @@ const state = {
   refitEpochs: page.refitEpochs,
   nFolds: Math.max(1, page.folds.length),
   status: page.status,
+  /** What the drawn prediction charts were drawn from (folds done, status, refits), to redraw them when it changes. */
+  predictionsOf: null,
 };
 const slots = { loss: new ChartSlot($('#chart-loss')), metric: new ChartSlot($('#chart-metric')) };
 const select = $('#metric-select');
@@ -113,6 +116,12 @@ const refreshRun = throttle(async () => {
     status: f.status,
   }));
   state.refitEpochs = detail.run.refitEpochs;
+  // The prediction charts change when a fold finishes (its out-of-fold predictions) or a refit (its test split).
+  const stored = [detail.run.foldsDone, detail.run.status, detail.refits.length, detail.model?.modelId ?? null].join();
+  if (stored !== state.predictionsOf) {
+    state.predictionsOf = stored;
+    void drawPredictions(experimentId, runId);
+  }
   state.status = detail.run.status;
   redraw();
 }, 1000);
@@ -174,7 +183,7 @@ async function init() {
   connect();
   await loadCurves();
   fillSelect();
-  await draw(true);
+  await Promise.all([draw(true), drawPredictions(experimentId, runId)]);
   markChartsReady();
 }
 
