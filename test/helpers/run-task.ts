@@ -112,7 +112,9 @@ export async function trainerSetup(tf: TensorFlow, task: Task, signal?: AbortSig
 
 /**
  * The seam's snapshot contract on a real trainer: after an epoch, a snapshot; after another, other
- * held-out metrics; after restore, exactly the snapshot's again. Disposes the trainer.
+ * held-out metrics; after restore, exactly the snapshot's again. The parked slot is a second copy:
+ * the current weights put aside while the best slot's are scored, then exactly back (the loop's
+ * horizons). Disposes the trainer.
  */
 export async function checkSnapshotRestore(trainer: Trainer): Promise<void> {
   try {
@@ -120,9 +122,18 @@ export async function checkSnapshotRestore(trainer: Trainer): Promise<void> {
     await trainer.trainEpoch(0);
     trainer.snapshot();
     const atSnapshot = await trainer.evaluate();
+    const predictionsAtSnapshot = await trainer.heldPredictions();
     await trainer.trainEpoch(1);
     assert.notDeepEqual(await trainer.evaluate(), atSnapshot);
+    const current = await trainer.evaluate();
+    assert.equal(trainer.restore('parked'), false, 'nothing parked yet');
+    trainer.snapshot('parked');
     assert.equal(trainer.restore(), true);
+    assert.deepEqual(await trainer.evaluate(), atSnapshot);
+    assert.deepEqual(await trainer.heldPredictions(), predictionsAtSnapshot);
+    assert.equal(trainer.restore('parked'), true);
+    assert.deepEqual(await trainer.evaluate(), current, 'the parked weights come back exactly');
+    assert.equal(trainer.restore(), true, 'the best slot keeps its copy');
     assert.deepEqual(await trainer.evaluate(), atSnapshot);
     // The restored weights keep training normally.
     await trainer.trainEpoch(2);

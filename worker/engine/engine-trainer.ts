@@ -131,10 +131,10 @@ export function createEngineTrainer(setup: TrainerSetup): Trainer {
       },
       evaluate: async () => metricsOf(await heldPredictions()),
       heldPredictions,
-      snapshot: () => trained.snapshot(),
-      restore: () => {
+      snapshot: (slot) => trained.snapshot(slot),
+      restore: (slot) => {
         weightsChanged();
-        return trained.restoreSnapshot();
+        return trained.restoreSnapshot(slot);
       },
       savedModel,
       dispose,

@@ -34,6 +34,7 @@ import type { TensorFlow } from '../backend.js';
 import type { Params } from '../contract/spec.js';
 import { SELU_ALPHA, SELU_SCALE } from '../models/activations.js';
 import type { OutputActivation } from '../models/output-head.js';
+import type { WeightSlot } from '../training/types.js';
 import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
@@ -161,7 +162,8 @@ export class MlpEngine {
   readonly #classWeights: Float32Array | null;
   /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
   readonly #lossFactor: number;
-  #best: Float32Array | null = null;
+  /** Copies of the weights by slot: the best epoch's, and the current ones put aside (training/types.ts WeightSlot). */
+  readonly #copies = new Map<WeightSlot, Float32Array>();
   /** Scratch arrays reused from step to step (every tensor made from one is disposed within its step). */
   readonly #scratch = new Map<string, Float32Array>();
   #disposed = false;
@@ -314,17 +316,18 @@ export class MlpEngine {
     }
   }
 
-  /** Keeps a copy of the current weights as the best so far. */
-  snapshot(): void {
+  /** Keeps a copy of the current weights in `slot` (by default as the best so far). */
+  snapshot(slot: WeightSlot = 'best'): void {
     this.#checkAlive();
-    this.#best = this.#P.slice();
+    this.#copies.set(slot, this.#P.slice());
   }
 
-  /** Puts the snapshot's weights back. @returns false when there is no snapshot. */
-  restoreSnapshot(): boolean {
+  /** Puts the weights of `slot`'s snapshot back (the slot keeps it). @returns false when there is no snapshot. */
+  restoreSnapshot(slot: WeightSlot = 'best'): boolean {
     this.#checkAlive();
-    if (this.#best === null) return false;
-    this.#P.set(this.#best);
+    const copy = this.#copies.get(slot);
+    if (copy === undefined) return false;
+    this.#P.set(copy);
     return true;
   }
 
@@ -434,7 +437,7 @@ export class MlpEngine {
   /** Marks the engine unusable (it holds no tensors between calls). */
   dispose(): void {
     this.#disposed = true;
-    this.#best = null;
+    this.#copies.clear();
   }
 
   // ───────────────────────────── one step ─────────────────────────────

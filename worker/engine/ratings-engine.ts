@@ -31,6 +31,7 @@ import { hiddenWidths, PREDICT_BATCH_SIZE } from '../models/layers.js';
 import { RATINGS_LAYERS, towerLayers, type RatingsModelShape } from '../recsys/models.js';
 import { MlpEngine, unsupportedReason, type BetweenBatches, type EngineActivation, type TowerGradients } from './mlp-engine.js';
 import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
+import type { WeightSlot } from '../training/types.js';
 
 /** ncf's MLP: its dense layers' names (recsys/models.ts), widths and activation. */
 export type TowerArchitecture = {
@@ -260,7 +261,8 @@ export class RatingsEngine {
   /** mf: where the bias sits in a row; −1 for ncf. */
   readonly #biasAt: number;
   #batch = { errors: new Float32Array(0), userAt: new Int32Array(0), itemAt: new Int32Array(0) };
-  #best: { readonly users: Float32Array; readonly items: Float32Array } | null = null;
+  /** Copies of the embeddings by slot (training/types.ts WeightSlot); the tower keeps its own. */
+  readonly #copies = new Map<WeightSlot, { readonly users: Float32Array; readonly items: Float32Array }>();
   #disposed = false;
 
   private constructor(
@@ -413,27 +415,28 @@ export class RatingsEngine {
     return this.#users.sumOfSquares() + this.#items.sumOfSquares() + (this.#tower?.parameterNorms().sumOfSquares ?? 0);
   }
 
-  /** Keeps a copy of the current weights as the best so far. */
-  snapshot(): void {
+  /** Keeps a copy of the current weights in `slot` (by default as the best so far). */
+  snapshot(slot: WeightSlot = 'best'): void {
     this.#checkAlive();
-    this.#best = { users: this.#users.values.slice(), items: this.#items.values.slice() };
-    this.#tower?.snapshot();
+    this.#copies.set(slot, { users: this.#users.values.slice(), items: this.#items.values.slice() });
+    this.#tower?.snapshot(slot);
   }
 
-  /** Puts the snapshot's weights back. @returns false when there is no snapshot. */
-  restoreSnapshot(): boolean {
+  /** Puts the weights of `slot`'s snapshot back (the slot keeps it). @returns false when there is no snapshot. */
+  restoreSnapshot(slot: WeightSlot = 'best'): boolean {
     this.#checkAlive();
-    if (this.#best === null) return false;
-    this.#users.values.set(this.#best.users);
-    this.#items.values.set(this.#best.items);
-    this.#tower?.restoreSnapshot();
+    const copy = this.#copies.get(slot);
+    if (copy === undefined) return false;
+    this.#users.values.set(copy.users);
+    this.#items.values.set(copy.items);
+    this.#tower?.restoreSnapshot(slot);
     return true;
   }
 
   /** Marks the engine unusable (it holds no tensors between calls). */
   dispose(): void {
     this.#disposed = true;
-    this.#best = null;
+    this.#copies.clear();
     this.#tower?.dispose();
   }
 

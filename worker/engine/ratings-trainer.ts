@@ -115,10 +115,10 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
       },
       evaluate: async () => metricsOf(await heldPredictions()),
       heldPredictions,
-      snapshot: () => trained.snapshot(),
-      restore: () => {
+      snapshot: (slot) => trained.snapshot(slot),
+      restore: (slot) => {
         modelIsStale = true;
-        return trained.restoreSnapshot();
+        return trained.restoreSnapshot(slot);
       },
       savedModel,
       dispose,

@@ -3,7 +3,7 @@
  * trained by our own step rather than `model.fit`. Batches are gathered from tensors that stay on
  * the backend for the whole task, nothing is read back per batch (the epoch's losses are read
  * once), dropout masks and shuffles are seeded, and a snapshot of the weights is one clone per
- * variable (WeightSnapshot).
+ * variable (WeightSnapshot), one per slot.
  */
 import type { LayersModel, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
@@ -16,7 +16,7 @@ import { buildRatingsModel } from '../recsys/models.js';
 import { createRng, shuffleInPlace } from '../rng.js';
 import { accuracyOf, evaluate } from './metrics.js';
 import type { TaskData, TrainerSetup } from './task-data.js';
-import { throwIfDiverged, type ModelInput, type Trainer } from './types.js';
+import { throwIfDiverged, type ModelInput, type Trainer, type WeightSlot } from './types.js';
 
 /** Probability clipping in the cross-entropies, as Keras (and metrics.ts) do. */
 const EPSILON = 1e-7;
@@ -49,7 +49,7 @@ export function createLayersTrainer(setup: TrainerSetup): Trainer {
       weights: data.classWeights === null ? null : own(tf.tensor1d(data.train.y.map((label) => data.classWeights![label]!))),
     };
     const heldInputs = data.held.inputs.map((input) => own(inputTensor(tf, input, data.held.n)));
-    const bestWeights = own(new WeightSnapshot(tf));
+    const copies: Record<WeightSlot, WeightSnapshot> = { best: own(new WeightSnapshot(tf)), parked: own(new WeightSnapshot(tf)) };
     const shuffle = createRng(seeds.shuffle);
     const taskKind = task.taskKind;
 
@@ -130,8 +130,8 @@ export function createLayersTrainer(setup: TrainerSetup): Trainer {
         return { ...evaluate(taskKind, data.held.y, predictions, data.nClasses), ...data.ratings?.heldMetrics(predictions) };
       },
       heldPredictions: () => predictArray(model, heldInputs),
-      snapshot: () => bestWeights.take(model),
-      restore: () => bestWeights.restoreInto(model),
+      snapshot: (slot = 'best') => copies[slot].take(model),
+      restore: (slot = 'best') => copies[slot].restoreInto(model),
       savedModel: async () => model,
       dispose,
     };

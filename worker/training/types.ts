@@ -59,6 +59,13 @@ export type TrainingSeeds = {
 };
 
 /**
+ * Where a trainer keeps a copy of its weights: `best`, the best epoch's so far (early stopping's
+ * restore, the default); `parked`, the current weights put aside while the loop scores a shorter
+ * run's chosen epoch (`Task.horizons`), to train on from them unchanged.
+ */
+export type WeightSlot = 'best' | 'parked';
+
+/**
  * A model under training, as the training loop (loop.ts) drives it: one epoch at a time, scored
  * on the task's held-out rows, with a snapshot of the best epoch's weights to come back to. Each
  * implementation owns its numerics (TensorFlow.js layers, the fast MLP engine); the loop owns
@@ -87,10 +94,10 @@ export type Trainer = {
    * regression: n values.
    */
   heldPredictions(): Promise<Float32Array>;
-  /** Keeps a copy of the current weights (replacing the previous one). */
-  snapshot(): void;
-  /** Writes the snapshot back. @returns false when there is none. */
-  restore(): boolean;
+  /** Keeps a copy of the current weights in `slot` (replacing the one there). */
+  snapshot(slot?: WeightSlot): void;
+  /** Writes the copy in `slot` back (the slot keeps it). @returns false when there is none. */
+  restore(slot?: WeightSlot): boolean;
   /** The layers model holding the current weights, as a refit saves it; owned by the trainer. */
   savedModel(): Promise<LayersModel>;
   /** Frees every tensor the trainer holds; the trainer is unusable afterwards. */
