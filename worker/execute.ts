@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { FailureKind, Task, TaskResult } from './contract/protocol.js';
 import { failureOf } from './failures.js';
 import { runTask } from './training/run-task.js';
-import type { EpochListener, TrainingContext } from './training/types.js';
+import type { EpochListener, HorizonListener, TrainingContext } from './training/types.js';
 import { injectFault } from './fault-injection.js';
 
 export type TaskExecution =
@@ -18,12 +18,19 @@ export type TaskExecution =
 
 /**
  * Trains one task with `runTask` and reports how it ended. `onEpoch` returning 'stop' ends the
- * task after that epoch (pruning); it still ends `done`, with `stoppedByRequest`.
+ * task after that epoch (pruning); it still ends `done`, with `stoppedByRequest`. `onHorizon`
+ * receives the results of the task's `horizons` as they are reached (a queue worker passes none).
  */
-export async function executeTask(task: Task, ctx: TrainingContext, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskExecution> {
+export async function executeTask(
+  task: Task,
+  ctx: TrainingContext,
+  onEpoch: EpochListener,
+  signal?: AbortSignal,
+  onHorizon?: HorizonListener,
+): Promise<TaskExecution> {
   try {
     injectFault(task);
-    return { status: 'done', result: await runTask(task, ctx, onEpoch, signal) };
+    return { status: 'done', result: await runTask(task, ctx, onEpoch, signal, onHorizon) };
   } catch (error) {
     if (signal?.aborted) return { status: 'aborted' };
     return { status: 'failed', ...failureOf(error) };

@@ -3,15 +3,23 @@
  * `child_process.fork('worker/main.ts', { execArgv: ['--import', 'tsx'] })`.
  *
  * Selects the backend once, announces `ready`, then handles one request at a time: a task
- * streams `epoch` messages and ends with `done` or `failed`; a dataset description ends with
- * `described` or `describe-failed`. A failing request never takes the process down. Exits on
- * `shutdown` or when the coordinator goes away.
+ * streams `epoch` messages (and a `horizon` message per shorter run it answers) and ends with
+ * `done` or `failed`; a dataset description ends with `described` or `describe-failed`. A failing
+ * request never takes the process down. Exits on `shutdown` or when the coordinator goes away.
  */
 import { selectBackend } from './backend.js';
 import { describeDataset } from './describe.js';
 import { defaultWorkerName, executeTask } from './execute.js';
 import { errorMessage, failureOf } from './failures.js';
-import { parseToWorker, type DescribeRequest, type EpochMetrics, type FromWorker, type Task, type ToWorker } from './contract/protocol.js';
+import {
+  parseToWorker,
+  type DescribeRequest,
+  type EpochMetrics,
+  type FromWorker,
+  type Task,
+  type TaskResult,
+  type ToWorker,
+} from './contract/protocol.js';
 import type { TrainingContext } from './training/types.js';
 
 if (process.send === undefined) {
@@ -97,7 +105,8 @@ async function runOne(task: Task, ctx: TrainingContext): Promise<void> {
   };
   currentTaskId = taskId;
   try {
-    const outcome = await executeTask(task, ctx, onEpoch, stopping.signal);
+    const onHorizon = (runId: number, result: TaskResult) => send({ type: 'horizon', taskId, runId, result });
+    const outcome = await executeTask(task, ctx, onEpoch, stopping.signal, onHorizon);
     if (outcome.status === 'done') send({ type: 'done', taskId, result: outcome.result });
     else if (outcome.status === 'failed') send({ type: 'failed', taskId, kind: outcome.kind, message: outcome.message });
     // 'aborted': the process is exiting and the coordinator retries the task.

@@ -165,6 +165,17 @@ export const taskSchema = z
       .optional(),
     /** Params of runs recorded before a hyperparameter existed get its default (see storedParamsSchema). */
     params: storedParamsSchema,
+    /**
+     * Search tasks only: the same fold of shorter runs this task answers too (epoch-prefix sharing). Each differs from
+     * this task's run only in fewer `epochs`; the seeds leave `epochs` out, so such a run is exactly this task's first
+     * epochs. When training reaches the end of a run's `epochs` (or early stopping ends it before, as it would have ended
+     * that run), the worker sends a `horizon` message with that run's result, then trains on unchanged. The coordinator
+     * records their epochs from this task's `epoch` messages.
+     */
+    horizons: z
+      .array(z.strictObject({ runId: z.number().int(), epochs: z.number().int().positive() }).readonly())
+      .readonly()
+      .optional(),
     /** Refit only: epochs to train on all non-test rows, and the folder to save the model in. */
     refit: z
       .strictObject({
@@ -234,6 +245,8 @@ const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), backend: z.enum(BACKENDS), workerName: z.string() }).readonly(),
   z.strictObject({ type: z.literal('epoch'), taskId: z.string(), epoch: z.number().int().min(0), metrics: metricsSchema }).readonly(),
   z.strictObject({ type: z.literal('done'), taskId: z.string(), result: resultSchema }).readonly(),
+  /** The result of one of the task's `horizons` (run `runId`), sent when its last epoch is trained; the task goes on. */
+  z.strictObject({ type: z.literal('horizon'), taskId: z.string(), runId: z.number().int(), result: resultSchema }).readonly(),
   z.strictObject({ type: z.literal('failed'), taskId: z.string(), kind: z.enum(FAILURE_KINDS), message: z.string() }).readonly(),
   z.strictObject({ type: z.literal('described'), requestId: z.string(), info: datasetInfoSchema }).readonly(),
   z

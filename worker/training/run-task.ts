@@ -15,7 +15,7 @@ import { createLayersTrainer } from './layers-trainer.js';
 import { refitLoop, refitSettings, searchLoop } from './loop.js';
 import { Pacer } from './pacing.js';
 import { loadTable, prepareData, taskSeeds, type TrainerSetup } from './task-data.js';
-import type { EpochListener, Trainer, TrainingContext } from './types.js';
+import type { EpochListener, HorizonListener, Trainer, TrainingContext } from './types.js';
 
 /**
  * Trains one task.
@@ -33,11 +33,19 @@ import type { EpochListener, Trainer, TrainingContext } from './types.js';
  * @param onEpoch called after every epoch with `loss` (and `accuracy` for classification) on the
  *   training rows, plus `val_…` metrics for search tasks; non-finite values are `null`.
  * @param signal aborting it stops training at the next batch.
+ * @param onHorizon receives the results of the shorter runs a search task answers too (`task.horizons`,
+ *   loop.ts), each with its out-of-fold predictions; without it they are not answered.
  * @throws {DivergedError} when the training loss is not finite.
  * @throws {DOMException} named `AbortError` when `signal` is aborted.
  * @throws {DataError} when the dataset cannot be loaded or split.
  */
-export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskResult> {
+export async function runTask(
+  task: Task,
+  ctx: TrainingContext,
+  onEpoch: EpochListener,
+  signal?: AbortSignal,
+  onHorizon?: HorizonListener,
+): Promise<TaskResult> {
   const pacer = new Pacer(task, signal);
   pacer.throwIfAborted();
   const table = await loadTable(task);
@@ -47,7 +55,10 @@ export async function runTask(task: Task, ctx: TrainingContext, onEpoch: EpochLi
   const { tf } = ctx;
   const trainer = createTrainer({ tf, task, data, seeds: taskSeeds(task), pacer });
   try {
-    if (task.kind === 'search') return await withOutOfFold(await searchLoop(trainer, task, onEpoch, pacer), trainer, data, task);
+    if (task.kind === 'search') {
+      const complete = (result: TaskResult) => withOutOfFold(result, trainer, data, task);
+      return await searchLoop(trainer, task, onEpoch, pacer, { complete, ...(onHorizon ? { onHorizon } : {}) });
+    }
 
     const trained = await refitLoop(trainer, task, onEpoch, pacer);
     const testPredictions = await trainer.heldPredictions();

@@ -7,7 +7,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
-import type { BackendName, EpochMetrics } from '../contract/protocol.js';
+import type { BackendName, EpochMetrics, TaskResult } from '../contract/protocol.js';
 
 /** What `runTask` trains with: the TensorFlow.js namespace and its initialised backend. */
 export type TrainingContext = { readonly tf: TensorFlow; readonly backend: BackendName };
@@ -17,6 +17,12 @@ export type TrainingContext = { readonly tf: TensorFlow; readonly backend: Backe
  * ends a search task after this epoch, as early stopping would (pruning); refits ignore it.
  */
 export type EpochListener = (epoch: number, metrics: EpochMetrics) => 'stop' | 'continue' | void;
+
+/**
+ * Receives the result of a shorter run the search task also answers (`Task.horizons`), as that run
+ * would have reported it, once training has reached its last epoch (or stopped early before).
+ */
+export type HorizonListener = (runId: number, result: TaskResult) => void;
 
 /** The training loss became NaN or ±Infinity: the run failed as diverged, not the search. */
 export class DivergedError extends Error {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { EpochMetrics, TaskResult } from '../../../worker/contract/protocol.js';
 import { refitLoop, searchLoop } from '../../../worker/training/loop.js';
 import { Pacer } from '../../../worker/training/pacing.js';
-import { DivergedError, throwIfDiverged, type EpochListener, type Trainer } from '../../../worker/training/types.js';
+import { DivergedError, throwIfDiverged, type EpochListener, type Trainer, type WeightSlot } from '../../../worker/training/types.js';
 import { taskMaker, type TaskOverrides } from '../../helpers/run-task.js';
 
 const makeTask = taskMaker('never-read.csv', 'loop-test');
@@ -16,7 +16,7 @@ class FakeTrainer implements Trainer {
   readonly paramCount = 42;
   readonly calls: string[] = [];
   weights = -1;
-  #snapshot: number | null = null;
+  readonly #snapshots = new Map<WeightSlot, number>();
 
   constructor(
     private readonly script: {
@@ -45,15 +45,16 @@ class FakeTrainer implements Trainer {
     throw new Error('the loop never asks for predictions');
   }
 
-  snapshot(): void {
-    this.calls.push(`snapshot ${this.weights}`);
-    this.#snapshot = this.weights;
+  snapshot(slot: WeightSlot = 'best'): void {
+    this.calls.push(slot === 'best' ? `snapshot ${this.weights}` : `snapshot ${slot} ${this.weights}`);
+    this.#snapshots.set(slot, this.weights);
   }
 
-  restore(): boolean {
-    this.calls.push('restore');
-    if (this.#snapshot === null) return false;
-    this.weights = this.#snapshot;
+  restore(slot: WeightSlot = 'best'): boolean {
+    this.calls.push(slot === 'best' ? 'restore' : `restore ${slot}`);
+    const copy = this.#snapshots.get(slot);
+    if (copy === undefined) return false;
+    this.weights = copy;
     return true;
   }
 
@@ -276,5 +277,129 @@ test('refitLoop: trains refit.epochs epochs (stop requests do not apply), then s
   await assert.rejects(
     refitLoop(trainer, bare, () => undefined, new Pacer(bare)),
     /refit task loop-test:0:1 has no refit settings/,
+  );
+});
+
+/** What a run answered on the way reported: its result and the weights the trainer held when it was completed. */
+type Answered = { runId: number; result: TaskResult; weights: number };
+
+/**
+ * Runs `overrides` for `epochs` with `horizons`, completing each result with the weights the trainer
+ * holds (as run-task.ts adds the out-of-fold predictions of the chosen epoch's weights).
+ */
+async function searchWithHorizons(
+  curve: readonly Record<string, number>[],
+  overrides: TaskOverrides,
+  horizons: { runId: number; epochs: number }[],
+  listener?: EpochListener,
+): Promise<{ carrier: Answered; answered: Answered[]; trainer: FakeTrainer; reported: number }> {
+  const trainer = new FakeTrainer({ curve });
+  const task = { ...makeTask(overrides), horizons };
+  const answered: Answered[] = [];
+  let reported = 0;
+  const complete = async (result: TaskResult) => ({ ...result, bestMetrics: { ...result.bestMetrics, held: trainer.weights } });
+  const result = await searchLoop(trainer, task, (epoch, metrics) => (reported++, listener?.(epoch, metrics)), new Pacer(task), {
+    complete,
+    onHorizon: (runId, answer) => answered.push({ runId, result: answer, weights: trainer.weights }),
+  });
+  return { carrier: { runId: task.runId, result, weights: trainer.weights }, answered, trainer, reported };
+}
+
+/** The same run trained on its own for `epochs`, completed the same way. */
+async function alone(curve: readonly Record<string, number>[], overrides: TaskOverrides, epochs: number): Promise<TaskResult> {
+  const { carrier } = await searchWithHorizons(curve, { ...overrides, params: { ...overrides.params, epochs } }, []);
+  return carrier.result;
+}
+
+/** A result but its training time, which differs from run to run. */
+const untimed = ({ trainMs, ...rest }: TaskResult) => (assert.ok(trainMs >= 0), rest);
+
+test('searchLoop with horizons: each shorter run gets, at its last epoch, its result alone; training goes on', async () => {
+  const curve = losses(0.9, 0.8, 0.7, 0.6, 0.5, 0.4);
+  const { carrier, answered, trainer } = await searchWithHorizons(curve, { params: { epochs: 6 } }, [
+    { runId: 8, epochs: 5 },
+    { runId: 7, epochs: 3 },
+  ]);
+  assert.deepEqual(
+    answered.map((a) => [a.runId, a.result.stoppedEpoch, a.weights]),
+    [
+      [7, 2, 2],
+      [8, 4, 4],
+    ],
+    'shortest first, each as its last epoch ends, before the next epoch trains',
+  );
+  assert.deepEqual(untimed(answered[0]!.result), untimed(await alone(curve, {}, 3)));
+  assert.deepEqual(untimed(answered[1]!.result), untimed(await alone(curve, {}, 5)));
+  assert.deepEqual(untimed(carrier.result), untimed(await alone(curve, {}, 6)), 'the task itself is unchanged');
+  assert.ok(!trainer.calls.some((call) => call.includes('parked')), 'without a restore the current weights are the chosen ones');
+  assert.ok(answered[0]!.result.trainMs <= answered[1]!.result.trainMs && answered[1]!.result.trainMs <= carrier.result.trainMs);
+});
+
+test('searchLoop with horizons: restoreBestWeights scores a shorter run on its best epoch, then trains on the parked weights', async () => {
+  const curve = losses(0.9, 0.5, 0.6, 0.45, 0.7, 0.4, 0.8, 0.9);
+  const overrides = { params: { epochs: 8 }, ...earlyStopping({ monitor: 'val_loss', patience: 3 }) };
+  const { carrier, answered, trainer } = await searchWithHorizons(curve, overrides, [{ runId: 5, epochs: 3 }]);
+  const [short] = answered;
+  assert.equal(short!.result.bestEpoch, 1);
+  assert.equal(short!.result.bestMetrics.held, 1, 'completed while the trainer held the best epoch’s weights');
+  assert.deepEqual(untimed(short!.result), untimed(await alone(curve, overrides, 3)));
+  assert.deepEqual(untimed(carrier.result), untimed(await alone(curve, overrides, 8)));
+  assert.equal(carrier.result.bestEpoch, 5);
+  const weightCalls = trainer.calls.filter((call) => call.startsWith('snapshot') || call.startsWith('restore') || call.startsWith('train'));
+  assert.deepEqual(weightCalls.slice(0, 8), [
+    'train 0',
+    'snapshot 0',
+    'train 1',
+    'snapshot 1',
+    'train 2',
+    'snapshot parked 2',
+    'restore',
+    'restore parked',
+  ]);
+  assert.equal(weightCalls[8], 'train 3', 'epoch 3 trains from epoch 2’s weights');
+});
+
+test('searchLoop with horizons: an early stop before a horizon ends the shorter runs there too, with the task’s own result', async () => {
+  const curve = losses(0.9, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1, 1);
+  const overrides = { params: { epochs: 10 }, ...earlyStopping({ monitor: 'val_loss', patience: 2 }) };
+  const { carrier, answered, reported } = await searchWithHorizons(curve, overrides, [
+    { runId: 4, epochs: 3 },
+    { runId: 6, epochs: 6 },
+    { runId: 5, epochs: 4 },
+  ]);
+  assert.equal(carrier.result.stoppedEpoch, 3);
+  assert.equal(reported, 4, 'training stopped where early stopping stops');
+  assert.deepEqual(
+    answered.map((a) => [a.runId, a.result.stoppedEpoch]),
+    [
+      [4, 2],
+      [5, 3],
+      [6, 3],
+    ],
+  );
+  for (const [index, epochs] of [3, 4, 6].entries())
+    assert.deepEqual(untimed(answered[index]!.result), untimed(await alone(curve, overrides, epochs)), `the run of ${epochs} epochs`);
+  assert.deepEqual(untimed(answered[2]!.result), untimed(carrier.result));
+});
+
+test('searchLoop with horizons: a stop request before a horizon leaves that run unanswered; a horizon must be shorter', async () => {
+  const curve = losses(0.9, 0.8, 0.7, 0.6, 0.5, 0.4);
+  const stopped = await searchWithHorizons(
+    curve,
+    { params: { epochs: 6 } },
+    [
+      { runId: 2, epochs: 2 },
+      { runId: 3, epochs: 4 },
+    ],
+    (epoch) => (epoch === 2 ? 'stop' : 'continue'),
+  );
+  assert.deepEqual(
+    stopped.answered.map((a) => a.runId),
+    [2],
+  );
+  assert.equal(stopped.carrier.result.stoppedByRequest, true);
+  await assert.rejects(
+    searchWithHorizons(curve, { params: { epochs: 6 } }, [{ runId: 3, epochs: 6 }]),
+    /trains 6 epochs; it cannot answer run 3 of 6/,
   );
 });
