@@ -507,14 +507,13 @@ export class MlpEngine {
     const product = (a: Tensor, w: Tensor) =>
       own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     try {
-      // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript;
-      // activations h_l (before dropout) in JavaScript.
+      // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript, and
+      // what the backward pass needs of each hidden layer's activations.
       const first = layers[0]!;
       const inputs: Tensor[] = [upload(x0, b, first.rows)];
       const inputsT: Float32Array[] = [transpose(this.#buffer('inputT0', b * first.rows), x0, b, first.rows)];
-      const activations: Float32Array[] = [];
-      // Dropout masks (all ones without dropout: one loop per activation, not two).
-      const masks: Float32Array[] = [];
+      const tapes: HiddenTape[] = [];
+      const keep = 1 - this.hyper.dropout;
       let p: Float32Array = x0;
       for (let l = 0; l < L; l++) {
         const layer = layers[l]!;
@@ -535,17 +534,19 @@ export class MlpEngine {
           p = values;
           break;
         }
-        activations.push(values);
         const nextT = this.#buffer(`inputT${l + 1}`, values.length);
+        // relu's derivative times the mask is 1/keep where the dropped output is positive, else
+        // 0: the dropped output is all its backward pass reads. Other activations keep h and the mask.
+        const relu = activation === 'relu';
         if (dropout) {
-          const mask = this.#rng.mask(this.#buffer(`mask${l}`, values.length), b, layer.cols, 1 - this.hyper.dropout);
           const dropped = this.#buffer(`dropped${l}`, values.length);
-          applyMask(dropped, nextT, values, mask, b, layer.cols);
-          masks.push(mask);
+          const mask = relu ? null : this.#buffer(`mask${l}`, values.length);
+          this.#rng.dropout(values, dropped, nextT, mask, b, layer.cols, keep);
+          tapes.push(relu ? { h: dropped, mask: null, scale: Math.fround(1 / keep) } : { h: values, mask, scale: 1 });
           inputs.push(upload(dropped, b, layer.cols));
         } else {
           transpose(nextT, values, b, layer.cols);
-          masks.push(this.#ones(values.length));
+          tapes.push({ h: values, mask: relu ? null : this.#ones(values.length), scale: 1 });
           inputs.push(out);
         }
         inputsT.push(nextT);
@@ -570,15 +571,12 @@ export class MlpEngine {
         const kernelT = upload(this.#kernelTransposed(layer, layer.nIn), layer.nOut, layer.nIn);
         const upstream = this.#read(product(deltaTensor, kernelT), `upstream${l}`);
         const below = layers[l - 1]!;
-        delta = activationGradient(
-          this.#buffer(`delta${l - 1}`, b * below.nOut),
-          activation,
-          upstream,
-          activations[l - 1]!,
-          masks[l - 1]!,
-          b,
-          below.cols,
-        );
+        const tape = tapes[l - 1]!;
+        const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
+        delta =
+          tape.mask === null
+            ? reluGradient(out, upstream, tape.h, tape.scale, b, below.cols)
+            : activationGradient(out, activation, upstream, tape.h, tape.mask, b, below.cols);
       }
       return { sums, input, b };
     } finally {
@@ -703,6 +701,34 @@ function denseLayer(tf: TensorFlow, a: Tensor2D, w: Tensor2D, activation: Engine
 }
 
 /**
+ * What the backward pass reads of a hidden layer (b × cols): relu, its output after dropout and
+ * the kept entries' scale 1/keep (`mask` null); other activations, h before dropout and the mask
+ * (ones without dropout).
+ */
+type HiddenTape = { readonly h: Float32Array; readonly mask: Float32Array | null; readonly scale: number };
+
+/**
+ * relu's ∂/∂z (b × units, units = cols − 1) from ∂/∂a (`upstream`, b × units) and the layer's
+ * output after dropout (b × cols): `scale` (1/keep) × upstream where that output is positive, else 0.
+ */
+function reluGradient(
+  out: Float32Array,
+  upstream: Float32Array,
+  output: Float32Array,
+  scale: number,
+  b: number,
+  cols: number,
+): Float32Array {
+  const units = cols - 1;
+  for (let r = 0; r < b; r++) {
+    const at = r * cols;
+    const to = r * units;
+    for (let j = 0; j < units; j++) out[to + j] = output[at + j]! > 0 ? upstream[to + j]! * scale : 0;
+  }
+  return out;
+}
+
+/**
  * ∂/∂z of a hidden layer (b × units, units = cols − 1) from ∂/∂a (`upstream`, b × units), its
  * activations h (b × cols, before dropout; the last column is the fixed unit's, through which no
  * gradient flows) and its dropout mask (b × cols, values 0 or 1/keep; ones without dropout).
@@ -766,21 +792,6 @@ function transpose(out: Float32Array, a: Float32Array, rows: number, cols: numbe
     }
   }
   return out;
-}
-
-/** `dropped` = values ⊙ mask (b × cols), and the same transposed into `droppedT` (cols × b), in blocks as `transpose`. */
-function applyMask(dropped: Float32Array, droppedT: Float32Array, values: Float32Array, mask: Float32Array, b: number, cols: number): void {
-  for (let r0 = 0; r0 < b; r0 += BLOCK) {
-    const r1 = Math.min(r0 + BLOCK, b);
-    for (let j = 0; j < cols; j++) {
-      const to = j * b;
-      for (let r = r0, from = r0 * cols + j; r < r1; r++, from += cols) {
-        const value = values[from]! * mask[from]!;
-        dropped[from] = value;
-        droppedT[to + r] = value;
-      }
-    }
-  }
 }
 
 const fixedUnitConstants = new Map<string, number | null>();
@@ -857,12 +868,23 @@ class MaskStream {
   }
 
   /**
-   * Fills `out` with a rows × cols inverted-dropout mask: each entry 1/keep with probability keep,
-   * else 0; the last column (the ones column) is 1.
+   * Inverted dropout of `values` (rows × cols; the last column, the ones column, is kept as it
+   * is): every other entry kept and scaled by 1/keep with probability keep, else 0. Writes the
+   * result into `dropped` and, transposed (cols × rows), into `droppedT`; the mask (1/keep or 0,
+   * 1 on the last column) into `mask` when given. One draw per entry, row by row.
    */
-  mask(out: Float32Array, rows: number, cols: number, keep: number): Float32Array {
+  dropout(
+    values: Float32Array,
+    dropped: Float32Array,
+    droppedT: Float32Array,
+    mask: Float32Array | null,
+    rows: number,
+    cols: number,
+    keep: number,
+  ): void {
     const threshold = keep * 4294967296;
-    const kept = 1 / keep;
+    // The float32 scale, as a Float32Array mask holds it.
+    const kept = Math.fround(1 / keep);
     let a = this.#a;
     let b = this.#b;
     let c = this.#c;
@@ -878,15 +900,21 @@ class MaskStream {
         a ^= d;
         c ^= t;
         d = rotl(d, 11);
-        out[base + j] = result < threshold ? kept : 0;
+        const scale = result < threshold ? kept : 0;
+        const value = values[base + j]! * scale;
+        dropped[base + j] = value;
+        droppedT[j * rows + r] = value;
+        if (mask !== null) mask[base + j] = scale;
       }
-      out[base + cols - 1] = 1;
+      const ones = values[base + cols - 1]!;
+      dropped[base + cols - 1] = ones;
+      droppedT[(cols - 1) * rows + r] = ones;
+      if (mask !== null) mask[base + cols - 1] = 1;
     }
     this.#a = a;
     this.#b = b;
     this.#c = c;
     this.#d = d;
-    return out;
   }
 }
 

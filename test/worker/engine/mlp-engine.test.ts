@@ -159,6 +159,69 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
+test('engine with dropout: the backward pass is the gradient of the network under the step’s mask (relu, tanh, sigmoid)', async () => {
+  const { tf } = await selectBackend();
+  const widths = [3, 5, 4, 1];
+  const keep = 0.5;
+  const derivative = { relu: (h: number) => (h > 0 ? 1 : 0), tanh: (h: number) => 1 - h * h, sigmoid: (h: number) => h * (1 - h) };
+  for (const activation of ['relu', 'tanh', 'sigmoid'] as const) {
+    const rng = createRng(21);
+    const initial: DenseWeights[] = widths.slice(1).map((units, l) => ({
+      kernel: Float32Array.from({ length: widths[l]! * units }, () => rng.normal() * 0.7),
+      bias: Float32Array.from({ length: units }, () => rng.normal() * 0.1),
+    }));
+    const engine = MlpEngine.create(
+      tf,
+      { nInputs: 3, hidden: widths.slice(1, -1), nOutputs: 1, activation, output: 'linear' },
+      { optimizer: 'sgd', learningRate: 0.1, l2: 0, dropout: 1 - keep },
+      initial,
+      { seed: 9 },
+    );
+    const close = (actual: number, expected: number, what: string) =>
+      assert.ok(Math.abs(actual - expected) <= 1e-5 + 1e-4 * Math.abs(expected), `${activation} ${what}: ${actual}, expected ${expected}`);
+    let dropped = 0;
+    for (let trial = 0; trial < 12; trial++) {
+      // One row: every gradient is an outer product, so the output layer's reveals the dropped
+      // activations below it, and each layer's delta gives the next layer down's expected gradient.
+      const x = [rng.normal(), rng.normal(), rng.normal(), 1];
+      const x0 = engine.batchInputs(1);
+      x0.set(x.slice(0, 3));
+      const { sums, input } = engine.backpropagate(
+        x0,
+        1,
+        (p, d) => {
+          d[0] = p[0]! - 0.3;
+        },
+        { training: true, inputColumns: 2 },
+      );
+      // The output layer's bias row is its delta (times the ones input).
+      let delta = [sums[2]![widths[2]!]!];
+      for (let l = widths.length - 2; l >= 0; l--) {
+        const inputs = widths[l]!;
+        const units = widths[l + 1]!;
+        const top = delta.reduce((best, value, j) => (Math.abs(value) > Math.abs(delta[best]!) ? j : best), 0);
+        if (delta[top] === 0) break;
+        // The layer's input: x, or the dropped activations recovered from its gradient's largest column.
+        const a = l === 0 ? x : Array.from({ length: inputs + 1 }, (_, i) => sums[l]![i * units + top]! / delta[top]!);
+        for (let i = 0; i <= inputs; i++)
+          for (let j = 0; j < units; j++) close(sums[l]![i * units + j]!, a[i]! * delta[j]!, `dW${l}[${i}][${j}]`);
+        const kernel = initial[l]!.kernel;
+        const upstream = (i: number) => delta.reduce((sum, value, j) => sum + value * kernel[i * units + j]!, 0);
+        if (l === 0) {
+          for (let i = 0; i < 2; i++) close(input![i]!, upstream(i), `input gradient ${i}`);
+          break;
+        }
+        // The layer below's delta: zero where dropped (or relu's zero), else upstream · f′(h) / keep, h = a · keep.
+        const outputs = a.slice(0, inputs);
+        dropped += outputs.filter((value) => value === 0).length;
+        delta = outputs.map((value, i) => (value === 0 ? 0 : (upstream(i) * derivative[activation](value * keep)) / keep));
+      }
+    }
+    assert.ok(dropped > 0, `${activation}: some units were dropped`);
+    engine.dispose();
+  }
+});
+
 test("engine: every optimizer takes the same steps as tf.train's (Adam, SGD, RMSprop, Adagrad; L2; a short last batch)", async () => {
   const { tf } = await selectBackend('wasm');
   const before = tf.memory().numTensors;
