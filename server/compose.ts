@@ -23,7 +23,7 @@ export type ComposeOptions = {
 export function compose(config: Config, options: ComposeOptions = {}): Composition {
   const storage = openStorage(config.dbPath);
   const runner = options.runner ?? new WorkerPool({ size: config.workers, env: options.workerEnv });
-  const coordinator = new Coordinator(storage, runner, { dataDir: config.dataDir });
+  const coordinator = new Coordinator(storage, runner, { dataDir: config.dataDir, sharePrefixes: config.sharePrefixes });
   // What this process announces, a dashboard in another process streams (change-feed.ts).
   const feed = new FeedPublisher(storage.feed, coordinator.events);
   let closed = false;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ValidationError } from './errors.js';
+import { sharePrefixesFromEnv } from './coordinator/epoch-prefixes.js';
 
 /** Settings read once from flags and the environment. */
 export type Config = {
@@ -12,6 +13,8 @@ export type Config = {
   readonly workers: number;
   readonly host: string;
   readonly port: number;
+  /** Epoch-prefix sharing in grid searches (coordinator/epoch-prefixes.ts); FOLDWISE_SHARE_PREFIXES=0 turns it off. */
+  readonly sharePrefixes: boolean;
 };
 
 export type ConfigFlags = { dataDir?: string; workers?: number; host?: string; port?: number; experimentsDir?: string };
@@ -25,6 +28,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     workers: flags.workers ?? Math.max(1, availableParallelism()),
     host: flags.host ?? env.FOLDWISE_HOST ?? '127.0.0.1',
     port: flags.port ?? (env.FOLDWISE_PORT ? portFromEnv(env.FOLDWISE_PORT) : 3000),
+    sharePrefixes: sharePrefixesFromEnv(env),
   });
 }
 

@@ -18,6 +18,7 @@ import { CoordinatorEventBus } from './events.js';
 import { StandingsTracker } from './search-standings.js';
 import { prepareExperiment, type PrepareOptions, type PreparedExperiment } from './prepare-experiment.js';
 import type { TaskOutcome, TaskRunner } from './task-runner.js';
+import { canSharePrefixes, PrefixBook } from './epoch-prefixes.js';
 import { gridPruning, type FoldPruning } from '../search/pruning.js';
 import { isSampledSearch } from '../../worker/contract/search-spec.js';
 import { TrialScheduler } from './trial-scheduler.js';
@@ -29,6 +30,11 @@ export type CoordinatorOptions = {
   readonly dataDir: string;
   /** Deliveries of one task before its run is marked failed (crashes and errors; divergence is never retried). @default 3 */
   readonly maxAttempts?: number;
+  /**
+   * Epoch-prefix sharing (epoch-prefixes.ts): a grid run's task also answers the same fold of runs
+   * that differ from it only in fewer epochs, where the runner supports it. @default true
+   */
+  readonly sharePrefixes?: boolean;
 };
 
 export type SearchSummary = {
@@ -66,12 +72,14 @@ export class Coordinator {
   readonly #runner: TaskRunner;
   readonly #dataDir: string;
   readonly #maxAttempts: number;
+  readonly #sharePrefixes: boolean;
 
   constructor(storage: Storage, runner: TaskRunner, options: CoordinatorOptions) {
     this.#storage = storage;
     this.#runner = runner;
     this.#dataDir = options.dataDir;
     this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#sharePrefixes = options.sharePrefixes ?? true;
   }
 
   /** Deletes an experiment with its runs, curves and model files. See deleteExperiment. @throws {NotFoundError | LeaseHeldError} */
@@ -188,26 +196,42 @@ export class Coordinator {
     const onAbort = () => queue.clear();
     signal?.addEventListener('abort', onAbort, { once: true });
     let tasksTrained = 0;
+    const foldEnded = (ending: 'trained' | 'skipped' | 'answered') => {
+      if (ending === 'trained') tasksTrained++;
+      tasksDone++;
+      best = standings.current(tasksDone === foldsTotal);
+      reportProgress();
+    };
+    const prefixes = this.#sharePrefixes && canSharePrefixes(spec, this.#runner) ? new PrefixBook(pending) : null;
+    const riders: Riders | null = prefixes && {
+      claim: (fold) => prefixes.claimShorter(fold, (runId) => isOpenRun(runs.get(runId))),
+      answered: () => foldEnded('answered'),
+      // It trains on its own (or rides on another task) like any fold still to train.
+      release: (fold) => {
+        prefixes.release(fold);
+        if (!signal?.aborted) dispatch(fold);
+      },
+    };
     // All first folds before any second fold (so fold cutting can act early), longest first within a
     // wave. Sorted here, not by p-queue priority alone: the first tasks added start before later ones are seen.
     const ordered = pending
       .map((fold) => ({ fold, priority: (nFolds - fold.foldIndex) * 1e12 + estimatedCost(fold.params) }))
       .sort((a, b) => b.priority - a.priority);
-    const dispatch = (fold: PendingFold) =>
+    const dispatch = (queued: PendingFold) =>
       void queue.add(
         async () => {
           if (signal?.aborted) return;
-          const ending = await this.#trainFold(experiment, data, fold.runId, fold.foldIndex, fold.attempt, fold.params, pruning, signal);
+          // Null: a longer run's task answers this fold (it is not dispatched on its own).
+          const fold = prefixes ? prefixes.take(queued) : queued;
+          if (fold === null) return;
+          const ending = await this.#trainFold(experiment, data, fold, pruning, riders, signal);
           if (ending === 'interrupted') return;
-          if (ending === 'trained') tasksTrained++;
-          tasksDone++;
-          best = standings.current(tasksDone === foldsTotal);
-          reportProgress();
+          foldEnded(ending);
           // A finished fold may let the next trials be sampled (trial n waits for trial n − concurrentTrials).
           if (scheduler && !signal?.aborted) for (const next of scheduler.sampleReady()) dispatch(next);
         },
         // A sampled search trains older trials first: later ones wait for them.
-        { priority: scheduler ? -scheduler.order(fold) : 0 },
+        { priority: scheduler ? -scheduler.order(queued) : 0 },
       );
     if (scheduler) for (const fold of [...pending, ...scheduler.sampleReady()]) dispatch(fold);
     else for (const { fold } of ordered) dispatch(fold);
@@ -231,24 +255,35 @@ export class Coordinator {
     };
   }
 
-  /** Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been pruned. */
+  /**
+   * Trains one (run, fold), retrying crashes. 'skipped' when its run had already failed or been
+   * pruned. With `riders`, its task also answers the same fold of waiting runs that differ only in
+   * fewer epochs (Task.horizons): each is started beside it, gets its epochs from the task's, and is
+   * finished when the worker reaches its last epoch; one not reached waits again (`riders.release`),
+   * unless the search was stopped (then it ends interrupted with the others).
+   */
   async #trainFold(
     experiment: Experiment,
     data: DataDigest,
-    runId: number,
-    foldIndex: number,
-    previousAttempt: number,
-    params: Params,
+    fold: PendingFold,
     pruning: FoldPruning,
+    riders: Riders | null,
     signal?: AbortSignal,
   ): Promise<'trained' | 'skipped' | 'interrupted'> {
     const { runs } = this.#storage;
+    const { runId, foldIndex, params } = fold;
     const experimentId = experiment.experimentId;
     for (let delivery = 1; delivery <= this.#maxAttempts; delivery++) {
-      if (!['queued', 'running', 'interrupted'].includes(runs.get(runId).status)) return 'skipped'; // failed or pruned meanwhile
-      const attempt = previousAttempt + delivery;
+      if (!isOpenRun(runs.get(runId))) return 'skipped'; // failed or pruned meanwhile
+      const attempt = fold.attempt + delivery;
       runs.startFold(runId, foldIndex, attempt);
       this.events.emit('run', { experimentId, runId, status: 'running' });
+      const shorter = (riders?.claim(fold) ?? []).map((rider) => ({ fold: rider, attempt: rider.attempt + 1, answered: false }));
+      for (const rider of shorter) {
+        runs.startFold(rider.fold.runId, foldIndex, rider.attempt);
+        this.events.emit('run', { experimentId, runId: rider.fold.runId, status: 'running' });
+      }
+      const horizons = shorter.map((rider) => ({ runId: rider.fold.runId, epochs: rider.fold.params.epochs }));
       const task: Task = {
         taskId: makeTaskId(runId, foldIndex, attempt),
         runId,
@@ -260,6 +295,7 @@ export class Coordinator {
         ...data,
         ...outerFoldOf(experiment),
         params,
+        ...(horizons.length > 0 ? { horizons } : {}),
       };
       const curve = new FoldCurve(experiment.selectionDirection, metricKey('val', experiment.selectionMetric));
       let stop: { readonly reason: string; readonly standing: FoldStanding } | undefined;
@@ -267,6 +303,10 @@ export class Coordinator {
         task,
         (epoch, values) => {
           this.#recordEpoch(experimentId, runId, foldIndex, attempt, epoch, values);
+          // A shorter run's epochs are this task's first ones.
+          for (const rider of shorter)
+            if (!rider.answered && epoch < rider.fold.params.epochs)
+              this.#recordEpoch(experimentId, rider.fold.runId, foldIndex, rider.attempt, epoch, values);
           const best = curve.add(epoch, values);
           const reason = stop === undefined && best !== null ? pruning.atEpoch(runId, foldIndex, epoch, best) : null;
           if (reason === null) return 'continue';
@@ -274,7 +314,26 @@ export class Coordinator {
           return 'stop';
         },
         signal,
+        (riderRunId, done) => {
+          const rider = shorter.find((r) => r.fold.runId === riderRunId && !r.answered);
+          if (rider === undefined) return;
+          rider.answered = true;
+          this.#finishFold(
+            experiment,
+            riderRunId,
+            foldIndex,
+            rider.attempt,
+            done.result,
+            done.backend,
+            done.workerName,
+            undefined,
+            pruning,
+          );
+          riders!.answered();
+        },
       );
+      if (outcome.status === 'done' || outcome.reason !== 'interrupted')
+        for (const rider of shorter) if (!rider.answered) riders!.release({ ...rider.fold, attempt: rider.attempt });
       if (outcome.status === 'done') {
         // A pruned fold is recorded as it stood at the rung that stopped it: the worker may have trained on into the next epoch.
         const pruned = outcome.result.stoppedByRequest ? stop : undefined;
@@ -422,6 +481,21 @@ export class Coordinator {
     const taken = this.#storage.models.ofExperiment(experiment.experimentId).some((m) => m.path === dir && m.runId !== refitRun.runId);
     return taken ? refitModelDir(this.#dataDir, experiment.name, `${refitRun.number}-id${refitRun.runId}`) : dir;
   }
+}
+
+/** The shorter runs a search's tasks may answer (epoch-prefix sharing), as #search keeps them. */
+type Riders = {
+  /** Takes the waiting folds the task of `fold` can answer (PrefixBook.claimShorter). */
+  claim(fold: PendingFold): PendingFold[];
+  /** A fold was answered and recorded. */
+  answered(): void;
+  /** A fold the task did not reach: it waits again, as `fold` (its attempt since). */
+  release(fold: PendingFold): void;
+};
+
+/** A run whose folds still train: not failed or pruned. */
+function isOpenRun(run: Run): boolean {
+  return run.status === 'queued' || run.status === 'running' || run.status === 'interrupted';
 }
 
 /** Nested CV: the outer fold an outer fold's experiment's tasks carry (Task.outerFold); nothing for any other experiment. */

@@ -7,10 +7,11 @@ import {
   type ExperimentSpec,
   type FromWorker,
   type Task,
+  type TaskResult,
   type ToWorker,
 } from '../../worker/contract/protocol.js';
 import { ValidationError, describeFailureError, taskFailureReason } from '../errors.js';
-import type { EpochListener, TaskOutcome, TaskRunner } from './task-runner.js';
+import type { DoneOutcome, EpochListener, HorizonListener, TaskOutcome, TaskRunner } from './task-runner.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 // Resolved from this file, not the working directory, so foldwise runs from any folder.
@@ -119,6 +120,7 @@ class WorkerProcess {
  */
 export class WorkerPool implements TaskRunner {
   readonly concurrency: number;
+  readonly answersHorizons = true;
   readonly #options: WorkerPoolOptions;
   readonly #workers = new Set<WorkerProcess>();
   /** Callers waiting for an idle worker; given null when the pool breaks. */
@@ -221,7 +223,7 @@ export class WorkerPool implements TaskRunner {
     return worker;
   }
 
-  async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal): Promise<TaskOutcome> {
+  async run(task: Task, onEpoch: EpochListener, signal?: AbortSignal, onHorizon?: HorizonListener): Promise<TaskOutcome> {
     if (signal?.aborted) return { status: 'failed', reason: 'interrupted', message: 'stopped before it started', workerName: null };
     let worker: WorkerProcess;
     try {
@@ -240,12 +242,18 @@ export class WorkerPool implements TaskRunner {
         if (outcome.status === 'done' || outcome.reason === 'diverged' || outcome.reason === 'error') this.#release(worker);
         resolve(outcome);
       };
+      const done = (result: TaskResult): DoneOutcome => ({
+        status: 'done',
+        result,
+        workerName: worker.workerName,
+        backend: worker.backend ?? 'cpu',
+      });
       const stopListening = worker.listen((message) => {
         if (!('taskId' in message) || message.taskId !== task.taskId) return;
         if (message.type === 'epoch') {
           if (onEpoch(message.epoch, message.metrics) === 'stop') worker.send({ type: 'stop', taskId: task.taskId });
-        } else if (message.type === 'done')
-          finish({ status: 'done', result: message.result, workerName: worker.workerName, backend: worker.backend ?? 'cpu' });
+        } else if (message.type === 'horizon') onHorizon?.(message.runId, done(message.result));
+        else if (message.type === 'done') finish(done(message.result));
         else if (message.type === 'failed')
           finish({ status: 'failed', reason: taskFailureReason(message.kind), message: message.message, workerName: worker.workerName });
       });
