@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 
 const BIN = new URL('../../bin/foldwise.js', import.meta.url).pathname;
 
@@ -38,4 +39,17 @@ export function startCli(
 
 export function runCli(args: readonly string[], dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return startCli(args, dataDir, env).finished;
+}
+
+/** A count (`SELECT count(*) AS n …`) from the database in `dataDir`, read while a CLI may write to it; 0 before it exists. */
+export function countRows(dataDir: string, sql: string): number {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(join(dataDir, 'foldwise.db'), { readonly: true, fileMustExist: true });
+    return (db.prepare(sql).get() as { n: number }).n;
+  } catch {
+    return 0; // not created yet
+  } finally {
+    db?.close();
+  }
 }

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { DatasetInfo, ExperimentSpec, Task } from '../../worker/contract/protocol.js';
 import { Coordinator } from '../../server/coordinator/coordinator.js';
 import type { EpochListener, HorizonListener, TaskOutcome, TaskRunner } from '../../server/coordinator/task-runner.js';
 import { WorkerPool } from '../../server/coordinator/worker-pool.js';
 import { openStorage, type Storage } from '../../server/storage/storage.js';
-import { runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
+import { countRows, runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Epoch-prefix sharing through real workers: a grid over epochs [3, 6] searched with and without
@@ -193,18 +192,6 @@ function snapshot(dataDir: string): Map<string, string> {
   }
 }
 
-function count(dataDir: string, sql: string): number {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(join(dataDir, 'foldwise.db'), { readonly: true, fileMustExist: true });
-    return (db.prepare(sql).get() as { n: number }).n;
-  } catch {
-    return 0; // not created yet
-  } finally {
-    db?.close();
-  }
-}
-
 test('epoch-prefix sharing, coordinator SIGKILLed mid-search: the resumed search ends as one run without sharing', async () => {
   const dir = tempDir('foldwise-prefixes-cli-');
   try {
@@ -218,12 +205,12 @@ test('epoch-prefix sharing, coordinator SIGKILLed mid-search: the resumed search
 
     const crashed = join(dir, 'crashed');
     const first = startCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
-    await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'done'`) >= 2, 'finished folds', 120_000);
-    await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
+    await waitFor(() => countRows(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'done'`) >= 2, 'finished folds', 120_000);
+    await waitFor(() => countRows(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
     first.child.kill('SIGKILL');
     await first.finished;
     const before = snapshot(crashed);
-    assert.ok(count(crashed, `SELECT count(*) AS n FROM folds WHERE status <> 'done'`) > 0, 'killed mid-search');
+    assert.ok(countRows(crashed, `SELECT count(*) AS n FROM folds WHERE status <> 'done'`) > 0, 'killed mid-search');
 
     const resumed = await runCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -231,7 +218,7 @@ test('epoch-prefix sharing, coordinator SIGKILLed mid-search: the resumed search
     const after = snapshot(crashed);
     for (const [params, recordedBefore] of before) assert.equal(after.get(params), recordedBefore, `${params} finished before the kill`);
     assert.deepEqual(after, expected, 'every run as the uninterrupted search without sharing recorded it');
-    const perFoldMetric = count(
+    const perFoldMetric = countRows(
       crashed,
       `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`,
     );
