@@ -2,7 +2,14 @@ import { familiesOf, foldsLabel, type ExperimentSpec, type Params } from '../../
 import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
 import { rankRuns } from '../selection/ranking.js';
 import { rankProvisional } from '../selection/provisional.js';
-import { pairedComparison, selectionOf, selectionSummary, type RunComparison, type SelectionSummary } from '../selection/selection.js';
+import {
+  pairedComparison,
+  selectionOf,
+  selectionSummary,
+  type RunComparison,
+  type Selection,
+  type SelectionSummary,
+} from '../selection/selection.js';
 import { leaderboardColumns, searchedParamNames } from '../search/grid.js';
 import { NotFoundError } from '../errors.js';
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../storage/experiment-store.js';
@@ -13,6 +20,8 @@ import type { BackgroundRefit, BackgroundSearch } from './background-work-types.
 import type { ModelFiles, ModelInfo } from './model-files.js';
 import { neverLearnedFolds, type NeverLearned } from './fold-learning.js';
 import { predictionViews, type PredictionViews } from './prediction-views.js';
+import { experimentGlance, type ExperimentGlance } from './experiment-glance.js';
+import { nestedEstimate } from '../selection/nested-estimate.js';
 
 /** An experiment as the list and the page headers show it. */
 export type ExperimentItem = {
@@ -116,6 +125,8 @@ export type ExperimentDetail = ExperimentItem & {
   /** The run the selection rule chose: rank 1 under `best`, maybe a simpler one under `one-standard-error`. */
   readonly selected: RunRow | null;
   readonly selection: SelectionSummary;
+  /** How far to trust the result, at a glance: the tied group, the estimate against the test score, nested CV (experiment-glance.ts). */
+  readonly glance: ExperimentGlance;
   readonly searchJob: BackgroundSearch | null;
   readonly refitJob: BackgroundRefit | null;
   readonly refitting: boolean;
@@ -356,6 +367,7 @@ export class ExperimentQueries {
     const tasksDone = runs.reduce((sum, run) => sum + (finalStatuses.includes(run.status) ? run.nFolds : run.foldsDone), 0);
     const searched = new Set(leaderboardColumns(spec));
     const fixed = board.runs[0]?.params ?? null;
+    const selection = selectionOf(experiment, this.#deps.storage.runs);
     return {
       ...item,
       specText: experiment.specText,
@@ -373,13 +385,21 @@ export class ExperimentQueries {
       best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
       leading: board.runs.find((run) => run.provisional?.rank === 1) ?? null,
       selected: board.runs.find((run) => run.selected) ?? null,
-      selection: selectionSummary(selectionOf(experiment, this.#deps.storage.runs)),
+      selection: selectionSummary(selection),
+      glance: this.#glance(experiment, selection),
       searchJob: this.#background.latestSearch(experimentId),
       refitJob: this.#background.latestRefit(experimentId),
       refitting: this.#background.isRefitting(experimentId),
       models: this.#models.ofExperiment(experimentId),
       ...this.#control(experiment, item.searching),
     };
+  }
+
+  #glance(experiment: Experiment, selection: Selection): ExperimentGlance {
+    const { storage } = this.#deps;
+    const models = storage.models.ofExperiment(experiment.experimentId);
+    const nested = nestedEstimate(storage, experiment);
+    return experimentGlance(experiment.selectionMetric, experiment.selectionDirection, selection, models, nested);
   }
 
   /** What Stop and Resume may do, and who else owns the experiment. */
