@@ -29,6 +29,7 @@ import { runByNumber } from './results/run-numbers.js';
 import { searchedParamNames } from './search/grid.js';
 import { foldsLabel } from '../worker/contract/spec.js';
 import { nestedCostLine } from './cli/nested-lines.js';
+import { warmStartLine } from './coordinator/warm-start.js';
 import type { Storage } from './storage/storage.js';
 import type { Dashboard } from './http/serve.js';
 
@@ -101,6 +102,7 @@ program
   .option('-w, --workers <n>', "worker processes (default: one per core, or the spec's workers)", positiveInt)
   .option('--allow-large-grid', "allow grids larger than the spec's maxRuns")
   .option('--add-trials <n>', 'continue an existing random or tpe experiment with N more trials', positiveInt)
+  .option('--from <experiment>', "a new tpe experiment: start its search from this experiment's finished trials (same data, folds, metric)")
   .option('--no-refit', 'stop after the search')
   .option('--follow', 'if another process is searching this experiment, show its progress (read-only) instead of refusing')
   .option('--serve', 'serve the dashboard while the search runs, and after it')
@@ -119,6 +121,7 @@ program
         workers?: number;
         allowLargeGrid?: boolean;
         addTrials?: number;
+        from?: string;
         refit: boolean;
         follow?: boolean;
         serve?: boolean;
@@ -159,7 +162,7 @@ program
       try {
         dashboard = flags.serve ? await startDashboard(composition) : null;
         const prepared = await composition.coordinator
-          .prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid, addTrials: flags.addTrials })
+          .prepare(specText, { baseDir: dirname(path), allowLargeGrid: flags.allowLargeGrid, addTrials: flags.addTrials, from: flags.from })
           .catch((error: unknown) => {
             if (!(flags.follow && error instanceof LeaseHeldError)) throw error;
             return error;
@@ -193,6 +196,7 @@ program
             `${prepared.info.nFeatures} features, ${experiment.task}; ${workers} on ${[...new Set(backends)].join('/')}`,
         );
         for (const note of prepared.info.notes ?? []) console.log(`  ${note}`);
+        if (experiment.warmStart) console.log(`  ${warmStartLine(experiment.warmStart)}`);
         const nestedCost = nestedCostLine(spec, prepared.runsTotal);
         if (nestedCost) console.log(nestedCost);
         let bar = createSearchProgressBar(experiment.selectionMetric);

@@ -17,6 +17,7 @@ import { experimentNoteLines, runNoteLines } from './note-lines.js';
 import { decisionLines } from './decision-lines.js';
 import { nestedLines } from './nested-lines.js';
 import { formatLeaderboard, formatMeanStd, formatScore, textTable } from './format.js';
+import { warmStartLine } from '../coordinator/warm-start.js';
 
 /** The selection in plain words: the rule, its choice, plain best's choice, the tied group, and any warning. */
 export function selectionLines(selection: Selection): string[] {
@@ -57,6 +58,7 @@ export function printLeaderboard(storage: Storage, experiment: Experiment): void
     `\nExperiment "${experiment.name}" — ${experiment.task}, ${experiment.status}; ` +
       `ranked by ${experiment.selectionMetric} (${experiment.selectionDirection}); validation: ${foldsLabel(experiment.spec.validation)}`,
   );
+  if (experiment.warmStart) console.log(`  ${warmStartLine(experiment.warmStart)}`);
   for (const line of experimentNoteLines(storage, experiment.experimentId)) console.log(line);
   console.log(formatLeaderboard(experiment.spec, experiment.selectionMetric, selection, others, undefined, provisional));
   if (provisional.length > 0)

@@ -13,6 +13,8 @@ import type { TaskRunner } from './task-runner.js';
 import { assertNotLeased } from './experiment-lease.js';
 import { differentSpecMessage, resultFields } from './spec-diff.js';
 import { isSampledSearch } from '../../worker/contract/search-spec.js';
+import { datasetDigest } from '../../worker/contract/dataset-digest.js';
+import { checkWarmStartable, scoringChanges, warmStartFrom } from './warm-start.js';
 
 export type PrepareOptions = {
   /** Folder that relative dataset paths are resolved against (the spec file's folder). */
@@ -23,6 +25,8 @@ export type PrepareOptions = {
   readonly allowedDataRoots?: readonly string[];
   /** A random or tpe experiment that exists: sample this many trials more than it has (`foldwise run --add-trials N`). */
   readonly addTrials?: number;
+  /** A new tpe experiment: start its sampler with this experiment's finished trials (`foldwise run --from NAME`, warm-start.ts). */
+  readonly from?: string;
 };
 
 export type PreparedExperiment = {
@@ -123,7 +127,9 @@ export async function prepareExperiment(
   const existing = storage.experiments.findByName(spec.name);
   // Another process searching it: say so before anything else (its runs are not this one's to touch).
   if (existing) assertNotLeased(storage.leases, existing);
-  if (existing && existing.specHash !== hash) throw new ConflictError(differentSpecMessage(spec.name, existing.spec, spec));
+  if (existing && existing.specHash !== hash)
+    throw new ConflictError(differentSpecMessage(spec.name, existing.spec, spec, await warmStartable(existing, spec)));
+  if (options.from !== undefined) checkFrom(spec, { ...options, from: options.from }, existing);
   if (options.addTrials !== undefined) checkAddTrials(spec, existing);
   const info = await runner.describe(spec);
   checkMetricsFitTask(spec, info);
@@ -132,6 +138,18 @@ export async function prepareExperiment(
   const sampled = isSampledSearch(spec);
   const paramsJsonList = sampled ? [] : expandGrid(spec).map(canonicalParamsJson);
   const selection = selectionFor(spec, info.task);
+  // Read before anything is written: a refused source leaves no trace.
+  const warmStart =
+    options.from === undefined || existing
+      ? null
+      : warmStartFrom(storage, options.from, {
+          spec,
+          task: info.task,
+          selectionMetric: selection.metric,
+          selectionDirection: selection.direction,
+          positiveClass: info.positiveClass?.label ?? null,
+          dataSha256: await datasetDigest(spec.dataset),
+        });
   let experiment: Experiment;
   if (existing) {
     // Resuming: runs already recorded are kept; createSearchRuns adds only missing ones.
@@ -150,6 +168,7 @@ export async function prepareExperiment(
         selectionMetric: selection.metric,
         selectionDirection: selection.direction,
         positiveClass: info.positiveClass?.label ?? null,
+        warmStart,
       },
       paramsJsonList,
       nFolds,
@@ -167,6 +186,38 @@ export async function prepareExperiment(
     runsTotal: sampled ? trials! : paramsJsonList.length,
     info,
   };
+}
+
+/**
+ * `--from` starts a new tpe experiment; run again, the same command resumes the one it started.
+ * @throws {ValidationError}
+ */
+function checkFrom(spec: ExperimentSpec, options: PrepareOptions & { readonly from: string }, existing: Experiment | undefined): void {
+  checkWarmStartable(spec, options);
+  if (!existing || existing.warmStart?.from === options.from) return;
+  const message = existing.warmStart
+    ? `"${spec.name}" was warm-started from "${existing.warmStart.from}", not "${options.from}"`
+    : `"${spec.name}" exists already, without a warm start; --from starts a new experiment: give this spec another name`;
+  throw new ValidationError(`--from: ${message}`, [{ path: '--from', message }]);
+}
+
+/**
+ * Whether `spec`, refused for differing from `existing`, could instead start a new experiment from
+ * its trials (`--from`): a tpe search that would score trials as `existing` did (its data's digest taken now).
+ */
+async function warmStartable(existing: Experiment, spec: ExperimentSpec): Promise<boolean> {
+  if (spec.search?.strategy !== 'tpe' || spec.validation.outer !== undefined) return false;
+  const selection = selectionFor(spec, existing.task);
+  const positiveClass = spec.positiveClass === undefined ? existing.positiveClass : String(spec.positiveClass);
+  const target = {
+    spec,
+    task: spec.task ?? existing.task,
+    selectionMetric: selection.metric,
+    selectionDirection: selection.direction,
+    positiveClass,
+    dataSha256: await datasetDigest(spec.dataset),
+  };
+  return scoringChanges(existing, target).length === 0;
 }
 
 /** `--add-trials` continues an existing random or tpe experiment. @throws {ValidationError} */

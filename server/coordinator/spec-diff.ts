@@ -22,28 +22,38 @@ export type SpecChange = { readonly path: string; readonly before: unknown; read
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The leaves that differ between two specs' result fields, as field paths (`grid.width`); lists compare whole. */
-export function specChanges(before: ExperimentSpec, after: ExperimentSpec): SpecChange[] {
+/** The leaves that differ between two values, as field paths under `path` (`grid.width`); lists compare whole. */
+export function valueChanges(before: unknown, after: unknown, path = ''): SpecChange[] {
   const changes: SpecChange[] = [];
-  const walk = (a: unknown, b: unknown, path: string) => {
+  const walk = (a: unknown, b: unknown, at: string) => {
     if (isRecord(a) && isRecord(b)) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[key], b[key], path ? `${path}.${key}` : key);
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[key], b[key], at ? `${at}.${key}` : key);
     } else if (JSON.stringify(a) !== JSON.stringify(b)) {
-      changes.push({ path, before: a, after: b });
+      changes.push({ path: at, before: a, after: b });
     }
   };
-  walk(resultFields(before), resultFields(after), '');
+  walk(before, after, path);
   return changes;
 }
 
-function shown(value: unknown): string {
+/** The leaves that differ between two specs' result fields. */
+export function specChanges(before: ExperimentSpec, after: ExperimentSpec): SpecChange[] {
+  return valueChanges(resultFields(before), resultFields(after));
+}
+
+/** A value as a change shows it: JSON, cut at 80 characters. */
+export function shown(value: unknown): string {
   if (value === undefined) return '(not set)';
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
-/** The refusal of a spec that differs from the recorded one: each changed field (old → new), and what to do instead. */
-export function differentSpecMessage(name: string, before: ExperimentSpec, after: ExperimentSpec): string {
+/**
+ * The refusal of a spec that differs from the recorded one: each changed field (old → new), and what
+ * to do instead. `warmStartable`: the new spec could start a new experiment from the old one's trials
+ * (`foldwise run --from`, warm-start.ts): a tpe search scoring trials as the old one did.
+ */
+export function differentSpecMessage(name: string, before: ExperimentSpec, after: ExperimentSpec, warmStartable = false): string {
   const changes = specChanges(before, after);
   const lines =
     changes.length > 0
@@ -56,7 +66,7 @@ export function differentSpecMessage(name: string, before: ExperimentSpec, after
       ? ['Only search.trials (or `foldwise run --add-trials N`) may change on an existing experiment; it continues the search.']
       : []),
     `To start a new experiment, give this spec another name (e.g. name: ${name}-2), ` +
-      `or delete the old one with \`foldwise delete ${name}\`. ` +
-      '(Warm-starting a new experiment from the old one’s trials is not supported.)',
+      `or delete the old one with \`foldwise delete ${name}\`.` +
+      (warmStartable ? ` With another name, \`foldwise run SPEC --from ${name}\` starts its TPE search from the old one’s trials.` : ''),
   ].join('\n');
 }

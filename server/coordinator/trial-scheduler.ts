@@ -5,7 +5,9 @@
  * sampler knows), where L is the experiment's concurrentTrials. So the sequence of trials depends
  * on the spec, the seed and L alone, never on which task finishes first, and a search stopped
  * (even by kill -9) and run again continues the same sequence: recorded trials are trained, none
- * is sampled twice. It is also the search's pruning (FoldPruning), comparing trial n only with
+ * is sampled twice. A warm-started search (`--from`) also shows every trial the source trials
+ * recorded with it, from trial 1 on, and samples none of their configurations again. It is also
+ * the search's pruning (FoldPruning), comparing trial n only with
  * trials 1…n − L (server/search/trial-pruning.ts).
  */
 import { canonicalParamsJson } from '../search/grid.js';
@@ -22,7 +24,7 @@ import { trialRandom, type FrozenTrial, type Sampler } from '../search/sampler.j
 import { paramsOf, sampledOf, searchSpaceOf, type SearchSpace } from '../search/space.js';
 import { samplerFor } from '../search/strategies.js';
 import { trialFoldCut, trialRungVerdict } from '../search/trial-pruning.js';
-import { finishedTrial, trialStateOf, trialsSeenBy, type FinishedTrial, type TrialRules } from '../search/trials.js';
+import { finishedTrial, trialStateOf, trialsSeenBy, warmStartTrials, type FinishedTrial, type TrialRules } from '../search/trials.js';
 
 /** Draws by the strategy, then at random, before a trial's space counts as exhausted (every draw repeated a configuration). */
 const STRATEGY_DRAWS = 10;
@@ -45,6 +47,10 @@ export class TrialScheduler implements FoldPruning {
   readonly #byNumber = new Map<number, Run & { trialNumber: number }>();
   readonly #numberOfRun = new Map<number, number>();
   readonly #finished = new Map<number, FinishedTrial>();
+  /** A warm start's trials from its source experiment, seen by every trial (none without --from). */
+  readonly #prior: readonly FrozenTrial[];
+  /** Their configurations, as this experiment would record them: not sampled again. */
+  readonly #priorConfigurations: ReadonlySet<string>;
   #note: string | null = null;
 
   /**
@@ -63,6 +69,9 @@ export class TrialScheduler implements FoldPruning {
     this.trials = search.trials!;
     this.#space = searchSpaceOf(spec);
     this.#sampler = samplerFor(spec, this.#space);
+    const warmStart = experiment.warmStart?.trials ?? [];
+    this.#prior = warmStartTrials(warmStart, this.#space);
+    this.#priorConfigurations = new Set(warmStart.map((trial) => canonicalParamsJson(trial.params)));
     const { asha, foldCut } = spec.pruning ?? {};
     const rungs = asha ? new AshaPruner({ ...asha, direction: experiment.selectionDirection }) : null;
     this.#rules = {
@@ -110,7 +119,7 @@ export class TrialScheduler implements FoldPruning {
         (n) => sampledOf(this.#space, this.#byNumber.get(n)!.params),
       );
       if (seen === undefined) return folds;
-      const run = this.#sampleTrial(number, seen);
+      const run = this.#sampleTrial(number, [...this.#prior, ...seen]);
       if (run === null) {
         this.#note = `no configuration left to try after ${number - 1} trials (every draw repeated one)`;
         return folds;
@@ -144,7 +153,7 @@ export class TrialScheduler implements FoldPruning {
 
   /** Trial `number`'s configuration: the strategy's draw, drawn again (then at random) while it repeats a recorded one. */
   #sampleTrial(number: number, seen: FrozenTrial[]): Run | null {
-    const taken = new Set([...this.#byNumber.values()].map((run) => run.paramsJson));
+    const taken = new Set([...this.#priorConfigurations, ...[...this.#byNumber.values()].map((run) => run.paramsJson)]);
     const { experimentId, spec, selectionDirection: direction } = this.#experiment;
     for (let attempt = 0; attempt < STRATEGY_DRAWS + RANDOM_DRAWS; attempt++) {
       const random = trialRandom(spec.seed, number, attempt);

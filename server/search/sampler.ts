@@ -15,7 +15,7 @@ export type Uniform = () => number;
 
 /** A trial as a sampler sees it. `complete` and `pruned` trials have a score; `running` ones do not. */
 export type FrozenTrial = {
-  /** 1…N, the order trials were sampled in. */
+  /** 1…N, the order trials were sampled in; a warm start's trials from another experiment come first, numbered up to 0. */
   readonly number: number;
   readonly state: 'complete' | 'pruned' | 'running';
   /** The values the trial sampled: only the hyperparameters its family reads. */

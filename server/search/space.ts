@@ -64,11 +64,18 @@ export function sampledOf(space: SearchSpace, params: Params): SampledParams {
   return Object.fromEntries(activeDimensions(space, params.family).map((d) => [d.name, params[d.name]]));
 }
 
-/** Whether a value lies in a dimension (for checks of sampled values and of warm-start trials). */
+/** Whether a value lies in a dimension: a choice, or a number within the bounds and on a stepped range's grid. */
 export function contains(dimension: Dimension, value: ParamValue | undefined): boolean {
   if (value === undefined) return false;
   if (dimension.kind === 'categorical') return dimension.choices.includes(value);
-  return typeof value === 'number' && value >= dimension.low && value <= dimension.high;
+  if (typeof value !== 'number' || value < dimension.low || value > dimension.high) return false;
+  return dimension.step === null || Math.abs(snap(dimension, value) - value) <= 1e-9 * Math.max(1, Math.abs(value));
+}
+
+/** Whether a trial (its full hyperparameters) could have been sampled from the space: each dimension its family reads holds it. */
+export function inSpace(space: SearchSpace, params: Params): boolean {
+  // `family` is read by every family: a searched one is checked too.
+  return activeDimensions(space, params.family).every((d) => contains(d, params[d.name]));
 }
 
 /** Significant digits a sampled float keeps: enough for any search, short enough to read in a table. */

@@ -7,6 +7,7 @@
  */
 import type { Params } from '../../worker/contract/spec.js';
 import type { Fold, Run, RunStatus } from '../storage/run-store.js';
+import type { WarmStartTrial } from '../storage/experiment-store.js';
 import type { MetricPoint } from '../storage/metric-store.js';
 import type { FrozenTrial } from './sampler.js';
 import { sampledOf, type SampledParams, type SearchSpace } from './space.js';
@@ -161,4 +162,22 @@ export function trialsSeenBy(
     }
   }
   return seen;
+}
+
+/**
+ * A warm-started search's history from its source experiment (`foldwise run --from`), as every trial
+ * of it sees it before its own: finished trials numbered in the source's order up to 0, so they are
+ * older than trial 1 (TPE weighs older observations less and breaks ties by number).
+ */
+export function warmStartTrials(trials: readonly WarmStartTrial[], space: SearchSpace): FrozenTrial[] {
+  const last = Math.max(0, ...trials.map((trial) => trial.number));
+  return [...trials]
+    .sort((a, b) => a.number - b.number)
+    .map((trial) => ({
+      number: trial.number - last,
+      state: trial.state,
+      params: sampledOf(space, trial.params),
+      score: trial.score,
+      progress: trial.progress,
+    }));
 }

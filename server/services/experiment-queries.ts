@@ -48,6 +48,13 @@ export type ExperimentItem = {
   readonly durationMs: number | null;
   /** A search of it runs in this process now. */
   readonly searching: boolean;
+  /** A TPE search warm-started from another experiment (`run --from`): its name, id (null once deleted), trials taken and left out. */
+  readonly warmStart: {
+    readonly from: string;
+    readonly fromExperimentId: number | null;
+    readonly trials: number;
+    readonly outOfSpace: number;
+  } | null;
 };
 
 /** One run in a leaderboard. Metrics "at the chosen epoch" are means over finished folds at each fold's best epoch. */
@@ -276,7 +283,15 @@ export class ExperimentQueries {
       finishedAt: summary.finishedAt,
       durationMs,
       searching: this.#background.isSearching(summary.experimentId),
+      warmStart: this.#warmStartOf(summary),
     };
+  }
+
+  #warmStartOf({ warmStart }: Experiment): ExperimentItem['warmStart'] {
+    if (warmStart === null) return null;
+    const source = this.#deps.storage.experiments.findByName(warmStart.from);
+    const fromExperimentId = source?.experimentId === warmStart.fromExperimentId ? source.experimentId : null;
+    return { from: warmStart.from, fromExperimentId, trials: warmStart.trials.length, outOfSpace: warmStart.outOfSpace };
   }
 
   /** Every experiment, newest first. */

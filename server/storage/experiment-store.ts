@@ -1,11 +1,49 @@
 import { z } from 'zod';
-import { specSchema, type ExperimentSpec } from '../../worker/contract/spec.js';
+import { specSchema, storedParamsSchema, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { DIRECTIONS, TASKS, type Direction, type TaskKind } from '../../worker/contract/vocabulary.js';
 import type { Db } from './database.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { isLive } from './lease-store.js';
 
 export type ExperimentStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
+
+/** A finished trial of the experiment a warm-started search starts from, as it stood when that search's experiment was created. */
+export type WarmStartTrial = {
+  /** Its trial number in the source experiment. */
+  readonly number: number;
+  readonly state: 'complete' | 'pruned';
+  readonly params: Params;
+  /** The selection metric's mean over its folds (a pruned trial's: over those it trained). */
+  readonly score: number;
+  /** How far a pruned trial got (FrozenTrial.progress). */
+  readonly progress: number;
+};
+
+/** Where a warm-started TPE search (`foldwise run SPEC --from EXPERIMENT`) took its first history from. */
+export type WarmStart = {
+  /** The source experiment's name and id (it may have been deleted since: the trials are kept here). */
+  readonly from: string;
+  readonly fromExperimentId: number;
+  /** The source's finished trials inside this experiment's space, by their number there. */
+  readonly trials: readonly WarmStartTrial[];
+  /** The source's finished trials left out: values outside this experiment's space. */
+  readonly outOfSpace: number;
+};
+
+const warmStartSchema = z.strictObject({
+  from: z.string(),
+  fromExperimentId: z.number().int(),
+  trials: z.array(
+    z.strictObject({
+      number: z.number().int(),
+      state: z.enum(['complete', 'pruned']),
+      params: storedParamsSchema,
+      score: z.number(),
+      progress: z.number(),
+    }),
+  ),
+  outOfSpace: z.number().int().min(0),
+});
 
 export type Experiment = {
   readonly experimentId: number;
@@ -40,6 +78,8 @@ export type Experiment = {
   readonly outerOf: { readonly parentExperimentId: number; readonly outerFold: number } | null;
   /** The sha256 of the CSV file's or MovieLens folder's bytes its search ran on (dataset-digest.ts); null for generated data. */
   readonly dataSha256: string | null;
+  /** A TPE search warm-started from another experiment's trials; null otherwise. */
+  readonly warmStart: WarmStart | null;
 };
 
 /** An experiment with its run counts and best score, for listings. */
@@ -69,6 +109,7 @@ type ExperimentRow = {
   parent_experiment_id: number | null;
   outer_fold: number | null;
   data_sha256: string | null;
+  warm_start_json: string | null;
   /** From the experiment's lease, if any (LEFT JOIN leases). */
   lease_pid: number | null;
   lease_host: string | null;
@@ -115,6 +156,7 @@ function rowToExperiment(row: ExperimentRow): Experiment {
         ? null
         : { parentExperimentId: row.parent_experiment_id, outerFold: row.outer_fold },
     dataSha256: row.data_sha256,
+    warmStart: row.warm_start_json === null ? null : warmStartSchema.parse(JSON.parse(row.warm_start_json)),
   };
 }
 
@@ -129,7 +171,7 @@ export function outerFoldName(parentName: string, outerFold: number): string {
 export type NewExperiment = Pick<
   Experiment,
   'name' | 'specText' | 'spec' | 'specHash' | 'datasetKind' | 'task' | 'selectionMetric' | 'selectionDirection'
-> & { readonly positiveClass?: string | null; readonly outerOf?: Experiment['outerOf'] };
+> & { readonly positiveClass?: string | null; readonly outerOf?: Experiment['outerOf']; readonly warmStart?: WarmStart | null };
 
 export class ExperimentStore {
   readonly #insert;
@@ -146,9 +188,9 @@ export class ExperimentStore {
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO experiments (name, spec_text, spec_json, spec_hash, dataset_kind, task, selection_metric,
-        selection_direction, positive_class, parent_experiment_id, outer_fold, status, created_at)
+        selection_direction, positive_class, parent_experiment_id, outer_fold, warm_start_json, status, created_at)
       VALUES (@name, @specText, @specJson, @specHash, @datasetKind, @task, @selectionMetric, @selectionDirection, @positiveClass,
-        @parentExperimentId, @outerFold, 'queued', @createdAt)`);
+        @parentExperimentId, @outerFold, @warmStartJson, 'queued', @createdAt)`);
     this.#outerFolds = db.prepare(`${EXPERIMENT_WITH_LEASE} WHERE e.parent_experiment_id = ? ORDER BY e.outer_fold`);
     this.#setPositiveClass = db.prepare(`UPDATE experiments SET positive_class = @positiveClass
       WHERE experiment_id = @experimentId AND positive_class IS NULL`);
@@ -179,9 +221,10 @@ export class ExperimentStore {
   /** @throws {ConflictError} when the name is taken. */
   create(experiment: NewExperiment, now = Date.now()): Experiment {
     try {
-      const { spec, outerOf, ...columns } = experiment;
+      const { spec, outerOf, warmStart, ...columns } = experiment;
       const { lastInsertRowid } = this.#insert.run({
         ...columns,
+        warmStartJson: warmStart ? JSON.stringify(warmStart) : null,
         positiveClass: columns.positiveClass ?? null,
         parentExperimentId: outerOf?.parentExperimentId ?? null,
         outerFold: outerOf?.outerFold ?? null,

@@ -227,4 +227,14 @@ ALTER TABLE out_of_fold ADD COLUMN classes_json TEXT;
 ALTER TABLE experiments ADD COLUMN data_sha256 TEXT;
 `,
   },
+  {
+    version: 13,
+    sql: `
+-- A TPE search warm-started from another experiment (\`foldwise run SPEC --from EXPERIMENT\`): the source's
+-- name and id, its finished trials inside this experiment's space as they stood when this one was
+-- created (the sampler's first history: copied, so the trial sequence stays the same whatever becomes
+-- of the source), and how many were left out (experiment-store.ts warmStartSchema). NULL otherwise.
+ALTER TABLE experiments ADD COLUMN warm_start_json TEXT;
+`,
+  },
 ];
