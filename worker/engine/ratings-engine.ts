@@ -15,10 +15,11 @@
  *   output deltas include the dot term, and its gradient by the inputs flows into the rows.
  * - L2 as recsys/models.ts defines it: λ(‖row_u‖² + ‖row_i‖²) per rating over every embedding
  *   (mf's biases included), averaged over the batch; none on the tower's dense layers.
- * - The optimizer (optimizers.ts) is exact, not lazy: Adam and RMSprop update every row of a
- *   table at every step, as TensorFlow.js does with an embedding's dense gradient (their moments
- *   decay and Adam's rows keep moving without a gradient); SGD and Adagrad, which leave a row
- *   without gradient exactly as it is, visit the touched rows only.
+ * - The optimizer (optimizers.ts) steps the tables lazily or exactly (`EmbeddingSteps`): exact,
+ *   Adam and RMSprop update every row of a table at every step, as TensorFlow.js does with an
+ *   embedding's dense gradient (their moments decay and Adam's rows keep moving without a
+ *   gradient); lazy, only the rows the batch touched. SGD and Adagrad, which leave a row without
+ *   gradient exactly as it is, visit the touched rows only either way. The tower is always exact.
  *
  * Initial weights are read from the layers model that the same seed builds (same values as the
  * layers path), and a trained engine's weights are written back into it by layer name
@@ -57,7 +58,20 @@ export type RatingsArchitecture = {
   readonly tower: TowerArchitecture | null;
 };
 
-export type RatingsHyperparameters = Pick<Params, 'learningRate' | 'l2' | 'dropout'> & { readonly optimizer: EngineOptimizer };
+/**
+ * How Adam and RMSprop step the embedding tables. `exact`: every row at every step, as the layers
+ * path (TensorFlow.js's dense embedding gradient) and PyTorch's nn.Embedding with Adam do, O(all
+ * rows) per step. `lazy`: only the rows the batch touched, with their own moments and Adam's bias
+ * corrections at the global step, as TensorFlow's LazyAdam and PyTorch's SparseAdam do, O(batch)
+ * per step; a row nobody rated in a step keeps its weights and moments until it is rated again.
+ */
+export const EMBEDDING_STEPS = ['exact', 'lazy'] as const;
+export type EmbeddingSteps = (typeof EMBEDDING_STEPS)[number];
+
+export type RatingsHyperparameters = Pick<Params, 'learningRate' | 'l2' | 'dropout'> & {
+  readonly optimizer: EngineOptimizer;
+  readonly embeddingSteps: EmbeddingSteps;
+};
 
 /** Weights by layer name, each layer's as its `getWeights()` lists them (an embedding: its table; a dense layer: kernel, bias). */
 export type LayerWeights = ReadonlyMap<string, readonly Float32Array[]>;
@@ -201,9 +215,12 @@ class EmbeddingTable {
     return row * this.dim;
   }
 
-  /** The optimizer's update of this step (see the module's note on exactness), then a zero gradient. */
-  step(optimizer: ParameterOptimizer): void {
-    if (optimizer.sparse) {
+  /**
+   * The optimizer's update of this step, then a zero gradient: of the touched rows only when
+   * that is exact (`optimizer.sparse`) or asked for (`lazy`), else of every row.
+   */
+  step(optimizer: ParameterOptimizer, lazy: boolean): void {
+    if (optimizer.sparse || lazy) {
       for (let t = 0; t < this.#count; t++) {
         const start = this.#touched[t]! * this.dim;
         optimizer.applyRange(this.values, this.#slots, this.gradient, start, start + this.dim);
@@ -345,8 +362,9 @@ export class RatingsEngine {
       loss += sums.squaredErrors;
       objective += sums.squaredErrors + sums.penalty;
       this.#optimizer.beginStep();
-      this.#users.step(this.#optimizer);
-      this.#items.step(this.#optimizer);
+      const lazy = this.hyper.embeddingSteps === 'lazy';
+      this.#users.step(this.#optimizer, lazy);
+      this.#items.step(this.#optimizer, lazy);
       if (sums.tower !== null) this.#tower!.applyGradients(sums.tower);
     }
     return { loss: loss / order.length, objective: objective / order.length };

@@ -22,6 +22,8 @@ import type { TrainerSetup } from '../training/task-data.js';
 import { throwIfDiverged, type ModelRows, type Trainer } from '../training/types.js';
 import { engineChoice, usesFastEngine } from './engine-trainer.js';
 import {
+  EMBEDDING_STEPS,
+  type EmbeddingSteps,
   ratingsArchitectureFor,
   RatingsEngine,
   ratingsUnsupportedReason,
@@ -33,6 +35,22 @@ import {
 
 /** `fast` (default): the fast engines train every ratings run they support; `layers`: always the layers trainer. */
 export const RECSYS_ENGINE_ENV_VAR = 'FOLDWISE_RECSYS_ENGINE';
+
+/**
+ * How the ratings engine's Adam and RMSprop step the embedding tables (ratings-engine.ts
+ * `EmbeddingSteps`): `lazy` (default), the rows each batch touched; `exact`, every row at every
+ * step, as the layers path does.
+ */
+export const EMBEDDING_STEPS_ENV_VAR = 'FOLDWISE_EMBEDDING_STEPS';
+
+/** The embedding steps FOLDWISE_EMBEDDING_STEPS asks for. @throws {Error} on a value other than "exact" or "lazy". */
+export function embeddingStepsChoice(): EmbeddingSteps {
+  const value = process.env[EMBEDDING_STEPS_ENV_VAR]?.trim() ?? '';
+  if (value === '') return 'lazy';
+  const steps = EMBEDDING_STEPS.find((name) => name === value);
+  if (steps === undefined) throw new Error(`${EMBEDDING_STEPS_ENV_VAR} must be "exact" or "lazy"; got "${value}"`);
+  return steps;
+}
 
 /**
  * Whether `runTask` should train `task`, on a ratings table, with a fast engine (on `tf`'s
@@ -72,6 +90,7 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
       learningRate: params.learningRate,
       l2: params.l2,
       dropout: params.dropout,
+      embeddingSteps: embeddingStepsChoice(),
     };
     const trained = RatingsEngine.create(tf, ratingsArchitectureFor(params, ratings.shape), hyper, readLayerWeights(model), {
       seed: seeds.dropout,

@@ -15,6 +15,8 @@ import {
 } from '../../../worker/engine/ratings-engine.js';
 import {
   createRatingsTrainer,
+  EMBEDDING_STEPS_ENV_VAR,
+  embeddingStepsChoice,
   RECSYS_ENGINE_ENV_VAR,
   ratingsRows,
   readLayerWeights,
@@ -23,7 +25,7 @@ import {
 } from '../../../worker/engine/ratings-trainer.js';
 import { createOptimizer, predictArray } from '../../../worker/models/layers.js';
 import { describePreprocessing, loadSavedModel, saveModel } from '../../../worker/models/model-files.js';
-import { buildRatingsModel, type RatingsModelShape } from '../../../worker/recsys/models.js';
+import { buildRatingsModel, RATINGS_LAYERS, type RatingsModelShape } from '../../../worker/recsys/models.js';
 import { createRng } from '../../../worker/rng.js';
 import { DivergedError } from '../../../worker/training/types.js';
 import {
@@ -129,7 +131,13 @@ function inputTensors(rows: RatingsRows, nFeatures: number, subset?: Int32Array)
 }
 
 function hyperOf(params: Params): RatingsHyperparameters {
-  return { optimizer: params.optimizer, learningRate: params.learningRate, l2: params.l2, dropout: params.dropout };
+  return {
+    optimizer: params.optimizer,
+    learningRate: params.learningRate,
+    l2: params.l2,
+    dropout: params.dropout,
+    embeddingSteps: 'exact',
+  };
 }
 
 /** An engine and the layers model it starts from (the same seeded weights). */
@@ -397,6 +405,62 @@ test('side features by embedding index: found on training rows, not where cold u
     }
   };
   assert.deepEqual(await trained(true), await trained(false));
+});
+
+test('lazy embedding steps: a row waits between the batches that rate it; one rated in every batch moves as under exact', async () => {
+  // mf with Adam, 4 batches of 4: user 1 and item 1 are in every batch, only with each other, so
+  // their gradients, moments and steps are the same either way; user 5 is rated in batch 0 only.
+  const params: Params = { ...DEFAULT_PARAMS, family: 'mf', factors: 3, l2: 0.05, learningRate: 0.05 };
+  const users = Int32Array.from([1, 5, 2, 3, 1, 2, 3, 4, 1, 4, 2, 3, 1, 3, 4, 2]);
+  const items = Int32Array.from([1, 2, 3, 4, 1, 3, 2, 4, 1, 4, 3, 2, 1, 2, 4, 3]);
+  const rng = createRng(4);
+  const rows: RatingsRows = { users, items, features: null, y: Float32Array.from(users, () => 1 + 4 * rng.next()), n: users.length };
+  const { factors, bias } = RATINGS_LAYERS;
+  const row = (weights: LayerWeights, layer: string, index: number) => {
+    const table = weights.get(layer)![0]!;
+    const dim = layer === factors.user || layer === factors.item ? 3 : 1;
+    return Array.from(table.subarray(index * dim, (index + 1) * dim));
+  };
+  const trained = async (embeddingSteps: 'exact' | 'lazy') => {
+    const built = buildRatingsModel(tf, params, SHAPE, 17);
+    const hyper = { ...hyperOf(params), embeddingSteps };
+    const engine = RatingsEngine.create(tf, ratingsArchitectureFor(params, SHAPE), hyper, readLayerWeights(built.model), { seed: 5 });
+    try {
+      const order = Int32Array.from({ length: rows.n }, (_, i) => i);
+      await engine.trainEpoch(rows, order.subarray(0, 4), 4);
+      const afterFirst = await engine.layerWeights();
+      await engine.trainEpoch(rows, order.subarray(4), 4);
+      return { afterFirst, last: await engine.layerWeights() };
+    } finally {
+      engine.dispose();
+      built.model.dispose();
+    }
+  };
+  const exact = await trained('exact');
+  const lazy = await trained('lazy');
+  for (const layer of [factors.user, bias.user]) {
+    assert.deepEqual(row(lazy.last, layer, 5), row(lazy.afterFirst, layer, 5), `lazy: ${layer} row 5 waits`);
+    assert.notDeepEqual(row(exact.last, layer, 5), row(exact.afterFirst, layer, 5), `exact: ${layer} row 5 keeps moving`);
+  }
+  for (const layer of [factors.user, factors.item, bias.user, bias.item])
+    assert.deepEqual(row(lazy.last, layer, 1), row(exact.last, layer, 1), `${layer} row 1: the same steps`);
+  // Never rated (no gradient, zero moments): the same either way.
+  assert.deepEqual(row(lazy.last, factors.item, 5), row(exact.last, factors.item, 5));
+});
+
+test('FOLDWISE_EMBEDDING_STEPS: lazy by default, exact on request, anything else is an error', () => {
+  const previous = process.env[EMBEDDING_STEPS_ENV_VAR];
+  try {
+    delete process.env[EMBEDDING_STEPS_ENV_VAR];
+    assert.equal(embeddingStepsChoice(), 'lazy');
+    process.env[EMBEDDING_STEPS_ENV_VAR] = 'exact';
+    assert.equal(embeddingStepsChoice(), 'exact');
+    process.env[EMBEDDING_STEPS_ENV_VAR] = 'sparse';
+    assert.throws(() => embeddingStepsChoice(), /FOLDWISE_EMBEDDING_STEPS must be "exact" or "lazy"; got "sparse"/);
+  } finally {
+    if (previous === undefined) delete process.env[EMBEDDING_STEPS_ENV_VAR];
+    else process.env[EMBEDDING_STEPS_ENV_VAR] = previous;
+  }
 });
 
 // ───────────────────────────── as a trainer ─────────────────────────────
