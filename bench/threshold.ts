@@ -192,14 +192,16 @@ function markdown(results: readonly SeedResult[], commands: readonly string[]): 
     ...commands,
     '```',
     '',
-    '| seed | tool | configuration | CV ROC AUC | threshold | CV F1 at it | test F1 at it | test F1 at 0.5 | test ROC AUC | tied with best |',
+    '| seed | tool | configuration | CV ROC AUC | threshold | CV F1 at it | test F1 at it | test F1 at 0.5 | test ROC AUC | ' +
+      'tied with best |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
     '',
     `- Median test F1 at the chosen threshold over ${results.length} seeds: foldwise **${f4(fwF1)}**, scikit-learn ` +
       `**${f4(skF1)}**; foldwise ≥ scikit-learn − 0.01: ${verdict(fwF1 >= skF1 - 0.01)}. Per-seed differences foldwise − ` +
       `scikit-learn: ${differences.map((d) => (d >= 0 ? '+' : '') + d.toFixed(4)).join(', ')}.`,
-    `- Where the gap comes from: at 0.5, foldwise's refit scores a median test F1 of ${f4(median(results.map((r) => r.foldwise.testF1AtHalf)))} ` +
+    "- Where the gap comes from: at 0.5, foldwise's refit scores a median test F1 of " +
+      `${f4(median(results.map((r) => r.foldwise.testF1AtHalf)))} ` +
       `and scikit-learn's ${f4(median(results.map((r) => r.sklearn.test_f1_at_half)))}; the chosen threshold adds a median ` +
       `${f4(median(results.map((r) => r.foldwise.testF1AtThreshold - r.foldwise.testF1AtHalf)))} (foldwise, pooled out-of-fold ` +
       `predictions) and ${f4(median(results.map((r) => r.sklearn.test_f1_at_threshold - r.sklearn.test_f1_at_half)))} ` +
