@@ -79,7 +79,7 @@ test('experiment page at a glance: the tied group by run number with a compare l
   assert.doesNotMatch(text, /Nested CV/, 'not a nested experiment');
 });
 
-test('experiment page at a glance, nested CV: the outer estimate of the procedure beside the inner score, as show computes it', async () => {
+test('experiment page at a glance, nested CV: the outer estimate beside the inner score, as show computes it', async () => {
   const estimate = nestedEstimate(dash.storage, dash.storage.experiments.get(nestedId))!;
   assert.equal(estimate.scored, 3);
   const { text } = await glanceText(nestedId);
