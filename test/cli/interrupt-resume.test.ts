@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { openStorage } from '../../server/storage/storage.js';
-import { runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
+import { countRows, runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // 4 runs × 2 folds, long enough per task that a kill lands mid-search.
@@ -35,20 +34,7 @@ function snapshot(dataDir: string): Snapshot {
   }
 }
 
-/** Counts rows the way an outside reader would, while the coordinator may be writing. */
-function count(dataDir: string, sql: string): number {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(join(dataDir, 'foldwise.db'), { readonly: true, fileMustExist: true });
-    return (db.prepare(sql).get() as { n: number }).n;
-  } catch {
-    return 0; // not created yet
-  } finally {
-    db?.close();
-  }
-}
-
-const dbExists = (dataDir: string) => count(dataDir, `SELECT count(*) AS n FROM sqlite_master`) > 0;
+const dbExists = (dataDir: string) => countRows(dataDir, `SELECT count(*) AS n FROM sqlite_master`) > 0;
 
 test(
   'coordinator SIGKILLed mid-search: the same command resumes, keeps finished runs untouched, duplicates ' +
@@ -66,11 +52,11 @@ test(
     const crashed = join(dir, 'crashed');
     const first = startCli(['run', specPath, '--workers', '2', '--no-refit'], crashed);
     await waitFor(
-      () => dbExists(crashed) && count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1,
+      () => dbExists(crashed) && countRows(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 1,
       'a finished run',
       120_000,
     );
-    await waitFor(() => count(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
+    await waitFor(() => countRows(crashed, `SELECT count(*) AS n FROM folds WHERE status = 'running'`) >= 1, 'a running fold', 60_000);
     first.child.kill('SIGKILL');
     await first.finished;
     const before = snapshot(crashed);
@@ -93,7 +79,7 @@ test(
     for (const [runId, curve] of before.points)
       assert.equal(after.points.get(runId), curve, `run ${runId} finished before the kill is untouched`);
     assert.deepEqual(after.leaderboard, expected.leaderboard, 'same leaderboard as the uninterrupted search');
-    const perFoldMetric = count(
+    const perFoldMetric = countRows(
       crashed,
       `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM metric_points GROUP BY run_id, fold_index, name)`,
     );
@@ -106,7 +92,7 @@ test('SIGTERM mid-search: exits within 5 s, marks running runs interrupted, and 
   const specPath = writeFile(dir, 'spec.yaml', SPEC);
   const dataDir = join(dir, 'data');
   const run = startCli(['run', specPath, '--workers', '2', '--no-refit'], dataDir);
-  await waitFor(() => dbExists(dataDir) && count(dataDir, `SELECT count(*) AS n FROM metric_points`) > 0, 'the first epochs', 120_000);
+  await waitFor(() => dbExists(dataDir) && countRows(dataDir, `SELECT count(*) AS n FROM metric_points`) > 0, 'the first epochs', 120_000);
   const sentAt = Date.now();
   run.child.kill('SIGTERM');
   const result = await run.finished;
@@ -114,11 +100,11 @@ test('SIGTERM mid-search: exits within 5 s, marks running runs interrupted, and 
   assert.ok(exitMs < 5000, `exited in ${exitMs} ms`);
   assert.equal(result.code, 130);
   assert.match(result.stdout + result.stderr, /interrupted/);
-  assert.equal(count(dataDir, `SELECT count(*) AS n FROM experiments WHERE status = 'interrupted'`), 1);
-  assert.ok(count(dataDir, `SELECT count(*) AS n FROM runs WHERE status = 'interrupted'`) >= 1, 'running runs are marked interrupted');
-  assert.equal(count(dataDir, `SELECT count(*) AS n FROM folds WHERE status = 'running'`), 0, 'nothing is left marked running');
+  assert.equal(countRows(dataDir, `SELECT count(*) AS n FROM experiments WHERE status = 'interrupted'`), 1);
+  assert.ok(countRows(dataDir, `SELECT count(*) AS n FROM runs WHERE status = 'interrupted'`) >= 1, 'running runs are marked interrupted');
+  assert.equal(countRows(dataDir, `SELECT count(*) AS n FROM folds WHERE status = 'running'`), 0, 'nothing is left marked running');
 
   const resumed = await runCli(['run', specPath, '--workers', '2', '--no-refit'], dataDir);
   assert.equal(resumed.code, 0, resumed.stderr);
-  assert.equal(count(dataDir, `SELECT count(*) AS n FROM runs WHERE status = 'done'`), 4);
+  assert.equal(countRows(dataDir, `SELECT count(*) AS n FROM runs WHERE status = 'done'`), 4);
 });

@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { openStorage } from '../../server/storage/storage.js';
-import { runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
+import { countRows, runCli, startCli, tempDir, writeFile } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // 10 TPE trials × 2 folds (TPE from trial 4), long enough per task that a kill lands mid-search.
@@ -33,18 +32,6 @@ function trials(dataDir: string): string[] {
   }
 }
 
-function count(dataDir: string, sql: string): number {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(join(dataDir, 'foldwise.db'), { readonly: true, fileMustExist: true });
-    return (db.prepare(sql).get() as { n: number }).n;
-  } catch {
-    return 0; // not created yet
-  } finally {
-    db?.close();
-  }
-}
-
 test('tpe: coordinator SIGKILLed mid-search, the same command continues the same trials: none lost, none sampled twice', async () => {
   const dir = tempDir();
   const specPath = writeFile(dir, 'spec.yaml', SPEC);
@@ -59,7 +46,7 @@ test('tpe: coordinator SIGKILLed mid-search, the same command continues the same
 
   const crashed = join(dir, 'crashed');
   const first = startCli(args, crashed);
-  await waitFor(() => count(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 4, 'four finished trials', 120_000, 10);
+  await waitFor(() => countRows(crashed, `SELECT count(*) AS n FROM runs WHERE status = 'done'`) >= 4, 'four finished trials', 120_000, 10);
   first.child.kill('SIGKILL');
   await first.finished;
   const before = trials(crashed);
@@ -69,7 +56,7 @@ test('tpe: coordinator SIGKILLed mid-search, the same command continues the same
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /Resuming "tpe-resume"/);
   assert.deepEqual(trials(crashed), expected, 'the same trials, configurations and scores as the uninterrupted search');
-  assert.equal(count(crashed, `SELECT count(DISTINCT params_json) AS n FROM runs WHERE kind = 'search'`), 10);
+  assert.equal(countRows(crashed, `SELECT count(DISTINCT params_json) AS n FROM runs WHERE kind = 'search'`), 10);
 });
 
 test('search strategies, bad input: exit 2 with the field and what was expected; nothing written', async () => {
