@@ -31,7 +31,29 @@ export async function withOutOfFold(result: TaskResult, trainer: Trainer, data: 
  */
 export function heldOutPredictions(task: Task, data: TaskData, predictions: Float32Array): OutOfFold {
   const width = task.taskKind === 'multiclass' ? data.nClasses : 1;
+  if (task.taskKind === 'regression' && data.held.y.length > REGRESSION_ROWS_KEPT) {
+    const { targets, values } = everyKth(data.held.y, predictions, REGRESSION_ROWS_KEPT);
+    return encodeOutOfFold(targets, values, 1);
+  }
   return encodeOutOfFold(data.held.y, predictions, width, data.classes ?? undefined);
+}
+
+/**
+ * Regression predictions are only drawn (predicted against actual), never used to choose: a
+ * held-out part of a ratings data set can hold 200,000 rows, so at most this many are kept, an
+ * even stride through the rows. Classification keeps every row: thresholds are chosen on them.
+ */
+export const REGRESSION_ROWS_KEPT = 5000;
+
+function everyKth(targets: Float32Array, predictions: Float32Array, limit: number) {
+  const stride = Math.ceil(targets.length / limit);
+  const n = Math.ceil(targets.length / stride);
+  const kept = { targets: new Float32Array(n), values: new Float32Array(n) };
+  for (let i = 0; i < n; i++) {
+    kept.targets[i] = targets[i * stride]!;
+    kept.values[i] = predictions[i * stride]!;
+  }
+  return kept;
 }
 
 /** Said when a threshold is asked for but the source run has no out-of-fold predictions to choose it on. */

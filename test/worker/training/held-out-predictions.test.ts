@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { selectBackend } from '../../../worker/backend.js';
-import { decodeOutOfFold } from '../../../worker/contract/protocol.js';
+import { decodeOutOfFold, type Task } from '../../../worker/contract/protocol.js';
+import { heldOutPredictions, REGRESSION_ROWS_KEPT } from '../../../worker/training/decision.js';
+import type { TaskData } from '../../../worker/training/task-data.js';
 import { binaryLogLoss, categoricalLogLoss, mse } from '../../../worker/training/metrics.js';
 import { run, scratchDir, taskMaker, writeEasyCsv } from '../../helpers/run-task.js';
 
@@ -60,3 +62,20 @@ for (const [kind, overrides] of [
     }
   });
 }
+
+test('held-out predictions: a regression part of more than REGRESSION_ROWS_KEPT rows keeps an even stride of them, pairs intact', () => {
+  const n = 12_345;
+  const y = Float32Array.from({ length: n }, (_, i) => i);
+  const predictions = Float32Array.from(y, (v) => v + 0.5);
+  const task = { taskKind: 'regression' } as unknown as Task;
+  const data = { held: { y }, nClasses: 0, classes: null } as unknown as TaskData;
+  const kept = decodeOutOfFold(heldOutPredictions(task, data, predictions));
+  assert.ok(kept.targets.length <= REGRESSION_ROWS_KEPT && kept.targets.length > REGRESSION_ROWS_KEPT / 2);
+  assert.equal(kept.targets[0], 0);
+  const stride = kept.targets[1]! - kept.targets[0]!;
+  assert.equal(stride, Math.ceil(n / REGRESSION_ROWS_KEPT));
+  kept.targets.forEach((target, i) => {
+    assert.equal(target, i * stride, 'an even stride through the rows');
+    assert.equal(kept.predictions[i], target + 0.5, 'each prediction stays with its target');
+  });
+});
