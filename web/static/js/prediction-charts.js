@@ -247,6 +247,8 @@ export function calibrationOption(outOfFold, test, { testLabel = 'test' } = {}) 
     ...axisStyle,
     axisLabel: { ...axisStyle.axisLabel, formatter: fmt.compact },
     splitNumber: 2,
+    // ECharts rounds a log axis's extent to whole steps of splitNumber decades (it drew 1 to 1e10): pin it to the counts'.
+    ...(logCounts ? { min: 1, max: 10 ** Math.ceil(Math.log10(Math.max(...counts))) } : {}),
   };
   const bars = (bins, name, color) => ({
     name,
