@@ -237,4 +237,32 @@ ALTER TABLE experiments ADD COLUMN data_sha256 TEXT;
 ALTER TABLE experiments ADD COLUMN warm_start_json TEXT;
 `,
   },
+  {
+    version: 14,
+    sql: `
+-- A counter per experiment that every change to its runs or their folds raises, in the same
+-- transaction (the triggers below, whatever process writes): equal counters, the same runs and folds.
+-- The dashboard keeps an experiment's leaderboard while its counter stays (services/run-snapshots.ts):
+-- reading 10,000 runs and ranking them takes longer than the page may.
+ALTER TABLE experiments ADD COLUMN runs_version INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER runs_inserted AFTER INSERT ON runs BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = NEW.experiment_id;
+END;
+CREATE TRIGGER runs_updated AFTER UPDATE ON runs BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = NEW.experiment_id;
+END;
+CREATE TRIGGER runs_deleted AFTER DELETE ON runs BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = OLD.experiment_id;
+END;
+CREATE TRIGGER folds_inserted AFTER INSERT ON folds BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = (SELECT experiment_id FROM runs WHERE run_id = NEW.run_id);
+END;
+CREATE TRIGGER folds_updated AFTER UPDATE ON folds BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = (SELECT experiment_id FROM runs WHERE run_id = NEW.run_id);
+END;
+CREATE TRIGGER folds_deleted AFTER DELETE ON folds BEGIN
+  UPDATE experiments SET runs_version = runs_version + 1 WHERE experiment_id = (SELECT experiment_id FROM runs WHERE run_id = OLD.run_id);
+END;
+`,
+  },
 ];

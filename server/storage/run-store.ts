@@ -226,6 +226,7 @@ export class RunStore {
   readonly #pruneFolds;
   readonly #settledFolds;
   readonly #firstPrunedFold;
+  readonly #version;
   readonly #db: Db;
 
   constructor(db: Db) {
@@ -297,6 +298,7 @@ export class RunStore {
     this.#clearUnfinishedPoints = db.prepare(`DELETE FROM metric_points WHERE (run_id, fold_index) IN
       (SELECT f.run_id, f.fold_index FROM folds f JOIN runs r USING (run_id) WHERE r.experiment_id = ? AND f.status <> 'done'
       AND r.status IN ('queued','running','interrupted'))`);
+    this.#version = db.prepare('SELECT runs_version FROM experiments WHERE experiment_id = ?').pluck();
     this.#resetRefit = db.prepare(`UPDATE runs SET status = 'queued', error = NULL, score_mean = NULL, score_std = NULL, started_at = NULL,
       finished_at = NULL, source_run_id = ? WHERE run_id = ?`);
   }
@@ -363,6 +365,17 @@ export class RunStore {
 
   list(experimentId: number, kind: RunKind = 'search'): Run[] {
     return (this.#runsOf.all(experimentId, kind) as RunRow[]).map(rowToRun);
+  }
+
+  /**
+   * A counter the database raises with every change to the experiment's runs and folds, in the same
+   * transaction (the runs_version triggers in migrations.ts): while it stays, list and foldScores answer the same.
+   * @throws {NotFoundError}
+   */
+  runsVersion(experimentId: number): number {
+    const version = this.#version.get(experimentId) as number | undefined;
+    if (version === undefined) throw new NotFoundError(`no experiment with id ${experimentId}`);
+    return version;
   }
 
   folds(runId: number): Fold[] {
