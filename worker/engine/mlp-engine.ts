@@ -86,7 +86,8 @@ export type UploadedInputs = { readonly chunks: readonly Tensor2D[]; readonly n:
 /**
  * Receives a batch's outputs p (b × nOutputs, row-major) and writes into `delta` (b × nOutputs,
  * row-major) the gradient of Σ over the batch's rows of (loss / lossFactor) by the output layer's
- * pre-activations: p − y for the engine's own losses.
+ * pre-activations: p − y for the engine's own losses. `outputs` may be a view of the backend's
+ * memory, valid during the call only (copy what must outlive it).
  */
 export type OutputDelta = (outputs: Float32Array, delta: Float32Array) => void;
 
@@ -529,7 +530,8 @@ export class MlpEngine {
         );
         if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
         if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
-        const values = this.#read(out, `h${l}`);
+        // The output layer's values and relu's before dropout are read once, at once: a view will do.
+        const values = !layer.hidden || (dropout && activation === 'relu') ? this.#view(out) : this.#read(out, `h${l}`);
         if (!layer.hidden) {
           p = values;
           break;
@@ -569,7 +571,7 @@ export class MlpEngine {
           break;
         }
         const kernelT = upload(this.#kernelTransposed(layer, layer.nIn), layer.nOut, layer.nIn);
-        const upstream = this.#read(product(deltaTensor, kernelT), `upstream${l}`);
+        const upstream = this.#view(product(deltaTensor, kernelT));
         const below = layers[l - 1]!;
         const tape = tapes[l - 1]!;
         const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
@@ -636,6 +638,16 @@ export class MlpEngine {
     const out = this.#buffer(purpose, heap.length);
     out.set(heap);
     return out;
+  }
+
+  /**
+   * A tensor's values without a copy where the backend allows (wasm: a view of its heap), for a
+   * caller that reads them before the next kernel or upload (which may grow the heap and detach
+   * the view) and before the tensor is disposed.
+   */
+  #view(tensor: Tensor): Float32Array {
+    const backend = this.#tf.backend() as { typedArrayFromHeap?: (tensor: Tensor) => Float32Array };
+    return typeof backend.typedArrayFromHeap === 'function' ? backend.typedArrayFromHeap(tensor) : (tensor.dataSync() as Float32Array);
   }
 
   /** `size` ones, the dropout mask of a step without dropout. */

@@ -38,6 +38,8 @@ export class ParameterOptimizer {
   #step = 0;
   #correction1 = 1;
   #correction2 = 1;
+  /** `applyRange`'s one range start, for `applyRanges`. */
+  readonly #single = new Int32Array(1);
 
   /** @param epsilon the backend's (tf.backend().epsilon()), as TensorFlow.js's optimizers use it. */
   constructor(kind: EngineOptimizer, learningRate: number, epsilon: number) {
@@ -72,6 +74,15 @@ export class ParameterOptimizer {
    * fixed entries whose gradient the caller keeps at zero.
    */
   applyRange(P: Float32Array, slots: readonly Float32Array[], G: Float32Array, from: number, to: number): void {
+    this.#single[0] = from;
+    this.applyRanges(P, slots, G, this.#single, 1, to - from);
+  }
+
+  /**
+   * `applyRange` on `count` ranges of `width` parameters, starting at `starts[0…count)` (e.g. the
+   * embedding rows a batch touched), in one call.
+   */
+  applyRanges(P: Float32Array, slots: readonly Float32Array[], G: Float32Array, starts: Int32Array, count: number, width: number): void {
     const lr = this.learningRate;
     const eps = this.#epsilon;
     const s1 = slots[0] ?? P;
@@ -82,29 +93,41 @@ export class ParameterOptimizer {
         // lr · m̂ / (√v̂ + ε), with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
         const stepSize = lr / this.#correction1;
         const inverse2 = 1 / this.#correction2;
-        for (let k = from; k < to; k++) {
-          const g = G[k]!;
-          const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * g);
-          const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * g * g);
-          P[k] = P[k]! - (stepSize * m) / (Math.sqrt(v * inverse2) + eps);
+        for (let r = 0; r < count; r++) {
+          const to = starts[r]! + width;
+          for (let k = starts[r]!; k < to; k++) {
+            const g = G[k]!;
+            const m = (s1[k] = ADAM_BETA1 * s1[k]! + (1 - ADAM_BETA1) * g);
+            const v = (s2[k] = ADAM_BETA2 * s2[k]! + (1 - ADAM_BETA2) * g * g);
+            P[k] = P[k]! - (stepSize * m) / (Math.sqrt(v * inverse2) + eps);
+          }
         }
         break;
       }
       case 1:
-        for (let k = from; k < to; k++) P[k] = P[k]! - lr * G[k]!;
+        for (let r = 0; r < count; r++) {
+          const to = starts[r]! + width;
+          for (let k = starts[r]!; k < to; k++) P[k] = P[k]! - lr * G[k]!;
+        }
         break;
       case 2:
-        for (let k = from; k < to; k++) {
-          const g = G[k]!;
-          const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * g * g);
-          P[k] = P[k]! - (lr * g) / Math.sqrt(meanSquare + eps);
+        for (let r = 0; r < count; r++) {
+          const to = starts[r]! + width;
+          for (let k = starts[r]!; k < to; k++) {
+            const g = G[k]!;
+            const meanSquare = (s1[k] = RMSPROP_DECAY * s1[k]! + (1 - RMSPROP_DECAY) * g * g);
+            P[k] = P[k]! - (lr * g) / Math.sqrt(meanSquare + eps);
+          }
         }
         break;
       default:
-        for (let k = from; k < to; k++) {
-          const g = G[k]!;
-          const accumulated = (s1[k] = s1[k]! + g * g);
-          P[k] = P[k]! - (lr * g) / Math.sqrt(accumulated + eps);
+        for (let r = 0; r < count; r++) {
+          const to = starts[r]! + width;
+          for (let k = starts[r]!; k < to; k++) {
+            const g = G[k]!;
+            const accumulated = (s1[k] = s1[k]! + g * g);
+            P[k] = P[k]! - (lr * g) / Math.sqrt(accumulated + eps);
+          }
         }
     }
   }

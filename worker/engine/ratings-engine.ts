@@ -185,6 +185,7 @@ class EmbeddingTable {
   readonly values: Float32Array;
   readonly gradient: Float32Array;
   readonly #slots: Float32Array[];
+  /** Where the rows touched in this step start, in touching order. */
   readonly #touched: Int32Array;
   readonly #isTouched: Uint8Array;
   #count = 0;
@@ -208,11 +209,12 @@ class EmbeddingTable {
 
   /** Marks `row` as having a gradient in this step. @returns where the row starts in `values` and `gradient`. */
   touch(row: number): number {
+    const start = row * this.dim;
     if (this.#isTouched[row] === 0) {
       this.#isTouched[row] = 1;
-      this.#touched[this.#count++] = row;
+      this.#touched[this.#count++] = start;
     }
-    return row * this.dim;
+    return start;
   }
 
   /**
@@ -221,10 +223,7 @@ class EmbeddingTable {
    */
   step(optimizer: ParameterOptimizer, lazy: boolean): void {
     if (optimizer.sparse || lazy) {
-      for (let t = 0; t < this.#count; t++) {
-        const start = this.#touched[t]! * this.dim;
-        optimizer.applyRange(this.values, this.#slots, this.gradient, start, start + this.dim);
-      }
+      optimizer.applyRanges(this.values, this.#slots, this.gradient, this.#touched, this.#count, this.dim);
     } else {
       optimizer.applyRange(this.values, this.#slots, this.gradient, 0, this.values.length);
     }
@@ -233,10 +232,12 @@ class EmbeddingTable {
 
   /** Zeroes the gradient of the touched rows and forgets them. */
   discard(): void {
+    const { gradient, dim } = this;
     for (let t = 0; t < this.#count; t++) {
-      const row = this.#touched[t]!;
-      this.gradient.fill(0, row * this.dim, (row + 1) * this.dim);
-      this.#isTouched[row] = 0;
+      const start = this.#touched[t]!;
+      // A loop: a fill call per row costs more than the row's few values.
+      for (let j = start; j < start + dim; j++) gradient[j] = 0;
+      this.#isTouched[start / dim] = 0;
     }
     this.#count = 0;
   }
@@ -278,6 +279,8 @@ export class RatingsEngine {
   /** mf: where the bias sits in a row; −1 for ncf. */
   readonly #biasAt: number;
   #batch = { errors: new Float32Array(0), userAt: new Int32Array(0), itemAt: new Int32Array(0) };
+  /** `#inOrder`'s arrays. */
+  #ordered = { users: new Int32Array(0), items: new Int32Array(0), y: new Float32Array(0), features: new Float32Array(0) };
   /** Copies of the embeddings by slot (training/types.ts WeightSlot); the tower keeps its own. */
   readonly #copies = new Map<WeightSlot, { readonly users: Float32Array; readonly items: Float32Array }>();
   #disposed = false;
@@ -355,10 +358,11 @@ export class RatingsEngine {
     if (size <= 0) throw new RangeError('an epoch needs at least one rating');
     let loss = 0;
     let objective = 0;
+    // The epoch's ratings in visiting order, gathered once: each batch then reads a contiguous run.
+    const ordered = this.#inOrder(rows, order);
     for (let start = 0; start < order.length; start += size) {
       await between?.();
-      const batch = order.subarray(start, Math.min(start + size, order.length));
-      const sums = this.#accumulate(rows, batch, true);
+      const sums = this.#accumulate(ordered, start, Math.min(size, order.length - start), true);
       loss += sums.squaredErrors;
       objective += sums.squaredErrors + sums.penalty;
       this.#optimizer.beginStep();
@@ -409,7 +413,7 @@ export class RatingsEngine {
    */
   async gradient(rows: RatingsRows, batch: Int32Array): Promise<Map<string, Float32Array[]>> {
     this.#checkAlive();
-    const { tower } = this.#accumulate(rows, batch, false);
+    const { tower } = this.#accumulate(this.#inOrder(rows, batch), 0, batch.length, false);
     const out = new Map<string, Float32Array[]>();
     for (const table of [this.#users, this.#items]) {
       for (const segment of table.segments) out.set(segment.name, [table.segment(segment, table.gradient)]);
@@ -461,16 +465,39 @@ export class RatingsEngine {
   // ───────────────────────────── one batch ─────────────────────────────
 
   /**
-   * Forward and backward pass on one batch: the embeddings' gradients summed into the touched
-   * rows of each table, the tower's returned for its own step.
+   * `rows` in `order` (users, items, ratings; per-row features unless the side tables are there),
+   * in scratch arrays reused by the next call.
+   */
+  #inOrder(rows: RatingsRows, order: Int32Array): RatingsRows {
+    const n = order.length;
+    const sides = rows.sides ?? null;
+    const f = this.architecture.nFeatures;
+    const copyFeatures = sides === null && rows.features !== null;
+    if (this.#ordered.y.length < n)
+      this.#ordered = { users: new Int32Array(n), items: new Int32Array(n), y: new Float32Array(n), features: new Float32Array(0) };
+    if (copyFeatures && this.#ordered.features.length < n * f) this.#ordered.features = new Float32Array(n * f);
+    const { users, items, y, features } = this.#ordered;
+    for (let r = 0; r < n; r++) {
+      const row = order[r]!;
+      users[r] = rows.users[row]!;
+      items[r] = rows.items[row]!;
+      y[r] = rows.y[row]!;
+    }
+    if (copyFeatures) for (let r = 0; r < n; r++) features.set(rows.features!.subarray(order[r]! * f, (order[r]! + 1) * f), r * f);
+    return { users, items, y, n, sides, features: copyFeatures ? features : null };
+  }
+
+  /**
+   * Forward and backward pass on ratings `start…start + b` of `rows` (a batch): the embeddings'
+   * gradients summed into the touched rows of each table, the tower's returned for its own step.
    * @returns the batch's sums of squared errors and of the L2 penalty, and the tower's gradients (ncf).
    */
   #accumulate(
     rows: RatingsRows,
-    batch: Int32Array,
+    start: number,
+    b: number,
     training: boolean,
   ): { readonly squaredErrors: number; readonly penalty: number; readonly tower: TowerGradients | null } {
-    const b = batch.length;
     const k = this.architecture.factors;
     const users = this.#users;
     const items = this.#items;
@@ -485,9 +512,8 @@ export class RatingsEngine {
     const { errors, userAt, itemAt } = this.#batchBuffers(b);
     // Where each rating's user and item rows start, looked up once per batch.
     for (let r = 0; r < b; r++) {
-      const row = batch[r]!;
-      userAt[r] = users.touch(rows.users[row]!);
-      itemAt[r] = items.touch(rows.items[row]!);
+      userAt[r] = users.touch(rows.users[start + r]!);
+      itemAt[r] = items.touch(rows.items[start + r]!);
     }
     let squaredErrors = 0;
     // Σ ‖row_u‖² + ‖row_i‖² over the batch's ratings (λ times it is the penalty).
@@ -500,7 +526,7 @@ export class RatingsEngine {
       for (let r = 0; r < b; r++) {
         const ou = userAt[r]!;
         const oi = itemAt[r]!;
-        const e = mean + U[ou + k]! + I[oi + k]! + dot(U, ou, I, oi, k) - rows.y[batch[r]!]!;
+        const e = mean + U[ou + k]! + I[oi + k]! + dot(U, ou, I, oi, k) - rows.y[start + r]!;
         squaredErrors += e * e;
         const g = scale * e;
         for (let j = 0; j < k; j++) {
@@ -521,12 +547,12 @@ export class RatingsEngine {
       const tower = this.#tower;
       const width = tower.architecture.nInputs + 1;
       const x0 = tower.batchInputs(b);
-      for (let r = 0; r < b; r++) this.#towerInputs(rows, batch[r]!, userAt[r]!, itemAt[r]!, x0, r * width);
+      for (let r = 0; r < b; r++) this.#towerInputs(rows, start + r, userAt[r]!, itemAt[r]!, x0, r * width);
       const dotAt = this.#dotAt;
       const outputDelta = (p: Float32Array, delta: Float32Array) => {
         for (let r = 0; r < b; r++) {
           const extra = dotAt < 0 ? 0 : dot(U, userAt[r]! + dotAt, I, itemAt[r]! + dotAt, k);
-          const e = p[r]! + extra - rows.y[batch[r]!]!;
+          const e = p[r]! + extra - rows.y[start + r]!;
           errors[r] = e;
           delta[r] = e;
           squaredErrors += e * e;
