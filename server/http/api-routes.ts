@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Router, type Request, type Response } from 'express';
 import type { DashboardServices } from '../services/dashboard-services.js';
 import { parseDeleteBody, parseId, parseIdList, parseMetricNames, parseRefitBody, parseStartBody } from './params.js';
-import { parseTagQuery } from './note-params.js';
+import { leaderboardFor, parseSampleSize } from './leaderboard-params.js';
 import { streamExperimentEvents, streamListEvents } from './sse.js';
 import { writeCurvesCsv } from '../results/curves-csv.js';
 import { ONNX_MEDIA_TYPE } from '../results/onnx-file.js';
@@ -56,10 +56,14 @@ export function createApiRouter(services: DashboardServices): Router {
     res.json({ experiment: queries.detail(experimentId(req)) });
   });
 
-  /** @route GET /api/experiments/:experimentId/runs?tag=  the leaderboard (with a tag: its runs that carry it) */
+  /**
+   * @route GET /api/experiments/:experimentId/runs?page=&pageSize=&sort=&order=&status=&tag=  the leaderboard: one page of it,
+   * sorted and filtered (every row without page or pageSize); ?sample=N: the rows the experiment page's charts draw
+   */
   api.get('/experiments/:experimentId/runs', (req, res) => {
-    const board = queries.leaderboard(experimentId(req));
-    res.json(req.query.tag === undefined ? board : services.notes.filter(board, parseTagQuery(req.query.tag)));
+    const id = experimentId(req);
+    const sample = parseSampleSize(req.query);
+    res.json(sample === null ? leaderboardFor(services, id, req.query, null) : queries.chartSample(id, sample));
   });
 
   /** @route GET /api/experiments/:experimentId/runs.csv  one row per search run (download) */

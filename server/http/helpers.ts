@@ -46,9 +46,6 @@ export const helpers: Record<string, (...args: never[]) => unknown> = {
   arrow: (direction: unknown) => (direction === 'minimize' ? '↓' : '↑'),
   /** JSON text for a data-* attribute: `{{ }}` escapes it and the browser unescapes attribute values. */
   json: (value: unknown) => JSON.stringify(value ?? null),
-  /** A value for client-side sorting: numbers as they are, null as empty. */
-  sortValue: (value: unknown) => (value === null || value === undefined ? '' : String(value)),
-  statusOrder: (status: unknown) => String({ done: 0, running: 1, queued: 2, interrupted: 3, pruned: 4, failed: 5 }[String(status)] ?? 9),
   plural: (count: unknown, singular: unknown, pluralForm?: unknown) =>
     `${String(count)} ${count === 1 ? String(singular) : typeof pluralForm === 'string' ? pluralForm : `${String(singular)}s`}`,
   eq: (a: unknown, b: unknown) => a === b,

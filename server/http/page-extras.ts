@@ -4,9 +4,8 @@
  * search views are drawn. Kept apart from page-routes.ts so that each page adds one spread.
  */
 import type { DashboardServices } from '../services/dashboard-services.js';
-import type { Leaderboard } from '../services/experiment-queries.js';
+import type { LeaderboardPage } from '../services/experiment-queries.js';
 import { MAX_TAGS, NOTE_MAX_CHARS, TAG_RULE, type Notes } from '../services/notes.js';
-import { parseTagQuery } from './note-params.js';
 
 type Services = Pick<DashboardServices, 'notes' | 'searchViews'>;
 
@@ -25,21 +24,18 @@ function notesCard(notes: Notes, subject: 'experiment' | 'run', pagePath: string
   };
 }
 
-/**
- * The experiment page's extras; `board` is replaced by the runs with the `?tag=` asked for.
- * @throws {ValidationError} when `tag` is not a tag.
- */
-export function experimentExtras(services: Services, board: Leaderboard, tagQuery: unknown, preload: readonly string[]) {
+/** The experiment page's extras for its leaderboard page `board` (already filtered by its tag). */
+export function experimentExtras(services: Services, board: LeaderboardPage, preload: readonly string[]) {
   const id = board.experimentId;
-  const filtered = services.notes.filter(board, parseTagQuery(tagQuery));
-  const runNotes = Object.fromEntries([...services.notes.ofRuns(id)].map(([runId, notes]) => [runId, notes]));
+  const notes = services.notes.ofRuns(id);
+  // Only the rows shown carry their notes.
+  const runNotes = Object.fromEntries(board.runs.filter((run) => notes.has(run.runId)).map((run) => [run.runId, notes.get(run.runId)]));
   const strategy = services.searchViews.strategyOf(id);
   const trialsUrl = `/api/experiments/${id}/trials`;
   return {
-    board: filtered,
     runNotes,
     notes: notesCard(services.notes.ofExperiment(id), 'experiment', `/experiments/${id}`, id),
-    tagFilter: { active: filtered.tag, tags: services.notes.runTags(id), runsTotal: filtered.runsTotal },
+    tagFilter: { active: board.tag, tags: services.notes.runTags(id) },
     // History and importance for every strategy; slices for sampled ones (a grid has its parallel coordinates).
     searchViews: { strategy, slices: strategy !== 'grid', url: trialsUrl },
     preload: [...preload, trialsUrl],

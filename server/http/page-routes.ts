@@ -1,19 +1,31 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError, ValidationError } from '../errors.js';
 import type { DashboardServices } from '../services/dashboard-services.js';
-import type { ExperimentDetail, Leaderboard, RunDetail } from '../services/experiment-queries.js';
+import type { ChartSample, ExperimentDetail, LeaderboardPage, RunDetail } from '../services/experiment-queries.js';
+import { CHART_SAMPLE, DEFAULT_PAGE_SIZE } from '../services/leaderboard-page.js';
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_MB } from '../services/uploads.js';
 import { describeError } from './error-handler.js';
 import { MAX_COMPARE_RUNS } from './api-routes.js';
 import { PAGE_VOCABULARY } from './page-vocabulary.js';
 import { parseDeleteBody, parseId, parseIdList, parseRefitBody, parseStartBody } from './params.js';
 import { experimentExtras, runExtras } from './page-extras.js';
+import { leaderboardFor } from './leaderboard-params.js';
+import { leaderboardView } from './leaderboard-view.js';
 import type { Views } from './views.js';
 
 /** Partials a page can send alone (`?fragment=a,b`) for its live refreshes. */
 const FRAGMENTS: Record<string, readonly string[]> = {
   experiments: ['experiment-rows'],
-  experiment: ['experiment-summary', 'best-card', 'refit-panel', 'leaderboard-rows', 'notes-card'],
+  experiment: [
+    'experiment-summary',
+    'best-card',
+    'refit-panel',
+    'leaderboard-head',
+    'leaderboard-rows',
+    'leaderboard-pager',
+    'leaderboard-filter',
+    'notes-card',
+  ],
   run: ['run-head', 'run-result', 'fold-table', 'run-models', 'notes-card'],
   'new-experiment': ['upload-list'],
 };
@@ -44,36 +56,48 @@ function sendPage(res: Response, views: Views, req: Request, page: string, conte
 /** How many runs the experiment page's learning curves plot by default: more, with their fold bands, read as one blur. */
 const CURVE_RUNS = 5;
 
+/** The charts' sample the experiment page fetches (leaderboard-page.ts chartSample): experiment.js asks for this URL. */
+const sampleUrl = (experimentId: number) => `/api/experiments/${experimentId}/runs?sample=${CHART_SAMPLE}`;
+
 /**
- * The data the experiment page fetches first, preloaded while the HTML parses: the leaderboard
- * JSON and the curves (every metric: the page has a metric picker) of the runs it plots by default
- * (the top CURVE_RUNS, then the leading unfinished and running ones), with the same ids in the
- * same order as experiment.js asks for them.
+ * The runs the experiment page plots learning curves of by default: the top CURVE_RUNS, then the
+ * leading unfinished and running ones (the sample holds them, in the leaderboard's order), with the
+ * same ids in the same order as experiment.js picks them.
  */
-function experimentPreloads(detail: ExperimentDetail, board: Leaderboard): string[] {
-  const shown = board.runs
+function curveRunIds(sample: ChartSample): number[] {
+  const shown = sample.runs
     .filter((run) => run.rank !== null)
     .slice(0, CURVE_RUNS)
     .map((run) => run.runId);
-  for (const run of board.runs) {
+  for (const run of sample.runs) {
     if (shown.length >= CURVE_RUNS) break;
     if (run.rank === null && run.provisional) shown.push(run.runId);
   }
-  for (const run of board.runs) {
+  for (const run of sample.runs) {
     if (shown.length >= CURVE_RUNS) break;
     if (run.status === 'running' && !shown.includes(run.runId)) shown.push(run.runId);
   }
-  const id = detail.experimentId;
-  return [`/api/experiments/${id}/runs`, ...(shown.length > 0 ? [`/api/experiments/${id}/curves?runs=${shown.join(',')}`] : [])];
+  return shown;
 }
 
-function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
+/**
+ * The data the experiment page fetches first, preloaded while the HTML parses: the charts' sample
+ * and the curves (every metric: the page has a metric picker) of the runs it plots by default.
+ */
+function experimentPreloads(experimentId: number, curveRuns: readonly number[]): string[] {
+  return [
+    sampleUrl(experimentId),
+    ...(curveRuns.length > 0 ? [`/api/experiments/${experimentId}/curves?runs=${curveRuns.join(',')}`] : []),
+  ];
+}
+
+function experimentContext(detail: ExperimentDetail, board: LeaderboardPage, sample: ChartSample, refitJobSourceNumber: number | null) {
   const { selected } = detail;
   // The selected configuration's refit first: the model predict and export use by default.
   const selectedModel = selected ? (detail.models.find((model) => model.sourceRunId === selected.runId) ?? null) : null;
-  const sourceOfJob = board.runs.find((run) => run.runId === detail.refitJob?.sourceRunId);
+  const curveRuns = curveRunIds(sample);
   return {
-    preload: experimentPreloads(detail, board),
+    preload: experimentPreloads(detail.experimentId, curveRuns),
     title: detail.name,
     script: 'experiment.js',
     charts: true,
@@ -83,8 +107,8 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
     selectedModel,
     latestModel: selectedModel ?? detail.models[0] ?? null,
     olderModels: detail.models.filter((model) => model !== (selectedModel ?? detail.models[0])),
-    refitJobSourceNumber: sourceOfJob?.number ?? null,
-    finishedRuns: board.runs.filter((run) => run.rank !== null).length,
+    refitJobSourceNumber,
+    finishedRuns: sample.sample.finished,
     pageData: {
       experimentId: detail.experimentId,
       metric: detail.selectionMetric,
@@ -92,6 +116,8 @@ function experimentContext(detail: ExperimentDetail, board: Leaderboard) {
       columns: board.columns,
       status: detail.status,
       curveRuns: CURVE_RUNS,
+      curveRunIds: curveRuns,
+      sampleUrl: sampleUrl(detail.experimentId),
       vocabulary: PAGE_VOCABULARY,
     },
   };
@@ -207,9 +233,15 @@ export function createPageRouter(services: DashboardServices, views: Views): Rou
   /** @route GET /experiments/:experimentId */
   pages.get('/experiments/:experimentId', (req, res) => {
     const id = parseId(req.params.experimentId, 'experimentId');
-    const board = queries.leaderboard(id);
-    const context = experimentContext(queries.detail(id, board), board);
-    sendPage(res, views, req, 'experiment', { ...context, ...experimentExtras(services, board, req.query.tag, context.preload) });
+    const board = leaderboardFor(services, id, req.query, DEFAULT_PAGE_SIZE);
+    const detail = queries.detail(id);
+    const refitSource = detail.refitJob ? queries.runNumber(id, detail.refitJob.sourceRunId) : null;
+    const context = experimentContext(detail, board, queries.chartSample(id, CHART_SAMPLE), refitSource);
+    sendPage(res, views, req, 'experiment', {
+      ...context,
+      ...experimentExtras(services, board, context.preload),
+      ...leaderboardView(board),
+    });
   });
 
   /** @route GET /experiments/:experimentId/compare?runs=1,2 */

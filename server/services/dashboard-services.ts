@@ -11,6 +11,7 @@ import { DataPaths } from './data-paths.js';
 import { ResultsDownloads } from '../results/results-downloads.js';
 import { NoteService } from './notes.js';
 import { SearchViewService } from './search-views.js';
+import { RunSnapshots } from './run-snapshots.js';
 
 export type { DashboardDeps } from './deps.js';
 
@@ -43,7 +44,9 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
   const background = new BackgroundWork(deps, live, { followed: follower.events, log: deps.log });
   const specs = new SpecFiles(deps.config.experimentsDir);
   const models = new ModelFiles(deps.storage, deps.config.dataDir);
-  const queries = new ExperimentQueries(deps, background, models);
+  // One cache of the experiments' runs for the leaderboard and the search views.
+  const snapshots = new RunSnapshots(deps.storage.runs);
+  const queries = new ExperimentQueries(deps, background, models, snapshots);
   const results = new ResultsDownloads(deps.storage, models);
   const dataPaths = new DataPaths(deps.config);
   const commands = new ExperimentCommands(deps, background, specs, dataPaths);
@@ -57,7 +60,7 @@ export function createDashboardServices(deps: DashboardDeps): DashboardServices 
     dataPaths,
     results,
     notes: new NoteService(deps.storage),
-    searchViews: new SearchViewService(deps.storage),
+    searchViews: new SearchViewService(deps.storage, snapshots),
     live,
     background,
     close() {

@@ -1,10 +1,9 @@
 import { familiesOf, foldsLabel, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { metricKey, paramsReadBy, type Direction, type ParamName } from '../../worker/contract/vocabulary.js';
-import { rankRuns } from '../selection/ranking.js';
 import { rankProvisional } from '../selection/provisional.js';
 import {
   pairedComparison,
-  selectionOf,
+  selectConfiguration,
   selectionSummary,
   type RunComparison,
   type Selection,
@@ -19,6 +18,16 @@ import type { BackgroundWork } from './background-work.js';
 import type { BackgroundRefit, BackgroundSearch } from './background-work-types.js';
 import type { ModelFiles, ModelInfo } from './model-files.js';
 import { neverLearnedFolds, type NeverLearned } from './fold-learning.js';
+import {
+  chartSample,
+  leaderboardPage,
+  STATUS_ORDER,
+  WHOLE_LEADERBOARD,
+  type LeaderboardQuery,
+  type PageInfo,
+  type SampleInfo,
+} from './leaderboard-page.js';
+import type { RunSnapshot, RunSnapshots } from './run-snapshots.js';
 import { predictionViews, type PredictionViews } from './prediction-views.js';
 import { experimentGlance, type ExperimentGlance } from './experiment-glance.js';
 import { nestedEstimate } from '../selection/nested-estimate.js';
@@ -106,6 +115,12 @@ export type RunRow = {
   } | null;
 };
 
+/** The metrics a leaderboard row reads from the curves (at each fold's chosen epoch): read for the rows a page shows only. */
+type CurveMetrics = 'trainLoss' | 'valLoss' | 'valScore';
+
+/** A leaderboard row without the metrics read from the curves: what the charts' sample sends. */
+export type RankedRun = Omit<RunRow, CurveMetrics>;
+
 export type Leaderboard = {
   readonly experimentId: number;
   /** The searched hyperparameters: one column each. */
@@ -115,6 +130,12 @@ export type Leaderboard = {
   /** Finished runs best first, then running, queued and the rest. */
   readonly runs: readonly RunRow[];
 };
+
+/** Some rows of a leaderboard (sorted, filtered, one page of them: leaderboard-page.ts), and where they sit. */
+export type LeaderboardPage = Leaderboard & PageInfo;
+
+/** The rows the experiment page's charts draw (leaderboard-page.ts chartSample), in the leaderboard's order. */
+export type ChartSample = Omit<Leaderboard, 'runs'> & { readonly runs: readonly RankedRun[]; readonly sample: SampleInfo };
 
 export type ExperimentDetail = ExperimentItem & {
   readonly specText: string;
@@ -208,8 +229,6 @@ export type RunCurves = {
   readonly metrics: Readonly<Record<string, MetricCurve>>;
 };
 
-const STATUS_ORDER: Record<RunStatus, number> = { done: 0, running: 1, queued: 2, interrupted: 3, pruned: 4, failed: 5 };
-
 function datasetLabel(spec: ExperimentSpec): string {
   const d = spec.dataset;
   switch (d.kind) {
@@ -253,11 +272,13 @@ export class ExperimentQueries {
   readonly #deps: DashboardDeps;
   readonly #background: BackgroundWork;
   readonly #models: ModelFiles;
+  readonly #snapshots: RunSnapshots;
 
-  constructor(deps: DashboardDeps, background: BackgroundWork, models: ModelFiles) {
+  constructor(deps: DashboardDeps, background: BackgroundWork, models: ModelFiles, snapshots: RunSnapshots) {
     this.#deps = deps;
     this.#background = background;
     this.#models = models;
+    this.#snapshots = snapshots;
   }
 
   #item(summary: ExperimentSummary, now = Date.now()): ExperimentItem {
@@ -308,36 +329,38 @@ export class ExperimentQueries {
   /** The list entry of one experiment. @throws {NotFoundError} */
   item(experimentId: number): ExperimentItem {
     const { experiment } = this.#experiment(experimentId);
-    const runs = this.#deps.storage.runs.list(experimentId);
-    return this.#item(this.#summarise(experiment, runs));
+    return this.#item(this.#summarise(experiment, this.#snapshots.of(experiment)));
   }
 
-  #summarise(experiment: Experiment, runs: readonly Run[]): ExperimentSummary {
-    const ranked = rankRuns(experiment, runs);
+  #summarise(experiment: Experiment, snapshot: RunSnapshot): ExperimentSummary {
+    const { runs } = snapshot;
     return {
       ...experiment,
       runsTotal: runs.length,
       runsFinished: runs.filter((run) => run.status === 'done' || run.status === 'failed' || run.status === 'pruned').length,
       runsFailed: runs.filter((run) => run.status === 'failed').length,
-      bestScore: ranked[0]?.scoreMean ?? null,
+      bestScore: this.#selection(experiment, snapshot).ranked[0]?.scoreMean ?? null,
     };
   }
 
-  #rows(experiment: Experiment, runs: readonly Run[], selection = selectionOf(experiment, this.#deps.storage.runs)): RunRow[] {
-    const metric = experiment.selectionMetric;
-    const valScoreName = metricKey('val', metric);
-    const names = [...new Set(['loss', metricKey('val', 'loss'), valScoreName])];
-    const atBest = new Map<number, Record<string, number | null>>();
-    for (const point of this.#deps.storage.metrics.atBestEpoch(experiment.experimentId, names)) {
-      const entry = atBest.get(point.runId) ?? {};
-      entry[point.name] = point.mean;
-      atBest.set(point.runId, entry);
-    }
+  /** The selection (ranking, chosen configuration, tests against the best), once per snapshot. */
+  #selection(experiment: Experiment, snapshot: RunSnapshot): Selection {
+    return snapshot.derive('selection', () => selectConfiguration(experiment, snapshot.runs, snapshot.foldScores));
+  }
+
+  /** Every search run as a leaderboard row, in the leaderboard's order, once per snapshot. */
+  #ranked(experiment: Experiment, snapshot: RunSnapshot): readonly RankedRun[] {
+    return snapshot.derive('rows', () => this.#rankedRows(experiment, snapshot));
+  }
+
+  #rankedRows(experiment: Experiment, snapshot: RunSnapshot): RankedRun[] {
+    const { runs } = snapshot;
+    const selection = this.#selection(experiment, snapshot);
     const { ranked } = selection;
     const rankOf = new Map(ranked.map((run, index) => [run.runId, index + 1]));
-    // Unfinished runs with finished folds next, in their own (provisional) order; fold scores are read only while some run is unfinished.
+    // Unfinished runs with finished folds next, in their own (provisional) order.
     const unfinished = runs.some((run) => run.status === 'running' || run.status === 'queued' || run.status === 'interrupted');
-    const provisional = unfinished ? rankProvisional(experiment, runs, this.#deps.storage.runs.foldScores(experiment.experimentId)) : [];
+    const provisional = unfinished ? rankProvisional(experiment, runs, snapshot.foldScores) : [];
     const provisionalOf = new Map(provisional.map((entry) => [entry.run.runId, entry]));
     const ordered = [
       ...ranked,
@@ -347,7 +370,7 @@ export class ExperimentQueries {
         .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.runId - b.runId),
     ];
     return ordered.map((run) => {
-      const row = toRow(run, rankOf.get(run.runId) ?? null, atBest.get(run.runId), valScoreName, {
+      const row = rankedRow(run, rankOf.get(run.runId) ?? null, {
         selected: run.runId === selection.selected?.runId,
         comparison: selection.comparisons.get(run.runId),
       });
@@ -358,31 +381,89 @@ export class ExperimentQueries {
     });
   }
 
-  /** The leaderboard of an experiment's search runs. @throws {NotFoundError} */
-  leaderboard(experimentId: number): Leaderboard {
-    const { experiment, spec } = this.#experiment(experimentId);
-    const runs = this.#deps.storage.runs.list(experimentId);
+  /** Rows with their metrics at the chosen epoch (means over finished folds), read for these rows only. */
+  #withCurveMetrics(experiment: Experiment, rows: readonly RankedRun[]): RunRow[] {
+    const valScoreName = metricKey('val', experiment.selectionMetric);
+    const names = [...new Set(['loss', metricKey('val', 'loss'), valScoreName])];
+    const atBest = new Map<number, Record<string, number | null>>();
+    const runIds = rows.map((row) => row.runId);
+    for (const point of this.#deps.storage.metrics.atBestEpoch(runIds, names)) {
+      const entry = atBest.get(point.runId) ?? {};
+      entry[point.name] = point.mean;
+      atBest.set(point.runId, entry);
+    }
+    return rows.map((row) => withCurveMetrics(row, atBest.get(row.runId), valScoreName));
+  }
+
+  #board(experiment: Experiment, rows: readonly RunRow[]): Leaderboard {
     return {
-      experimentId,
-      columns: leaderboardColumns(spec),
+      experimentId: experiment.experimentId,
+      columns: leaderboardColumns(experiment.spec),
       metric: experiment.selectionMetric,
       direction: experiment.selectionDirection,
-      runs: this.#rows(experiment, runs),
+      runs: rows,
     };
   }
 
-  /** Everything the experiment page shows above and beside its leaderboard. @throws {NotFoundError} */
-  detail(experimentId: number, leaderboard?: Leaderboard): ExperimentDetail {
+  /** What a leaderboard's rows are sorted by: its searched columns, and which way its score is better. @throws {NotFoundError} */
+  shape(experimentId: number): Pick<Leaderboard, 'columns' | 'direction'> {
     const { experiment, spec } = this.#experiment(experimentId);
-    const runs = this.#deps.storage.runs.list(experimentId);
-    const board = leaderboard ?? this.leaderboard(experimentId);
-    const item = this.#item(this.#summarise(experiment, runs));
+    return { columns: leaderboardColumns(spec), direction: experiment.selectionDirection };
+  }
+
+  /** The leaderboard of an experiment's search runs, every row (see page for some). @throws {NotFoundError} */
+  leaderboard(experimentId: number): Leaderboard {
+    return this.page(experimentId, WHOLE_LEADERBOARD, null);
+  }
+
+  /**
+   * Some rows of the leaderboard: sorted, filtered by status and by tag (`tagged`: the runs with
+   * `query.tag`), one page of them. @throws {NotFoundError}
+   */
+  page(experimentId: number, query: LeaderboardQuery, tagged: ReadonlySet<number> | null): LeaderboardPage {
+    const { experiment } = this.#experiment(experimentId);
+    const { rows, info } = leaderboardPage(this.#ranked(experiment, this.#snapshots.of(experiment)), query, tagged);
+    return { ...this.#board(experiment, this.#withCurveMetrics(experiment, rows)), ...info };
+  }
+
+  /** The rows the experiment page's charts draw: at most `size` finished runs (chartSample). @throws {NotFoundError} */
+  chartSample(experimentId: number, size: number): ChartSample {
+    const { experiment } = this.#experiment(experimentId);
+    const { rows, info } = chartSample(this.#ranked(experiment, this.#snapshots.of(experiment)), size);
+    return { ...this.#board(experiment, []), runs: rows, sample: info };
+  }
+
+  /** A search run's number (#N) in its experiment, or null when it is not one of its search runs. @throws {NotFoundError} */
+  runNumber(experimentId: number, runId: number): number | null {
+    const { experiment } = this.#experiment(experimentId);
+    return this.#snapshots.of(experiment).runs.find((run) => run.runId === runId)?.number ?? null;
+  }
+
+  /** Everything the experiment page shows above and beside its leaderboard. @throws {NotFoundError} */
+  detail(experimentId: number): ExperimentDetail {
+    const { experiment, spec } = this.#experiment(experimentId);
+    const snapshot = this.#snapshots.of(experiment);
+    const { runs } = snapshot;
+    const ranked = this.#ranked(experiment, snapshot);
+    const item = this.#item(this.#summarise(experiment, snapshot));
     const finalStatuses: RunStatus[] = ['failed', 'pruned'];
     const tasksTotal = runs.reduce((sum, run) => sum + run.nFolds, 0);
     const tasksDone = runs.reduce((sum, run) => sum + (finalStatuses.includes(run.status) ? run.nFolds : run.foldsDone), 0);
     const searched = new Set(leaderboardColumns(spec));
-    const fixed = board.runs[0]?.params ?? null;
-    const selection = selectionOf(experiment, this.#deps.storage.runs);
+    const fixed = ranked[0]?.params ?? null;
+    // The rows the page shows apart, with their metrics at the chosen epoch.
+    const shown = [
+      ranked[0]?.rank === 1 ? ranked[0] : undefined,
+      ranked.find((run) => run.provisional?.rank === 1),
+      ranked.find((run) => run.selected),
+    ];
+    const filled = new Map(
+      this.#withCurveMetrics(
+        experiment,
+        shown.filter((row): row is RankedRun => row !== undefined),
+      ).map((row) => [row.runId, row]),
+    );
+    const [best, leading, selected] = shown.map((row) => (row === undefined ? null : filled.get(row.runId)!));
     return {
       ...item,
       specText: experiment.specText,
@@ -394,14 +475,14 @@ export class ExperimentQueries {
             .filter((name) => !searched.has(name))
             .map((name) => ({ name, value: formatValue(fixed[name]) }))
         : [],
-      columns: board.columns,
+      columns: leaderboardColumns(spec),
       tasksDone,
       tasksTotal,
-      best: board.runs[0]?.rank === 1 ? board.runs[0] : null,
-      leading: board.runs.find((run) => run.provisional?.rank === 1) ?? null,
-      selected: board.runs.find((run) => run.selected) ?? null,
-      selection: selectionSummary(selection),
-      glance: this.#glance(experiment, selection),
+      best: best ?? null,
+      leading: leading ?? null,
+      selected: selected ?? null,
+      selection: selectionSummary(this.#selection(experiment, snapshot)),
+      glance: this.#glance(experiment, this.#selection(experiment, snapshot)),
       searchJob: this.#background.latestSearch(experimentId),
       refitJob: this.#background.latestRefit(experimentId),
       refitting: this.#background.isRefitting(experimentId),
@@ -432,15 +513,13 @@ export class ExperimentQueries {
   run(experimentId: number, runId: number): RunDetail {
     const { experiment, spec } = this.#experiment(experimentId);
     const run = this.#runOf(experimentId, runId);
-    const runs = this.#deps.storage.runs.list(experimentId);
-    const row =
-      run.kind === 'search'
-        ? this.#rows(experiment, runs).find((r) => r.runId === runId)!
-        : toRow(run, null, undefined, metricKey('val', experiment.selectionMetric));
+    const snapshot = this.#snapshots.of(experiment);
+    const ranked = run.kind === 'search' ? this.#ranked(experiment, snapshot).find((r) => r.runId === runId) : undefined;
+    const [row] = this.#withCurveMetrics(experiment, [ranked ?? rankedRow(run, null)]) as [RunRow];
     const models = this.#models.ofExperiment(experimentId);
     const searched = new Set(searchedParamNames(spec));
     return {
-      experiment: this.#item(this.#summarise(experiment, runs)),
+      experiment: this.#item(this.#summarise(experiment, snapshot)),
       columns: leaderboardColumns(spec),
       run: row,
       paramList: paramsReadBy([row.params.family]).map((name) => ({
@@ -478,30 +557,30 @@ export class ExperimentQueries {
   /** Runs side by side, in the order asked. @throws {NotFoundError} */
   compare(experimentId: number, runIds: readonly number[]): Comparison {
     const { experiment, spec } = this.#experiment(experimentId);
-    const runs = this.#deps.storage.runs.list(experimentId);
+    const snapshot = this.#snapshots.of(experiment);
     for (const runId of runIds) this.#runOf(experimentId, runId);
-    const rows = this.#rows(experiment, runs);
-    const byId = new Map(rows.map((row) => [row.runId, row]));
-    const chosen = runIds.map((runId) => byId.get(runId)).filter((row): row is RunRow => row !== undefined);
-    if (chosen.length !== runIds.length)
+    const byId = new Map(this.#ranked(experiment, snapshot).map((row) => [row.runId, row]));
+    const found = runIds.map((runId) => byId.get(runId)).filter((row): row is RankedRun => row !== undefined);
+    if (found.length !== runIds.length)
       throw new NotFoundError(`runs ${runIds.join(', ')} are not all search runs of experiment ${experimentId}`);
+    const chosen = this.#withCurveMetrics(experiment, found);
     const searched = new Set(leaderboardColumns(spec));
-    const foldComparison = this.#foldComparison(experiment, chosen);
+    const foldComparison = this.#foldComparison(experiment, snapshot, chosen);
     const params = paramsReadBy(chosen.map((row) => row.params.family))
       .map((name) => {
         const values = chosen.map((row) => formatValue(row.params[name]));
         return { name, values, differs: new Set(values).size > 1, searched: searched.has(name) };
       })
       .sort((a, b) => Number(b.differs) - Number(a.differs) || Number(b.searched) - Number(a.searched));
-    return { experiment: this.#item(this.#summarise(experiment, runs)), runs: chosen, params, foldComparison };
+    return { experiment: this.#item(this.#summarise(experiment, snapshot)), runs: chosen, params, foldComparison };
   }
 
   /** The chosen runs' fold scores side by side, against the best-ranked of them; null when none has finished. */
-  #foldComparison(experiment: Experiment, chosen: readonly RunRow[]): FoldComparison | null {
+  #foldComparison(experiment: Experiment, snapshot: RunSnapshot, chosen: readonly RunRow[]): FoldComparison | null {
     const ranked = chosen.filter((row) => row.rank !== null).sort((a, b) => a.rank! - b.rank!);
     const reference = ranked[0];
     if (!reference) return null;
-    const scores = this.#deps.storage.runs.foldScores(experiment.experimentId);
+    const scores = snapshot.foldScores;
     const pairs = chosen.map((row) => pairedComparison(experiment.spec, scores.get(reference.runId), scores.get(row.runId)));
     const nFolds = Math.max(...chosen.map((row) => row.nFolds));
     return {
@@ -552,13 +631,11 @@ export class ExperimentQueries {
   }
 }
 
-function toRow(
+function rankedRow(
   run: Run,
   rank: number | null,
-  atBest: Record<string, number | null> | undefined,
-  valScoreName: string,
   selection: { readonly selected: boolean; readonly comparison: RunComparison | undefined } = { selected: false, comparison: undefined },
-): RunRow {
+): RankedRun {
   return {
     runId: run.runId,
     number: run.number,
@@ -585,10 +662,16 @@ function toRow(
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
+    provisional: null,
+  };
+}
+
+function withCurveMetrics(row: RankedRun, atBest: Record<string, number | null> | undefined, valScoreName: string): RunRow {
+  return {
+    ...row,
     trainLoss: atBest?.loss ?? null,
     valLoss: atBest?.[metricKey('val', 'loss')] ?? null,
     valScore: atBest?.[valScoreName] ?? null,
-    provisional: null,
   };
 }
 

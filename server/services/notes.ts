@@ -3,9 +3,8 @@
  * by them. The limits and the tag rule live here, for the HTTP parser, the pages and `show` alike.
  */
 import { NotFoundError } from '../errors.js';
-import { EMPTY_NOTES, type Notes } from '../storage/note-store.js';
+import type { Notes } from '../storage/note-store.js';
 import type { Storage } from '../storage/storage.js';
-import type { Leaderboard } from './experiment-queries.js';
 
 export type { Notes } from '../storage/note-store.js';
 
@@ -25,13 +24,6 @@ export function tagProblem(tag: string): string | null {
 
 /** A change to some notes: the fields given replace the stored ones, the others stay. */
 export type NotesEdit = { readonly note?: string; readonly tags?: readonly string[] };
-
-/** A leaderboard narrowed to the runs with a tag (their ranks stay the experiment's). */
-export type FilteredLeaderboard = Leaderboard & {
-  readonly tag: string | null;
-  /** Runs before the filter. */
-  readonly runsTotal: number;
-};
 
 const merge = (stored: Notes, edit: NotesEdit) => ({ note: edit.note ?? stored.note, tags: edit.tags ?? stored.tags });
 
@@ -85,11 +77,10 @@ export class NoteService {
     return [...counts].map(([tag, runs]) => ({ tag, runs })).sort((a, b) => b.runs - a.runs || a.tag.localeCompare(b.tag));
   }
 
-  /** The leaderboard's runs that carry `tag` (all runs when null), in the leaderboard's order. */
-  filter(board: Leaderboard, tag: string | null): FilteredLeaderboard {
-    if (tag === null) return { ...board, tag: null, runsTotal: board.runs.length };
-    const notes = this.ofRuns(board.experimentId);
-    const runs = board.runs.filter((run) => (notes.get(run.runId) ?? EMPTY_NOTES).tags.includes(tag));
-    return { ...board, tag, runsTotal: board.runs.length, runs };
+  /** The runs of an experiment that carry `tag` (the leaderboard's tag filter). */
+  runsTagged(experimentId: number, tag: string): Set<number> {
+    const tagged = new Set<number>();
+    for (const [runId, notes] of this.ofRuns(experimentId)) if (notes.tags.includes(tag)) tagged.add(runId);
+    return tagged;
   }
 }

@@ -119,10 +119,10 @@ describe('search views and notes in Chromium', { skip: skip ?? false }, () => {
     const rows = () => page.$$eval('#leaderboard-rows tr', (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.runId)));
     assert.equal((await rows()).length, board.length);
     assert.equal(await page.locator(`#leaderboard-rows tr[data-run-id="${first.runId}"] .user-tag`).textContent(), 'keep');
-    await page.selectOption('#tag-filter select', 'wide');
+    await page.selectOption('#leaderboard-filter select[name=tag]', 'wide');
     await page.waitForURL(/\?tag=wide#leaderboard-card$/);
     assert.deepEqual(await rows(), [second.runId]);
-    await page.selectOption('#tag-filter select', 'keep');
+    await page.selectOption('#leaderboard-filter select[name=tag]', 'keep');
     await page.waitForURL(/\?tag=keep/);
     assert.deepEqual((await rows()).sort(), [first.runId, second.runId].sort());
     assert.match((await page.textContent('.tag-filter-note'))!, new RegExp(`2 of ${board.length} runs tagged keep`));

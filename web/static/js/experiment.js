@@ -1,10 +1,12 @@
-// Experiment page: sortable leaderboard, run selection, learning curves of the runs shown,
-// parallel coordinates, model complexity, refit, and live updates over Server-Sent Events.
+// Experiment page: the leaderboard (paged, sorted and filtered on the server: its links swap the rows
+// in), run selection, learning curves of the runs shown, parallel coordinates and model complexity
+// (over the server's sample of the finished runs), refit, and live updates over Server-Sent Events.
 import {
   $,
   $$,
   directionOf,
   fetchJson,
+  fmt,
   liveEvents,
   metricKey,
   metricLabel,
@@ -35,7 +37,8 @@ const DEFAULT_SHOWN = page.curveRuns ?? 5;
 const MAX_SHOWN = 20;
 
 const state = {
-  board: null,
+  /** The rows the charts draw (GET …/runs?sample=N): a sample of the finished runs, then the leading unfinished ones. */
+  sample: null,
   selected: new Set(),
   /** runId → {nFolds, folds: {name: [[value by epoch] by fold]}} */
   curves: new Map(),
@@ -43,7 +46,6 @@ const state = {
   buffered: new Map(),
   shown: [],
   colors: new Map(),
-  sort: null,
   /** The bare metric the learning curves plot, training beside validation (`loss`, `accuracy`, `auc`…). */
   curveMetric: null,
 };
@@ -69,20 +71,11 @@ for (const slot of [slots.train, slots.val]) {
 
 // ── which runs are plotted ───────────────────────────────────────────────
 
-function rowsInRankOrder() {
-  if (state.board) return state.board.runs;
-  // Before the leaderboard JSON arrives, the server-rendered rows (rank order) are enough.
-  return $$('#leaderboard-rows tr').map((tr) => ({
-    runId: Number(tr.dataset.runId),
-    rank: /^\d+$/.test(tr.querySelector('.rank')?.textContent ?? '') ? Number(tr.querySelector('.rank').textContent) : null,
-    status: tr.className.match(/status-(\w+)/)?.[1],
-    provisional: tr.querySelector('.rank .provisional') !== null,
-  }));
-}
-
 function shownRunIds() {
   if (state.selected.size > 0) return [...state.selected].slice(0, MAX_SHOWN);
-  const rows = rowsInRankOrder();
+  // Before the sample arrives, the runs the server picked (and preloaded the curves of) the same way.
+  if (!state.sample) return page.curveRunIds ?? [];
+  const rows = state.sample.runs;
   const ids = rows
     .filter((r) => r.rank !== null)
     .slice(0, DEFAULT_SHOWN)
@@ -183,8 +176,8 @@ function entries(name) {
 function drawCurves(animate) {
   const caption = $('#curve-caption');
   if (caption) {
-    const ranked = new Set((state.board?.runs ?? rowsInRankOrder()).filter((r) => r.rank !== null).map((r) => r.runId));
-    const finished = state.shown.filter((id) => ranked.has(id)).length;
+    const ranked = new Set((state.sample?.runs ?? []).filter((r) => r.rank !== null).map((r) => r.runId));
+    const finished = state.sample ? state.shown.filter((id) => ranked.has(id)).length : state.shown.length;
     const training = state.shown.length > finished ? ` and ${state.shown.length - finished} training now` : '';
     caption.textContent =
       state.selected.size > 0
@@ -222,15 +215,29 @@ function drawCurves(animate) {
   ]);
 }
 
+/** Says under each summary chart when it draws a sample of the finished runs, not all of them. */
+function captionSample() {
+  const info = state.sample?.sample;
+  const text = info?.sampled
+    ? ` Drawn: ${fmt.int(info.shown)} of ${fmt.int(info.finished)} finished runs, every one of the best ${fmt.int(info.top)} by ` +
+      `${metricLabel(page.metric)} and an even spread of the rest.`
+    : '';
+  for (const note of $$('.chart-sample-note')) {
+    note.textContent = text;
+    note.hidden = text === '';
+  }
+}
+
 function drawSummary() {
-  const runs = state.board?.runs ?? [];
+  captionSample();
+  const runs = state.sample?.runs ?? [];
   const finished = runs.filter((r) => r.rank !== null);
   if (finished.length === 0) {
     return Promise.all([slots.parallel.message('Appears when runs finish.'), slots.complexity.message('Appears when runs finish.')]);
   }
   const width = slots.parallel.element.clientWidth || undefined;
   return Promise.all([
-    slots.parallel.draw(parallelOption(runs, state.board.columns, page.metric, page.direction, { width })),
+    slots.parallel.draw(parallelOption(runs, state.sample.columns, page.metric, page.direction, { width })),
     slots.complexity.draw(complexityOption(runs, page.metric, page.direction)),
   ]);
 }
@@ -262,55 +269,69 @@ function paintSwatches() {
   }
 }
 
-// ── table: sorting and selection ─────────────────────────────────────────
+// ── table: pages, sorting, filters and selection ─────────────────────────
 
-function compareCells(a, b, type) {
-  if (a === b) return 0;
-  if (a === '') return 1;
-  if (b === '') return -1;
-  const na = Number(a);
-  const nb = Number(b);
-  if (type === 'num' || (type === 'auto' && Number.isFinite(na) && Number.isFinite(nb))) return na - nb;
-  return a.localeCompare(b, undefined, { numeric: true });
+/** What a leaderboard link or filter changes: its rows, headers, pager and filter, rendered by the server. */
+const LEADERBOARD_FRAGMENTS = ['leaderboard-head', 'leaderboard-rows', 'leaderboard-pager', 'leaderboard-filter'];
+/** The leaderboard parameters (the address's query) the rows on show were rendered for. */
+let shownQuery = location.search;
+
+/**
+ * Shows another page, sort or filter of the leaderboard (a URL of this page with other parameters):
+ * the rows come from the server as the page renders them, and the address keeps them, so live
+ * refreshes, a reload and the back button show the same rows.
+ */
+async function showLeaderboard(href, { push = true } = {}) {
+  const url = new URL(href, location.href);
+  url.hash = '';
+  const card = $('#leaderboard-card');
+  card.setAttribute('aria-busy', 'true');
+  try {
+    await refreshFragments(LEADERBOARD_FRAGMENTS, url.href);
+    if (push) history.pushState(null, '', `${url.pathname}${url.search}#leaderboard-card`);
+    shownQuery = url.search;
+    syncSelection();
+    paintSwatches();
+  } finally {
+    card.removeAttribute('aria-busy');
+  }
 }
 
-function applySort() {
-  const table = $('#leaderboard');
-  for (const th of $$('thead th', table)) th.removeAttribute('aria-sort');
-  if (!state.sort) {
-    $$('thead th', table)[1]?.setAttribute('aria-sort', 'ascending');
-    return;
-  }
-  const { index, dir, type } = state.sort;
-  const tbody = $('#leaderboard-rows');
-  // data-v where the text does not sort (scores, counts with separators, times); else the text, dashes as empty.
-  const key = (tr) => {
-    const cell = tr.cells[index];
-    const value = cell?.dataset.v ?? cell?.textContent.trim() ?? '';
-    return value === '—' || value === '–' ? '' : value;
-  };
-  const rows = [...tbody.rows];
-  rows.sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    if (ka === '' || kb === '') return compareCells(ka, kb, type); // empty cells last either way
-    return dir * compareCells(ka, kb, type) || Number(a.dataset.runId) - Number(b.dataset.runId);
-  });
-  tbody.append(...rows);
-  $$('thead th', table)[index]?.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+/** A link to this page with other leaderboard parameters: a header, the pager, a tag. */
+function leaderboardLink(target) {
+  const link = target.closest('#leaderboard-card a[href]');
+  if (!link || link.hasAttribute('download')) return null;
+  const url = new URL(link.href, location.href);
+  return url.origin === location.origin && url.pathname === location.pathname ? url : null;
+}
+
+function filterUrl(form) {
+  const url = new URL(form.action, location.href);
+  url.search = '';
+  for (const [name, value] of new FormData(form)) if (value !== '') url.searchParams.set(name, value);
+  return url;
 }
 
 function setupTable() {
-  const table = $('#leaderboard');
-  table.querySelector('thead').addEventListener('click', (event) => {
-    const button = event.target.closest('button.sort');
-    if (!button) return;
-    const index = button.closest('th').cellIndex;
-    const type = button.dataset.type;
-    const bestFirst = button.dataset.direction === 'maximize' ? -1 : 1;
-    state.sort = state.sort?.index === index ? { index, type, dir: -state.sort.dir } : { index, type, dir: bestFirst };
-    applySort();
+  const card = $('#leaderboard-card');
+  card.addEventListener('click', (event) => {
+    const url = leaderboardLink(event.target);
+    if (!url || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    void showLeaderboard(url);
   });
+  card.addEventListener('change', (event) => {
+    const select = event.target.closest('#leaderboard-filter select');
+    if (select) void showLeaderboard(filterUrl(select.form));
+  });
+  card.addEventListener('submit', (event) => {
+    if (!event.target.matches('#leaderboard-filter')) return;
+    event.preventDefault();
+    void showLeaderboard(filterUrl(event.target));
+  });
+  // Back and forward between leaderboard pages (a jump to an anchor of the page changes no parameter).
+  window.addEventListener('popstate', () => location.search !== shownQuery && void showLeaderboard(location.href, { push: false }));
+  const table = $('#leaderboard');
   table.addEventListener('change', (event) => {
     const box = event.target.closest('.run-select');
     if (!box) return;
@@ -321,15 +342,14 @@ function setupTable() {
     void updateShown(false);
   });
   // Hovering a plotted run's row picks it out in the learning curves.
-  const rows = $('#leaderboard');
   let picked = null;
   const pick = (name) => name !== picked && pickRun(curveCharts(), (picked = name));
-  rows.addEventListener('mouseover', (event) => {
+  table.addEventListener('mouseover', (event) => {
     const runId = Number(event.target.closest('#leaderboard-rows tr')?.dataset.runId);
     const run = state.shown.includes(runId) ? state.curves.get(runId) : undefined;
     pick(run ? `#${run.number ?? runId}` : null);
   });
-  rows.addEventListener('mouseleave', () => pick(null));
+  table.addEventListener('mouseleave', () => pick(null));
   $('#curve-metric').addEventListener('change', (event) => {
     state.curveMetric = event.target.value;
     void drawCurves(false);
@@ -361,14 +381,20 @@ function syncSelection() {
 
 // ── live updates ─────────────────────────────────────────────────────────
 
+// The rows on show refresh in place (the page, sort and filter in the address); the charts read the sample again.
 const refreshAll = throttle(async () => {
-  const [board] = await Promise.all([
-    fetchJson(`/api/experiments/${experimentId}/runs`),
-    refreshFragments(['experiment-summary', 'best-card', 'leaderboard-rows', ...(refitRunning() ? [] : ['refit-panel'])]),
+  const [sample] = await Promise.all([
+    fetchJson(page.sampleUrl),
+    refreshFragments([
+      'experiment-summary',
+      'best-card',
+      'leaderboard-rows',
+      'leaderboard-pager',
+      ...(refitRunning() ? [] : ['refit-panel']),
+    ]),
   ]);
-  state.board = board;
+  state.sample = sample;
   syncSelection();
-  applySort();
   // The search views (search-views.js) follow the same refreshes.
   document.dispatchEvent(new CustomEvent('foldwise:refreshed'));
   await Promise.all([updateShown(false), drawSummary()]);
@@ -499,11 +525,10 @@ async function init() {
   performance.mark('foldwise:init');
   setupTable();
   setupForms();
-  applySort();
   connect();
   state.shown = shownRunIds();
-  const [board] = await Promise.all([fetchJson(`/api/experiments/${experimentId}/runs`), loadCurves(state.shown)]);
-  state.board = board;
+  const [sample] = await Promise.all([fetchJson(page.sampleUrl), loadCurves(state.shown)]);
+  state.sample = sample;
   performance.mark('foldwise:data');
   await Promise.all([drawCurves(false), drawSummary()]);
   markChartsReady();

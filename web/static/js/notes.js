@@ -1,6 +1,6 @@
 // Notes and tags on an experiment or a run: the notes form saves through the API and the card is
-// re-rendered by the server; the leaderboard's tag filter applies on change. Both forms work
-// without this module too (a POST answered by a redirect, a GET form).
+// re-rendered by the server. The form works without this module too (a POST answered by a
+// redirect); the leaderboard's tag filter is experiment.js's.
 import { $, postJson, refreshFragments } from './lib.js';
 
 document.addEventListener('submit', async (event) => {
@@ -24,9 +24,4 @@ document.addEventListener('submit', async (event) => {
     const field = error.issues?.[0]?.path?.split('.')[0];
     if (field && form.elements[field]) form.elements[field].setAttribute('aria-invalid', 'true');
   }
-});
-
-document.addEventListener('change', (event) => {
-  const select = event.target.closest?.('#tag-filter select');
-  if (select) select.form.requestSubmit();
 });
