@@ -12,6 +12,10 @@ const PRUNED = '#868e96';
 // A filled ✕ (a path symbol is filled, so the cross is drawn as an outline of its own).
 const CROSS = 'path://M2,0L5,3L8,0L10,2L7,5L10,8L8,10L5,7L2,10L0,8L3,5L0,2Z';
 
+// Past this many points a scatter is drawn in ECharts' large mode (one style for all, fast at 10,000 trials).
+const LARGE = 2000;
+const largeMode = (count) => (count > LARGE ? { large: true, largeThreshold: LARGE } : {});
+
 const root = $('#search-views');
 const page = pageData();
 const state = { data: null, x: 'number' };
@@ -44,24 +48,40 @@ function trialTooltip(trial, data) {
   return lines.join('<br>');
 }
 
+/**
+ * The trial a point stands for: every trial point is a plain array (large mode keeps nothing else)
+ * whose last value is the trial's index in the data.
+ */
+const trialOf = (p) => (Array.isArray(p.value) && p.seriesName !== 'best so far' ? state.data?.trials[p.value.at(-1)] : undefined);
+
 const baseOption = () => ({
   textStyle: { fontFamily: FONT },
   animation: false,
-  tooltip: { trigger: 'item', confine: true, formatter: (p) => (p.data?.trial ? trialTooltip(p.data.trial, state.data) : '') },
+  tooltip: {
+    trigger: 'item',
+    confine: true,
+    formatter: (p) => {
+      const trial = trialOf(p);
+      return trial ? trialTooltip(trial, state.data) : '';
+    },
+  },
 });
 
 /** The scored trials and where each sits on the x axis (trial number, or seconds from the first start to its end). */
 function historyPoints(data, x) {
-  const scored = data.trials.filter((t) => t.score !== null);
-  if (x === 'number') return scored.map((t) => ({ t, x: t.number }));
-  const starts = data.trials.map((t) => t.startedAt).filter((v) => v !== null);
-  const t0 = Math.min(...starts);
-  return scored.filter((t) => t.finishedAt !== null).map((t) => ({ t, x: (t.finishedAt - t0) / 1000 }));
+  const scored = data.trials.map((t, index) => ({ t, index })).filter(({ t }) => t.score !== null);
+  if (x === 'number') return scored.map(({ t, index }) => ({ t, index, x: t.number }));
+  // A loop, not Math.min(...starts): 10,000 arguments.
+  let t0 = Infinity;
+  for (const t of data.trials) if (t.startedAt !== null && t.startedAt < t0) t0 = t.startedAt;
+  return scored.filter(({ t }) => t.finishedAt !== null).map(({ t, index }) => ({ t, index, x: (t.finishedAt - t0) / 1000 }));
 }
 
 export function historyOption(data, x) {
   const points = historyPoints(data, x).sort((a, b) => a.x - b.x);
-  const item = ({ t, x: at }) => ({ value: [at, t.score], trial: t });
+  const item = ({ t, index, x: at }) => [at, t.score, index];
+  const complete = points.filter((p) => p.t.state === 'complete');
+  const pruned = points.filter((p) => p.t.state === 'pruned');
   const isBetter = better(data.direction);
   const bestLine = [];
   let best = null;
@@ -90,19 +110,21 @@ export function historyOption(data, x) {
       {
         name: 'trial',
         type: 'scatter',
-        data: points.filter((p) => p.t.state === 'complete').map(item),
-        symbolSize: 8,
+        data: complete.map(item),
+        symbolSize: complete.length > LARGE ? 4 : 8,
         itemStyle: { color: COMPLETE, opacity: 0.8 },
         z: 3,
+        ...largeMode(complete.length),
       },
       {
         name: 'pruned',
         type: 'scatter',
-        data: points.filter((p) => p.t.state === 'pruned').map(item),
+        data: pruned.map(item),
         symbol: CROSS,
-        symbolSize: 8,
+        symbolSize: pruned.length > LARGE ? 5 : 8,
         itemStyle: { color: PRUNED },
         z: 2,
+        ...largeMode(pruned.length),
       },
       {
         name: 'best so far',
@@ -149,6 +171,30 @@ export function importanceOption(data) {
   };
 }
 
+/** Early trials light, later ones dark (the slices' colour scale). */
+const TRIAL_COLORS = ['#b9c5f3', '#1c2f8f'];
+const TRIAL_BANDS = 8;
+
+/** `#rrggbb` a fraction `f` of the way from TRIAL_COLORS[0] to TRIAL_COLORS[1]. */
+function trialColor(f) {
+  const [a, b] = TRIAL_COLORS.map((hex) => [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)));
+  return `#${a
+    .map((v, i) =>
+      Math.round(v + (b[i] - v) * f)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
+}
+
+/** Points split into TRIAL_BANDS equal ranges of trial number, each with the scale's colour at its middle. */
+function trialBands(points, maxNumber) {
+  const bands = Array.from({ length: TRIAL_BANDS }, (_, k) => ({ color: trialColor((k + 0.5) / TRIAL_BANDS), points: [] }));
+  for (const point of points)
+    bands[Math.min(TRIAL_BANDS - 1, Math.floor(((point.t.number - 1) / maxNumber) * TRIAL_BANDS))].points.push(point);
+  return bands.filter((band) => band.points.length > 0);
+}
+
 /** Bounds on a round step (1, 2, 2.5 or 5 × 10^k) around [lo, hi], at most six steps apart, shared by every slice. */
 function niceRange(lo, hi) {
   const span = hi - lo || Math.abs(hi) * 0.02 || 0.01;
@@ -163,10 +209,12 @@ export function slicesOption(data, width) {
   const dims = data.dimensions;
   const cols = Math.min(dims.length, width < 700 ? 2 : 3);
   const rows = Math.ceil(dims.length / cols);
-  const scored = data.trials.filter((t) => t.score !== null);
-  const scores = scored.map((t) => t.score);
-  const [lo, hi, step] = niceRange(Math.min(...scores), Math.max(...scores));
-  const maxNumber = Math.max(1, ...data.trials.map((t) => t.number));
+  const scored = data.trials.map((t, index) => ({ t, index })).filter(({ t }) => t.score !== null);
+  // Loops, not Math.min(...scores): 10,000 arguments.
+  let [min, max, maxNumber] = [Infinity, -Infinity, 1];
+  for (const { t } of scored) [min, max] = [Math.min(min, t.score), Math.max(max, t.score)];
+  for (const t of data.trials) maxNumber = Math.max(maxNumber, t.number);
+  const [lo, hi, step] = niceRange(min, max);
   const grids = [];
   const xAxes = [];
   const yAxes = [];
@@ -206,27 +254,36 @@ export function slicesOption(data, width) {
       ...axisStyle,
       axisLabel: { ...axisStyle.axisLabel, show: col === 0, formatter: (v) => String(Number(v.toPrecision(6))) },
     });
-    const has = scored.filter((t) => d.name in t.values);
-    const item = (t) => ({ value: [numeric ? t.values[d.name] : shown(t.values[d.name]), t.score, t.number], trial: t });
-    series.push({
-      name: 'trial',
-      type: 'scatter',
-      xAxisIndex: i,
-      yAxisIndex: i,
-      data: has.filter((t) => t.state === 'complete').map(item),
-      symbolSize: 7,
-      z: 3,
-    });
+    const has = scored.filter(({ t }) => d.name in t.values);
+    // [value, score, trial number (the colour), index of the trial]
+    const item = ({ t, index }) => [numeric ? t.values[d.name] : shown(t.values[d.name]), t.score, t.number, index];
+    const complete = has.filter(({ t }) => t.state === 'complete');
+    const pruned = has.filter(({ t }) => t.state === 'pruned');
+    // Large mode draws a series in one colour: there the trial-number colours come as bands of trials, a series each.
+    const bands = complete.length > LARGE ? trialBands(complete, maxNumber) : [{ color: null, points: complete }];
+    for (const band of bands) {
+      series.push({
+        name: 'trial',
+        type: 'scatter',
+        xAxisIndex: i,
+        yAxisIndex: i,
+        data: band.points.map(item),
+        symbolSize: band.color ? 4 : 7,
+        ...(band.color ? { itemStyle: { color: band.color }, large: true, largeThreshold: 0 } : {}),
+        z: 3,
+      });
+    }
     series.push({
       name: 'pruned',
       type: 'scatter',
       xAxisIndex: i,
       yAxisIndex: i,
-      data: has.filter((t) => t.state === 'pruned').map(item),
+      data: pruned.map(item),
       symbol: CROSS,
-      symbolSize: 7,
+      symbolSize: pruned.length > LARGE ? 5 : 7,
       itemStyle: { color: PRUNED, opacity: 0.7 },
       z: 2,
+      ...largeMode(pruned.length),
     });
   });
   return {
@@ -241,8 +298,9 @@ export function slicesOption(data, width) {
       dimension: 2,
       min: 1,
       max: maxNumber,
-      seriesIndex: series.map((s, i) => (s.name === 'trial' ? i : -1)).filter((i) => i >= 0),
-      inRange: { color: ['#b9c5f3', '#1c2f8f'] },
+      // The banded series carry their colours themselves: the scale then only explains them.
+      seriesIndex: series.map((s, i) => (s.name === 'trial' && !s.large ? i : -1)).filter((i) => i >= 0),
+      inRange: { color: TRIAL_COLORS },
       orient: 'horizontal',
       right: 0,
       top: 0,
@@ -261,7 +319,7 @@ function slot(id) {
   const chartSlot = new ChartSlot(element);
   chartSlot.onCreate = (chart) =>
     chart.on('click', (p) => {
-      const runId = p.data?.trial?.runId;
+      const runId = trialOf(p)?.runId;
       if (runId) location.href = `/experiments/${state.data.experimentId}/runs/${runId}`;
     });
   return chartSlot;
