@@ -8,9 +8,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateSpec, type Params } from '../../worker/contract/spec.js';
+import { validateSpec, type ExperimentSpec, type Params } from '../../worker/contract/spec.js';
 import { directionOf, isBetter, metricKey, scopedMetrics, TASK_METRICS, type Direction } from '../../worker/contract/vocabulary.js';
 import { canonicalParamsJson, expandGrid } from '../../server/search/grid.js';
+import { sampleAtRandom } from '../../server/search/random-sampler.js';
+import { paramsOf, searchSpaceOf } from '../../server/search/space.js';
 import type { Storage } from '../../server/storage/storage.js';
 import type { ExperimentStatus } from '../../server/storage/experiment-store.js';
 import { LEASE_HEARTBEAT_MS } from '../../server/storage/lease-store.js';
@@ -45,6 +47,11 @@ export type SeedOptions = {
   readonly epochs?: number;
   /** Stop folds early (patience 3 on val_auc) instead of training every epoch. @default false */
   readonly earlyStop?: boolean;
+  /**
+   * A random search over a `space` (learning rate and dropout as floats, width and depth as log and
+   * plain ints) instead of a grid: `runs` distinct sampled trials, so the search views have ranges. @default false
+   */
+  readonly sampled?: boolean;
   /** Runs at the end of the grid left queued (not trained). @default 0 */
   readonly queued?: number;
   /** Runs (before the queued ones) that fail with an error text. @default 0 */
@@ -113,6 +120,25 @@ const AXES = {
   learningRate: [0.001, 0.003, 0.01, 0.03],
   dropout: [0, 0.1, 0.2, 0.3, 0.5],
 } as const;
+
+/** The sampled shape's space: the grid's axes as ranges. */
+const SPACE = {
+  depth: { int: [1, 5] },
+  width: { int: [8, 128], log: true },
+  learningRate: { float: [0.001, 0.03], log: true },
+  dropout: { float: [0, 0.5] },
+} as const;
+
+/** `runs` distinct configurations drawn at random from the spec's space, in trial order. */
+function sampledSettings(spec: ExperimentSpec, runs: number, random: () => number): Params[] {
+  const space = searchSpaceOf(spec);
+  const settings = new Map<string, Params>();
+  while (settings.size < runs) {
+    const params = paramsOf(space, sampleAtRandom(space, random));
+    settings.set(canonicalParamsJson(params), params);
+  }
+  return [...settings.values()];
+}
 
 /** The smallest prefix of the axes (in this order) whose grid has at least `runs` settings. */
 function gridFor(runs: number): Record<string, number[]> {
@@ -188,7 +214,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
         : { kind: 'csv', path: 'data.csv', target: options.csvTarget },
     task: 'binary',
     model: { epochs, batchSize: 128 },
-    grid: gridFor(runCount),
+    ...(options.sampled ? { search: { strategy: 'random', trials: runCount }, space: SPACE } : { grid: gridFor(runCount) }),
     validation:
       folds > 1
         ? { kind: 'kfold', k: folds, earlyStopping: { monitor: metricKey('val', SELECTION_METRIC), patience: 3 } }
@@ -197,7 +223,7 @@ export function seedExperiment(storage: Storage, options: SeedOptions = {}): See
     seed: options.seed ?? 1,
     maxRuns: 100_000,
   });
-  const settings = expandGrid(spec).slice(0, runCount);
+  const settings = options.sampled ? sampledSettings(spec, runCount, random) : expandGrid(spec).slice(0, runCount);
   const specText = `# seeded by test/helpers/seed-db.ts\n${JSON.stringify(spec, null, 2)}\n`;
 
   return storage.batch((): SeededExperiment => {
