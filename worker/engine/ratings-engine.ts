@@ -223,7 +223,9 @@ class EmbeddingTable {
    */
   step(optimizer: ParameterOptimizer, lazy: boolean): void {
     if (optimizer.sparse || lazy) {
-      optimizer.applyRanges(this.values, this.#slots, this.gradient, this.#touched, this.#count, this.dim);
+      // In table order, the rows' values, gradients and moments are read front to back.
+      const touched = this.#touched.subarray(0, this.#count).sort();
+      optimizer.applyRanges(this.values, this.#slots, this.gradient, touched, this.#count, this.dim);
     } else {
       optimizer.applyRange(this.values, this.#slots, this.gradient, 0, this.values.length);
     }

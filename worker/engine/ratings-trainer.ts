@@ -16,7 +16,7 @@ import type { EpochMetrics, Task } from '../contract/protocol.js';
 import { countParams, predictArray } from '../models/layers.js';
 import { buildRatingsModel, ratingsInputs } from '../recsys/models.js';
 import { USER_PREFIX } from '../recsys/ratings-table.js';
-import { createRng, shuffleInPlace } from '../rng.js';
+import { createRng, shuffledRows } from '../rng.js';
 import { evaluate } from '../training/metrics.js';
 import type { TrainerSetup } from '../training/task-data.js';
 import { throwIfDiverged, type ModelRows, type Trainer } from '../training/types.js';
@@ -125,8 +125,7 @@ export function createRatingsTrainer(setup: TrainerSetup): Trainer {
       paramCount: countParams(model),
       // The layers trainer's shuffle stream; the loss is that of each batch before its step.
       trainEpoch: async (epoch: number): Promise<EpochMetrics> => {
-        const order = Int32Array.from({ length: rows.n }, (_, i) => i);
-        shuffleInPlace(order, shuffle);
+        const order = shuffledRows(rows.n, shuffle);
         modelIsStale = true;
         const { loss, objective } = await trained.trainEpoch(rows, order, params.batchSize, () => pacer.betweenBatches(epoch));
         throwIfDiverged(epoch, [loss, objective, trained.parameterSumOfSquares()]);
