@@ -4,12 +4,14 @@
  * items, ~100,000 ratings) and MovieLens-1M (6,040 users, 3,706 items, ~1,000,000 ratings), in
  * ratings per second on ONE worker, for
  *
- *   - the ratings engine: `runTask` as a worker runs it (worker/engine/ratings-engine.ts, the default);
+ *   - the ratings engine: `runTask` as a worker runs it (worker/engine/ratings-engine.ts, the default),
+ *     with its default lazy embedding steps and with FOLDWISE_EMBEDDING_STEPS=exact;
  *   - the layers loop: `runTask` with FOLDWISE_RECSYS_ENGINE=layers (TensorFlow.js layers model,
  *     `optimizer.minimize`), the path before issue 14;
  *   - PyTorch: the same models in a plain loop (bench/python/recsys.py, Debian's python3-torch,
  *     torch.set_num_threads(1)), on the same training ratings (exported to bench/out/), same batch,
- *     factors, optimizer (Adam, dense embedding gradients as foldwise's exact Adam) and L2;
+ *     factors and L2, with Adam over dense embedding gradients (as the exact steps) and with
+ *     SparseAdam over sparse ones (as the lazy steps);
  *
  * interleaved round by round (median of --runs rounds; ratios are medians of per-round ratios). Each
  * measurement is a refit on the 80 % non-test ratings; its first epoch is a warm-up and not timed
@@ -17,7 +19,7 @@
  * Also the whole `experiments/recsys.yaml` search (2 workers) on each path, unless --skip-search.
  *
  *   node --import tsx bench/recsys.ts [--runs 3] [--epochs 4] [--layers-epochs 2] [--shapes ml100k,ml1m]
- *     [--models mf,ncf,neumf] [--no-python] [--skip-search] [--no-write]
+ *     [--models mf,ncf,neumf] [--no-python] [--no-layers] [--skip-search] [--no-write]
  *
  * Writes the `recsys` section of BENCHMARKS.md and bench/out/recsys.json (with --no-write: prints
  * the section only, a preview). Reports the load average next to every figure: the machine is shared.
@@ -31,7 +33,8 @@ import { openStorage } from '../server/storage/storage.js';
 import { selectBackend, type TensorFlow } from '../worker/backend.js';
 import type { BackendName, Task } from '../worker/contract/protocol.js';
 import { DEFAULT_PARAMS, validateSpec, type Params } from '../worker/contract/spec.js';
-import { RECSYS_ENGINE_ENV_VAR, ratingsRows } from '../worker/engine/ratings-trainer.js';
+import { type EmbeddingSteps, sideFeatures } from '../worker/engine/ratings-engine.js';
+import { EMBEDDING_STEPS_ENV_VAR, RECSYS_ENGINE_ENV_VAR, ratingsRows } from '../worker/engine/ratings-trainer.js';
 import { USER_PREFIX } from '../worker/recsys/ratings-table.js';
 import { runTask } from '../worker/training/run-task.js';
 import { loadTable, prepareData } from '../worker/training/task-data.js';
@@ -45,6 +48,8 @@ const BIN = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
 type ShapeKey = 'ml100k' | 'ml1m';
 type ModelKey = 'mf' | 'ncf' | 'neumf';
 type Engine = 'fast' | 'layers';
+/** PyTorch's embeddings (bench/python/recsys.py --embeddings) matching the ratings engine's embedding steps. */
+const TORCH_EMBEDDINGS: Record<EmbeddingSteps, string> = { exact: 'dense', lazy: 'sparse' };
 
 const SHAPES: Record<ShapeKey, { readonly label: string; readonly users: number; readonly items: number; readonly ratings: number }> = {
   ml100k: { label: 'MovieLens-100k-shaped', users: 943, items: 1682, ratings: 100_000 },
@@ -78,6 +83,7 @@ type Options = {
   shapes: ShapeKey[];
   models: ModelKey[];
   python: boolean;
+  layers: boolean;
   search: boolean;
   write: boolean;
 };
@@ -90,6 +96,7 @@ function parseArgs(argv: readonly string[]): Options {
     shapes: ['ml100k', 'ml1m'],
     models: ['mf', 'ncf', 'neumf'],
     python: true,
+    layers: true,
     search: true,
     write: true,
   };
@@ -112,12 +119,13 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--shapes') options.shapes = listOf(value(), ['ml100k', 'ml1m'] as const, arg);
     else if (arg === '--models') options.models = listOf(value(), ['mf', 'ncf', 'neumf'] as const, arg);
     else if (arg === '--no-python') options.python = false;
+    else if (arg === '--no-layers') options.layers = false;
     else if (arg === '--skip-search') options.search = false;
     else if (arg === '--no-write') options.write = false;
     else
       throw new Error(
         `unknown argument ${arg}; expected --runs N, --epochs N, --layers-epochs N, --shapes ml100k,ml1m, ` +
-          '--models mf,ncf,neumf, --no-python, --skip-search, --no-write',
+          '--models mf,ncf,neumf, --no-python, --no-layers, --skip-search, --no-write',
       );
   }
   return options;
@@ -174,18 +182,21 @@ function refitTask(shape: ShapeKey, model: ModelKey, epochs: number, modelDir: s
 
 type Measurement = { readonly ratingsPerS: number; readonly ratingsPerCpuS: number; readonly load: string };
 
-/** A refit through `runTask` on `engine`; epochs after the first are timed (wall and this process's CPU). */
+/**
+ * A refit through `runTask` on `engine` (the ratings engine with `steps`); epochs after the first
+ * are timed (wall and this process's CPU).
+ */
 async function measureFoldwise(
   tf: TensorFlow,
   backend: BackendName,
   shape: ShapeKey,
   model: ModelKey,
   engine: Engine,
+  steps: EmbeddingSteps,
   epochs: number,
 ): Promise<Measurement> {
   const modelDir = mkdtempSync(join(tmpdir(), 'foldwise-bench-recsys-'));
-  const previous = process.env[RECSYS_ENGINE_ENV_VAR];
-  process.env[RECSYS_ENGINE_ENV_VAR] = engine;
+  const restore = setEnv({ [RECSYS_ENGINE_ENV_VAR]: engine, [EMBEDDING_STEPS_ENV_VAR]: steps });
   const marks: { wall: number; cpu: number }[] = [];
   try {
     const task = refitTask(shape, model, epochs, modelDir);
@@ -199,10 +210,21 @@ async function measureFoldwise(
     const cpuMs = marks.at(-1)!.cpu - marks[0]!.cpu;
     return { ratingsPerS: ratings / (wallMs / 1000), ratingsPerCpuS: ratings / (cpuMs / 1000), load: loadLine() };
   } finally {
-    if (previous === undefined) delete process.env[RECSYS_ENGINE_ENV_VAR];
-    else process.env[RECSYS_ENGINE_ENV_VAR] = previous;
+    restore();
     rmSync(modelDir, { recursive: true, force: true });
   }
+}
+
+/** Sets environment variables; @returns a function that puts the previous values back. */
+function setEnv(values: Record<string, string>): () => void {
+  const previous = Object.keys(values).map((key) => [key, process.env[key]] as const);
+  Object.assign(process.env, values);
+  return () => {
+    for (const [key, value] of previous) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
 }
 
 /** Training ratings of a refit (the non-test rows). */
@@ -221,23 +243,17 @@ async function exportRatings(shape: ShapeKey): Promise<string> {
   const data = prepareData(await loadTable(task), task);
   const ratings = data.ratings!;
   const rows = ratingsRows(data.train, 'ncf', ratings.shape.nFeatures);
-  const width = ratings.shape.nFeatures;
   const userWidth = data.encoding.featureNames.filter((name) => name.startsWith(`${USER_PREFIX}.`)).length;
-  const itemWidth = width - userWidth;
-  const userX = new Float32Array(ratings.shape.userRows * userWidth);
-  const itemX = new Float32Array(ratings.shape.itemRows * itemWidth);
-  for (let r = 0; r < rows.n; r++) {
-    const features = rows.features!.subarray(r * width, (r + 1) * width);
-    userX.set(features.subarray(0, userWidth), rows.users[r]! * userWidth);
-    itemX.set(features.subarray(userWidth), rows.items[r]! * itemWidth);
-  }
+  const itemWidth = ratings.shape.nFeatures - userWidth;
+  const sides = sideFeatures(rows, userWidth, ratings.shape.userRows, ratings.shape.itemRows);
+  if (sides === null) throw new Error('the training ratings have side features that are not one set per user and item');
   const write = (name: string, values: Int32Array | Float32Array) =>
     writeFileSync(join(folder, name), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   write('users.i32', rows.users);
   write('items.i32', rows.items);
   write('ratings.f32', rows.y);
-  write('user_features.f32', userX);
-  write('item_features.f32', itemX);
+  write('user_features.f32', sides.users);
+  write('item_features.f32', sides.items);
   const meta = { n: rows.n, ...ratings.shape, userWidth, itemWidth };
   writeFileSync(join(folder, 'meta.json'), `${JSON.stringify(meta)}\n`);
   return folder;
@@ -252,10 +268,16 @@ function pythonAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
-async function measureTorch(folder: string, model: ModelKey, epochs: number): Promise<Measurement & { readonly version: string }> {
+async function measureTorch(
+  folder: string,
+  model: ModelKey,
+  steps: EmbeddingSteps,
+  epochs: number,
+): Promise<Measurement & { readonly version: string }> {
   const p = BASE_PARAMS;
   const args = [
     ...['--data', folder, '--model', model, '--epochs', String(epochs - 1), '--batch', String(p.batchSize)],
+    ...['--embeddings', TORCH_EMBEDDINGS[steps]],
     ...['--factors', String(p.factors), '--lr', String(p.learningRate), '--l2', String(p.l2)],
     ...['--depth', String(p.depth), '--width', String(p.width), '--dropout', String(p.dropout)],
   ];
@@ -307,7 +329,32 @@ function runSearch(engine: Engine): SearchResult {
 
 // ───────────────────────────── main ─────────────────────────────
 
-type Row = { shape: ShapeKey; model: ModelKey; fast: Measurement[]; layers: Measurement[]; torch: Measurement[]; ratios: number[] };
+const COLUMNS = [
+  'data',
+  'model',
+  '**ratings engine (lazy)**',
+  'ratings engine (exact)',
+  'layers loop',
+  'PyTorch Adam',
+  'PyTorch SparseAdam',
+  '**lazy ÷ Adam**',
+  'exact ÷ Adam',
+  'lazy ÷ SparseAdam',
+  'lazy ÷ layers',
+  'load average (1/5/15 min)',
+];
+const TABLE_HEAD = `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map(() => '---|').join('')}`;
+
+/** Per round: the ratings engine and PyTorch with each kind of embedding steps, the layers loop; ratios engine ÷ PyTorch. */
+type Row = {
+  shape: ShapeKey;
+  model: ModelKey;
+  fast: Record<EmbeddingSteps, Measurement[]>;
+  layers: Measurement[];
+  torch: Record<EmbeddingSteps, Measurement[]>;
+  /** lazy ÷ PyTorch Adam (dense), exact ÷ PyTorch Adam, lazy ÷ PyTorch SparseAdam. */
+  ratios: { lazyDense: number[]; exactDense: number[]; lazySparse: number[] };
+};
 
 function fmt(value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
@@ -328,17 +375,30 @@ async function main(): Promise<void> {
   for (const shape of options.shapes) {
     const folder = withPython ? await exportRatings(shape) : '';
     for (const model of options.models) {
-      const row: Row = { shape, model, fast: [], layers: [], torch: [], ratios: [] };
+      const row: Row = {
+        shape,
+        model,
+        fast: { lazy: [], exact: [] },
+        layers: [],
+        torch: { lazy: [], exact: [] },
+        ratios: { lazyDense: [], exactDense: [], lazySparse: [] },
+      };
       for (let round = 0; round < options.runs; round++) {
         log(`${shape} ${model} round ${round + 1}/${options.runs}`);
-        const fast = await measureFoldwise(tf, backend, shape, model, 'fast', options.epochs);
-        row.fast.push(fast);
-        row.layers.push(await measureFoldwise(tf, backend, shape, model, 'layers', options.layersEpochs));
+        const lazy = await measureFoldwise(tf, backend, shape, model, 'fast', 'lazy', options.epochs);
+        const exact = await measureFoldwise(tf, backend, shape, model, 'fast', 'exact', options.epochs);
+        row.fast.lazy.push(lazy);
+        row.fast.exact.push(exact);
+        if (options.layers) row.layers.push(await measureFoldwise(tf, backend, shape, model, 'layers', 'exact', options.layersEpochs));
         if (withPython) {
-          const torch = await measureTorch(folder, model, options.epochs);
-          torchVersion = torch.version;
-          row.torch.push(torch);
-          row.ratios.push(fast.ratingsPerS / torch.ratingsPerS);
+          const dense = await measureTorch(folder, model, 'exact', options.epochs);
+          const sparse = await measureTorch(folder, model, 'lazy', options.epochs);
+          torchVersion = dense.version;
+          row.torch.exact.push(dense);
+          row.torch.lazy.push(sparse);
+          row.ratios.lazyDense.push(lazy.ratingsPerS / dense.ratingsPerS);
+          row.ratios.exactDense.push(exact.ratingsPerS / dense.ratingsPerS);
+          row.ratios.lazySparse.push(lazy.ratingsPerS / sparse.ratingsPerS);
         }
       }
       rows.push(row);
@@ -351,15 +411,17 @@ async function main(): Promise<void> {
 
   const mid = (list: readonly Measurement[], key: 'ratingsPerS' | 'ratingsPerCpuS') =>
     list.length === 0 ? null : median(list.map((m) => m[key]));
+  const ratio = (values: readonly number[]) => (values.length > 0 ? fmt(median(values), 2) : '—');
+  const both = (list: readonly Measurement[]) => `${fmt(mid(list, 'ratingsPerS'))} (${fmt(mid(list, 'ratingsPerCpuS'))})`;
   const table = rows.map((row) => {
-    const fast = mid(row.fast, 'ratingsPerS');
+    const fast = mid(row.fast.lazy, 'ratingsPerS');
     const layers = mid(row.layers, 'ratingsPerS');
-    const versusTorch = row.ratios.length > 0 ? fmt(median(row.ratios), 2) : '—';
     const versusLayers = fmt(fast !== null && layers !== null ? fast / layers : null, 1);
     return (
-      `| ${SHAPES[row.shape].label} | ${MODELS[row.model].label} | **${fmt(fast)}** (${fmt(mid(row.fast, 'ratingsPerCpuS'))}) | ` +
-      `${fmt(layers)} | ${fmt(mid(row.torch, 'ratingsPerS'))} (${fmt(mid(row.torch, 'ratingsPerCpuS'))}) | ` +
-      `**${versusTorch}×** | ${versusLayers}× | ${row.fast.map((m) => m.load).join('; ')} |`
+      `| ${SHAPES[row.shape].label} | ${MODELS[row.model].label} | **${both(row.fast.lazy)}** | ${both(row.fast.exact)} | ` +
+      `${fmt(layers)} | ${both(row.torch.exact)} | ${both(row.torch.lazy)} | **${ratio(row.ratios.lazyDense)}×** | ` +
+      `${ratio(row.ratios.exactDense)}× | ${ratio(row.ratios.lazySparse)}× | ${versusLayers}× | ` +
+      `${row.fast.lazy.map((m) => m.load).join('; ')} |`
     );
   });
   const searchTable =
@@ -388,21 +450,20 @@ With the ratings engine the search is **${fmt(searches[0]!.wallS / searches[1]!.
     `## Recommendation families: ratings per second per worker (issue 14)
 
 ${machineLine()} · backend ${backend} · load average at start ${loadAtStart} · ` +
-    `\`node --import tsx bench/recsys.ts --runs ${options.runs} --epochs ${options.epochs}\` · ` +
+    `\`${['node --import tsx bench/recsys.ts', ...process.argv.slice(2)].join(' ')}\` · ` +
     `PyTorch ${withPython ? torchVersion : 'not measured'}
 
 Synthetic ratings (worker/recsys/synthetic.ts, seed 42) with the users and items of MovieLens; the refit's 80 % non-test ratings,
 one thread, Adam lr 0.001, batch 256, 16 factors, λ 0.01; ncf's MLP 64→32 relu, dropout 0.1, on the side features. Ratings/s
 of the epochs after a warm-up epoch (in parentheses: per CPU second of the process), median of ${options.runs} interleaved rounds;
-the ratio is the median of the per-round ratios ratings engine ÷ PyTorch (target ≥ 1.0×). The layers loop trained
-${options.layersEpochs} epochs per round.
+each ratio is the median of the per-round ratios (target ≥ 1.0×). The layers loop trained ${options.layersEpochs} epochs per round.
 
-| data | model | **ratings engine** | layers loop | PyTorch (1 thread) | engine ÷ PyTorch | engine ÷ layers | load average (1/5/15 min) |
-|---|---|---|---|---|---|---|---|
+Embedding steps: the ratings engine's default is lazy (Adam steps only the rows a batch touched, as PyTorch's SparseAdam);
+\`FOLDWISE_EMBEDDING_STEPS=exact\` steps every row at every step, as the layers loop and PyTorch's Adam over dense
+embedding gradients do (O(all embedding rows) per step besides O(batch)). PyTorch's MLP always takes Adam.
+
+${TABLE_HEAD}
 ${table.join('\n')}
-
-Both foldwise paths and PyTorch use exact (dense) Adam on the embeddings: every row's moments decay and every row moves at
-every step, so a step costs O(all embedding rows) besides O(batch).
 ${searchTable}`;
   if (options.write) writeSection('recsys', markdown);
   else process.stdout.write(`${markdown}\n`);

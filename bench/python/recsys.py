@@ -10,8 +10,11 @@ wall seconds of the timed epochs) and per CPU second.
          loss = mean (r - y)^2 + l2 * mean(|p_u|^2 + |q_i|^2)
   neumf: ncf + p'_u.q'_i on embeddings of its own (penalised like the others)
 
-Embeddings are plain nn.Embedding (dense gradients) with Adam, as foldwise's exact Adam; N(0, 0.1^2)
-initial factors, zero biases, shuffled mini-batches every epoch.
+Embeddings are nn.Embedding with Adam: with `--embeddings dense` (default) dense gradients and
+torch.optim.Adam over every row at every step, as foldwise's exact embedding steps; with
+`--embeddings sparse` sparse gradients and torch.optim.SparseAdam (only the rows a batch touched), as
+foldwise's lazy ones, the MLP keeping torch.optim.Adam. N(0, 0.1^2) initial factors, zero biases,
+shuffled mini-batches every epoch.
 """
 import argparse
 import json
@@ -35,8 +38,11 @@ def load(folder: str):
     return meta, users, items, ratings, user_x, item_x
 
 
+SPARSE = False
+
+
 def embedding(rows: int, dim: int, random: bool) -> nn.Embedding:
-    layer = nn.Embedding(rows, dim)
+    layer = nn.Embedding(rows, dim, sparse=SPARSE)
     if random:
         nn.init.normal_(layer.weight, 0.0, 0.1)
     else:
@@ -95,16 +101,28 @@ class NCF(nn.Module):
         return prediction, penalty
 
 
-def epoch(model, optimizer, users, items, ratings, batch: int, l2: float, generator) -> None:
+def optimizers(model, lr: float) -> list:
+    """Adam over every parameter, or SparseAdam over the embeddings and Adam over the rest (--embeddings sparse)."""
+    if not SPARSE:
+        return [torch.optim.Adam(model.parameters(), lr=lr)]
+    tables = [module.weight for module in model.modules() if isinstance(module, nn.Embedding)]
+    ids = {id(table) for table in tables}
+    dense = [parameter for parameter in model.parameters() if id(parameter) not in ids]
+    return [torch.optim.SparseAdam(tables, lr=lr)] + ([torch.optim.Adam(dense, lr=lr)] if dense else [])
+
+
+def epoch(model, steps, users, items, ratings, batch: int, l2: float, generator) -> None:
     n = ratings.shape[0]
     order = torch.randperm(n, generator=generator)
     for start in range(0, n, batch):
         index = order[start : start + batch]
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in steps:
+            optimizer.zero_grad(set_to_none=True)
         prediction, penalty = model(users[index], items[index])
         loss = ((prediction - ratings[index]) ** 2).mean() + l2 * penalty.mean()
         loss.backward()
-        optimizer.step()
+        for optimizer in steps:
+            optimizer.step()
 
 
 def main() -> None:
@@ -121,7 +139,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--embeddings", choices=["dense", "sparse"], default="dense")
     args = parser.parse_args()
+    global SPARSE
+    SPARSE = args.embeddings == "sparse"
 
     torch.set_num_threads(1)
     meta, users, items, ratings, user_x, item_x = load(args.data)
@@ -135,11 +156,11 @@ def main() -> None:
         else:
             model = NCF(meta, args.factors, args.depth, args.width, args.dropout, args.model == "neumf", user_x, item_x)
         model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-        epoch(model, optimizer, users, items, ratings, args.batch, args.l2, generator)  # warm-up, untimed
+        steps = optimizers(model, args.lr)
+        epoch(model, steps, users, items, ratings, args.batch, args.l2, generator)  # warm-up, untimed
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(args.epochs):
-            epoch(model, optimizer, users, items, ratings, args.batch, args.l2, generator)
+            epoch(model, steps, users, items, ratings, args.batch, args.l2, generator)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         per_s.append(n * args.epochs / wall)
         per_cpu_s.append(n * args.epochs / cpu)
@@ -147,6 +168,7 @@ def main() -> None:
         json.dumps(
             {
                 "model": args.model,
+                "embeddings": args.embeddings,
                 "ratings": n,
                 "epochs": args.epochs,
                 "ratings_per_s": per_s,
