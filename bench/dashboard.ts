@@ -197,7 +197,8 @@ try {
     '',
     `One experiment of ${shape}: ${points.toLocaleString('en-US')} metric points, seeded through the stores in ` +
       `${(seedMs / 1000).toFixed(1)} s, served by \`createApp\` from a file database. Medians of ${SAMPLES} requests ` +
-      `(after 2 warm-ups)${chartTimes.length > 0 ? ` and of ${BROWSER_LOADS} page loads in Chromium (echarts.min.js cached after the first)` : ''}. ` +
+      `(after 2 warm-ups)${chartTimes.length > 0 ? ` and of ${BROWSER_LOADS} page loads in Chromium ` : ''}` +
+      `${chartTimes.length > 0 ? '(echarts.min.js cached after the first)' : ''}. ` +
       `The page renders one leaderboard page of ${PAGE_SIZE} rows and fetches curves only for the runs it plots. \`${command}\`.`,
     '',
     '| measure | median | target |',

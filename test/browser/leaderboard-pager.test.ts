@@ -63,53 +63,56 @@ describe('the leaderboard pager in Chromium', { skip: skip ?? false }, () => {
     await dash?.close();
   });
 
-  test('next, previous, sort and filter swap the rows in and keep them in the address; ticks stay across pages; back goes back', async () => {
-    const { page, problems } = await openPage(browser);
-    const whole = watchLeaderboardRequests(page);
-    await page.goto(`${dash.url}/experiments/${many.experimentId}`);
-    await waitForCharts(page);
-    assert.equal((await rowIds(page)).length, 50);
-    assert.match(await pagerText(page), /Rows 1–50 of 130 · page 1 of 3/);
-    assert.equal(await page.locator('#leaderboard-rows tr.is-best .tag.best').count(), 1, 'the best row is marked');
-    assert.ok((await page.locator('#leaderboard-rows .tag.tied').count()) > 0, 'runs tied with the best are marked');
-    const firstPage = await rowIds(page);
-    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+  test(
+    'next, previous, sort and filter swap the rows in and keep them in the address; ' + 'ticks stay across pages; back goes back',
+    async () => {
+      const { page, problems } = await openPage(browser);
+      const whole = watchLeaderboardRequests(page);
+      await page.goto(`${dash.url}/experiments/${many.experimentId}`);
+      await waitForCharts(page);
+      assert.equal((await rowIds(page)).length, 50);
+      assert.match(await pagerText(page), /Rows 1–50 of 130 · page 1 of 3/);
+      assert.equal(await page.locator('#leaderboard-rows tr.is-best .tag.best').count(), 1, 'the best row is marked');
+      assert.ok((await page.locator('#leaderboard-rows .tag.tied').count()) > 0, 'runs tied with the best are marked');
+      const firstPage = await rowIds(page);
+      await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
 
-    await page.locator('#leaderboard-pager a[rel=next]').click();
-    await page.waitForFunction(() => /Rows 51–100/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
-    assert.match(page.url(), /\?page=2#leaderboard-card$/);
-    assert.equal(await page.locator('#leaderboard-rows tr').first().locator('td.rank').textContent(), '51');
-    const secondPage = await rowIds(page);
-    await page.locator(`#leaderboard-rows tr[data-run-id="${secondPage[0]}"] .run-select`).check();
-    await page.locator('#leaderboard-pager a[rel=prev]').click();
-    await page.waitForFunction(() => /Rows 1–50/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
-    await page.locator(`#leaderboard-rows tr[data-run-id="${firstPage[3]}"] .run-select`).check();
-    assert.equal(await page.locator('#compare-link').textContent(), 'Compare 2 runs');
-    assert.match((await page.locator('#compare-link').getAttribute('href'))!, new RegExp(`runs=${secondPage[0]},${firstPage[3]}$`));
-    await page.locator('#leaderboard-pager a[rel=next]').click();
-    await page.waitForFunction(() => /Rows 51–100/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
-    assert.equal(await page.locator(`#leaderboard-rows tr[data-run-id="${secondPage[0]}"] .run-select`).isChecked(), true);
+      await page.locator('#leaderboard-pager a[rel=next]').click();
+      await page.waitForFunction(() => /Rows 51–100/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
+      assert.match(page.url(), /\?page=2#leaderboard-card$/);
+      assert.equal(await page.locator('#leaderboard-rows tr').first().locator('td.rank').textContent(), '51');
+      const secondPage = await rowIds(page);
+      await page.locator(`#leaderboard-rows tr[data-run-id="${secondPage[0]}"] .run-select`).check();
+      await page.locator('#leaderboard-pager a[rel=prev]').click();
+      await page.waitForFunction(() => /Rows 1–50/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
+      await page.locator(`#leaderboard-rows tr[data-run-id="${firstPage[3]}"] .run-select`).check();
+      assert.equal(await page.locator('#compare-link').textContent(), 'Compare 2 runs');
+      assert.match((await page.locator('#compare-link').getAttribute('href'))!, new RegExp(`runs=${secondPage[0]},${firstPage[3]}$`));
+      await page.locator('#leaderboard-pager a[rel=next]').click();
+      await page.waitForFunction(() => /Rows 51–100/.test(document.querySelector('#leaderboard-pager')?.textContent ?? ''));
+      assert.equal(await page.locator(`#leaderboard-rows tr[data-run-id="${secondPage[0]}"] .run-select`).isChecked(), true);
 
-    await page.locator('#leaderboard-head th', { hasText: 'Run' }).locator('a.sort').click();
-    await page.waitForURL(/\?sort=number#leaderboard-card$/);
-    const numbers = await page.$$eval('#leaderboard-rows tr .run-select', (boxes) => boxes.map((box) => box.getAttribute('aria-label')));
-    assert.deepEqual(numbers.slice(0, 3), ['Select run 1', 'Select run 2', 'Select run 3'], 'sorted by run number, back on page 1');
+      await page.locator('#leaderboard-head th', { hasText: 'Run' }).locator('a.sort').click();
+      await page.waitForURL(/\?sort=number#leaderboard-card$/);
+      const numbers = await page.$$eval('#leaderboard-rows tr .run-select', (boxes) => boxes.map((box) => box.getAttribute('aria-label')));
+      assert.deepEqual(numbers.slice(0, 3), ['Select run 1', 'Select run 2', 'Select run 3'], 'sorted by run number, back on page 1');
 
-    await page.selectOption('#leaderboard-filter select[name=status]', 'failed');
-    await page.waitForURL(/status=failed/);
-    assert.equal((await rowIds(page)).length, 3);
-    assert.match(await pagerText(page), /Rows 1–3 of 3 \(of 130 runs\)/);
-    assert.match(page.url(), /sort=number/, 'the filter keeps the sort');
-    if (SHOTS) await page.locator('#leaderboard-card').screenshot({ path: join(SHOTS, 'foldwise-leaderboard-failed.png') });
+      await page.selectOption('#leaderboard-filter select[name=status]', 'failed');
+      await page.waitForURL(/status=failed/);
+      assert.equal((await rowIds(page)).length, 3);
+      assert.match(await pagerText(page), /Rows 1–3 of 3 \(of 130 runs\)/);
+      assert.match(page.url(), /sort=number/, 'the filter keeps the sort');
+      if (SHOTS) await page.locator('#leaderboard-card').screenshot({ path: join(SHOTS, 'foldwise-leaderboard-failed.png') });
 
-    await page.goBack();
-    await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows tr').length === 50);
-    assert.match(page.url(), /\?sort=number#leaderboard-card$/);
-    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true, 'no reload');
-    assert.deepEqual(whole, [], 'the page never asked for the whole leaderboard');
-    assert.deepEqual(problems, []);
-    await page.close();
-  });
+      await page.goBack();
+      await page.waitForFunction(() => document.querySelectorAll('#leaderboard-rows tr').length === 50);
+      assert.match(page.url(), /\?sort=number#leaderboard-card$/);
+      assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true, 'no reload');
+      assert.deepEqual(whole, [], 'the page never asked for the whole leaderboard');
+      assert.deepEqual(problems, []);
+      await page.close();
+    },
+  );
 
   test('a live search refreshes the page on show (its second page), with provisional ranks while folds train in waves', async () => {
     const created = await fetch(`${dash.url}/api/experiments`, {

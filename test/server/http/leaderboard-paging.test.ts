@@ -162,38 +162,41 @@ test('GET …/runs?sample=N: the finished runs the charts draw, then the leading
   assert.equal(sampled.runs[0].trainLoss, undefined, 'no curve metrics: the charts do not read them');
 });
 
-test('the experiment page renders one page of rows (50) of a 1,200-run experiment, with the count, the page and links to the others', async () => {
-  const { status, html } = await page(`/experiments/${large.experimentId}`);
-  assert.equal(status, 200);
-  assert.equal(html.match(/<tr data-run-id=/g)?.length, 50);
-  assert.ok(html.length < 200_000, `the page stays small: ${html.length} characters`);
-  assert.match(html, /Rows <b>1–50<\/b> of 1,200/);
-  assert.match(html, /page 1 of 24/);
-  assert.match(html, /href="\/experiments\/\d+\?page=2#leaderboard-card" rel="next"/);
-  assert.match(html, /<th class="num" aria-sort="ascending"><a class="sort" href="\/experiments\/\d+\?order=desc#leaderboard-card">#/);
-  assert.match(html, /rel="preload" as="fetch" crossorigin href="\/api\/experiments\/\d+\/runs\?sample=800"/);
+test(
+  'the experiment page renders one page of rows (50) of a 1,200-run experiment, ' + 'with the count, the page and links to the others',
+  async () => {
+    const { status, html } = await page(`/experiments/${large.experimentId}`);
+    assert.equal(status, 200);
+    assert.equal(html.match(/<tr data-run-id=/g)?.length, 50);
+    assert.ok(html.length < 200_000, `the page stays small: ${html.length} characters`);
+    assert.match(html, /Rows <b>1–50<\/b> of 1,200/);
+    assert.match(html, /page 1 of 24/);
+    assert.match(html, /href="\/experiments\/\d+\?page=2#leaderboard-card" rel="next"/);
+    assert.match(html, /<th class="num" aria-sort="ascending"><a class="sort" href="\/experiments\/\d+\?order=desc#leaderboard-card">#/);
+    assert.match(html, /rel="preload" as="fetch" crossorigin href="\/api\/experiments\/\d+\/runs\?sample=800"/);
 
-  const page3 = (await page(`/experiments/${large.experimentId}?page=3&sort=number&order=desc`)).html;
-  const numbers = [...page3.matchAll(/aria-label="Select run (\d+)"/g)].map((m) => Number(m[1]));
-  assert.deepEqual(
-    numbers,
-    Array.from({ length: 50 }, (_, i) => 1200 - 100 - i),
-  );
-  assert.match(page3, /aria-sort="descending"><a class="sort" href="\/experiments\/\d+\?sort=number#leaderboard-card">Run/);
+    const page3 = (await page(`/experiments/${large.experimentId}?page=3&sort=number&order=desc`)).html;
+    const numbers = [...page3.matchAll(/aria-label="Select run (\d+)"/g)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 50 }, (_, i) => 1200 - 100 - i),
+    );
+    assert.match(page3, /aria-sort="descending"><a class="sort" href="\/experiments\/\d+\?sort=number#leaderboard-card">Run/);
 
-  // A live refresh asks for the fragments with the address's parameters: the same rows.
-  const fragment = (
-    await page(`/experiments/${large.experimentId}?page=3&sort=number&order=desc&fragment=leaderboard-rows,leaderboard-pager`)
-  ).html;
-  assert.deepEqual(
-    [...fragment.matchAll(/aria-label="Select run (\d+)"/g)].map((m) => Number(m[1])),
-    numbers,
-  );
-  assert.match(fragment, /Rows <b>101–150<\/b> of 1,200/);
-  const bad = await page(`/experiments/${large.experimentId}?page=nope`);
-  assert.equal(bad.status, 400);
-  assert.match(bad.html, /page: expected a whole number/);
-});
+    // A live refresh asks for the fragments with the address's parameters: the same rows.
+    const fragment = (
+      await page(`/experiments/${large.experimentId}?page=3&sort=number&order=desc&fragment=leaderboard-rows,leaderboard-pager`)
+    ).html;
+    assert.deepEqual(
+      [...fragment.matchAll(/aria-label="Select run (\d+)"/g)].map((m) => Number(m[1])),
+      numbers,
+    );
+    assert.match(fragment, /Rows <b>101–150<\/b> of 1,200/);
+    const bad = await page(`/experiments/${large.experimentId}?page=nope`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.html, /page: expected a whole number/);
+  },
+);
 
 test('the page filters by status, its filter form carrying the sort; an empty result says so', async () => {
   const { html } = await page(`/experiments/${mid.experimentId}?status=failed&sort=paramCount`);

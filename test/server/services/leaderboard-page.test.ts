@@ -94,18 +94,22 @@ test('leaderboardPage: filters by status and by the runs carrying a tag before p
   assert.equal(tagged.info.total, 4);
 });
 
-test('chartSample: every finished run up to the size; past it the best `top` whole, an even spread of the rest with the worst, the selected run', () => {
-  const few = chartSample(rows(5), 10, 3);
-  assert.deepEqual(ids(few.rows), [100, 101, 102, 103, 104, 900, 901]);
-  assert.deepEqual(few.info, { shown: 5, finished: 5, top: 3, sampled: false });
+test(
+  'chartSample: every finished run up to the size; ' +
+    'past it the best `top` whole, an even spread of the rest with the worst, the selected run',
+  () => {
+    const few = chartSample(rows(5), 10, 3);
+    assert.deepEqual(ids(few.rows), [100, 101, 102, 103, 104, 900, 901]);
+    assert.deepEqual(few.info, { shown: 5, finished: 5, top: 3, sampled: false });
 
-  const many = rows(23).map((row) => (row.runId === 110 ? { ...row, selected: true } : row));
-  const sampled = chartSample(many, 6, 3);
-  // The best 3, then 3 of the other 20 evenly (the first, the middle and the worst), and the selected run in its place.
-  assert.deepEqual(ids(sampled.rows), [100, 101, 102, 103, 110, 113, 122, 900, 901]);
-  assert.deepEqual(sampled.info, { shown: 7, finished: 23, top: 3, sampled: true });
-  assert.ok(
-    sampled.rows.every((row) => row.status !== 'queued' && row.status !== 'failed'),
-    'unfinished rows: the leading and the running only',
-  );
-});
+    const many = rows(23).map((row) => (row.runId === 110 ? { ...row, selected: true } : row));
+    const sampled = chartSample(many, 6, 3);
+    // The best 3, then 3 of the other 20 evenly (the first, the middle and the worst), and the selected run in its place.
+    assert.deepEqual(ids(sampled.rows), [100, 101, 102, 103, 110, 113, 122, 900, 901]);
+    assert.deepEqual(sampled.info, { shown: 7, finished: 23, top: 3, sampled: true });
+    assert.ok(
+      sampled.rows.every((row) => row.status !== 'queued' && row.status !== 'failed'),
+      'unfinished rows: the leading and the running only',
+    );
+  },
+);

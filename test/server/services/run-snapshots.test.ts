@@ -61,32 +61,35 @@ test('runsVersion rises with every change to the runs and folds of its experimen
   storage.close();
 });
 
-test('RunSnapshots: the same snapshot (and what was derived from it) while the counter stays; a new one after a change or another spec', () => {
-  const { storage, id, runIds } = setUp();
-  const snapshots = new RunSnapshots(storage.runs);
-  const experiment = storage.experiments.get(id);
-  const first = snapshots.of(experiment);
-  assert.equal(first.runs.length, 2);
-  let computed = 0;
-  const derived = first.derive('count', () => ++computed);
-  assert.equal(snapshots.of(experiment), first, 'nothing changed: the same snapshot');
-  assert.equal(
-    snapshots.of(experiment).derive('count', () => ++computed),
-    derived,
-  );
-  assert.equal(computed, 1, 'derived once');
+test(
+  'RunSnapshots: the same snapshot (and what was derived from it) while the counter stays; ' + 'a new one after a change or another spec',
+  () => {
+    const { storage, id, runIds } = setUp();
+    const snapshots = new RunSnapshots(storage.runs);
+    const experiment = storage.experiments.get(id);
+    const first = snapshots.of(experiment);
+    assert.equal(first.runs.length, 2);
+    let computed = 0;
+    const derived = first.derive('count', () => ++computed);
+    assert.equal(snapshots.of(experiment), first, 'nothing changed: the same snapshot');
+    assert.equal(
+      snapshots.of(experiment).derive('count', () => ++computed),
+      derived,
+    );
+    assert.equal(computed, 1, 'derived once');
 
-  storage.runs.startFold(runIds[0]!, 0, 1);
-  storage.runs.finishFold(runIds[0]!, 0, 1, result);
-  const second = snapshots.of(experiment);
-  assert.notEqual(second, first, 'a fold finished: a new snapshot');
-  assert.deepEqual([...second.foldScores.get(runIds[0]!)!], [[0, 0.8]]);
-  assert.equal(
-    second.derive('count', () => ++computed),
-    2,
-    'derived again for the new snapshot',
-  );
+    storage.runs.startFold(runIds[0]!, 0, 1);
+    storage.runs.finishFold(runIds[0]!, 0, 1, result);
+    const second = snapshots.of(experiment);
+    assert.notEqual(second, first, 'a fold finished: a new snapshot');
+    assert.deepEqual([...second.foldScores.get(runIds[0]!)!], [[0, 0.8]]);
+    assert.equal(
+      second.derive('count', () => ++computed),
+      2,
+      'derived again for the new snapshot',
+    );
 
-  assert.notEqual(snapshots.of({ ...experiment, specText: 'another spec' }), second, 'another spec text: a new snapshot');
-  storage.close();
-});
+    assert.notEqual(snapshots.of({ ...experiment, specText: 'another spec' }), second, 'another spec text: a new snapshot');
+    storage.close();
+  },
+);
