@@ -8,21 +8,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { browserSkipReason, launchChromium, openPage, waitForCharts } from '../helpers/browser.js';
-import { startTestDashboard, type TestDashboard } from '../helpers/dashboard-server.js';
-import { FakeRunner } from '../helpers/fake-runner.js';
-import { seedExperiment, type SeededExperiment } from '../helpers/seed-db.js';
+import type { TestDashboard } from '../helpers/dashboard-server.js';
+import { startGlanceDashboard } from '../helpers/glance-dashboard.js';
+import type { SeededExperiment } from '../helpers/seed-db.js';
 
 const skip = browserSkipReason();
 if (skip) console.log(`# SKIP browser tests: ${skip}`);
 const SHOTS = process.env.FOLDWISE_SCREENSHOTS ?? '/tmp';
-
-const NESTED = `
-name: nested
-dataset: { kind: fraud, rows: 200 }
-grid: { width: [8, 16, 32], epochs: 2 }
-validation: { kind: kfold, k: 2, outer: { k: 3 } }
-selection: { metric: auc }
-`;
 
 describe('experiment page at a glance in Chromium', { skip: skip ?? false }, () => {
   let dash: TestDashboard;
@@ -31,25 +23,7 @@ describe('experiment page at a glance in Chromium', { skip: skip ?? false }, () 
   let nestedId: number;
 
   before(async () => {
-    const runner = new FakeRunner((task) => ({ curve: [0.5, 0.6 + task.params.width / 100 + (task.outerFold ?? 0) / 100] }));
-    dash = await startTestDashboard({
-      runner,
-      copyExperiments: false,
-      seed: (storage, { dataDir }) => {
-        seeded = seedExperiment(storage, {
-          name: 'ranked',
-          runs: 24,
-          folds: 3,
-          epochs: 12,
-          earlyStop: true,
-          seed: 6,
-          modelDataDir: dataDir,
-        });
-      },
-    });
-    const { experiment } = await dash.coordinator.prepare(NESTED, { baseDir: dash.experimentsDir });
-    nestedId = experiment.experimentId;
-    await dash.coordinator.search(nestedId);
+    ({ dash, seeded, nestedId } = await startGlanceDashboard(24));
     browser = await launchChromium();
   });
   after(async () => {

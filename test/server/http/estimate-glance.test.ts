@@ -3,35 +3,16 @@ import assert from 'node:assert/strict';
 import { nestedEstimate } from '../../../server/selection/nested-estimate.js';
 import { selectionOf } from '../../../server/selection/selection.js';
 import { formatMeanStd, formatScore } from '../../../server/cli/format.js';
-import { startTestDashboard, type TestDashboard } from '../../helpers/dashboard-server.js';
-import { FakeRunner } from '../../helpers/fake-runner.js';
-import { seedExperiment, type SeededExperiment } from '../../helpers/seed-db.js';
-
-const NESTED = `
-name: nested
-dataset: { kind: fraud, rows: 200 }
-grid: { width: [8, 16, 32], epochs: 2 }
-validation: { kind: kfold, k: 2, outer: { k: 3 } }
-selection: { metric: auc }
-`;
+import type { TestDashboard } from '../../helpers/dashboard-server.js';
+import { startGlanceDashboard } from '../../helpers/glance-dashboard.js';
+import type { SeededExperiment } from '../../helpers/seed-db.js';
 
 let dash: TestDashboard;
 let seeded: SeededExperiment;
 let nestedId: number;
 
 before(async () => {
-  // Wider is better on the inner folds; an outer fold's refit scores by its outer fold (as in the coordinator's nested-CV test).
-  const runner = new FakeRunner((task) => ({ curve: [0.5, 0.6 + task.params.width / 100 + (task.outerFold ?? 0) / 100] }));
-  dash = await startTestDashboard({
-    runner,
-    copyExperiments: false,
-    seed: (storage, { dataDir }) => {
-      seeded = seedExperiment(storage, { name: 'ranked', runs: 20, folds: 3, epochs: 12, earlyStop: true, seed: 6, modelDataDir: dataDir });
-    },
-  });
-  const { experiment } = await dash.coordinator.prepare(NESTED, { baseDir: dash.experimentsDir });
-  nestedId = experiment.experimentId;
-  await dash.coordinator.search(nestedId);
+  ({ dash, seeded, nestedId } = await startGlanceDashboard(20));
 });
 after(() => dash.close());
 
