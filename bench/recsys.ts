@@ -9,9 +9,9 @@
  *   - the layers loop: `runTask` with FOLDWISE_RECSYS_ENGINE=layers (TensorFlow.js layers model,
  *     `optimizer.minimize`), the path before issue 14;
  *   - PyTorch: the same models in a plain loop (bench/python/recsys.py, Debian's python3-torch,
- *     torch.set_num_threads(1)), on the same training ratings (exported to bench/out/), same batch,
- *     factors and L2, with Adam over dense embedding gradients (as the exact steps) and with
- *     SparseAdam over sparse ones (as the lazy steps);
+ *     torch.set_num_threads(1), and its BLAS held to one thread by threadpoolctl), on the same
+ *     training ratings (exported to bench/out/), same batch, factors and L2, with Adam over dense
+ *     embedding gradients (as the exact steps) and with SparseAdam over sparse ones (as the lazy steps);
  *
  * interleaved round by round (median of --runs rounds; ratios are medians of per-round ratios). Each
  * measurement is a refit on the 80 % non-test ratings; its first epoch is a warm-up and not timed
@@ -454,7 +454,8 @@ ${machineLine()} · backend ${backend} · load average at start ${loadAtStart} �
     `PyTorch ${withPython ? torchVersion : 'not measured'}
 
 Synthetic ratings (worker/recsys/synthetic.ts, seed 42) with the users and items of MovieLens; the refit's 80 % non-test ratings,
-one thread, Adam lr 0.001, batch 256, 16 factors, λ 0.01; ncf's MLP 64→32 relu, dropout 0.1, on the side features. Ratings/s
+one thread (PyTorch: \`torch.set_num_threads(1)\` and its OpenBLAS held to one thread by threadpoolctl, which
+\`set_num_threads\` does not reach), Adam lr 0.001, batch 256, 16 factors, λ 0.01; ncf's MLP 64→32 relu, dropout 0.1, on the side features. Ratings/s
 of the epochs after a warm-up epoch (in parentheses: per CPU second of the process), median of ${options.runs} interleaved rounds;
 each ratio is the median of the per-round ratios (target ≥ 1.0×). The layers loop trained ${options.layersEpochs} epochs per round.
 
