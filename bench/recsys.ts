@@ -455,9 +455,10 @@ ${machineLine()} · backend ${backend} · load average at start ${loadAtStart} �
 
 Synthetic ratings (worker/recsys/synthetic.ts, seed 42) with the users and items of MovieLens; the refit's 80 % non-test ratings,
 one thread (PyTorch: \`torch.set_num_threads(1)\` and its OpenBLAS held to one thread by threadpoolctl, which
-\`set_num_threads\` does not reach), Adam lr 0.001, batch 256, 16 factors, λ 0.01; ncf's MLP 64→32 relu, dropout 0.1, on the side features. Ratings/s
-of the epochs after a warm-up epoch (in parentheses: per CPU second of the process), median of ${options.runs} interleaved rounds;
-each ratio is the median of the per-round ratios (target ≥ 1.0×). The layers loop trained ${options.layersEpochs} epochs per round.
+\`set_num_threads\` does not reach), Adam lr 0.001, batch 256, 16 factors, λ 0.01; ncf's MLP 64→32 relu, dropout 0.1,
+on the side features. Ratings/s of the epochs after a warm-up epoch (in parentheses: per CPU second of the process),
+median of ${options.runs} interleaved rounds; each ratio is the median of the per-round ratios (target ≥ 1.0×).
+The layers loop trained ${options.layersEpochs} epochs per round.
 
 Embedding steps: the ratings engine's default is lazy (Adam steps only the rows a batch touched, as PyTorch's SparseAdam);
 \`FOLDWISE_EMBEDDING_STEPS=exact\` steps every row at every step, as the layers loop and PyTorch's Adam over dense
