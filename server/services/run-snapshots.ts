@@ -25,10 +25,10 @@ const KEPT_EXPERIMENTS = 4;
 type Entry = { readonly version: number; readonly specText: string; readonly snapshot: RunSnapshot };
 
 export class RunSnapshots {
-  readonly #runs: Pick<RunStore, 'list' | 'foldScores' | 'runsVersion'>;
+  readonly #runs: Pick<RunStore, 'searchRunsWithFoldScores' | 'runsVersion'>;
   readonly #kept = new Map<number, Entry>();
 
-  constructor(runs: Pick<RunStore, 'list' | 'foldScores' | 'runsVersion'>) {
+  constructor(runs: Pick<RunStore, 'searchRunsWithFoldScores' | 'runsVersion'>) {
     this.#runs = runs;
   }
 
@@ -43,7 +43,7 @@ export class RunSnapshots {
     const entry =
       kept && kept.version === version && kept.specText === specText
         ? kept
-        : { version, specText, snapshot: snapshotOf(experimentId, this.#runs.list(experimentId), this.#runs.foldScores(experimentId)) };
+        : { version, specText, snapshot: snapshotOf(experimentId, this.#runs.searchRunsWithFoldScores(experimentId)) };
     this.#kept.set(experimentId, entry);
     for (const oldest of this.#kept.keys()) {
       if (this.#kept.size <= KEPT_EXPERIMENTS) break;
@@ -53,7 +53,7 @@ export class RunSnapshots {
   }
 }
 
-function snapshotOf(experimentId: number, runs: readonly Run[], foldScores: FoldScores): RunSnapshot {
+function snapshotOf(experimentId: number, { runs, foldScores }: { runs: readonly Run[]; foldScores: FoldScores }): RunSnapshot {
   const derived = new Map<string, unknown>();
   return {
     experimentId,

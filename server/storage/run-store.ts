@@ -121,9 +121,24 @@ type FoldRow = {
   finished_at: number | null;
 };
 
-/** A run's stored hyperparameters, filled in with the defaults of keys added after the row was written. */
+/** Parsed hyperparameters kept by their stored JSON (parseParams); past this many the cache starts afresh. */
+const PARSED_PARAMS_KEPT = 50_000;
+const parsedParams = new Map<string, Params>();
+
+/**
+ * A run's stored hyperparameters, filled in with the defaults of keys added after the row was written.
+ * A run's params never change once written, and a dashboard re-reads every run of an experiment
+ * after each change to any of them (10,000 at a time: ~35 ms of parsing and validating), so each
+ * JSON is parsed once per process. Frozen: every reader of that JSON shares the one object.
+ */
 function parseParams(paramsJson: string): Params {
-  return storedParamsSchema.parse(JSON.parse(paramsJson));
+  let params = parsedParams.get(paramsJson);
+  if (params === undefined) {
+    if (parsedParams.size >= PARSED_PARAMS_KEPT) parsedParams.clear();
+    params = Object.freeze(storedParamsSchema.parse(JSON.parse(paramsJson)));
+    parsedParams.set(paramsJson, params);
+  }
+  return params;
 }
 
 function rowToRun(row: RunRow): Run {
@@ -218,6 +233,7 @@ export class RunStore {
   readonly #clearUnfinishedPoints;
   readonly #resetRefit;
   readonly #foldScores;
+  readonly #searchRunsOf;
   readonly #requeueRefitFold;
   readonly #requeueUnstartedRuns;
   readonly #scoredFolds;
@@ -267,8 +283,15 @@ export class RunStore {
       ORDER BY fold_index LIMIT 1`);
     this.#requeueRefitFold = db.prepare(`UPDATE folds SET status = 'queued', attempt = 0 WHERE run_id = ?`);
     this.#requeueUnstartedRuns = db.prepare(`UPDATE runs SET status = 'queued' WHERE experiment_id = ? AND status = 'running'`);
-    this.#foldScores = db.prepare(`SELECT f.run_id, f.fold_index, f.score FROM folds f JOIN runs r USING (run_id)
-      WHERE r.experiment_id = ? AND r.kind = 'search' AND f.status = 'done'`);
+    // folds_done filled in from the fold scores read beside it (searchRunsWithFoldScores).
+    this.#searchRunsOf = db.prepare(
+      `SELECT r.*, 0 AS folds_done FROM runs r WHERE r.experiment_id = ? AND r.kind = 'search' ORDER BY r.run_id`,
+    );
+    // Rows as arrays (raw): 50,000 of them at 10,000 runs, read after every change the dashboard sees.
+    this.#foldScores = db
+      .prepare(`SELECT f.run_id, f.fold_index, f.score FROM folds f JOIN runs r USING (run_id)
+      WHERE r.experiment_id = ? AND r.kind = 'search' AND f.status = 'done'`)
+      .raw(true);
     this.#finishRun =
       db.prepare(`UPDATE runs SET status = 'done', score_mean = @scoreMean, score_std = @scoreStd, refit_epochs = @refitEpochs,
       param_count = @paramCount, backend = @backend, train_ms = @trainMs, finished_at = @now WHERE run_id = @runId AND status = 'running'`);
@@ -457,13 +480,28 @@ export class RunStore {
     });
   }
 
+  /**
+   * The search runs (as `list`) and their fold scores (as `foldScores`) as of one moment: read in
+   * one transaction, each run's `foldsDone` counted from the same fold rows rather than by a
+   * query per run (~40 ms of `list` at 10,000 runs). For the dashboard's run snapshots.
+   */
+  searchRunsWithFoldScores(experimentId: number): { runs: Run[]; foldScores: Map<number, Map<number, number | null>> } {
+    return this.#db.transaction(() => {
+      const foldScores = this.foldScores(experimentId);
+      const runs = (this.#searchRunsOf.all(experimentId) as RunRow[]).map((row) =>
+        rowToRun({ ...row, folds_done: foldScores.get(row.run_id)?.size ?? 0 }),
+      );
+      return { runs, foldScores };
+    })();
+  }
+
   /** Scores of every finished search fold of an experiment: run id → fold index → score. */
   foldScores(experimentId: number): Map<number, Map<number, number | null>> {
     const byRun = new Map<number, Map<number, number | null>>();
-    for (const row of this.#foldScores.all(experimentId) as { run_id: number; fold_index: number; score: number | null }[]) {
-      const folds = byRun.get(row.run_id) ?? new Map<number, number | null>();
-      folds.set(row.fold_index, row.score);
-      byRun.set(row.run_id, folds);
+    for (const [runId, foldIndex, score] of this.#foldScores.all(experimentId) as [number, number, number | null][]) {
+      let folds = byRun.get(runId);
+      if (folds === undefined) byRun.set(runId, (folds = new Map<number, number | null>()));
+      folds.set(foldIndex, score);
     }
     return byRun;
   }

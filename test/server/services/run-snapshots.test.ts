@@ -93,3 +93,27 @@ test(
     storage.close();
   },
 );
+
+test('searchRunsWithFoldScores answers what list and foldScores do (foldsDone from the fold rows); params parsed once, frozen', () => {
+  const { storage, id, runIds } = setUp();
+  const [first, second] = runIds as [number, number];
+  storage.runs.startFold(first, 0, 1);
+  storage.runs.finishFold(first, 0, 1, result);
+  storage.runs.startFold(first, 1, 1);
+  storage.runs.finishFold(first, 1, 1, { ...result, score: 0.7 });
+  storage.runs.startFold(second, 0, 1); // running: not done, not counted
+  const { runs, foldScores } = storage.runs.searchRunsWithFoldScores(id);
+  assert.deepEqual(runs, storage.runs.list(id));
+  assert.deepEqual(
+    runs.map((run) => run.foldsDone),
+    [2, 0],
+  );
+  assert.deepEqual(foldScores, storage.runs.foldScores(id));
+  // The stored JSON of a run never changes: every read shares its one parsed, frozen object.
+  assert.equal(storage.runs.get(first).params, runs[0]!.params);
+  assert.ok(Object.isFrozen(runs[0]!.params));
+  assert.throws(() => {
+    (runs[0]!.params as { width: number }).width = 1;
+  }, TypeError);
+  storage.close();
+});
