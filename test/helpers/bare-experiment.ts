@@ -17,3 +17,18 @@ export function createBareExperiment(storage: Storage, name = 'e', spec: Record<
     selectionDirection: 'maximize',
   });
 }
+
+/** A fold's result as a worker reports it (score 0.8 at epoch 1 of 2), for store tests; `changes` overrides fields. */
+export function foldResult(changes: { bestEpoch?: number; stoppedEpoch?: number; score?: number } = {}) {
+  return {
+    bestEpoch: 1,
+    stoppedEpoch: 2,
+    score: 0.8,
+    bestMetrics: { val_auc: 0.8 },
+    paramCount: 10,
+    trainMs: 5,
+    backend: 'cpu',
+    workerName: 'w',
+    ...changes,
+  };
+}

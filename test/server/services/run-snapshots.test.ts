@@ -12,18 +12,9 @@ import { openStorage, type Storage } from '../../../server/storage/storage.js';
 import { RunSnapshots } from '../../../server/services/run-snapshots.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { DEFAULT_PARAMS } from '../../../worker/contract/spec.js';
-import { createBareExperiment } from '../../helpers/bare-experiment.js';
+import { createBareExperiment, foldResult } from '../../helpers/bare-experiment.js';
 
-const result = {
-  bestEpoch: 0,
-  stoppedEpoch: 0,
-  score: 0.8,
-  bestMetrics: { val_auc: 0.8 },
-  paramCount: 10,
-  trainMs: 5,
-  backend: 'cpu',
-  workerName: 'w',
-};
+const result = foldResult();
 
 function setUp(): { storage: Storage; id: number; other: number; runIds: number[] } {
   const storage = openStorage(join(mkdtempSync(join(tmpdir(), 'foldwise-snapshots-')), 'foldwise.db'));

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStorage } from '../../../server/storage/storage.js';
-import { createBareExperiment } from '../../helpers/bare-experiment.js';
+import { createBareExperiment, foldResult } from '../../helpers/bare-experiment.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { DEFAULT_PARAMS } from '../../../worker/contract/spec.js';
 
@@ -17,16 +17,7 @@ function setUp(nFolds = 3) {
   return { storage, experimentId: experiment.experimentId, first, second };
 }
 
-const fold = (bestEpoch: number) => ({
-  bestEpoch,
-  stoppedEpoch: bestEpoch,
-  score: 0.8,
-  bestMetrics: { val_auc: 0.8 },
-  paramCount: 10,
-  trainMs: 5,
-  backend: 'cpu',
-  workerName: 'w',
-});
+const fold = (bestEpoch: number) => foldResult({ bestEpoch, stoppedEpoch: bestEpoch });
 
 test('a run that fails for good marks its untrained folds failed with why; a fold training elsewhere is left to finish', () => {
   const { storage, first } = setUp();

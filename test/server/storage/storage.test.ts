@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../../server/storage/database.js';
 import { MIGRATIONS } from '../../../server/storage/migrations.js';
 import { openStorage, type Storage } from '../../../server/storage/storage.js';
-import { createBareExperiment } from '../../helpers/bare-experiment.js';
+import { createBareExperiment, foldResult } from '../../helpers/bare-experiment.js';
 import type { NewExperiment } from '../../../server/storage/experiment-store.js';
 import { canonicalParamsJson } from '../../../server/search/grid.js';
 import { DEFAULT_PARAMS, validateSpec } from '../../../worker/contract/spec.js';
@@ -28,16 +28,7 @@ function paramsJson(width = DEFAULT_PARAMS.width): string {
   return canonicalParamsJson({ ...DEFAULT_PARAMS, width });
 }
 
-const result = {
-  bestEpoch: 1,
-  stoppedEpoch: 2,
-  score: 0.8,
-  bestMetrics: { val_auc: 0.8 },
-  paramCount: 10,
-  trainMs: 5,
-  backend: 'cpu',
-  workerName: 'w',
-};
+const result = foldResult();
 
 test('openDatabase: WAL mode, foreign keys on, schema at the newest version', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'foldwise-db-')), 'foldwise.db');
