@@ -83,6 +83,8 @@ type Measured = {
   readonly wallS: number;
   /** From the search's start to its end, as recorded in the database: no process start-up, no refit. */
   readonly searchWallS: number;
+  /** From the command's start to the search's (Node, the CLI's modules, workers ready, the data read and checked). */
+  readonly beforeSearchS: number;
   /** Samples trained in the search (rows × epochs over every fold). */
   readonly searchSamples: number;
   readonly bestCvAuc: number | null;
@@ -100,6 +102,7 @@ function runSearch(variant: Variant, workers: number, suffix: string): Measured 
   const specPath = join(dataDir, 'spec.yaml');
   writeFileSync(specPath, variant.yaml);
   const started = process.hrtime.bigint();
+  const startedAtMs = Date.now();
   const sharePrefixes = variant.sharePrefixes ?? true;
   const result = spawnSync(process.execPath, [BIN, '--data-dir', dataDir, 'run', specPath, '--workers', String(workers)], {
     encoding: 'utf8',
@@ -119,6 +122,7 @@ function runSearch(variant: Variant, workers: number, suffix: string): Measured 
     const epochsTrained = epochsOf(trained) + epochsOf(refitFolds);
     const searchTrainMs = trained.reduce((sum, fold) => sum + (fold.trainMs ?? 0), 0);
     const searchWallS = (experiment!.finishedAt! - experiment!.startedAt!) / 1000;
+    const beforeSearchS = (experiment!.startedAt! - startedAtMs) / 1000;
     // Each fold trains on 4/5 of the 16,000 non-test rows.
     const searchSamples = epochsOf(trained) * 16_000 * (4 / 5);
     const model = storage.models.ofExperiment(experiment!.experimentId)[0];
@@ -126,6 +130,7 @@ function runSearch(variant: Variant, workers: number, suffix: string): Measured 
     return {
       wallS,
       searchWallS,
+      beforeSearchS,
       searchSamples,
       bestCvAuc: best?.scoreMean ?? null,
       bestParams: best ? describeParams(best.paramsJson) : '—',
@@ -196,6 +201,8 @@ const rate = (m: Measured) => m.searchSamples / m.searchWallS;
 
 type Round = {
   readonly sklearn: Baseline | undefined;
+  /** The whole Python process of search_sklearn.py, start to exit (imports, the CSV, fit, test scoring), as `time` shows it. */
+  readonly sklearnScriptS: number | undefined;
   readonly measured: Record<string, Measured>;
   readonly scaling: { readonly one: Measured; readonly two: Measured; readonly kernels: number } | undefined;
   /** The 1-minute load average when the round started. */
@@ -214,13 +221,12 @@ const SCALING: Variant = {
  */
 async function runRound(index: number, args: readonly string[], variants: readonly Variant[]): Promise<Round> {
   const load = loadavg()[0]!;
-  const sklearn = args.includes('--skip-sklearn')
+  const script = args.includes('--skip-sklearn')
     ? undefined
-    : (
-        await runJson<{ full: Baseline }>(
-          python('search_sklearn.py', '--csv', DEFAULT_CSV, '--seed', '42', '--n-jobs', '2', '--variants', 'full'),
-        )
-      ).value.full;
+    : await runJson<{ full: Baseline }>(
+        python('search_sklearn.py', '--csv', DEFAULT_CSV, '--seed', '42', '--n-jobs', '2', '--variants', 'full'),
+      );
+  const sklearn = script?.value.full;
   if (sklearn)
     console.error(
       `#${index + 1} GridSearchCV: ${sklearn.wall_s.toFixed(1)} s, CV AUC ${fmt(sklearn.best_cv_auc)}, test AUC ${fmt(sklearn.test_auc)}`,
@@ -244,7 +250,7 @@ async function runRound(index: number, args: readonly string[], variants: readon
       `#${index + 1} scaling: 2 workers ${fmt(rate(two) / rate(one), 2)}× one; bare kernels in 2 processes ${fmt(scaling.kernels, 2)}× one`,
     );
   }
-  return { sklearn, measured, scaling, load };
+  return { sklearn, sklearnScriptS: script?.seconds, measured, scaling, load };
 }
 
 /** The round whose value is the median of `of` over the rounds (the upper one for an even count). */
@@ -337,6 +343,22 @@ search wall): scheduling, IPC messages, SQLite writes, per-task data preparation
       `Targets (issue 14): full training ≤ 0.9×; early stopping + fold cutting ≤ 0.6× with test AUC ≥ GridSearchCV's − 0.005 = ` +
       `${fmt(sk.test_auc - 0.005)}.`
     : 'No GridSearchCV figure: run without --skip-sklearn (needs bench/python/setup.sh).';
+  // GridSearchCV's wall above is its fit() alone, foldwise's the whole command: this pairs like with like.
+  const wholeRatios = (key: string) => paired.map((r) => r.measured[key]!.wallS / r.sklearnScriptS!);
+  const wholeText = (key: string) => {
+    const ratios = wholeRatios(key);
+    return `**${fmt(median(ratios), 2)}×** (per round: ${ratios.map((x) => fmt(x, 2)).join(', ')})`;
+  };
+  const whole =
+    paired.length === 0
+      ? ''
+      : `\n\nThe same foldwise commands against the whole Python script rather than its \`fit\` (Python's start, the imports, ` +
+        `reading the CSV, GridSearchCV.fit, scoring the test split, exit: ` +
+        `${fmt(median(paired.map((r) => r.sklearnScriptS!)), 1)} s), as \`time\` shows a user each: full training ` +
+        `${wholeText('plain')}, early stopping and fold cutting ${wholeText('smart')}. foldwise's full-training command spent ` +
+        `${fmt(plain.beforeSearchS, 1)} s before its search started (Node and the CLI's modules, two workers loading ` +
+        `TensorFlow.js, a worker reading and checking the CSV) and ${fmt(plain.wallS - plain.beforeSearchS - plain.searchWallS, 1)} s ` +
+        `after it (the refit, scoring the test split, writing the model).`;
 
   writeSection(
     'search',
@@ -354,7 +376,7 @@ starting the workers and the refit. Each round runs GridSearchCV, then each fold
 |---|---|---|---|---|---|---|
 ${[...rows, ...baselineRows].join('\n')}
 
-${target}
+${target}${whole}
 ${scaling}`,
   );
 }
