@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/search-strategies.ts [--seeds 42,43,44] [--trials 50] [--epochs 20]
  *        [--workers 2] [--skip-optuna] [--grid-db bench/out/search-plain-2w-0/foldwise.db]
+ *        [--pruned] [--smart-grid-db bench/out/search-smart-2w-0/foldwise.db]
  *
  * - For each seed: `foldwise run` of a random and of a tpe spec (`seed` fixes the folds, the
  *   initial weights and the sampler), then bench/python/search_optuna_tpe.py — Optuna's
@@ -22,6 +23,9 @@
  *   grid benchmark's full-training variant (bench/search.ts leaves its database in
  *   bench/out/search-plain-2w-0; run that first, or pass --grid-db), against that grid's search
  *   wall, and their median over the seeds. Target ≤ 40 %.
+ * - With --pruned, the same like with like: a TPE search per seed with the grid benchmark's early
+ *   stopping (val_auc, patience 3) and fold cutting (minFolds 2, margin 0.01) and 20 epochs, timed
+ *   to the best of bench/search.ts's grid with them (its database bench/out/search-smart-2w-0).
  *
  * Takes long: with the defaults, each foldwise search trains 50 × 5 folds × 20 epochs (about 3 to
  * 4 minutes on 2 cores) and each Optuna search the same in PyTorch (about 10 minutes): about an
@@ -53,18 +57,26 @@ type Options = {
   readonly workers: number;
   readonly skipOptuna: boolean;
   readonly gridDb: string;
+  /** Also TPE with early stopping and fold cutting, timed against the grid benchmark's search with them (`smartGridDb`). */
+  readonly pruned: boolean;
+  readonly smartGridDb: string;
 };
 
 /** One search's trials in trial order: score (null when not complete) and seconds from the search's start to its end. */
 type Trials = { readonly scores: (number | null)[]; readonly doneAfterS: (number | null)[]; readonly wallS: number };
 
-function specYaml(strategy: string, seed: number, options: Options): string {
+/** With `pruned`: the grid benchmark's early stopping and fold cutting, and its longest budget (20 epochs). */
+function specYaml(strategy: string, seed: number, options: Options, pruned = false): string {
+  const epochs = pruned ? 20 : options.epochs;
+  const validation = pruned
+    ? '{ kind: kfold, k: 5, stratified: true, earlyStopping: { monitor: val_auc, patience: 3, minDelta: 0.001 } }'
+    : '{ kind: kfold, k: 5, stratified: true }';
   return `
-name: strategies-${strategy}-${seed}
+name: strategies-${strategy}${pruned ? '-pruned' : ''}-${seed}
 dataset: { kind: csv, path: ${DEFAULT_CSV}, target: label }
 task: binary
 testSplit: { fraction: 0.2 }
-model: { optimizer: adam, activation: relu, widthSchedule: constant, epochs: ${options.epochs} }
+model: { optimizer: adam, activation: relu, widthSchedule: constant, epochs: ${epochs} }
 search: { strategy: ${strategy}, trials: ${options.trials} }
 space:
   learningRate: { float: [1.0e-4, 1.0e-1], log: true }
@@ -73,7 +85,8 @@ space:
   width: { int: [8, 128], log: true }
   depth: { int: [1, 3] }
   batchSize: [32, 64, 128, 256]
-validation: { kind: kfold, k: 5, stratified: true }
+validation: ${validation}
+${pruned ? 'pruning: { foldCut: { minFolds: 2, margin: 0.01 } }' : ''}
 selection: { metric: auc }
 seed: ${seed}
 `;
@@ -90,12 +103,12 @@ async function writeFolds(seed: number, options: Options): Promise<string> {
   return path;
 }
 
-function runFoldwise(strategy: string, seed: number, options: Options): Trials {
-  const dataDir = join(OUT, `strategies-${strategy}-${seed}`);
+function runFoldwise(strategy: string, seed: number, options: Options, pruned = false): Trials {
+  const dataDir = join(OUT, `strategies-${strategy}${pruned ? '-pruned' : ''}-${seed}`);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const specPath = join(dataDir, 'spec.yaml');
-  writeFileSync(specPath, specYaml(strategy, seed, options));
+  writeFileSync(specPath, specYaml(strategy, seed, options, pruned));
   const args = [BIN, '--data-dir', dataDir, 'run', specPath, '--workers', String(options.workers), '--no-refit'];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`foldwise run (${strategy}, seed ${seed}) failed (${result.status}): ${result.stderr}`);
@@ -164,7 +177,13 @@ function gridFigures(path: string): { best: number; wallS: number } | null {
  * Time for TPE to reach the grid's best, per seed and as the median over the seeds (a seed that
  * never reached it counts as slower than every seed that did, so the median stays honest).
  */
-function timeToGridLine(tpe: Record<number, Trials>, grid: { best: number; wallS: number }, options: Options): string {
+function timeToGridLine(
+  tpe: Record<number, Trials>,
+  grid: { best: number; wallS: number },
+  options: Options,
+  gridLabel: string,
+  tpeLabel: string,
+): string {
   const percentOfGrid = (seconds: number) => `${((100 * seconds) / grid.wallS).toFixed(0)} %`;
   const perSeed = options.seeds.map((seed) => ({ seed, trials: tpe[seed]!, reached: timeToReach(tpe[seed]!, grid.best) }));
   const cells = perSeed.map(({ seed, trials, reached }) =>
@@ -177,8 +196,8 @@ function timeToGridLine(tpe: Record<number, Trials>, grid: { best: number; wallS
     ? `median **${medianSeconds.toFixed(0)} s = ${percentOfGrid(medianSeconds)}** of the grid's search wall`
     : 'median: not reached';
   return (
-    `Time to the grid's best CV AUC (${fmt(grid.best)}, the full-training grid of bench/search.ts, whose search took ` +
-    `${grid.wallS.toFixed(1)} s): foldwise TPE from the search's start until a finished trial scored at least that — ` +
+    `Time to the grid's best CV AUC (${fmt(grid.best)}, ${gridLabel}, whose search took ` +
+    `${grid.wallS.toFixed(1)} s): ${tpeLabel}, from the search's start until a finished trial scored at least that — ` +
     `${cells.join('; ')}; ${verdict}. Target ≤ 40 %.`
   );
 }
@@ -200,6 +219,8 @@ function parseOptions(argv: readonly string[]): Options {
     workers: number('--workers', 2),
     skipOptuna: argv.includes('--skip-optuna'),
     gridDb: value('--grid-db') ?? join(OUT, 'search-plain-2w-0', 'foldwise.db'),
+    pruned: argv.includes('--pruned'),
+    smartGridDb: value('--smart-grid-db') ?? join(OUT, 'search-smart-2w-0', 'foldwise.db'),
   };
 }
 
@@ -209,12 +230,18 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   mkdirSync(OUT, { recursive: true });
   if (!existsSync(DEFAULT_CSV)) await exportFraud();
-  const results: Record<string, Record<number, Trials>> = { random: {}, tpe: {}, optuna: {} };
+  const results: Record<string, Record<number, Trials>> = { random: {}, tpe: {}, optuna: {}, 'tpe-pruned': {} };
   for (const seed of options.seeds) {
     const foldsPath = await writeFolds(seed, options);
     for (const strategy of STRATEGIES) {
       results[strategy]![seed] = runFoldwise(strategy, seed, options);
       console.error(`foldwise ${strategy}, seed ${seed}: best ${fmt(bestOf(results[strategy]![seed]!, options.trials))}`);
+    }
+    if (options.pruned) {
+      results['tpe-pruned']![seed] = runFoldwise('tpe', seed, options, true);
+      console.error(
+        `foldwise tpe, early stopping and fold cutting, seed ${seed}: best ${fmt(bestOf(results['tpe-pruned']![seed]!, options.trials))}`,
+      );
     }
     if (!options.skipOptuna) {
       results.optuna![seed] = await runOptuna(seed, foldsPath, options);
@@ -249,14 +276,26 @@ async function main(): Promise<void> {
   const timeLine =
     grid === null
       ? `Time to the grid's best: no grid database at \`${options.gridDb}\` (run \`bench/search.ts\` first, or pass \`--grid-db\`).`
-      : timeToGridLine(results.tpe!, grid, options);
+      : timeToGridLine(results.tpe!, grid, options, 'the full-training grid of bench/search.ts', 'foldwise TPE');
+  const smartGrid = options.pruned ? gridFigures(options.smartGridDb) : null;
+  const prunedLine = !options.pruned
+    ? ''
+    : smartGrid === null
+      ? `\n\nNo database of the grid with early stopping and fold cutting at \`${options.smartGridDb}\` (run \`bench/search.ts\` first).`
+      : `\n\n${timeToGridLine(
+          results['tpe-pruned']!,
+          smartGrid,
+          options,
+          'the grid of bench/search.ts with early stopping and fold cutting, like with like',
+          'foldwise TPE with the same early stopping (val_auc, patience 3) and fold cutting (minFolds 2, margin 0.01), 20 epochs',
+        )}`;
 
   writeSection(
     'search-strategies',
     `## Search strategies at the same budget (issue 12)
 
 ${machineLine()} · \`node --import tsx bench/search-strategies.ts --seeds ${options.seeds.join(',')} --trials ${options.trials} ` +
-      `--epochs ${options.epochs} --workers ${options.workers}\`
+      `--epochs ${options.epochs} --workers ${options.workers}${options.pruned ? ' --pruned' : ''}\`
 
 Data: \`bench/out/fraud.csv\` (20,000 × 30, 3 % positives), 20 % test split and 5 stratified folds as foldwise cuts them for each
 seed (Optuna trains on the same folds). Space: learning rate (log 1e-4…1e-1), L2 (log 1e-6…1e-2), dropout (0…0.5), width (int,
@@ -273,7 +312,7 @@ Per seed (random / TPE / Optuna):
 |---|${budgets.map(() => '---').join('|')}|
 ${perSeed.join('\n')}
 
-${timeLine}`,
+${timeLine}${prunedLine}`,
   );
 }
 
