@@ -5,7 +5,7 @@
  */
 import { foldsLabel } from '../../worker/contract/spec.js';
 import { searchedParamNames } from '../search/grid.js';
-import { selectionOf, type Selection } from '../selection/selection.js';
+import { selectConfiguration, type Selection } from '../selection/selection.js';
 import { rankProvisional } from '../selection/provisional.js';
 import { nestedEstimate } from '../selection/nested-estimate.js';
 import { describeChosenModel, refitModelFor, type ModelChoice } from '../results/refit-model.js';
@@ -47,11 +47,10 @@ export function selectionLines(selection: Selection): string[] {
 
 /** The leaderboard, ranked and marked (`*` = selected), then the selection lines. */
 export function printLeaderboard(storage: Storage, experiment: Experiment): void {
-  const runs = storage.runs.list(experiment.experimentId);
-  const selection = selectionOf(experiment, storage.runs);
+  const { runs, foldScores } = storage.runs.searchRunsWithFoldScores(experiment.experimentId);
+  const selection = selectConfiguration(experiment, runs, foldScores);
   // Unfinished runs with finished folds come next, ranked apart by the mean over those folds.
-  const provisional = rankProvisional(experiment, runs, storage.runs.foldScores(experiment.experimentId));
-  // By id: the selection read its own copies of the runs.
+  const provisional = rankProvisional(experiment, runs, foldScores);
   const apart = new Set([...selection.ranked, ...provisional.map((entry) => entry.run)].map((run) => run.runId));
   const others = [...provisional.map((entry) => entry.run), ...runs.filter((run) => !apart.has(run.runId))];
   console.log(

@@ -28,9 +28,8 @@ export class StandingsTracker {
   current(force = false): Standings {
     const start = performance.now();
     if (force || this.#value === null || start - this.#computedAt >= this.#costMs / MAX_SHARE) {
-      const { runs } = this.#storage;
-      const id = this.#experiment.experimentId;
-      this.#value = searchStandings(this.#experiment, runs.list(id), runs.foldScores(id));
+      const { runs, foldScores } = this.#storage.runs.searchRunsWithFoldScores(this.#experiment.experimentId);
+      this.#value = searchStandings(this.#experiment, runs, foldScores);
       this.#computedAt = performance.now();
       this.#costMs = this.#computedAt - start;
     }

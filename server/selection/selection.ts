@@ -159,12 +159,13 @@ export function selectConfiguration(experiment: RankingExperiment, runs: readonl
   return { rule, appliedRule, alpha, ranked, best, selected, standardError, warning, testNote, comparisons };
 }
 
-/** The selection of an experiment as stored now: its search runs and their fold scores. */
+/** The selection of an experiment as stored now: its search runs and their fold scores, read together. */
 export function selectionOf(
   experiment: RankingExperiment & { readonly experimentId: number },
-  store: Pick<RunStore, 'list' | 'foldScores'>,
+  store: Pick<RunStore, 'searchRunsWithFoldScores'>,
 ): Selection {
-  return selectConfiguration(experiment, store.list(experiment.experimentId), store.foldScores(experiment.experimentId));
+  const { runs, foldScores } = store.searchRunsWithFoldScores(experiment.experimentId);
+  return selectConfiguration(experiment, runs, foldScores);
 }
 
 /** The selection in a few plain fields: what the results JSON, `foldwise show` and the experiment page report. */
