@@ -98,6 +98,12 @@ const dash = await startTestDashboard({
 /** Times of `count` requests after 2 warm-ups, and of the first (the server's caches cold: templates, statements, run snapshots). */
 type Timed = { readonly total: number[]; readonly server: number[]; readonly bytes: number; readonly first: number };
 
+/** The handler's own time from a page's Server-Timing header (page-routes.ts), or null where it sends none. */
+function serverTimeMs(response: Response): number | null {
+  const timing = /dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '');
+  return timing ? Number(timing[1]) : null;
+}
+
 async function timeRequests(url: string, count: number): Promise<Timed> {
   const total: number[] = [];
   const server: number[] = [];
@@ -112,8 +118,8 @@ async function timeRequests(url: string, count: number): Promise<Timed> {
     if (i === 0) first = elapsed;
     if (i < 2) continue; // warm-up: template compilation, statement caches
     total.push(elapsed);
-    const timing = /dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '');
-    if (timing) server.push(Number(timing[1]));
+    const serverMs = serverTimeMs(response);
+    if (serverMs !== null) server.push(serverMs);
     bytes = body.byteLength;
   }
   return { total, server, bytes, first };
@@ -164,8 +170,8 @@ try {
     raise.run(id);
     const response = await fetch(pageUrl);
     await response.arrayBuffer();
-    const timing = /dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '');
-    if (timing) afterChange.push(Number(timing[1]));
+    const serverMs = serverTimeMs(response);
+    if (serverMs !== null) afterChange.push(serverMs);
   }
   writer.close();
   console.log(`Experiment page after a change to the runs: server ${round(median(afterChange))} ms`);

@@ -43,6 +43,7 @@ import { splitTest, validationSplits } from '../worker/data/splits.js';
 import { openStorage } from '../server/storage/storage.js';
 import { DEFAULT_CSV, exportFraud } from './export-fraud.js';
 import { python, runJson } from './baselines.js';
+import { BENCH_EARLY_STOPPING, BENCH_FOLD_CUT } from './search-settings.js';
 import { machineLine, median, writeSection } from './report.js';
 
 const OUT = fileURLToPath(new URL('./out', import.meta.url));
@@ -65,14 +66,17 @@ type Options = {
 /** One search's trials in trial order: score (null when not complete) and seconds from the search's start to its end. */
 type Trials = { readonly scores: (number | null)[]; readonly doneAfterS: (number | null)[]; readonly wallS: number };
 
+/** A foldwise search's experiment name, which is also its data folder's under bench/out. */
+const searchName = (strategy: string, seed: number, pruned: boolean) => `strategies-${strategy}${pruned ? '-pruned' : ''}-${seed}`;
+
 /** With `pruned`: the grid benchmark's early stopping and fold cutting, and its longest budget (20 epochs). */
 function specYaml(strategy: string, seed: number, options: Options, pruned = false): string {
   const epochs = pruned ? 20 : options.epochs;
   const validation = pruned
-    ? '{ kind: kfold, k: 5, stratified: true, earlyStopping: { monitor: val_auc, patience: 3, minDelta: 0.001 } }'
+    ? `{ kind: kfold, k: 5, stratified: true, earlyStopping: ${BENCH_EARLY_STOPPING} }`
     : '{ kind: kfold, k: 5, stratified: true }';
   return `
-name: strategies-${strategy}${pruned ? '-pruned' : ''}-${seed}
+name: ${searchName(strategy, seed, pruned)}
 dataset: { kind: csv, path: ${DEFAULT_CSV}, target: label }
 task: binary
 testSplit: { fraction: 0.2 }
@@ -86,7 +90,7 @@ space:
   depth: { int: [1, 3] }
   batchSize: [32, 64, 128, 256]
 validation: ${validation}
-${pruned ? 'pruning: { foldCut: { minFolds: 2, margin: 0.01 } }' : ''}
+${pruned ? `pruning: { foldCut: ${BENCH_FOLD_CUT} }` : ''}
 selection: { metric: auc }
 seed: ${seed}
 `;
@@ -104,7 +108,7 @@ async function writeFolds(seed: number, options: Options): Promise<string> {
 }
 
 function runFoldwise(strategy: string, seed: number, options: Options, pruned = false): Trials {
-  const dataDir = join(OUT, `strategies-${strategy}${pruned ? '-pruned' : ''}-${seed}`);
+  const dataDir = join(OUT, searchName(strategy, seed, pruned));
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const specPath = join(dataDir, 'spec.yaml');
@@ -287,7 +291,7 @@ async function main(): Promise<void> {
           smartGrid,
           options,
           'the grid of bench/search.ts with early stopping and fold cutting, like with like',
-          'foldwise TPE with the same early stopping (val_auc, patience 3) and fold cutting (minFolds 2, margin 0.01), 20 epochs',
+          `foldwise TPE with the same early stopping ${BENCH_EARLY_STOPPING} and fold cutting ${BENCH_FOLD_CUT}, 20 epochs`,
         )}`;
 
   writeSection(

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { openStorage } from '../server/storage/storage.js';
 import { exportFraud, DEFAULT_CSV } from './export-fraud.js';
 import { kernelScaling } from './kernel-scaling.js';
+import { BENCH_EARLY_STOPPING, BENCH_FOLD_CUT } from './search-settings.js';
 import { machineLine, median, writeSection } from './report.js';
 import { python, runJson } from './baselines.js';
 
@@ -67,15 +68,12 @@ const VARIANTS: Variant[] = [
     // Shows that fold cutting alone keeps GridSearchCV's winner while skipping folds.
     key: 'foldcut',
     label: 'foldwise, fold cutting only (full training otherwise)',
-    yaml: BASE('bench-foldcut', 'pruning:\n  foldCut: { minFolds: 2, margin: 0.01 }'),
+    yaml: BASE('bench-foldcut', `pruning:\n  foldCut: ${BENCH_FOLD_CUT}`),
   },
   {
     key: 'smart',
     label: 'foldwise, early stopping on val_auc + fold cutting',
-    yaml: BASE(
-      'bench-smart',
-      '  earlyStopping: { monitor: val_auc, patience: 3, minDelta: 0.001 }\npruning:\n  foldCut: { minFolds: 2, margin: 0.01 }',
-    ),
+    yaml: BASE('bench-smart', `  earlyStopping: ${BENCH_EARLY_STOPPING}\npruning:\n  foldCut: ${BENCH_FOLD_CUT}`),
   },
 ];
 
@@ -323,16 +321,16 @@ search wall): scheduling, IPC messages, SQLite writes, per-task data preparation
   }
 
   const paired = rounds.filter((r) => r.sklearn !== undefined);
-  const ratio = (key: string) => paired.map((r) => r.measured[key]!.wallS / r.sklearn!.wall_s);
+  /** A foldwise variant's whole command over GridSearchCV, round by round: over its `fit` (default) or over its whole script. */
+  const ratio = (key: string, base: (r: Round) => number = (r) => r.sklearn!.wall_s) => paired.map((r) => r.measured[key]!.wallS / base(r));
+  const perRound = (ratios: readonly number[]) => `${fmt(median(ratios), 2)}×** (per round: ${ratios.map((x) => fmt(x, 2)).join(', ')})`;
   const plain = medianRound(rounds, (r) => r.measured.plain!.wallS).measured.plain!;
   const smart = medianRound(rounds, (r) => r.measured.smart!.wallS).measured.smart!;
   const unshared = medianRound(rounds, (r) => r.measured['plain-unshared']!.wallS).measured['plain-unshared']!;
   const sk = sklearnRounds.length > 0 ? medianRound(sklearnRounds, (b) => b.wall_s) : baselines['GridSearchCV(MLPClassifier), n_jobs=2'];
   const ratioText = (key: string, fallback: Measured) => {
     const ratios = ratio(key);
-    return ratios.length > 0
-      ? `${fmt(median(ratios), 2)}×** (per round: ${ratios.map((x) => fmt(x, 2)).join(', ')})`
-      : `${fmt(fallback.wallS / sk!.wall_s, 2)}×**`;
+    return ratios.length > 0 ? perRound(ratios) : `${fmt(fallback.wallS / sk!.wall_s, 2)}×**`;
   };
   const target = sk
     ? `Against GridSearchCV${paired.length > 0 ? ' in the same rounds (median of the per-round ratios)' : ' (from baselines.json)'}: ` +
@@ -344,11 +342,7 @@ search wall): scheduling, IPC messages, SQLite writes, per-task data preparation
       `${fmt(sk.test_auc - 0.005)}.`
     : 'No GridSearchCV figure: run without --skip-sklearn (needs bench/python/setup.sh).';
   // GridSearchCV's wall above is its fit() alone, foldwise's the whole command: this pairs like with like.
-  const wholeRatios = (key: string) => paired.map((r) => r.measured[key]!.wallS / r.sklearnScriptS!);
-  const wholeText = (key: string) => {
-    const ratios = wholeRatios(key);
-    return `**${fmt(median(ratios), 2)}×** (per round: ${ratios.map((x) => fmt(x, 2)).join(', ')})`;
-  };
+  const wholeText = (key: string) => `**${perRound(ratio(key, (r) => r.sklearnScriptS!))}`;
   const whole =
     paired.length === 0
       ? ''
