@@ -93,16 +93,21 @@ export async function run(
   return { result, curve };
 }
 
-/** Runs `body` with FOLDWISE_MLP_ENGINE set to `value` (`layers`: the layers trainer for mlp runs), restoring it afterwards. */
-export async function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
-  const previous = process.env[MLP_ENGINE_ENV_VAR];
-  process.env[MLP_ENGINE_ENV_VAR] = value;
+/** Runs `body` with environment variable `name` set to `value`, restoring it afterwards. */
+export async function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
+  const previous = process.env[name];
+  process.env[name] = value;
   try {
     return await body();
   } finally {
-    if (previous === undefined) delete process.env[MLP_ENGINE_ENV_VAR];
-    else process.env[MLP_ENGINE_ENV_VAR] = previous;
+    if (previous === undefined) delete process.env[name];
+    else process.env[name] = previous;
   }
+}
+
+/** Runs `body` with FOLDWISE_MLP_ENGINE set to `value` (`layers`: the layers trainer for mlp runs), restoring it afterwards. */
+export function withEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
+  return withEnv(MLP_ENGINE_ENV_VAR, value, body);
 }
 
 /** What `runTask` builds a trainer from, for testing a trainer directly. */

@@ -35,6 +35,7 @@ import type { Params } from '../contract/spec.js';
 import { SELU_ALPHA, SELU_SCALE } from '../models/activations.js';
 import type { OutputActivation } from '../models/output-head.js';
 import type { WeightSlot } from '../training/types.js';
+import { KernelMemory, kernelsFor } from './kernels/kernel-memory.js';
 import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
 
 /** Hidden-layer activations the engine implements (all of spec.ts). */
@@ -159,6 +160,13 @@ export class MlpEngine {
   readonly #optimizer: ParameterOptimizer;
   /** Optimizer slots, in P's layout (optimizers.ts). */
   readonly #slots: Float32Array[];
+  /** The step's gradient, in P's layout. */
+  readonly #G: Float32Array;
+  /** Where P, the slots and G live: the memory of the SIMD kernels (kernels/kernel-memory.ts). */
+  readonly #state: KernelMemory;
+  /** Where the scratch arrays live, sized for steps of up to `#scratchRows` rows; replaced between steps when a larger batch comes. */
+  #scratchMemory: KernelMemory | null = null;
+  #scratchRows = 0;
   readonly #rng: MaskStream;
   readonly #classWeights: Float32Array | null;
   /** The loss's constant factor: the gradient of the batch-mean loss is factor/b · Σ rows (p − y)…. */
@@ -202,7 +210,9 @@ export class MlpEngine {
     const fixedPreActivation = architecture.hidden.length > 0 ? fixedUnitConstant(tf, architecture.activation) : 0;
     if (fixedPreActivation === null)
       throw new Error(`no constant makes ${architecture.activation} output exactly 1 on the ${tf.getBackend()} backend`);
-    this.#P = new Float32Array(size);
+    // P, G and at most two optimizer slots.
+    this.#state = new KernelMemory(4 * size, 4);
+    this.#P = this.#state.f32(size);
     this.#trained = new Uint8Array(size);
     this.#kernel = new Uint8Array(size);
     layers.forEach((layer, l) => {
@@ -219,7 +229,8 @@ export class MlpEngine {
         if (layer.hidden) this.#P[row + layer.nOut] = i === layer.nIn ? fixedPreActivation : 0;
       }
     });
-    this.#slots = this.#optimizer.createSlots(size);
+    this.#slots = this.#optimizer.createSlots(size, (n) => this.#state.f32(n));
+    this.#G = this.#state.f32(size);
   }
 
   /**
@@ -382,6 +393,7 @@ export class MlpEngine {
    */
   batchInputs(b: number): Float32Array {
     this.#checkAlive();
+    this.#reserveScratch(b);
     const f = this.architecture.nInputs;
     const x0 = this.#buffer('x', b * (f + 1));
     for (let r = 0; r < b; r++) x0[r * (f + 1) + f] = 1;
@@ -507,6 +519,7 @@ export class MlpEngine {
     // reshaping: this saves three reshape kernels and the op wrapper per product.
     const product = (a: Tensor, w: Tensor) =>
       own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
+    this.#reserveScratch(b);
     try {
       // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript, and
       // what the backward pass needs of each hidden layer's activations.
@@ -530,8 +543,9 @@ export class MlpEngine {
         );
         if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
         if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
-        // The output layer's values and relu's before dropout are read once, at once: a view will do.
-        const values = !layer.hidden || (dropout && activation === 'relu') ? this.#view(out) : this.#read(out, `h${l}`);
+        // The output layer's values are read once, at once: a view will do. A hidden layer's are copied
+        // into the scratch memory, where the kernels that drop them out or transpose them can read them.
+        const values = layer.hidden ? this.#read(out, dropout && activation === 'relu' ? `values${l}` : `h${l}`) : this.#view(out);
         if (!layer.hidden) {
           p = values;
           break;
@@ -571,7 +585,8 @@ export class MlpEngine {
           break;
         }
         const kernelT = upload(this.#kernelTransposed(layer, layer.nIn), layer.nOut, layer.nIn);
-        const upstream = this.#view(product(deltaTensor, kernelT));
+        // Copied into the scratch memory, for the relu kernel.
+        const upstream = this.#read(product(deltaTensor, kernelT), `upstream${l}`);
         const below = layers[l - 1]!;
         const tape = tapes[l - 1]!;
         const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
@@ -607,7 +622,7 @@ export class MlpEngine {
     const optimizer = this.#optimizer;
     optimizer.beginStep();
     const P = this.#P;
-    const G = this.#buffer('gradient', P.length);
+    const G = this.#G;
     const scale = this.#lossFactor / b;
     const decay = 2 * this.hyper.l2;
     this.#layers.forEach((layer, l) => {
@@ -666,10 +681,33 @@ export class MlpEngine {
     const key = `${purpose}/${size}`;
     let buffer = this.#scratch.get(key);
     if (buffer === undefined) {
-      buffer = new Float32Array(size);
+      buffer = this.#scratchMemory?.f32(size) ?? new Float32Array(size);
       this.#scratch.set(key, buffer);
     }
     return buffer;
+  }
+
+  /**
+   * A scratch memory for steps of `b` rows, made before the step's first scratch array: a memory
+   * cannot grow (kernel-memory.ts), so a larger batch than the memory's gets a new one, and the
+   * scratch arrays are made again in it. Sized for two batch sizes (an epoch's last batch is smaller).
+   */
+  #reserveScratch(b: number): void {
+    if (b <= this.#scratchRows) return;
+    this.#scratchMemory = new KernelMemory(2 * this.#scratchFloats(b), 128);
+    this.#scratchRows = b;
+    this.#scratch.clear();
+  }
+
+  /** An upper bound of the scratch values a step of `b` rows allocates (#backpropagate's buffers). */
+  #scratchFloats(b: number): number {
+    let perRow = 3 * this.#layers[0]!.rows;
+    let fixed = 0;
+    for (const layer of this.#layers) {
+      perRow += layer.nIn + layer.nOut + (layer.hidden ? 5 * layer.cols : 0);
+      fixed += 2 * layer.rows * layer.nOut;
+    }
+    return b * perRow + fixed;
   }
 
   /** A layer's augmented kernel as a tensor (a copy: the cpu backend keeps the array it is given). */
@@ -731,6 +769,11 @@ function reluGradient(
   b: number,
   cols: number,
 ): Float32Array {
+  const kernels = kernelsFor(out, upstream, output);
+  if (kernels !== null) {
+    kernels.exports.reluBackward(out.byteOffset, upstream.byteOffset, output.byteOffset, scale, b, cols);
+    return out;
+  }
   const units = cols - 1;
   for (let r = 0; r < b; r++) {
     const at = r * cols;
@@ -795,6 +838,11 @@ const BLOCK = 16;
 
 /** Writes `a` (rows × cols, row-major) transposed into `out` (cols × rows). @returns out */
 function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): Float32Array {
+  const kernels = kernelsFor(out, a);
+  if (kernels !== null) {
+    kernels.exports.transpose(out.byteOffset, a.byteOffset, rows, cols);
+    return out;
+  }
   // In blocks of rows: a column's writes fill whole cache lines, and the block's rows stay in cache.
   for (let r0 = 0; r0 < rows; r0 += BLOCK) {
     const r1 = Math.min(r0 + BLOCK, rows);
@@ -897,6 +945,30 @@ class MaskStream {
     const threshold = keep * 4294967296;
     // The float32 scale, as a Float32Array mask holds it.
     const kept = Math.fround(1 / keep);
+    const kernels = mask === null ? kernelsFor(values, dropped, droppedT) : kernelsFor(values, dropped, droppedT, mask);
+    if (kernels !== null) {
+      const { args, exports } = kernels;
+      args[0] = this.#a;
+      args[1] = this.#b;
+      args[2] = this.#c;
+      args[3] = this.#d;
+      exports.dropout(
+        values.byteOffset,
+        dropped.byteOffset,
+        droppedT.byteOffset,
+        mask?.byteOffset ?? 0,
+        rows,
+        cols,
+        threshold,
+        kept,
+        args.byteOffset,
+      );
+      this.#a = args[0]!;
+      this.#b = args[1]!;
+      this.#c = args[2]!;
+      this.#d = args[3]!;
+      return;
+    }
     let a = this.#a;
     let b = this.#b;
     let c = this.#c;

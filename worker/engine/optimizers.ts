@@ -2,8 +2,10 @@
  * The optimizers of spec.ts as the fast engines apply them, over ranges of Float32Arrays, with
  * TensorFlow.js's formulas and defaults (tf.train.adam, sgd, rmsprop with no
  * momentum, adagrad): the dense layers of mlp-engine.ts and the embedding tables of
- * ratings-engine.ts take their steps through this one implementation.
+ * ratings-engine.ts take their steps through this one implementation. Adam runs in the SIMD kernel
+ * (kernels/kernel-memory.ts) when the arrays live in a kernel memory, with the same result.
  */
+import { kernelsFor } from './kernels/kernel-memory.js';
 
 /** Optimizers the engines implement (all of spec.ts), with TensorFlow.js's default settings. */
 export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
@@ -55,9 +57,12 @@ export class ParameterOptimizer {
     return this.#step;
   }
 
-  /** Fresh slots for `size` parameters (0 to 2 arrays), at TensorFlow.js's initial values. */
-  createSlots(size: number): Float32Array[] {
-    return Array.from({ length: SLOTS[this.kind] }, () => new Float32Array(size).fill(this.kind === 'adagrad' ? ADAGRAD_INITIAL : 0));
+  /**
+   * Fresh slots for `size` parameters (0 to 2 arrays), at TensorFlow.js's initial values;
+   * `allocate` gives the zeroed arrays (a kernel memory's, for the kernels to step them).
+   */
+  createSlots(size: number, allocate: (size: number) => Float32Array = (n) => new Float32Array(n)): Float32Array[] {
+    return Array.from({ length: SLOTS[this.kind] }, () => allocate(size).fill(this.kind === 'adagrad' ? ADAGRAD_INITIAL : 0));
   }
 
   /** Begins the next step: every `applyRange` until the next call belongs to it (Adam's bias corrections). */
@@ -74,8 +79,29 @@ export class ParameterOptimizer {
    * fixed entries whose gradient the caller keeps at zero.
    */
   applyRange(P: Float32Array, slots: readonly Float32Array[], G: Float32Array, from: number, to: number): void {
+    const kernels = this.#code === 0 ? kernelsFor(P, slots[0]!, slots[1]!, G) : null;
+    if (kernels !== null) {
+      const at = from * 4;
+      const [stepSize, inverse2] = this.#adamFactors();
+      kernels.exports.adam(
+        P.byteOffset + at,
+        slots[0]!.byteOffset + at,
+        slots[1]!.byteOffset + at,
+        G.byteOffset + at,
+        to - from,
+        stepSize,
+        inverse2,
+        this.#epsilon,
+      );
+      return;
+    }
     this.#single[0] = from;
     this.applyRanges(P, slots, G, this.#single, 1, to - from);
+  }
+
+  /** Adam's step size lr / (1 − β1ᵗ) and 1 / (1 − β2ᵗ), for the current step. */
+  #adamFactors(): [number, number] {
+    return [this.learningRate / this.#correction1, 1 / this.#correction2];
   }
 
   /**
@@ -91,8 +117,23 @@ export class ParameterOptimizer {
     switch (this.#code) {
       case 0: {
         // lr · m̂ / (√v̂ + ε), with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
-        const stepSize = lr / this.#correction1;
-        const inverse2 = 1 / this.#correction2;
+        const [stepSize, inverse2] = this.#adamFactors();
+        const kernels = kernelsFor(P, s1, s2, G, starts);
+        if (kernels !== null) {
+          kernels.exports.adamRanges(
+            P.byteOffset,
+            s1.byteOffset,
+            s2.byteOffset,
+            G.byteOffset,
+            starts.byteOffset,
+            count,
+            width,
+            stepSize,
+            inverse2,
+            eps,
+          );
+          break;
+        }
         for (let r = 0; r < count; r++) {
           const to = starts[r]! + width;
           for (let k = starts[r]!; k < to; k++) {

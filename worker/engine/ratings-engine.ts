@@ -31,6 +31,7 @@ import type { Params } from '../contract/spec.js';
 import { hiddenWidths, PREDICT_BATCH_SIZE } from '../models/layers.js';
 import { RATINGS_LAYERS, towerLayers, type RatingsModelShape } from '../recsys/models.js';
 import { MlpEngine, unsupportedReason, type BetweenBatches, type EngineActivation, type TowerGradients } from './mlp-engine.js';
+import { KernelMemory } from './kernels/kernel-memory.js';
 import { ENGINE_OPTIMIZERS, ParameterOptimizer, type EngineOptimizer } from './optimizers.js';
 import type { WeightSlot } from '../training/types.js';
 
@@ -195,10 +196,12 @@ class EmbeddingTable {
     this.segments = segments;
     this.dim = segments.reduce((sum, segment) => sum + segment.dim, 0);
     const size = rows * this.dim;
-    this.values = new Float32Array(size);
-    this.gradient = new Float32Array(size);
-    this.#slots = optimizer.createSlots(size);
-    this.#touched = new Int32Array(rows);
+    // The values, gradient, at most two optimizer slots and the touched rows, where the Adam kernel steps them.
+    const memory = new KernelMemory(4 * size + rows, 5);
+    this.values = memory.f32(size);
+    this.gradient = memory.f32(size);
+    this.#slots = optimizer.createSlots(size, (n) => memory.f32(n));
+    this.#touched = memory.i32(rows);
     this.#isTouched = new Uint8Array(rows);
     for (const { name, offset, dim } of segments) {
       const table = initial.get(name)?.[0];

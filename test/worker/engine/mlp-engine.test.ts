@@ -30,8 +30,10 @@ import {
   taskMaker,
   trainerSetup,
   withEngine,
+  withEnv,
   writeEasyCsv,
 } from '../../helpers/run-task.js';
+import { ENGINE_KERNELS_ENV_VAR } from '../../../worker/engine/kernels/kernel-memory.js';
 
 const scratch = scratchDir('foldwise-engine-');
 
@@ -268,6 +270,28 @@ test("engine: every optimizer takes the same steps as tf.train's (Adam, SGD, RMS
     }
   }
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('engine: the SIMD kernels train bit for bit as the JavaScript loops (dropout, relu and tanh, a smaller last batch)', async () => {
+  const { tf } = await selectBackend('wasm');
+  const { x, y } = randomProblem('binary', 50, 7, 2, 4);
+  const order = Int32Array.from({ length: 50 }, (_, i) => (i * 7) % 50);
+  for (const activation of ['relu', 'tanh'] as const) {
+    const c: GradientCase = { task: 'binary', params: { depth: 3, width: 13, activation, dropout: 0.3, l2: 0.01 } };
+    const trained = (kernels: 'wasm' | 'js') =>
+      withEnv(ENGINE_KERNELS_ENV_VAR, kernels, async () => {
+        const { engine, model } = enginePair(tf, c, 7);
+        try {
+          // Batches of 8 (the last one 2), then of 16: the scratch memory is made again for the larger batch.
+          const predictions = [await engine.trainEpoch({ x, y, n: 50 }, order, 8), await engine.trainEpoch({ x, y, n: 50 }, order, 16)];
+          return { predictions, weights: await engine.denseWeights(), inference: await engine.predict(x, 50) };
+        } finally {
+          engine.dispose();
+          model.dispose();
+        }
+      });
+    assert.deepEqual(await trained('wasm'), await trained('js'), activation);
+  }
 });
 
 test("engine: snapshot and restore bring back exactly the snapshot's weights", async () => {

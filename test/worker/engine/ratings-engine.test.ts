@@ -35,7 +35,9 @@ import {
   scratchDir,
   trainerSetup,
   type TaskOverrides,
+  withEnv,
 } from '../../helpers/run-task.js';
+import { ENGINE_KERNELS_ENV_VAR } from '../../../worker/engine/kernels/kernel-memory.js';
 
 const scratch = scratchDir('foldwise-ratings-engine-');
 const { tf, backend } = await selectBackend();
@@ -76,15 +78,8 @@ function makeTask(overrides: TaskOverrides): Task {
   };
 }
 
-async function withRecsysEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
-  const previous = process.env[RECSYS_ENGINE_ENV_VAR];
-  process.env[RECSYS_ENGINE_ENV_VAR] = value;
-  try {
-    return await body();
-  } finally {
-    if (previous === undefined) delete process.env[RECSYS_ENGINE_ENV_VAR];
-    else process.env[RECSYS_ENGINE_ENV_VAR] = previous;
-  }
+function withRecsysEngine<T>(value: 'fast' | 'layers', body: () => Promise<T>): Promise<T> {
+  return withEnv(RECSYS_ENGINE_ENV_VAR, value, body);
 }
 
 /**
@@ -405,6 +400,46 @@ test('side features by embedding index: found on training rows, not where cold u
     }
   };
   assert.deepEqual(await trained(true), await trained(false));
+});
+
+test('the SIMD kernels train ncf bit for bit as the JavaScript loops (dropout, dot term, lazy and exact steps)', async () => {
+  const shape = { ...SHAPE, userRows: 23, itemRows: 19 };
+  const rows = randomRows('ncf', shape, 61, 9);
+  const order = Int32Array.from({ length: rows.n }, (_, i) => (i * 17) % rows.n);
+  for (const embeddingSteps of ['lazy', 'exact'] as const) {
+    const params: Params = {
+      ...DEFAULT_PARAMS,
+      family: 'ncf',
+      factors: 5,
+      depth: 2,
+      width: 9,
+      activation: 'relu',
+      useDotTerm: true,
+      dropout: 0.25,
+      l2: 0.01,
+      learningRate: 0.02,
+    };
+    const trained = (kernels: 'wasm' | 'js') =>
+      withEnv(ENGINE_KERNELS_ENV_VAR, kernels, async () => {
+        const built = buildRatingsModel(tf, params, shape, 17);
+        const engine = RatingsEngine.create(
+          tf,
+          ratingsArchitectureFor(params, shape),
+          { ...hyperOf(params), embeddingSteps },
+          readLayerWeights(built.model),
+          { seed: 5 },
+        );
+        try {
+          // Batches of 8 (the last one 5), then of 16: the tower's scratch memory is made again for the larger batch.
+          const losses = [await engine.trainEpoch(rows, order, 8), await engine.trainEpoch(rows, order, 16)];
+          return { losses, weights: await engine.layerWeights(), predictions: await engine.predict(rows) };
+        } finally {
+          engine.dispose();
+          built.model.dispose();
+        }
+      });
+    assert.deepEqual(await trained('wasm'), await trained('js'), embeddingSteps);
+  }
 });
 
 test('lazy embedding steps: a row waits between the batches that rate it; one rated in every batch moves as under exact', async () => {

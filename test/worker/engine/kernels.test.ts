@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { compileKernels, KERNELS_WASM } from '../../../worker/engine/kernels/build-kernels.js';
+import { KernelMemory, kernelsFor } from '../../../worker/engine/kernels/kernel-memory.js';
+import { ParameterOptimizer } from '../../../worker/engine/optimizers.js';
+import { createRng } from '../../../worker/rng.js';
+
+test('the committed kernels.wasm is the compilation of kernels.wat (run `npm run build:kernels` after editing it)', async () => {
+  assert.deepEqual(new Uint8Array(readFileSync(KERNELS_WASM)), await compileKernels());
+});
+
+test('a kernel memory hands out aligned arrays with kernels, and plain arrays once it is full', () => {
+  const memory = new KernelMemory(10, 2);
+  const a = memory.f32(3);
+  const b = memory.i32(3);
+  assert.equal(a.byteOffset % 16, 0);
+  assert.equal(b.byteOffset % 16, 0);
+  assert.notEqual(kernelsFor(a, b), null);
+  assert.deepEqual([...a, ...b], [0, 0, 0, 0, 0, 0]);
+  // 64 KiB pages: far more than asked for fits, then an allocation past the end is a plain array.
+  const big = memory.f32(10_000);
+  assert.notEqual(kernelsFor(a, big), null);
+  const plain = memory.f32(1_000_000);
+  assert.equal(kernelsFor(plain), null);
+  assert.equal(kernelsFor(a, plain), null, 'arrays of different memories have no kernels in common');
+  assert.equal(kernelsFor(a, new KernelMemory(1).f32(1)), null);
+});
+
+test('FOLDWISE_ENGINE_KERNELS=js makes memories hand out plain arrays', () => {
+  process.env.FOLDWISE_ENGINE_KERNELS = 'js';
+  try {
+    assert.equal(kernelsFor(new KernelMemory(100).f32(10)), null);
+  } finally {
+    delete process.env.FOLDWISE_ENGINE_KERNELS;
+  }
+});
+
+/** Parameters, two Adam slots and a gradient, in a kernel memory or in plain arrays, with the same values. */
+function adamState(size: number, inKernelMemory: boolean, seed: number) {
+  const memory = new KernelMemory(5 * size, 8);
+  const allocate = (n: number) => (inKernelMemory ? memory.f32(n) : new Float32Array(n));
+  const rng = createRng(seed);
+  const P = allocate(size);
+  for (let k = 0; k < size; k++) P[k] = rng.normal();
+  const G = allocate(size);
+  const starts = inKernelMemory ? memory.i32(size) : new Int32Array(size);
+  return { P, G, starts, allocate };
+}
+
+for (const lr of [0.001, 0.3]) {
+  test(`Adam in the kernel steps parameters bit for bit as the JavaScript loop (lr ${lr}, whole ranges and touched rows)`, () => {
+    const size = 4 * 37 + 3; // rows of 4 and an odd tail
+    const runs = [true, false].map((inKernelMemory) => {
+      const optimizer = new ParameterOptimizer('adam', lr, 1e-7);
+      const state = adamState(size, inKernelMemory, 11);
+      const slots = optimizer.createSlots(size, state.allocate);
+      assert.equal(kernelsFor(state.P, state.G, state.starts, ...slots) !== null, inKernelMemory);
+      const gradients = createRng(3);
+      for (let step = 0; step < 6; step++) {
+        for (let k = 0; k < size; k++) state.G[k] = step === 2 && k % 5 === 0 ? 0 : gradients.normal() * 10 ** ((k % 7) - 3);
+        optimizer.beginStep();
+        if (step % 2 === 0) optimizer.applyRange(state.P, slots, state.G, 1, size);
+        else {
+          // Rows 0, 3, 4, 9… of width 4, as a lazy embedding step visits the rows a batch touched.
+          const touched = [0, 3, 4, 9, 20, 36].map((row) => row * 4);
+          state.starts.set(touched);
+          optimizer.applyRanges(state.P, slots, state.G, state.starts, touched.length, 4);
+        }
+      }
+      return { P: [...state.P], m: [...slots[0]!], v: [...slots[1]!] };
+    });
+    assert.deepEqual(runs[0], runs[1]);
+  });
+}
