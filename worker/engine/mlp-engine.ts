@@ -162,6 +162,8 @@ export class MlpEngine {
   readonly #slots: Float32Array[];
   /** The step's gradient, in P's layout. */
   readonly #G: Float32Array;
+  /** Each layer's batch-sum gradient as the step's products give it (rows × nOut), read into the state memory. */
+  readonly #sums: Float32Array[];
   /** Where P, the slots and G live: the memory of the SIMD kernels (kernels/kernel-memory.ts). */
   readonly #state: KernelMemory;
   /** Where the scratch arrays live, sized for steps of up to `#scratchRows` rows; replaced between steps when a larger batch comes. */
@@ -210,8 +212,8 @@ export class MlpEngine {
     const fixedPreActivation = architecture.hidden.length > 0 ? fixedUnitConstant(tf, architecture.activation) : 0;
     if (fixedPreActivation === null)
       throw new Error(`no constant makes ${architecture.activation} output exactly 1 on the ${tf.getBackend()} backend`);
-    // P, G and at most two optimizer slots.
-    this.#state = new KernelMemory(4 * size, 4);
+    // P, G, at most two optimizer slots, and the layers' sums (smaller than P).
+    this.#state = new KernelMemory(5 * size, 4 + layers.length);
     this.#P = this.#state.f32(size);
     this.#trained = new Uint8Array(size);
     this.#kernel = new Uint8Array(size);
@@ -231,6 +233,7 @@ export class MlpEngine {
     });
     this.#slots = this.#optimizer.createSlots(size, (n) => this.#state.f32(n));
     this.#G = this.#state.f32(size);
+    this.#sums = layers.map((layer) => this.#state.f32(layer.rows * layer.nOut));
   }
 
   /**
@@ -576,7 +579,7 @@ export class MlpEngine {
       for (let l = L - 1; l >= 0; l--) {
         const layer = layers[l]!;
         const deltaTensor = upload(delta, b, layer.nOut);
-        sums[l] = this.#read(product(upload(inputsT[l]!, layer.rows, b), deltaTensor), `sum${l}`);
+        sums[l] = this.#readInto(product(upload(inputsT[l]!, layer.rows, b), deltaTensor), this.#sums[l]!);
         if (l === 0) {
           if (inputColumns > 0) {
             const kernelT = upload(this.#kernelTransposed(layer, inputColumns), layer.nOut, inputColumns);
@@ -628,6 +631,21 @@ export class MlpEngine {
     this.#layers.forEach((layer, l) => {
       const sum = sums[l]!;
       const { rows, cols, nIn, nOut, offset } = layer;
+      const kernels = kernelsFor(G, sum, P);
+      if (kernels !== null) {
+        kernels.exports.layerGradient(
+          G.byteOffset + offset * 4,
+          sum.byteOffset,
+          P.byteOffset + offset * 4,
+          rows,
+          cols,
+          nIn,
+          nOut,
+          scale,
+          decay,
+        );
+        return;
+      }
       for (let i = 0; i < rows; i++) {
         const row = offset + i * cols;
         // L2 on the kernel's rows, not on the bias row.
@@ -653,6 +671,12 @@ export class MlpEngine {
     const out = this.#buffer(purpose, heap.length);
     out.set(heap);
     return out;
+  }
+
+  /** A tensor's values copied into `target` (of its size). @returns target */
+  #readInto(tensor: Tensor, target: Float32Array): Float32Array {
+    target.set(this.#view(tensor));
+    return target;
   }
 
   /**

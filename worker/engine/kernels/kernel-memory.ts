@@ -52,6 +52,17 @@ type KernelExports = {
     state: number,
   ): void;
   transpose(out: number, a: number, rows: number, cols: number): void;
+  layerGradient(
+    G: number,
+    sums: number,
+    P: number,
+    rows: number,
+    cols: number,
+    nIn: number,
+    nOut: number,
+    scale: number,
+    decay: number,
+  ): void;
 };
 
 /** The kernels of one memory, and its argument block (four 32-bit words at byte 0, for the dropout stream's state). */

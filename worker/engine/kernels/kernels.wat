@@ -205,4 +205,49 @@
             (br $columns)))
         (local.set $r0 (local.get $r1))
         (br $blocks))))
+
+  ;; One dense layer's gradient in the parameters' layout (mlp-engine.ts #update): for each of the
+  ;; layer's `rows` rows i, G[i·cols + j] = sums[i·nOut + j]·scale + decay_i·P[i·cols + j] for j < nOut,
+  ;; decay_i = decay on the first nIn rows (the kernel's) and 0 on the bias row; G[i·cols + nOut] = 0
+  ;; when cols > nOut (a fixed unit). In float64, as JavaScript computes it, two lanes at a time.
+  (func (export "layerGradient")
+    (param $G i32) (param $sums i32) (param $P i32) (param $rows i32) (param $cols i32) (param $nIn i32) (param $nOut i32)
+    (param $scale f64) (param $decay f64)
+    (local $i i32) (local $j i32) (local $pairs i32) (local $rowDecay f64)
+    (local $row i32) (local $sumRow i32)
+    (local.set $pairs (i32.and (local.get $nOut) (i32.const -2)))
+    (block $rows_done
+      (loop $rows_loop
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $rowDecay (select (local.get $decay) (f64.const 0) (i32.lt_u (local.get $i) (local.get $nIn))))
+        (local.set $row (i32.shl (i32.mul (local.get $i) (local.get $cols)) (i32.const 2)))
+        (local.set $sumRow (i32.add (local.get $sums) (i32.shl (i32.mul (local.get $i) (local.get $nOut)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $pairs_done
+          (loop $pair
+            (br_if $pairs_done (i32.ge_u (local.get $j) (local.get $pairs)))
+            (v128.store64_lane 0 (i32.add (local.get $G) (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.demote_f64x2_zero
+                (f64x2.add
+                  (f64x2.mul
+                    (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $sumRow) (i32.shl (local.get $j) (i32.const 2)))))
+                    (f64x2.splat (local.get $scale)))
+                  (f64x2.mul
+                    (f64x2.splat (local.get $rowDecay))
+                    (f64x2.promote_low_f32x4
+                      (v128.load64_zero (i32.add (local.get $P) (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $pair)))
+        (if (i32.lt_u (local.get $j) (local.get $nOut))
+          (then
+            (f32.store (i32.add (local.get $G) (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+              (f32.demote_f64
+                (f64.add
+                  (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $sumRow) (i32.shl (local.get $j) (i32.const 2))))) (local.get $scale))
+                  (f64.mul (local.get $rowDecay)
+                    (f64.promote_f32 (f32.load (i32.add (local.get $P) (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))))))))
+        (if (i32.gt_u (local.get $cols) (local.get $nOut))
+          (then (f32.store (i32.add (local.get $G) (i32.add (local.get $row) (i32.shl (local.get $nOut) (i32.const 2)))) (f32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows_loop))))
 )
