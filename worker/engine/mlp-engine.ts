@@ -19,9 +19,12 @@
  *   a product's right operand at every call (a new tensor each step), so the right operands are
  *   the small ones where there is a choice: W and Wᵀ, and δ (b × units) in dW.
  * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
- *   TensorFlow.js's formulas and defaults: optimizers.ts) run in JavaScript on Float32Arrays: on the CPU
- *   backends (wasm, cpu, tensorflow) reading a tensor is a synchronous memory copy, far cheaper
- *   than an elementwise kernel. Parameters and optimizer state live in JavaScript.
+ *   TensorFlow.js's formulas and defaults: optimizers.ts) run on Float32Arrays outside
+ *   TensorFlow.js: on the CPU backends (wasm, cpu, tensorflow) reading a tensor is a synchronous
+ *   memory copy, far cheaper than an elementwise kernel. Parameters, optimizer state and the
+ *   step's scratch arrays live in kernel memories (kernels/kernel-memory.ts), where Adam, relu's
+ *   gradient, dropout, the transposes and each layer's gradient run as WebAssembly SIMD loops
+ *   with the JavaScript loops' results; the other activations and optimizers run in JavaScript.
  * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
  *   dropout masks come from a seeded stream.
  *
