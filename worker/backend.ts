@@ -10,7 +10,22 @@ import { BACKENDS, type BackendName } from './contract/protocol.js';
 // modules and took ~1.6 s to import here against ~0.6 s for the CommonJS bundle, paid by every
 // worker at start. tfjs-node and the wasm backend are CommonJS too, so all share one engine.
 const require = createRequire(import.meta.url);
-const tfjs = require('@tensorflow/tfjs') as typeof TfjsModule;
+const tfjs = withoutSourceMaps(() => require('@tensorflow/tfjs') as typeof TfjsModule);
+
+/**
+ * `body` with Node's source-map support off: tsx turns it on for the process, and Node then reads
+ * and parses the source map of every module it loads, ~100 ms of each worker's start for
+ * TensorFlow.js's bundles, whose maps no foldwise message uses.
+ */
+function withoutSourceMaps<T>(body: () => T): T {
+  const enabled = process.sourceMapsEnabled ?? true;
+  process.setSourceMapsEnabled(false);
+  try {
+    return body();
+  } finally {
+    process.setSourceMapsEnabled(enabled);
+  }
+}
 
 /** The TensorFlow.js namespace, passed around so every module uses the one engine. */
 export type TensorFlow = typeof TfjsModule;
@@ -67,9 +82,9 @@ async function tryBackend(backend: BackendName): Promise<string | null> {
   try {
     if (backend === 'tensorflow') {
       // Importing tfjs-node registers the 'tensorflow' backend with the shared tfjs engine.
-      require(TFJS_NODE_PACKAGE);
+      withoutSourceMaps(() => require(TFJS_NODE_PACKAGE));
     } else if (backend === 'wasm') {
-      const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+      const wasm = withoutSourceMaps(() => require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm'));
       // One worker process per core already uses every core; more threads would oversubscribe.
       wasm.setThreadsCount(1);
     }
