@@ -11,7 +11,7 @@ import { kernelsFor } from './kernels/kernel-memory.js';
 export const ENGINE_OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adagrad'] as const;
 export type EngineOptimizer = (typeof ENGINE_OPTIMIZERS)[number];
 
-/** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad). */
+/** TensorFlow.js's optimizer defaults (tf.train.adam, rmsprop, adagrad); kernels/kernels.wat's Adam has the same β's. */
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const RMSPROP_DECAY = 0.9;
