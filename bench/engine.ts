@@ -6,7 +6,9 @@
  *   - `model.fit` on the layers model of worker/models.ts;
  *   - the previous loop: `runTask` with FOLDWISE_MLP_ENGINE=layers (train.ts's own loop over the
  *     layers model, `optimizer.minimize`);
- *   - the engine: `runTask` as the worker runs it (worker/engine/, the default for `mlp`);
+ *   - the engine: `runTask` as the worker runs it (worker/engine/, the default for `mlp`), and
+ *     again with its elementwise loops in JavaScript (FOLDWISE_ENGINE_KERNELS=js), to measure what
+ *     the SIMD kernels (worker/engine/kernels/) give;
  *   - both loops again as a search fold (5-fold CV, fold 0: 12,800 rows, per-epoch validation
  *     metrics on 3,200 rows), the path a search actually takes;
  *
