@@ -6,7 +6,8 @@
  * kernel touches from a `KernelMemory`: its parameters, optimizer slots and gradient (sized once),
  * and its step's scratch arrays. `kernelsFor(...arrays)` returns the kernels bound to the memory
  * that holds all of the arrays, or null, and every caller keeps its JavaScript loop for null: an
- * array from elsewhere, a memory that was full, or `FOLDWISE_ENGINE_KERNELS=js`. The kernels
+ * array from elsewhere, a memory that was full, a runtime without WebAssembly SIMD, or
+ * `FOLDWISE_ENGINE_KERNELS=js`. The kernels
  * compute bit for bit what those loops compute (test/worker/engine/kernels.test.ts), so which
  * one ran never changes a result.
  *
@@ -22,7 +23,17 @@ import { readFileSync } from 'node:fs';
 /** `wasm` (the default): the kernels run where they can; `js`: every loop in JavaScript (for comparison). */
 export const ENGINE_KERNELS_ENV_VAR = 'FOLDWISE_ENGINE_KERNELS';
 
-const MODULE = new WebAssembly.Module(readFileSync(new URL('./kernels.wasm', import.meta.url)));
+/** The compiled kernels; null where WebAssembly SIMD is not available (an old CPU or runtime): then every loop runs in JavaScript. */
+const MODULE = compileKernels();
+
+function compileKernels(): WebAssembly.Module | null {
+  try {
+    return new WebAssembly.Module(readFileSync(new URL('./kernels.wasm', import.meta.url)));
+  } catch (error) {
+    if (error instanceof WebAssembly.CompileError) return null;
+    throw error;
+  }
+}
 
 /** kernels.wat's exports. Pointers are byte offsets into the memory, counts in elements. */
 type KernelExports = {
@@ -79,7 +90,7 @@ const MAX_BYTES = 256 * 1024 * 1024;
 const kernelsByBuffer = new WeakMap<ArrayBufferLike, Kernels>();
 
 function kernelsEnabled(): boolean {
-  return process.env[ENGINE_KERNELS_ENV_VAR]?.trim() !== 'js';
+  return MODULE !== null && process.env[ENGINE_KERNELS_ENV_VAR]?.trim() !== 'js';
 }
 
 /** A fixed-size WebAssembly memory with the kernels bound to it, and a bump allocator over it. */
@@ -96,7 +107,7 @@ export class KernelMemory {
     }
     const pages = Math.ceil(bytes / PAGE_BYTES);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    const instance = new WebAssembly.Instance(MODULE, { env: { memory } });
+    const instance = new WebAssembly.Instance(MODULE!, { env: { memory } });
     this.#buffer = memory.buffer;
     kernelsByBuffer.set(memory.buffer, {
       exports: instance.exports as unknown as KernelExports,
