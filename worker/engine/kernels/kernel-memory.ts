@@ -7,9 +7,8 @@
  * and its step's scratch arrays. `kernelsFor(...arrays)` returns the kernels bound to the memory
  * that holds all of the arrays, or null, and every caller keeps its JavaScript loop for null: an
  * array from elsewhere, a memory that was full, a runtime without WebAssembly SIMD, or
- * `FOLDWISE_ENGINE_KERNELS=js`. The kernels
- * compute bit for bit what those loops compute (test/worker/engine/kernels.test.ts), so which
- * one ran never changes a result.
+ * `FOLDWISE_ENGINE_KERNELS=js`. The kernels compute bit for bit what those loops compute (the
+ * tests in test/worker/engine/ train both ways), so which one ran never changes a result.
  *
  * A memory never grows: growing replaces its buffer and detaches every array allocated from it.
  * An allocation that does not fit is served from the JavaScript heap instead (and runs the loops).
