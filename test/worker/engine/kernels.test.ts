@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { compileKernels, KERNELS_WASM } from '../../../worker/engine/kernels/build-kernels.js';
-import { KernelMemory, kernelsFor } from '../../../worker/engine/kernels/kernel-memory.js';
+import { ENGINE_KERNELS_ENV_VAR, KernelMemory, kernelsFor } from '../../../worker/engine/kernels/kernel-memory.js';
 import { ParameterOptimizer } from '../../../worker/engine/optimizers.js';
 import { createRng } from '../../../worker/rng.js';
+import { withEnv } from '../../helpers/run-task.js';
 
 test('the committed kernels.wasm is the compilation of kernels.wat (run `npm run build:kernels` after editing it)', async () => {
   assert.deepEqual(new Uint8Array(readFileSync(KERNELS_WASM)), await compileKernels());
@@ -27,13 +28,10 @@ test('a kernel memory hands out aligned arrays with kernels, and plain arrays on
   assert.equal(kernelsFor(a, new KernelMemory(1).f32(1)), null);
 });
 
-test('FOLDWISE_ENGINE_KERNELS=js makes memories hand out plain arrays', () => {
-  process.env.FOLDWISE_ENGINE_KERNELS = 'js';
-  try {
+test('FOLDWISE_ENGINE_KERNELS=js makes memories hand out plain arrays', async () => {
+  await withEnv(ENGINE_KERNELS_ENV_VAR, 'js', async () => {
     assert.equal(kernelsFor(new KernelMemory(100).f32(10)), null);
-  } finally {
-    delete process.env.FOLDWISE_ENGINE_KERNELS;
-  }
+  });
 });
 
 /** Parameters, two Adam slots and a gradient, in a kernel memory or in plain arrays, with the same values. */
