@@ -79,29 +79,8 @@ export class ParameterOptimizer {
    * fixed entries whose gradient the caller keeps at zero.
    */
   applyRange(P: Float32Array, slots: readonly Float32Array[], G: Float32Array, from: number, to: number): void {
-    const kernels = this.#code === 0 ? kernelsFor(P, slots[0]!, slots[1]!, G) : null;
-    if (kernels !== null) {
-      const at = from * 4;
-      const [stepSize, inverse2] = this.#adamFactors();
-      kernels.exports.adam(
-        P.byteOffset + at,
-        slots[0]!.byteOffset + at,
-        slots[1]!.byteOffset + at,
-        G.byteOffset + at,
-        to - from,
-        stepSize,
-        inverse2,
-        this.#epsilon,
-      );
-      return;
-    }
     this.#single[0] = from;
     this.applyRanges(P, slots, G, this.#single, 1, to - from);
-  }
-
-  /** Adam's step size lr / (1 − β1ᵗ) and 1 / (1 − β2ᵗ), for the current step. */
-  #adamFactors(): [number, number] {
-    return [this.learningRate / this.#correction1, 1 / this.#correction2];
   }
 
   /**
@@ -117,21 +96,20 @@ export class ParameterOptimizer {
     switch (this.#code) {
       case 0: {
         // lr · m̂ / (√v̂ + ε), with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
-        const [stepSize, inverse2] = this.#adamFactors();
-        const kernels = kernelsFor(P, s1, s2, G, starts);
+        const stepSize = lr / this.#correction1;
+        const inverse2 = 1 / this.#correction2;
+        const kernels = kernelsFor(P, s1, s2, G);
         if (kernels !== null) {
-          kernels.exports.adamRanges(
-            P.byteOffset,
-            s1.byteOffset,
-            s2.byteOffset,
-            G.byteOffset,
-            starts.byteOffset,
-            count,
-            width,
-            stepSize,
-            inverse2,
-            eps,
-          );
+          const { adam, adamRanges } = kernels.exports;
+          if (kernelsFor(P, starts) !== null) {
+            adamRanges(P.byteOffset, s1.byteOffset, s2.byteOffset, G.byteOffset, starts.byteOffset, count, width, stepSize, inverse2, eps);
+          } else {
+            // Starts from elsewhere (applyRange's one): a kernel call per range.
+            for (let r = 0; r < count; r++) {
+              const at = starts[r]! * 4;
+              adam(P.byteOffset + at, s1.byteOffset + at, s2.byteOffset + at, G.byteOffset + at, width, stepSize, inverse2, eps);
+            }
+          }
           break;
         }
         for (let r = 0; r < count; r++) {
