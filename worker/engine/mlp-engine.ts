@@ -663,17 +663,13 @@ export class MlpEngine {
   // ───────────────────────────── pieces ─────────────────────────────
 
   /**
-   * A tensor's values in a scratch array for `purpose`, reused by later steps. On wasm they are
-   * copied straight from the backend's heap: `dataSync` returns a fresh copy at every read, and
-   * those (~250 KB per step for ncf's tower) cost more in garbage collection than the copy.
+   * A tensor's values in a scratch array for `purpose`, reused by later steps: in the scratch
+   * memory, where the kernels read them. On wasm they are copied straight from the backend's heap:
+   * `dataSync` returns a fresh copy at every read, and those (~250 KB per step for ncf's tower)
+   * cost more in garbage collection than the copy.
    */
   #read(tensor: Tensor, purpose: string): Float32Array {
-    const backend = this.#tf.backend() as { typedArrayFromHeap?: (tensor: Tensor) => Float32Array };
-    if (typeof backend.typedArrayFromHeap !== 'function') return tensor.dataSync() as Float32Array;
-    const heap = backend.typedArrayFromHeap(tensor);
-    const out = this.#buffer(purpose, heap.length);
-    out.set(heap);
-    return out;
+    return this.#readInto(tensor, this.#buffer(purpose, tensor.size));
   }
 
   /** A tensor's values copied into `target` (of its size). @returns target */
