@@ -45,6 +45,7 @@ import { runTask } from '../worker/training/run-task.js';
 import { DEFAULT_CSV, DEFAULT_SEED, exportFraud, FRAUD_DATASET, TEST_FRACTION } from './export-fraud.js';
 import { machineLine, median, writeSection } from './report.js';
 import { BASELINES_JSON, PYTHON, python, runJson } from './baselines.js';
+import { withEnv } from './env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('./out', import.meta.url));
@@ -156,17 +157,6 @@ async function timed<T>(body: () => Promise<T>): Promise<{ value: T; cpuSeconds:
   return { value, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-async function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
-  const previous = process.env[name];
-  process.env[name] = value;
-  try {
-    return await body();
-  } finally {
-    if (previous === undefined) delete process.env[name];
-    else process.env[name] = previous;
-  }
-}
-
 type Data = {
   readonly x: Float32Array;
   readonly y: Float32Array;
@@ -194,8 +184,8 @@ function variants(tf: TensorFlow, backend: BackendName, data: Data, modelDir: st
     (engine: 'fast' | 'layers', kind: Task['kind'], kernels: 'wasm' | 'js' = 'wasm') =>
     async (epochs: number): Promise<Measurement> => {
       const { value: result, cpuSeconds } = await timed(() =>
-        withEnv(MLP_ENGINE_ENV_VAR, engine, () =>
-          withEnv(ENGINE_KERNELS_ENV_VAR, kernels, () => runTask(task(kind, epochs, modelDir), ctx, () => undefined)),
+        withEnv({ [MLP_ENGINE_ENV_VAR]: engine, [ENGINE_KERNELS_ENV_VAR]: kernels }, () =>
+          runTask(task(kind, epochs, modelDir), ctx, () => undefined),
         ),
       );
       const samples = (kind === 'refit' ? data.n : data.foldTrainRows) * epochs;

@@ -17,6 +17,7 @@ import { DEFAULT_PARAMS, validateSpec, type Params } from '../worker/contract/sp
 import { EMBEDDING_STEPS_ENV_VAR, RECSYS_ENGINE_ENV_VAR } from '../worker/engine/ratings-trainer.js';
 import { runTask } from '../worker/training/run-task.js';
 import { machineLine, writeSection } from './report.js';
+import { setEnv } from './env.js';
 
 type ModelKey = 'mf' | 'ncf' | 'neumf';
 type Path = 'lazy' | 'exact' | 'layers';
@@ -96,8 +97,7 @@ async function crossValidate(tf: TensorFlow, backend: BackendName, params: Param
     testSplit: { fraction: 0.2 },
     validation: { kind: 'kfold', k: FOLDS, earlyStopping: { monitor: 'val_rmse', patience: 3, minDelta: 0.002, restoreBestWeights: true } },
   });
-  const previous = Object.keys(ENV[path]).map((key) => [key, process.env[key]] as const);
-  Object.assign(process.env, ENV[path]);
+  const restore = setEnv(ENV[path]);
   try {
     let rmse = 0;
     let epochs = 0;
@@ -118,10 +118,7 @@ async function crossValidate(tf: TensorFlow, backend: BackendName, params: Param
     }
     return { rmse, epochs };
   } finally {
-    for (const [key, value] of previous) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restore();
   }
 }
 

@@ -40,6 +40,7 @@ import { runTask } from '../worker/training/run-task.js';
 import { loadTable, prepareData } from '../worker/training/task-data.js';
 import { PYTHON, python, runJson } from './baselines.js';
 import { machineLine, median, writeSection } from './report.js';
+import { setEnv } from './env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('./out', import.meta.url));
@@ -213,18 +214,6 @@ async function measureFoldwise(
     restore();
     rmSync(modelDir, { recursive: true, force: true });
   }
-}
-
-/** Sets environment variables; @returns a function that puts the previous values back. */
-function setEnv(values: Record<string, string>): () => void {
-  const previous = Object.keys(values).map((key) => [key, process.env[key]] as const);
-  Object.assign(process.env, values);
-  return () => {
-    for (const [key, value] of previous) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
 }
 
 /** Training ratings of a refit (the non-test rows). */
