@@ -122,7 +122,15 @@ function isRunningOrPending(taskId: string): boolean {
 
 function send(message: FromWorker): void {
   // After a disconnect there is nobody to tell; the process is exiting.
-  if (process.connected) process.send?.(message);
+  if (process.connected) process.send?.(message, undefined, undefined, exitIfUnsent);
+}
+
+/**
+ * A write can still fail as the coordinator closes the channel (EPIPE). Without a callback Node makes that an
+ * 'error' event on process, an uncaught exception (exit code 1); with it, the worker exits as on a disconnect.
+ */
+function exitIfUnsent(error: Error | null): void {
+  if (error !== null) exitNow();
 }
 
 /** A message that fails validation is answered as a failed task when it names one. */

@@ -172,7 +172,7 @@ test('worker main: exits when the coordinator disconnects, even mid-task', async
     worker.send({ type: 'task', task: sineTask('6:1:1', { epochs: 10_000 }) });
     assert.equal((await worker.next()).type, 'epoch');
     worker.child.disconnect();
-    assert.equal(await worker.exited, 0);
+    assert.equal(await worker.exited, 0, worker.stderr);
   } finally {
     worker.child.kill();
   }
