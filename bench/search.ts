@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage } from '../server/storage/storage.js';
 import { exportFraud, DEFAULT_CSV } from './export-fraud.js';
@@ -26,7 +26,7 @@ import { python, runJson } from './baselines.js';
 const OUT = fileURLToPath(new URL('./out', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/foldwise.js', import.meta.url));
 
-type Variant = {
+export type Variant = {
   readonly key: string;
   readonly label: string;
   readonly yaml: string;
@@ -34,9 +34,18 @@ type Variant = {
   readonly sharePrefixes?: boolean;
 };
 
-const BASE = (name: string, extra: string, grid = 'depth: [1, 2, 3]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: [10, 20]') => `
+/** The benchmark's data: the fraud CSV and the seed of its splits (bench/search-seeds.ts varies both). */
+export type SearchData = { readonly csv: string; readonly seed: number };
+const DEFAULT_DATA: SearchData = { csv: DEFAULT_CSV, seed: 42 };
+
+const BASE = (
+  name: string,
+  extra: string,
+  grid = 'depth: [1, 2, 3]\n  width: [32, 64]\n  batchSize: [64, 128]\n  epochs: [10, 20]',
+  data: SearchData = DEFAULT_DATA,
+) => `
 name: ${name}
-dataset: { kind: csv, path: ${DEFAULT_CSV}, target: label }
+dataset: { kind: csv, path: ${data.csv}, target: label }
 task: binary
 testSplit: { fraction: 0.2 }
 model: { optimizer: adam, learningRate: 0.001, widthSchedule: halve, activation: relu }
@@ -48,15 +57,25 @@ validation:
   stratified: true
 ${extra}
 selection: { metric: auc }
-seed: 42
+seed: ${data.seed}
 `;
 
+/** Full training (GridSearchCV's protocol) on `data`. */
+export const plainVariant = (data: SearchData = DEFAULT_DATA): Variant => ({
+  key: 'plain',
+  label: "foldwise, every configuration trained in full (as GridSearchCV); 10-epoch ones read off the 20-epoch ones' first epochs",
+  yaml: BASE('bench-plain', '', undefined, data),
+});
+
+/** Early stopping on val_auc and fold cutting, the settings of bench/search-settings.ts, on `data`. */
+export const smartVariant = (data: SearchData = DEFAULT_DATA): Variant => ({
+  key: 'smart',
+  label: 'foldwise, early stopping on val_auc + fold cutting',
+  yaml: BASE('bench-smart', `  earlyStopping: ${BENCH_EARLY_STOPPING}\npruning:\n  foldCut: ${BENCH_FOLD_CUT}`, undefined, data),
+});
+
 const VARIANTS: Variant[] = [
-  {
-    key: 'plain',
-    label: "foldwise, every configuration trained in full (as GridSearchCV); 10-epoch ones read off the 20-epoch ones' first epochs",
-    yaml: BASE('bench-plain', ''),
-  },
+  plainVariant(),
   {
     // The same search with epoch-prefix sharing off: every configuration trains on its own.
     key: 'plain-unshared',
@@ -70,14 +89,10 @@ const VARIANTS: Variant[] = [
     label: 'foldwise, fold cutting only (full training otherwise)',
     yaml: BASE('bench-foldcut', `pruning:\n  foldCut: ${BENCH_FOLD_CUT}`),
   },
-  {
-    key: 'smart',
-    label: 'foldwise, early stopping on val_auc + fold cutting',
-    yaml: BASE('bench-smart', `  earlyStopping: ${BENCH_EARLY_STOPPING}\npruning:\n  foldCut: ${BENCH_FOLD_CUT}`),
-  },
+  smartVariant(),
 ];
 
-type Measured = {
+export type Measured = {
   readonly wallS: number;
   /** From the search's start to its end, as recorded in the database: no process start-up, no refit. */
   readonly searchWallS: number;
@@ -93,7 +108,7 @@ type Measured = {
   readonly outsideTrainingShare: number;
 };
 
-function runSearch(variant: Variant, workers: number, suffix: string): Measured {
+export function runSearch(variant: Variant, workers: number, suffix: string): Measured {
   const dataDir = join(OUT, `search-${variant.key}-${suffix}`);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -175,7 +190,7 @@ function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined ? '—' : value.toFixed(digits);
 }
 
-type Baseline = { wall_s: number; best_cv_auc: number; test_auc: number; epochs_total: number };
+export type Baseline = { wall_s: number; best_cv_auc: number; test_auc: number; epochs_total: number };
 
 /** The Python searches bench/baselines.ts measured (bench/out/baselines.json), by label. */
 function readBaselines(): Record<string, Baseline> {
@@ -375,4 +390,4 @@ ${scaling}`,
   );
 }
 
-await main();
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
