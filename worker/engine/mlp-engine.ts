@@ -1,30 +1,33 @@
 /**
  * A training engine for the `mlp` family that spends as few TensorFlow.js kernels per step as it
  * can. On the WebAssembly backend a kernel costs ~5 µs of dispatch and its elementwise kernels
- * run at ~5 ns per element (no SIMD), while matrix products run on XNNPACK (SIMD). So a step is
- * written by hand rather than taped by `tf.grad`: TensorFlow.js does the matrix products and
- * plain JavaScript the cheap elementwise glue.
+ * run at ~5 ns per element (no SIMD), and a matrix product on XNNPACK (SIMD) makes an operator and
+ * packs its right operand at every call (the operands change every step: bench/engine-products.ts).
+ * So a step is written by hand rather than taped by `tf.grad`, and runs mostly in foldwise's own
+ * WebAssembly SIMD kernels (kernels/), on arrays in their memories.
  *
- * - Per step, one kernel per matrix product: 8 for the reference MLP 30→64→32→1 (3 fused
- *   products forward, 5 backward), against ~150 for `optimizer.minimize` on the layers model.
+ * - Per step, 8 matrix products for the reference MLP 30→64→32→1 (3 forward, 5 backward), against
+ *   ~150 kernels for `optimizer.minimize` on the layers model. The backward products, and the
+ *   forward ones of relu and linear hidden layers, run in the kernels' `matMul` (`matMul` below);
+ *   the output layer's product and those of the other activations are TensorFlow.js's fused
+ *   products (its activations, so that the fixed units below output exactly 1): one kernel each.
  * - Biases are folded into the kernels ("augmented" layout): every layer input carries a
  *   trailing column of ones and every kernel a trailing bias row, so the bias gradient falls out
  *   of the kernel's product (no reductions). Each hidden layer keeps its ones column alive with
  *   one FIXED extra unit (zero weights, a constant pre-activation whose activation is exactly 1)
  *   that is never updated.
  * - The backward pass is written out per activation; sigmoid + cross-entropy and softmax +
- *   cross-entropy collapse to `p − y`. No product has a transposed operand (on wasm those leave
- *   XNNPACK for a naive loop): each layer's input is also kept transposed (aᵀ, written by the
- *   loop that applies dropout), so dW = aᵀ·δ and dh = δ·Wᵀ (Wᵀ: a small copy). XNNPACK packs
- *   a product's right operand at every call (a new tensor each step), so the right operands are
- *   the small ones where there is a choice: W and Wᵀ, and δ (b × units) in dW.
+ *   cross-entropy collapse to `p − y`. No product has a transposed operand (row-major `a · b`
+ *   only, for `matMul` and XNNPACK's fast path alike): each layer's input is also kept transposed
+ *   (aᵀ, written by the loop that applies dropout), so dW = aᵀ·δ and dh = δ·Wᵀ (Wᵀ: a small copy).
  * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
  *   TensorFlow.js's formulas and defaults: optimizers.ts) run on Float32Arrays outside
  *   TensorFlow.js: on the CPU backends (wasm, cpu, tensorflow) reading a tensor is a synchronous
  *   memory copy, far cheaper than an elementwise kernel. Parameters, optimizer state and the
- *   step's scratch arrays live in kernel memories (kernels/kernel-memory.ts), where Adam, relu's
- *   gradient, dropout, the transposes and each layer's gradient run as WebAssembly SIMD loops
- *   with the JavaScript loops' results; the other activations and optimizers run in JavaScript.
+ *   step's scratch arrays live in kernel memories (kernels/kernel-memory.ts), where the products,
+ *   Adam, relu and its gradient, dropout, the transposes and each layer's gradient run as
+ *   WebAssembly SIMD loops with the JavaScript loops' results; the other activations and
+ *   optimizers run in JavaScript.
  * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
  *   dropout masks come from a seeded stream.
  *
@@ -111,6 +114,11 @@ export type TowerGradients = {
 /** Called between batches (abort checks, yielding to the event loop); may throw to stop. */
 export type BetweenBatches = () => Promise<void> | void;
 
+/**
+ * Hidden-layer activations whose products run in the scratch memory (matMul, then reluInPlace):
+ * relu and linear are exact whoever computes them, so the fixed unit still outputs exactly 1.
+ */
+const OWN_PRODUCT_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu']);
 /** Activations a fused matrix product applies itself. */
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
 /** Rows per forward pass at inference, as models/layers.ts's PREDICT_BATCH_SIZE. */
@@ -499,11 +507,11 @@ export class MlpEngine {
   }
 
   /**
-   * Forward and backward pass on one batch, 8 kernels for two hidden layers (9 with the
-   * gradient by the inputs): every product is a plain `a · b` (no transposed operand, hence
-   * XNNPACK's fast path on wasm). Each layer's input a_l is kept transposed as well (aᵀ, rows × b),
-   * so that dW_l = a_lᵀ · δ_l and the gradient by a_l is δ_l · W_lᵀ (a small copy of the kernel):
-   * the large operands sit on the left, and XNNPACK packs only the right one (δ, W or Wᵀ).
+   * Forward and backward pass on one batch, 8 products for two hidden layers (9 with the
+   * gradient by the inputs), each a plain `a · b` (no transposed operand): each layer's input a_l
+   * is kept transposed as well (aᵀ, rows × b), so that dW_l = a_lᵀ · δ_l and the gradient by a_l
+   * is δ_l · W_lᵀ (a small copy of the kernel). Which products run in `matMul` and which on
+   * TensorFlow.js: the file's header.
    * @param x0 the batch's inputs, b × (nInputs + 1) with a last column of ones.
    * @param outputDelta receives the outputs p (b × nOutputs) and writes ∂(Σ loss / lossFactor)/∂z
    *   of the output layer's pre-activations into `delta` (b × nOutputs).
@@ -521,16 +529,15 @@ export class MlpEngine {
     const owned: Tensor[] = [];
     const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
     const upload = (values: Float32Array, r: number, k: number) => own(tf.tensor3d(values, [1, r, k]));
-    // Kernels run directly on rank-3 operands, as tf.matMul and tf.fused.matMul run them after
-    // reshaping: this saves three reshape kernels and the op wrapper per product.
-    const product = (a: Tensor, w: Tensor) =>
-      own(engine.runKernel('BatchMatMul', { a, b: w }, { transposeA: false, transposeB: false }) as Tensor);
     this.#reserveScratch(b);
     try {
       // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript, and
       // what the backward pass needs of each hidden layer's activations.
       const first = layers[0]!;
-      const inputs: Tensor[] = [upload(x0, b, first.rows)];
+      // Each layer's input in the scratch memory; as a tensor only for a product TensorFlow.js runs.
+      const inputs: Float32Array[] = [x0];
+      const inputTensors: (Tensor | undefined)[] = [];
+      const inputTensor = (l: number) => (inputTensors[l] ??= upload(inputs[l]!, b, layers[l]!.rows));
       const inputsT: Float32Array[] = [transpose(this.#buffer('inputT0', b * first.rows), x0, b, first.rows)];
       const tapes: HiddenTape[] = [];
       const keep = 1 - this.hyper.dropout;
@@ -538,20 +545,33 @@ export class MlpEngine {
       for (let l = 0; l < L; l++) {
         const layer = layers[l]!;
         const kind = layer.hidden ? activation : this.#outputActivation();
-        // A view of P: it does not change before the step's tensors are disposed.
-        const weights = upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols);
-        let out = own(
-          engine.runKernel(
-            '_FusedMatMul',
-            { a: inputs[l]!, b: weights },
-            { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 },
-          ) as Tensor,
-        );
-        if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
-        if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
-        // The output layer's values are read once, at once: a view will do. A hidden layer's are copied
-        // into the scratch memory, where the kernels that drop them out or transpose them can read them.
-        const values = layer.hidden ? this.#read(out, dropout && activation === 'relu' ? `values${l}` : `h${l}`) : this.#view(out);
+        const name = dropout && activation === 'relu' ? `values${l}` : `h${l}`;
+        let values: Float32Array;
+        if (layer.hidden && OWN_PRODUCT_ACTIVATIONS.has(kind)) {
+          // The product in the scratch memory (see matMul), on a copy of the layer's kernel there.
+          const weights = this.#buffer(`weights${l}`, layer.rows * layer.cols);
+          weights.set(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols));
+          values = matMul(this.#buffer(name, b * layer.cols), inputs[l]!, weights, b, layer.rows, layer.cols);
+          if (kind === 'relu') reluInPlace(values);
+        } else {
+          // A view of P: it does not change before the step's tensors are disposed.
+          const weights = upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols);
+          // Run directly on rank-3 operands, as tf.fused.matMul runs it after reshaping: this saves
+          // three reshape kernels and the op wrapper per product.
+          let out = own(
+            engine.runKernel(
+              '_FusedMatMul',
+              { a: inputTensor(l), b: weights },
+              { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 },
+            ) as Tensor,
+          );
+          if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
+          if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
+          // The output layer's values are read once, at once: a view will do. A hidden layer's are copied
+          // into the scratch memory, where the kernels that drop them out or transpose them can read them.
+          values = layer.hidden ? this.#read(out, name) : this.#view(out);
+          if (layer.hidden && !dropout) inputTensors[l + 1] = out;
+        }
         if (!layer.hidden) {
           p = values;
           break;
@@ -565,11 +585,11 @@ export class MlpEngine {
           const mask = relu ? null : this.#buffer(`mask${l}`, values.length);
           this.#rng.dropout(values, dropped, nextT, mask, b, layer.cols, keep);
           tapes.push(relu ? { h: dropped, mask: null, scale: Math.fround(1 / keep) } : { h: values, mask, scale: 1 });
-          inputs.push(upload(dropped, b, layer.cols));
+          inputs.push(dropped);
         } else {
           transpose(nextT, values, b, layer.cols);
           tapes.push({ h: values, mask: relu ? null : this.#ones(values.length), scale: 1 });
-          inputs.push(out);
+          inputs.push(values);
         }
         inputsT.push(nextT);
       }
@@ -581,18 +601,24 @@ export class MlpEngine {
       let input: Float32Array | null = null;
       for (let l = L - 1; l >= 0; l--) {
         const layer = layers[l]!;
-        const deltaTensor = upload(delta, b, layer.nOut);
-        sums[l] = this.#readInto(product(upload(inputsT[l]!, layer.rows, b), deltaTensor), this.#sums[l]!);
+        // The backward products run in the scratch memory, where all their operands are (see matMul).
+        const { rows, nIn, nOut } = layer;
+        const sum = matMul(this.#buffer(`sum${l}`, rows * nOut), inputsT[l]!, delta, rows, b, nOut);
+        this.#sums[l]!.set(sum);
+        sums[l] = this.#sums[l]!;
         if (l === 0) {
-          if (inputColumns > 0) {
-            const kernelT = upload(this.#kernelTransposed(layer, inputColumns), layer.nOut, inputColumns);
-            input = this.#read(product(deltaTensor, kernelT), 'input');
-          }
+          if (inputColumns > 0)
+            input = matMul(
+              this.#buffer('input', b * inputColumns),
+              delta,
+              this.#kernelTransposed(layer, inputColumns),
+              b,
+              nOut,
+              inputColumns,
+            );
           break;
         }
-        const kernelT = upload(this.#kernelTransposed(layer, layer.nIn), layer.nOut, layer.nIn);
-        // Copied into the scratch memory, for the relu kernel.
-        const upstream = this.#read(product(deltaTensor, kernelT), `upstream${l}`);
+        const upstream = matMul(this.#buffer(`upstream${l}`, b * nIn), delta, this.#kernelTransposed(layer, nIn), b, nOut, nIn);
         const below = layers[l - 1]!;
         const tape = tapes[l - 1]!;
         const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
@@ -860,6 +886,44 @@ function activationGradient(
 const BLOCK = 16;
 
 /** Writes `a` (rows × cols, row-major) transposed into `out` (cols × rows). @returns out */
+/**
+ * out ← a·b, a m × k, b k × n, out m × n, row-major: the SIMD kernel where the three arrays are in
+ * one kernel memory, else this loop. Both sum each out[i][j] over p = 0 … k − 1 in that order in
+ * float32, so they give the same bits. Used for the backward pass's products instead of
+ * TensorFlow.js's: on wasm each of those makes an XNNPACK operator and packs its right operand
+ * at every call (a third of a step at batch 128; bench/engine-products.ts), and the kernel runs
+ * these small products faster than XNNPACK's own arithmetic.
+ */
+export function matMul(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+  const kernels = kernelsFor(out, a, b);
+  if (kernels !== null) {
+    kernels.exports.matMul(out.byteOffset, a.byteOffset, b.byteOffset, m, k, n);
+    return out;
+  }
+  const round = Math.fround;
+  out.fill(0, 0, m * n);
+  // p outside j: the same order of sums per entry, with b read along its rows.
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let p = 0; p < k; p++) {
+      const ap = a[i * k + p]!;
+      for (let j = 0, at = p * n; j < n; j++, at++) out[row + j] = round(out[row + j]! + round(ap * b[at]!));
+    }
+  }
+  return out;
+}
+
+/** values ← max(values, 0): the kernel's f32x4.max or Math.max, which agree on −0 and NaN. */
+function reluInPlace(values: Float32Array): Float32Array {
+  const kernels = kernelsFor(values);
+  if (kernels !== null) {
+    kernels.exports.relu(values.byteOffset, values.length);
+    return values;
+  }
+  for (let i = 0; i < values.length; i++) values[i] = Math.max(values[i]!, 0);
+  return values;
+}
+
 function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): Float32Array {
   const kernels = kernelsFor(out, a);
   if (kernels !== null) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { compileKernels, KERNELS_WASM } from '../../../worker/engine/kernels/build-kernels.js';
 import { ENGINE_KERNELS_ENV_VAR, KernelMemory, kernelsFor } from '../../../worker/engine/kernels/kernel-memory.js';
+import { matMul } from '../../../worker/engine/mlp-engine.js';
 import { ParameterOptimizer } from '../../../worker/engine/optimizers.js';
 import { createRng } from '../../../worker/rng.js';
 import { withEnv } from '../../helpers/run-task.js';
@@ -71,3 +72,37 @@ for (const lr of [0.001, 0.3]) {
     assert.deepEqual(runs[0], runs[1]);
   });
 }
+
+test('matMul: the kernel gives the JavaScript loop’s bits and the product, on every tail of 16 and 4 columns', () => {
+  const memory = new KernelMemory(40_000, 16);
+  const rng = createRng(5);
+  for (const [m, k, n] of [
+    [1, 1, 1],
+    [3, 7, 16],
+    [5, 31, 65],
+    [128, 65, 33],
+    [33, 128, 1],
+    [2, 4, 19],
+    [4, 1, 32],
+  ] as const) {
+    const a = memory.f32(m * k);
+    const b = memory.f32(k * n);
+    for (let i = 0; i < a.length; i++) a[i] = rng.normal() * 10 ** ((i % 5) - 2);
+    for (let i = 0; i < b.length; i++) b[i] = i % 9 === 0 ? -0 : rng.normal();
+    const viaKernel = matMul(memory.f32(m * n), a, b, m, k, n);
+    const viaLoop = matMul(new Float32Array(m * n), Float32Array.from(a), Float32Array.from(b), m, k, n);
+    assert.notEqual(kernelsFor(viaKernel, a, b), null);
+    assert.deepEqual(viaKernel, viaLoop, `${m} × ${k} × ${n}`);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        let magnitude = 0;
+        for (let p = 0; p < k; p++) {
+          sum += a[i * k + p]! * b[p * n + j]!;
+          magnitude += Math.abs(a[i * k + p]! * b[p * n + j]!);
+        }
+        // float32 summation's error bound, k·ε·Σ|a·b|
+        assert.ok(Math.abs(viaKernel[i * n + j]! - sum) <= k * 2 ** -23 * magnitude, `${m} × ${k} × ${n} at ${i}, ${j}`);
+      }
+  }
+});

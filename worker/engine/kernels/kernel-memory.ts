@@ -1,6 +1,6 @@
 /**
- * The engines' elementwise loops in WebAssembly SIMD (kernels.wat, compiled into the committed
- * kernels.wasm by build-kernels.ts), and the memories they run on.
+ * The engines' elementwise loops and small matrix products in WebAssembly SIMD (kernels.wat,
+ * compiled into the committed kernels.wasm by build-kernels.ts), and the memories they run on.
  *
  * A kernel can only read and write its own linear memory, so an engine allocates the arrays a
  * kernel touches from a `KernelMemory`: its parameters, optimizer slots and gradient (sized once),
@@ -15,7 +15,8 @@
  *
  * Written by hand because no maintained npm package offers these loops over shared memory:
  * TensorFlow.js's own wasm kernels cost ~5 µs of dispatch each (mlp-engine.ts), which these
- * loops over a few thousand values are there to avoid.
+ * loops over a few thousand values are there to avoid, and its products on XNNPACK make an
+ * operator and pack the right operand at every call (bench/engine-products.ts).
  */
 import { readFileSync } from 'node:fs';
 
@@ -62,6 +63,8 @@ type KernelExports = {
     state: number,
   ): void;
   transpose(out: number, a: number, rows: number, cols: number): void;
+  matMul(c: number, a: number, b: number, m: number, k: number, n: number): void;
+  relu(values: number, n: number): void;
   layerGradient(
     G: number,
     sums: number,

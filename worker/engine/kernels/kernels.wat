@@ -1,4 +1,4 @@
-;; The engines' elementwise loops in WebAssembly SIMD (kernel-memory.ts loads them; build-kernels.ts
+;; The engines' elementwise loops and small products in WebAssembly SIMD (kernel-memory.ts loads them; build-kernels.ts
 ;; compiles this file into kernels.wasm). Each computes exactly what the JavaScript loop it
 ;; replaces computes, bit for bit: Adam in float64 (JavaScript's arithmetic), the others in float32
 ;; where the JavaScript product of two float32 values rounded to float32 is the float32 product.
@@ -250,4 +250,106 @@
           (then (f32.store (i32.add (local.get $G) (i32.add (local.get $row) (i32.shl (local.get $nOut) (i32.const 2)))) (f32.const 0))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows_loop))))
+
+  ;; values ← max(values, 0) on n float32 values (mlp-engine.ts's reluInPlace; wasm's max, as
+  ;; JavaScript's Math.max, takes −0 below 0 and returns NaN for NaN).
+  (func (export "relu") (param $values i32) (param $n i32)
+    (local $at i32) (local $end i32) (local $vectors i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $vectors_done
+      (loop $vector
+        (br_if $vectors_done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (v128.store (i32.add (local.get $values) (local.get $at))
+          (f32x4.max (v128.load (i32.add (local.get $values) (local.get $at))) (v128.const f32x4 0 0 0 0)))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vector)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $at) (local.get $end)))
+        (f32.store (i32.add (local.get $values) (local.get $at))
+          (f32.max (f32.load (i32.add (local.get $values) (local.get $at))) (f32.const 0)))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail))))
+
+  ;; c ← a·b: a m × k, b k × n, c m × n, row-major float32. Each c[i][j] is the float32 sum over
+  ;; p = 0 … k − 1, in that order, of the float32 products a[i][p]·b[p][j], starting from 0: what the
+  ;; JavaScript loop of mlp-engine.ts's `matMul` computes. A row of c at a time, 16 columns (four
+  ;; vectors held in registers over the whole k loop), then 4, then one.
+  (func (export "matMul") (param $c i32) (param $a i32) (param $b i32) (param $m i32) (param $k i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $arow i32) (local $bp i32) (local $ap i32) (local $cp i32)
+    (local $av v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $s f32)
+    (local $ldb i32) (local $lda i32)
+    (local.set $ldb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $rows_done (loop $rows
+      (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+      (local.set $arow (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
+      (local.set $cp (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $ldb))))
+      (local.set $j (i32.const 0))
+      ;; 16-wide
+      (block $j16_done (loop $j16
+        (br_if $j16_done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $n)))
+        (local.set $c0 (v128.const i32x4 0 0 0 0)) (local.set $c1 (v128.const i32x4 0 0 0 0))
+        (local.set $c2 (v128.const i32x4 0 0 0 0)) (local.set $c3 (v128.const i32x4 0 0 0 0))
+        (local.set $ap (local.get $arow))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (block $p_done (loop $pl
+          (br_if $p_done (i32.eqz (local.get $p)))
+          (local.set $av (v128.load32_splat (local.get $ap)))
+          (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $av) (v128.load (local.get $bp)))))
+          (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $av) (v128.load offset=16 (local.get $bp)))))
+          (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $av) (v128.load offset=32 (local.get $bp)))))
+          (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $av) (v128.load offset=48 (local.get $bp)))))
+          (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+          (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+          (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+          (br $pl)))
+        (v128.store (local.get $cp) (local.get $c0))
+        (v128.store offset=16 (local.get $cp) (local.get $c1))
+        (v128.store offset=32 (local.get $cp) (local.get $c2))
+        (v128.store offset=48 (local.get $cp) (local.get $c3))
+        (local.set $cp (i32.add (local.get $cp) (i32.const 64)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $j16)))
+      ;; 4-wide
+      (block $j4_done (loop $j4
+        (br_if $j4_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+        (local.set $c0 (v128.const i32x4 0 0 0 0))
+        (local.set $ap (local.get $arow))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (block $p4_done (loop $p4
+          (br_if $p4_done (i32.eqz (local.get $p)))
+          (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load32_splat (local.get $ap)) (v128.load (local.get $bp)))))
+          (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+          (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+          (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+          (br $p4)))
+        (v128.store (local.get $cp) (local.get $c0))
+        (local.set $cp (i32.add (local.get $cp) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $j4)))
+      ;; scalar
+      (block $j1_done (loop $j1
+        (br_if $j1_done (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $s (f32.const 0))
+        (local.set $ap (local.get $arow))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (block $p1_done (loop $p1
+          (br_if $p1_done (i32.eqz (local.get $p)))
+          (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $ap)) (f32.load (local.get $bp)))))
+          (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+          (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+          (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+          (br $p1)))
+        (f32.store (local.get $cp) (local.get $s))
+        (local.set $cp (i32.add (local.get $cp) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $j1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rows))))
 )
