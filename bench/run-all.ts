@@ -7,7 +7,17 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPTS = ['baselines', 'engine', 'engine-products', 'recsys', 'search', 'search-seeds', 'threshold', 'dashboard', 'live-feed'] as const;
+const SCRIPTS = [
+  'baselines',
+  'engine',
+  'engine-products',
+  'recsys',
+  'search',
+  'search-seeds',
+  'threshold',
+  'dashboard',
+  'live-feed',
+] as const;
 
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(SCRIPTS as readonly string[]).includes(name));

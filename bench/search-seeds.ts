@@ -94,7 +94,8 @@ positives) and folds; on each, GridSearchCV(MLPClassifier) trained in full and f
 same grid, 2 jobs / 2 workers). Test ROC AUC of the refit winner, its CV AUC in brackets. "ES + fold cut wall" is foldwise's
 whole command over GridSearchCV's \`fit\`.
 
-| seed | GridSearchCV | foldwise, full training | foldwise, early stopping + fold cutting | ES + fold cut − GridSearchCV | its winner | ES + fold cut wall | load |
+| seed | GridSearchCV | foldwise, full training | foldwise, early stopping + fold cutting | ES + fold cut − GridSearchCV | \
+its winner | ES + fold cut wall | load |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 

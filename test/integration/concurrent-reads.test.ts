@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const SPEC = `
 name: busy
 dataset: { kind: fraud, rows: 4000, features: 8, positiveRate: 0.1 }
-model: { learningRate: 0.01, batchSize: 32, epochs: 25 }
+model: { learningRate: 0.01, batchSize: 32, epochs: 60 }
 grid: { width: [8, 16, 24, 32] }
 validation: { kind: kfold, k: 3 }
 `;
