@@ -1,33 +1,28 @@
 /**
- * A training engine for the `mlp` family that spends as few TensorFlow.js kernels per step as it
- * can. On the WebAssembly backend a kernel costs ~5 µs of dispatch and its elementwise kernels
- * run at ~5 ns per element (no SIMD), and a matrix product on XNNPACK (SIMD) makes an operator and
- * packs its right operand at every call (the operands change every step: bench/engine-products.ts).
- * So a step is written by hand rather than taped by `tf.grad`, and runs mostly in foldwise's own
- * WebAssembly SIMD kernels (kernels/), on arrays in their memories.
+ * A training engine for the `mlp` family whose training steps run no TensorFlow.js kernel. On the
+ * WebAssembly backend a kernel costs ~5 µs of dispatch, its elementwise kernels run at ~5 ns per
+ * element (no SIMD), and a matrix product on XNNPACK (SIMD) makes an operator and packs its right
+ * operand at every call, the operands changing every step (bench/engine-products.ts). So a step is
+ * written by hand rather than taped by `tf.grad`, and runs in foldwise's own WebAssembly SIMD
+ * kernels (kernels/) on arrays in their memories. TensorFlow.js gives the initial weights (the
+ * layers model's) and scores held-out rows (`predictUploaded`, one forward pass per chunk).
  *
- * - Per step, 8 matrix products for the reference MLP 30→64→32→1 (3 forward, 5 backward), against
- *   ~150 kernels for `optimizer.minimize` on the layers model. The backward products, and the
- *   forward ones of relu and linear hidden layers, run in the kernels' `matMul` (`matMul` below);
- *   the output layer's product and those of the other activations are TensorFlow.js's fused
- *   products (its activations, so that the fixed units below output exactly 1): one kernel each.
+ * - Per step, 8 matrix products for the reference MLP 30→64→32→1 (3 forward, 5 backward), in the
+ *   kernels' `matMul` (below), against ~150 kernels for `optimizer.minimize` on the layers model.
  * - Biases are folded into the kernels ("augmented" layout): every layer input carries a
  *   trailing column of ones and every kernel a trailing bias row, so the bias gradient falls out
  *   of the kernel's product (no reductions). Each hidden layer keeps its ones column alive with
- *   one FIXED extra unit (zero weights, a constant pre-activation whose activation is exactly 1)
- *   that is never updated.
+ *   one FIXED extra unit (zero weights, a constant pre-activation whose activation is exactly 1
+ *   on TensorFlow.js, for inference; a training step writes its 1 directly) that is never updated.
  * - The backward pass is written out per activation; sigmoid + cross-entropy and softmax +
  *   cross-entropy collapse to `p − y`. No product has a transposed operand (row-major `a · b`
- *   only, for `matMul` and XNNPACK's fast path alike): each layer's input is also kept transposed
- *   (aᵀ, written by the loop that applies dropout), so dW = aᵀ·δ and dh = δ·Wᵀ (Wᵀ: a small copy).
- * - Activation derivatives, dropout and the optimizer update (Adam, SGD, RMSprop, Adagrad, with
- *   TensorFlow.js's formulas and defaults: optimizers.ts) run on Float32Arrays outside
- *   TensorFlow.js: on the CPU backends (wasm, cpu, tensorflow) reading a tensor is a synchronous
- *   memory copy, far cheaper than an elementwise kernel. Parameters, optimizer state and the
- *   step's scratch arrays live in kernel memories (kernels/kernel-memory.ts), where the products,
- *   Adam, relu and its gradient, dropout, the transposes and each layer's gradient run as
- *   WebAssembly SIMD loops with the JavaScript loops' results; the other activations and
- *   optimizers run in JavaScript.
+ *   only): each layer's input is also kept transposed (aᵀ, written by the loop that applies
+ *   dropout), so dW = aᵀ·δ and dh = δ·Wᵀ (Wᵀ: a small copy).
+ * - Parameters, optimizer state and the step's scratch arrays live in kernel memories
+ *   (kernels/kernel-memory.ts), where the products, Adam, relu and its gradient, dropout, the
+ *   transposes and each layer's gradient run as WebAssembly SIMD loops with the JavaScript loops'
+ *   results; the other activations, their derivatives and the other optimizers (SGD, RMSprop,
+ *   Adagrad, with TensorFlow.js's formulas and defaults: optimizers.ts) run in JavaScript.
  * - Batches are assembled in JavaScript (a gather kernel on wasm costs ~50 ns per element);
  *   dropout masks come from a seeded stream.
  *
@@ -35,7 +30,7 @@
  * its weights, same losses, L2 on kernels only, TensorFlow.js's optimizers), up to rounding;
  * dropout masks come from a different (seeded) stream than tf.dropout's.
  */
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor2D } from '@tensorflow/tfjs';
 import type { TensorFlow } from '../backend.js';
 import type { Params } from '../contract/spec.js';
 import { SELU_ALPHA, SELU_SCALE } from '../models/activations.js';
@@ -114,11 +109,6 @@ export type TowerGradients = {
 /** Called between batches (abort checks, yielding to the event loop); may throw to stop. */
 export type BetweenBatches = () => Promise<void> | void;
 
-/**
- * Hidden-layer activations whose products run in the scratch memory (matMul, then reluInPlace):
- * relu and linear are exact whoever computes them, so the fixed unit still outputs exactly 1.
- */
-const OWN_PRODUCT_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu']);
 /** Activations a fused matrix product applies itself. */
 const FUSABLE: ReadonlySet<string> = new Set(['linear', 'relu', 'elu', 'sigmoid']);
 /** Rows per forward pass at inference, as models/layers.ts's PREDICT_BATCH_SIZE. */
@@ -508,10 +498,9 @@ export class MlpEngine {
 
   /**
    * Forward and backward pass on one batch, 8 products for two hidden layers (9 with the
-   * gradient by the inputs), each a plain `a · b` (no transposed operand): each layer's input a_l
-   * is kept transposed as well (aᵀ, rows × b), so that dW_l = a_lᵀ · δ_l and the gradient by a_l
-   * is δ_l · W_lᵀ (a small copy of the kernel). Which products run in `matMul` and which on
-   * TensorFlow.js: the file's header.
+   * gradient by the inputs), each a plain `a · b` in `matMul` (no transposed operand): each
+   * layer's input a_l is kept transposed as well (aᵀ, rows × b), so that dW_l = a_lᵀ · δ_l and the
+   * gradient by a_l is δ_l · W_lᵀ (a small copy of the kernel).
    * @param x0 the batch's inputs, b × (nInputs + 1) with a last column of ones.
    * @param outputDelta receives the outputs p (b × nOutputs) and writes ∂(Σ loss / lossFactor)/∂z
    *   of the output layer's pre-activations into `delta` (b × nOutputs).
@@ -521,116 +510,85 @@ export class MlpEngine {
    *   `inputColumns` inputs (b × inputColumns), when asked for.
    */
   #backpropagate(x0: Float32Array, b: number, dropout: boolean, outputDelta: OutputDelta, inputColumns: number): TowerGradients {
-    const tf = this.#tf;
-    const engine = tf.engine();
     const layers = this.#layers;
     const L = layers.length;
     const { nOutputs: c, output, activation } = this.architecture;
-    const owned: Tensor[] = [];
-    const own = <T extends Tensor>(tensor: T): T => (owned.push(tensor), tensor);
-    const upload = (values: Float32Array, r: number, k: number) => own(tf.tensor3d(values, [1, r, k]));
     this.#reserveScratch(b);
-    try {
-      // Forward: each layer's input a_l as a tensor and transposed (rows × b) in JavaScript, and
-      // what the backward pass needs of each hidden layer's activations.
-      const first = layers[0]!;
-      // Each layer's input in the scratch memory; as a tensor only for a product TensorFlow.js runs.
-      const inputs: Float32Array[] = [x0];
-      const inputTensors: (Tensor | undefined)[] = [];
-      const inputTensor = (l: number) => (inputTensors[l] ??= upload(inputs[l]!, b, layers[l]!.rows));
-      const inputsT: Float32Array[] = [transpose(this.#buffer('inputT0', b * first.rows), x0, b, first.rows)];
-      const tapes: HiddenTape[] = [];
-      const keep = 1 - this.hyper.dropout;
-      let p: Float32Array = x0;
-      for (let l = 0; l < L; l++) {
-        const layer = layers[l]!;
-        const kind = layer.hidden ? activation : this.#outputActivation();
-        const name = dropout && activation === 'relu' ? `values${l}` : `h${l}`;
-        let values: Float32Array;
-        if (layer.hidden && OWN_PRODUCT_ACTIVATIONS.has(kind)) {
-          // The product in the scratch memory (see matMul), on a copy of the layer's kernel there.
-          const weights = this.#buffer(`weights${l}`, layer.rows * layer.cols);
-          weights.set(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols));
-          values = matMul(this.#buffer(name, b * layer.cols), inputs[l]!, weights, b, layer.rows, layer.cols);
-          if (kind === 'relu') reluInPlace(values);
-        } else {
-          // A view of P: it does not change before the step's tensors are disposed.
-          const weights = upload(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols), layer.rows, layer.cols);
-          // Run directly on rank-3 operands, as tf.fused.matMul runs it after reshaping: this saves
-          // three reshape kernels and the op wrapper per product.
-          let out = own(
-            engine.runKernel(
-              '_FusedMatMul',
-              { a: inputTensor(l), b: weights },
-              { transposeA: false, transposeB: false, activation: FUSABLE.has(kind) ? kind : 'linear', leakyreluAlpha: 0 },
-            ) as Tensor,
-          );
-          if (!FUSABLE.has(kind)) out = own(kind === 'tanh' ? tf.tanh(out) : tf.selu(out));
-          if (!layer.hidden && output === 'softmax') out = own(tf.softmax(out));
-          // The output layer's values are read once, at once: a view will do. A hidden layer's are copied
-          // into the scratch memory, where the kernels that drop them out or transpose them can read them.
-          values = layer.hidden ? this.#read(out, name) : this.#view(out);
-          if (layer.hidden && !dropout) inputTensors[l + 1] = out;
-        }
-        if (!layer.hidden) {
-          p = values;
-          break;
-        }
-        const nextT = this.#buffer(`inputT${l + 1}`, values.length);
-        // relu's derivative times the mask is 1/keep where the dropped output is positive, else
-        // 0: the dropped output is all its backward pass reads. Other activations keep h and the mask.
-        const relu = activation === 'relu';
-        if (dropout) {
-          const dropped = this.#buffer(`dropped${l}`, values.length);
-          const mask = relu ? null : this.#buffer(`mask${l}`, values.length);
-          this.#rng.dropout(values, dropped, nextT, mask, b, layer.cols, keep);
-          tapes.push(relu ? { h: dropped, mask: null, scale: Math.fround(1 / keep) } : { h: values, mask, scale: 1 });
-          inputs.push(dropped);
-        } else {
-          transpose(nextT, values, b, layer.cols);
-          tapes.push({ h: values, mask: relu ? null : this.#ones(values.length), scale: 1 });
-          inputs.push(values);
-        }
-        inputsT.push(nextT);
+    // Forward: each layer's input a_l (b × rows) and transposed (rows × b), and what the backward
+    // pass needs of each hidden layer's activations, all in the scratch memory.
+    const first = layers[0]!;
+    const inputs: Float32Array[] = [x0];
+    const inputsT: Float32Array[] = [transpose(this.#buffer('inputT0', b * first.rows), x0, b, first.rows)];
+    const tapes: HiddenTape[] = [];
+    const keep = 1 - this.hyper.dropout;
+    let p: Float32Array = x0;
+    for (let l = 0; l < L; l++) {
+      const layer = layers[l]!;
+      // The product on a copy of the layer's kernel in the scratch memory (P is in the state memory).
+      const weights = this.#buffer(`weights${l}`, layer.rows * layer.cols);
+      weights.set(this.#P.subarray(layer.offset, layer.offset + layer.rows * layer.cols));
+      const name = dropout && activation === 'relu' ? `values${l}` : `h${l}`;
+      const values = matMul(this.#buffer(name, b * layer.cols), inputs[l]!, weights, b, layer.rows, layer.cols);
+      if (!layer.hidden) {
+        p = output === 'softmax' ? softmaxRows(values, b, c) : activate(values, this.#outputActivation());
+        break;
       }
-
-      // Backward on δ_l = ∂(Σ loss / factor)/∂z_l (b × units), from the output's (e.g. p − y).
-      let delta: Float32Array = this.#buffer(`delta${L - 1}`, b * c);
-      outputDelta(p, delta);
-      const sums: Float32Array[] = new Array<Float32Array>(L);
-      let input: Float32Array | null = null;
-      for (let l = L - 1; l >= 0; l--) {
-        const layer = layers[l]!;
-        // The backward products run in the scratch memory, where all their operands are (see matMul).
-        const { rows, nIn, nOut } = layer;
-        const sum = matMul(this.#buffer(`sum${l}`, rows * nOut), inputsT[l]!, delta, rows, b, nOut);
-        this.#sums[l]!.set(sum);
-        sums[l] = this.#sums[l]!;
-        if (l === 0) {
-          if (inputColumns > 0)
-            input = matMul(
-              this.#buffer('input', b * inputColumns),
-              delta,
-              this.#kernelTransposed(layer, inputColumns),
-              b,
-              nOut,
-              inputColumns,
-            );
-          break;
-        }
-        const upstream = matMul(this.#buffer(`upstream${l}`, b * nIn), delta, this.#kernelTransposed(layer, nIn), b, nOut, nIn);
-        const below = layers[l - 1]!;
-        const tape = tapes[l - 1]!;
-        const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
-        delta =
-          tape.mask === null
-            ? reluGradient(out, upstream, tape.h, tape.scale, b, below.cols)
-            : activationGradient(out, activation, upstream, tape.h, tape.mask, b, below.cols);
+      activate(values, activation);
+      // The fixed unit outputs exactly 1 whatever the activation's rounding here (at inference
+      // TensorFlow.js's activation of its constant gives 1: fixedUnitConstant).
+      for (let at = layer.nOut; at < values.length; at += layer.cols) values[at] = 1;
+      const nextT = this.#buffer(`inputT${l + 1}`, values.length);
+      // relu's derivative times the mask is 1/keep where the dropped output is positive, else
+      // 0: the dropped output is all its backward pass reads. Other activations keep h and the mask.
+      const relu = activation === 'relu';
+      if (dropout) {
+        const dropped = this.#buffer(`dropped${l}`, values.length);
+        const mask = relu ? null : this.#buffer(`mask${l}`, values.length);
+        this.#rng.dropout(values, dropped, nextT, mask, b, layer.cols, keep);
+        tapes.push(relu ? { h: dropped, mask: null, scale: Math.fround(1 / keep) } : { h: values, mask, scale: 1 });
+        inputs.push(dropped);
+      } else {
+        transpose(nextT, values, b, layer.cols);
+        tapes.push({ h: values, mask: relu ? null : this.#ones(values.length), scale: 1 });
+        inputs.push(values);
       }
-      return { sums, input, b };
-    } finally {
-      for (const tensor of owned) tensor.dispose();
+      inputsT.push(nextT);
     }
+
+    // Backward on δ_l = ∂(Σ loss / factor)/∂z_l (b × units), from the output's (e.g. p − y).
+    let delta: Float32Array = this.#buffer(`delta${L - 1}`, b * c);
+    outputDelta(p, delta);
+    const sums: Float32Array[] = new Array<Float32Array>(L);
+    let input: Float32Array | null = null;
+    for (let l = L - 1; l >= 0; l--) {
+      const layer = layers[l]!;
+      // The backward products run in the scratch memory, where all their operands are (see matMul).
+      const { rows, nIn, nOut } = layer;
+      const sum = matMul(this.#buffer(`sum${l}`, rows * nOut), inputsT[l]!, delta, rows, b, nOut);
+      this.#sums[l]!.set(sum);
+      sums[l] = this.#sums[l]!;
+      if (l === 0) {
+        if (inputColumns > 0)
+          input = matMul(
+            this.#buffer('input', b * inputColumns),
+            delta,
+            this.#kernelTransposed(layer, inputColumns),
+            b,
+            nOut,
+            inputColumns,
+          );
+        break;
+      }
+      const upstream = matMul(this.#buffer(`upstream${l}`, b * nIn), delta, this.#kernelTransposed(layer, nIn), b, nOut, nIn);
+      const below = layers[l - 1]!;
+      const tape = tapes[l - 1]!;
+      const out = this.#buffer(`delta${l - 1}`, b * below.nOut);
+      delta =
+        tape.mask === null
+          ? reluGradient(out, upstream, tape.h, tape.scale, b, below.cols)
+          : activationGradient(out, activation, upstream, tape.h, tape.mask, b, below.cols);
+    }
+    return { sums, input, b };
   }
 
   /** The first `inputs` rows of a layer's kernel (no bias row, no fixed unit), transposed: units × inputs, reused by later steps. */
@@ -687,32 +645,6 @@ export class MlpEngine {
   }
 
   // ───────────────────────────── pieces ─────────────────────────────
-
-  /**
-   * A tensor's values in a scratch array for `purpose`, reused by later steps: in the scratch
-   * memory, where the kernels read them. On wasm they are copied straight from the backend's heap:
-   * `dataSync` returns a fresh copy at every read, and those (~250 KB per step for ncf's tower)
-   * cost more in garbage collection than the copy.
-   */
-  #read(tensor: Tensor, purpose: string): Float32Array {
-    return this.#readInto(tensor, this.#buffer(purpose, tensor.size));
-  }
-
-  /** A tensor's values copied into `target` (of its size). @returns target */
-  #readInto(tensor: Tensor, target: Float32Array): Float32Array {
-    target.set(this.#view(tensor));
-    return target;
-  }
-
-  /**
-   * A tensor's values without a copy where the backend allows (wasm: a view of its heap), for a
-   * caller that reads them before the next kernel or upload (which may grow the heap and detach
-   * the view) and before the tensor is disposed.
-   */
-  #view(tensor: Tensor): Float32Array {
-    const backend = this.#tf.backend() as { typedArrayFromHeap?: (tensor: Tensor) => Float32Array };
-    return typeof backend.typedArrayFromHeap === 'function' ? backend.typedArrayFromHeap(tensor) : (tensor.dataSync() as Float32Array);
-  }
 
   /** `size` ones, the dropout mask of a step without dropout. */
   #ones(size: number): Float32Array {
@@ -889,7 +821,7 @@ const BLOCK = 16;
 /**
  * out ← a·b, a m × k, b k × n, out m × n, row-major: the SIMD kernel where the three arrays are in
  * one kernel memory, else this loop. Both sum each out[i][j] over p = 0 … k − 1 in that order in
- * float32, so they give the same bits. Used for the backward pass's products instead of
+ * float32, so they give the same bits. Every product of a training step, instead of
  * TensorFlow.js's: on wasm each of those makes an XNNPACK operator and packs its right operand
  * at every call (a third of a step at batch 128; bench/engine-products.ts), and the kernel runs
  * these small products faster than XNNPACK's own arithmetic.
@@ -911,6 +843,49 @@ export function matMul(out: Float32Array, a: Float32Array, b: Float32Array, m: n
     }
   }
   return out;
+}
+
+/** values ← activation(values), in place (relu in the kernel; the others in JavaScript, as float32). */
+function activate(values: Float32Array, activation: EngineActivation): Float32Array {
+  const n = values.length;
+  // One loop per activation: a switch inside the loop costs more than the arithmetic.
+  switch (activation) {
+    case 'relu':
+      return reluInPlace(values);
+    case 'linear':
+      return values;
+    case 'tanh':
+      for (let i = 0; i < n; i++) values[i] = Math.tanh(values[i]!);
+      return values;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) values[i] = 1 / (1 + Math.exp(-values[i]!));
+      return values;
+    case 'elu':
+      for (let i = 0; i < n; i++) {
+        const x = values[i]!;
+        values[i] = x > 0 ? x : Math.expm1(x);
+      }
+      return values;
+    case 'selu':
+      for (let i = 0; i < n; i++) {
+        const x = values[i]!;
+        values[i] = x > 0 ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * Math.expm1(x);
+      }
+      return values;
+  }
+}
+
+/** Each row of `values` (b × c) ← its softmax, in place, shifted by the row's maximum as TensorFlow.js does. */
+function softmaxRows(values: Float32Array, b: number, c: number): Float32Array {
+  for (let r = 0; r < b; r++) {
+    const at = r * c;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < c; j++) max = Math.max(max, values[at + j]!);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += values[at + j] = Math.exp(values[at + j]! - max);
+    for (let j = 0; j < c; j++) values[at + j] = values[at + j]! / sum;
+  }
+  return values;
 }
 
 /** values ← max(values, 0): the kernel's f32x4.max or Math.max, which agree on −0 and NaN. */
