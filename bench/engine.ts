@@ -7,7 +7,7 @@
  *   - the previous loop: `runTask` with FOLDWISE_MLP_ENGINE=layers (train.ts's own loop over the
  *     layers model, `optimizer.minimize`);
  *   - the engine: `runTask` as the worker runs it (worker/engine/, the default for `mlp`), and
- *     again with its elementwise loops in JavaScript (FOLDWISE_ENGINE_KERNELS=js), to measure what
+ *     again with its kernels' loops (products included) in JavaScript (FOLDWISE_ENGINE_KERNELS=js), to measure what
  *     the SIMD kernels (worker/engine/kernels/) give;
  *   - both loops again as a search fold (5-fold CV, fold 0: 12,800 rows, per-epoch validation
  *     metrics on 3,200 rows), the path a search actually takes;
@@ -122,7 +122,7 @@ const VARIANT_LABELS: Record<VariantKey, string> = {
   fit: '`model.fit` (layers model)',
   layers: 'previous loop (train.ts, `optimizer.minimize`)',
   engine: '**engine** (worker/engine/)',
-  engineJs: 'engine, its elementwise loops in JavaScript (`FOLDWISE_ENGINE_KERNELS=js`)',
+  engineJs: "engine, its kernels' loops (products included) in JavaScript (`FOLDWISE_ENGINE_KERNELS=js`)",
   layersFold: 'previous loop, search fold + per-epoch validation',
   engineFold: '**engine**, search fold + per-epoch validation',
 };
@@ -473,7 +473,7 @@ function report(
     const kernelsOverJs = result.ratios.kernelsOverJs;
     if (kernelsOverJs === undefined || kernelsOverJs.length === 0) continue;
     lines.push(
-      `${result.backend}: the engine with its elementwise loops in WebAssembly SIMD (worker/engine/kernels/) against the ` +
+      `${result.backend}: the engine with its loops in WebAssembly SIMD (worker/engine/kernels/) against the ` +
         `same engine with them in JavaScript: **${fmtRatio(median(kernelsOverJs))}** (per round: ` +
         `${kernelsOverJs.map(fmtRatio).join(', ')}); the same results bit for bit.`,
       '',
