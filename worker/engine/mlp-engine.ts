@@ -814,10 +814,6 @@ function activationGradient(
   return out;
 }
 
-/** Rows of a transpose block: 16 floats, one cache line of the transposed output per column. */
-const BLOCK = 16;
-
-/** Writes `a` (rows × cols, row-major) transposed into `out` (cols × rows). @returns out */
 /**
  * out ← a·b, a m × k, b k × n, out m × n, row-major: the SIMD kernel where the three arrays are in
  * one kernel memory, else this loop. Both sum each out[i][j] over p = 0 … k − 1 in that order in
@@ -899,6 +895,10 @@ function reluInPlace(values: Float32Array): Float32Array {
   return values;
 }
 
+/** Rows of a transpose block: 16 floats, one cache line of the transposed output per column. */
+const BLOCK = 16;
+
+/** Writes `a` (rows × cols, row-major) transposed into `out` (cols × rows). @returns out */
 function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): Float32Array {
   const kernels = kernelsFor(out, a);
   if (kernels !== null) {
