@@ -196,7 +196,7 @@ operands uploaded at every call (what running them there takes: weights, deltas 
 left operands overwritten in place in persistent tensors; and the same tensors every call, so that each product reuses
 its XNNPACK operator and packed right operand (XNNPACK's arithmetic alone). Then the same products in foldwise's own
 kernel (\`matMul\` of worker/engine/kernels/kernels.wat, operands in a kernel memory), and the engine's whole step as it
-now runs (MlpEngine.trainEpoch per batch, Adam, 12,800 random rows; its hidden layers' and backward products in the kernel).
+now runs (MlpEngine.trainEpoch per batch, Adam, 12,800 random rows; every product in the kernel).
 
 | batch | multiply-adds per step | TF.js, uploaded | TF.js, left in place | TF.js, cached | \
 per-call set-up (uploaded − cached) | GMAC/s, cached | foldwise's kernel | the engine's step |
@@ -208,5 +208,5 @@ XNNPACK operator, holding the right operand packed, per right-operand tensor, so
 and the operator is made and the operand packed again at every call; reusing the left operands saves little. That set-up,
 not the arithmetic, is what bounded the engine while its products ran on TensorFlow.js; a plain 16-column SIMD loop in
 foldwise's kernels has none and runs these small products faster than XNNPACK's own arithmetic, which is why the engine
-now runs them there (the output layer's product stays on TensorFlow.js: mlp-engine.ts's header says why).`,
+now runs them all there.`,
 );

@@ -134,13 +134,18 @@ function runFoldwise(strategy: string, seed: number, options: Options, pruned = 
 type OptunaTrial = { number: number; state: string; value: number | null; complete_s: number | null };
 
 async function runOptuna(seed: number, foldsPath: string, options: Options): Promise<Trials> {
-  const { value } = await runJson<{ wall_s: number; trials: OptunaTrial[] }>(
-    python(
-      'search_optuna_tpe.py',
-      ...['--csv', DEFAULT_CSV, '--folds', foldsPath, '--seed', String(seed)],
-      ...['--trials', String(options.trials), '--epochs', String(options.epochs), '--workers', String(options.workers)],
-    ),
+  const argv = python(
+    'search_optuna_tpe.py',
+    ...['--csv', DEFAULT_CSV, '--folds', foldsPath, '--seed', String(seed)],
+    ...['--trials', String(options.trials), '--epochs', String(options.epochs), '--workers', String(options.workers)],
   );
+  // Optuna's multivariate TPE with constant_liar and parallel workers can fail on a running trial's
+  // missing categorical value (IndexError in _calculate_categorical_params; optuna/optuna#4459):
+  // a timing accident of the other worker, so the search is run once more from the start.
+  const { value } = await runJson<{ wall_s: number; trials: OptunaTrial[] }>(argv).catch((error: unknown) => {
+    console.error(`Optuna TPE, seed ${seed}: failed (${(error as Error).message}); running it once more`);
+    return runJson<{ wall_s: number; trials: OptunaTrial[] }>(argv);
+  });
   const trials = value.trials.sort((a, b) => a.number - b.number).slice(0, options.trials);
   return {
     scores: trials.map((t) => (t.state === 'COMPLETE' ? t.value : null)),
