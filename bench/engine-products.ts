@@ -124,7 +124,9 @@ function kernelTimer(b: number): () => number {
     a.set(values(a.length));
     right.set(values(right.length));
   }
-  const step = () => shapes.forEach(([m, k, n], i) => matMul(operands[i]!.out, operands[i]!.a, operands[i]!.b, m, k, n));
+  const step = () => {
+    for (const [i, [m, k, n]] of shapes.entries()) matMul(operands[i]!.out, operands[i]!.a, operands[i]!.b, m, k, n);
+  };
   return () => {
     for (let i = 0; i < steps / 10; i++) step();
     const started = performance.now();
