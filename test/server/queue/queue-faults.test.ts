@@ -13,8 +13,8 @@ const { skip, cleanup } = suite;
 
 const SPEC = `
 name: queue-faults
-dataset: { kind: fraud, rows: 1000, features: 10 }
-grid: { depth: [1, 2], width: [8, 16], epochs: 6, batchSize: 16 }
+dataset: { kind: fraud, rows: 8000, features: 10 }
+grid: { depth: [1, 2], width: [8, 16], epochs: 40, batchSize: 16 }
 validation: { kind: kfold, k: 2 }
 seed: 3
 `;
