@@ -11,7 +11,7 @@ const SPEC = `
 name: served
 dataset: { kind: fraud, rows: 3000, features: 10, positiveRate: 0.1 }
 model: { learningRate: 0.01, batchSize: 32 }
-grid: { depth: [1, 2], width: [8, 24], epochs: 12 }
+grid: { depth: [1, 2], width: [8, 24], epochs: 60 }
 validation: { kind: kfold, k: 2 }
 seed: 5
 `;
