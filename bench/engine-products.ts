@@ -103,13 +103,16 @@ function stepTimer(b: number): Record<Mode, () => number> {
     });
     for (const tensor of owned) tensor.dispose();
   };
-  const timed = (mode: Mode) => () => {
-    for (let i = 0; i < steps / 10; i++) step(mode);
-    const started = performance.now();
-    for (let i = 0; i < steps; i++) step(mode);
-    return ((performance.now() - started) / steps) * 1000;
-  };
+  const timed = (mode: Mode) => () => microsPerStep(() => step(mode));
   return { uploaded: timed('uploaded'), leftInPlace: timed('leftInPlace'), cached: timed('cached') };
+}
+
+/** µs per call of `step` over `steps` calls, after steps / 10 untimed ones. */
+function microsPerStep(step: () => void): number {
+  for (let i = 0; i < steps / 10; i++) step();
+  const started = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  return ((performance.now() - started) / steps) * 1000;
 }
 
 /** µs per step of the same 8 products in foldwise's own kernel (mlp-engine.ts's matMul), operands in a kernel memory. */
@@ -127,12 +130,7 @@ function kernelTimer(b: number): () => number {
   const step = () => {
     for (const [i, [m, k, n]] of shapes.entries()) matMul(operands[i]!.out, operands[i]!.a, operands[i]!.b, m, k, n);
   };
-  return () => {
-    for (let i = 0; i < steps / 10; i++) step();
-    const started = performance.now();
-    for (let i = 0; i < steps; i++) step();
-    return ((performance.now() - started) / steps) * 1000;
-  };
+  return () => microsPerStep(step);
 }
 
 /** µs per step of the engine itself on the same network (Adam, no dropout), a 12,800-row epoch of random rows. */

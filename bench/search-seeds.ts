@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { python, runJson } from './baselines.js';
 import { exportFraud } from './export-fraud.js';
 import { machineLine, median, writeSection } from './report.js';
-import { plainVariant, runSearch, smartVariant, type Baseline, type Measured } from './search.js';
+import { fmt, plainVariant, runSearch, smartVariant, type Baseline, type Measured } from './search.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('./out', import.meta.url));
@@ -54,7 +54,6 @@ function parseArgs(argv: readonly string[]): { seeds: number[]; reportOnly: bool
   return options;
 }
 
-const f3 = (value: number | null) => (value === null ? '—' : value.toFixed(3));
 /** A difference of AUCs, to 4 places (they are computed from the unrounded AUCs). */
 const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(4)}`;
 
@@ -68,8 +67,8 @@ async function runSeed(seed: number): Promise<SeedResult> {
   const plain = runSearch(plainVariant(data), WORKERS, `seed${seed}`);
   const smart = runSearch(smartVariant(data), WORKERS, `seed${seed}`);
   process.stderr.write(
-    `seed ${seed}: test AUC GridSearchCV ${f3(sklearn.test_auc)}, foldwise full ${f3(plain.testAuc)}, ` +
-      `early stopping + fold cutting ${f3(smart.testAuc)}\n`,
+    `seed ${seed}: test AUC GridSearchCV ${fmt(sklearn.test_auc)}, foldwise full ${fmt(plain.testAuc)}, ` +
+      `early stopping + fold cutting ${fmt(smart.testAuc)}\n`,
   );
   return { seed, load, sklearn, plain, smart };
 }
@@ -80,8 +79,8 @@ function markdown(results: readonly SeedResult[]): string {
   const plainDiffs = results.map((r) => difference(r, r.plain));
   const rows = results.map(
     (r) =>
-      `| ${r.seed} | ${f3(r.sklearn.test_auc)} (${f3(r.sklearn.best_cv_auc)}) | ${f3(r.plain.testAuc)} (${f3(r.plain.bestCvAuc)}) | ` +
-      `${f3(r.smart.testAuc)} (${f3(r.smart.bestCvAuc)}) | ${signed(difference(r, r.smart))} | ${r.smart.bestParams} | ` +
+      `| ${r.seed} | ${fmt(r.sklearn.test_auc)} (${fmt(r.sklearn.best_cv_auc)}) | ${fmt(r.plain.testAuc)} (${fmt(r.plain.bestCvAuc)}) | ` +
+      `${fmt(r.smart.testAuc)} (${fmt(r.smart.bestCvAuc)}) | ${signed(difference(r, r.smart))} | ${r.smart.bestParams} | ` +
       `${(r.smart.wallS / r.sklearn.wall_s).toFixed(2)}× | ${r.load.toFixed(2)} |`,
   );
   const verdict = median(smartDiffs) >= -MARGIN ? 'met' : 'not met';
@@ -102,9 +101,9 @@ ${rows.join('\n')}
 Median of the paired differences in test AUC, foldwise − GridSearchCV: early stopping + fold cutting
 **${signed(median(smartDiffs))}** (per seed ${smartDiffs.map(signed).join(', ')}), full training ${signed(median(plainDiffs))}.
 Target (issue 14; the verdict, fixed before the first run, is on the median of the paired differences): ≥ −${MARGIN}:
-**${verdict}**. Medians of the test AUCs themselves: GridSearchCV ${f3(median(results.map((r) => r.sklearn.test_auc)))},
-foldwise full training ${f3(median(results.map((r) => r.plain.testAuc ?? Number.NaN)))}, early stopping + fold cutting
-${f3(median(results.map((r) => r.smart.testAuc ?? Number.NaN)))}.`;
+**${verdict}**. Medians of the test AUCs themselves: GridSearchCV ${fmt(median(results.map((r) => r.sklearn.test_auc)))},
+foldwise full training ${fmt(median(results.map((r) => r.plain.testAuc ?? Number.NaN)))}, early stopping + fold cutting
+${fmt(median(results.map((r) => r.smart.testAuc ?? Number.NaN)))}.`;
 }
 
 const { seeds, reportOnly } = parseArgs(process.argv.slice(2));

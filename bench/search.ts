@@ -186,7 +186,7 @@ function describeParams(paramsJson: string): string {
   return `depth ${p.depth}, width ${p.width}, batch ${p.batchSize}, epochs ${p.epochs}`;
 }
 
-function fmt(value: number | null | undefined, digits = 3): string {
+export function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined ? '—' : value.toFixed(digits);
 }
 
